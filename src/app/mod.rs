@@ -1,0 +1,14 @@
+//! The application core: [`State`], [`Msg`], [`Effect`] and [`update`] — the checklist engine,
+//! its step state machine, the modes and the safety rules. No I/O happens here: feed messages,
+//! assert state and effects.
+
+pub mod keys;
+pub mod observe;
+pub mod state;
+pub mod update;
+
+pub use observe::{
+    Level, Observation, ProbeError, Reading, Section, SectionState, SectionView, Verdict,
+};
+pub use state::{Dialog, DialogKind, Focus, Mode, Operator, State, StepPhase, StepRun, StepStatus};
+pub use update::{Effect, Msg, OutputLine, apply, update};

@@ -1,0 +1,446 @@
+//! Everything the screen shows and the engine decides on.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::observe::{Section, SectionState, SectionView, Verdict, verdict};
+use crate::journal::PreflightCheck;
+use crate::plan::condition::{CondResult, Condition, Lookup};
+use crate::plan::{Plan, SiteId, StepAction};
+
+/// How the cockpit was opened. Decided once at start; enforced where effects are dispatched
+/// and again in the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded simulator plays a world; steps run for real against it.
+    Demo,
+    /// Steps run on keypress after confirmation.
+    Live,
+    /// Nothing mutates; Enter shows exactly what a step would do and runs read-only preflight.
+    Review,
+    /// Panels only; no step can run.
+    Monitor,
+}
+
+impl Mode {
+    pub fn badge(self) -> &'static str {
+        match self {
+            Mode::Demo => "DEMO",
+            Mode::Live => "LIVE",
+            Mode::Review => "REVIEW",
+            Mode::Monitor => "MONITOR",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Demo => "demo",
+            Mode::Live => "live",
+            Mode::Review => "review",
+            Mode::Monitor => "monitor",
+        }
+    }
+    /// May steps change the world in this mode?
+    pub fn may_mutate(self) -> bool {
+        matches!(self, Mode::Demo | Mode::Live)
+    }
+}
+
+/// Who is at the keyboard (from `DRCOCKPIT_OPERATOR`, else `SUDO_USER`, else `USER`) and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    pub name: String,
+    pub host: String,
+}
+
+impl Operator {
+    pub fn from_env() -> Operator {
+        let name = ["DRCOCKPIT_OPERATOR", "SUDO_USER", "USER"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .unwrap_or_else(|| "unknown".into());
+        let host = hostname();
+        Operator { name, host }
+    }
+    pub fn display(&self) -> String {
+        format!("{}@{}", self.name, self.host)
+    }
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A step's recorded phase: a fold of journal events. `Blocked` is not stored; it is derived
+/// from preconditions and observations (see [`State::status`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepPhase {
+    Pending,
+    Running {
+        attempt: u32,
+        since: DateTime<Utc>,
+    },
+    Succeeded {
+        at: DateTime<Utc>,
+        detail: String,
+    },
+    Failed {
+        at: DateTime<Utc>,
+        error: String,
+        attempt: u32,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// Was running when the cockpit died; the operator must check and decide.
+    Unknown {
+        attempt: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReviewMark {
+    pub reviewed: Option<(String, String)>, // (by, note)
+    pub preflight: Option<Vec<PreflightCheck>>,
+    pub preflight_running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRun {
+    pub phase: StepPhase,
+    pub attempts: u32,
+    /// A typed reason recorded when preconditions were overridden for the next run.
+    pub override_reason: Option<String>,
+    /// Who approved (approval steps).
+    pub approved_by: Option<String>,
+    /// A finish event has been sent to the journal; ignore further results until it is recorded.
+    pub finishing: bool,
+    pub notes: Vec<String>,
+    pub review: ReviewMark,
+    /// Last output line, shown in the detail pane while running.
+    pub last_output: Option<String>,
+}
+
+impl StepRun {
+    fn new() -> StepRun {
+        StepRun {
+            phase: StepPhase::Pending,
+            attempts: 0,
+            override_reason: None,
+            approved_by: None,
+            finishing: false,
+            notes: Vec::new(),
+            review: ReviewMark::default(),
+            last_output: None,
+        }
+    }
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self.phase,
+            StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }
+        )
+    }
+}
+
+/// What the checklist shows for a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Pending,
+    Blocked { reason: String },
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Unknown,
+}
+
+impl StepStatus {
+    pub fn icon(&self) -> &'static str {
+        match self {
+            StepStatus::Pending => "·",
+            StepStatus::Blocked { .. } => "⊘",
+            StepStatus::Running => "▶",
+            StepStatus::Succeeded => "✓",
+            StepStatus::Failed => "✗",
+            StepStatus::Skipped => "↷",
+            StepStatus::Unknown => "?",
+        }
+    }
+    pub fn word(&self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Blocked { .. } => "blocked",
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "done",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Checklist,
+    Log,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogKind {
+    /// Confirm running a step (typed word when the plan sets one, else y/Enter).
+    ConfirmRun,
+    /// Approval gate: type the word.
+    Approve,
+    /// Override unmet preconditions with a typed reason.
+    Override {
+        unmet: Vec<String>,
+    },
+    SkipReason,
+    /// Manual step done: what was done.
+    ManualDone,
+    /// Unknown step checked by the operator and found done.
+    MarkDone,
+    Note,
+    /// Review mode: mark reviewed with a note.
+    Reviewed,
+    /// Abort the checklist: type ABORT and a reason.
+    Abort,
+    /// Filter the log pane.
+    Filter,
+    /// Quit while a step is running (live/demo).
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dialog {
+    pub kind: DialogKind,
+    pub step: Option<usize>,
+    /// A word the input must equal exactly (e.g. `FAILOVER`).
+    pub word: Option<String>,
+    pub input: String,
+    /// Shown under the input when a submission was refused.
+    pub error: Option<String>,
+}
+
+impl Dialog {
+    pub fn new(kind: DialogKind, step: Option<usize>, word: Option<String>) -> Dialog {
+        Dialog {
+            kind,
+            step,
+            word,
+            input: String::new(),
+            error: None,
+        }
+    }
+}
+
+pub struct State {
+    pub plan: Arc<Plan>,
+    pub mode: Mode,
+    pub drill: bool,
+    pub operator: Operator,
+    pub steps: Vec<StepRun>,
+    pub selected: usize,
+    pub focus: Focus,
+    pub sections: [[SectionState; 6]; 2],
+    pub dialog: Option<Dialog>,
+    pub help: bool,
+    /// Expanded view of the site panels (every value and detail line).
+    pub expanded: bool,
+    /// When the session (or the session it resumed) started: the incident clock.
+    pub started: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub aborted: Option<String>,
+    /// A transient message for the status line.
+    pub flash: Option<(String, DateTime<Utc>)>,
+    pub log_filter: String,
+    pub log_follow: bool,
+    /// Review mode: the step whose exact calls are shown.
+    pub showing_calls: Option<usize>,
+    /// The journal failed: nothing more may run until it is fixed (principle 3).
+    pub journal_error: Option<String>,
+    /// Why the cockpit is in monitor mode when it was asked for live (e.g. the plan is locked).
+    pub mode_note: Option<String>,
+    pub quit: bool,
+    /// Bumped on every change that needs a redraw.
+    pub spinner: usize,
+}
+
+impl State {
+    pub fn new(plan: Arc<Plan>, mode: Mode, operator: Operator, now: DateTime<Utc>) -> State {
+        let mut sections: [[SectionState; 6]; 2] = Default::default();
+        for site in SiteId::ALL {
+            let s = plan.site(site);
+            let configured = |sec: Section| match sec {
+                Section::Cluster => s.cluster.is_some() && plan.qovery.is_some(),
+                Section::Env => s.environment.is_some() && plan.qovery.is_some(),
+                Section::Database => s.database.is_some(),
+                Section::Images => s.registry.is_some() && plan.images.is_some(),
+                Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
+                Section::Health => s.health.is_some(),
+            };
+            for sec in Section::ALL {
+                sections[site.index()][sec.index()].configured = configured(sec);
+            }
+        }
+        State {
+            steps: plan.steps.iter().map(|_| StepRun::new()).collect(),
+            plan,
+            mode,
+            drill: false,
+            operator,
+            selected: 0,
+            focus: Focus::Checklist,
+            sections,
+            dialog: None,
+            help: false,
+            expanded: false,
+            started: now,
+            now,
+            aborted: None,
+            flash: None,
+            log_filter: String::new(),
+            log_follow: true,
+            showing_calls: None,
+            journal_error: None,
+            mode_note: None,
+            quit: false,
+            spinner: 0,
+        }
+    }
+
+    pub fn stale_after(&self) -> Duration {
+        self.plan.probes.interval * self.plan.probes.stale_after
+    }
+
+    pub fn section(&self, site: SiteId, sec: Section) -> &SectionState {
+        &self.sections[site.index()][sec.index()]
+    }
+
+    pub fn view(&self, site: SiteId, sec: Section) -> SectionView<'_> {
+        self.section(site, sec).view(self.now, self.stale_after())
+    }
+
+    pub fn verdict(&self, site: SiteId) -> Verdict {
+        verdict(Section::ALL.iter().map(|s| self.view(site, *s)))
+    }
+
+    /// Look up `site.section.field` for a condition.
+    pub fn lookup(&self, path: &str) -> Lookup {
+        let mut parts = path.splitn(3, '.');
+        let (Some(site), Some(sec), Some(field)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Lookup::Missing(format!("`{path}` is not SITE.SECTION.FIELD"));
+        };
+        let site = match site {
+            "prod" => SiteId::Prod,
+            "dr" => SiteId::Dr,
+            _ => return Lookup::Missing(format!("unknown site `{site}`")),
+        };
+        let Some(sec) = Section::parse(sec) else {
+            return Lookup::Missing(format!("unknown section `{sec}`"));
+        };
+        self.section(site, sec)
+            .lookup(field, self.now, self.stale_after())
+    }
+
+    pub fn evaluate(&self, c: &Condition) -> CondResult {
+        c.evaluate(&self.lookup(&c.path))
+    }
+
+    /// Preconditions of step `i` that do not pass now (failing or unknown), with evidence.
+    pub fn unmet(&self, i: usize) -> Vec<String> {
+        self.plan.steps[i]
+            .requires
+            .iter()
+            .map(|c| (c, self.evaluate(c)))
+            .filter(|(_, r)| !r.passed())
+            .map(|(c, r)| format!("{} — {}", c.text, r.evidence()))
+            .collect()
+    }
+
+    /// The status the checklist shows for step `i`.
+    pub fn status(&self, i: usize) -> StepStatus {
+        let run = &self.steps[i];
+        match &run.phase {
+            StepPhase::Running { .. } => StepStatus::Running,
+            StepPhase::Succeeded { .. } => StepStatus::Succeeded,
+            StepPhase::Failed { .. } => StepStatus::Failed,
+            StepPhase::Skipped { .. } => StepStatus::Skipped,
+            StepPhase::Unknown { .. } => StepStatus::Unknown,
+            StepPhase::Pending => {
+                if run.override_reason.is_none() {
+                    let unmet = self.unmet(i);
+                    if let Some(first) = unmet.first() {
+                        let more = if unmet.len() > 1 {
+                            format!(" (+{} more)", unmet.len() - 1)
+                        } else {
+                            String::new()
+                        };
+                        return StepStatus::Blocked {
+                            reason: format!("{first}{more}"),
+                        };
+                    }
+                }
+                StepStatus::Pending
+            }
+        }
+    }
+
+    pub fn running_step(&self) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| matches!(s.phase, StepPhase::Running { .. }))
+    }
+
+    pub fn failed_step(&self) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| matches!(s.phase, StepPhase::Failed { .. }))
+    }
+
+    /// The first step not yet done (succeeded or skipped).
+    pub fn next_step(&self) -> Option<usize> {
+        self.steps.iter().position(|s| !s.is_done())
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.steps.iter().all(StepRun::is_done)
+    }
+
+    /// Does step `i` change the world when run?
+    pub fn is_mutating(&self, i: usize) -> bool {
+        crate::steps::is_mutating(&self.plan.steps[i].action)
+    }
+
+    pub fn is_engine_native(&self, i: usize) -> bool {
+        matches!(
+            self.plan.steps[i].action,
+            StepAction::Approval
+                | StepAction::Manual { .. }
+                | StepAction::Check { .. }
+                | StepAction::Wait { .. }
+        )
+    }
+
+    /// RPO estimate: the DR database lag, when known.
+    pub fn rpo_estimate(&self) -> Option<String> {
+        match self.lookup("dr.database.lag") {
+            Lookup::Value {
+                value,
+                stale: false,
+                ..
+            } => Some(value.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn incident_elapsed(&self) -> Duration {
+        super::observe::age(self.now, self.started)
+    }
+}

@@ -1,0 +1,1032 @@
+//! `update`: the only place state changes. Messages in, effects out.
+//!
+//! Everything that the record must hold (a step started or finished, an approval, an override,
+//! a skip, a note) is first emitted as `Effect::Record`; the runtime journals it (fsync) and feeds
+//! it back as `Msg::Recorded`, and only then does [`apply`] change the step's state. So the screen
+//! never shows as done what the journal does not hold, and resuming is replaying the journal.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::observe::{Level, Observation, age};
+use super::state::{Dialog, DialogKind, Focus, Mode, State, StepPhase, StepStatus};
+use crate::journal::{Event, PreflightCheck, Record};
+use crate::plan::StepAction;
+use crate::plan::condition::CondResult;
+use crate::plan::units::fmt_duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputLine {
+    /// `stdout`, `stderr` or `info` (what the step itself reports).
+    pub stream: String,
+    pub text: String,
+}
+
+impl OutputLine {
+    pub fn info(text: impl Into<String>) -> OutputLine {
+        OutputLine {
+            stream: "info".into(),
+            text: text.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The clock moved (once a second, or faster while a spinner shows).
+    Tick,
+    Observed(Observation),
+    StepOutput {
+        step: usize,
+        attempt: u32,
+        line: OutputLine,
+    },
+    StepDone {
+        step: usize,
+        attempt: u32,
+        result: Result<String, String>,
+    },
+    PreflightDone {
+        step: usize,
+        checks: Vec<PreflightCheck>,
+    },
+    /// An event is in the journal (fsync'd); now the state may show it.
+    Recorded(Record),
+    JournalFailed(String),
+    /// The dispatcher or the transport refused an effect in this mode.
+    Refused {
+        what: String,
+    },
+    Resize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogView {
+    PageUp,
+    PageDown,
+    Follow,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Journal this event (fsync), then send `Msg::Recorded`.
+    Record(Event),
+    /// Run a step's action on a task; results come back as `StepOutput`/`StepDone`.
+    RunStep {
+        step: usize,
+        attempt: u32,
+    },
+    /// Review mode: run the step's read-only preflight.
+    Preflight {
+        step: usize,
+    },
+    /// A line for the log pane (the runtime redacts it).
+    Log {
+        level: log::Level,
+        target: String,
+        line: String,
+    },
+    LogView(LogView),
+    Quit,
+}
+
+fn log(level: log::Level, target: &str, line: impl Into<String>) -> Effect {
+    Effect::Log {
+        level,
+        target: target.to_string(),
+        line: line.into(),
+    }
+}
+
+/// Handle one message. `now` is the wall clock at delivery (tests pass fixed times).
+pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
+    state.now = now;
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Press || key.kind == KeyEventKind::Repeat {
+                on_key(state, key, &mut fx);
+            }
+        }
+        Msg::Tick => {
+            state.spinner = state.spinner.wrapping_add(1);
+            if let Some((_, at)) = &state.flash
+                && age(now, *at).as_secs() >= 8
+            {
+                state.flash = None;
+            }
+            check_waits(state, &mut fx);
+        }
+        Msg::Observed(obs) => on_observed(state, obs, &mut fx),
+        Msg::StepOutput {
+            step,
+            attempt,
+            line,
+        } => {
+            if is_current(state, step, attempt) {
+                let id = state.plan.steps[step].id.clone();
+                let level = if line.stream == "stderr" {
+                    log::Level::Warn
+                } else {
+                    log::Level::Info
+                };
+                fx.push(log(level, &id, line.text.clone()));
+                state.steps[step].last_output = Some(line.text.clone());
+                fx.push(Effect::Record(Event::StepOutput {
+                    step: id,
+                    attempt,
+                    stream: line.stream,
+                    line: line.text,
+                }));
+            }
+        }
+        Msg::StepDone {
+            step,
+            attempt,
+            result,
+        } => {
+            if is_current(state, step, attempt) && !state.steps[step].finishing {
+                finish(state, step, attempt, result, &mut fx);
+            }
+        }
+        Msg::PreflightDone { step, checks } => {
+            let id = state.plan.steps[step].id.clone();
+            state.steps[step].review.preflight_running = false;
+            for c in &checks {
+                let (lvl, mark) = match c.ok {
+                    Some(true) => (log::Level::Info, "✓"),
+                    Some(false) => (log::Level::Warn, "✗"),
+                    None => (log::Level::Warn, "?"),
+                };
+                fx.push(log(
+                    lvl,
+                    &id,
+                    format!("preflight {mark} {}: {}", c.what, c.detail),
+                ));
+            }
+            fx.push(Effect::Record(Event::Preflight { step: id, checks }));
+        }
+        Msg::Recorded(rec) => {
+            apply(state, &rec);
+            after_recorded(state, &rec, &mut fx);
+        }
+        Msg::JournalFailed(e) => {
+            fx.push(log(
+                log::Level::Error,
+                "journal",
+                format!("journal write failed: {e} — no step can run until this is fixed"),
+            ));
+            state.flash = Some((format!("JOURNAL FAILED: {e}"), now));
+            state.journal_error = Some(e);
+        }
+        Msg::Refused { what } => {
+            fx.push(log(
+                log::Level::Warn,
+                "safety",
+                format!("refused in {} mode: {what}", state.mode.as_str()),
+            ));
+            state.flash = Some((
+                format!("refused ({} mode): {what}", state.mode.as_str()),
+                now,
+            ));
+        }
+        Msg::Resize => {}
+    }
+    fx
+}
+
+fn is_current(state: &State, step: usize, attempt: u32) -> bool {
+    step < state.steps.len()
+        && matches!(state.steps[step].phase, StepPhase::Running { attempt: a, .. } if a == attempt)
+}
+
+fn finish(
+    state: &mut State,
+    step: usize,
+    attempt: u32,
+    result: Result<String, String>,
+    fx: &mut Vec<Effect>,
+) {
+    state.steps[step].finishing = true;
+    let id = state.plan.steps[step].id.clone();
+    let (ok, detail) = match result {
+        Ok(d) => (true, d),
+        Err(e) => (false, e),
+    };
+    fx.push(Effect::Record(Event::StepFinished {
+        step: id,
+        attempt,
+        ok,
+        detail,
+    }));
+}
+
+fn on_observed(state: &mut State, obs: Observation, fx: &mut Vec<Effect>) {
+    let sec = &mut state.sections[obs.site.index()][obs.section.index()];
+    let target = format!("{}.{}", obs.site.as_str(), obs.section.as_str());
+    let prev_err = sec.last_error.as_ref().map(|(e, _)| e.short.clone());
+    let prev_level = sec.last_good.as_ref().map(|(r, _)| r.level);
+    match &obs.outcome {
+        Err(e) if prev_err.as_deref() != Some(e.short.as_str()) => {
+            fx.push(log(
+                log::Level::Warn,
+                &target,
+                format!("probe error: {}", e.full),
+            ));
+        }
+        Ok(r) if prev_err.is_some() => {
+            fx.push(log(
+                log::Level::Info,
+                &target,
+                format!("recovered: {}", r.summary),
+            ));
+        }
+        Ok(r) if prev_level.is_some_and(|l| l != r.level) && r.level != Level::Good => {
+            fx.push(log(log::Level::Warn, &target, r.summary.clone()));
+        }
+        _ => {}
+    }
+    sec.observe(&obs);
+    check_waits(state, fx);
+}
+
+/// Running `wait` steps finish when every condition holds, or fail at their timeout.
+fn check_waits(state: &mut State, fx: &mut Vec<Effect>) {
+    for i in 0..state.steps.len() {
+        let StepPhase::Running { attempt, since } = state.steps[i].phase else {
+            continue;
+        };
+        if state.steps[i].finishing {
+            continue;
+        }
+        let StepAction::Wait {
+            conditions,
+            timeout,
+        } = &state.plan.steps[i].action
+        else {
+            continue;
+        };
+        let results: Vec<CondResult> = conditions.iter().map(|c| state.evaluate(c)).collect();
+        let evidence = results
+            .iter()
+            .map(|r| r.evidence().to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if results.iter().all(CondResult::passed) {
+            finish(
+                state,
+                i,
+                attempt,
+                Ok(format!("conditions hold: {evidence}")),
+                fx,
+            );
+        } else if age(state.now, since) >= *timeout {
+            finish(
+                state,
+                i,
+                attempt,
+                Err(format!(
+                    "timed out after {}: {evidence}",
+                    fmt_duration(*timeout)
+                )),
+                fx,
+            );
+        }
+    }
+}
+
+/// Fold one journal record into the state. Used live (after the journal write) and on resume.
+pub fn apply(state: &mut State, rec: &Record) {
+    let idx = rec.event.step().and_then(|id| state.plan.step_index(id));
+    match (&rec.event, idx) {
+        (Event::SessionStarted { drill, .. }, _) => {
+            if rec.at < state.started {
+                state.started = rec.at;
+            }
+            state.drill |= *drill;
+        }
+        (Event::StepStarted { attempt, .. }, Some(i)) => {
+            let s = &mut state.steps[i];
+            s.phase = StepPhase::Running {
+                attempt: *attempt,
+                since: rec.at,
+            };
+            s.attempts = s.attempts.max(*attempt);
+            s.finishing = false;
+            s.last_output = None;
+        }
+        (
+            Event::StepFinished {
+                ok,
+                detail,
+                attempt,
+                ..
+            },
+            Some(i),
+        ) => {
+            let s = &mut state.steps[i];
+            s.phase = if *ok {
+                StepPhase::Succeeded {
+                    at: rec.at,
+                    detail: detail.clone(),
+                }
+            } else {
+                StepPhase::Failed {
+                    at: rec.at,
+                    error: detail.clone(),
+                    attempt: *attempt,
+                }
+            };
+            s.finishing = false;
+            s.override_reason = None;
+        }
+        (Event::Approved { host, .. }, Some(i)) => {
+            let who = format!("{}@{host}", rec.operator);
+            let s = &mut state.steps[i];
+            s.phase = StepPhase::Succeeded {
+                at: rec.at,
+                detail: format!("approved by {who}"),
+            };
+            s.approved_by = Some(who);
+        }
+        (Event::ManualDone { note, .. } | Event::MarkedDone { note, .. }, Some(i)) => {
+            state.steps[i].phase = StepPhase::Succeeded {
+                at: rec.at,
+                detail: note.clone(),
+            };
+            state.steps[i].notes.push(note.clone());
+        }
+        (Event::Override { reason, .. }, Some(i)) => {
+            state.steps[i].override_reason = Some(reason.clone())
+        }
+        (Event::Skipped { reason, .. }, Some(i)) => {
+            state.steps[i].phase = StepPhase::Skipped {
+                reason: reason.clone(),
+            };
+            state.steps[i].override_reason = None;
+        }
+        (Event::Note { text, .. }, Some(i)) => state.steps[i].notes.push(text.clone()),
+        (Event::Reviewed { note, .. }, Some(i)) => {
+            state.steps[i].review.reviewed = Some((rec.operator.clone(), note.clone()));
+        }
+        (Event::Preflight { checks, .. }, Some(i)) => {
+            state.steps[i].review.preflight = Some(checks.clone())
+        }
+        (Event::Aborted { reason }, _) => state.aborted = Some(reason.clone()),
+        _ => {}
+    }
+}
+
+/// Replay a previous session's records (resume): finished steps stay finished; a step that was
+/// running when the cockpit died becomes `Unknown` until the operator checks it.
+pub fn replay(state: &mut State, records: &[Record]) {
+    for r in records {
+        apply(state, r);
+    }
+    for s in &mut state.steps {
+        if let StepPhase::Running { attempt, .. } = s.phase {
+            s.phase = StepPhase::Unknown { attempt };
+            s.finishing = false;
+        }
+    }
+}
+
+fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
+    let Some(i) = rec.event.step().and_then(|id| state.plan.step_index(id)) else {
+        if let Event::Aborted { reason } = &rec.event {
+            fx.push(log(
+                log::Level::Error,
+                "checklist",
+                format!("ABORTED by {}: {reason}", rec.operator),
+            ));
+        }
+        return;
+    };
+    let id = state.plan.steps[i].id.clone();
+    match &rec.event {
+        Event::StepStarted { attempt, .. } => {
+            let extra = if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
+            fx.push(log(
+                log::Level::Info,
+                &id,
+                format!("▶ started by {}{extra}", rec.operator),
+            ));
+            match &state.plan.steps[i].action {
+                StepAction::Check { conditions } => {
+                    let results: Vec<CondResult> =
+                        conditions.iter().map(|c| state.evaluate(c)).collect();
+                    let evidence = results
+                        .iter()
+                        .map(|r| r.evidence().to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let ok = results.iter().all(CondResult::passed);
+                    let r = if ok {
+                        Ok(format!("holds: {evidence}"))
+                    } else {
+                        Err(format!("does not hold: {evidence}"))
+                    };
+                    finish(state, i, *attempt, r, fx);
+                }
+                StepAction::Wait { timeout, .. } => {
+                    fx.push(log(
+                        log::Level::Info,
+                        &id,
+                        format!(
+                            "waiting up to {} for the conditions",
+                            fmt_duration(*timeout)
+                        ),
+                    ));
+                    check_waits(state, fx);
+                }
+                StepAction::Approval | StepAction::Manual { .. } => {}
+                _ => fx.push(Effect::RunStep {
+                    step: i,
+                    attempt: *attempt,
+                }),
+            }
+        }
+        Event::StepFinished { ok, detail, .. } => {
+            if *ok {
+                fx.push(log(log::Level::Info, &id, format!("✓ succeeded: {detail}")));
+                advance_selection(state, i);
+            } else {
+                fx.push(log(
+                    log::Level::Error,
+                    &id,
+                    format!("✗ failed: {detail} — r retry · s skip · A abort"),
+                ));
+            }
+            if state.all_done() {
+                fx.push(log(log::Level::Info, "checklist", "every step is done"));
+            }
+        }
+        Event::Approved { word, .. } => {
+            fx.push(log(
+                log::Level::Info,
+                &id,
+                format!(
+                    "approved by {} (typed {word})",
+                    state.steps[i].approved_by.clone().unwrap_or_default()
+                ),
+            ));
+            advance_selection(state, i);
+        }
+        Event::ManualDone { note, .. } => {
+            fx.push(log(
+                log::Level::Info,
+                &id,
+                format!("✓ done by {}: {note}", rec.operator),
+            ));
+            advance_selection(state, i);
+        }
+        Event::MarkedDone { note, .. } => {
+            fx.push(log(
+                log::Level::Warn,
+                &id,
+                format!("marked done after checking, by {}: {note}", rec.operator),
+            ));
+            advance_selection(state, i);
+        }
+        Event::Override { reason, unmet, .. } => {
+            fx.push(log(
+                log::Level::Warn,
+                &id,
+                format!(
+                    "preconditions OVERRIDDEN by {}: {reason} (unmet: {})",
+                    rec.operator,
+                    unmet.join("; ")
+                ),
+            ));
+        }
+        Event::Skipped { reason, .. } => {
+            fx.push(log(
+                log::Level::Warn,
+                &id,
+                format!("↷ skipped by {}: {reason}", rec.operator),
+            ));
+            advance_selection(state, i);
+        }
+        Event::Note { text, .. } => fx.push(log(
+            log::Level::Info,
+            &id,
+            format!("note by {}: {text}", rec.operator),
+        )),
+        Event::Reviewed { note, .. } => fx.push(log(
+            log::Level::Info,
+            &id,
+            format!("reviewed by {}: {note}", rec.operator),
+        )),
+        _ => {}
+    }
+}
+
+fn advance_selection(state: &mut State, done: usize) {
+    if state.selected == done
+        && let Some(n) = state.next_step()
+    {
+        state.selected = n;
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if state.dialog.is_some() {
+        on_dialog_key(state, key, fx);
+        return;
+    }
+    if state.help {
+        if matches!(
+            key.code,
+            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter
+        ) {
+            state.help = false;
+        }
+        return;
+    }
+    match key.code {
+        KeyCode::Char('c') if ctrl => request_quit(state, fx),
+        KeyCode::Char('q') => request_quit(state, fx),
+        KeyCode::Char('?') => state.help = true,
+        KeyCode::Tab | KeyCode::BackTab => {
+            state.focus = if state.focus == Focus::Checklist {
+                Focus::Log
+            } else {
+                Focus::Checklist
+            };
+        }
+        KeyCode::Char('/') => {
+            let mut d = Dialog::new(DialogKind::Filter, None, None);
+            d.input = state.log_filter.clone();
+            state.dialog = Some(d);
+        }
+        KeyCode::Char('e') => state.expanded = !state.expanded,
+        _ if state.focus == Focus::Log => on_log_key(state, key, fx),
+        _ => on_checklist_key(state, key, fx),
+    }
+}
+
+fn on_log_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    match key.code {
+        KeyCode::PageUp | KeyCode::Up | KeyCode::Char('k') => {
+            state.log_follow = false;
+            fx.push(Effect::LogView(LogView::PageUp));
+        }
+        KeyCode::PageDown | KeyCode::Down | KeyCode::Char('j') => {
+            fx.push(Effect::LogView(LogView::PageDown))
+        }
+        KeyCode::Char('f') | KeyCode::End => {
+            state.log_follow = true;
+            fx.push(Effect::LogView(LogView::Follow));
+        }
+        KeyCode::Esc => {
+            state.log_filter.clear();
+            state.log_follow = true;
+            fx.push(Effect::LogView(LogView::Follow));
+        }
+        _ => {}
+    }
+}
+
+fn request_quit(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.mode.may_mutate() && state.running_step().is_some() {
+        state.dialog = Some(Dialog::new(DialogKind::Quit, state.running_step(), None));
+    } else {
+        state.quit = true;
+        fx.push(Effect::Quit);
+    }
+}
+
+fn on_checklist_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let n = state.steps.len();
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            state.selected = (state.selected + 1).min(n.saturating_sub(1))
+        }
+        KeyCode::Home | KeyCode::Char('g') => state.selected = 0,
+        KeyCode::End | KeyCode::Char('G') => state.selected = n.saturating_sub(1),
+        KeyCode::Enter => activate(state, state.selected, fx),
+        KeyCode::Char('s') => act(state, Act::Skip, fx),
+        KeyCode::Char('r') => act(state, Act::Retry, fx),
+        KeyCode::Char('o') => act(state, Act::Override, fx),
+        KeyCode::Char('d') => act(state, Act::MarkDone, fx),
+        KeyCode::Char('n') => act(state, Act::Note, fx),
+        KeyCode::Char('m') => act(state, Act::Reviewed, fx),
+        KeyCode::Char('A') => act(state, Act::Abort, fx),
+        _ => {}
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Act {
+    Skip,
+    Retry,
+    Override,
+    MarkDone,
+    Note,
+    Reviewed,
+    Abort,
+}
+
+fn flash(state: &mut State, text: impl Into<String>) {
+    state.flash = Some((text.into(), state.now));
+}
+
+/// Refuse an action: the reason goes to the status line and the log.
+fn refuse(state: &mut State, fx: &mut Vec<Effect>, text: String) {
+    fx.push(log(log::Level::Warn, "checklist", text.clone()));
+    flash(state, text);
+}
+
+/// The dispatcher's mode check for anything that would change the world or the record.
+fn mode_allows_change(state: &mut State, what: &str, fx: &mut Vec<Effect>) -> bool {
+    if state.mode == Mode::Monitor {
+        let text = format!("monitor mode is read-only: cannot {what}");
+        fx.push(log(log::Level::Warn, "safety", text.clone()));
+        flash(state, text);
+        return false;
+    }
+    if let Some(e) = &state.journal_error {
+        let text = format!("cannot {what}: the journal is failing ({e})");
+        refuse(state, fx, text);
+        return false;
+    }
+    true
+}
+
+fn act(state: &mut State, act: Act, fx: &mut Vec<Effect>) {
+    let i = state.selected;
+    if i >= state.steps.len() {
+        return;
+    }
+    let id = state.plan.steps[i].id.clone();
+    let review = state.mode == Mode::Review;
+    match act {
+        Act::Note => {
+            if mode_allows_change(state, "add a note", fx) {
+                state.dialog = Some(Dialog::new(DialogKind::Note, Some(i), None));
+            }
+        }
+        Act::Reviewed => {
+            if !review {
+                refuse(
+                    state,
+                    fx,
+                    "m marks a step reviewed in review mode only".into(),
+                );
+            } else if mode_allows_change(state, "mark reviewed", fx) {
+                state.dialog = Some(Dialog::new(DialogKind::Reviewed, Some(i), None));
+            }
+        }
+        _ if review => refuse(
+            state,
+            fx,
+            "review mode: nothing runs or changes — ⏎ shows the calls, m marks reviewed".into(),
+        ),
+        _ if !mode_allows_change(state, "change the checklist", fx) => {}
+        Act::Abort => {
+            if state.aborted.is_none() {
+                state.dialog = Some(Dialog::new(DialogKind::Abort, None, Some("ABORT".into())));
+            }
+        }
+        _ if state.aborted.is_some() => refuse(
+            state,
+            fx,
+            "the checklist was aborted; nothing more runs in this session".into(),
+        ),
+        Act::Skip => match state.status(i) {
+            StepStatus::Succeeded | StepStatus::Skipped => {
+                refuse(state, fx, format!("step {id} is already finished"))
+            }
+            StepStatus::Running => refuse(
+                state,
+                fx,
+                format!("step {id} is running; wait for it to finish"),
+            ),
+            _ => state.dialog = Some(Dialog::new(DialogKind::SkipReason, Some(i), None)),
+        },
+        Act::Retry => match state.steps[i].phase {
+            StepPhase::Failed { .. } | StepPhase::Unknown { .. } => request_run(state, i, fx),
+            _ => refuse(
+                state,
+                fx,
+                format!(
+                    "r retries a failed or unknown step; step {id} is {}",
+                    state.status(i).word()
+                ),
+            ),
+        },
+        Act::MarkDone => match state.steps[i].phase {
+            StepPhase::Unknown { .. } => {
+                state.dialog = Some(Dialog::new(DialogKind::MarkDone, Some(i), None))
+            }
+            _ => refuse(
+                state,
+                fx,
+                "d marks done only a step left unknown by a crash (check the world first)".into(),
+            ),
+        },
+        Act::Override => {
+            let unmet = state.unmet(i);
+            if unmet.is_empty() || state.steps[i].override_reason.is_some() {
+                refuse(
+                    state,
+                    fx,
+                    format!("step {id} has no unmet preconditions to override"),
+                );
+            } else if !matches!(
+                state.steps[i].phase,
+                StepPhase::Pending | StepPhase::Failed { .. } | StepPhase::Unknown { .. }
+            ) {
+                refuse(
+                    state,
+                    fx,
+                    format!("step {id} is {}", state.status(i).word()),
+                );
+            } else {
+                state.dialog = Some(Dialog::new(DialogKind::Override { unmet }, Some(i), None));
+            }
+        }
+    }
+}
+
+/// Enter on a step.
+fn activate(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
+    if i >= state.steps.len() {
+        return;
+    }
+    match state.mode {
+        Mode::Review => {
+            state.showing_calls = Some(i);
+            if crate::steps::has_preflight(&state.plan.steps[i].action) {
+                state.steps[i].review.preflight_running = true;
+                fx.push(Effect::Preflight { step: i });
+            }
+            let id = state.plan.steps[i].id.clone();
+            for line in crate::steps::describe(&state.plan.steps[i].action) {
+                fx.push(log(log::Level::Info, &id, format!("would: {line}")));
+            }
+        }
+        Mode::Monitor => {
+            let id = state.plan.steps[i].id.clone();
+            let text = format!("monitor mode is read-only: step {id} cannot run");
+            fx.push(log(log::Level::Warn, "safety", text.clone()));
+            flash(state, text);
+        }
+        Mode::Live | Mode::Demo => match state.steps[i].phase {
+            StepPhase::Succeeded { .. } | StepPhase::Skipped { .. } => {
+                let id = state.plan.steps[i].id.clone();
+                flash(state, format!("step {id} is already finished"));
+            }
+            StepPhase::Running { .. } => flash(state, "the step is running; its output streams into the log"),
+            StepPhase::Unknown { .. } => refuse(
+                state,
+                fx,
+                "this step was running when the cockpit stopped: check the world, then r retry · d mark done · s skip".into(),
+            ),
+            StepPhase::Pending | StepPhase::Failed { .. } => request_run(state, i, fx),
+        },
+    }
+}
+
+/// Gatekeeping before a step may start: mode, journal, abort, ordering, one at a time,
+/// preconditions. Then the step's own confirmation.
+fn request_run(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
+    let id = state.plan.steps[i].id.clone();
+    if !mode_allows_change(state, &format!("run step {id}"), fx) {
+        return;
+    }
+    if !state.mode.may_mutate() {
+        refuse(
+            state,
+            fx,
+            format!("{} mode: steps do not run", state.mode.as_str()),
+        );
+        return;
+    }
+    if state.aborted.is_some() {
+        refuse(
+            state,
+            fx,
+            "the checklist was aborted; nothing more runs in this session".into(),
+        );
+        return;
+    }
+    if state
+        .steps
+        .iter()
+        .any(|s| s.finishing && !matches!(s.phase, StepPhase::Running { .. }))
+    {
+        refuse(
+            state,
+            fx,
+            "a step is being recorded; try again in a moment".into(),
+        );
+        return;
+    }
+    if let Some(r) = state.running_step() {
+        let rid = state.plan.steps[r].id.clone();
+        refuse(
+            state,
+            fx,
+            format!("step {rid} is running; one step at a time"),
+        );
+        return;
+    }
+    if let Some(f) = state.failed_step().filter(|f| *f != i) {
+        let fid = state.plan.steps[f].id.clone();
+        refuse(
+            state,
+            fx,
+            format!("step {fid} failed: retry (r), skip (s) or abort (A) before going on"),
+        );
+        return;
+    }
+    if let Some(prev) = (0..i).find(|p| !state.steps[*p].is_done()) {
+        let pid = state.plan.steps[prev].id.clone();
+        refuse(
+            state,
+            fx,
+            format!("finish or skip step {} ({pid}) first", prev + 1),
+        );
+        return;
+    }
+    if let StepStatus::Blocked { reason } = state.status(i) {
+        refuse(
+            state,
+            fx,
+            format!("blocked: {reason} — o overrides with a typed reason"),
+        );
+        return;
+    }
+    let step = &state.plan.steps[i];
+    match &step.action {
+        StepAction::Approval => {
+            let word = step.confirm.clone().unwrap_or_else(|| "APPROVE".into());
+            state.dialog = Some(Dialog::new(DialogKind::Approve, Some(i), Some(word)));
+        }
+        StepAction::Manual { .. } => {
+            state.dialog = Some(Dialog::new(DialogKind::ManualDone, Some(i), None))
+        }
+        _ if state.is_mutating(i) || step.confirm.is_some() => {
+            state.dialog = Some(Dialog::new(
+                DialogKind::ConfirmRun,
+                Some(i),
+                step.confirm.clone(),
+            ));
+        }
+        _ => start(state, i, fx),
+    }
+}
+
+fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
+    let step = &state.plan.steps[i];
+    let id = step.id.clone();
+    if !step.requires.is_empty() {
+        let detail: Vec<serde_json::Value> = step
+            .requires
+            .iter()
+            .map(|c| {
+                let r = state.evaluate(c);
+                serde_json::json!({ "condition": c.text, "passed": r.passed(), "evidence": r.evidence() })
+            })
+            .collect();
+        fx.push(Effect::Record(Event::Evidence {
+            step: Some(id.clone()),
+            what: "preconditions".into(),
+            detail: detail.into(),
+        }));
+    }
+    state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
+    let attempt = state.steps[i].attempts + 1;
+    fx.push(Effect::Record(Event::StepStarted { step: id, attempt }));
+}
+
+fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(d) = state.dialog.as_mut() else {
+        return;
+    };
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => {
+            if d.kind == DialogKind::Filter {
+                state.log_filter.clear();
+            }
+            state.dialog = None;
+        }
+        KeyCode::Char('c') if ctrl => state.dialog = None,
+        KeyCode::Backspace => {
+            d.input.pop();
+            d.error = None;
+            if d.kind == DialogKind::Filter {
+                state.log_filter = d.input.clone();
+            }
+        }
+        KeyCode::Enter => submit_dialog(state, fx),
+        KeyCode::Char(c) => {
+            // A plain confirmation (no typed word) answers to y / n.
+            if d.kind == DialogKind::ConfirmRun && d.word.is_none() || d.kind == DialogKind::Quit {
+                match c {
+                    'y' | 'Y' => return submit_dialog(state, fx),
+                    'n' | 'N' => {
+                        state.dialog = None;
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+            if d.input.chars().count() < 200 {
+                d.input.push(c);
+                d.error = None;
+            }
+            if d.kind == DialogKind::Filter {
+                state.log_filter = d.input.clone();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(d) = state.dialog.clone() else {
+        return;
+    };
+    let input = d.input.trim().to_string();
+    let step_id = d.step.map(|i| state.plan.steps[i].id.clone());
+    if let Some(word) = &d.word
+        && input != *word
+    {
+        if let Some(dd) = state.dialog.as_mut() {
+            dd.error = Some(format!("type {word} exactly to confirm (Esc cancels)"));
+        }
+        return;
+    }
+    let needs_text = matches!(
+        d.kind,
+        DialogKind::Override { .. }
+            | DialogKind::SkipReason
+            | DialogKind::ManualDone
+            | DialogKind::MarkDone
+            | DialogKind::Note
+    );
+    if needs_text && input.chars().count() < 3 {
+        if let Some(dd) = state.dialog.as_mut() {
+            dd.error = Some("write a few words: this goes into the record".into());
+        }
+        return;
+    }
+    state.dialog = None;
+    let host = state.operator.host.clone();
+    match (d.kind, d.step, step_id) {
+        (DialogKind::Filter, _, _) => state.log_filter = input,
+        (DialogKind::Quit, _, _) => {
+            state.quit = true;
+            fx.push(Effect::Quit);
+        }
+        (DialogKind::Abort, _, _) => fx.push(Effect::Record(Event::Aborted {
+            reason: "aborted by the operator (typed ABORT)".into(),
+        })),
+        (DialogKind::ConfirmRun, Some(i), Some(_)) => start(state, i, fx),
+        (DialogKind::Approve, Some(_), Some(id)) => {
+            fx.push(Effect::Record(Event::Approved {
+                step: id,
+                host,
+                word: d.word.unwrap_or_default(),
+            }));
+        }
+        (DialogKind::Override { unmet }, Some(_), Some(id)) => {
+            fx.push(Effect::Record(Event::Override {
+                step: id,
+                reason: input,
+                unmet,
+            }))
+        }
+        (DialogKind::SkipReason, Some(_), Some(id)) => fx.push(Effect::Record(Event::Skipped {
+            step: id,
+            reason: input,
+        })),
+        (DialogKind::ManualDone, Some(_), Some(id)) => fx.push(Effect::Record(Event::ManualDone {
+            step: id,
+            note: input,
+        })),
+        (DialogKind::MarkDone, Some(_), Some(id)) => fx.push(Effect::Record(Event::MarkedDone {
+            step: id,
+            note: input,
+        })),
+        (DialogKind::Note, _, id) => fx.push(Effect::Record(Event::Note {
+            step: id,
+            text: input,
+        })),
+        (DialogKind::Reviewed, Some(_), Some(id)) => fx.push(Effect::Record(Event::Reviewed {
+            step: id,
+            note: input,
+        })),
+        _ => {}
+    }
+}

@@ -1,0 +1,4 @@
+//! Clients for the systems the cockpit talks to. No UI types here: plain async Rust with typed
+//! results and errors, usable from the cockpit, tests and `drcockpit status`.
+
+pub mod http;

@@ -1,0 +1,130 @@
+//! Journal events: one JSON object per line. The engine's step states are a fold of these
+//! events (`app::apply`), so resuming a session is replaying its journal.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    SessionStarted {
+        plan_name: String,
+        plan_source: String,
+        plan_hash: String,
+        mode: String,
+        drill: bool,
+        host: String,
+        pid: u32,
+        version: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resumed_from: Option<String>,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+    },
+    StepOutput {
+        step: String,
+        attempt: u32,
+        stream: String,
+        line: String,
+    },
+    StepFinished {
+        step: String,
+        attempt: u32,
+        ok: bool,
+        detail: String,
+    },
+    Approved {
+        step: String,
+        host: String,
+        word: String,
+    },
+    ManualDone {
+        step: String,
+        note: String,
+    },
+    /// A step whose state was unknown after a crash, checked by the operator and marked done.
+    MarkedDone {
+        step: String,
+        note: String,
+    },
+    Override {
+        step: String,
+        reason: String,
+        unmet: Vec<String>,
+    },
+    Skipped {
+        step: String,
+        reason: String,
+    },
+    Note {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        text: String,
+    },
+    Reviewed {
+        step: String,
+        note: String,
+    },
+    Preflight {
+        step: String,
+        checks: Vec<PreflightCheck>,
+    },
+    /// Probe evidence at a key moment (e.g. conditions when a step started).
+    Evidence {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        what: String,
+        detail: serde_json::Value,
+    },
+    Refused {
+        what: String,
+        mode: String,
+    },
+    Aborted {
+        reason: String,
+    },
+    SessionEnded {
+        reason: String,
+    },
+}
+
+/// One read-only preflight check of a step in review mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreflightCheck {
+    pub what: String,
+    /// `None` when it could not be evaluated.
+    pub ok: Option<bool>,
+    pub detail: String,
+}
+
+impl Event {
+    /// The step this event concerns, if any.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Event::StepStarted { step, .. }
+            | Event::StepOutput { step, .. }
+            | Event::StepFinished { step, .. }
+            | Event::Approved { step, .. }
+            | Event::ManualDone { step, .. }
+            | Event::MarkedDone { step, .. }
+            | Event::Override { step, .. }
+            | Event::Skipped { step, .. }
+            | Event::Reviewed { step, .. }
+            | Event::Preflight { step, .. } => Some(step),
+            Event::Note { step, .. } | Event::Evidence { step, .. } => step.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The append-only journal: JSONL, fsync'd per event, redacted; the lock that keeps one live
+//! cockpit per plan; reading a journal back for resume and reports.
+
+pub mod event;
+
+pub use event::{Event, PreflightCheck, Record};

@@ -1,0 +1,293 @@
+//! The plan file: the typed model the engine consumes, loading with spans, validation, secret
+//! references and conditions.
+//!
+//! A plan is loaded in two phases: `load` parses TOML into the raw file shape (`raw::PlanFile`,
+//! `deny_unknown_fields`, which is also what `drcockpit schema` prints), then validates and
+//! converts it into [`Plan`], resolving `${env:…}`, `${file:…}`, `${cmd:…}` references and
+//! registering every resolved value with [`crate::redact`].
+
+pub mod condition;
+pub mod load;
+pub mod raw;
+pub mod refs;
+pub mod units;
+
+pub use condition::{CmpOp, Condition, Value};
+pub use load::{PlanError, load_file, load_str};
+pub use units::{parse_bytes, parse_duration};
+
+use std::time::Duration;
+
+/// The two sites of every plan.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteId {
+    Prod,
+    Dr,
+}
+
+impl SiteId {
+    pub const ALL: [SiteId; 2] = [SiteId::Prod, SiteId::Dr];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteId::Prod => "prod",
+            SiteId::Dr => "dr",
+        }
+    }
+    pub fn upper(self) -> &'static str {
+        match self {
+            SiteId::Prod => "PROD",
+            SiteId::Dr => "DR",
+        }
+    }
+    pub fn index(self) -> usize {
+        match self {
+            SiteId::Prod => 0,
+            SiteId::Dr => 1,
+        }
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    BackupRestore,
+    PilotLight,
+    WarmStandby,
+    ActiveActive,
+}
+
+impl Strategy {
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::BackupRestore => "backup-restore",
+            Strategy::PilotLight => "pilot light",
+            Strategy::WarmStandby => "warm standby",
+            Strategy::ActiveActive => "active-active",
+        }
+    }
+}
+
+/// A loaded, validated plan with every secret reference resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub strategy: Strategy,
+    pub rto: Duration,
+    pub rpo: Duration,
+    pub description: Option<String>,
+    /// Where the plan came from (file path or `<embedded demo>`), and the SHA-256 of its bytes.
+    pub source: String,
+    pub hash: String,
+    pub sites: [Site; 2],
+    pub qovery: Option<QoveryConfig>,
+    pub images: Option<ImagesConfig>,
+    pub dns: Option<DnsConfig>,
+    pub probes: ProbeSettings,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn site(&self, id: SiteId) -> &Site {
+        &self.sites[id.index()]
+    }
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    pub label: String,
+    pub cluster: Option<String>,
+    pub environment: Option<String>,
+    pub database: Option<DatabaseConfig>,
+    pub registry: Option<RegistryConfig>,
+    pub dns_target: Option<String>,
+    pub health: Option<HealthConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    pub url: String,
+    pub expect_status: Vec<u16>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct QoveryConfig {
+    pub api_url: String,
+    pub token: String,
+    /// `token` or `bearer`; `None` chooses as the official CLI does.
+    pub auth_scheme: Option<String>,
+    pub organization: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseConfig {
+    pub postgres: Option<String>,
+    pub prometheus: Option<PrometheusSource>,
+    pub max_lag_bytes: Option<u64>,
+    pub max_replay_age: Option<Duration>,
+    pub backup_age_query: Option<String>,
+    pub max_backup_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrometheusSource {
+    pub url: String,
+    pub lag_query: Option<String>,
+    pub backup_age_query: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_bundle: Option<String>,
+    /// Repository prefix in this registry (e.g. a Scaleway namespace).
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImagesConfig {
+    pub services: Vec<ImagePin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImagePin {
+    pub service: String,
+    pub repository: Option<String>,
+    pub dr_repository: Option<String>,
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsConfig {
+    pub record: String,
+    pub record_type: String,
+    pub zone: Option<String>,
+    pub nameservers: Vec<String>,
+    pub provider: Option<DnsProvider>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DnsProvider {
+    PowerDns {
+        api_url: String,
+        api_key: String,
+        server: String,
+    },
+    Cloudflare {
+        zone_id: String,
+        record_id: String,
+        token: String,
+    },
+    Route53 {
+        hosted_zone_id: String,
+    },
+}
+
+/// How often probes run and when a value is stale.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub interval: Duration,
+    /// A value older than `stale_after` intervals is marked stale (product.md: 3).
+    pub stale_after: u32,
+    pub concurrency: usize,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        ProbeSettings {
+            interval: Duration::from_secs(5),
+            stale_after: 3,
+            concurrency: 8,
+        }
+    }
+}
+
+/// One checklist step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub action: StepAction,
+    /// Preconditions: an unmet one blocks the step; overriding it needs a typed reason.
+    pub requires: Vec<Condition>,
+    /// The word the operator must type to confirm; `None` means a plain y/Enter confirmation.
+    pub confirm: Option<String>,
+    /// Overall timeout for the step's run.
+    pub timeout: Option<Duration>,
+    pub site: Option<SiteId>,
+}
+
+/// What a step does. Engine-native kinds (approval, manual, check, wait) are driven by the
+/// engine itself; every other kind is run by [`crate::steps`] on a tokio task.
+#[derive(Debug, Clone)]
+pub enum StepAction {
+    Approval,
+    Manual {
+        instructions: String,
+    },
+    Check {
+        conditions: Vec<Condition>,
+    },
+    Wait {
+        conditions: Vec<Condition>,
+        timeout: Duration,
+    },
+    HttpCheck(HttpCheck),
+    HttpRequest(HttpRequest),
+    Command(CommandSpec),
+}
+
+impl StepAction {
+    /// The plan-file name of this kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            StepAction::Approval => "approval",
+            StepAction::Manual { .. } => "manual",
+            StepAction::Check { .. } => "check",
+            StepAction::Wait { .. } => "wait",
+            StepAction::HttpCheck(_) => "http.check",
+            StepAction::HttpRequest(_) => "http.request",
+            StepAction::Command(_) => "command",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpCheck {
+    pub url: String,
+    pub expect_status: Vec<u16>,
+    pub body_contains: Option<String>,
+    /// Keep checking every `interval` until it passes or `timeout` runs out.
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub expect_status: Vec<u16>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+}

@@ -1,0 +1,275 @@
+//! The plan file exactly as written in TOML (format v1). `deny_unknown_fields` everywhere so a
+//! misspelt key is an error with a suggestion, never silently ignored. `drcockpit schema` prints
+//! the JSON schema of [`PlanFile`]. Validation and conversion into [`super::Plan`] live in `load`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A drcockpit plan file (format v1).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// Plan format version; `1` if omitted.
+    #[serde(default)]
+    pub version: Option<u32>,
+    pub plan: PlanMeta,
+    #[serde(default)]
+    pub qovery: Option<Qovery>,
+    pub sites: Sites,
+    #[serde(default)]
+    pub images: Option<Images>,
+    #[serde(default)]
+    pub dns: Option<Dns>,
+    #[serde(default)]
+    pub probes: Option<Probes>,
+    /// The checklist, in order.
+    #[serde(default, rename = "step")]
+    #[schemars(with = "Vec<RawStep>")]
+    pub steps: Vec<toml::Spanned<RawStep>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanMeta {
+    /// Shown in the header, e.g. `shop: Scaleway fr-par → AWS eu-west-1`.
+    pub name: String,
+    /// `backup-restore`, `pilot-light`, `warm-standby` or `active-active`.
+    pub strategy: String,
+    /// Recovery time objective, e.g. `30m`.
+    pub rto: String,
+    /// Recovery point objective, e.g. `5m`.
+    pub rpo: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Qovery {
+    /// API token, by reference only: `${env:QOVERY_API_TOKEN}`.
+    pub token: String,
+    pub organization: String,
+    /// Defaults to `https://api.qovery.com`; `QOVERY_API_URL` overrides it.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// `token` (API tokens) or `bearer` (JWTs); chosen from the token's shape when omitted.
+    #[serde(default)]
+    pub auth: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sites {
+    pub prod: Site,
+    pub dr: Site,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Shown as the panel title, e.g. `Production · Scaleway fr-par`.
+    pub label: String,
+    /// Qovery cluster id.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Qovery environment id.
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub database: Option<Database>,
+    #[serde(default)]
+    pub registry: Option<Registry>,
+    /// What the DNS record points at when this site serves traffic.
+    #[serde(default)]
+    pub dns_target: Option<String>,
+    /// Health URL (string) or a table with `url`, `expect_status`, `timeout`.
+    #[serde(default)]
+    pub health: Option<Health>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Health {
+    Url(String),
+    Full(HealthFull),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFull {
+    pub url: String,
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// libpq connection URL, by reference: `${env:DR_PG_URL}`.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    #[serde(default)]
+    pub prometheus: Option<Prometheus>,
+    /// Largest acceptable replication lag, e.g. `16MiB`.
+    #[serde(default)]
+    pub max_lag: Option<String>,
+    /// Largest acceptable age of the last replayed transaction, e.g. `5m`.
+    #[serde(default)]
+    pub max_replay_age: Option<String>,
+    /// SQL returning the last backup time as one timestamptz.
+    #[serde(default)]
+    pub backup_age_query: Option<String>,
+    #[serde(default)]
+    pub max_backup_age: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prometheus {
+    pub url: String,
+    #[serde(default)]
+    pub lag_query: Option<String>,
+    #[serde(default)]
+    pub backup_age_query: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// By reference: `${env:SCW_SECRET_KEY}` or `${cmd:aws ecr get-login-password}`.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ca_bundle: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Images {
+    /// Service names; tags come from the prod Qovery containers unless pinned in `pin`.
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub pin: Vec<ImagePin>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePin {
+    pub service: String,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub dr_repository: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Fully qualified record name, e.g. `shop.example.com.`.
+    pub record: String,
+    /// `A`, `AAAA` or `CNAME`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Authoritative nameservers, asked directly with recursion off.
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub provider: Option<DnsProvider>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum DnsProvider {
+    Powerdns {
+        api_url: String,
+        api_key: String,
+        #[serde(default)]
+        server: Option<String>,
+    },
+    Cloudflare {
+        zone_id: String,
+        record_id: String,
+        token: String,
+    },
+    Route53 {
+        hosted_zone_id: String,
+    },
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    /// Refresh interval of every probe, e.g. `5s`.
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// A value older than this many intervals is stale (default 3).
+    #[serde(default)]
+    pub stale_after: Option<u32>,
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
+/// One `[[step]]`. Which keys apply depends on `kind`; validation names a key that does not.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// Unique id, used by `--resume` and in the journal.
+    pub id: String,
+    pub title: String,
+    /// `approval`, `manual`, `check`, `wait`, `http.check`, `http.request`, `command`.
+    pub kind: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Preconditions such as `dr.database.lag < 16MiB`.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// The word the operator types to confirm (required for approval steps).
+    #[serde(default)]
+    pub confirm: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// `prod` or `dr`: the site this step acts on.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// manual: what the operator must do.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// check / wait: conditions that must all hold.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// http.check / http.request.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// command: the program and its arguments (no shell).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}

@@ -1,0 +1,1 @@
+//! The embedded simulator: a fake but faithful world on loopback.
