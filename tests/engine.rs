@@ -1,0 +1,783 @@
+//! The checklist engine through its message interface: feed `Msg`s, assert state and effects.
+//! `Harness` plays the runtime's part for `Effect::Record` (journal, then `Msg::Recorded`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use drcockpit::app::state::StepPhase;
+use drcockpit::app::update::replay;
+use drcockpit::app::{
+    DialogKind, Effect, Level, Mode, Msg, Observation, Operator, OutputLine, ProbeError, Reading,
+    Section, State, StepStatus, update,
+};
+use drcockpit::journal::{Event, Record};
+use drcockpit::plan::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn cond(s: &str) -> Condition {
+    Condition::parse(s).unwrap_or_else(|e| panic!("test condition {s}: {e}"))
+}
+
+fn step(id: &str, action: StepAction) -> Step {
+    Step {
+        id: id.into(),
+        title: format!("Step {id}"),
+        description: None,
+        action,
+        requires: vec![],
+        confirm: None,
+        timeout: None,
+        site: None,
+    }
+}
+
+fn test_plan() -> Plan {
+    let site = |label: &str, url: &str| Site {
+        label: label.into(),
+        health: Some(HealthConfig {
+            url: url.into(),
+            expect_status: vec![200],
+            timeout: Duration::from_secs(2),
+        }),
+        ..Site::default()
+    };
+    let mut approve = step("approve", StepAction::Approval);
+    approve.confirm = Some("FAILOVER".into());
+    let mut promote = step(
+        "promote",
+        StepAction::Command(CommandSpec {
+            program: "true".into(),
+            args: vec![],
+            cwd: None,
+            env: vec![],
+            timeout: Duration::from_secs(10),
+        }),
+    );
+    promote.requires = vec![cond("dr.health.ok")];
+    promote.confirm = Some("PROMOTE".into());
+    let notify = step(
+        "notify",
+        StepAction::HttpRequest(HttpRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:9/webhooks/slack".into(),
+            headers: vec![],
+            body: Some("{}".into()),
+            expect_status: vec![200],
+            timeout: Duration::from_secs(5),
+        }),
+    );
+    Plan {
+        name: "test plan".into(),
+        strategy: Strategy::WarmStandby,
+        rto: Duration::from_secs(1800),
+        rpo: Duration::from_secs(300),
+        description: None,
+        source: "<test>".into(),
+        hash: "abc".into(),
+        sites: [
+            site("Prod", "http://127.0.0.1:9/sites/prod/healthz"),
+            site("DR", "http://127.0.0.1:9/sites/dr/healthz"),
+        ],
+        qovery: None,
+        images: None,
+        dns: None,
+        probes: ProbeSettings {
+            interval: Duration::from_secs(5),
+            stale_after: 3,
+            concurrency: 4,
+        },
+        steps: vec![
+            step(
+                "detect",
+                StepAction::Check {
+                    conditions: vec![cond("!prod.health.ok")],
+                },
+            ),
+            approve,
+            step(
+                "fence",
+                StepAction::Manual {
+                    instructions: "Fence the old primary".into(),
+                },
+            ),
+            promote,
+            step(
+                "settle",
+                StepAction::Wait {
+                    conditions: vec![cond("dr.health.ok")],
+                    timeout: Duration::from_secs(30),
+                },
+            ),
+            notify,
+        ],
+    }
+}
+
+struct Harness {
+    state: State,
+    now: DateTime<Utc>,
+    journal: Vec<Record>,
+    effects: Vec<Effect>,
+}
+
+impl Harness {
+    fn new(mode: Mode) -> Harness {
+        let op = Operator {
+            name: "alice".into(),
+            host: "bastion-1".into(),
+        };
+        Harness {
+            state: State::new(Arc::new(test_plan()), mode, op, t0()),
+            now: t0(),
+            journal: vec![],
+            effects: vec![],
+        }
+    }
+
+    fn advance(&mut self, secs: i64) {
+        self.now += chrono::Duration::seconds(secs);
+    }
+
+    /// Deliver a message; journal every Record effect and feed it back, as the runtime does.
+    fn send(&mut self, msg: Msg) {
+        let mut queue = vec![msg];
+        while let Some(m) = queue.pop() {
+            for fx in update(&mut self.state, m, self.now) {
+                if let Effect::Record(event) = &fx {
+                    let rec = Record {
+                        seq: self.journal.len() as u64 + 1,
+                        at: self.now,
+                        operator: "alice".into(),
+                        event: event.clone(),
+                    };
+                    self.journal.push(rec.clone());
+                    queue.insert(0, Msg::Recorded(rec));
+                }
+                self.effects.push(fx);
+            }
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn type_str(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn observe(&mut self, site: SiteId, ok: bool) {
+        let reading = Reading::new(
+            if ok { "200 OK" } else { "✗ 503" },
+            if ok { Level::Good } else { Level::Bad },
+        )
+        .field("ok", Value::Bool(ok));
+        self.send(Msg::Observed(Observation {
+            site,
+            section: Section::Health,
+            at: self.now,
+            outcome: Ok(reading),
+        }));
+    }
+
+    fn select(&mut self, id: &str) {
+        self.state.selected = self
+            .state
+            .plan
+            .step_index(id)
+            .unwrap_or_else(|| panic!("no step {id}"));
+    }
+
+    fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn events(&self) -> Vec<&Event> {
+        self.journal.iter().map(|r| &r.event).collect()
+    }
+
+    fn run_steps(&self) -> Vec<(usize, u32)> {
+        self.effects
+            .iter()
+            .filter_map(|e| {
+                if let Effect::RunStep { step, attempt } = e {
+                    Some((*step, *attempt))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn status(&self, id: &str) -> StepStatus {
+        self.state
+            .status(self.state.plan.step_index(id).unwrap_or(usize::MAX))
+    }
+
+    /// Walk detect → approve → fence with prod down and DR up.
+    fn walk_to_promote(&mut self) {
+        self.observe(SiteId::Prod, false);
+        self.observe(SiteId::Dr, true);
+        self.key(KeyCode::Enter); // detect: a check, not mutating: runs at once
+        assert_eq!(self.status("detect"), StepStatus::Succeeded);
+        self.key(KeyCode::Enter);
+        self.type_str("FAILOVER");
+        self.key(KeyCode::Enter);
+        assert_eq!(self.status("approve"), StepStatus::Succeeded);
+        self.key(KeyCode::Enter);
+        self.type_str("fenced via cloud console");
+        self.key(KeyCode::Enter);
+        assert_eq!(self.status("fence"), StepStatus::Succeeded);
+        assert_eq!(self.state.selected, 3);
+    }
+}
+
+#[test]
+fn precondition_blocks_until_observed_and_blocks_again_when_stale() {
+    let mut h = Harness::new(Mode::Live);
+    match h.status("promote") {
+        StepStatus::Blocked { reason } => assert!(
+            reason.contains("dr.health.ok") && reason.contains("no value"),
+            "{reason}"
+        ),
+        other => panic!("expected blocked, got {other:?}"),
+    }
+    h.observe(SiteId::Dr, true);
+    assert_eq!(h.status("promote"), StepStatus::Pending);
+    h.advance(16); // 3 intervals of 5 s: stale
+    h.send(Msg::Tick);
+    match h.status("promote") {
+        StepStatus::Blocked { reason } => assert!(reason.contains("stale"), "{reason}"),
+        other => panic!("expected blocked by a stale value, got {other:?}"),
+    }
+}
+
+#[test]
+fn probe_error_is_unknown_never_healthy_and_is_logged_once() {
+    let mut h = Harness::new(Mode::Live);
+    let err = ProbeError::new(
+        "unreachable",
+        "GET http://x/healthz: cannot connect: connection refused",
+    );
+    for _ in 0..3 {
+        h.send(Msg::Observed(Observation {
+            site: SiteId::Dr,
+            section: Section::Health,
+            at: h.now,
+            outcome: Err(err.clone()),
+        }));
+    }
+    assert!(matches!(h.status("promote"), StepStatus::Blocked { .. }));
+    assert_eq!(
+        h.state.verdict(SiteId::Dr),
+        drcockpit::app::Verdict::Unknown
+    );
+    let logged = h
+        .take_effects()
+        .iter()
+        .filter(|e| matches!(e, Effect::Log { line, .. } if line.contains("connection refused")))
+        .count();
+    assert_eq!(
+        logged, 1,
+        "the full error goes to the log once, not on every refresh"
+    );
+}
+
+#[test]
+fn approval_needs_the_exact_word_and_records_who() {
+    let mut h = Harness::new(Mode::Live);
+    h.observe(SiteId::Prod, false);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::Approve)
+    );
+    h.type_str("failover");
+    h.key(KeyCode::Enter);
+    let d = h
+        .state
+        .dialog
+        .as_ref()
+        .expect("a wrong word keeps the dialog open");
+    assert!(d.error.as_deref().unwrap_or("").contains("FAILOVER"));
+    assert_eq!(h.status("approve"), StepStatus::Pending);
+    for _ in 0..8 {
+        h.key(KeyCode::Backspace);
+    }
+    h.type_str("FAILOVER");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.status("approve"), StepStatus::Succeeded);
+    assert!(h.state.dialog.is_none());
+    let approved = h
+        .journal
+        .iter()
+        .find(|r| matches!(r.event, Event::Approved { .. }))
+        .expect("approval journaled");
+    assert_eq!(approved.operator, "alice");
+    assert!(
+        matches!(&approved.event, Event::Approved { host, word, .. } if host == "bastion-1" && word == "FAILOVER")
+    );
+}
+
+#[test]
+fn steps_run_in_order() {
+    let mut h = Harness::new(Mode::Live);
+    h.observe(SiteId::Dr, true);
+    h.select("promote");
+    h.key(KeyCode::Enter);
+    assert!(h.state.dialog.is_none());
+    assert!(h.run_steps().is_empty());
+    let flash = h
+        .state
+        .flash
+        .as_ref()
+        .map(|f| f.0.clone())
+        .unwrap_or_default();
+    assert!(flash.contains("first"), "{flash}");
+}
+
+#[test]
+fn mutating_step_confirms_with_typed_word_runs_streams_and_succeeds() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::ConfirmRun)
+    );
+    h.key(KeyCode::Char('y')); // a typed word is required: y is just a letter
+    h.key(KeyCode::Enter);
+    assert!(h.run_steps().is_empty(), "no run without the word");
+    h.key(KeyCode::Backspace);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.run_steps(), vec![(3, 1)]);
+    assert_eq!(h.status("promote"), StepStatus::Running);
+    // Preconditions were recorded as evidence before the start.
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Evidence { what, .. } if what == "preconditions"))
+    );
+
+    h.send(Msg::StepOutput {
+        step: 3,
+        attempt: 1,
+        line: OutputLine::info("promoting…"),
+    });
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, Event::StepOutput { line, .. } if line == "promoting…"))
+    );
+    assert!(h.effects.iter().any(|e| matches!(e, Effect::Log { target, line, .. } if target == "promote" && line == "promoting…")));
+
+    // A result for another attempt is stale and ignored.
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 7,
+        result: Ok("stale".into()),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Running);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("exited 0".into()),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Succeeded);
+    assert_eq!(h.state.selected, 4, "selection moves to the next step");
+}
+
+#[test]
+fn enter_twice_before_the_journal_answers_starts_once() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    // Deliver the Enter without the harness feeding Recorded back.
+    let fx = update(
+        &mut h.state,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        h.now,
+    );
+    let starts = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::Record(Event::StepStarted { .. })))
+        .count();
+    assert_eq!(starts, 1);
+    let fx2 = update(
+        &mut h.state,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        h.now,
+    );
+    assert!(
+        !fx2.iter()
+            .any(|e| matches!(e, Effect::Record(Event::StepStarted { .. })))
+    );
+    assert!(h.state.dialog.is_none());
+}
+
+#[test]
+fn failure_pauses_then_retry_skip_and_abort() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Err("`pg_ctl` exited 1".into()),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Failed);
+
+    // The checklist is paused: the next step refuses.
+    h.select("settle");
+    h.key(KeyCode::Enter);
+    assert!(
+        h.state
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.0.contains("failed"))
+    );
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::StepStarted { step, .. } if step == "settle"))
+    );
+
+    // Retry asks for the word again and runs attempt 2.
+    h.select("promote");
+    h.key(KeyCode::Char('r'));
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.run_steps().last(), Some(&(3, 2)));
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 2,
+        result: Err("still failing".into()),
+    });
+
+    // Skip needs a reason of a few words.
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Enter);
+    assert!(
+        h.state
+            .dialog
+            .as_ref()
+            .and_then(|d| d.error.clone())
+            .is_some()
+    );
+    h.type_str("promoted by hand via pg_ctl");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.status("promote"), StepStatus::Skipped);
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Skipped { reason, .. } if reason.contains("by hand")))
+    );
+
+    // Abort needs ABORT typed; afterwards nothing runs.
+    h.key(KeyCode::Char('A'));
+    h.type_str("ABORT");
+    h.key(KeyCode::Enter);
+    assert!(h.state.aborted.is_some());
+    h.key(KeyCode::Enter);
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::StepStarted { step, .. } if step == "settle"))
+    );
+}
+
+#[test]
+fn override_needs_a_reason_and_is_journaled() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    // DR health goes stale: promote is blocked.
+    h.advance(20);
+    h.send(Msg::Tick);
+    assert!(matches!(h.status("promote"), StepStatus::Blocked { .. }));
+    h.key(KeyCode::Enter);
+    assert!(
+        h.state.dialog.is_none(),
+        "a blocked step does not open its confirmation"
+    );
+    h.key(KeyCode::Char('o'));
+    assert!(matches!(
+        h.state.dialog.as_ref().map(|d| &d.kind),
+        Some(DialogKind::Override { .. })
+    ));
+    h.type_str("ok");
+    h.key(KeyCode::Enter);
+    assert!(h.state.dialog.is_some(), "two letters are not a reason");
+    h.type_str(" — DR verified by phone with the on-call DBA");
+    h.key(KeyCode::Enter);
+    assert!(h.events().iter().any(|e| matches!(e, Event::Override { unmet, .. } if unmet.iter().any(|u| u.contains("dr.health.ok")))));
+    assert_eq!(h.status("promote"), StepStatus::Pending);
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.run_steps(), vec![(3, 1)]);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("ok".into()),
+    });
+    assert_eq!(
+        h.state.steps[3].override_reason, None,
+        "an override is used once"
+    );
+}
+
+#[test]
+fn wait_finishes_when_conditions_hold_or_times_out() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("ok".into()),
+    });
+    // DR goes unhealthy; the wait starts and keeps waiting.
+    h.observe(SiteId::Dr, false);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.status("settle"), StepStatus::Running);
+    h.advance(10);
+    h.send(Msg::Tick);
+    assert_eq!(h.status("settle"), StepStatus::Running);
+    h.observe(SiteId::Dr, true);
+    assert_eq!(h.status("settle"), StepStatus::Succeeded);
+
+    // A second session: the same wait times out.
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("ok".into()),
+    });
+    h.observe(SiteId::Dr, false);
+    h.key(KeyCode::Enter);
+    h.advance(31);
+    h.observe(SiteId::Dr, false);
+    assert_eq!(h.status("settle"), StepStatus::Failed);
+    assert!(
+        matches!(&h.state.steps[4].phase, StepPhase::Failed { error, .. } if error.contains("timed out"))
+    );
+}
+
+#[test]
+fn failing_check_shows_its_evidence() {
+    let mut h = Harness::new(Mode::Live);
+    h.observe(SiteId::Prod, true);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.status("detect"), StepStatus::Failed);
+    assert!(
+        matches!(&h.state.steps[0].phase, StepPhase::Failed { error, .. } if error.contains("prod.health.ok = true"))
+    );
+}
+
+#[test]
+fn monitor_mode_cannot_change_anything_whatever_keys_are_pressed() {
+    let mut h = Harness::new(Mode::Monitor);
+    h.observe(SiteId::Prod, false);
+    h.observe(SiteId::Dr, true);
+    let mut keys: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+    keys.extend([
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::Esc,
+        KeyCode::Down,
+        KeyCode::Up,
+        KeyCode::Backspace,
+    ]);
+    for round in 0..3 {
+        for (n, k) in keys.iter().enumerate() {
+            if *k == KeyCode::Char('q') {
+                continue;
+            }
+            h.state.selected = (n + round) % h.state.steps.len();
+            h.key(*k);
+            h.type_str("FAILOVER");
+            h.key(KeyCode::Enter);
+            h.key(KeyCode::Char('y'));
+        }
+    }
+    assert!(h.journal.is_empty(), "monitor mode wrote {:?}", h.journal);
+    assert!(h.run_steps().is_empty());
+    assert!(
+        !h.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Preflight { .. }))
+    );
+    for i in 0..h.state.steps.len() {
+        assert!(matches!(h.state.steps[i].phase, StepPhase::Pending));
+    }
+    assert!(h.effects.iter().any(|e| matches!(e, Effect::Log { target, line, .. } if target == "safety" && line.contains("read-only"))));
+}
+
+#[test]
+fn review_mode_shows_calls_runs_preflight_and_marks_reviewed() {
+    let mut h = Harness::new(Mode::Review);
+    h.select("notify");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.state.showing_calls, Some(5));
+    assert!(
+        h.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Preflight { step: 5 }))
+    );
+    assert!(h.effects.iter().any(|e| matches!(e, Effect::Log { line, .. } if line.contains("would: POST http://127.0.0.1:9/webhooks/slack"))));
+    assert!(h.run_steps().is_empty());
+    for k in ['s', 'r', 'o', 'A', 'd'] {
+        h.key(KeyCode::Char(k));
+        assert!(
+            h.state.dialog.is_none(),
+            "`{k}` must not open a dialog in review mode"
+        );
+    }
+    h.key(KeyCode::Char('m'));
+    h.type_str("webhook URL checked with the comms team");
+    h.key(KeyCode::Enter);
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Reviewed { step, .. } if step == "notify"))
+    );
+    assert!(h.state.steps[5].review.reviewed.is_some());
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::StepStarted { .. }))
+    );
+}
+
+#[test]
+fn resume_marks_the_interrupted_step_unknown_and_keeps_finished_ones() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    // The cockpit dies here. A new one replays the journal.
+    let records = h.journal.clone();
+    let mut r = Harness::new(Mode::Live);
+    replay(&mut r.state, &records);
+    assert_eq!(r.status("detect"), StepStatus::Succeeded);
+    assert_eq!(r.status("approve"), StepStatus::Succeeded);
+    assert_eq!(r.status("promote"), StepStatus::Unknown);
+    assert_eq!(
+        r.state.started,
+        t0(),
+        "the incident clock keeps the first session's start"
+    );
+    r.select("promote");
+    r.key(KeyCode::Enter);
+    assert!(
+        r.run_steps().is_empty(),
+        "an unknown step is not blindly re-run"
+    );
+    r.key(KeyCode::Char('d'));
+    r.type_str("checked: DR is primary (pg_is_in_recovery = f)");
+    r.key(KeyCode::Enter);
+    assert_eq!(r.status("promote"), StepStatus::Succeeded);
+}
+
+#[test]
+fn resume_then_retry_uses_the_next_attempt_number() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    let mut r = Harness::new(Mode::Live);
+    replay(&mut r.state, &h.journal);
+    r.observe(SiteId::Dr, true);
+    r.select("promote");
+    r.key(KeyCode::Char('r'));
+    r.type_str("PROMOTE");
+    r.key(KeyCode::Enter);
+    assert_eq!(r.run_steps(), vec![(3, 2)]);
+}
+
+#[test]
+fn journal_failure_stops_everything_from_running() {
+    let mut h = Harness::new(Mode::Live);
+    h.observe(SiteId::Prod, false);
+    h.send(Msg::JournalFailed("No space left on device".into()));
+    h.key(KeyCode::Enter);
+    assert!(h.journal.is_empty());
+    assert!(
+        h.state
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.0.contains("journal"))
+    );
+}
+
+#[test]
+fn quitting_while_a_step_runs_asks_first() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('q'));
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::Quit)
+    );
+    assert!(!h.state.quit);
+    h.key(KeyCode::Char('n'));
+    assert!(h.state.dialog.is_none());
+    h.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    h.key(KeyCode::Char('y'));
+    assert!(h.state.quit);
+    assert!(h.effects.contains(&Effect::Quit));
+}
+
+#[test]
+fn help_and_filter_and_focus() {
+    let mut h = Harness::new(Mode::Live);
+    h.key(KeyCode::Char('?'));
+    assert!(h.state.help);
+    h.key(KeyCode::Enter);
+    assert!(!h.state.help);
+    assert!(
+        h.run_steps().is_empty() && h.journal.is_empty(),
+        "a key that closes help does nothing else"
+    );
+    h.key(KeyCode::Char('/'));
+    h.type_str("promote");
+    assert_eq!(
+        h.state.log_filter, "promote",
+        "the filter applies as it is typed"
+    );
+    h.key(KeyCode::Enter);
+    assert!(h.state.dialog.is_none());
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::PageUp);
+    assert!(!h.state.log_follow);
+    h.key(KeyCode::Esc);
+    assert!(h.state.log_follow && h.state.log_filter.is_empty());
+}
