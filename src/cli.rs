@@ -56,6 +56,13 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Render a journal as an incident, drill or review report.
+    Report {
+        journal: PathBuf,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
     /// Print the plan file's JSON schema.
     Schema,
 }

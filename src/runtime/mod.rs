@@ -1,5 +1,46 @@
-//! The tokio loop: terminal lifecycle, event stream, effect executor, journal writer, probes.
+//! The tokio side: terminal lifecycle, the event loop, the effect executor, the journal writer,
+//! probe scheduling, signals. `main_entry` turns the command line into one of these.
 
+mod cockpit;
+mod executor;
+mod session;
+mod terminal;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit;
+
+pub use session::{SessionConfig, SessionKind};
+
+/// The binary's whole life: parse, pick the mode, run, return the exit code.
 pub fn main_entry() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Demo { scenario: "region-outage".into(), seed: 42 });
+    match command {
+        Command::Schema => {
+            println!("{}", crate::plan::schema_json());
+            exit::OK
+        }
+        Command::Check { plan } => session::check(&plan),
+        Command::Report { journal, format } => crate::journal::report::run_report_cli(&journal, &format),
+        Command::Simulate { listen, scenario, seed } => session::simulate(&listen, &scenario, seed),
+        Command::Demo { scenario, seed } => {
+            cockpit::run(SessionConfig { kind: SessionKind::Demo { scenario, seed }, theme: cli.theme, journal: cli.journal })
+        }
+        Command::Live { plan, drill, resume, take_over } => cockpit::run(SessionConfig {
+            kind: SessionKind::Live { plan, drill, resume, take_over },
+            theme: cli.theme,
+            journal: cli.journal,
+        }),
+        Command::Review { plan } => cockpit::run(SessionConfig { kind: SessionKind::Review { plan }, theme: cli.theme, journal: cli.journal }),
+        Command::Monitor { plan } => cockpit::run(SessionConfig { kind: SessionKind::Monitor { plan }, theme: cli.theme, journal: cli.journal }),
+    }
 }

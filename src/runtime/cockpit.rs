@@ -1,0 +1,231 @@
+//! The cockpit's event loop. Keys, probe results, step results and journal acknowledgements all
+//! arrive as messages; the loop drains them in batches, runs `update`, dispatches effects, and
+//! draws only when something changed (a clock tick once a second; a spinner only while a step
+//! runs). Signals and a lost terminal end the session cleanly with the journal flushed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Semaphore, mpsc};
+
+use super::executor::Executor;
+use super::session::{self, Prepared, SessionConfig};
+use super::terminal;
+use crate::app::update::replay;
+use crate::app::{Effect, Mode, Msg, State, update};
+use crate::clients::http::HttpClient;
+use crate::exit;
+use crate::journal::Event;
+use crate::journal::writer::{JournalHandle, JournalWriter, spawn_writer};
+use crate::ui::{self, Theme, View};
+
+pub fn run(cfg: SessionConfig) -> i32 {
+    let theme = match Theme::load(cfg.theme.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("theme: {e}");
+            return exit::USAGE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        match session::prepare(&cfg).await {
+            Ok(p) => run_session(p, theme).await,
+            Err((code, msg)) => {
+                eprintln!("{}", crate::redact::redact(&msg));
+                code
+            }
+        }
+    })
+}
+
+fn spawn_probes(plan: &Arc<crate::plan::Plan>, tx: &mpsc::UnboundedSender<Msg>) {
+    // Probes only read: their transport is read-only in every mode, and they do not retry
+    // within a round (the next round is the retry).
+    let http = HttpClient::new(true).with_read_retries(0);
+    let limit = Arc::new(Semaphore::new(plan.probes.concurrency.max(1)));
+    for key in crate::probes::configured(plan) {
+        let (plan, http, limit, tx) = (plan.clone(), http.clone(), limit.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(plan.probes.interval);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let obs = {
+                    let Ok(_permit) = limit.acquire().await else { return };
+                    crate::probes::run(&plan, &http, key).await
+                };
+                if tx.send(Msg::Observed(obs)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<JournalHandle, String> {
+    let tx = tx.clone();
+    let on_done = move |r: Result<crate::journal::Record, String>| {
+        let _ = tx.send(match r {
+            Ok(rec) => Msg::Recorded(rec),
+            Err(e) => Msg::JournalFailed(e),
+        });
+    };
+    match &p.journal_path {
+        Some(path) => {
+            let w = JournalWriter::create(path, &p.operator.name).map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            Ok(spawn_writer(w, on_done))
+        }
+        None => Ok(JournalHandle::in_memory(&p.operator.name, on_done)),
+    }
+}
+
+async fn run_session(p: Prepared, theme: Theme) -> i32 {
+    if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
+        eprintln!("log pane: {e}");
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let journal = match open_journal(&p, &tx) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FAILURE;
+        }
+    };
+    let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
+    state.drill = p.drill;
+    state.mode_note = p.mode_note.clone();
+    let resumed = !p.resumed.is_empty();
+    replay(&mut state, &p.resumed);
+    journal.send(Event::SessionStarted {
+        plan_name: p.plan.name.clone(),
+        plan_source: p.plan.source.clone(),
+        plan_hash: p.plan.hash.clone(),
+        mode: p.mode.as_str().into(),
+        drill: p.drill,
+        host: p.operator.host.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        resumed_from: resumed.then(|| p.journal_path.as_ref().map(|x| x.display().to_string()).unwrap_or_default()),
+        rto_secs: Some(p.plan.rto.as_secs()),
+        rpo_secs: Some(p.plan.rpo.as_secs()),
+    });
+    if let Some(sim) = &p.sim {
+        log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
+    }
+    if let Some(path) = &p.journal_path {
+        log::info!(target: "journal", "journal: {}", path.display());
+    }
+    if let Some(note) = &p.mode_note {
+        log::warn!(target: "safety", "{note}");
+    }
+    if resumed {
+        log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
+    }
+
+    let mut term = match terminal::enter() {
+        Ok(t) => t,
+        Err(e) => {
+            journal.close();
+            eprintln!("cannot take over the terminal: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
+    let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
+        tui_logger::move_events();
+        let view = View { theme: &theme, log_state: Some(&executor.log_state) };
+        term.draw(|f| ui::draw(f, state, &view)).map(|_| ())
+    };
+    // The first frame, before any probe has answered.
+    let mut end_reason: Option<String> = None;
+    if let Err(e) = draw(&mut term, &state) {
+        end_reason = Some(format!("terminal lost: {e}"));
+    }
+    spawn_probes(&p.plan, &tx);
+
+    let mut events = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut spinner = tokio::time::interval(Duration::from_millis(120));
+    spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut sigint, mut sigterm, mut sighup) =
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            _ => {
+                terminal::leave();
+                journal.close();
+                eprintln!("cannot install signal handlers");
+                return exit::FAILURE;
+            }
+        };
+    let mut interrupted = false;
+
+    while end_reason.is_none() {
+        let spinning = state.running_step().is_some() || state.steps.iter().any(|s| s.review.preflight_running);
+        let first = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
+                Some(Ok(TermEvent::Resize(..))) => Some(Msg::Resize),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => { end_reason = Some(format!("terminal lost: {e}")); None }
+                None => { end_reason = Some("terminal closed".into()); None }
+            },
+            Some(m) = rx.recv() => Some(m),
+            _ = clock.tick() => Some(Msg::Tick),
+            _ = spinner.tick(), if spinning => Some(Msg::Tick),
+            _ = sigint.recv() => { interrupted = true; end_reason = Some("signal SIGINT".into()); None }
+            _ = sigterm.recv() => { interrupted = true; end_reason = Some("signal SIGTERM".into()); None }
+            _ = sighup.recv() => { interrupted = true; end_reason = Some("signal SIGHUP (terminal hung up)".into()); None }
+        };
+        let Some(first) = first else { continue };
+        // Batch-drain whatever else is waiting, then draw once.
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+            if batch.len() > 512 {
+                break;
+            }
+        }
+        for msg in batch {
+            for fx in update(&mut state, msg, Utc::now()) {
+                if fx == Effect::Quit {
+                    end_reason.get_or_insert_with(|| "quit".into());
+                }
+                executor.dispatch(&state, fx);
+            }
+        }
+        if end_reason.is_none()
+            && let Err(e) = draw(&mut term, &state)
+        {
+            end_reason = Some(format!("terminal lost: {e}"));
+        }
+    }
+
+    let reason = end_reason.unwrap_or_else(|| "quit".into());
+    let reason = if state.all_done() && reason == "quit" { "completed".to_string() } else { reason };
+    if p.mode != Mode::Monitor {
+        journal.send(Event::SessionEnded { reason: reason.clone() });
+    }
+    journal.close();
+    terminal::leave();
+    if let Some(path) = &p.journal_path {
+        println!("journal: {}", path.display());
+        println!("report:  drcockpit report {}", path.display());
+    }
+    drop(p.lock);
+    if let Some(sim) = p.sim {
+        sim.shutdown().await;
+    }
+    if interrupted { exit::INTERRUPTED } else { exit::OK }
+}

@@ -1,0 +1,119 @@
+//! The effect executor: the one place effects leave the engine. The session's mode is checked
+//! here a second time (the engine checked it first), and the transports handed to steps are
+//! read-only unless the mode may mutate — so a bug in one layer is caught by the next.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::update::LogView;
+use crate::app::{Effect, Mode, Msg, State};
+use crate::clients::http::HttpClient;
+use crate::journal::{Event, PreflightCheck};
+use crate::plan::Plan;
+use crate::steps::{self, StepContext};
+
+pub struct Executor {
+    pub plan: Arc<Plan>,
+    pub mode: Mode,
+    pub tx: UnboundedSender<Msg>,
+    pub journal: crate::journal::writer::JournalHandle,
+    /// Read-only unless the mode may mutate.
+    pub http: HttpClient,
+    pub log_state: Arc<tui_logger::TuiWidgetState>,
+}
+
+/// Events that change the world's record of a checklist: refused outright in monitor mode.
+fn is_checklist_change(ev: &Event) -> bool {
+    !matches!(ev, Event::Refused { .. } | Event::SessionStarted { .. } | Event::SessionEnded { .. })
+}
+
+impl Executor {
+    pub fn new(plan: Arc<Plan>, mode: Mode, tx: UnboundedSender<Msg>, journal: crate::journal::writer::JournalHandle) -> Executor {
+        let http = HttpClient::new(!mode.may_mutate());
+        Executor { plan, mode, tx, journal, http, log_state: Arc::new(tui_logger::TuiWidgetState::new()) }
+    }
+
+    fn refuse(&self, what: String) {
+        let _ = self.tx.send(Msg::Refused { what });
+    }
+
+    pub fn dispatch(&self, state: &State, fx: Effect) {
+        match fx {
+            Effect::Record(ev) => {
+                if self.mode == Mode::Monitor && is_checklist_change(&ev) {
+                    self.refuse(format!("recording {:?}", ev.step().unwrap_or("an event")));
+                    return;
+                }
+                self.journal.send(ev);
+            }
+            Effect::RunStep { step, attempt } => {
+                if !self.mode.may_mutate() {
+                    let id = self.plan.steps.get(step).map(|s| s.id.as_str()).unwrap_or("?");
+                    self.refuse(format!("run step {id}"));
+                    return;
+                }
+                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
+                let ctx = self.context(step, attempt);
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let limit = steps::timeout_of(&spec);
+                    let result = match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("timed out after {}", crate::plan::units::fmt_duration(limit))),
+                    };
+                    let result = result.map(crate::redact::redact_string).map_err(crate::redact::redact_string);
+                    let _ = tx.send(Msg::StepDone { step, attempt, result });
+                });
+            }
+            Effect::Preflight { step } => {
+                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
+                // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
+                let mut ctx = self.context(step, 0);
+                ctx.http = HttpClient::new(true);
+                ctx.allow_spawn = false;
+                let from_state: Vec<PreflightCheck> = spec
+                    .requires
+                    .iter()
+                    .map(|c| {
+                        let r = state.evaluate(c);
+                        let ok = match r {
+                            crate::plan::condition::CondResult::Pass(_) => Some(true),
+                            crate::plan::condition::CondResult::Fail(_) => Some(false),
+                            crate::plan::condition::CondResult::Unknown(_) => None,
+                        };
+                        PreflightCheck { what: format!("requires {}", c.text), ok, detail: r.evidence().to_string() }
+                    })
+                    .collect();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let checks = steps::preflight(&spec.action, &ctx, from_state).await;
+                    let _ = tx.send(Msg::PreflightDone { step, checks });
+                });
+            }
+            Effect::Log { level, target, line } => {
+                log::log!(target: &target, level, "{}", crate::redact::redact(&line));
+            }
+            Effect::LogView(v) => {
+                use tui_logger::TuiWidgetEvent as E;
+                match v {
+                    LogView::PageUp => self.log_state.transition(E::PrevPageKey),
+                    LogView::PageDown => self.log_state.transition(E::NextPageKey),
+                    LogView::Follow => self.log_state.transition(E::EscapeKey),
+                }
+            }
+            Effect::Quit => {}
+        }
+    }
+
+    fn context(&self, step: usize, attempt: u32) -> StepContext {
+        StepContext {
+            plan: self.plan.clone(),
+            http: self.http.clone(),
+            allow_spawn: self.mode.may_mutate(),
+            step,
+            attempt,
+            out: self.tx.clone(),
+        }
+    }
+}

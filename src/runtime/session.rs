@@ -1,0 +1,210 @@
+//! Setting a session up before the first frame: the plan, the mode, the lock, the journal and
+//! resume. Everything here can fail with a message the operator can act on, printed before the
+//! terminal is taken over.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::{Mode, Operator};
+use crate::exit;
+use crate::journal::{self, Record};
+use crate::plan::{self, LoadOptions, Plan};
+
+pub enum SessionKind {
+    Demo { scenario: String, seed: u64 },
+    Live { plan: PathBuf, drill: bool, resume: bool, take_over: bool },
+    Review { plan: PathBuf },
+    Monitor { plan: PathBuf },
+}
+
+pub struct SessionConfig {
+    pub kind: SessionKind,
+    pub theme: Option<String>,
+    pub journal: Option<PathBuf>,
+}
+
+/// A session ready to run.
+pub struct Prepared {
+    pub plan: Arc<Plan>,
+    pub mode: Mode,
+    pub drill: bool,
+    pub operator: Operator,
+    /// Where the journal goes (`None` in monitor mode: nothing is recorded).
+    pub journal_path: Option<PathBuf>,
+    /// Records of the session being resumed.
+    pub resumed: Vec<Record>,
+    pub mode_note: Option<String>,
+    pub lock: Option<journal::lock::Lock>,
+    pub sim: Option<crate::sim::SimHandle>,
+}
+
+/// `drcockpit check PLAN`: validate without touching the network (no `${cmd:…}` is run).
+pub fn check(path: &Path) -> i32 {
+    let opts = LoadOptions { sim_url: Some("http://127.0.0.1:0".into()), run_commands: false };
+    match plan::load_file(path, &opts) {
+        Ok(p) => {
+            println!("{}: OK — {} ({}), {} steps, RTO {} / RPO {}", path.display(), p.name, p.strategy.label(), p.steps.len(),
+                plan::units::fmt_target(p.rto), plan::units::fmt_target(p.rpo));
+            for (i, s) in p.steps.iter().enumerate() {
+                println!("  {:>2} {:<16} {:<22} {}", i + 1, s.action.kind_name(), s.id, s.title);
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            exit::USAGE
+        }
+    }
+}
+
+/// `drcockpit simulate`: serve the simulator until Ctrl-C.
+pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
+    let addr = match listen.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            eprintln!("--listen {listen}: expected IP:PORT, e.g. 127.0.0.1:7400");
+            return exit::USAGE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let opts = crate::sim::SimOptions { scenario: scenario.into(), seed, listen: Some(addr) };
+    match rt.block_on(crate::sim::serve_forever(opts)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("simulator: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+/// Load a plan file. A plan that points at `${sim}` (like `plans/demo.toml`) with no
+/// `DRCOCKPIT_SIM_URL` set gets the embedded simulator, started here, so it runs anywhere.
+async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHandle>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
+    let mut sim = None;
+    let mut opts = LoadOptions::default();
+    if text.contains("${sim}") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
+        let scenario = std::env::var("DRCOCKPIT_SIM_SCENARIO").unwrap_or_else(|_| "region-outage".into());
+        let handle = crate::sim::start(crate::sim::SimOptions { scenario, seed: 42, listen: None })
+            .await
+            .map_err(|e| format!("{}: the plan uses ${{sim}} and the embedded simulator failed: {e}", path.display()))?;
+        opts.sim_url = Some(handle.url.clone());
+        sim = Some(handle);
+    }
+    let plan = plan::load_str(&text, &path.display().to_string(), &opts).map_err(|e| e.to_string())?;
+    Ok((plan, sim))
+}
+
+/// Resolve plan, mode, lock, journal and resume. Runs inside the tokio runtime (the demo starts
+/// its simulator here) but before the terminal is taken over, so it may ask on stdin.
+pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
+    let operator = Operator::from_env();
+    let usage = |e: String| (exit::USAGE, e);
+    let (plan, mode, drill, sim) = match &cfg.kind {
+        SessionKind::Demo { scenario, seed } => {
+            let opts = crate::sim::SimOptions { scenario: scenario.clone(), seed: *seed, listen: None };
+            let sim = crate::sim::start(opts).await.map_err(|e| usage(format!("demo simulator: {e}")))?;
+            let lo = LoadOptions { sim_url: Some(sim.url.clone()), run_commands: true };
+            let plan = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &lo).map_err(|e| usage(e.to_string()))?;
+            (plan, Mode::Demo, false, Some(sim))
+        }
+        SessionKind::Live { plan, drill, .. } => {
+            let (p, sim) = load(plan).await.map_err(usage)?;
+            (p, Mode::Live, *drill, sim)
+        }
+        SessionKind::Review { plan } => {
+            let (p, sim) = load(plan).await.map_err(usage)?;
+            (p, Mode::Review, false, sim)
+        }
+        SessionKind::Monitor { plan } => {
+            let (p, sim) = load(plan).await.map_err(usage)?;
+            (p, Mode::Monitor, false, sim)
+        }
+    };
+    let plan = Arc::new(plan);
+    let dir = journal::paths::default_dir();
+    let mut mode = mode;
+    let mut mode_note = None;
+    let mut lock = None;
+
+    // One live cockpit per plan: a second one opens read-only unless told to take over.
+    if let SessionKind::Live { take_over, .. } = &cfg.kind {
+        let lock_path = journal::paths::lock_path(&dir, &plan.name);
+        match journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over) {
+            Ok(l) => lock = Some(l),
+            Err(journal::lock::LockError::Held { pid, host, operator: who, since }) => {
+                mode = Mode::Monitor;
+                mode_note = Some(format!("plan locked by {who}@{host} (pid {pid}, since {since}) — read-only; --take-over to drive"));
+            }
+            Err(e) => return Err((exit::FAILURE, format!("cannot lock the plan: {e}"))),
+        }
+    }
+
+    let mut resumed = Vec::new();
+    let journal_path = if mode == Mode::Monitor {
+        None
+    } else if let Some(p) = &cfg.journal {
+        if p.exists() && mode == Mode::Live {
+            resumed = read_for_resume(p, &plan)?;
+        }
+        Some(p.clone())
+    } else {
+        let mut chosen = None;
+        if let SessionKind::Live { resume, .. } = &cfg.kind
+            && mode == Mode::Live
+            && let Some(prev) = journal::paths::latest_for_plan(&dir, &plan.hash)
+        {
+            let records = read_for_resume(&prev, &plan)?;
+            let summary = journal::paths::session_summary(&records);
+            let unfinished = !summary.aborted && summary.steps_finished.len() < plan.steps.len();
+            if unfinished && (*resume || ask_resume(&prev, &summary)) {
+                resumed = records;
+                chosen = Some(prev);
+            }
+        }
+        Some(chosen.unwrap_or_else(|| journal::paths::new_journal_path(&dir, &plan.name, chrono::Utc::now())))
+    };
+    Ok(Prepared { plan, mode, drill, operator, journal_path, resumed, mode_note, lock, sim })
+}
+
+fn read_for_resume(path: &Path, plan: &Plan) -> Result<Vec<Record>, (i32, String)> {
+    let read = journal::read::read(path).map_err(|e| (exit::FAILURE, format!("cannot read the journal to resume: {e}")))?;
+    if let Some(tail) = &read.torn_tail {
+        eprintln!("note: the journal's last line was cut by a crash and is ignored: {}", crate::redact::redact(tail));
+    }
+    let hash = read.records.iter().find_map(|r| match &r.event {
+        journal::Event::SessionStarted { plan_hash, .. } => Some(plan_hash.clone()),
+        _ => None,
+    });
+    if let Some(h) = hash
+        && h != plan.hash
+    {
+        eprintln!("warning: {} was written for a different version of this plan (hash {h:.12} ≠ {:.12}); steps are matched by id", path.display(), plan.hash);
+    }
+    Ok(read.records)
+}
+
+fn ask_resume(path: &Path, s: &journal::paths::SessionSummary) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    print!(
+        "An unfinished session of this plan exists: {} (started {}, {} step(s) finished).\nResume it? [Y/n] ",
+        path.display(),
+        s.started.format("%Y-%m-%d %H:%M:%S UTC"),
+        s.steps_finished.len()
+    );
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    !matches!(line.trim(), "n" | "N" | "no")
+}

@@ -1,0 +1,304 @@
+//! End-to-end: the real binary in a pseudo-terminal. Keys go in as bytes, the screen is read
+//! back through a VT100 parser, and the journal on disk is the ground truth for what happened.
+//! Timeouts here only bound how long a failing test waits; nothing asserts a duration.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+struct Cockpit {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Cockpit {
+    fn spawn(args: &[&str], state_home: &Path, extra_env: &[(&str, &str)]) -> Cockpit {
+        let pty = native_pty_system();
+        let pair = pty.openpty(PtySize { rows: 40, cols: 150, pixel_width: 0, pixel_height: 0 }).expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_drcockpit"));
+        cmd.args(args);
+        cmd.cwd(env!("CARGO_MANIFEST_DIR"));
+        cmd.env("XDG_STATE_HOME", state_home);
+        cmd.env("XDG_CONFIG_HOME", state_home.join("config"));
+        cmd.env("DRCOCKPIT_OPERATOR", "e2e");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn drcockpit");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 150, 0)));
+        let p2 = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut p) = p2.lock() {
+                    p.process(&buf[..n]);
+                }
+            }
+        });
+        Cockpit { child, writer, parser, _master: pair.master }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).expect("write to pty");
+        self.writer.flush().expect("flush pty");
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    fn wait_screen(&self, what: &str, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.screen().contains(what) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("screen never showed {what:?}; it shows:\n{}", self.screen());
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> Option<u32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.exit_code());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.process_id().map(|p| p as i32).unwrap_or(0)
+    }
+}
+
+impl Drop for Cockpit {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn journals(state_home: &Path) -> Vec<PathBuf> {
+    let dir = state_home.join("drcockpit");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn events(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn has_event(path: &Path, f: impl Fn(&serde_json::Value) -> bool) -> bool {
+    events(path).iter().any(f)
+}
+
+fn wait_event(path: &Path, what: &str, limit: Duration, f: impl Fn(&serde_json::Value) -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if has_event(path, &f) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("journal {} never recorded {what}; it has:\n{}", path.display(), std::fs::read_to_string(path).unwrap_or_default());
+}
+
+fn is(v: &serde_json::Value, ty: &str, step: &str) -> bool {
+    v["type"] == ty && v["step"] == step
+}
+
+fn finished_ok(step: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |v| is(v, "step_finished", step) && v["ok"] == true
+}
+
+#[test]
+fn demo_walks_its_whole_checklist_with_the_keyboard() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut c = Cockpit::spawn(&[], tmp.path(), &[]);
+    c.wait_screen("DEMO", Duration::from_secs(10));
+    c.wait_screen("Detect failure", Duration::from_secs(5));
+    let j = journals(tmp.path()).pop().expect("the demo writes a journal");
+
+    // 1. detect: a check that passes once prod health has failed long enough. Enter retries it.
+    let start = Instant::now();
+    while !has_event(&j, finished_ok("detect")) {
+        assert!(start.elapsed() < Duration::from_secs(40), "detect never passed:\n{}", c.screen());
+        c.send("\r");
+        std::thread::sleep(Duration::from_millis(900));
+    }
+    // 2. approve with the typed word.
+    c.send("\r");
+    c.wait_screen("FAILOVER", Duration::from_secs(5));
+    c.send("FAILOVER\r");
+    wait_event(&j, "the approval", Duration::from_secs(5), |v| is(v, "approved", "approve") && v["operator"] == "e2e");
+    // 3. manual step, done with a note.
+    c.send("\r");
+    c.send("fenced in the provider console\r");
+    wait_event(&j, "the manual step", Duration::from_secs(5), |v| is(v, "manual_done", "fence-old-primary"));
+    // 4. a command: confirm, output streams into the log, it succeeds.
+    c.send("\r");
+    c.send("y");
+    wait_event(&j, "command output", Duration::from_secs(10), |v| is(v, "step_output", "record-bastion"));
+    wait_event(&j, "the command", Duration::from_secs(20), finished_ok("record-bastion"));
+    // 5–6. http.check and wait against the simulator's DR health.
+    c.send("\r");
+    wait_event(&j, "the DR health check", Duration::from_secs(20), finished_ok("dr-health"));
+    c.send("\r");
+    wait_event(&j, "the wait", Duration::from_secs(40), finished_ok("dr-stable"));
+    // 7. the webhook.
+    c.send("\r");
+    c.send("y");
+    wait_event(&j, "the notification", Duration::from_secs(20), finished_ok("notify"));
+    c.send("q");
+    let code = c.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    assert!(has_event(&j, |v| v["type"] == "session_ended" && v["reason"] == "completed"));
+}
+
+#[test]
+fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["simulate", "--listen", &listen, "--scenario", "region-outage"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the simulator");
+    let url = format!("http://{listen}");
+    let mut c = Cockpit::spawn(&["monitor", "plans/demo.toml"], tmp.path(), &[("DRCOCKPIT_SIM_URL", &url)]);
+    c.wait_screen("MONITOR", Duration::from_secs(10));
+    for round in 0..2 {
+        for ch in (b' '..=b'~').map(char::from).filter(|c| *c != 'q') {
+            c.send(&format!("{ch}\rFAILOVER\ry"));
+        }
+        c.send("\t\x1b[B\r\x1b[A\r");
+        let _ = round;
+    }
+    c.wait_screen("read-only", Duration::from_secs(5));
+    assert!(journals(tmp.path()).is_empty(), "monitor mode must not write a journal");
+    let received = http_get(port, "/webhooks/slack");
+    assert!(received.contains("[]"), "the webhook sink received something in monitor mode: {received}");
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let _ = sim.kill();
+}
+
+/// A plain HTTP/1.0 GET over loopback (the test's own view of the simulator).
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the simulator");
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).expect("send");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+const CRASH_PLAN: &str = r#"
+[plan]
+name = "crash test"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "long"
+title = "A long command"
+kind = "command"
+command = ["sh", "-c", "echo started; sleep 60"]
+
+[[step]]
+id = "after"
+title = "After the long one"
+kind = "manual"
+instructions = "nothing"
+"#;
+
+#[test]
+fn kill_9_mid_step_then_resume_marks_it_unknown() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("crash.toml");
+    std::fs::write(&plan, CRASH_PLAN).expect("write plan");
+    let journal = tmp.path().join("j.jsonl");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal_s = journal.to_string_lossy().to_string();
+
+    let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    c.send("\r");
+    c.send("y");
+    wait_event(&journal, "the step's output", Duration::from_secs(10), |v| is(v, "step_output", "long"));
+    unsafe { libc::kill(c.pid(), libc::SIGKILL) };
+    c.wait_exit(Duration::from_secs(5));
+    let ev = events(&journal);
+    assert!(ev.iter().any(|v| is(v, "step_started", "long")));
+    assert!(!ev.iter().any(|v| is(v, "step_finished", "long")));
+
+    let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    wait_event(&journal, "a resumed session", Duration::from_secs(5), |v| v["type"] == "session_started" && v["resumed_from"].is_string());
+    // `d` only acts on a step left unknown by a crash.
+    c.send("d");
+    c.send("checked by hand: it finished\r");
+    wait_event(&journal, "the step marked done", Duration::from_secs(5), |v| is(v, "marked_done", "long"));
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn second_live_cockpit_opens_read_only_and_signals_end_cleanly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("lock.toml");
+    std::fs::write(&plan, CRASH_PLAN).expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let j1 = tmp.path().join("one.jsonl").to_string_lossy().to_string();
+    let mut first = Cockpit::spawn(&["live", &plan_s, "--journal", &j1], tmp.path(), &[]);
+    first.wait_screen("LIVE", Duration::from_secs(10));
+    let mut second = Cockpit::spawn(&["live", &plan_s], tmp.path(), &[]);
+    second.wait_screen("MONITOR", Duration::from_secs(10));
+    second.wait_screen("locked by", Duration::from_secs(5));
+    second.send("q");
+    assert_eq!(second.wait_exit(Duration::from_secs(10)), Some(0));
+
+    unsafe { libc::kill(first.pid(), libc::SIGHUP) };
+    assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(130));
+    assert!(has_event(Path::new(&j1), |v| v["type"] == "session_ended" && v["reason"].as_str().is_some_and(|r| r.contains("SIGHUP"))));
+    // The lock is released: a new live cockpit drives the plan.
+    let mut third = Cockpit::spawn(&["live", &plan_s, "--journal", &j1], tmp.path(), &[]);
+    third.wait_screen("LIVE", Duration::from_secs(10));
+    unsafe { libc::kill(third.pid(), libc::SIGTERM) };
+    assert_eq!(third.wait_exit(Duration::from_secs(10)), Some(130));
+}
