@@ -888,6 +888,7 @@ fn request_run(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
 fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let step = &state.plan.steps[i];
     let id = step.id.clone();
+    let kind = step.action.kind_name().to_string();
     if !step.requires.is_empty() {
         let detail: Vec<serde_json::Value> = step
             .requires
@@ -905,7 +906,7 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
     let attempt = state.steps[i].attempts + 1;
-    fx.push(Effect::Record(Event::StepStarted { step: id, attempt }));
+    fx.push(Effect::Record(Event::StepStarted { step: id, attempt, kind: Some(kind) }));
 }
 
 fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {

@@ -28,10 +28,19 @@ pub enum Event {
         version: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resumed_from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rto_secs: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rpo_secs: Option<u64>,
+        /// The checklist as it was when the session started (for reports).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<StepInfo>,
     },
     StepStarted {
         step: String,
         attempt: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
     },
     StepOutput {
         step: String,
@@ -95,9 +104,21 @@ pub enum Event {
     Aborted {
         reason: String,
     },
+    /// The incident was declared (starts the incident clock in reports).
+    Declared {
+        note: String,
+    },
     SessionEnded {
         reason: String,
     },
+}
+
+/// A checklist step as recorded in `SessionStarted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepInfo {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
 }
 
 /// One read-only preflight check of a step in review mode.

@@ -2,5 +2,10 @@
 //! cockpit per plan; reading a journal back for resume and reports.
 
 pub mod event;
+pub mod lock;
+pub mod paths;
+pub mod read;
+pub mod report;
+pub mod writer;
 
-pub use event::{Event, PreflightCheck, Record};
+pub use event::{Event, PreflightCheck, Record, StepInfo};

@@ -1,8 +1,25 @@
 //! Loading a plan: TOML parse with spans, validation, errors a person can act on.
-//! (Being completed in issue #2: see the plan-loading work.)
 
 use super::Plan;
 use std::path::Path;
+
+/// How references resolve while loading.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// What `${sim}` expands to; `None` makes `${sim}` an error unless `DRCOCKPIT_SIM_URL` is set.
+    pub sim_url: Option<String>,
+    /// Whether `${cmd:…}` references are run (`check` does not run them).
+    pub run_commands: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            sim_url: None,
+            run_commands: true,
+        }
+    }
+}
 
 /// A plan that could not be loaded: where, which key, what was expected, and a suggestion.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -11,14 +28,14 @@ pub struct PlanError {
     pub message: String,
 }
 
-pub fn load_file(path: &Path) -> Result<Plan, PlanError> {
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Plan, PlanError> {
     let text = std::fs::read_to_string(path).map_err(|e| PlanError {
         message: format!("{}: cannot read the plan: {e}", path.display()),
     })?;
-    load_str(&text, &path.display().to_string())
+    load_str(&text, &path.display().to_string(), opts)
 }
 
-pub fn load_str(_text: &str, origin: &str) -> Result<Plan, PlanError> {
+pub fn load_str(_text: &str, origin: &str, _opts: &LoadOptions) -> Result<Plan, PlanError> {
     Err(PlanError {
         message: format!("{origin}: plan loading not implemented yet"),
     })

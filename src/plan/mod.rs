@@ -13,7 +13,16 @@ pub mod refs;
 pub mod units;
 
 pub use condition::{CmpOp, Condition, Value};
-pub use load::{PlanError, load_file, load_str};
+pub use load::{LoadOptions, PlanError, load_file, load_str};
+
+/// The demo plan, embedded in the binary (`plans/demo.toml`).
+pub const DEMO_PLAN: &str = include_str!("../../plans/demo.toml");
+
+/// The JSON schema of the plan file format (`drcockpit schema`).
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(raw::PlanFile);
+    serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
 pub use units::{parse_bytes, parse_duration};
 
 use std::time::Duration;

@@ -86,7 +86,7 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
             let w = JournalWriter::create(path, &p.operator.name).map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
             Ok(spawn_writer(w, on_done))
         }
-        None => Ok(JournalHandle::in_memory(&p.operator.name, on_done)),
+        None => Ok(spawn_writer(JournalWriter::in_memory(&p.operator.name), on_done)),
     }
 }
 
@@ -119,6 +119,12 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
         resumed_from: resumed.then(|| p.journal_path.as_ref().map(|x| x.display().to_string()).unwrap_or_default()),
         rto_secs: Some(p.plan.rto.as_secs()),
         rpo_secs: Some(p.plan.rpo.as_secs()),
+        steps: p
+            .plan
+            .steps
+            .iter()
+            .map(|s| crate::journal::StepInfo { id: s.id.clone(), title: s.title.clone(), kind: s.action.kind_name().into() })
+            .collect(),
     });
     if let Some(sim) = &p.sim {
         log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
@@ -144,7 +150,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     let executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
         tui_logger::move_events();
-        let view = View { theme: &theme, log_state: Some(&executor.log_state) };
+        let view = View::new(&theme, Some(&executor.log_state));
         term.draw(|f| ui::draw(f, state, &view)).map(|_| ())
     };
     // The first frame, before any probe has answered.

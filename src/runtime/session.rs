@@ -136,10 +136,10 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
 
     // One live cockpit per plan: a second one opens read-only unless told to take over.
     if let SessionKind::Live { take_over, .. } = &cfg.kind {
-        let lock_path = journal::paths::lock_path(&dir, &plan.name);
+        let lock_path = journal::paths::lock_path(&dir, &journal::paths::plan_slug(&plan.name));
         match journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over) {
             Ok(l) => lock = Some(l),
-            Err(journal::lock::LockError::Held { pid, host, operator: who, since }) => {
+            Err(journal::lock::LockError::Held { pid, host, operator: who, since, .. }) => {
                 mode = Mode::Monitor;
                 mode_note = Some(format!("plan locked by {who}@{host} (pid {pid}, since {since}) — read-only; --take-over to drive"));
             }
@@ -169,7 +169,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 chosen = Some(prev);
             }
         }
-        Some(chosen.unwrap_or_else(|| journal::paths::new_journal_path(&dir, &plan.name, chrono::Utc::now())))
+        Some(chosen.unwrap_or_else(|| journal::paths::new_journal_path(&dir, &journal::paths::plan_slug(&plan.name), chrono::Utc::now())))
     };
     Ok(Prepared { plan, mode, drill, operator, journal_path, resumed, mode_note, lock, sim })
 }
@@ -198,7 +198,7 @@ fn ask_resume(path: &Path, s: &journal::paths::SessionSummary) -> bool {
     print!(
         "An unfinished session of this plan exists: {} (started {}, {} step(s) finished).\nResume it? [Y/n] ",
         path.display(),
-        s.started.format("%Y-%m-%d %H:%M:%S UTC"),
+        s.started.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "at an unknown time".into()),
         s.steps_finished.len()
     );
     let _ = std::io::stdout().flush();

@@ -1,6 +1,7 @@
 //! draw(): header, site panels, checklist, step detail, log, help, dialogs, theme.
 //! Pure: reads `State`, writes the frame, performs no I/O.
 
+pub mod logstore;
 pub mod theme;
 
 use ratatui::Frame;
@@ -13,6 +14,12 @@ pub struct View<'a> {
     pub theme: &'a Theme,
     /// `None` in tests: the log pane then shows no tui-logger lines.
     pub log_state: Option<&'a tui_logger::TuiWidgetState>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(theme: &'a Theme, log_state: Option<&'a tui_logger::TuiWidgetState>) -> View<'a> {
+        View { theme, log_state }
+    }
 }
 
 pub fn draw(frame: &mut Frame, state: &State, view: &View) {
