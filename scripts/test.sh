@@ -12,8 +12,8 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-targets --locked --no-fail-fast
+  cargo nextest run --locked --no-fail-fast
 else
-  cargo test --all-targets --locked --no-fail-fast
+  cargo test --locked --no-fail-fast
 fi
 cargo test --doc --locked

@@ -40,7 +40,7 @@ pub fn register(value: &str, reference: &str) {
         }
     }
     // Longest first, so a secret containing another is replaced whole.
-    guard.sort_by(|a, b| b.value.len().cmp(&a.value.len()));
+    guard.sort_by_key(|s| std::cmp::Reverse(s.value.len()));
 }
 
 /// Replace every registered secret in `text` with its label.
