@@ -4,6 +4,7 @@
 mod cockpit;
 mod executor;
 mod session;
+pub mod status;
 mod terminal;
 
 use clap::Parser;
@@ -30,6 +31,13 @@ pub fn main_entry() -> i32 {
             exit::OK
         }
         Command::Check { plan } => session::check(&plan),
+        Command::Status { plan, format, timeout } => match crate::plan::parse_duration(&timeout) {
+            Ok(t) => status::run_cli(&plan, &format, t),
+            Err(e) => {
+                eprintln!("--timeout {timeout}: {e}");
+                status::UNKNOWN
+            }
+        },
         Command::Report { journal, format } => crate::journal::report::run_report_cli(&journal, &format),
         Command::Simulate { listen, scenario, seed } => session::simulate(&listen, &scenario, seed),
         Command::Demo { scenario, seed } => {
