@@ -269,6 +269,10 @@ pub struct State {
     pub quit: bool,
     /// Bumped on every change that needs a redraw.
     pub spinner: usize,
+    /// The journal so far (as recorded), for the timeline view.
+    pub records: Vec<crate::journal::Record>,
+    /// The timeline overlay is open, scrolled this many records up from the newest.
+    pub timeline: Option<usize>,
 }
 
 impl State {
@@ -311,6 +315,8 @@ impl State {
             mode_note: None,
             quit: false,
             spinner: 0,
+            records: Vec::new(),
+            timeline: None,
         }
     }
 

@@ -100,8 +100,15 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
             let view = state.view(site, sec);
             let (st, summary, age, values) = match view {
                 SectionView::NotConfigured => continue,
-                SectionView::Waiting => ("waiting", "no answer within the timeout".to_string(), None, Default::default()),
-                SectionView::Error { error, age, .. } => ("error", error.full.clone(), Some(age), Default::default()),
+                SectionView::Waiting => (
+                    "waiting",
+                    "no answer within the timeout".to_string(),
+                    None,
+                    Default::default(),
+                ),
+                SectionView::Error { error, age, .. } => {
+                    ("error", error.full.clone(), Some(age), Default::default())
+                }
                 SectionView::Fresh { reading, age } | SectionView::Stale { reading, age } => {
                     let st = match reading.level {
                         Level::Good => "good",
@@ -154,15 +161,31 @@ fn numeric(v: &crate::plan::Value) -> Option<f64> {
 }
 
 pub fn render_text(r: &StatusReport) -> String {
-    let mut out = format!("{} — DR {} (exit {})\n", r.plan, r.overall.to_uppercase(), r.exit_code);
+    let mut out = format!(
+        "{} — DR {} (exit {})\n",
+        r.plan,
+        r.overall.to_uppercase(),
+        r.exit_code
+    );
     for s in &r.sites {
-        out.push_str(&format!("  {:<4} {:<9} {}\n", s.site.to_uppercase(), s.verdict.to_uppercase(), s.label));
+        out.push_str(&format!(
+            "  {:<4} {:<9} {}\n",
+            s.site.to_uppercase(),
+            s.verdict.to_uppercase(),
+            s.label
+        ));
         if s.sections.is_empty() {
             out.push_str("       (nothing configured to watch)\n");
         }
         for sec in &s.sections {
-            let age = sec.age_secs.map(|a| format!("{a:.1}s ago")).unwrap_or_else(|| "—".into());
-            out.push_str(&format!("       {:<9} {:<7} {:<10} {}\n", sec.section, sec.state, age, sec.summary));
+            let age = sec
+                .age_secs
+                .map(|a| format!("{a:.1}s ago"))
+                .unwrap_or_else(|| "—".into());
+            out.push_str(&format!(
+                "       {:<9} {:<7} {:<10} {}\n",
+                sec.section, sec.state, age, sec.summary
+            ));
         }
     }
     out
@@ -171,7 +194,9 @@ pub fn render_text(r: &StatusReport) -> String {
 /// Prometheus text exposition format, for node_exporter's textfile collector.
 pub fn render_prometheus(r: &StatusReport) -> String {
     fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
     }
     let plan = esc(&r.plan);
     let mut out = String::new();
@@ -189,15 +214,23 @@ pub fn render_prometheus(r: &StatusReport) -> String {
     for s in &r.sites {
         for word in ["ready", "degraded", "down", "unknown"] {
             let on = if s.verdict == word { 1 } else { 0 };
-            out.push_str(&format!("drcockpit_site_verdict{{plan=\"{plan}\",site=\"{}\",verdict=\"{word}\"}} {on}\n", s.site));
+            out.push_str(&format!(
+                "drcockpit_site_verdict{{plan=\"{plan}\",site=\"{}\",verdict=\"{word}\"}} {on}\n",
+                s.site
+            ));
         }
     }
-    out.push_str("# HELP drcockpit_section_ok 1 when the section's last reading is fresh and good.\n");
+    out.push_str(
+        "# HELP drcockpit_section_ok 1 when the section's last reading is fresh and good.\n",
+    );
     out.push_str("# TYPE drcockpit_section_ok gauge\n");
     for s in &r.sites {
         for sec in &s.sections {
             let ok = if sec.state == "good" { 1 } else { 0 };
-            out.push_str(&format!("drcockpit_section_ok{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {ok}\n", s.site, sec.section));
+            out.push_str(&format!(
+                "drcockpit_section_ok{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {ok}\n",
+                s.site, sec.section
+            ));
         }
     }
     out.push_str("# HELP drcockpit_section_age_seconds Age of the section's value.\n");
@@ -209,7 +242,9 @@ pub fn render_prometheus(r: &StatusReport) -> String {
             }
         }
     }
-    out.push_str("# HELP drcockpit_value A numeric field of a section's reading (bytes, seconds, counts).\n");
+    out.push_str(
+        "# HELP drcockpit_value A numeric field of a section's reading (bytes, seconds, counts).\n",
+    );
     out.push_str("# TYPE drcockpit_value gauge\n");
     for s in &r.sites {
         for sec in &s.sections {
@@ -232,7 +267,11 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
         eprintln!("--format {format}: expected text, json or prometheus");
         return UNKNOWN;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -252,7 +291,8 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
             sim.shutdown().await;
         }
         let text = match format {
-            "json" => serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+            "json" => serde_json::to_string_pretty(&report)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
             "prometheus" => render_prometheus(&report),
             _ => render_text(&report),
         };
