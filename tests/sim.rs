@@ -129,6 +129,24 @@ async fn region_outage_takes_prod_down_after_a_delay_while_dr_stays_up() {
     s.shutdown().await;
 }
 
+/// POST `body` with `ctype` to the sink `name`: status and answer.
+async fn post(
+    c: &reqwest::Client,
+    s: &SimHandle,
+    name: &str,
+    body: &str,
+    ctype: &str,
+) -> (u16, String) {
+    let r = c
+        .post(format!("{}/webhooks/{name}", s.url))
+        .header("content-type", ctype)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /webhooks/{name}: {e}"));
+    (r.status().as_u16(), r.text().await.expect("a body"))
+}
+
 #[tokio::test]
 async fn webhooks_record_bodies_and_list_them() {
     let s = start("all-good", 42).await;
@@ -138,17 +156,12 @@ async fn webhooks_record_bodies_and_list_them() {
     assert_eq!((status, body.as_str()), (200, "[]"));
     assert!(ctype.starts_with("application/json"), "{ctype}");
     let first = r#"{"text":"failover started"}"#;
-    let second = "plain words";
-    for (body, ctype) in [(first, "application/json"), (second, "text/plain")] {
-        let r = c
-            .post(&url)
-            .header("content-type", ctype)
-            .body(body)
-            .send()
-            .await
-            .expect("POST a webhook");
-        assert_eq!(r.status().as_u16(), 200);
-        assert_eq!(r.text().await.expect("a body"), "ok", "Slack answers ok");
+    let second = r#"{"blocks":[{"type":"section"}]}"#;
+    for body in [first, second] {
+        assert_eq!(
+            post(&c, &s, "slack", body, "application/json").await,
+            (200, "ok".into())
+        );
     }
     let (_, _, listed) = get(&c, &url).await;
     let listed: Vec<String> = serde_json::from_str(&listed).expect("a JSON array of strings");
@@ -159,11 +172,87 @@ async fn webhooks_record_bodies_and_list_them() {
         received[0].content_type.as_deref(),
         Some("application/json")
     );
-    assert_eq!(received[1].content_type.as_deref(), Some("text/plain"));
-    // Sinks are separate.
-    assert!(s.webhooks("pagerduty").is_empty());
-    let (_, _, other) = get(&c, &format!("{}/webhooks/pagerduty", s.url)).await;
+    assert_eq!(received[0].status, 200);
+    // Sinks are separate; an ordinary sink takes anything.
+    assert!(s.webhooks("ops").is_empty());
+    let (_, _, other) = get(&c, &format!("{}/webhooks/ops", s.url)).await;
     assert_eq!(other, "[]");
+    assert_eq!(
+        post(&c, &s, "ops", "plain words", "text/plain").await,
+        (200, "ok".into())
+    );
+    assert_eq!(s.webhooks("ops"), vec!["plain words".to_owned()]);
+    assert_eq!(
+        s.state().webhook_requests("ops")[0].content_type.as_deref(),
+        Some("text/plain")
+    );
+    assert_eq!(s.webhooks("slack").len(), 2);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn slack_and_pagerduty_sinks_answer_like_the_real_services() {
+    let s = start("all-good", 42).await;
+    let c = client(Duration::from_secs(5));
+    // Slack: plain-text refusals, the form encoding accepted.
+    assert_eq!(
+        post(&c, &s, "slack", "not json", "text/plain").await,
+        (400, "invalid_payload".into())
+    );
+    assert_eq!(
+        post(
+            &c,
+            &s,
+            "slack",
+            r##"{"channel":"#ops"}"##,
+            "application/json"
+        )
+        .await,
+        (400, "no_text".into())
+    );
+    let form = "payload=%7B%22text%22%3A%22DR+drill%22%7D";
+    assert_eq!(
+        post(
+            &c,
+            &s,
+            "slack-ops",
+            form,
+            "application/x-www-form-urlencoded"
+        )
+        .await,
+        (200, "ok".into())
+    );
+    // Refused bodies are recorded too, with the answer given.
+    let statuses: Vec<u16> = s
+        .state()
+        .webhook_requests("slack")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![400, 400]);
+
+    // PagerDuty Events v2: 202 with a JSON receipt; 400 with a JSON error.
+    let event = r#"{"routing_key":"R0UT1NGKEY","event_action":"trigger","payload":{"summary":"prod down","source":"drcockpit","severity":"critical"}}"#;
+    let (status, answer) = post(&c, &s, "pagerduty", event, "application/json").await;
+    assert_eq!(status, 202, "{answer}");
+    let receipt: serde_json::Value = serde_json::from_str(&answer).expect("a JSON receipt");
+    assert_eq!(receipt["status"], "success");
+    assert!(
+        receipt["dedup_key"].as_str().is_some_and(|k| !k.is_empty()),
+        "{receipt}"
+    );
+    let (status, answer) = post(
+        &c,
+        &s,
+        "pagerduty",
+        r#"{"event_action":"trigger"}"#,
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let error: serde_json::Value = serde_json::from_str(&answer).expect("a JSON error");
+    assert_eq!(error["status"], "invalid event");
+    assert_eq!(s.webhooks("pagerduty").len(), 2);
     s.shutdown().await;
 }
 

@@ -185,6 +185,8 @@ pub struct Received {
     pub body: String,
     /// Simulator uptime when it arrived.
     pub at: Duration,
+    /// The status the sink answered (a Slack sink refuses a payload Slack would refuse).
+    pub status: u16,
 }
 
 /// Most bodies one webhook sink keeps (the oldest are dropped), so a runaway loop cannot eat memory.
@@ -316,7 +318,13 @@ impl SimState {
     }
 
     /// Record a body a webhook sink received.
-    pub fn record_webhook(&self, name: &str, content_type: Option<String>, body: String) {
+    pub fn record_webhook(
+        &self,
+        name: &str,
+        content_type: Option<String>,
+        body: String,
+        status: u16,
+    ) {
         let at = self.inner.clock.uptime();
         let mut sinks = lock(&self.inner.webhooks);
         let list = sinks.entry(name.to_owned()).or_default();
@@ -327,6 +335,7 @@ impl SimState {
             content_type,
             body,
             at,
+            status,
         });
     }
 
