@@ -446,3 +446,65 @@ fn fault_draws_are_reproducible_per_stream_and_only_in_flaky_api() {
     let calm = sim::SimState::new(Scenario::AllGood, 5);
     assert!(draws(&calm, "sites").iter().all(|d| *d == sim::Fault::None));
 }
+
+/// `drcockpit simulate`: the banner names the address and scenario, it serves, and Ctrl-C stops it
+/// cleanly (exit 0).
+#[tokio::test]
+async fn the_simulate_command_serves_until_ctrl_c() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--scenario",
+            "region-outage",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start drcockpit simulate");
+    let stdout = child.stdout.take().expect("stdout");
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    let banner = tokio::time::timeout(Duration::from_secs(30), banner)
+        .await
+        .expect("a banner within 30 s")
+        .expect("the banner reader")
+        .expect("read the banner");
+    let rest = banner
+        .trim()
+        .strip_prefix("simulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected banner: {banner:?}"));
+    let (url, scenario) = rest
+        .split_once(", scenario ")
+        .unwrap_or_else(|| panic!("unexpected banner: {banner:?}"));
+    assert_eq!(scenario, "region-outage");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+    let c = client(Duration::from_secs(5));
+    let (status, _, body) = get(&c, &format!("{url}/sites/dr/healthz")).await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // SAFETY: signalling a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the simulator") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the simulator did not stop on Ctrl-C");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

@@ -10,6 +10,7 @@ mod sites;
 mod webhooks;
 mod world;
 
+use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -234,18 +235,52 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
     })
 }
 
-/// `drcockpit simulate`: serve until Ctrl-C.
+/// `drcockpit simulate`: serve until Ctrl-C (or SIGTERM), then shut down gracefully.
 pub async fn serve_forever(opts: SimOptions) -> Result<(), String> {
     let handle = start(opts).await?;
+    // Listen for the signal before the banner: whoever reads the banner may signal at once.
+    let stop = stop_signal()?;
     let active = handle.state().scenario();
-    println!("simulator listening on {}, scenario {active}", handle.url);
-    println!(
+    // A closed stdout (the reader went away) must not bring the simulator down: no println!.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "simulator listening on {}, scenario {active}",
+        handle.url
+    );
+    let _ = writeln!(
+        out,
         "  {} (seed {}); GET {}/_sim describes the world; Ctrl-C stops",
         active.describe(),
         handle.state().seed(),
         handle.url
     );
-    let signal = tokio::signal::ctrl_c().await;
+    let _ = out.flush();
+    drop(out);
+    stop.await;
     handle.shutdown().await;
-    signal.map_err(|e| format!("cannot wait for Ctrl-C: {e}"))
+    Ok(())
+}
+
+#[cfg(unix)]
+fn stop_signal() -> Result<impl Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| format!("cannot listen for {name}: {e}"))
+    };
+    let mut interrupt = listen(SignalKind::interrupt(), "Ctrl-C (SIGINT)")?;
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl Future<Output = ()>, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
