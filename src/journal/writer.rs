@@ -72,7 +72,9 @@ impl JournalWriter {
             .map_err(|e| ctx("cannot open the journal", e))?;
         if existed {
             // Tighten a journal created by something else; failing to is not fatal.
+            // Regular files only: never chmod a device such as /dev/null.
             if let Ok(meta) = file.metadata()
+                && meta.is_file()
                 && meta.permissions().mode() & 0o077 != 0
                 && let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(0o600))
             {
@@ -84,11 +86,14 @@ impl JournalWriter {
                 let _ = dir.sync_all();
             }
         }
+        // Only a regular file has a history to continue (a device such as /dev/null has none).
         let mut text = Vec::new();
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| ctx("cannot read the journal", e))?;
-        file.read_to_end(&mut text)
-            .map_err(|e| ctx("cannot read the journal", e))?;
+        if file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| ctx("cannot read the journal", e))?;
+            file.read_to_end(&mut text)
+                .map_err(|e| ctx("cannot read the journal", e))?;
+        }
         let needs_newline = !text.is_empty() && !text.ends_with(b"\n");
         let next_seq = last_seq(&text).map(|s| s + 1).unwrap_or(0);
         Ok(JournalWriter {
