@@ -178,7 +178,7 @@ fn malformed_middle_line_is_an_error_naming_file_and_line() {
     text.push_str(&serde_json::to_string(&rec(1, 1, "a", note("y"))).expect("ser"));
     text.push('\n');
     std::fs::write(&path, text).expect("write");
-    let err = read::read(&path).err().expect("error");
+    let err = read::read(&path).expect_err("error");
     assert!(err.contains("bad.jsonl:2:"), "{err}");
 }
 
@@ -186,7 +186,7 @@ fn malformed_middle_line_is_an_error_naming_file_and_line() {
 fn missing_journal_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("nope.jsonl");
-    let err = read::read(&path).err().expect("error");
+    let err = read::read(&path).expect_err("error");
     assert!(
         err.contains("nope.jsonl") && err.contains("no such journal"),
         "{err}"
@@ -275,7 +275,7 @@ fn writer_thread_reports_each_record_after_it_is_on_disk() {
     for (i, r) in seen.iter().take(5).enumerate() {
         assert_eq!(r.as_ref().expect("ok").seq, i as u64);
     }
-    let err = seen[5].as_ref().err().expect("send after close fails");
+    let err = seen[5].as_ref().expect_err("send after close fails");
     assert!(err.contains("closed") && err.contains("note"), "{err}");
     assert!(on_disk_when_told.lock().expect("lock").iter().all(|b| *b));
     assert_eq!(read::read(&path).expect("read").records.len(), 5);
@@ -297,7 +297,7 @@ fn writer_failure_is_reported_not_swallowed() {
     assert!(h.close_within(Duration::from_secs(5)));
     let seen = seen.lock().expect("lock");
     assert_eq!(seen.len(), 2);
-    let err = seen[0].as_ref().err().expect("write fails");
+    let err = seen[0].as_ref().expect_err("write fails");
     assert!(
         err.contains("/dev/full") && err.contains("write failed"),
         "{err}"
