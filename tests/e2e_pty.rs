@@ -110,7 +110,7 @@ impl Drop for Cockpit {
 }
 
 fn journals(state_home: &Path) -> Vec<PathBuf> {
-    let dir = state_home.join("drcockpit");
+    let dir = state_home.join("drcockpit").join("journal");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))

@@ -229,7 +229,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         {
             let records = read_for_resume(&prev, &plan)?;
             let summary = journal::paths::session_summary(&records);
-            let unfinished = !summary.aborted && summary.steps_finished.len() < plan.steps.len();
+            let unfinished = summary.unfinished();
             if unfinished && (*resume || ask_resume(&prev, &summary)) {
                 resumed = records;
                 chosen = Some(prev);
