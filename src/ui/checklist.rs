@@ -187,7 +187,7 @@ pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
         return vec![p("", "aborted: nothing more runs")];
     }
     match (&state.steps[i].phase, state.status(i)) {
-        (StepPhase::Running { .. }, _) => v.push(p("", "running — output streams into the log")),
+        (StepPhase::Running { .. }, _) => v.push(p("", "running: output in the log")),
         (StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }, _) => v.push(p("n", "note")),
         (StepPhase::Failed { .. }, _) => {
             v.extend([
@@ -238,6 +238,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let [body, keys] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
 
     let label = |s: &str| Span::styled(format!("{s} "), t.dim);
+    let review = state.mode == Mode::Review;
     let mut lines: Vec<Line> = Vec::new();
     let mut head = vec![
         Span::styled(
@@ -250,67 +251,6 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         head.push(Span::styled(format!(" · {}", site.upper()), t.dim));
     }
     lines.push(Line::from(head));
-    lines.push(Line::from(vec![label("id"), sp(&step.id, t.text)]));
-    if let Some(d) = &step.description {
-        lines.push(Line::from(sp(d, t.text)));
-    }
-
-    // What it will do.
-    let review = state.mode == Mode::Review;
-    let head = if review && state.showing_calls == Some(i) {
-        "exact calls:"
-    } else {
-        "will do:"
-    };
-    lines.push(Line::from(Span::styled(head, t.dim)));
-    for l in crate::steps::describe(&step.action) {
-        lines.push(Line::from(vec![Span::raw("  "), sp(l, t.text)]));
-    }
-    if state.is_mutating(i) {
-        lines.push(Line::from(Span::styled(
-            "  ! changes the world (never retried automatically)",
-            t.warn,
-        )));
-    }
-
-    // Preconditions with evidence.
-    if !step.requires.is_empty() {
-        lines.push(Line::from(Span::styled("requires:", t.dim)));
-        for c in &step.requires {
-            let r = state.evaluate(c);
-            lines.push(Line::from(vec![
-                Span::raw("  "),
-                cond_mark(&r, t),
-                Span::raw(" "),
-                sp(&c.text, t.text),
-                Span::styled(" — ", t.dim),
-                sp(r.evidence(), t.dim),
-            ]));
-        }
-    }
-    if let Some(reason) = &run.override_reason {
-        lines.push(Line::from(vec![
-            Span::styled("override: ", t.warn),
-            sp(reason, t.text),
-        ]));
-    }
-
-    // Confirmation.
-    let confirm = match (&step.action, &step.confirm) {
-        (crate::plan::StepAction::Approval, w) => {
-            format!("type {}", w.as_deref().unwrap_or("APPROVE"))
-        }
-        (crate::plan::StepAction::Manual { .. }, _) => "a note saying what was done".into(),
-        (_, Some(w)) => format!("type {w}"),
-        _ if state.is_mutating(i) => "y / ⏎".into(),
-        _ => "none (read-only)".into(),
-    };
-    lines.push(Line::from(vec![
-        label("confirm:"),
-        sp(confirm, t.text),
-        Span::styled(format!("   attempts: {}", run.attempts), t.dim),
-    ]));
-
     // Last result.
     match &run.phase {
         StepPhase::Running { since, attempt } => {
@@ -354,6 +294,44 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         StepPhase::Pending => {}
     }
 
+    // Preconditions with evidence.
+    if !step.requires.is_empty() {
+        lines.push(Line::from(Span::styled("requires:", t.dim)));
+        for c in &step.requires {
+            let r = state.evaluate(c);
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                cond_mark(&r, t),
+                Span::raw(" "),
+                sp(&c.text, t.text),
+                Span::styled(" — ", t.dim),
+                sp(r.evidence(), t.dim),
+            ]));
+        }
+    }
+    if let Some(reason) = &run.override_reason {
+        lines.push(Line::from(vec![
+            Span::styled("override: ", t.warn),
+            sp(reason, t.text),
+        ]));
+    }
+
+    // Confirmation.
+    let confirm = match (&step.action, &step.confirm) {
+        (crate::plan::StepAction::Approval, w) => {
+            format!("type {}", w.as_deref().unwrap_or("APPROVE"))
+        }
+        (crate::plan::StepAction::Manual { .. }, _) => "a note saying what was done".into(),
+        (_, Some(w)) => format!("type {w}"),
+        _ if state.is_mutating(i) => "y / ⏎".into(),
+        _ => "none (read-only)".into(),
+    };
+    lines.push(Line::from(vec![
+        label("confirm:"),
+        sp(confirm, t.text),
+        Span::styled(format!("   attempts: {}", run.attempts), t.dim),
+    ]));
+
     // Review: the mark and the preflight results.
     if review {
         match &run.review.reviewed {
@@ -393,6 +371,28 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             }
         }
     }
+    // What it will do.
+    let head = if review && state.showing_calls == Some(i) {
+        "exact calls:"
+    } else {
+        "will do:"
+    };
+    lines.push(Line::from(Span::styled(head, t.dim)));
+    for l in crate::steps::describe(&step.action) {
+        lines.push(Line::from(vec![Span::raw("  "), sp(l, t.text)]));
+    }
+    if state.is_mutating(i) {
+        lines.push(Line::from(Span::styled(
+            "  ! changes the world (never retried automatically)",
+            t.warn,
+        )));
+    }
+
+    lines.push(Line::from(vec![label("id"), sp(&step.id, t.text)]));
+    if let Some(d) = &step.description {
+        lines.push(Line::from(sp(d, t.text)));
+    }
+
     for n in run.notes.iter().rev().take(3) {
         lines.push(Line::from(vec![label("note:"), sp(n, t.text)]));
     }

@@ -107,10 +107,17 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
         logpane::draw(frame, log_area, state, view);
     }
 
+    // Overlays never cover the header: the mode badge stays visible.
+    let below = Rect::new(
+        area.x,
+        area.y + 1,
+        area.width,
+        area.height.saturating_sub(1),
+    );
     if state.dialog.is_some() {
-        overlay::draw_dialog(frame, area, state, t);
+        overlay::draw_dialog(frame, below, state, t);
     } else if state.help {
-        overlay::draw_help(frame, area, state, t);
+        overlay::draw_help(frame, below, state, t);
     }
 }
 

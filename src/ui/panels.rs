@@ -96,7 +96,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     let w = inner.width as usize;
     let short = w < 34;
     let name_w = if short { 5 } else { 9 };
-    let age_w = 10.min(w / 3);
+    let age_w = 11.min(w / 3);
     let value_w = w.saturating_sub(name_w + age_w + 1);
     let mut lines = Vec::new();
     for sec in Section::ALL {
@@ -135,9 +135,12 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
 fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, String, Style) {
     match state.view(site, sec) {
         SectionView::NotConfigured => ("not configured".into(), t.dim, String::new(), t.dim),
-        SectionView::Waiting if !has_probe(state, site, sec) => {
-            ("no probe in this build".into(), t.dim, String::new(), t.dim)
-        }
+        SectionView::Waiting if !has_probe(state, site, sec) => (
+            "no probe (not in this build)".into(),
+            t.dim,
+            String::new(),
+            t.dim,
+        ),
         SectionView::Waiting => ("waiting…".into(), t.unknown, String::new(), t.dim),
         SectionView::Fresh { reading, age } => (
             format!("{} {}", level_icon(reading.level), reading.summary),
