@@ -655,3 +655,16 @@ fn theme_load_by_name_path_and_errors() {
     let e = Theme::load(Some(bad.to_str().unwrap_or_default())).expect_err("bad toml");
     assert!(e.contains("bad.toml"), "{e}");
 }
+
+#[test]
+fn expanded_panels_show_the_full_error() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.key(KeyCode::Char('e'));
+    assert!(h.state.expanded);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("connect to 10.0.0.5:5432"), "{s}");
+    // Compact: every section row stays visible even when details do not fit.
+    let s = text(&render(&h.state, 60, 20));
+    assert!(s.contains("Hlth"), "{s}");
+}

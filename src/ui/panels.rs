@@ -95,9 +95,15 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     frame.render_widget(block, area);
     let w = inner.width as usize;
     let short = w < 34;
-    let name_w = if short { 5 } else { 9 };
+    let name_w = if short { 6 } else { 9 };
     let age_w = 11.min(w / 3);
     let value_w = w.saturating_sub(name_w + age_w + 1);
+    // Detail lines only when every section row still fits.
+    let details: usize = Section::ALL
+        .iter()
+        .map(|sec| detail_lines(state, site, *sec).len())
+        .sum();
+    let show_details = state.expanded && Section::ALL.len() + details <= inner.height as usize;
     let mut lines = Vec::new();
     for sec in Section::ALL {
         let name = if short {
@@ -119,7 +125,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
             Span::raw(" "),
             Span::styled(format!("{:>age_w$}", trunc(&age, age_w)), astyle),
         ]));
-        if state.expanded {
+        if show_details {
             for d in detail_lines(state, site, sec) {
                 lines.push(Line::from(vec![
                     Span::raw(" ".repeat(name_w)),
