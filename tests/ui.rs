@@ -668,3 +668,82 @@ fn expanded_panels_show_the_full_error() {
     let s = text(&render(&h.state, 60, 20));
     assert!(s.contains("Hlth"), "{s}");
 }
+
+#[test]
+fn every_dialog_is_titled_and_says_what_happens() {
+    use drcockpit::app::{Dialog, DialogKind};
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    let cases: Vec<(DialogKind, Option<&str>, &str)> = vec![
+        (DialogKind::ConfirmRun, None, "Confirm run"),
+        (DialogKind::ConfirmRun, Some("PROMOTE"), "type PROMOTE"),
+        (
+            DialogKind::Approve,
+            Some("FAILOVER"),
+            "Approval: type FAILOVER",
+        ),
+        (
+            DialogKind::Override {
+                unmet: vec!["dr.health.ok — stale".into()],
+            },
+            None,
+            "Override preconditions",
+        ),
+        (DialogKind::SkipReason, None, "Skip step"),
+        (DialogKind::ManualDone, None, "Manual step done"),
+        (DialogKind::MarkDone, None, "Mark unknown step done"),
+        (DialogKind::Note, None, "Note"),
+        (DialogKind::Reviewed, None, "Mark reviewed"),
+        (DialogKind::Abort, Some("ABORT"), "ABORT the checklist"),
+        (DialogKind::Filter, None, "Filter the log"),
+        (DialogKind::Quit, None, "Quit while a step runs?"),
+    ];
+    for (kind, word, title) in cases {
+        let mut d = Dialog::new(kind.clone(), Some(3), word.map(String::from));
+        d.input = "abc".into();
+        d.error = Some("write a few words: this goes into the record".into());
+        h.state.dialog = Some(d);
+        for (w, hh) in [(150, 40), (80, 24), (60, 20)] {
+            let s = text(&render(&h.state, w, hh));
+            assert!(
+                s.contains(title),
+                "{kind:?} {w}x{hh}: no title {title:?}\n{s}"
+            );
+            assert!(s.contains("[LIVE]"), "{kind:?} {w}x{hh}: badge hidden\n{s}");
+            assert!(
+                s.contains("Esc"),
+                "{kind:?} {w}x{hh}: no way out shown\n{s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn theme_from_config_file_and_no_color() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_dir = dir.path().join("drcockpit");
+    std::fs::create_dir_all(&cfg_dir).expect("mkdir");
+    std::fs::write(cfg_dir.join("config.toml"), "theme = \"high-contrast\"\n").expect("write");
+    // SAFETY: nextest runs every test in its own process; nothing else here reads the
+    // environment concurrently.
+    unsafe {
+        std::env::set_var("XDG_CONFIG_HOME", dir.path());
+        std::env::remove_var("NO_COLOR");
+    }
+    let t = Theme::load(None).expect("config theme");
+    assert_eq!(t.name, "high-contrast");
+    assert!(!t.no_color);
+    unsafe { std::env::set_var("NO_COLOR", "1") };
+    let t = Theme::load(None).expect("config theme");
+    assert!(t.no_color && t.ok.fg.is_none() && t.badge_live.bg.is_none());
+    unsafe { std::env::remove_var("NO_COLOR") };
+    std::fs::write(cfg_dir.join("config.toml"), "theme = \"nope\"\n").expect("write");
+    let e = Theme::load(None).expect_err("unknown theme in config");
+    assert!(
+        e.contains("config.toml") && e.contains("dark, light"),
+        "{e}"
+    );
+    std::fs::write(cfg_dir.join("config.toml"), "theme = [").expect("write");
+    let e = Theme::load(None).expect_err("bad config");
+    assert!(e.contains("config.toml"), "{e}");
+}
