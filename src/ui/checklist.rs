@@ -332,19 +332,20 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Span::styled(format!("   attempts: {}", run.attempts), t.dim),
     ]));
 
-    // Review: the mark and the preflight results.
+    // Review: the mark and the preflight results, right under the heading (they matter most).
     if review {
+        let mut rl: Vec<Line> = Vec::new();
         match &run.review.reviewed {
-            Some((by, note)) => lines.push(Line::from(vec![
+            Some((by, note)) => rl.push(Line::from(vec![
                 Span::styled("[x] reviewed by ", t.ok),
                 sp(by, t.text),
                 Span::styled(": ", t.dim),
                 sp(note, t.text),
             ])),
-            None => lines.push(Line::from(Span::styled("[ ] not reviewed yet", t.dim))),
+            None => rl.push(Line::from(Span::styled("[ ] not reviewed yet", t.dim))),
         }
         if run.review.preflight_running {
-            lines.push(Line::from(Span::styled(
+            rl.push(Line::from(Span::styled(
                 format!(
                     "preflight {} running…",
                     SPINNER[state.spinner % SPINNER.len()]
@@ -353,14 +354,14 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             )));
         }
         if let Some(checks) = &run.review.preflight {
-            lines.push(Line::from(Span::styled("preflight:", t.dim)));
+            rl.push(Line::from(Span::styled("preflight:", t.dim)));
             for c in checks {
                 let (m, s) = match c.ok {
                     Some(true) => ("✓", t.ok),
                     Some(false) => ("✗", t.bad),
                     None => ("?", t.unknown),
                 };
-                lines.push(Line::from(vec![
+                rl.push(Line::from(vec![
                     Span::raw("  "),
                     Span::styled(m, s),
                     Span::raw(" "),
@@ -370,7 +371,9 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
                 ]));
             }
         }
+        lines.splice(1..1, rl);
     }
+
     // What it will do.
     let head = if review && state.showing_calls == Some(i) {
         "exact calls:"

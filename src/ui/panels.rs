@@ -7,6 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{Theme, pad, red, sp, trunc};
 use crate::app::{Level, Section, SectionView, State, Verdict};
 use crate::plan::SiteId;
@@ -118,7 +120,10 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
         } else {
             sec.title()
         };
-        let (value, vstyle, age, astyle) = row(state, site, sec, t);
+        let (mut value, vstyle, age, astyle) = row(state, site, sec, t);
+        if value.starts_with("no probe") && value.width() > value_w {
+            value = "no probe".into();
+        }
         lines.push(Line::from(vec![
             Span::styled(pad(name, name_w), t.dim),
             Span::styled(pad(&red(&value), value_w), vstyle),
