@@ -747,3 +747,27 @@ fn theme_from_config_file_and_no_color() {
     let e = Theme::load(None).expect_err("bad config");
     assert!(e.contains("config.toml"), "{e}");
 }
+
+#[test]
+fn log_pane_shows_logged_lines_redacted() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    log::info!(target: "promote", "SELECT pg_promote(true, 60) with {SECRET}");
+    log::warn!(target: "dns", "record switch refused");
+    tui_logger::move_events();
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let ls = tui_logger::TuiWidgetState::new();
+    for (w, hh) in [(150, 40), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, hh)).expect("backend");
+        term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
+            .expect("draw");
+        let s = text(&term);
+        assert!(s.contains("record switch refused"), "{w}x{hh}\n{s}");
+        assert!(s.contains("WRN dns"), "{w}x{hh}\n{s}");
+        assert!(!s.contains(SECRET), "{w}x{hh}\n{s}");
+        if w == 150 {
+            assert!(s.contains("‹secret env:SLACK_TOKEN›"), "{s}");
+        }
+    }
+}

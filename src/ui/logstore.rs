@@ -110,7 +110,7 @@ pub fn install(level: log::LevelFilter) -> Result<(), String> {
         .name("drcockpit-log-mover".into())
         .spawn(|| {
             loop {
-                std::thread::park_timeout(std::time::Duration::from_millis(50));
+                std::thread::park_timeout(std::time::Duration::from_millis(20));
                 tui_logger::move_events();
             }
         })
