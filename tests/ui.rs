@@ -478,8 +478,10 @@ fn too_small_terminal() {
     let h = Harness::new(Mode::Live);
     let term = render(&h.state, 50, 15);
     let s = text(&term);
-    assert!(s.contains("terminal too small"), "{s}");
-    assert!(s.contains("need 60×20, have 50×15"), "{s}");
+    assert!(
+        s.contains("terminal too small (need 60×20, have 50×15)"),
+        "{s}"
+    );
     insta::assert_snapshot!("too_small_50x15", s);
 }
 

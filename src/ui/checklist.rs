@@ -97,7 +97,14 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let focused = state.focus == Focus::Checklist && state.dialog.is_none();
     let done = state.steps.iter().filter(|s| s.is_done()).count();
     let title = Line::from(vec![
-        Span::styled(" Failover checklist ", t.title),
+        Span::styled(
+            if focused {
+                " » Failover checklist "
+            } else {
+                " Failover checklist "
+            },
+            t.title,
+        ),
         Span::styled(format!("{done}/{} ", state.steps.len()), t.dim),
     ]);
     let b = block(title, focused, t);

@@ -104,7 +104,10 @@ impl LogFormatter for PaneFormatter {
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     let t = view.theme;
     let focused = state.focus == Focus::Log && state.dialog.is_none();
-    let mut title = vec![Span::styled(" Log ", t.title)];
+    let mut title = vec![Span::styled(
+        if focused { " » Log " } else { " Log " },
+        t.title,
+    )];
     if state.log_follow {
         title.push(Span::styled("· following ", t.dim));
     } else {

@@ -214,6 +214,14 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         sp(&plan.name, t.title),
     ];
     let strategy_piece = vec![Span::styled(format!(" · {}", plan.strategy.label()), t.dim)];
+    let sites_piece = vec![sp(
+        format!(
+            ": {} → {}",
+            plan.site(crate::plan::SiteId::Prod).label,
+            plan.site(crate::plan::SiteId::Dr).label
+        ),
+        t.dim,
+    )];
     let op_piece = vec![
         Span::styled("  operator ", t.dim),
         sp(state.operator.display(), t.text),
@@ -225,6 +233,7 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         (2, rpo_piece),
         (3, strategy_piece),
         (4, op_piece),
+        (5, sites_piece),
     ];
     let mut chosen: Vec<(usize, Vec<Span<'static>>)> = Vec::new();
     let mut used = spans_width(&spans);
@@ -235,13 +244,14 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
             chosen.push((order, p));
         }
     }
-    // Keep the display order: name, strategy, clock, RPO, operator.
+    // Keep the display order: name, sites, strategy, clock, RPO, operator.
     let display_rank = |o: usize| match o {
         0 => 0,
-        3 => 1,
-        1 => 2,
-        2 => 3,
-        _ => 4,
+        5 => 1,
+        3 => 2,
+        1 => 3,
+        2 => 4,
+        _ => 5,
     };
     chosen.sort_by_key(|(o, _)| display_rank(*o));
     for (_, p) in chosen {
@@ -342,18 +352,17 @@ fn too_small(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     badge.insert(0, Span::raw(""));
     let lines = vec![
         Line::from(badge).centered(),
-        Line::styled("terminal too small", t.warn.add_modifier(Modifier::BOLD)).centered(),
         Line::styled(
             format!(
-                "need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+                "terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{})",
                 area.width, area.height
             ),
-            t.text,
+            t.warn.add_modifier(Modifier::BOLD),
         )
         .centered(),
         Line::styled("enlarge the window; q quits", t.dim).centered(),
     ];
-    let h = (lines.len() as u16).min(area.height);
+    let h = (lines.len() as u16 + u16::from(area.width < 46)).min(area.height);
     let y = area.y + area.height.saturating_sub(h) / 2;
     let rect = Rect::new(area.x, y, area.width, h);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), rect);
