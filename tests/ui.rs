@@ -773,3 +773,41 @@ fn log_pane_shows_logged_lines_redacted() {
         }
     }
 }
+
+#[test]
+fn skipped_and_unknown_steps() {
+    use drcockpit::app::state::StepPhase;
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.key(KeyCode::Enter); // detect
+    h.key(KeyCode::Enter); // approve
+    h.type_str("FAILOVER");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('s')); // skip fence with a reason
+    h.type_str("old primary is already powered off");
+    h.key(KeyCode::Enter);
+    // As after a crash and --resume: promote was running, now unknown.
+    h.state.steps[3].phase = StepPhase::Unknown { attempt: 1 };
+    h.state.steps[3].attempts = 1;
+    h.state.selected = 3;
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("↷ old primary is already powered off"), "{s}");
+    assert!(s.contains("? 4 Promote DR database"), "{s}");
+    assert!(s.contains("was running when the cockpit stopped"), "{s}");
+    assert!(s.contains("d mark done"), "{s}");
+    snap("unknown_skipped", &h.state);
+}
+
+#[test]
+fn log_focus_changes_footer_and_help() {
+    let mut h = Harness::new(Mode::Live);
+    h.key(KeyCode::Tab);
+    let s = text(&render(&h.state, 80, 24));
+    assert!(s.contains("» Log"), "{s}");
+    assert!(s.contains("f / End follow"), "{s}");
+    h.key(KeyCode::Char('?'));
+    let s = text(&render(&h.state, 150, 40));
+    for b in drcockpit::app::keys::log() {
+        assert!(s.contains(b.what), "help lacks {:?}\n{s}", b.what);
+    }
+}
