@@ -1,5 +1,5 @@
 //! The screen: states reached through the engine's message interface, drawn into a TestBackend.
-//! Snapshots (insta) at 150×40 and 80×24, plus behaviour assertions: the mode badge is always
+//! Snapshots (insta) at 160×48 and 80×24, plus behaviour assertions: the mode badge is always
 //! visible, a registered secret never reaches the screen, a stale value never shows healthy.
 
 use std::sync::Arc;
@@ -335,7 +335,7 @@ fn text(term: &Terminal<TestBackend>) -> String {
 }
 
 fn snap(name: &str, state: &State) {
-    for (w, h) in [(150, 40), (80, 24)] {
+    for (w, h) in [(160, 48), (80, 24)] {
         let term = render(state, w, h);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&term));
     }
@@ -662,7 +662,7 @@ fn theme_load_by_name_path_and_errors() {
 fn expanded_panels_show_the_full_error() {
     let mut h = Harness::new(Mode::Live);
     h.outage(true);
-    h.key(KeyCode::Char('e'));
+    h.key(KeyCode::Char('x'));
     assert!(h.state.expanded);
     let s = text(&render(&h.state, 150, 40));
     assert!(s.contains("connect to 10.0.0.5:5432"), "{s}");

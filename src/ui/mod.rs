@@ -116,6 +116,8 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
     );
     if state.dialog.is_some() {
         overlay::draw_dialog(frame, below, state, t);
+    } else if state.timeline.is_some() {
+        overlay::draw_timeline(frame, below, state, t);
     } else if state.help {
         overlay::draw_help(frame, below, state, t);
     }
@@ -293,6 +295,8 @@ fn notice_line(state: &State, t: &Theme) -> Option<Line<'static>> {
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
         overlay::dialog_keys(d)
+    } else if state.timeline.is_some() {
+        vec![("↑↓".into(), "scroll".into()), ("t/Esc".into(), "close timeline".into())]
     } else if state.help {
         vec![("?/Esc".into(), "close help".into())]
     } else {
@@ -323,6 +327,8 @@ fn short_what(action: Action, mode: Mode) -> String {
         Action::Follow => "follow",
         Action::PageUp | Action::PageDown => "scroll",
         Action::Expand => "expand",
+        Action::Timeline => "timeline",
+        Action::Export => "export review",
         Action::Help => "help",
         Action::Quit => "quit",
         Action::Up | Action::Down => "select",
