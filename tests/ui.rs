@@ -811,3 +811,16 @@ fn log_focus_changes_footer_and_help() {
         assert!(s.contains(b.what), "help lacks {:?}\n{s}", b.what);
     }
 }
+
+#[test]
+fn timeline_overlay_shows_the_journal_so_far() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.walk_to_promote();
+    h.key(KeyCode::Char('t'));
+    let s = text(&render(&h.state, 160, 48));
+    assert!(s.contains("Timeline ·"), "{s}");
+    assert!(s.contains("approve: approved by alice@bastion-1 (typed FAILOVER)"), "{s}");
+    assert!(s.contains("[LIVE]"), "the badge stays visible: {s}");
+    snap("timeline", &h.state);
+}
