@@ -189,8 +189,7 @@ fn a_key_that_does_not_apply_names_the_kind() {
     assert_at(&e, "bad_key_for_kind.toml", 18, 1);
     assert_eq!(e.key.as_deref(), Some("url"));
     assert!(
-        e.message
-            .contains("`url` does not apply to a manual step"),
+        e.message.contains("`url` does not apply to a manual step"),
         "{e}"
     );
     assert_eq!(e.expected, ["instructions"]);
@@ -241,7 +240,10 @@ fn a_full_plan_resolves_and_registers_its_secrets() {
     ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
-    assert!(shown.contains("‹secret env:DRC_FIXTURE_QOVERY_TOKEN›"), "{shown}");
+    assert!(
+        shown.contains("‹secret env:DRC_FIXTURE_QOVERY_TOKEN›"),
+        "{shown}"
+    );
     assert!(shown.contains("‹secret file:secret.txt›"), "{shown}");
 }
 
@@ -256,9 +258,12 @@ fn check_mode_does_not_run_commands() {
         run_commands: false,
         ..sim()
     };
-    let Loaded { plan, notes } =
-        load_str_with_notes(&text, &fixture("good_full.toml").display().to_string(), &opts)
-            .unwrap_or_else(|e| panic!("{e}"));
+    let Loaded { plan, notes } = load_str_with_notes(
+        &text,
+        &fixture("good_full.toml").display().to_string(),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     match plan.dns.and_then(|d| d.provider) {
         Some(plan::DnsProvider::Cloudflare { token, .. }) => {
             assert_eq!(token, refs::CMD_PLACEHOLDER)
@@ -274,7 +279,10 @@ fn dollar_dollar_brace_is_a_literal() {
     let p = load_fixture("good_escape.toml").unwrap_or_else(|e| panic!("{e}"));
     match &p.steps[0].action {
         StepAction::HttpRequest(r) => {
-            assert_eq!(r.body.as_deref(), Some("literal ${env:NOT_A_REF} and cost $5"))
+            assert_eq!(
+                r.body.as_deref(),
+                Some("literal ${env:NOT_A_REF} and cost $5")
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -7,9 +7,6 @@
 //! Step kinds are dispatched through [`FAMILIES`]: a family is a slice of [`KindSpec`] (name,
 //! the keys the kind takes, a builder). Adding a family is one entry there.
 
-// PlanError is large by design (structured fields for tools and tests) and only on a cold path.
-#![allow(clippy::result_large_err)]
-
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,10 +39,28 @@ impl Default for LoadOptions {
 }
 
 /// A plan that could not be loaded: where, which key, what was expected, and a suggestion.
-/// `message` is the whole text to show (`origin:line:col: …` and the offending line).
+/// Dereferences to [`PlanErrorInfo`] (`e.line`, `e.key`, …); displays as `e.message`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct PlanError {
+#[error("{}", .0.message)]
+pub struct PlanError(Box<PlanErrorInfo>);
+
+impl std::ops::Deref for PlanError {
+    type Target = PlanErrorInfo;
+    fn deref(&self) -> &PlanErrorInfo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PlanError {
+    fn deref_mut(&mut self) -> &mut PlanErrorInfo {
+        &mut self.0
+    }
+}
+
+/// The structured fields of a [`PlanError`]. `message` is the whole text to show
+/// (`origin:line:col: …` and the offending line with a caret).
+#[derive(Debug, Clone)]
+pub struct PlanErrorInfo {
     pub message: String,
     /// The plan's path (or `<embedded …>`).
     pub origin: String,
@@ -75,7 +90,7 @@ impl PlanError {
             }
             _ => (None, None),
         };
-        let mut e = PlanError {
+        let mut e = PlanError(Box::new(PlanErrorInfo {
             message: String::new(),
             origin: origin.to_string(),
             line,
@@ -86,7 +101,7 @@ impl PlanError {
             suggestion: None,
             detail,
             span,
-        };
+        }));
         e.render(text);
         e
     }
@@ -244,77 +259,148 @@ fn backticked(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// How a serde path reads in a message: `sites.prod.health`, or `step `id`` + the rest.
+fn pretty(doc: &DeTable<'_>, path: &[String]) -> (String, String) {
+    if path.first().map(String::as_str) == Some("step") && path.len() >= 2 {
+        let step = match step_id_of(doc, path) {
+            Some(id) => format!("step `{id}`"),
+            None => format!(
+                "step {}",
+                path[1]
+                    .parse::<usize>()
+                    .map_or(path[1].clone(), |i| (i + 1).to_string())
+            ),
+        };
+        return (step, path[2..].join("."));
+    }
+    (String::new(), path.join("."))
+}
+
 fn serde_error(e: &toml::de::Error, text: &str, origin: &str, doc: &DeTable<'_>) -> PlanError {
     let msg = e.message().trim().to_string();
-    let span = e.span();
+    let mut span = e.span();
     let place = span.as_ref().and_then(|s| path_at(doc, s.clone()));
-    let within = |p: &Option<(Vec<String>, bool)>| -> String {
-        match p {
-            Some((path, true)) if path.len() > 1 => {
-                format!(" in `[{}]`", path[..path.len() - 1].join("."))
-            }
-            Some((_, true)) => " at the top level".into(),
-            _ => String::new(),
-        }
-    };
-    let for_key = |p: &Option<(Vec<String>, bool)>| -> String {
-        match p {
-            Some((path, _)) if !path.is_empty() => format!("`{}`: ", path.join(".")),
-            _ => String::new(),
-        }
-    };
-    for (prefix, noun) in [("unknown field", "key"), ("unknown variant", "value")] {
-        if msg.starts_with(prefix) {
-            let mut words = backticked(&msg);
-            if words.is_empty() {
-                break;
-            }
-            let word = words.remove(0);
-            let detail = if noun == "key" {
-                format!("unknown key `{word}`{}", within(&place))
-            } else {
-                format!("{}unknown value `{word}`", for_key(&place))
-            };
-            let mut err = PlanError::new(origin, Some(text), span.clone(), detail);
-            err.suggestion = suggest(&word, words.iter().map(String::as_str)).map(str::to_string);
-            err.key = Some(word);
-            err.expected = words;
-            err.step = place.as_ref().and_then(|(p, _)| step_id_of(doc, p));
-            err.render(Some(text));
-            return err;
-        }
-    }
-    let detail = if msg.contains("untagged enum Health") {
-        format!(
-            "{}expected a health URL string, or a table with `url`, `expect_status` (list of numbers) and `timeout` (e.g. \"3s\")",
-            for_key(&place)
-        )
-    } else if let Some(rest) = msg.strip_prefix("missing field ") {
-        let key = backticked(rest).into_iter().next().unwrap_or_default();
-        let table = match &place {
-            Some((p, _)) if !p.is_empty() => format!(" in `[{}]`", p.join(".")),
-            _ => String::new(),
-        };
-        let mut err = PlanError::new(
-            origin,
-            Some(text),
-            span.clone(),
-            format!("missing required key `{key}`{table}"),
-        );
-        err.key = Some(key);
-        err.step = place.as_ref().and_then(|(p, _)| step_id_of(doc, p));
-        err.render(Some(text));
-        return err;
+    let (path, is_key) = place.clone().unwrap_or_default();
+    let step = step_id_of(doc, &path);
+    // "step `a`: " / "" and the key path within it.
+    let (step_part, key_path) = pretty(doc, &path);
+    let lead = if step_part.is_empty() {
+        String::new()
     } else {
-        format!("{}{msg}", for_key(&place))
+        format!("{step_part}: ")
     };
-    let mut err = PlanError::new(origin, Some(text), span.clone(), detail);
-    if let Some((p, _)) = &place {
-        err.key = p.last().cloned();
-        err.step = step_id_of(doc, p);
+    let table_of = |p: &[String]| -> String {
+        let (st, rest) = pretty(doc, p);
+        match (st.is_empty(), rest.is_empty()) {
+            (true, true) => " at the top level".into(),
+            (true, false) => format!(" in `[{rest}]`"),
+            (false, true) => String::new(),
+            (false, false) => format!(" in `{rest}`"),
+        }
+    };
+    let finish = |detail: String,
+                  span: Option<Range<usize>>,
+                  key: Option<String>,
+                  expected: Vec<String>,
+                  suggestion: Option<String>| {
+        let mut err = PlanError::new(origin, Some(text), span, detail);
+        err.key = key;
+        err.expected = expected;
+        err.suggestion = suggestion;
+        err.step = step.clone();
+        err.render(Some(text));
+        err
+    };
+    if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
+        let mut words = backticked(&msg);
+        if !words.is_empty() {
+            let word = words.remove(0);
+            let suggestion = suggest(&word, words.iter().map(String::as_str)).map(str::to_string);
+            let detail = if msg.starts_with("unknown field") || is_key {
+                let parent = &path[..path.len().saturating_sub(1)];
+                format!("{lead}unknown key `{word}`{}", table_of(parent))
+            } else {
+                format!("{lead}`{key_path}`: unknown value `{word}`")
+            };
+            return finish(detail, span, Some(word), words, suggestion);
+        }
     }
-    err.render(Some(text));
-    err
+    if msg.contains("untagged enum Health") {
+        // Say which key of a health table is wrong, rather than "no variant matched".
+        const KEYS: [&str; 3] = ["url", "expect_status", "timeout"];
+        let value = path_value(doc, &path);
+        if let Some(t) = value.and_then(|v| v.get_ref().as_table()) {
+            if let Some((k, _)) = t
+                .iter()
+                .find(|(k, _)| !KEYS.contains(&k.get_ref().as_ref()))
+            {
+                let word = k.get_ref().to_string();
+                return finish(
+                    format!("unknown key `{word}` in `{key_path}`"),
+                    Some(k.span()),
+                    Some(word.clone()),
+                    KEYS.iter().map(|k| k.to_string()).collect(),
+                    suggest(&word, KEYS).map(str::to_string),
+                );
+            }
+            if !t.contains_key("url") {
+                return finish(
+                    format!("`{key_path}` needs `url`"),
+                    span,
+                    Some("url".into()),
+                    vec![],
+                    None,
+                );
+            }
+        }
+        return finish(
+            format!(
+                "`{key_path}`: expected a health URL string, or a table with `url`, `expect_status` (list of numbers) and `timeout` (e.g. \"3s\")"
+            ),
+            span,
+            path.last().cloned(),
+            vec![],
+            None,
+        );
+    }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        let key = backticked(rest).into_iter().next().unwrap_or_default();
+        // Point at the table's header (or its first line), not the whole table.
+        if let Some(s) = &span {
+            let end = text[s.start..]
+                .find('\n')
+                .map_or(s.end, |i| s.start + i)
+                .min(s.end);
+            span = Some(s.start..end);
+        }
+        return finish(
+            format!("{lead}missing required key `{key}`{}", table_of(&path)),
+            span,
+            Some(key),
+            vec![],
+            None,
+        );
+    }
+    let detail = if key_path.is_empty() {
+        format!("{lead}{msg}")
+    } else {
+        format!("{lead}`{key_path}`: {msg}")
+    };
+    finish(detail, span, path.last().cloned(), vec![], None)
+}
+
+/// The value at a serde path (`["sites", "prod", "health"]`, array indices as numbers).
+fn path_value<'a, 'i>(doc: &'a DeTable<'i>, path: &[String]) -> Option<&'a Spanned<DeValue<'i>>> {
+    let (first, rest) = path.split_first()?;
+    let mut v = doc.get(first.as_str())?;
+    for seg in rest {
+        v = match v.get_ref() {
+            DeValue::Table(t) => t.get(seg.as_str())?,
+            DeValue::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
 }
 
 /// The dotted path of the key (`true`) or value (`false`) at exactly `span`.
@@ -408,7 +494,12 @@ fn at_key<'a>(path: &[Seg<'a>]) -> At<'a> {
     }
 }
 
+/// `sites.prod.label`; inside a step (whose id the message already names) just `timeout`.
 fn dotted(path: &[Seg<'_>]) -> String {
+    let path = match path {
+        [Seg::K("step"), Seg::I(_), rest @ ..] if !rest.is_empty() => rest,
+        _ => path,
+    };
     let mut s = String::new();
     for seg in path {
         match seg {
