@@ -343,3 +343,26 @@ label = "Prod"
 [sites.dr]
 label = "DR"
 "#;
+
+#[test]
+fn a_condition_on_an_unknown_health_field_suggests_the_real_one() {
+    let text = format!(
+        "{HEADER}health = \"https://dr.example.com/healthz\"\n\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"dr.health.up == false\"]\n"
+    );
+    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("unknown field");
+    eprintln!("{e}");
+    assert_eq!((e.line, e.col), (Some(18), Some(15)), "{e}");
+    assert_eq!(e.suggestion.as_deref(), Some("dr.health.ok"), "{e}");
+    assert!(e.message.contains("has no field `up`"), "{e}");
+}
+
+#[test]
+fn a_condition_on_a_section_the_site_does_not_watch_is_refused() {
+    let text = format!(
+        "{HEADER}\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"prod.health.down_for >= 1m\"]\n"
+    );
+    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("not configured");
+    eprintln!("{e}");
+    assert!(e.message.contains("could never be known"), "{e}");
+    assert!(e.message.contains("`[sites.prod]` has no `health`"), "{e}");
+}

@@ -676,7 +676,7 @@ impl<'t> Cx<'t, '_> {
             }
             steps.push(step);
         }
-        Ok(Plan {
+        let plan = Plan {
             name,
             strategy,
             rto,
@@ -690,7 +690,70 @@ impl<'t> Cx<'t, '_> {
             dns,
             probes,
             steps,
-        })
+        };
+        self.condition_targets(&plan)?;
+        Ok(plan)
+    }
+
+    /// Every condition must be able to become known: its section configured for its site (as
+    /// the panels decide it), and, where this build knows a section's fields, a real field.
+    fn condition_targets(&self, plan: &Plan) -> Result<(), PlanError> {
+        for (i, step) in plan.steps.iter().enumerate() {
+            let conds: &[Condition] = match &step.action {
+                StepAction::Check { conditions } | StepAction::Wait { conditions, .. } => {
+                    conditions
+                }
+                _ => &[],
+            };
+            for (key, list) in [("requires", &step.requires[..]), ("conditions", conds)] {
+                for (n, c) in list.iter().enumerate() {
+                    let a = || at(&[Seg::K("step"), Seg::I(i), Seg::K(key), Seg::I(n)]);
+                    let mut parts = c.path.splitn(3, '.');
+                    let (Some(site), Some(section), Some(field)) =
+                        (parts.next(), parts.next(), parts.next())
+                    else {
+                        continue;
+                    };
+                    let site_id = if site == "prod" {
+                        SiteId::Prod
+                    } else {
+                        SiteId::Dr
+                    };
+                    if let Some(needs) = unconfigured(plan, site_id, section) {
+                        return Err(self.err_full(
+                            a(),
+                            format!(
+                                "step `{}`: `{}` could never be known: {needs}",
+                                step.id, c.text
+                            ),
+                            vec![],
+                            None,
+                            Some(&step.id),
+                        ));
+                    }
+                    let Some((_, fields)) = SECTION_FIELDS.iter().find(|(s, _)| *s == section)
+                    else {
+                        continue;
+                    };
+                    if field != "down_for" && !fields.contains(&field) {
+                        let all = fields.iter().copied().chain(["down_for"]);
+                        let mut e = self.err_full(
+                            a(),
+                            format!(
+                                "step `{}`: `{}`: the {section} section has no field `{field}`",
+                                step.id, c.text
+                            ),
+                            all.clone().map(str::to_string).collect(),
+                            suggest(field, all).map(|f| format!("{site}.{section}.{f}")),
+                            Some(&step.id),
+                        );
+                        e.key = Some(key.to_string());
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn strategy(&self, s: &str) -> Result<Strategy, PlanError> {
@@ -1179,6 +1242,34 @@ impl<'t> Cx<'t, '_> {
             suggest(kind, all).map(str::to_string),
             Some(id),
         )
+    }
+}
+
+/// Fields of the sections whose probes are in this build (`down_for` is derived for every
+/// section). A section not listed here is not checked field by field.
+pub const SECTION_FIELDS: &[(&str, &[&str])] = &[("health", &["ok", "status", "latency"])];
+
+/// Why `section` of `site` is not watched by the panels, mirroring `app::State::new`.
+fn unconfigured(plan: &Plan, site: SiteId, section: &str) -> Option<String> {
+    let s = plan.site(site);
+    let id = site.as_str();
+    let q = plan.qovery.is_some();
+    match section {
+        "cluster" if s.cluster.is_none() || !q => Some(format!(
+            "it needs `cluster` in `[sites.{id}]` and a `[qovery]` section"
+        )),
+        "env" if s.environment.is_none() || !q => Some(format!(
+            "it needs `environment` in `[sites.{id}]` and a `[qovery]` section"
+        )),
+        "database" if s.database.is_none() => Some(format!("`[sites.{id}]` has no `database`")),
+        "images" if s.registry.is_none() || plan.images.is_none() => Some(format!(
+            "it needs `registry` in `[sites.{id}]` and an `[images]` section"
+        )),
+        "dns" if s.dns_target.is_none() || plan.dns.is_none() => Some(format!(
+            "it needs `dns_target` in `[sites.{id}]` and a `[dns]` section"
+        )),
+        "health" if s.health.is_none() => Some(format!("`[sites.{id}]` has no `health`")),
+        _ => None,
     }
 }
 
