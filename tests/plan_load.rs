@@ -366,3 +366,28 @@ fn a_condition_on_a_section_the_site_does_not_watch_is_refused() {
     assert!(e.message.contains("could never be known"), "{e}");
     assert!(e.message.contains("`[sites.prod]` has no `health`"), "{e}");
 }
+
+#[test]
+fn malformed_and_too_short_references_are_refused() {
+    let step = |body: &str| {
+        format!(
+            "{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"t\"\nkind = \"http.request\"\nurl = \"https://h.example.com/x\"\nbody = \"{body}\"\n"
+        )
+    };
+    let e = plan::load_str(&step("${evn:HOME}"), "r.toml", &sim()).expect_err("kind");
+    assert!(e.message.contains("did you mean `env`?"), "{e}");
+    let e = plan::load_str(&step("${env:HOME"), "r.toml", &sim()).expect_err("unclosed");
+    assert!(e.message.contains("is not closed"), "{e}");
+    // SAFETY: a unique variable name, only read here.
+    unsafe { std::env::set_var("DRC_FIXTURE_TINY", "ab") };
+    let e = plan::load_str(&step("${env:DRC_FIXTURE_TINY}"), "r.toml", &sim()).expect_err("short");
+    assert!(e.message.contains("too short to hide"), "{e}");
+    assert!(!e.message.contains("\"ab\""), "{e}");
+    let e = plan::load_str(
+        &format!("{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"${{env:HOME}}\"\nkind = \"manual\"\ninstructions = \"x\"\n"),
+        "r.toml",
+        &sim(),
+    )
+    .expect_err("no references in titles");
+    assert_eq!(e.key.as_deref(), Some("title"), "{e}");
+}
