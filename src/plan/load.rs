@@ -1319,6 +1319,7 @@ pub const COMMON_KEYS: &[&str] = &[
 ];
 
 /// What building a step's action produced.
+#[derive(Debug)]
 pub struct Built {
     pub action: StepAction,
     /// The step's overall timeout, if the kind sets one (else the kind's default applies).
@@ -1329,11 +1330,14 @@ pub struct Built {
 pub struct KindSpec {
     pub name: &'static str,
     pub keys: &'static [&'static str],
-    build: fn(&mut StepCx<'_, '_, '_>) -> Result<Built, PlanError>,
+    pub build: fn(&mut StepCx<'_, '_, '_>) -> Result<Built, PlanError>,
 }
 
 /// Every kind family this build implements. Adding a family (qovery, postgres, …) is one entry
-/// here plus its `KindSpec` slice; remove its names from [`PLANNED_KINDS`].
+/// here plus its `KindSpec` slice (the keys each kind takes, appended to `raw::RawStep` if new,
+/// and a builder using the [`StepCx`] helpers: `raw()`, `secret()`, `url()`, `duration()`,
+/// `missing()`, `error()`…), a `StepAction` variant, and removing its names from
+/// [`PLANNED_KINDS`].
 pub const FAMILIES: &[&[KindSpec]] = &[CORE_KINDS, HTTP_KINDS];
 
 /// Kinds the format defines that this build does not implement yet.
@@ -1369,16 +1373,43 @@ pub struct StepCx<'a, 't, 'd> {
 }
 
 impl StepCx<'_, '_, '_> {
+    /// The step as written.
+    pub(crate) fn raw(&self) -> &raw::RawStep {
+        self.raw
+    }
+
+    /// The step's id (already validated).
+    pub(crate) fn id(&self) -> &str {
+        self.id
+    }
+
+    /// An error about `key` of this step (pointing at its value, or at the step if absent).
+    pub(crate) fn error(
+        &self,
+        key: &'static str,
+        detail: &str,
+        expected: Vec<String>,
+        suggestion: Option<String>,
+    ) -> PlanError {
+        self.cx.err_full(
+            at(&self.path(key)),
+            format!("step `{}`: {detail}", self.id),
+            expected,
+            suggestion,
+            Some(self.id),
+        )
+    }
+
     fn path(&self, key: &'static str) -> [Seg<'static>; 3] {
         [Seg::K("step"), Seg::I(self.i), Seg::K(key)]
     }
 
-    fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         self.raw.kind.trim()
     }
 
     /// A key this kind requires is missing.
-    fn missing(&self, key: &str, example: &str) -> PlanError {
+    pub(crate) fn missing(&self, key: &str, example: &str) -> PlanError {
         let mut e = self.cx.err_full(
             at(&[Seg::K("step"), Seg::I(self.i), Seg::K("kind")]),
             format!(
@@ -1395,13 +1426,13 @@ impl StepCx<'_, '_, '_> {
     }
 
     fn prefix(&self, mut e: PlanError) -> PlanError {
-        e.step = Some(self.id.to_string());
+        e.step = Some(self.id().to_string());
         e.detail = format!("step `{}`: {}", self.id, e.detail);
         e.render(Some(self.cx.text));
         e
     }
 
-    fn duration(
+    pub(crate) fn duration(
         &self,
         key: &'static str,
         v: &Option<String>,
@@ -1412,12 +1443,12 @@ impl StepCx<'_, '_, '_> {
             .map_err(|e| self.prefix(e))
     }
 
-    fn secret(&mut self, key: &'static str, v: &str) -> Result<String, PlanError> {
+    pub(crate) fn secret(&mut self, key: &'static str, v: &str) -> Result<String, PlanError> {
         let p = self.path(key);
         self.cx.secret(&p, v).map_err(|e| self.prefix(e))
     }
 
-    fn url(&mut self) -> Result<String, PlanError> {
+    pub(crate) fn url(&mut self) -> Result<String, PlanError> {
         let Some(u) = self.raw.url.as_deref() else {
             return Err(self.missing("url", "url = \"https://example.com/healthz\""));
         };
@@ -1425,7 +1456,7 @@ impl StepCx<'_, '_, '_> {
         self.cx.url(&p, u).map_err(|e| self.prefix(e))
     }
 
-    fn statuses(&self, default: &[u16]) -> Result<Vec<u16>, PlanError> {
+    pub(crate) fn statuses(&self, default: &[u16]) -> Result<Vec<u16>, PlanError> {
         self.cx
             .statuses(
                 &self.path("expect_status"),
@@ -1435,7 +1466,7 @@ impl StepCx<'_, '_, '_> {
             .map_err(|e| self.prefix(e))
     }
 
-    fn positive(&self, key: &'static str, d: Duration) -> Result<Duration, PlanError> {
+    pub(crate) fn positive(&self, key: &'static str, d: Duration) -> Result<Duration, PlanError> {
         if d.is_zero() {
             return Err(self.cx.err_full(
                 at(&self.path(key)),
@@ -1509,7 +1540,7 @@ const HTTP_KINDS: &[KindSpec] = &[
 ];
 
 fn build_manual(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let instructions = match s.raw.instructions.as_deref() {
+    let instructions = match s.raw().instructions.as_deref() {
         Some(t) if !t.trim().is_empty() => t,
         _ => {
             return Err(s.missing(
@@ -1648,12 +1679,11 @@ fn build_http_request(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         Some(m) => {
             let up = m.trim().to_ascii_uppercase();
             if !METHODS.contains(&up.as_str()) {
-                return Err(s.cx.err_full(
-                    at(&s.path("method")),
-                    format!("step `{}`: unknown HTTP method `{m}`", s.id),
+                return Err(s.error(
+                    "method",
+                    &format!("unknown HTTP method `{m}`"),
                     METHODS.iter().map(|m| m.to_string()).collect(),
                     suggest(&up, METHODS.iter().copied()).map(str::to_string),
-                    Some(s.id),
                 ));
             }
             up
