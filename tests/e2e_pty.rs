@@ -277,6 +277,7 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
     let _ = sim.kill();
+    let _ = sim.wait();
 }
 
 /// A plain HTTP/1.0 GET over loopback (the test's own view of the simulator).

@@ -315,12 +315,12 @@ async fn flaky_api_is_deterministic_for_a_seed_and_injects_failures() {
     // The fault bodies are plain text too.
     let c = client(Duration::from_millis(800));
     for _ in 0..50 {
-        if let Ok(r) = c.get(format!("{}/sites/dr/healthz", a.url)).send().await {
-            if r.status().as_u16() == 503 {
-                let body = r.text().await.expect("a body");
-                assert!(body.starts_with("upstream connect error"), "{body}");
-                break;
-            }
+        if let Ok(r) = c.get(format!("{}/sites/dr/healthz", a.url)).send().await
+            && r.status().as_u16() == 503
+        {
+            let body = r.text().await.expect("a body");
+            assert!(body.starts_with("upstream connect error"), "{body}");
+            break;
         }
     }
     for s in [a, b, other] {

@@ -820,7 +820,10 @@ fn timeline_overlay_shows_the_journal_so_far() {
     h.key(KeyCode::Char('t'));
     let s = text(&render(&h.state, 160, 48));
     assert!(s.contains("Timeline ·"), "{s}");
-    assert!(s.contains("approve: approved by alice@bastion-1 (typed FAILOVER)"), "{s}");
+    assert!(
+        s.contains("approve: approved by alice@bastion-1 (typed FAILOVER)"),
+        "{s}"
+    );
     assert!(s.contains("[LIVE]"), "the badge stays visible: {s}");
     snap("timeline", &h.state);
 }

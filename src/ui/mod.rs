@@ -296,7 +296,10 @@ fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
         overlay::dialog_keys(d)
     } else if state.timeline.is_some() {
-        vec![("↑↓".into(), "scroll".into()), ("t/Esc".into(), "close timeline".into())]
+        vec![
+            ("↑↓".into(), "scroll".into()),
+            ("t/Esc".into(), "close timeline".into()),
+        ]
     } else if state.help {
         vec![("?/Esc".into(), "close help".into())]
     } else {

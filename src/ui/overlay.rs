@@ -284,22 +284,41 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
 pub fn timeline_line(rec: &crate::journal::Record) -> String {
     use crate::journal::Event as E;
     let what = match &rec.event {
-        E::SessionStarted { mode, drill, resumed_from, .. } => format!(
+        E::SessionStarted {
+            mode,
+            drill,
+            resumed_from,
+            ..
+        } => format!(
             "session started ({mode}{}){}",
             if *drill { ", drill" } else { "" },
-            if resumed_from.is_some() { " — resumed" } else { "" }
+            if resumed_from.is_some() {
+                " — resumed"
+            } else {
+                ""
+            }
         ),
         E::StepStarted { step, attempt, .. } => format!("{step}: started (attempt {attempt})"),
         E::StepOutput { step, line, .. } => format!("{step}: {line}"),
-        E::StepFinished { step, ok, detail, .. } => {
-            format!("{step}: {} — {detail}", if *ok { "✓ succeeded" } else { "✗ failed" })
+        E::StepFinished {
+            step, ok, detail, ..
+        } => {
+            format!(
+                "{step}: {} — {detail}",
+                if *ok { "✓ succeeded" } else { "✗ failed" }
+            )
         }
-        E::Approved { step, host, word } => format!("{step}: approved by {}@{host} (typed {word})", rec.operator),
+        E::Approved { step, host, word } => {
+            format!("{step}: approved by {}@{host} (typed {word})", rec.operator)
+        }
         E::ManualDone { step, note } => format!("{step}: done by hand — {note}"),
         E::MarkedDone { step, note } => format!("{step}: marked done after checking — {note}"),
         E::Override { step, reason, .. } => format!("{step}: preconditions overridden — {reason}"),
         E::Skipped { step, reason } => format!("{step}: ↷ skipped — {reason}"),
-        E::Note { step, text } => format!("{}note: {text}", step.as_ref().map(|s| format!("{s}: ")).unwrap_or_default()),
+        E::Note { step, text } => format!(
+            "{}note: {text}",
+            step.as_ref().map(|s| format!("{s}: ")).unwrap_or_default()
+        ),
         E::Reviewed { step, note } => format!("{step}: reviewed — {note}"),
         E::Preflight { step, checks } => {
             let ok = checks.iter().filter(|c| c.ok == Some(true)).count();
@@ -314,13 +333,22 @@ pub fn timeline_line(rec: &crate::journal::Record) -> String {
         E::Declared { note } => format!("incident declared — {note}"),
         E::SessionEnded { reason } => format!("session ended ({reason})"),
     };
-    format!("{} {:<10} {}", rec.at.format("%H:%M:%S"), rec.operator, what)
+    format!(
+        "{} {:<10} {}",
+        rec.at.format("%H:%M:%S"),
+        rec.operator,
+        what
+    )
 }
 
 /// The timeline overlay: the journal so far, newest at the bottom, scrollable.
 pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let offset = state.timeline.unwrap_or(0);
-    let rect = centered(area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
     let inner_h = rect.height.saturating_sub(2) as usize;
     let n = state.records.len();
     let end = n.saturating_sub(offset);
@@ -334,11 +362,20 @@ pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             .collect()
     };
     frame.render_widget(Clear, rect);
-    let title = format!(" Timeline · {n} events{} ", if offset > 0 { format!(" · {offset} newer below") } else { String::new() });
+    let title = format!(
+        " Timeline · {n} events{} ",
+        if offset > 0 {
+            format!(" · {offset} newer below")
+        } else {
+            String::new()
+        }
+    );
     let block = Block::bordered()
         .border_style(t.dialog_border)
         .style(t.dialog)
         .title_top(Line::styled(title, t.title))
-        .title_bottom(Line::styled(" ↑↓ PgUp PgDn g G scroll · t or Esc closes ", t.dim).right_aligned());
+        .title_bottom(
+            Line::styled(" ↑↓ PgUp PgDn g G scroll · t or Esc closes ", t.dim).right_aligned(),
+        );
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
