@@ -178,21 +178,27 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         c.send("\r");
         std::thread::sleep(Duration::from_millis(900));
     }
-    // 2. approve with the typed word.
+    // 2. approve with the typed word. Each key waits for the screen it acts on, so a slow
+    // machine only makes the test slower, never wrong.
+    c.wait_screen("Step 2 · approval", Duration::from_secs(10));
     c.send("\r");
-    c.wait_screen("FAILOVER", Duration::from_secs(5));
+    c.wait_screen("Type FAILOVER to approve", Duration::from_secs(5));
     c.send("FAILOVER\r");
     wait_event(&j, "the approval", Duration::from_secs(5), |v| {
         is(v, "approved", "approve") && v["operator"] == "e2e"
     });
     // 3. manual step, done with a note.
+    c.wait_screen("Step 3 · manual", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("What was done", Duration::from_secs(5));
     c.send("fenced in the provider console\r");
     wait_event(&j, "the manual step", Duration::from_secs(5), |v| {
         is(v, "manual_done", "fence-old-primary")
     });
     // 4. a command: confirm, output streams into the log, it succeeds.
+    c.wait_screen("Step 4 · command", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(&j, "command output", Duration::from_secs(10), |v| {
         is(v, "step_output", "record-bastion")
@@ -203,7 +209,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("record-bastion"),
     );
+    c.wait_screen("bastion=", Duration::from_secs(5)); // the output reached the log pane
     // 5–6. http.check and wait against the simulator's DR health.
+    c.wait_screen("Step 5 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -211,6 +219,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("dr-health"),
     );
+    c.wait_screen("Step 6 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -219,7 +228,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("dr-stable"),
     );
     // 7. the webhook.
+    c.wait_screen("Step 7 · http.request", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(
         &j,
