@@ -404,3 +404,86 @@ fn second_live_cockpit_opens_read_only_and_signals_end_cleanly() {
     unsafe { libc::kill(third.pid(), libc::SIGTERM) };
     assert_eq!(third.wait_exit(Duration::from_secs(10)), Some(130));
 }
+
+const SECRET_PLAN: &str = r#"
+[plan]
+name = "redaction"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "leaky"
+title = "A command that prints its token"
+kind = "command"
+command = ["sh", "-c", "echo token=$TOKEN; echo rejected $TOKEN >&2; exit 3"]
+env = { TOKEN = "${env:E2E_SECRET_TOKEN}" }
+"#;
+
+#[test]
+fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
+    let secret = "s3cr3t-e2e-value-9f8a7b";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("secret.toml");
+    std::fs::write(&plan, SECRET_PLAN).expect("write plan");
+    let journal = tmp.path().join("j.jsonl");
+    let (plan_s, journal_s) = (
+        plan.to_string_lossy().to_string(),
+        journal.to_string_lossy().to_string(),
+    );
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &journal_s],
+        tmp.path(),
+        &[("E2E_SECRET_TOKEN", secret)],
+    );
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(&journal, "the failed step", Duration::from_secs(10), |v| {
+        is(v, "step_finished", "leaky")
+    });
+    c.wait_screen("FAILED", Duration::from_secs(5));
+    c.send("t"); // the timeline shows every journaled line
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = c.screen();
+    assert!(
+        !screen.contains(secret),
+        "the secret is on screen:\n{screen}"
+    );
+    c.send("\x1b");
+    c.send("x"); // expanded panels and full errors
+    assert!(!c.screen().contains(secret));
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    assert!(text.contains("token="), "the output was journaled");
+    assert!(
+        text.contains("‹secret env:E2E_SECRET_TOKEN›"),
+        "redacted in place: {text}"
+    );
+    assert!(!text.contains(secret), "the secret is in the journal");
+    for format in ["md", "json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+            .args(["report", &journal_s, "--format", format])
+            .output()
+            .expect("report");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{all}");
+        assert!(
+            !all.contains(secret),
+            "the secret is in the {format} report"
+        );
+    }
+}
