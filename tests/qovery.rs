@@ -1,0 +1,968 @@
+//! The Qovery client, steps and probes against the simulated Qovery API (served on an ephemeral
+//! loopback port), plus a contract test against the bundled OpenAPI spec.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use drcockpit::app::{Level, Msg};
+use drcockpit::clients::http::HttpClient;
+use drcockpit::clients::qovery::{
+    ActionAccepted, AuthScheme, ClusterState, QoveryClient, QoveryError, QoverySettings, State,
+    VariableScope,
+};
+use drcockpit::plan::raw::RawStep;
+use drcockpit::plan::{
+    Plan, ProbeSettings, QoveryConfig, Site, SiteId, Step, StepAction, Strategy,
+};
+use drcockpit::sim::qovery::{QoveryWorld, ids, routes};
+use drcockpit::steps::StepContext;
+use drcockpit::steps::qovery::{BuildInput, build};
+
+async fn serve(world: Arc<QoveryWorld>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, routes(world)).await;
+    });
+    format!("http://{addr}")
+}
+
+fn settings(url: &str, token: &str, scheme: AuthScheme) -> QoverySettings {
+    QoverySettings {
+        api_url: url.into(),
+        token: token.into(),
+        scheme,
+        organization: ids::ORG.into(),
+        api_url_source: "test".into(),
+        token_source: "test".into(),
+    }
+}
+
+fn client(url: &str) -> QoveryClient {
+    QoveryClient::new(
+        settings(url, ids::DEMO_TOKEN, AuthScheme::Token),
+        HttpClient::new(false),
+    )
+}
+
+async fn world(phase_ms: u64) -> (Arc<QoveryWorld>, String) {
+    drcockpit::clients::qovery::set_env_overrides(false);
+    let w = Arc::new(QoveryWorld::new("all-good", 7).with_phase(Duration::from_millis(phase_ms)));
+    let url = serve(w.clone()).await;
+    (w, url)
+}
+
+fn plan(url: &str) -> Plan {
+    let site = |label: &str, cluster: &str, env: &str| Site {
+        label: label.into(),
+        cluster: Some(cluster.into()),
+        environment: Some(env.into()),
+        ..Site::default()
+    };
+    Plan {
+        name: "qovery test".into(),
+        strategy: Strategy::WarmStandby,
+        rto: Duration::from_secs(1800),
+        rpo: Duration::from_secs(300),
+        description: None,
+        source: "<test>".into(),
+        hash: "abc".into(),
+        sites: [
+            site("Prod", ids::PROD_CLUSTER, ids::PROD_ENV),
+            site("DR", ids::DR_CLUSTER, ids::DR_ENV),
+        ],
+        qovery: Some(QoveryConfig {
+            api_url: url.into(),
+            token: ids::DEMO_TOKEN.into(),
+            auth_scheme: None,
+            organization: ids::ORG.into(),
+        }),
+        images: None,
+        dns: None,
+        probes: ProbeSettings::default(),
+        steps: vec![],
+    }
+}
+
+fn raw(toml_text: &str) -> RawStep {
+    toml::from_str(toml_text).expect("valid step TOML")
+}
+
+fn build_step(p: &Plan, toml_text: &str) -> StepAction {
+    let r = raw(toml_text);
+    let identity = |s: &str| Ok::<String, String>(s.to_string());
+    build(
+        &r.kind,
+        &r,
+        &BuildInput {
+            sites: &p.sites,
+            qovery: p.qovery.as_ref(),
+            resolve: &identity,
+        },
+    )
+    .expect("step builds")
+}
+
+struct Run {
+    result: Result<String, String>,
+    lines: Vec<String>,
+}
+
+async fn run_step(p: &Plan, action: &StepAction, read_only: bool) -> Run {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = StepContext {
+        plan: Arc::new(p.clone()),
+        http: HttpClient::new(read_only),
+        allow_spawn: false,
+        step: 0,
+        attempt: 1,
+        out: tx,
+    };
+    let result = drcockpit::steps::run(action, ctx).await;
+    let mut lines = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        if let Msg::StepOutput { line, .. } = m {
+            lines.push(format!("[{}] {}", line.stream, line.text));
+        }
+    }
+    Run { result, lines }
+}
+
+async fn preflight(p: &Plan, action: &StepAction) -> Vec<drcockpit::journal::PreflightCheck> {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = StepContext {
+        plan: Arc::new(p.clone()),
+        http: HttpClient::new(true),
+        allow_spawn: false,
+        step: 0,
+        attempt: 0,
+        out: tx,
+    };
+    drcockpit::steps::preflight(action, &ctx, vec![]).await
+}
+
+#[tokio::test]
+async fn every_read_call_answers_typed_values() {
+    let (w, url) = world(100).await;
+    let c = client(&url);
+    let orgs = c.list_organizations().await.expect("list orgs");
+    assert_eq!(orgs[0].id, ids::ORG);
+    assert_eq!(
+        c.organization(ids::ORG).await.expect("org").name,
+        "Shop Inc."
+    );
+    let all = c
+        .cluster_statuses(ids::ORG)
+        .await
+        .expect("cluster statuses");
+    assert_eq!(all.len(), 2);
+    let cs = c
+        .cluster_status(ids::ORG, ids::DR_CLUSTER)
+        .await
+        .expect("cluster status");
+    assert_eq!(cs.status, ClusterState::Deployed);
+    assert!(cs.is_deployed);
+    assert!(
+        c.cluster_is_ready(ids::ORG, ids::DR_CLUSTER)
+            .await
+            .expect("isReady")
+    );
+    let env = c.environment(ids::DR_ENV).await.expect("environment");
+    assert_eq!(env.name, "shop-dr");
+    assert_eq!(env.cluster_id.as_deref(), Some(ids::DR_CLUSTER));
+    let st = c.environment_status(ids::DR_ENV).await.expect("status");
+    assert_eq!(st.state, State::Stopped);
+    let sts = c.environment_statuses(ids::DR_ENV).await.expect("statuses");
+    assert_eq!(sts.containers.len(), 3);
+    assert_eq!(sts.databases.len(), 1);
+    assert_eq!(sts.services().count(), 4);
+    let cts = c.list_containers(ids::DR_ENV).await.expect("containers");
+    let worker = cts.iter().find(|c| c.name == "worker").expect("worker");
+    assert_eq!(worker.tag, "1.4.1");
+    assert_eq!(worker.image_name, "shop/worker");
+    assert_eq!(
+        worker.registry.kind,
+        drcockpit::clients::qovery::RegistryKind::Ecr
+    );
+    assert!(
+        worker
+            .image_ref()
+            .contains("dkr.ecr.eu-west-1.amazonaws.com/shop/worker:1.4.1")
+    );
+    assert!(
+        c.list_applications(ids::DR_ENV)
+            .await
+            .expect("apps")
+            .is_empty()
+    );
+    assert_eq!(
+        c.list_databases(ids::DR_ENV).await.expect("dbs")[0].name,
+        "cache"
+    );
+    let vars = c
+        .list_environment_variables(ids::DR_ENV)
+        .await
+        .expect("vars");
+    let db = vars
+        .iter()
+        .find(|v| v.key == "DATABASE_URL")
+        .expect("DATABASE_URL");
+    assert_eq!(db.scope, VariableScope::Environment);
+    assert!(vars.iter().any(|v| v.scope == VariableScope::BuiltIn));
+    let secrets = c
+        .list_environment_secrets(ids::DR_ENV)
+        .await
+        .expect("secrets");
+    assert_eq!(secrets[0].key, "STRIPE_SECRET_KEY");
+    let unified = c
+        .list_variables(ids::DR_ENV, &VariableScope::Environment, Some(true))
+        .await
+        .expect("unified variables");
+    assert!(unified.iter().all(|v| v.is_secret && v.value.is_none()));
+    let hist = c
+        .deployment_history(ids::DR_ENV, None)
+        .await
+        .expect("history");
+    assert_eq!(hist.page_size, 20.0);
+    let last = &hist.results[0];
+    assert_eq!(last.status, Some(State::Stopped));
+    assert!(
+        last.containers
+            .iter()
+            .any(|c| c.tag.as_deref() == Some("1.4.1"))
+    );
+    let ds = c
+        .deployment_status(&last.id)
+        .await
+        .expect("deployment status");
+    assert_eq!(ds.environment_id.as_deref(), Some(ids::DR_ENV));
+    // Every call was a read and carried the API-token header.
+    let reqs = w.requests();
+    assert!(reqs.iter().all(|r| !r.is_mutating()));
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Token {}", ids::DEMO_TOKEN)))
+    );
+}
+
+#[tokio::test]
+async fn both_auth_schemes_and_a_plain_text_401() {
+    let (w, url) = world(100).await;
+    assert_eq!(AuthScheme::detect(ids::DEMO_TOKEN), AuthScheme::Token);
+    assert_eq!(AuthScheme::detect(ids::DEMO_JWT), AuthScheme::Bearer);
+    let bearer = QoveryClient::new(
+        settings(&url, ids::DEMO_JWT, AuthScheme::Bearer),
+        HttpClient::new(false),
+    );
+    bearer.list_organizations().await.expect("bearer accepted");
+    let last = w.requests().pop().expect("a request");
+    assert_eq!(
+        last.authorization.as_deref(),
+        Some(format!("Bearer {}", ids::DEMO_JWT).as_str())
+    );
+    // The plan's auth scheme choice, and the CLI's detection when it is absent.
+    let mut cfg = plan(&url).qovery.expect("qovery config");
+    cfg.token = ids::DEMO_JWT.into();
+    let s = QoverySettings::resolve(&cfg, |_| None);
+    assert_eq!(s.scheme, AuthScheme::Bearer);
+    cfg.auth_scheme = Some("token".into());
+    let wrong = QoveryClient::new(
+        QoverySettings::resolve(&cfg, |_| None),
+        HttpClient::new(false),
+    );
+    let e = wrong
+        .list_organizations()
+        .await
+        .expect_err("wrong scheme refused");
+    assert!(matches!(e, QoveryError::Unauthorized { .. }), "{e:?}");
+    let bad = QoveryClient::new(
+        settings(&url, "qov_not_the_token", AuthScheme::Token),
+        HttpClient::new(false),
+    );
+    let e = bad.environment(ids::DR_ENV).await.expect_err("401");
+    assert_eq!(e.status(), Some(401));
+    let text = e.to_string();
+    assert!(
+        text.contains("Access token is missing or invalid"),
+        "{text}"
+    );
+    assert!(
+        text.contains("QOVERY_CLI_ACCESS_TOKEN"),
+        "actionable: {text}"
+    );
+}
+
+#[tokio::test]
+async fn actions_answer_their_spec_shapes_and_409_while_running() {
+    let (w, url) = world(300).await;
+    let c = client(&url);
+    // deploy answers a service-shaped Status (spec quirk).
+    let a = c.deploy_environment(ids::DR_ENV).await.expect("deploy");
+    assert!(matches!(a, ActionAccepted::Service(_)));
+    assert_eq!(a.state(), &State::DeploymentQueued);
+    let rid = a.deployment_request_id().expect("request id").to_string();
+    // While it runs: 409, reported as "operation in progress".
+    let e = c.redeploy_environment(ids::DR_ENV).await.expect_err("409");
+    assert!(e.is_conflict(), "{e:?}");
+    assert!(e.to_string().contains("operation in progress"));
+    assert!(
+        e.to_string().contains("Operation is in progress"),
+        "body kept: {e}"
+    );
+    let ds = c.deployment_status(&rid).await.expect("deployment status");
+    assert!(!ds.status.expect("status").is_terminal());
+    // Wait for the end, then redeploy and stop answer EnvironmentStatus.
+    tokio::time::sleep(Duration::from_millis(300 * 6 + 200)).await;
+    assert_eq!(
+        w.env_state(ids::DR_ENV).map(|s| s.0),
+        Some("DEPLOYED".to_string())
+    );
+    let ds = c.deployment_status(&rid).await.expect("deployment status");
+    assert_eq!(ds.status, Some(State::Deployed));
+    let a = c.stop_environment(ids::PROD_ENV).await.expect("stop");
+    assert!(matches!(a, ActionAccepted::Environment(_)));
+    let a = c.redeploy_environment(ids::DR_ENV).await.expect("redeploy");
+    assert!(matches!(a, ActionAccepted::Environment(_)));
+    // History shows the deployment newest first.
+    let h = c
+        .deployment_history(ids::DR_ENV, None)
+        .await
+        .expect("history");
+    assert_eq!(h.results[1].id, rid);
+    assert_eq!(h.results[1].status, Some(State::Deployed));
+}
+
+#[tokio::test]
+async fn stop_of_a_stopped_environment_is_409() {
+    let (_w, url) = world(100).await;
+    let e = client(&url)
+        .stop_environment(ids::DR_ENV)
+        .await
+        .expect_err("already stopped");
+    assert!(e.is_conflict());
+    assert!(e.to_string().contains("already stopped"));
+}
+
+#[tokio::test]
+async fn unknown_enum_values_decode_to_the_catch_all() {
+    let (w, url) = world(100).await;
+    w.set_cluster_state(ids::DR_CLUSTER, "HIBERNATING");
+    w.set_env_state(ids::DR_ENV, "WARMING_UP");
+    let c = client(&url);
+    let cs = c
+        .cluster_status(ids::ORG, ids::DR_CLUSTER)
+        .await
+        .expect("unknown cluster state decodes");
+    assert_eq!(cs.status, ClusterState::Other("HIBERNATING".into()));
+    let s = c.environment_statuses(ids::DR_ENV).await.expect("decodes");
+    assert_eq!(s.environment.state, State::Other("WARMING_UP".into()));
+    assert!(!s.environment.state.is_terminal());
+    // The probe shows it as it is, never as healthy.
+    let r = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+        .await
+        .expect("reading");
+    assert!(r.summary.contains("HIBERNATING"));
+    assert_ne!(r.level, Level::Good);
+}
+
+#[tokio::test]
+async fn reads_retry_5xx_then_succeed() {
+    let (w, url) = world(100).await;
+    w.inject_status("GET", "/statuses", 503, "upstream connect error", 2);
+    let s = client(&url)
+        .environment_statuses(ids::DR_ENV)
+        .await
+        .expect("succeeds on the third try");
+    assert_eq!(s.environment.state, State::Stopped);
+    let n = w
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/statuses"))
+        .count();
+    assert_eq!(n, 3, "two 503s then success");
+}
+
+#[tokio::test]
+async fn mutations_are_never_retried() {
+    let (w, url) = world(100).await;
+    w.inject_status("POST", "/deploy", 503, "Service Unavailable", 1);
+    let e = client(&url)
+        .deploy_environment(ids::DR_ENV)
+        .await
+        .expect_err("503");
+    assert_eq!(e.status(), Some(503));
+    assert!(e.to_string().contains("Service Unavailable"));
+    let posts = w.requests().iter().filter(|r| r.is_mutating()).count();
+    assert_eq!(posts, 1, "sent exactly once");
+    assert_eq!(
+        w.env_state(ids::DR_ENV).map(|s| s.0),
+        Some("STOPPED".to_string())
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_are_text_and_redacted() {
+    let (w, url) = world(100).await;
+    drcockpit::redact::register("sk_live_leaked_in_an_error", "env:TEST_QOVERY_LEAK");
+    w.inject_status(
+        "GET",
+        "/environment/",
+        500,
+        "<html>internal error near sk_live_leaked_in_an_error</html>",
+        3,
+    );
+    let e = client(&url)
+        .environment(ids::DR_ENV)
+        .await
+        .expect_err("500 after retries");
+    let text = e.to_string();
+    assert_eq!(e.status(), Some(500));
+    assert!(text.contains("<html>internal error"), "{text}");
+    assert!(!text.contains("sk_live_leaked"), "{text}");
+    assert!(text.contains("‹secret env:TEST_QOVERY_LEAK›"), "{text}");
+    let e = client(&url)
+        .environment("00000000-0000-4000-8000-000000000000")
+        .await
+        .expect_err("404");
+    assert_eq!(e.status(), Some(404));
+    assert!(e.to_string().contains("not found"));
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out() {
+    let (w, url) = world(100).await;
+    w.inject_delay("GET", "/statuses", Duration::from_secs(3), 3);
+    let c = QoveryClient::new(
+        settings(&url, ids::DEMO_TOKEN, AuthScheme::Token),
+        HttpClient::new(false).with_read_retries(1),
+    )
+    .with_timeout(Duration::from_millis(300));
+    let e = c
+        .environment_statuses(ids::DR_ENV)
+        .await
+        .expect_err("timeout");
+    assert!(
+        matches!(
+            e,
+            QoveryError::Transport(drcockpit::clients::http::HttpError::Timeout { .. })
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_client_refuses_every_mutation() {
+    let (w, url) = world(100).await;
+    let c = QoveryClient::new(
+        settings(&url, ids::DEMO_TOKEN, AuthScheme::Token),
+        HttpClient::new(true),
+    );
+    assert!(c.is_read_only());
+    c.environment(ids::DR_ENV).await.expect("reads still work");
+    for e in [
+        c.deploy_environment(ids::DR_ENV)
+            .await
+            .expect_err("refused"),
+        c.redeploy_environment(ids::DR_ENV)
+            .await
+            .expect_err("refused"),
+        c.stop_environment(ids::PROD_ENV)
+            .await
+            .expect_err("refused"),
+    ] {
+        assert!(e.is_refused(), "{e:?}");
+    }
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+}
+
+const DEPLOY_DR: &str = r#"
+id = "deploy-dr"
+title = "Deploy the DR environment"
+kind = "qovery.deploy"
+site = "dr"
+interval = "100ms"
+"#;
+
+#[tokio::test]
+async fn deploy_step_streams_every_state_until_deployed() {
+    let (w, url) = world(150).await;
+    let p = plan(&url);
+    let action = build_step(&p, DEPLOY_DR);
+    assert_eq!(action.kind_name(), "qovery.deploy");
+    let d = drcockpit::steps::describe(&action).join("\n");
+    assert!(
+        d.contains(&format!("POST {url}/environment/{}/deploy", ids::DR_ENV)),
+        "{d}"
+    );
+    let run = run_step(&p, &action, false).await;
+    let all = run.lines.join("\n");
+    let summary = run.result.expect("deployed");
+    assert!(summary.contains("DEPLOYED"), "{summary}");
+    assert!(summary.contains("4/4"), "{summary}");
+    for want in [
+        "DEPLOYMENT_QUEUED",
+        "→ DEPLOYING",
+        "→ DEPLOYED",
+        "web: ",
+        "worker: ",
+        "cache: ",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in:\n{all}");
+    }
+    // Services go one after the other: worker reaches DEPLOYING after web is DEPLOYED.
+    let pos = |s: &str| all.find(s).unwrap_or(usize::MAX);
+    assert!(
+        pos("web: DEPLOYING → DEPLOYED") < pos("worker: QUEUED → DEPLOYING")
+            || pos("web: DEPLOYING → DEPLOYED") < pos("worker: DEPLOYING"),
+        "{all}"
+    );
+    assert_eq!(
+        w.env_state(ids::DR_ENV).map(|s| s.0),
+        Some("DEPLOYED".to_string())
+    );
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_deployment_is_reported_then_retried() {
+    let (w, url) = world(120).await;
+    let p = plan(&url);
+    let action = build_step(&p, DEPLOY_DR);
+    w.fail_next_deployment_of("worker");
+    let run = run_step(&p, &action, false).await;
+    let err = run.result.expect_err("DEPLOYMENT_ERROR");
+    assert!(err.contains("DEPLOYMENT_ERROR"), "{err}");
+    assert!(err.contains("worker"), "failing service named: {err}");
+    assert!(
+        run.lines.iter().any(|l| l.starts_with("[stderr]")
+            && l.contains("worker")
+            && l.contains("DEPLOYMENT_ERROR")),
+        "{:#?}",
+        run.lines
+    );
+    // The operator retries: a new deployment that succeeds.
+    let run = run_step(&p, &action, false).await;
+    run.result.expect("second attempt deploys");
+}
+
+#[tokio::test]
+async fn deploy_step_reports_409_as_operation_in_progress() {
+    let (w, url) = world(500).await;
+    let p = plan(&url);
+    client(&url)
+        .deploy_environment(ids::DR_ENV)
+        .await
+        .expect("first deploy");
+    let run = run_step(&p, &build_step(&p, DEPLOY_DR), false).await;
+    let err = run.result.expect_err("409");
+    assert!(err.contains("operation in progress"), "{err}");
+    assert!(err.contains("nothing was started"), "{err}");
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 2);
+}
+
+#[tokio::test]
+async fn monitor_mode_transport_refuses_the_step_and_nothing_reaches_the_api() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let run = run_step(&p, &build_step(&p, DEPLOY_DR), true).await;
+    let err = run.result.expect_err("refused");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+}
+
+#[tokio::test]
+async fn deploy_services_with_a_tag() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let action = build_step(
+        &p,
+        r#"
+id = "roll-worker"
+title = "Deploy worker 1.4.2 on DR"
+kind = "qovery.deploy_services"
+site = "dr"
+services = ["worker"]
+tag = "1.4.2"
+interval = "100ms"
+"#,
+    );
+    let checks = preflight(&p, &action).await;
+    let svc = checks
+        .iter()
+        .find(|c| c.what == "service worker exists")
+        .expect("service check");
+    assert_eq!(svc.ok, Some(true));
+    assert!(svc.detail.contains("1.4.1 → 1.4.2"), "{}", svc.detail);
+    let run = run_step(&p, &action, false).await;
+    let summary = run.result.expect("deployed");
+    assert!(summary.contains("1/1"), "{summary}");
+    assert_eq!(w.service_tag(ids::DR_WORKER).as_deref(), Some("1.4.2"));
+    let post = w
+        .requests()
+        .into_iter()
+        .find(|r| r.is_mutating())
+        .expect("the POST");
+    assert!(post.path.ends_with("/service/deploy"));
+    let body: serde_json::Value = serde_json::from_str(&post.body).expect("json body");
+    assert_eq!(body["containers"][0]["id"], ids::DR_WORKER);
+    assert_eq!(body["containers"][0]["image_tag"], "1.4.2");
+}
+
+#[tokio::test]
+async fn set_variables_shows_old_to_new_writes_and_reads_back() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let new_url = "postgres://shop@db.eu-west-1.internal:5432/shop";
+    let secret = "sk_live_new_dr_value_123";
+    let action = build_step(
+        &p,
+        &format!(
+            r#"
+id = "point-db"
+title = "Point DATABASE_URL at DR"
+kind = "qovery.set_variables"
+site = "dr"
+variables = {{ DATABASE_URL = "{new_url}" }}
+secrets = {{ STRIPE_SECRET_KEY = "{secret}" }}
+"#
+        ),
+    );
+    let described = drcockpit::steps::describe(&action).join("\n");
+    assert!(!described.contains(secret), "{described}");
+    assert!(described.contains("‹secret value hidden›"));
+    // Review: preflight reads only, shows old → new with the secret hidden.
+    let checks = preflight(&p, &action).await;
+    let db = checks
+        .iter()
+        .find(|c| c.what == "variable DATABASE_URL exists")
+        .expect("variable check");
+    assert_eq!(db.ok, Some(true));
+    assert!(db.detail.contains("db.fr-par.internal"), "{}", db.detail);
+    assert!(db.detail.contains("→"), "{}", db.detail);
+    assert!(db.detail.contains("db.eu-west-1.internal"), "{}", db.detail);
+    let sec = checks
+        .iter()
+        .find(|c| c.what == "secret STRIPE_SECRET_KEY exists")
+        .expect("secret check");
+    assert_eq!(sec.ok, Some(true));
+    assert!(!sec.detail.contains("sk_live"), "{}", sec.detail);
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    // Live: written, read back.
+    let run = run_step(&p, &action, false).await;
+    let summary = run.result.expect("set");
+    assert!(summary.contains("DATABASE_URL"), "{summary}");
+    assert_eq!(
+        w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(),
+        Some(new_url)
+    );
+    assert_eq!(
+        w.variable(ids::DR_ENV, "STRIPE_SECRET_KEY").as_deref(),
+        Some(secret)
+    );
+    let all = run.lines.join("\n");
+    assert!(
+        all.contains(&format!("read back DATABASE_URL = \"{new_url}\"")),
+        "{all}"
+    );
+    assert!(
+        !all.contains(secret),
+        "secret value leaked into the log:\n{all}"
+    );
+    let puts: Vec<_> = w
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2);
+}
+
+#[tokio::test]
+async fn set_variables_refuses_a_missing_variable_before_writing_anything() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let action = build_step(
+        &p,
+        r#"
+id = "vars"
+title = "Set variables"
+kind = "qovery.set_variables"
+site = "dr"
+variables = { LOG_LEVEL = "warn", NOT_THERE = "x", REGION = "eu-west-1b" }
+"#,
+    );
+    let checks = preflight(&p, &action).await;
+    let missing = checks
+        .iter()
+        .find(|c| c.what == "variable NOT_THERE exists")
+        .expect("missing check");
+    assert_eq!(missing.ok, Some(false));
+    let region = checks
+        .iter()
+        .find(|c| c.what == "variable REGION exists")
+        .expect("project-scope check");
+    assert_eq!(region.ok, Some(false));
+    assert!(region.detail.contains("PROJECT"), "{}", region.detail);
+    let run = run_step(&p, &action, false).await;
+    let err = run.result.expect_err("refused");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    assert_eq!(
+        w.variable(ids::DR_ENV, "LOG_LEVEL").as_deref(),
+        Some("info")
+    );
+}
+
+#[tokio::test]
+async fn preflight_checks_environment_idle_and_cluster_deployed() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let checks = preflight(&p, &build_step(&p, DEPLOY_DR)).await;
+    let by = |what: &str| {
+        checks
+            .iter()
+            .find(|c| c.what.starts_with(what))
+            .unwrap_or_else(|| panic!("no check {what:?} in {checks:#?}"))
+            .clone()
+    };
+    assert_eq!(by("Qovery token accepted").ok, Some(true));
+    assert_eq!(by("environment ").ok, Some(true));
+    assert_eq!(by("environment is idle").ok, Some(true));
+    assert_eq!(by("cluster ").ok, Some(true));
+    w.set_cluster_state(ids::DR_CLUSTER, "DEPLOYMENT_ERROR");
+    client(&url)
+        .deploy_environment(ids::DR_ENV)
+        .await
+        .expect("busy now");
+    let checks = preflight(&p, &build_step(&p, DEPLOY_DR)).await;
+    let idle = checks
+        .iter()
+        .find(|c| c.what.starts_with("environment is idle"))
+        .expect("idle");
+    assert_eq!(idle.ok, Some(false));
+    let cl = checks
+        .iter()
+        .find(|c| c.what.starts_with("cluster "))
+        .expect("cluster");
+    assert_eq!(cl.ok, Some(false));
+    assert!(cl.detail.contains("DEPLOYMENT_ERROR"));
+}
+
+#[tokio::test]
+async fn probes_show_cluster_env_and_every_service() {
+    let (_w, url) = world(100).await;
+    let c = client(&url);
+    let cl = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+        .await
+        .expect("cluster");
+    assert_eq!(cl.level, Level::Good);
+    assert_eq!(cl.summary, "DEPLOYED");
+    assert_eq!(
+        cl.fields.get("is_deployed"),
+        Some(&drcockpit::plan::Value::Bool(true))
+    );
+    let env = drcockpit::probes::qovery::environment(&c, SiteId::Dr, ids::DR_ENV)
+        .await
+        .expect("env");
+    assert_eq!(env.level, Level::Good, "a stopped DR standby is fine");
+    assert!(
+        env.summary.starts_with("shop-dr  STOPPED"),
+        "{}",
+        env.summary
+    );
+    assert!(env.summary.contains("4 stopped"), "{}", env.summary);
+    assert!(
+        env.details
+            .iter()
+            .any(|d| d.starts_with("worker  STOPPED") && d.ends_with("shop/worker:1.4.1")),
+        "{:#?}",
+        env.details
+    );
+    assert!(env.fields.contains_key("last_deployment_age"));
+    let prod = drcockpit::probes::qovery::environment(&c, SiteId::Prod, ids::PROD_ENV)
+        .await
+        .expect("prod env");
+    assert_eq!(prod.level, Level::Good);
+    assert!(prod.summary.contains("4/4 deployed"), "{}", prod.summary);
+    // Wired through probes::run for a plan with [qovery].
+    let p = Arc::new(plan(&url));
+    let keys = drcockpit::probes::configured(&p);
+    assert_eq!(keys.len(), 4);
+    for k in keys {
+        let obs = drcockpit::probes::run(&p, &HttpClient::new(true), k).await;
+        assert!(obs.outcome.is_ok(), "{k:?}: {:?}", obs.outcome);
+    }
+}
+
+#[tokio::test]
+async fn region_outage_sends_prod_into_error_states() {
+    drcockpit::clients::qovery::set_env_overrides(false);
+    let w = Arc::new(
+        QoveryWorld::new("region-outage", 1)
+            .with_phase(Duration::from_millis(100))
+            .with_outage_after(Duration::from_millis(200)),
+    );
+    let url = serve(w.clone()).await;
+    let c = client(&url);
+    let before = drcockpit::probes::qovery::cluster(&c, ids::PROD_CLUSTER)
+        .await
+        .expect("cluster");
+    assert_eq!(before.level, Level::Good);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cl = drcockpit::probes::qovery::cluster(&c, ids::PROD_CLUSTER)
+        .await
+        .expect("cluster");
+    assert_eq!(cl.level, Level::Bad);
+    assert!(cl.summary.contains("DEPLOYMENT_ERROR"));
+    let env = drcockpit::probes::qovery::environment(&c, SiteId::Prod, ids::PROD_ENV)
+        .await
+        .expect("env");
+    assert_eq!(env.level, Level::Bad);
+    assert!(env.summary.contains("UNAVAILABLE"), "{}", env.summary);
+    assert!(
+        env.summary.contains("✗ web, api, worker, cache"),
+        "{}",
+        env.summary
+    );
+    // DR is untouched.
+    let dr = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+        .await
+        .expect("dr cluster");
+    assert_eq!(dr.level, Level::Good);
+}
+
+#[tokio::test]
+async fn flaky_api_reads_get_through_with_retries() {
+    drcockpit::clients::qovery::set_env_overrides(false);
+    let w = Arc::new(QoveryWorld::new("flaky-api", 42));
+    let url = serve(w.clone()).await;
+    let c = QoveryClient::new(
+        settings(&url, ids::DEMO_TOKEN, AuthScheme::Token),
+        HttpClient::new(false).with_read_retries(3),
+    )
+    .with_timeout(Duration::from_millis(3000));
+    let mut ok = 0;
+    for _ in 0..12 {
+        match c.environment_status(ids::DR_ENV).await {
+            Ok(_) => ok += 1,
+            Err(e) => assert!(
+                matches!(e, QoveryError::Transport(_) | QoveryError::Api { .. }),
+                "only transport/5xx failures: {e:?}"
+            ),
+        }
+    }
+    let sent = w.requests().len();
+    assert!(ok >= 10, "{ok}/12 reads got through");
+    assert!(
+        sent > 12,
+        "faults were injected and retried ({sent} requests)"
+    );
+}
+
+#[tokio::test]
+async fn build_rejects_what_does_not_apply() {
+    let p = plan("http://127.0.0.1:9");
+    let identity = |s: &str| Ok::<String, String>(s.to_string());
+    let input = BuildInput {
+        sites: &p.sites,
+        qovery: p.qovery.as_ref(),
+        resolve: &identity,
+    };
+    let try_build = |t: &str| {
+        let r = raw(t);
+        build(&r.kind, &r, &input)
+    };
+    let e =
+        try_build("id = \"a\"\ntitle = \"t\"\nkind = \"qovery.deploy\"\n").expect_err("no site");
+    assert!(
+        e.contains("site = \\\"dr\\\"") || e.contains("site = \"dr\""),
+        "{e}"
+    );
+    let e = try_build(
+        "id = \"a\"\ntitle = \"t\"\nkind = \"qovery.deploy\"\nsite = \"dr\"\ntag = \"1\"\n",
+    )
+    .expect_err("tag on deploy");
+    assert!(e.contains("deploy_services"), "{e}");
+    let e =
+        try_build("id = \"a\"\ntitle = \"t\"\nkind = \"qovery.set_variables\"\nsite = \"dr\"\n")
+            .expect_err("no variables");
+    assert!(e.contains("variables"), "{e}");
+    let ok = try_build(
+        "id = \"a\"\ntitle = \"t\"\nkind = \"qovery.stop\"\nenvironment = \"e-1\"\nwait = false\n",
+    )
+    .expect("explicit environment");
+    match ok {
+        StepAction::Qovery(q) => {
+            assert_eq!(q.environment, "e-1");
+            assert!(!q.wait);
+            assert_eq!(q.poll_interval, Duration::from_secs(3));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut no_q = p.clone();
+    no_q.qovery = None;
+    let r = raw(DEPLOY_DR);
+    let e = build(
+        &r.kind,
+        &r,
+        &BuildInput {
+            sites: &no_q.sites,
+            qovery: None,
+            resolve: &identity,
+        },
+    )
+    .expect_err("no [qovery]");
+    assert!(e.contains("[qovery]"), "{e}");
+    let _ = Step {
+        id: "x".into(),
+        title: "x".into(),
+        description: None,
+        action: StepAction::Approval,
+        requires: vec![],
+        confirm: None,
+        timeout: None,
+        site: None,
+    };
+}
+
+/// Every method and path the client calls exists in the bundled spec.
+#[test]
+fn every_endpoint_the_client_calls_is_in_the_spec() {
+    let candidates = [
+        std::env::var("DRCOCKPIT_QOVERY_SPEC").unwrap_or_default(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/reference/qovery-openapi.yaml"
+        )
+        .into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference/qovery-openapi.yaml"
+        )
+        .into(),
+    ];
+    let Some(spec) = candidates
+        .iter()
+        .filter(|p| !p.is_empty())
+        .find_map(|p| std::fs::read_to_string(p).ok())
+    else {
+        eprintln!("qovery-openapi.yaml not found; set DRCOCKPIT_QOVERY_SPEC to run this test");
+        return;
+    };
+    let lines: Vec<&str> = spec.lines().collect();
+    for (method, path) in drcockpit::clients::qovery::ENDPOINTS {
+        let plain = format!("  {path}:");
+        let quoted = format!("  '{path}':");
+        let start = lines
+            .iter()
+            .position(|l| *l == plain || *l == quoted)
+            .unwrap_or_else(|| panic!("{path} is not a path of the spec"));
+        let verb = format!("    {}:", method.to_ascii_lowercase());
+        let found = lines[start + 1..]
+            .iter()
+            .take_while(|l| l.starts_with("    ") || l.is_empty())
+            .any(|l| *l == verb);
+        assert!(found, "{method} {path} is not in the spec");
+    }
+}
