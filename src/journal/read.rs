@@ -11,5 +11,8 @@ pub struct ReadJournal {
 }
 
 pub fn read(path: &Path) -> Result<ReadJournal, String> {
-    Err(format!("{}: journal reading not implemented", path.display()))
+    Err(format!(
+        "{}: journal reading not implemented",
+        path.display()
+    ))
 }

@@ -615,8 +615,8 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
         ("GET", ["application"]) => list_kind(&g.envs[ei], Kind::Application),
         ("GET", ["database"]) => list_kind(&g.envs[ei], Kind::Database),
         ("POST", ["deploy"]) => match start_op(g, ei, OpKind::Deploy, None) {
-            Err(r) => r,
-            Ok(rid) => {
+            None => text(409, IN_PROGRESS),
+            Some(rid) => {
                 let e = &g.envs[ei];
                 // The spec's quirk: a service-shaped `Status` for an environment action.
                 json_resp(
@@ -633,16 +633,16 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
             }
         },
         ("POST", ["redeploy"]) => match start_op(g, ei, OpKind::Redeploy, None) {
-            Err(r) => r,
-            Ok(_) => json_resp(202, env_status_json(&g.envs[ei])),
+            None => text(409, IN_PROGRESS),
+            Some(_) => json_resp(202, env_status_json(&g.envs[ei])),
         },
         ("POST", ["stop"]) => {
             if g.envs[ei].op.is_none() && g.envs[ei].state == "STOPPED" {
                 return text(409, "Environment is already stopped");
             }
             match start_op(g, ei, OpKind::Stop, None) {
-                Err(r) => r,
-                Ok(_) => json_resp(202, env_status_json(&g.envs[ei])),
+                None => text(409, IN_PROGRESS),
+                Some(_) => json_resp(202, env_status_json(&g.envs[ei])),
             }
         }
         ("POST", ["service", "deploy"]) => {
@@ -686,8 +686,8 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
                 return text(400, "No service to deploy");
             }
             match start_op(g, ei, OpKind::DeployServices, Some(targets)) {
-                Err(r) => r,
-                Ok(_) => {
+                None => text(409, IN_PROGRESS),
+                Some(_) => {
                     for (i, t) in tags {
                         g.envs[ei].services[i].tag = t;
                     }
@@ -701,7 +701,7 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
             let secret = *which == "secret";
             let (key, value) = match parse_var_body(body) {
                 Ok(kv) => kv,
-                Err(r) => return r,
+                Err(msg) => return text(400, &msg),
             };
             let now = Utc::now();
             g.seq += 1;
@@ -740,7 +740,7 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
             let secret = *which == "secret";
             let (key, value) = match parse_var_body(body) {
                 Ok(kv) => kv,
-                Err(r) => return r,
+                Err(msg) => return text(400, &msg),
             };
             let e = &mut g.envs[ei];
             let Some(v) = e
@@ -816,12 +816,12 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
     }
 }
 
-fn parse_var_body(body: &str) -> Result<(String, String), Response> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| text(400, &format!("Invalid request body: {e}")))?;
+/// `(key, value)` of a variable request, or the plain-text 400 message.
+fn parse_var_body(body: &str) -> Result<(String, String), String> {
+    let v: Value = serde_json::from_str(body).map_err(|e| format!("Invalid request body: {e}"))?;
     let key = v["key"].as_str().unwrap_or("").to_string();
     if key.is_empty() {
-        return Err(text(400, "key is required"));
+        return Err("key is required".into());
     }
     Ok((key, v["value"].as_str().unwrap_or("").to_string()))
 }
@@ -838,12 +838,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(x);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(x) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(x);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
@@ -851,18 +854,12 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Start an operation, or answer 409 while one runs.
-fn start_op(
-    g: &mut Inner,
-    ei: usize,
-    kind: OpKind,
-    targets: Option<Vec<usize>>,
-) -> Result<String, Response> {
+const IN_PROGRESS: &str = "Operation is in progress: wait until the current deployment is finished";
+
+/// Start an operation; `None` while one runs (answer 409 with [`IN_PROGRESS`]).
+fn start_op(g: &mut Inner, ei: usize, kind: OpKind, targets: Option<Vec<usize>>) -> Option<String> {
     if g.envs[ei].op.is_some() {
-        return Err(text(
-            409,
-            "Operation is in progress: wait until the current deployment is finished",
-        ));
+        return None;
     }
     g.seq += 1;
     let rid = format!("d0e1f2a3-0000-4000-8000-{:012}", g.seq);
@@ -918,7 +915,7 @@ fn start_op(
         doomed: outage,
         prev,
     });
-    Ok(rid)
+    Some(rid)
 }
 
 /// Advance every running operation to where the clock says it is.

@@ -115,7 +115,7 @@ impl AuthScheme {
 /// Go's `base64.StdEncoding.DecodeString` succeeds: padded, standard alphabet, length % 4 == 0.
 fn is_std_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
