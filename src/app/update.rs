@@ -906,11 +906,7 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
     let attempt = state.steps[i].attempts + 1;
-    fx.push(Effect::Record(Event::StepStarted {
-        step: id,
-        attempt,
-        kind: Some(kind),
-    }));
+    fx.push(Effect::Record(Event::StepStarted { step: id, attempt, kind: Some(kind) }));
 }
 
 fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {

@@ -11,8 +11,5 @@ pub struct ReadJournal {
 }
 
 pub fn read(path: &Path) -> Result<ReadJournal, String> {
-    Err(format!(
-        "{}: journal reading not implemented",
-        path.display()
-    ))
+    Err(format!("{}: journal reading not implemented", path.display()))
 }

@@ -25,28 +25,13 @@ pub struct Executor {
 
 /// Events that change the world's record of a checklist: refused outright in monitor mode.
 fn is_checklist_change(ev: &Event) -> bool {
-    !matches!(
-        ev,
-        Event::Refused { .. } | Event::SessionStarted { .. } | Event::SessionEnded { .. }
-    )
+    !matches!(ev, Event::Refused { .. } | Event::SessionStarted { .. } | Event::SessionEnded { .. })
 }
 
 impl Executor {
-    pub fn new(
-        plan: Arc<Plan>,
-        mode: Mode,
-        tx: UnboundedSender<Msg>,
-        journal: crate::journal::writer::JournalHandle,
-    ) -> Executor {
+    pub fn new(plan: Arc<Plan>, mode: Mode, tx: UnboundedSender<Msg>, journal: crate::journal::writer::JournalHandle) -> Executor {
         let http = HttpClient::new(!mode.may_mutate());
-        Executor {
-            plan,
-            mode,
-            tx,
-            journal,
-            http,
-            log_state: Arc::new(tui_logger::TuiWidgetState::new()),
-        }
+        Executor { plan, mode, tx, journal, http, log_state: Arc::new(tui_logger::TuiWidgetState::new()) }
     }
 
     fn refuse(&self, what: String) {
@@ -64,44 +49,25 @@ impl Executor {
             }
             Effect::RunStep { step, attempt } => {
                 if !self.mode.may_mutate() {
-                    let id = self
-                        .plan
-                        .steps
-                        .get(step)
-                        .map(|s| s.id.as_str())
-                        .unwrap_or("?");
+                    let id = self.plan.steps.get(step).map(|s| s.id.as_str()).unwrap_or("?");
                     self.refuse(format!("run step {id}"));
                     return;
                 }
-                let Some(spec) = self.plan.steps.get(step).cloned() else {
-                    return;
-                };
+                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
                 let ctx = self.context(step, attempt);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let limit = steps::timeout_of(&spec);
-                    let result =
-                        match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
-                            Ok(r) => r,
-                            Err(_) => Err(format!(
-                                "timed out after {}",
-                                crate::plan::units::fmt_duration(limit)
-                            )),
-                        };
-                    let result = result
-                        .map(crate::redact::redact_string)
-                        .map_err(crate::redact::redact_string);
-                    let _ = tx.send(Msg::StepDone {
-                        step,
-                        attempt,
-                        result,
-                    });
+                    let result = match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("timed out after {}", crate::plan::units::fmt_duration(limit))),
+                    };
+                    let result = result.map(crate::redact::redact_string).map_err(crate::redact::redact_string);
+                    let _ = tx.send(Msg::StepDone { step, attempt, result });
                 });
             }
             Effect::Preflight { step } => {
-                let Some(spec) = self.plan.steps.get(step).cloned() else {
-                    return;
-                };
+                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
                 // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
                 let mut ctx = self.context(step, 0);
                 ctx.http = HttpClient::new(true);
@@ -116,11 +82,7 @@ impl Executor {
                             crate::plan::condition::CondResult::Fail(_) => Some(false),
                             crate::plan::condition::CondResult::Unknown(_) => None,
                         };
-                        PreflightCheck {
-                            what: format!("requires {}", c.text),
-                            ok,
-                            detail: r.evidence().to_string(),
-                        }
+                        PreflightCheck { what: format!("requires {}", c.text), ok, detail: r.evidence().to_string() }
                     })
                     .collect();
                 let tx = self.tx.clone();
@@ -129,11 +91,7 @@ impl Executor {
                     let _ = tx.send(Msg::PreflightDone { step, checks });
                 });
             }
-            Effect::Log {
-                level,
-                target,
-                line,
-            } => {
+            Effect::Log { level, target, line } => {
                 log::log!(target: &target, level, "{}", crate::redact::redact(&line));
             }
             Effect::LogView(v) => {
