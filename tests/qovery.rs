@@ -966,3 +966,425 @@ fn every_endpoint_the_client_calls_is_in_the_spec() {
         assert!(found, "{method} {path} is not in the spec");
     }
 }
+
+// ---- contract: simulator answers validate against the spec's schemas ------------------------
+
+const SCHEMAS: &str = include_str!("fixtures/qovery/schemas.json");
+
+fn validate(
+    schemas: &serde_json::Value,
+    schema: &serde_json::Value,
+    v: &serde_json::Value,
+    at: &str,
+    errs: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        match schemas.get(name) {
+            Some(s) => validate(schemas, s, v, at, errs),
+            None => errs.push(format!("{at}: unknown schema {name}")),
+        }
+        return;
+    }
+    if v.is_null() {
+        if schema.get("nullable") != Some(&Value::Bool(true)) {
+            errs.push(format!("{at}: null, but the schema is not nullable"));
+        }
+        return;
+    }
+    for s in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        validate(schemas, s, v, at, errs);
+    }
+    if let Some(one) = schema.get("oneOf").and_then(Value::as_array) {
+        let any = one.iter().any(|s| {
+            let mut e = Vec::new();
+            validate(schemas, s, v, at, &mut e);
+            e.is_empty()
+        });
+        if !any {
+            errs.push(format!("{at}: matches none of oneOf"));
+        }
+    }
+    if let Some(en) = schema.get("enum").and_then(Value::as_array)
+        && !en.contains(v)
+    {
+        errs.push(format!("{at}: {v} is not one of {en:?}"));
+    }
+    let ty = schema.get("type").and_then(Value::as_str);
+    let ok = match ty {
+        Some("object") => v.is_object(),
+        Some("array") => v.is_array(),
+        Some("string") => v.is_string(),
+        Some("integer") => v.is_i64() || v.is_u64(),
+        Some("number") => v.is_number(),
+        Some("boolean") => v.is_boolean(),
+        _ => true,
+    };
+    if !ok {
+        errs.push(format!("{at}: {v} is not of type {}", ty.unwrap_or("?")));
+        return;
+    }
+    if let Some(s) = v.as_str() {
+        match schema.get("format").and_then(Value::as_str) {
+            Some("uuid") => {
+                let b = s.as_bytes();
+                let shaped = b.len() == 36
+                    && b.iter().enumerate().all(|(i, c)| {
+                        if [8, 13, 18, 23].contains(&i) {
+                            *c == b'-'
+                        } else {
+                            c.is_ascii_hexdigit()
+                        }
+                    });
+                if !shaped {
+                    errs.push(format!("{at}: {s:?} is not a uuid"));
+                }
+            }
+            Some("date-time") => {
+                if chrono::DateTime::parse_from_rfc3339(s).is_err() {
+                    errs.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(items) = schema.get("items")
+        && let Some(a) = v.as_array()
+    {
+        for (i, x) in a.iter().enumerate() {
+            validate(schemas, items, x, &format!("{at}[{i}]"), errs);
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !obj.contains_key(r) {
+                errs.push(format!("{at}: required field `{r}` is missing"));
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, ps) in props {
+                if let Some(x) = obj.get(k) {
+                    validate(schemas, ps, x, &format!("{at}.{k}"), errs);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn simulator_answers_validate_against_the_spec_schemas() {
+    let spec: serde_json::Value = serde_json::from_str(SCHEMAS).expect("schemas fixture");
+    let (w, url) = world(50).await;
+    let c = client(&url);
+    let first_history = c
+        .deployment_history(ids::DR_ENV, None)
+        .await
+        .expect("history")
+        .results[0]
+        .id
+        .clone();
+    let var_id = c
+        .list_environment_variables(ids::DR_ENV)
+        .await
+        .expect("vars")
+        .into_iter()
+        .find(|v| v.key == "LOG_LEVEL")
+        .expect("LOG_LEVEL")
+        .id;
+    let secret_id = c
+        .list_environment_secrets(ids::DR_ENV)
+        .await
+        .expect("secrets")[0]
+        .id
+        .clone();
+    let (org, cl, env) = (ids::ORG, ids::DR_CLUSTER, ids::DR_ENV);
+    let var_body = r#"{"key":"LOG_LEVEL","value":"debug"}"#;
+    let calls: Vec<(&str, String, String, Option<String>)> = vec![
+        ("GET", "/organization".into(), "/organization".into(), None),
+        (
+            "GET",
+            "/organization/{organizationId}".into(),
+            format!("/organization/{org}"),
+            None,
+        ),
+        (
+            "GET",
+            "/organization/{organizationId}/cluster/status".into(),
+            format!("/organization/{org}/cluster/status"),
+            None,
+        ),
+        (
+            "GET",
+            "/organization/{organizationId}/cluster/{clusterId}/status".into(),
+            format!("/organization/{org}/cluster/{cl}/status"),
+            None,
+        ),
+        (
+            "GET",
+            "/organization/{organizationId}/cluster/{clusterId}/isReady".into(),
+            format!("/organization/{org}/cluster/{cl}/isReady"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}".into(),
+            format!("/environment/{env}"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/status".into(),
+            format!("/environment/{env}/status"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/statuses".into(),
+            format!("/environment/{env}/statuses"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/container".into(),
+            format!("/environment/{env}/container"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/application".into(),
+            format!("/environment/{env}/application"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/database".into(),
+            format!("/environment/{env}/database"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/environmentVariable".into(),
+            format!("/environment/{env}/environmentVariable"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/secret".into(),
+            format!("/environment/{env}/secret"),
+            None,
+        ),
+        (
+            "GET",
+            "/variable".into(),
+            format!("/variable?parent_id={env}&scope=ENVIRONMENT"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/{environmentId}/deploymentHistory".into(),
+            format!("/environment/{env}/deploymentHistory"),
+            None,
+        ),
+        (
+            "GET",
+            "/environment/deploymentStatus".into(),
+            format!("/environment/deploymentStatus?deploymentRequestId={first_history}"),
+            None,
+        ),
+        (
+            "PUT",
+            "/environment/{environmentId}/environmentVariable/{environmentVariableId}".into(),
+            format!("/environment/{env}/environmentVariable/{var_id}"),
+            Some(var_body.into()),
+        ),
+        (
+            "POST",
+            "/environment/{environmentId}/environmentVariable".into(),
+            format!("/environment/{env}/environmentVariable"),
+            Some(r#"{"key":"NEW_ONE","value":"1"}"#.into()),
+        ),
+        (
+            "PUT",
+            "/environment/{environmentId}/secret/{secretId}".into(),
+            format!("/environment/{env}/secret/{secret_id}"),
+            Some(r#"{"key":"STRIPE_SECRET_KEY","value":"x-secret"}"#.into()),
+        ),
+        (
+            "POST",
+            "/environment/{environmentId}/secret".into(),
+            format!("/environment/{env}/secret"),
+            Some(r#"{"key":"NEW_SECRET","value":"y-secret"}"#.into()),
+        ),
+        (
+            "POST",
+            "/environment/{environmentId}/deploy".into(),
+            format!("/environment/{env}/deploy"),
+            None,
+        ),
+        (
+            "POST",
+            "/environment/{environmentId}/redeploy".into(),
+            format!("/environment/{}/redeploy", ids::PROD_ENV),
+            None,
+        ),
+    ];
+    let mut errs = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    for (method, template, path, body) in &calls {
+        let op = &spec["operations"][format!("{method} {template}")];
+        assert!(op.is_object(), "{method} {template} not in the fixture");
+        let r = c
+            .call_raw(method, path, body.clone())
+            .await
+            .expect("answer");
+        assert_eq!(
+            u64::from(r.status),
+            op["status"].as_u64().unwrap_or(0),
+            "{method} {path}: {}",
+            r.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
+        validate(
+            &spec["schemas"],
+            &op["schema"],
+            &v,
+            &format!("{method} {path}"),
+            &mut errs,
+        );
+        covered.insert(format!("{method} {template}"));
+    }
+    // Wait for the deploys to finish, then stop and deploy services.
+    tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
+    let after: Vec<(&str, String, String, Option<String>)> = vec![
+        (
+            "POST",
+            "/environment/{environmentId}/stop".into(),
+            format!("/environment/{env}/stop"),
+            None,
+        ),
+        (
+            "POST",
+            "/environment/{environmentId}/service/deploy".into(),
+            format!("/environment/{}/service/deploy", ids::PROD_ENV),
+            Some(format!(
+                r#"{{"containers":[{{"id":"{}","image_tag":"1.4.3"}}]}}"#,
+                ids::PROD_WEB
+            )),
+        ),
+    ];
+    for (method, template, path, body) in &after {
+        let op = &spec["operations"][format!("{method} {template}")];
+        let r = c
+            .call_raw(method, path, body.clone())
+            .await
+            .expect("answer");
+        assert_eq!(
+            u64::from(r.status),
+            op["status"].as_u64().unwrap_or(0),
+            "{method} {path}: {}",
+            r.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
+        validate(
+            &spec["schemas"],
+            &op["schema"],
+            &v,
+            &format!("{method} {path}"),
+            &mut errs,
+        );
+        covered.insert(format!("{method} {template}"));
+    }
+    // Statuses during a deployment validate too.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let r = c
+        .call_raw(
+            "GET",
+            &format!("/environment/{}/statuses", ids::PROD_ENV),
+            None,
+        )
+        .await
+        .expect("statuses");
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    validate(
+        &spec["schemas"],
+        &spec["operations"]["GET /environment/{environmentId}/statuses"]["schema"],
+        &v,
+        "statuses mid-deployment",
+        &mut errs,
+    );
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+    // The validator itself catches a wrong answer.
+    let mut e = Vec::new();
+    validate(
+        &spec["schemas"],
+        &spec["operations"]["POST /environment/{environmentId}/deploy"]["schema"],
+        &serde_json::json!({ "id": "not-a-uuid", "state": "NOPE", "is_part_last_deployment": "yes" }),
+        "bad",
+        &mut e,
+    );
+    assert!(e.iter().any(|x| x.contains("not a uuid")), "{e:?}");
+    assert!(e.iter().any(|x| x.contains("NOPE")), "{e:?}");
+    assert!(
+        e.iter().any(|x| x.contains("`status_details` is missing")),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|x| x.contains("not of type boolean")), "{e:?}");
+    for (m, p) in drcockpit::clients::qovery::ENDPOINTS {
+        assert!(
+            covered.contains(&format!("{m} {p}")),
+            "{m} {p} not exercised"
+        );
+    }
+    drop(w);
+}
+
+/// Recorded error bodies (tests/fixtures/qovery/errors): served by the simulator, the client keeps
+/// each one as text, classified by status, whatever its shape.
+#[tokio::test]
+async fn recorded_error_bodies_are_kept_as_text() {
+    let (w, url) = world(50).await;
+    let c = client(&url);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/qovery/errors");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("fixtures dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("txt") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
+        let status: u16 = name[..3].parse().expect("status prefix");
+        let body = std::fs::read_to_string(&path).expect("fixture");
+        // A mutation, so the 5xx is not retried away.
+        w.inject_status("POST", "/redeploy", status, &body, 1);
+        let e = c
+            .redeploy_environment(ids::PROD_ENV)
+            .await
+            .expect_err("injected error");
+        assert_eq!(e.status(), Some(status), "{name}: {e:?}");
+        let text = e.to_string();
+        let first_line = body.trim().lines().next().unwrap_or("").trim();
+        assert!(text.contains(first_line), "{name}: body kept: {text}");
+        if status == 409 {
+            assert!(e.is_conflict());
+            assert!(text.contains("operation in progress"));
+        }
+        n += 1;
+    }
+    assert!(n >= 5, "{n} fixtures");
+}
