@@ -1388,3 +1388,59 @@ async fn recorded_error_bodies_are_kept_as_text() {
     }
     assert!(n >= 5, "{n} fixtures");
 }
+
+#[tokio::test]
+async fn wait_if_busy_waits_for_the_running_operation_then_sends_again() {
+    let (w, url) = world(100).await;
+    let p = plan(&url);
+    let action = build_step(&p, &format!("{DEPLOY_DR}wait_if_busy = true\n"));
+    assert!(
+        drcockpit::steps::describe(&action)
+            .iter()
+            .any(|l| l.contains("409"))
+    );
+    client(&url)
+        .redeploy_environment(ids::DR_ENV)
+        .await
+        .expect("someone else's redeploy");
+    let run = run_step(&p, &action, false).await;
+    run.result.expect("deployed after waiting");
+    let all = run.lines.join("\n");
+    assert!(all.contains("is busy"), "{all}");
+    // Two POSTs from the step (one 409, one accepted) plus the first redeploy.
+    let posts: Vec<_> = w
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_mutating())
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(posts.len(), 3, "{posts:?}");
+}
+
+#[tokio::test]
+async fn switching_scenario_live_recovers_prod() {
+    drcockpit::clients::qovery::set_env_overrides(false);
+    let w =
+        Arc::new(QoveryWorld::new("region-outage", 3).with_outage_after(Duration::from_millis(50)));
+    let url = serve(w.clone()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        w.env_state(ids::PROD_ENV).map(|s| s.0).as_deref(),
+        Some("UNAVAILABLE")
+    );
+    w.set_scenario("all-good");
+    assert_eq!(w.scenario(), "all-good");
+    let c = client(&url);
+    let cl = c
+        .cluster_status(ids::ORG, ids::PROD_CLUSTER)
+        .await
+        .expect("cluster");
+    assert_eq!(cl.status, ClusterState::Deployed);
+    let s = c
+        .environment_statuses(ids::PROD_ENV)
+        .await
+        .expect("statuses");
+    assert_eq!(s.environment.state, State::Deployed);
+    assert!(s.containers.iter().all(|c| c.state == State::Deployed));
+    assert!(!QoveryWorld::endpoints().is_empty());
+}

@@ -318,6 +318,9 @@ pub struct QoveryStep {
     pub api_url: String,
     /// Follow the deployment to a terminal state (default true).
     pub wait: bool,
+    /// On a 409 (operation in progress; nothing was started), wait until the environment is
+    /// idle and send the action again (default false: report the 409 and let the operator retry).
+    pub wait_if_busy: bool,
     /// First poll after this, then every this (the official CLI: 3 s).
     pub poll_interval: Duration,
 }

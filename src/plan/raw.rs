@@ -295,4 +295,8 @@ pub struct RawStep {
     /// (default true; `interval` sets the poll interval, default 3s like the official CLI).
     #[serde(default)]
     pub wait: Option<bool>,
+    /// qovery.deploy / redeploy / stop / deploy_services: on a 409 "operation in progress", wait
+    /// until the environment is idle and send the action again (default false).
+    #[serde(default)]
+    pub wait_if_busy: Option<bool>,
 }

@@ -171,6 +171,9 @@ struct Cluster {
 }
 
 struct Inner {
+    scenario: String,
+    /// When the current scenario started (the outage timer counts from here).
+    scenario_started: Instant,
     rng: fastrand::Rng,
     clusters: Vec<Cluster>,
     envs: Vec<Env>,
@@ -186,8 +189,6 @@ struct Inner {
 
 /// The simulated Qovery world of one scenario.
 pub struct QoveryWorld {
-    scenario: String,
-    started: Instant,
     inner: Mutex<Inner>,
 }
 
@@ -200,9 +201,9 @@ impl QoveryWorld {
         let now = Utc::now();
         let outage = scenario_name == "region-outage";
         QoveryWorld {
-            scenario: scenario_name.to_string(),
-            started: Instant::now(),
             inner: Mutex::new(Inner {
+                scenario: scenario_name.to_string(),
+                scenario_started: Instant::now(),
                 rng: fastrand::Rng::with_seed(seed),
                 clusters: vec![
                     Cluster {
@@ -231,8 +232,48 @@ impl QoveryWorld {
         }
     }
 
-    pub fn scenario(&self) -> &str {
-        &self.scenario
+    pub fn scenario(&self) -> String {
+        self.lock().scenario.clone()
+    }
+
+    /// Switch the scenario live (the simulator's `POST /_sim/scenario/{name}`): `region-outage`
+    /// starts its 5 s timer now, `flaky-api` turns the faults on, and leaving `region-outage`
+    /// brings the prod cluster and environment back.
+    pub fn set_scenario(&self, scenario_name: &str) {
+        let mut g = self.lock();
+        g.scenario = scenario_name.to_string();
+        g.scenario_started = Instant::now();
+        g.flaky = scenario_name == "flaky-api";
+        if scenario_name == "region-outage" {
+            g.outage_after = Some(Duration::from_secs(5));
+            g.outage_applied = false;
+        } else {
+            g.outage_after = None;
+            if g.outage_applied {
+                g.outage_applied = false;
+                if let Some(c) = g.clusters.iter_mut().find(|c| c.id == ids::PROD_CLUSTER) {
+                    c.status = "DEPLOYED".into();
+                }
+                if let Some(e) = g.envs.iter_mut().find(|e| e.id == ids::PROD_ENV)
+                    && e.op.is_none()
+                {
+                    e.state = e.last_deployment_state.clone();
+                    for s in &mut e.services {
+                        if s.state == "UNAVAILABLE" {
+                            s.state = e.last_deployment_state.clone();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The endpoints served, as `METHOD /path` lines (for the simulator's `GET /_sim`).
+    pub fn endpoints() -> Vec<String> {
+        crate::clients::qovery::ENDPOINTS
+            .iter()
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect()
     }
 
     /// How long each deployment phase (queue, then each service) takes (default 1.5 s).
@@ -320,7 +361,7 @@ impl QoveryWorld {
     /// `(state, last_deployment_state)` of an environment.
     pub fn env_state(&self, env_id: &str) -> Option<(String, String)> {
         let mut g = self.lock();
-        tick(&mut g, self.started);
+        tick(&mut g);
         g.envs
             .iter()
             .find(|e| e.id == env_id)
@@ -448,7 +489,7 @@ async fn handle(
         Gate::Pass => {}
     }
     let mut g = world.lock();
-    tick(&mut g, world.started);
+    tick(&mut g);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     route(&mut g, &m, &segs, &query, &body)
 }
@@ -919,7 +960,8 @@ fn start_op(g: &mut Inner, ei: usize, kind: OpKind, targets: Option<Vec<usize>>)
 }
 
 /// Advance every running operation to where the clock says it is.
-fn tick(g: &mut Inner, started: Instant) {
+fn tick(g: &mut Inner) {
+    let started = g.scenario_started;
     let now = Instant::now();
     if let Some(after) = g.outage_after
         && !g.outage_applied

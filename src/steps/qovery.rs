@@ -107,9 +107,9 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
             raw.id
         ));
     }
-    if is_set_vars && raw.wait.is_some() {
+    if is_set_vars && (raw.wait.is_some() || raw.wait_if_busy.is_some()) {
         return Err(format!(
-            "step `{}`: `wait` does not apply to qovery.set_variables (variables take effect at the next deployment)",
+            "step `{}`: `wait` and `wait_if_busy` do not apply to qovery.set_variables (variables take effect at the next deployment)",
             raw.id
         ));
     }
@@ -184,6 +184,7 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
             q.api_url.trim().trim_end_matches('/').to_string()
         },
         wait: raw.wait.unwrap_or(true),
+        wait_if_busy: raw.wait_if_busy.unwrap_or(false),
         poll_interval,
     }))
 }
@@ -219,6 +220,9 @@ pub fn describe(q: &QoveryStep) -> Vec<String> {
     let base = shown_api_url(q);
     let env = encode(&q.environment);
     let mut v = vec![format!("on {}", where_(q))];
+    if q.wait_if_busy {
+        v.push("if Qovery answers 409 (operation in progress): wait until the environment is idle, then send again".into());
+    }
     let follow = |v: &mut Vec<String>, target: &str| {
         if q.wait {
             let every = crate::plan::units::fmt_duration(q.poll_interval);
@@ -646,68 +650,84 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         .map(|e| e.name)
         .unwrap_or_else(|_| env.clone());
     let mut watched: Option<Vec<String>> = None;
-    let (method_path, result) = match &q.op {
-        QoveryOp::Deploy => {
-            let p = QoveryClient::deploy_path(env);
-            ctx.info(format!("POST {}", c.url(&p)));
-            (p, c.deploy_environment(env).await)
+    let mut deploy_req = None;
+    if let QoveryOp::DeployServices { services, tag } = &q.op {
+        let list = c
+            .list_containers(env)
+            .await
+            .map_err(|e| format!("cannot list the containers of {env_name}: {e}"))?;
+        for ct in &list {
+            names.insert(ct.id.clone(), ct.name.clone());
         }
-        QoveryOp::Redeploy => {
-            let p = QoveryClient::redeploy_path(env);
-            ctx.info(format!("POST {}", c.url(&p)));
-            (p, c.redeploy_environment(env).await)
-        }
-        QoveryOp::Stop => {
-            let p = QoveryClient::stop_path(env);
-            ctx.info(format!("POST {}", c.url(&p)));
-            (p, c.stop_environment(env).await)
-        }
-        QoveryOp::DeployServices { services, tag } => {
-            let list = c
-                .list_containers(env)
-                .await
-                .map_err(|e| format!("cannot list the containers of {env_name}: {e}"))?;
-            for ct in &list {
-                names.insert(ct.id.clone(), ct.name.clone());
-            }
-            let mut req = DeployAllRequest::default();
-            let mut missing = Vec::new();
-            for s in services {
-                match find_container(&list, s) {
-                    Some(ct) => {
-                        ctx.info(format!(
-                            "  {}: {}:{} → {}",
-                            ct.name,
-                            ct.image_name,
-                            ct.tag,
-                            tag.as_deref().unwrap_or("(current tag)")
-                        ));
-                        req.containers.push(DeployContainer {
-                            id: ct.id.clone(),
-                            image_tag: tag.clone(),
-                        })
-                    }
-                    None => missing.push(s.as_str()),
+        let mut req = DeployAllRequest::default();
+        let mut missing = Vec::new();
+        for s in services {
+            match find_container(&list, s) {
+                Some(ct) => {
+                    ctx.info(format!(
+                        "  {}: {}:{} → {}",
+                        ct.name,
+                        ct.image_name,
+                        ct.tag,
+                        tag.as_deref().unwrap_or("(current tag)")
+                    ));
+                    req.containers.push(DeployContainer {
+                        id: ct.id.clone(),
+                        image_tag: tag.clone(),
+                    })
                 }
+                None => missing.push(s.as_str()),
             }
-            if !missing.is_empty() {
-                return Err(format!(
-                    "no container named {} in {env_name}; it has: {}",
-                    missing.join(", "),
-                    list.iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            watched = Some(req.containers.iter().map(|c| c.id.clone()).collect());
-            let p = QoveryClient::deploy_services_path(env);
-            let body = serde_json::to_string(&req).unwrap_or_default();
-            ctx.info(format!("POST {}  {body}", c.url(&p)));
-            (p, c.deploy_services(env, &req).await)
         }
+        if !missing.is_empty() {
+            return Err(format!(
+                "no container named {} in {env_name}; it has: {}",
+                missing.join(", "),
+                list.iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        watched = Some(req.containers.iter().map(|c| c.id.clone()).collect());
+        deploy_req = Some(req);
+    }
+    let method_path = match &q.op {
+        QoveryOp::Deploy => QoveryClient::deploy_path(env),
+        QoveryOp::Redeploy => QoveryClient::redeploy_path(env),
+        QoveryOp::Stop => QoveryClient::stop_path(env),
+        QoveryOp::DeployServices { .. } => QoveryClient::deploy_services_path(env),
         QoveryOp::SetVariables { .. } => {
             return Err("internal: set_variables is not an environment action".into());
+        }
+    };
+    let result = loop {
+        match &deploy_req {
+            Some(req) => ctx.info(format!(
+                "POST {}  {}",
+                c.url(&method_path),
+                serde_json::to_string(req).unwrap_or_default()
+            )),
+            None => ctx.info(format!("POST {}", c.url(&method_path))),
+        }
+        let r = match (&q.op, &deploy_req) {
+            (QoveryOp::Deploy, _) => c.deploy_environment(env).await,
+            (QoveryOp::Redeploy, _) => c.redeploy_environment(env).await,
+            (QoveryOp::Stop, _) => c.stop_environment(env).await,
+            (_, Some(req)) => c.deploy_services(env, req).await,
+            _ => return Err("internal: no request for this action".into()),
+        };
+        match r {
+            // A 409 means nothing was started, so sending again once the environment is idle is
+            // safe; only done when the plan asks for it.
+            Err(e) if e.is_conflict() && q.wait_if_busy => {
+                ctx.emit("stderr", e.to_string());
+                ctx.info(format!(
+                    "{env_name} is busy: waiting for the running operation to end, then sending again (wait_if_busy = true)"
+                ));
+                wait_until_idle(q, ctx, c, &env_name).await?;
+            }
+            other => break other,
         }
     };
     let accepted: ActionAccepted = match result {
@@ -754,6 +774,35 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         watched.as_deref(),
     )
     .await
+}
+
+/// Poll until the environment is in a terminal state (for `wait_if_busy`), streaming its state.
+async fn wait_until_idle(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    c: &QoveryClient,
+    env_name: &str,
+) -> Result<(), String> {
+    let mut last: Option<State> = None;
+    loop {
+        tokio::time::sleep(q.poll_interval).await;
+        match c.environment_statuses(&q.environment).await {
+            Ok(s) => {
+                let st = s.environment.state;
+                if last.as_ref() != Some(&st) {
+                    ctx.info(format!("environment {env_name}: {st} (waiting until idle)"));
+                }
+                if st.is_terminal() {
+                    return Ok(());
+                }
+                last = Some(st);
+            }
+            Err(e @ (QoveryError::Unauthorized { .. } | QoveryError::NotFound { .. })) => {
+                return Err(format!("cannot wait for {env_name} to be idle: {e}"));
+            }
+            Err(e) => ctx.emit("stderr", format!("poll failed (will keep waiting): {e}")),
+        }
+    }
 }
 
 /// Follow a deployment like the official CLI, streaming every state change.
