@@ -1046,10 +1046,8 @@ fn validate(
                     errs.push(format!("{at}: {s:?} is not a uuid"));
                 }
             }
-            Some("date-time") => {
-                if chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                    errs.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
-                }
+            Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+                errs.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
             }
             _ => {}
         }
