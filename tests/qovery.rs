@@ -496,8 +496,14 @@ async fn deploy_step_streams_every_state_until_deployed() {
         d.contains(&format!("POST {url}/environment/{}/deploy", ids::DR_ENV)),
         "{d}"
     );
+    assert!(
+        d.contains("Authorization: Token ‹token from the plan›"),
+        "{d}"
+    );
+    assert!(!d.contains(ids::DEMO_TOKEN), "{d}");
     let run = run_step(&p, &action, false).await;
     let all = run.lines.join("\n");
+    assert!(all.contains("Token auth"), "{all}");
     let summary = run.result.expect("deployed");
     assert!(summary.contains("DEPLOYED"), "{summary}");
     assert!(summary.contains("4/4"), "{summary}");

@@ -316,6 +316,8 @@ pub struct QoveryStep {
     pub cluster: Option<String>,
     /// The API base URL from the plan (what review mode shows; `QOVERY_API_URL` may override it).
     pub api_url: String,
+    /// `Token` or `Bearer`: the plan's `auth`, or chosen from the plan's token like the CLI.
+    pub auth_scheme: &'static str,
     /// Follow the deployment to a terminal state (default true).
     pub wait: bool,
     /// On a 409 (operation in progress; nothing was started), wait until the environment is

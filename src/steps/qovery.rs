@@ -54,6 +54,13 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
             raw.id
         ));
     };
+    if let Some(a) = &q.auth_scheme
+        && crate::clients::qovery::AuthScheme::parse(a).is_none()
+    {
+        return Err(format!(
+            "[qovery] auth = {a:?}: expected \"token\" (API tokens) or \"bearer\" (JWTs)"
+        ));
+    }
     let site = match raw.site.as_deref() {
         None => None,
         Some("prod") => Some(SiteId::Prod),
@@ -185,6 +192,12 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
         },
         wait: raw.wait.unwrap_or(true),
         wait_if_busy: raw.wait_if_busy.unwrap_or(false),
+        auth_scheme: q
+            .auth_scheme
+            .as_deref()
+            .and_then(crate::clients::qovery::AuthScheme::parse)
+            .unwrap_or_else(|| crate::clients::qovery::AuthScheme::detect(&q.token))
+            .as_str(),
         poll_interval,
     }))
 }
@@ -204,6 +217,21 @@ fn where_(q: &QoveryStep) -> String {
     }
 }
 
+/// The `Authorization` header review mode shows (the token itself is never shown).
+fn shown_auth(q: &QoveryStep) -> String {
+    use crate::clients::qovery::AuthScheme;
+    if crate::clients::qovery::env_overrides_enabled() {
+        for var in ["QOVERY_CLI_ACCESS_TOKEN", "Q_CLI_ACCESS_TOKEN"] {
+            if let Ok(t) = std::env::var(var)
+                && !t.trim().is_empty()
+            {
+                return format!("{} ‹token from {var}›", AuthScheme::detect(&t).as_str());
+            }
+        }
+    }
+    format!("{} ‹token from the plan›", q.auth_scheme)
+}
+
 /// The base URL review mode shows: the plan's, unless `QOVERY_API_URL` overrides it.
 fn shown_api_url(q: &QoveryStep) -> String {
     if crate::clients::qovery::env_overrides_enabled()
@@ -219,7 +247,10 @@ fn shown_api_url(q: &QoveryStep) -> String {
 pub fn describe(q: &QoveryStep) -> Vec<String> {
     let base = shown_api_url(q);
     let env = encode(&q.environment);
-    let mut v = vec![format!("on {}", where_(q))];
+    let mut v = vec![
+        format!("on {}", where_(q)),
+        format!("every request: Authorization: {}", shown_auth(q)),
+    ];
     if q.wait_if_busy {
         v.push("if Qovery answers 409 (operation in progress): wait until the environment is idle, then send again".into());
     }
@@ -891,15 +922,20 @@ async fn follow(
         }
         // A terminal state may still be the previous deployment's (the CLI sleeps 3 s "to
         // prevent race condition"): trust it once this deployment was seen running, or when the
-        // environment reports our deployment request.
+        // environment reports our deployment request, or when the request's own status
+        // (`GET /environment/deploymentStatus`) is terminal too.
         let ours = match (rid, s.environment.deployment_request_id.as_deref()) {
             (Some(a), Some(b)) => a == b,
+            (Some(a), None) if !seen_progress => match c.deployment_status(a).await {
+                Ok(d) => d.status.as_ref().is_none_or(State::is_terminal),
+                Err(_) => true,
+            },
             _ => true,
         };
         if !seen_progress && !ours {
             continue;
         }
-        let took = crate::plan::units::fmt_duration(started.elapsed() + q.poll_interval);
+        let took = crate::plan::units::fmt_duration(started.elapsed());
         let services: Vec<_> = s
             .services()
             .filter(|(_, sv)| watched.is_none_or(|w| w.contains(&sv.id)))
