@@ -11,12 +11,10 @@ use drcockpit::clients::qovery::{
     VariableScope,
 };
 use drcockpit::plan::raw::RawStep;
-use drcockpit::plan::{
-    Plan, ProbeSettings, QoveryConfig, Site, SiteId, Step, StepAction, Strategy,
-};
+use drcockpit::plan::{Plan, ProbeSettings, QoveryConfig, Site, SiteId, StepAction, Strategy};
 use drcockpit::sim::qovery::{QoveryWorld, ids, routes};
 use drcockpit::steps::StepContext;
-use drcockpit::steps::qovery::{BuildInput, build};
+use drcockpit::steps::qovery::{BuildInput, build, build_keyed};
 
 async fn serve(world: Arc<QoveryWorld>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -92,14 +90,14 @@ fn raw(toml_text: &str) -> RawStep {
 
 fn build_step(p: &Plan, toml_text: &str) -> StepAction {
     let r = raw(toml_text);
-    let identity = |s: &str| Ok::<String, String>(s.to_string());
+    let mut identity = |_: &'static str, s: &str| Ok::<String, String>(s.to_string());
     build(
         &r.kind,
         &r,
-        &BuildInput {
+        &mut BuildInput {
             sites: &p.sites,
             qovery: p.qovery.as_ref(),
-            resolve: &identity,
+            resolve: &mut identity,
         },
     )
     .expect("step builds")
@@ -869,67 +867,95 @@ async fn flaky_api_reads_get_through_with_retries() {
 #[tokio::test]
 async fn build_rejects_what_does_not_apply() {
     let p = plan("http://127.0.0.1:9");
-    let identity = |s: &str| Ok::<String, String>(s.to_string());
-    let input = BuildInput {
-        sites: &p.sites,
-        qovery: p.qovery.as_ref(),
-        resolve: &identity,
-    };
     let try_build = |t: &str| {
         let r = raw(t);
-        build(&r.kind, &r, &input)
+        let mut resolve = |key: &'static str, v: &str| {
+            if v.starts_with("${env:MISSING") {
+                Err(format!("environment variable MISSING is not set ({key})"))
+            } else {
+                Ok(v.replace("${env:DR_PG_URL}", "postgres://resolved"))
+            }
+        };
+        build_keyed(
+            &r.kind,
+            &r,
+            &mut BuildInput {
+                sites: &p.sites,
+                qovery: p.qovery.as_ref(),
+                resolve: &mut resolve,
+            },
+        )
     };
-    let e =
-        try_build("id = \"a\"\ntitle = \"t\"\nkind = \"qovery.deploy\"\n").expect_err("no site");
-    assert!(
-        e.contains("site = \\\"dr\\\"") || e.contains("site = \"dr\""),
-        "{e}"
-    );
-    let e = try_build(
-        "id = \"a\"\ntitle = \"t\"\nkind = \"qovery.deploy\"\nsite = \"dr\"\ntag = \"1\"\n",
-    )
+    let head = "id = \"a\"\ntitle = \"t\"\n";
+    let e = try_build(&format!("{head}kind = \"qovery.deploy\"\n")).expect_err("no site");
+    assert_eq!(e.key, "kind");
+    assert!(e.message.contains("site = \"dr\""), "{e}");
+    let e = try_build(&format!(
+        "{head}kind = \"qovery.deploy\"\nsite = \"dr\"\ntag = \"1\"\n"
+    ))
     .expect_err("tag on deploy");
-    assert!(e.contains("deploy_services"), "{e}");
-    let e =
-        try_build("id = \"a\"\ntitle = \"t\"\nkind = \"qovery.set_variables\"\nsite = \"dr\"\n")
-            .expect_err("no variables");
-    assert!(e.contains("variables"), "{e}");
-    let ok = try_build(
-        "id = \"a\"\ntitle = \"t\"\nkind = \"qovery.stop\"\nenvironment = \"e-1\"\nwait = false\n",
-    )
+    assert_eq!(e.key, "tag");
+    assert!(e.message.contains("qovery.deploy_services"), "{e}");
+    let e = try_build(&format!(
+        "{head}kind = \"qovery.set_variables\"\nsite = \"dr\"\n"
+    ))
+    .expect_err("no variables");
+    assert_eq!(e.key, "variables");
+    let e = try_build(&format!(
+        "{head}kind = \"qovery.set_variables\"\nsite = \"dr\"\nwait = true\nvariables = {{ A = \"1\" }}\n"
+    ))
+    .expect_err("wait on set_variables");
+    assert_eq!(e.key, "wait");
+    let e = try_build(&format!(
+        "{head}kind = \"qovery.set_variables\"\nsite = \"dr\"\nsecrets = {{ K = \"${{env:MISSING_X}}\" }}\n"
+    ))
+    .expect_err("unresolvable secret");
+    assert_eq!(e.key, "secrets");
+    assert!(e.message.contains("MISSING"), "{e}");
+    let ok = try_build(&format!(
+        "{head}kind = \"qovery.set_variables\"\nsite = \"dr\"\nvariables = {{ DATABASE_URL = \"${{env:DR_PG_URL}}\" }}\n"
+    ))
+    .expect("resolved");
+    match ok {
+        StepAction::Qovery(q) => match q.op {
+            drcockpit::plan::QoveryOp::SetVariables { variables, .. } => {
+                assert_eq!(variables[0].value, "postgres://resolved")
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    let ok = try_build(&format!(
+        "{head}kind = \"qovery.stop\"\nenvironment = \"e-1\"\nwait = false\n"
+    ))
     .expect("explicit environment");
     match ok {
         StepAction::Qovery(q) => {
             assert_eq!(q.environment, "e-1");
             assert!(!q.wait);
             assert_eq!(q.poll_interval, Duration::from_secs(3));
+            assert_eq!(q.auth_scheme, "Token");
         }
         other => panic!("{other:?}"),
     }
-    let mut no_q = p.clone();
-    no_q.qovery = None;
     let r = raw(DEPLOY_DR);
+    let mut identity = |_: &'static str, v: &str| Ok::<String, String>(v.to_string());
     let e = build(
         &r.kind,
         &r,
-        &BuildInput {
-            sites: &no_q.sites,
+        &mut BuildInput {
+            sites: &p.sites,
             qovery: None,
-            resolve: &identity,
+            resolve: &mut identity,
         },
     )
     .expect_err("no [qovery]");
+    assert!(e.starts_with("step `deploy-dr`: "), "{e}");
     assert!(e.contains("[qovery]"), "{e}");
-    let _ = Step {
-        id: "x".into(),
-        title: "x".into(),
-        description: None,
-        action: StepAction::Approval,
-        requires: vec![],
-        confirm: None,
-        timeout: None,
-        site: None,
-    };
+    for (kind, keys) in drcockpit::steps::qovery::KIND_KEYS {
+        assert!(drcockpit::steps::qovery::KINDS.contains(kind));
+        assert!(keys.contains(&"timeout"));
+    }
 }
 
 /// Every method and path the client calls exists in the bundled spec.

@@ -32,9 +32,9 @@ pub struct BuildInput<'a> {
     pub sites: &'a [Site; 2],
     pub qovery: Option<&'a QoveryConfig>,
     /// Resolves `${env:…}` / `${file:…}` / `${cmd:…}` references in a variable value (and
-    /// registers secrets with the redactor). Pass `&|s| Ok(s.to_string())` if values are already
-    /// resolved.
-    pub resolve: &'a dyn Fn(&str) -> Result<String, String>,
+    /// registers secrets with the redactor). Called with the key (`"variables"` or `"secrets"`)
+    /// and the value as written. Pass `&mut |_, v| Ok(v.to_string())` if values are resolved.
+    pub resolve: &'a mut dyn FnMut(&'static str, &str) -> Result<String, String>,
 }
 
 /// Every kind this module builds.
@@ -46,19 +46,89 @@ pub const KINDS: &[&str] = &[
     "qovery.set_variables",
 ];
 
-/// Build the action of a `qovery.*` step. Errors name the key and say what was expected.
-pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAction, String> {
+/// The keys each kind takes besides the loader's common ones (`id`, `title`, `kind`,
+/// `description`, `requires`, `confirm`, `site`). `timeout` is the step's overall timeout.
+pub const KIND_KEYS: &[(&str, &[&str])] = &[
+    (
+        "qovery.deploy",
+        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
+    ),
+    (
+        "qovery.redeploy",
+        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
+    ),
+    (
+        "qovery.stop",
+        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
+    ),
+    (
+        "qovery.deploy_services",
+        &[
+            "environment",
+            "services",
+            "tag",
+            "wait",
+            "wait_if_busy",
+            "interval",
+            "timeout",
+        ],
+    ),
+    (
+        "qovery.set_variables",
+        &[
+            "environment",
+            "variables",
+            "secrets",
+            "create_missing",
+            "timeout",
+        ],
+    ),
+];
+
+/// A step that cannot be built: the key to point at (`kind` when it is about the step as a
+/// whole) and what is wrong, without the `step \`id\`:` prefix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn berr(key: &'static str, message: impl Into<String>) -> BuildError {
+    BuildError {
+        key,
+        message: message.into(),
+    }
+}
+
+/// Build the action of a `qovery.*` step; errors are `step \`id\`: …` strings.
+pub fn build(kind: &str, raw: &RawStep, input: &mut BuildInput<'_>) -> Result<StepAction, String> {
+    build_keyed(kind, raw, input).map_err(|e| format!("step `{}`: {}", raw.id, e.message))
+}
+
+/// Build the action of a `qovery.*` step; errors name the key to point at.
+pub fn build_keyed(
+    kind: &str,
+    raw: &RawStep,
+    input: &mut BuildInput<'_>,
+) -> Result<StepAction, BuildError> {
     let Some(q) = input.qovery else {
-        return Err(format!(
-            "step `{}`: {kind} needs a [qovery] section (token, organization) in the plan",
-            raw.id
+        return Err(berr(
+            "kind",
+            format!("{kind} needs a [qovery] section (token, organization) in the plan"),
         ));
     };
     if let Some(a) = &q.auth_scheme
         && crate::clients::qovery::AuthScheme::parse(a).is_none()
     {
-        return Err(format!(
-            "[qovery] auth = {a:?}: expected \"token\" (API tokens) or \"bearer\" (JWTs)"
+        return Err(berr(
+            "kind",
+            format!("[qovery] auth = {a:?}: expected \"token\" (API tokens) or \"bearer\" (JWTs)"),
         ));
     }
     let site = match raw.site.as_deref() {
@@ -66,58 +136,79 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
         Some("prod") => Some(SiteId::Prod),
         Some("dr") => Some(SiteId::Dr),
         Some(other) => {
-            return Err(format!(
-                "step `{}`: site = {other:?}: expected \"prod\" or \"dr\"",
-                raw.id
+            return Err(berr(
+                "site",
+                format!("site = {other:?}: expected \"prod\" or \"dr\""),
             ));
         }
     };
     let environment = match (&raw.environment, site) {
         (Some(e), _) if !e.trim().is_empty() => e.trim().to_string(),
-        (_, Some(s)) => match &input.sites[s.index()].environment {
+        (Some(_), _) => return Err(berr("environment", "`environment` is empty")),
+        (None, Some(s)) => match &input.sites[s.index()].environment {
             Some(e) => e.clone(),
             None => {
-                return Err(format!(
-                    "step `{}`: {kind} acts on the {} environment, but [sites.{}] has no `environment` (a Qovery environment id)",
-                    raw.id,
-                    s.as_str(),
-                    s.as_str()
+                return Err(berr(
+                    "site",
+                    format!(
+                        "{kind} acts on the {} environment, but [sites.{}] has no `environment` (a Qovery environment id)",
+                        s.as_str(),
+                        s.as_str()
+                    ),
                 ));
             }
         },
-        _ => {
-            return Err(format!(
-                "step `{}`: {kind} needs `site = \"dr\"` (or \"prod\") or `environment = \"<Qovery environment id>\"`",
-                raw.id
+        (None, None) => {
+            return Err(berr(
+                "kind",
+                format!(
+                    "{kind} needs `site = \"dr\"` (or \"prod\") or `environment = \"<Qovery environment id>\"`"
+                ),
             ));
         }
     };
     let cluster = site.and_then(|s| input.sites[s.index()].cluster.clone());
     let poll_interval = match &raw.interval {
-        Some(s) => crate::plan::units::parse_duration(s)
-            .map_err(|e| format!("step `{}`: interval = {s:?}: {e}", raw.id))?,
+        Some(s) => {
+            let d = crate::plan::units::parse_duration(s)
+                .map_err(|e| berr("interval", format!("interval = {s:?}: {e}")))?;
+            if d.is_zero() {
+                return Err(berr("interval", "`interval` must be longer than 0"));
+            }
+            d
+        }
         None => DEFAULT_POLL,
     };
-    let is_deploy_services = kind == "qovery.deploy_services";
-    let is_set_vars = kind == "qovery.set_variables";
-    if !is_deploy_services && (!raw.services.is_empty() || raw.tag.is_some()) {
-        return Err(format!(
-            "step `{}`: `services` and `tag` apply to qovery.deploy_services, not {kind}",
-            raw.id
-        ));
-    }
-    if !is_set_vars
-        && (!raw.variables.is_empty() || !raw.secrets.is_empty() || raw.create_missing.is_some())
+    let takes: &[&str] = KIND_KEYS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, keys)| *keys)
+        .unwrap_or(&[]);
+    let given: [(&'static str, bool); 9] = [
+        ("services", !raw.services.is_empty()),
+        ("tag", raw.tag.is_some()),
+        ("variables", !raw.variables.is_empty()),
+        ("secrets", !raw.secrets.is_empty()),
+        ("create_missing", raw.create_missing.is_some()),
+        ("wait", raw.wait.is_some()),
+        ("wait_if_busy", raw.wait_if_busy.is_some()),
+        ("interval", raw.interval.is_some()),
+        ("environment", raw.environment.is_some()),
+    ];
+    if !takes.is_empty()
+        && let Some((key, _)) = given.iter().find(|(k, set)| *set && !takes.contains(k))
     {
-        return Err(format!(
-            "step `{}`: `variables`, `secrets` and `create_missing` apply to qovery.set_variables, not {kind}",
-            raw.id
-        ));
-    }
-    if is_set_vars && (raw.wait.is_some() || raw.wait_if_busy.is_some()) {
-        return Err(format!(
-            "step `{}`: `wait` and `wait_if_busy` do not apply to qovery.set_variables (variables take effect at the next deployment)",
-            raw.id
+        let which: Vec<&str> = KIND_KEYS
+            .iter()
+            .filter(|(_, keys)| keys.contains(key))
+            .map(|(k, _)| *k)
+            .collect();
+        return Err(berr(
+            key,
+            format!(
+                "`{key}` does not apply to a {kind} step (it applies to {})",
+                which.join(", ")
+            ),
         ));
     }
     let op = match kind {
@@ -126,10 +217,13 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
         "qovery.stop" => QoveryOp::Stop,
         "qovery.deploy_services" => {
             if raw.services.is_empty() {
-                return Err(format!(
-                    "step `{}`: qovery.deploy_services needs `services = [\"web\", …]` (service names or ids)",
-                    raw.id
+                return Err(berr(
+                    "services",
+                    "qovery.deploy_services needs `services = [\"web\", …]` (service names or ids)",
                 ));
+            }
+            if let Some(s) = raw.services.iter().find(|s| s.trim().is_empty()) {
+                return Err(berr("services", format!("services: {s:?} is empty")));
             }
             QoveryOp::DeployServices {
                 services: raw.services.clone(),
@@ -139,13 +233,13 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
         "qovery.set_variables" => {
             let mut variables = Vec::new();
             for (map, secret) in [(&raw.variables, false), (&raw.secrets, true)] {
+                let what: &'static str = if secret { "secrets" } else { "variables" };
                 for (k, v) in map {
-                    let what = if secret { "secrets" } else { "variables" };
                     if k.trim().is_empty() {
-                        return Err(format!("step `{}`: {what}: empty key", raw.id));
+                        return Err(berr(what, format!("{what}: empty key")));
                     }
-                    let value = (input.resolve)(v)
-                        .map_err(|e| format!("step `{}`: {what}.{k}: {e}", raw.id))?;
+                    let value = (input.resolve)(what, v)
+                        .map_err(|e| berr(what, format!("{what}.{k}: {e}")))?;
                     variables.push(QoveryVariable {
                         key: k.clone(),
                         value,
@@ -154,17 +248,15 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
                 }
             }
             if variables.is_empty() {
-                return Err(format!(
-                    "step `{}`: qovery.set_variables needs `variables = {{ KEY = \"value\" }}` and/or `secrets = {{ KEY = \"${{env:X}}\" }}`",
-                    raw.id
+                return Err(berr(
+                    "variables",
+                    "qovery.set_variables needs `variables = { KEY = \"value\" }` and/or `secrets = { KEY = \"${env:X}\" }`",
                 ));
             }
-            let mut keys: Vec<&str> = variables.iter().map(|v| v.key.as_str()).collect();
-            keys.sort_unstable();
-            if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-                return Err(format!(
-                    "step `{}`: {} is both in `variables` and `secrets`",
-                    raw.id, w[0]
+            if let Some(k) = raw.variables.keys().find(|k| raw.secrets.contains_key(*k)) {
+                return Err(berr(
+                    "secrets",
+                    format!("{k} is both in `variables` and `secrets`"),
                 ));
             }
             QoveryOp::SetVariables {
@@ -173,10 +265,12 @@ pub fn build(kind: &str, raw: &RawStep, input: &BuildInput<'_>) -> Result<StepAc
             }
         }
         other => {
-            return Err(format!(
-                "step `{}`: unknown kind {other:?}; Qovery kinds are {}",
-                raw.id,
-                KINDS.join(", ")
+            return Err(berr(
+                "kind",
+                format!(
+                    "unknown kind {other:?}; Qovery kinds are {}",
+                    KINDS.join(", ")
+                ),
             ));
         }
     };
