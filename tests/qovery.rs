@@ -1474,3 +1474,53 @@ async fn switching_scenario_live_recovers_prod() {
     assert!(s.containers.iter().all(|c| c.state == State::Deployed));
     assert!(!QoveryWorld::endpoints().is_empty());
 }
+
+/// The demo plan's Qovery steps, built from TOML and run in order against the simulator through
+/// the real client: set a variable, roll one service, deploy DR (waiting for the roll), stop prod.
+#[tokio::test]
+async fn demo_qovery_steps_run_end_to_end() {
+    #[derive(serde::Deserialize)]
+    struct Steps {
+        step: Vec<RawStep>,
+    }
+    let text = include_str!("fixtures/qovery/demo-steps.toml");
+    let steps: Steps = toml::from_str(text).expect("demo steps parse");
+    let (w, url) = world(60).await;
+    let p = plan(&url);
+    let mut log = Vec::new();
+    for r in steps.step.iter().filter(|r| r.kind.starts_with("qovery.")) {
+        let mut identity = |_: &'static str, v: &str| Ok::<String, String>(v.to_string());
+        let mut action = build(
+            &r.kind,
+            r,
+            &mut BuildInput {
+                sites: &p.sites,
+                qovery: p.qovery.as_ref(),
+                resolve: &mut identity,
+            },
+        )
+        .expect("demo step builds");
+        if let StepAction::Qovery(q) = &mut action {
+            q.poll_interval = Duration::from_millis(50);
+        }
+        let run = run_step(&p, &action, false).await;
+        let summary = run
+            .result
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", r.id, run.lines.join("\n")));
+        log.push(format!("{}: {summary}", r.id));
+    }
+    assert_eq!(log.len(), 4, "{log:#?}");
+    assert_eq!(
+        w.env_state(ids::DR_ENV).map(|s| s.0).as_deref(),
+        Some("DEPLOYED")
+    );
+    assert_eq!(
+        w.env_state(ids::PROD_ENV).map(|s| s.0).as_deref(),
+        Some("STOPPED")
+    );
+    assert_eq!(w.service_tag(ids::DR_WORKER).as_deref(), Some("1.4.2"));
+    assert_eq!(
+        w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(),
+        Some("postgres://shop@db.eu-west-1.internal:5432/shop")
+    );
+}
