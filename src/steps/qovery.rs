@@ -774,6 +774,12 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         .await
         .map(|e| e.name)
         .unwrap_or_else(|_| env.clone());
+    if let Ok(s) = c.environment_statuses(env).await {
+        ctx.info(format!(
+            "environment {env_name} before: {} (last deployment {})",
+            s.environment.state, s.environment.last_deployment_state
+        ));
+    }
     let mut watched: Option<Vec<String>> = None;
     let mut deploy_req = None;
     if let QoveryOp::DeployServices { services, tag } = &q.op {
