@@ -761,7 +761,12 @@ async fn probes_show_cluster_env_and_every_service() {
         .await
         .expect("cluster");
     assert_eq!(cl.level, Level::Good);
-    assert_eq!(cl.summary, "DEPLOYED");
+    assert_eq!(cl.summary, "dr-eu1  DEPLOYED");
+    assert!(
+        cl.details.iter().any(|d| d.contains("AWS eu-west-1")),
+        "{:#?}",
+        cl.details
+    );
     assert_eq!(
         cl.fields.get("is_deployed"),
         Some(&drcockpit::plan::Value::Bool(true))
@@ -1147,6 +1152,12 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             "GET",
             "/organization/{organizationId}".into(),
             format!("/organization/{org}"),
+            None,
+        ),
+        (
+            "GET",
+            "/organization/{organizationId}/cluster".into(),
+            format!("/organization/{org}/cluster"),
             None,
         ),
         (

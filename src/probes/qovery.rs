@@ -24,11 +24,15 @@ fn err(e: QoveryError) -> ProbeError {
 /// The Cluster section of a site.
 pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, ProbeError> {
     let org = c.organization_id().to_string();
-    let (status, ready) = futures::join!(
+    let (status, ready, list) = futures::join!(
         c.cluster_status(&org, cluster_id),
-        c.cluster_is_ready(&org, cluster_id)
+        c.cluster_is_ready(&org, cluster_id),
+        c.list_clusters(&org)
     );
     let s = status.map_err(err)?;
+    let info = list
+        .ok()
+        .and_then(|l| l.into_iter().find(|c| c.id == cluster_id));
     let ok = s.is_deployed && s.status.is_running();
     let level = if ok {
         Level::Good
@@ -37,7 +41,10 @@ pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, Prob
     } else {
         Level::Warn
     };
-    let mut summary = s.status.to_string();
+    let mut summary = match &info {
+        Some(i) => format!("{}  {}", i.name, s.status),
+        None => s.status.to_string(),
+    };
     if !s.is_deployed {
         summary.push_str(" · not deployed");
     }
@@ -49,7 +56,13 @@ pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, Prob
         r = r.field("ready", Value::Bool(ready));
         r.details.push(format!("ready to deploy: {ready}"));
     }
-    r.details.push(format!("cluster {}", s.cluster_id));
+    match &info {
+        Some(i) => r.details.push(format!(
+            "cluster {} ({}) · {} {}",
+            i.name, s.cluster_id, i.cloud_provider, i.region
+        )),
+        None => r.details.push(format!("cluster {}", s.cluster_id)),
+    }
     if let Some(d) = s.last_deployment_date {
         r.details
             .push(format!("last deployed {}", d.format("%Y-%m-%d %H:%M UTC")));

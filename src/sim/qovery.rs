@@ -165,6 +165,10 @@ struct Env {
 #[derive(Debug, Clone)]
 struct Cluster {
     id: String,
+    name: String,
+    region: String,
+    provider: String,
+    production: bool,
     status: String,
     is_deployed: bool,
     last_deployment_date: DateTime<Utc>,
@@ -208,12 +212,20 @@ impl QoveryWorld {
                 clusters: vec![
                     Cluster {
                         id: ids::PROD_CLUSTER.into(),
+                        name: "prod-par".into(),
+                        region: "fr-par".into(),
+                        provider: "SCW".into(),
+                        production: true,
                         status: "DEPLOYED".into(),
                         is_deployed: true,
                         last_deployment_date: now - chrono::Duration::days(12),
                     },
                     Cluster {
                         id: ids::DR_CLUSTER.into(),
+                        name: "dr-eu1".into(),
+                        region: "eu-west-1".into(),
+                        provider: "AWS".into(),
+                        production: false,
                         status: "DEPLOYED".into(),
                         is_deployed: true,
                         last_deployment_date: now - chrono::Duration::days(9),
@@ -395,6 +407,7 @@ impl QoveryWorld {
 const PATHS: &[&str] = &[
     "/organization",
     "/organization/{organizationId}",
+    "/organization/{organizationId}/cluster",
     "/organization/{organizationId}/cluster/status",
     "/organization/{organizationId}/cluster/{clusterId}/status",
     "/organization/{organizationId}/cluster/{clusterId}/isReady",
@@ -553,6 +566,13 @@ fn route(g: &mut Inner, m: &str, segs: &[&str], query: &str, body: &str) -> Resp
             } else {
                 text(404, "Organization not found")
             }
+        }
+        ("GET", ["organization", org, "cluster"]) => {
+            if *org != ids::ORG {
+                return text(404, "Organization not found");
+            }
+            let l: Vec<Value> = g.clusters.iter().map(cluster_json).collect();
+            json_resp(200, json!({ "results": l }))
         }
         ("GET", ["organization", org, "cluster", "status"]) => {
             if *org != ids::ORG {
@@ -1047,6 +1067,17 @@ fn org_json() -> Value {
     json!({
         "id": ids::ORG, "created_at": "2024-03-01T09:00:00Z", "name": "Shop Inc.",
         "plan": "TEAM_2025", "description": "drcockpit demo organization",
+    })
+}
+
+fn cluster_json(c: &Cluster) -> Value {
+    json!({
+        "id": c.id, "created_at": "2025-01-10T08:00:00Z", "updated_at": c.last_deployment_date,
+        "organization": { "id": ids::ORG }, "name": c.name, "region": c.region,
+        "cloud_provider": c.provider, "kubernetes": "MANAGED", "status": c.status,
+        "deployment_status": "UP_TO_DATE", "has_access": true, "version": "1.31",
+        "is_default": false, "is_demo": false, "production": c.production,
+        "min_running_nodes": 3, "max_running_nodes": 10, "instance_type": "PRO2-M",
     })
 }
 

@@ -28,6 +28,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/organization"),
     ("GET", "/organization/{organizationId}"),
+    ("GET", "/organization/{organizationId}/cluster"),
     ("GET", "/organization/{organizationId}/cluster/status"),
     (
         "GET",
@@ -457,6 +458,14 @@ impl QoveryClient {
     }
 
     // ---- clusters ---------------------------------------------------------------------------
+
+    /// `GET /organization/{organizationId}/cluster` (listOrganizationCluster): names, regions.
+    pub async fn list_clusters(&self, org: &str) -> Result<Vec<Cluster>, QoveryError> {
+        let l: ResultList<Cluster> = self
+            .get(&format!("/organization/{}/cluster", encode(org)))
+            .await?;
+        Ok(l.results)
+    }
 
     /// `GET /organization/{organizationId}/cluster/status` (getOrganizationClusterStatus).
     pub async fn cluster_statuses(&self, org: &str) -> Result<Vec<ClusterStatus>, QoveryError> {

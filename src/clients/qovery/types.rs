@@ -286,6 +286,20 @@ pub struct Organization {
     pub plan: Option<String>,
 }
 
+/// `Cluster` (from the organization's cluster list; the fields the panels show).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Cluster {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    /// `CloudVendorEnum` (`AWS`, `SCW`, `GCP`, …), kept as text.
+    pub cloud_provider: String,
+    #[serde(default)]
+    pub status: Option<ClusterState>,
+    #[serde(default)]
+    pub production: Option<bool>,
+}
+
 /// `ClusterStatus`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClusterStatus {
