@@ -216,6 +216,7 @@ async fn a_deploy_step_streams_states_into_the_journal_and_succeeds() {
         "DEPLOYING → DEPLOYED",
         "web: QUEUED → DEPLOYING",
         "worker: DEPLOYING → DEPLOYED",
+        "(4/4 deployed)",
     ] {
         assert!(
             out.contains(want),

@@ -551,7 +551,10 @@ fn gate(g: &mut Inner, method: &str, path: &str, auth: Option<&str>) -> Gate {
             return Gate::Delay(Duration::from_millis(ms), None);
         }
         if r < 0.27 {
-            return Gate::Delay(Duration::from_secs(45), Some(text(504, "Gateway Timeout")));
+            return Gate::Delay(
+                Duration::from_secs(15),
+                Some(text(504, "upstream request timeout")),
+            );
         }
     }
     Gate::Pass

@@ -996,13 +996,27 @@ async fn follow(
             );
             last_env = Some(env_now.clone());
         }
+        let in_scope: Vec<_> = s
+            .services()
+            .filter(|(_, sv)| watched.is_none_or(|w| w.contains(&sv.id)))
+            .map(|(_, sv)| sv)
+            .collect();
+        let reached = in_scope
+            .iter()
+            .filter(|sv| targets.contains(&sv.state))
+            .count();
+        let progress = format!(
+            "({reached}/{} {})",
+            in_scope.len(),
+            targets[0].as_str().to_lowercase()
+        );
         for (_, svc) in s.services() {
             let prev = last_svc.get(&svc.id);
             if prev != Some(&svc.state) {
                 let name = names.get(&svc.id).map(String::as_str).unwrap_or(&svc.id);
                 let line = match prev {
-                    Some(p) => format!("  {name}: {p} → {}", svc.state),
-                    None => format!("  {name}: {}", svc.state),
+                    Some(p) => format!("  {name}: {p} → {} {progress}", svc.state),
+                    None => format!("  {name}: {} {progress}", svc.state),
                 };
                 ctx.emit(
                     if svc.state.is_failing() {
