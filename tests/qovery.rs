@@ -794,6 +794,18 @@ async fn probes_show_cluster_env_and_every_service() {
         .expect("prod env");
     assert_eq!(prod.level, Level::Good);
     assert!(prod.summary.contains("4/4 deployed"), "{}", prod.summary);
+    for f in cl.fields.keys() {
+        assert!(
+            drcockpit::probes::qovery::CLUSTER_FIELDS.contains(&f.as_str()),
+            "{f}"
+        );
+    }
+    for f in env.fields.keys() {
+        assert!(
+            drcockpit::probes::qovery::ENV_FIELDS.contains(&f.as_str()),
+            "{f}"
+        );
+    }
     // Wired through probes::run for a plan with [qovery].
     let p = Arc::new(plan(&url));
     let keys = drcockpit::probes::configured(&p);

@@ -17,6 +17,23 @@ use crate::app::{Level, ProbeError, Reading};
 use crate::clients::qovery::{QoveryClient, QoveryError, State};
 use crate::plan::{SiteId, Value};
 
+/// The fields of a Cluster reading (for the loader's condition check). `ready` is absent when
+/// `isReady` could not be read.
+pub const CLUSTER_FIELDS: &[&str] = &["state", "is_deployed", "ready", "ok"];
+
+/// The fields of an Env reading. `last_deployment_age` is absent before a first deployment.
+pub const ENV_FIELDS: &[&str] = &[
+    "state",
+    "last_deployment_state",
+    "deployed",
+    "stopped",
+    "services",
+    "services_deployed",
+    "services_failing",
+    "ok",
+    "last_deployment_age",
+];
+
 fn err(e: QoveryError) -> ProbeError {
     ProbeError::new(e.short(), crate::redact::redact_string(e.to_string()))
 }
