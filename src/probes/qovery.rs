@@ -59,7 +59,7 @@ pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, Prob
         Level::Warn
     };
     let mut summary = match &info {
-        Some(i) => format!("{}  {}", i.name, s.status),
+        Some(i) => format!("{} {}", i.name, s.status),
         None => s.status.to_string(),
     };
     if !s.is_deployed {
@@ -156,20 +156,21 @@ pub async fn environment(
     } else {
         Level::Warn
     };
-    let mut summary = format!("{name}  {state}");
-    if total > 0 {
-        if deployed == total {
-            summary.push_str(&format!(" · {deployed}/{total} deployed"));
-        } else {
-            let by: Vec<String> = counts
-                .iter()
-                .map(|(st, n)| format!("{n} {}", st.to_lowercase()))
-                .collect();
-            summary.push_str(&format!(" · {}", by.join(", ")));
-        }
-    }
+    // Short enough for a narrow panel: the most important part first.
+    let by: Vec<String> = counts
+        .iter()
+        .map(|(st, n)| format!("{n} {}", st.to_lowercase()))
+        .collect();
+    let mut summary = format!("{name} {state}");
     if !failing.is_empty() {
         summary.push_str(&format!(" · ✗ {}", failing.join(", ")));
+    } else if total > 0 && (deployed == total || state.as_str().ends_with("ING")) {
+        summary.push_str(&format!(" · {deployed}/{total}"));
+    } else if total > 0 {
+        summary.push_str(&format!(" · {}", by.join(", ")));
+    }
+    if total > 0 {
+        details.insert(0, format!("services: {}", by.join(", ")));
     }
     let mut r = Reading::new(summary, level)
         .field("state", Value::Text(state.to_string()))

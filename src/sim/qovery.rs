@@ -196,7 +196,9 @@ pub struct QoveryWorld {
     inner: Mutex<Inner>,
 }
 
-const DEMO_PHASE: Duration = Duration::from_millis(1500);
+/// Each deployment phase lasts a little longer than the official CLI's 3 s poll, so a cockpit
+/// following at that cadence sees every state of every service.
+const DEMO_PHASE: Duration = Duration::from_millis(3500);
 
 impl QoveryWorld {
     /// A world for `scenario` (`all-good`, `region-outage`, `flaky-api`, …; unknown names play
@@ -288,7 +290,7 @@ impl QoveryWorld {
             .collect()
     }
 
-    /// How long each deployment phase (queue, then each service) takes (default 1.5 s).
+    /// How long each deployment phase (queue, then each service) takes (default 3.5 s).
     pub fn with_phase(self, phase: Duration) -> QoveryWorld {
         self.lock().phase = phase;
         self
