@@ -31,8 +31,8 @@ pub const DEFAULT_POLL: Duration = Duration::from_secs(3);
 pub struct BuildInput<'a> {
     pub sites: &'a [Site; 2],
     pub qovery: Option<&'a QoveryConfig>,
-    /// Resolves `${env:…}` / `${file:…}` / `${cmd:…}` references in a variable value (and
-    /// registers secrets with the redactor). Called with the key (`"variables"` or `"secrets"`)
+    /// Resolves `${env:…}` / `${file:…}` / `${cmd:…}` references (and registers secrets with the
+    /// redactor). Called with the key (`"variables"`, `"secrets"`, `"tag"` or `"environment"`)
     /// and the value as written. Pass `&mut |_, v| Ok(v.to_string())` if values are resolved.
     pub resolve: &'a mut dyn FnMut(&'static str, &str) -> Result<String, String>,
 }
@@ -142,7 +142,11 @@ pub fn build_keyed(
             ));
         }
     };
-    let environment = match (&raw.environment, site) {
+    let explicit_env = match &raw.environment {
+        Some(e) => Some((input.resolve)("environment", e).map_err(|m| berr("environment", m))?),
+        None => None,
+    };
+    let environment = match (&explicit_env, site) {
         (Some(e), _) if !e.trim().is_empty() => e.trim().to_string(),
         (Some(_), _) => return Err(berr("environment", "`environment` is empty")),
         (None, Some(s)) => match &input.sites[s.index()].environment {
@@ -225,9 +229,13 @@ pub fn build_keyed(
             if let Some(s) = raw.services.iter().find(|s| s.trim().is_empty()) {
                 return Err(berr("services", format!("services: {s:?} is empty")));
             }
+            let tag = match &raw.tag {
+                Some(t) => Some((input.resolve)("tag", t).map_err(|m| berr("tag", m))?),
+                None => None,
+            };
             QoveryOp::DeployServices {
                 services: raw.services.clone(),
-                tag: raw.tag.clone().filter(|t| !t.trim().is_empty()),
+                tag: tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             }
         }
         "qovery.set_variables" => {
