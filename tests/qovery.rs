@@ -1547,3 +1547,65 @@ async fn demo_qovery_steps_run_end_to_end() {
         Some("postgres://shop@db.eu-west-1.internal:5432/shop")
     );
 }
+
+/// The example plans (tests/fixtures/qovery/plans) build every Qovery step with this module's
+/// builder, references resolved from a fixed map.
+#[test]
+fn example_plans_build_their_qovery_steps() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        step: Vec<RawStep>,
+        sites: toml::Table,
+    }
+    for (name, text) in [
+        (
+            "warm standby",
+            include_str!("fixtures/qovery/plans/qovery-warm-standby.toml"),
+        ),
+        (
+            "pilot light",
+            include_str!("fixtures/qovery/plans/qovery-pilot-light.toml"),
+        ),
+    ] {
+        let f: File = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let site = |k: &str| {
+            let t = f.sites.get(k).and_then(|v| v.as_table()).expect("site");
+            Site {
+                label: k.into(),
+                cluster: t
+                    .get("cluster")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                environment: t
+                    .get("environment")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                ..Site::default()
+            }
+        };
+        let sites = [site("prod"), site("dr")];
+        let q = plan("https://api.qovery.com").qovery;
+        let mut n = 0;
+        for r in f.step.iter().filter(|r| r.kind.starts_with("qovery.")) {
+            let mut resolve = |_: &'static str, v: &str| {
+                Ok::<String, String>(
+                    v.replace("${env:DR_DATABASE_URL}", "postgres://dr")
+                        .replace("${env:RELEASE_TAG}", "1.4.2"),
+                )
+            };
+            let a = build(
+                &r.kind,
+                r,
+                &mut BuildInput {
+                    sites: &sites,
+                    qovery: q.as_ref(),
+                    resolve: &mut resolve,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!drcockpit::steps::describe(&a).is_empty());
+            n += 1;
+        }
+        assert!(n >= 2, "{name}: {n} Qovery steps");
+    }
+}
