@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::StepContext;
 use crate::clients::qovery::{
-    ActionAccepted, Container, DeployAllRequest, DeployContainer, EnvironmentStatuses,
-    EnvironmentVariable, QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest,
-    VariableScope, encode,
+    Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
+    QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest, VariableScope,
+    encode,
 };
 use crate::journal::PreflightCheck;
 use crate::plan::raw::RawStep;
@@ -869,12 +869,44 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
             other => break other,
         }
     };
-    let accepted: ActionAccepted = match result {
-        Ok(a) => a,
+    let rid: Option<String> = match result {
+        Ok(accepted) => {
+            let rid = accepted.deployment_request_id().map(str::to_string);
+            ctx.info(format!(
+                "→ 202 accepted: {} {}{}",
+                env_name,
+                accepted.state(),
+                rid.as_deref()
+                    .map(|r| format!(", deployment request {r}"))
+                    .unwrap_or_default()
+            ));
+            rid
+        }
+        // A 2xx whose body could not be read: Qovery accepted the action all the same.
+        Err(e @ QoveryError::Decode { .. }) => {
+            ctx.emit(
+                "stderr",
+                format!("accepted, but the answer could not be read ({e}); following the environment anyway"),
+            );
+            None
+        }
         Err(e) if e.is_conflict() => {
             ctx.emit("stderr", e.to_string());
             return Err(format!(
                 "operation in progress on {env_name}: Qovery answered 409 to POST {method_path}; nothing was started. Wait for the running operation to finish (see the Env panel), then retry the step"
+            ));
+        }
+        Err(
+            e @ QoveryError::Transport(
+                crate::clients::http::HttpError::Timeout { .. }
+                | crate::clients::http::HttpError::Other { .. },
+            ),
+        ) => {
+            ctx.emit("stderr", e.to_string());
+            return Err(format!(
+                "{} on {env_name}: no answer ({}); Qovery may or may not have started it. Check the Env panel (or the deployment history) before retrying",
+                q.op.kind_name(),
+                e.short()
             ));
         }
         Err(e) => {
@@ -886,15 +918,6 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
             ));
         }
     };
-    let rid = accepted.deployment_request_id().map(str::to_string);
-    ctx.info(format!(
-        "→ 202 accepted: {} {}{}",
-        env_name,
-        accepted.state(),
-        rid.as_deref()
-            .map(|r| format!(", deployment request {r}"))
-            .unwrap_or_default()
-    ));
     if !q.wait {
         return Ok(format!(
             "{} requested on {env_name}{} (not followed: wait = false)",
