@@ -334,25 +334,32 @@ fn shown_auth(q: &QoveryStep) -> String {
     format!("{} ‹token from the plan›", q.auth_scheme)
 }
 
-/// The base URL review mode shows: the plan's, unless `QOVERY_API_URL` overrides it.
-fn shown_api_url(q: &QoveryStep) -> String {
+/// The base URL review mode shows: the plan's, unless `QOVERY_API_URL` overrides it (then
+/// `true`).
+fn shown_api_url(q: &QoveryStep) -> (String, bool) {
     if crate::clients::qovery::env_overrides_enabled()
         && let Ok(u) = std::env::var("QOVERY_API_URL")
         && !u.trim().is_empty()
     {
-        return format!("{} (QOVERY_API_URL)", u.trim().trim_end_matches('/'));
+        return (u.trim().trim_end_matches('/').to_string(), true);
     }
-    q.api_url.clone()
+    (q.api_url.clone(), false)
 }
 
 /// Exactly what the step would send (review mode and the detail pane). Secret values are hidden.
 pub fn describe(q: &QoveryStep) -> Vec<String> {
-    let base = shown_api_url(q);
+    let (base, from_env) = shown_api_url(q);
     let env = encode(&q.environment);
     let mut v = vec![
         format!("on {}", where_(q)),
         format!("every request: Authorization: {}", shown_auth(q)),
     ];
+    if from_env {
+        v.push(format!(
+            "API {base} (from QOVERY_API_URL, overriding the plan's {})",
+            q.api_url
+        ));
+    }
     if q.wait_if_busy {
         v.push("if Qovery answers 409 (operation in progress): wait until the environment is idle, then send again".into());
     }
