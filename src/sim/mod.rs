@@ -6,6 +6,7 @@
 //! control endpoints (`GET /_sim`, `POST /_sim/scenario/{name}`) and the plain-text 404/405
 //! answers are added by [`build_router`].
 
+pub mod qovery;
 mod sites;
 mod webhooks;
 mod world;
