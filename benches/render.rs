@@ -1,5 +1,5 @@
 //! Time to draw one full frame of a busy cockpit (every section observed, a step running, a
-//! failed and a skipped step, review marks, notes) into a TestBackend at 150×40 and 80×24.
+//! failed and a skipped step, review marks, notes) into a TestBackend at 200×50, 160×48 and 80×24.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -119,7 +119,7 @@ fn busy_state() -> State {
 fn bench(c: &mut Criterion) {
     let state = busy_state();
     let theme = Theme::builtin("dark").unwrap_or_default();
-    for (w, h) in [(150u16, 40u16), (80, 24)] {
+    for (w, h) in [(200u16, 50u16), (160, 48), (80, 24)] {
         let mut term = match Terminal::new(TestBackend::new(w, h)) {
             Ok(t) => t,
             Err(e) => panic!("test backend: {e}"),

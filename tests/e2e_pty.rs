@@ -210,8 +210,33 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("record-bastion"),
     );
     c.wait_screen("bastion=", Duration::from_secs(5)); // the output reached the log pane
-    // 5–6. http.check and wait against the simulator's DR health.
-    c.wait_screen("Step 5 · http.check", Duration::from_secs(10));
+    // 5. Qovery: point DATABASE_URL at DR (old → new, read back), through the real client.
+    c.wait_screen("Step 5 · qovery.set_variables", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(
+        &j,
+        "the variable change",
+        Duration::from_secs(30),
+        finished_ok("point-db-at-dr"),
+    );
+    // 6. Qovery: deploy the DR environment (typed word), followed to DEPLOYED.
+    c.wait_screen("Step 6 · qovery.deploy", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Type DEPLOY to run it", Duration::from_secs(5));
+    c.send("DEPLOY\r");
+    wait_event(&j, "deployment progress", Duration::from_secs(20), |v| {
+        is(v, "step_output", "deploy-dr")
+    });
+    wait_event(
+        &j,
+        "the deployment",
+        Duration::from_secs(90),
+        finished_ok("deploy-dr"),
+    );
+    // 7–8. http.check and wait against the simulator's DR health.
+    c.wait_screen("Step 7 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -219,7 +244,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("dr-health"),
     );
-    c.wait_screen("Step 6 · wait", Duration::from_secs(10));
+    c.wait_screen("Step 8 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -227,8 +252,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(40),
         finished_ok("dr-stable"),
     );
-    // 7. the webhook.
-    c.wait_screen("Step 7 · http.request", Duration::from_secs(10));
+    // 9. the webhook.
+    c.wait_screen("Step 9 · http.request", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");

@@ -1548,7 +1548,7 @@ async fn demo_qovery_steps_run_end_to_end() {
     );
 }
 
-/// The example plans (tests/fixtures/qovery/plans) build every Qovery step with this module's
+/// The example plans (plans/) build every Qovery step with this module's
 /// builder, references resolved from a fixed map.
 #[test]
 fn example_plans_build_their_qovery_steps() {
@@ -1560,11 +1560,11 @@ fn example_plans_build_their_qovery_steps() {
     for (name, text) in [
         (
             "warm standby",
-            include_str!("fixtures/qovery/plans/qovery-warm-standby.toml"),
+            include_str!("../plans/qovery-warm-standby.toml"),
         ),
         (
             "pilot light",
-            include_str!("fixtures/qovery/plans/qovery-pilot-light.toml"),
+            include_str!("../plans/qovery-pilot-light.toml"),
         ),
     ] {
         let f: File = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));

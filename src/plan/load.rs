@@ -219,6 +219,8 @@ pub fn load_str_with_notes(
         origin,
         doc: doc.get_ref(),
         refs: RefContext::new(opts.sim_url.clone(), opts.run_commands, base_dir),
+        sites: Default::default(),
+        qovery: None,
     };
     let plan = cx.convert(file)?;
     Ok(Loaded {
@@ -472,6 +474,9 @@ struct Cx<'t, 'd> {
     origin: &'t str,
     doc: &'d DeTable<'t>,
     refs: RefContext,
+    /// The sites and `[qovery]` as converted, for kinds that act on them (`qovery.*`).
+    sites: [Site; 2],
+    qovery: Option<QoveryConfig>,
 }
 
 /// What a validation error is about.
@@ -653,6 +658,8 @@ impl<'t> Cx<'t, '_> {
         let images = f.images.as_ref().map(images);
         let dns = f.dns.as_ref().map(|d| self.dns(d)).transpose()?;
         let probes = self.probes(f.probes.as_ref())?;
+        self.sites = [prod.clone(), dr.clone()];
+        self.qovery = qovery.clone();
         let mut steps: Vec<Step> = Vec::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
             let step = self.step(i, s)?;
@@ -784,8 +791,11 @@ impl<'t> Cx<'t, '_> {
         let p = |k| [Seg::K("qovery"), Seg::K(k)];
         let token = self.secret(&p("token"), &q.token)?;
         let organization = self.secret(&p("organization"), &q.organization)?;
-        let api_url = match std::env::var("QOVERY_API_URL") {
-            Ok(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+        let env_url = std::env::var("QOVERY_API_URL")
+            .ok()
+            .filter(|_| crate::clients::qovery::env_overrides_enabled());
+        let api_url = match env_url {
+            Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
             _ => match &q.api_url {
                 Some(u) => self
                     .url(&p("api_url"), u)?
@@ -1247,7 +1257,11 @@ impl<'t> Cx<'t, '_> {
 
 /// Fields of the sections whose probes are in this build (`down_for` is derived for every
 /// section). A section not listed here is not checked field by field.
-pub const SECTION_FIELDS: &[(&str, &[&str])] = &[("health", &["ok", "status", "latency"])];
+pub const SECTION_FIELDS: &[(&str, &[&str])] = &[
+    ("health", &["ok", "status", "latency"]),
+    ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
+    ("env", crate::probes::qovery::ENV_FIELDS),
+];
 
 /// Why `section` of `site` is not watched by the panels, mirroring `app::State::new`.
 fn unconfigured(plan: &Plan, site: SiteId, section: &str) -> Option<String> {
@@ -1338,15 +1352,63 @@ pub struct KindSpec {
 /// and a builder using the [`StepCx`] helpers: `raw()`, `secret()`, `url()`, `duration()`,
 /// `missing()`, `error()`…), a `StepAction` variant, and removing its names from
 /// [`PLANNED_KINDS`].
-pub const FAMILIES: &[&[KindSpec]] = &[CORE_KINDS, HTTP_KINDS];
+pub const FAMILIES: &[&[KindSpec]] = &[CORE_KINDS, HTTP_KINDS, QOVERY_KINDS];
+
+const QOVERY_KINDS: &[KindSpec] = {
+    use crate::steps::qovery::KIND_KEYS as K;
+    &[
+        KindSpec {
+            name: K[0].0,
+            keys: K[0].1,
+            build: build_qovery,
+        },
+        KindSpec {
+            name: K[1].0,
+            keys: K[1].1,
+            build: build_qovery,
+        },
+        KindSpec {
+            name: K[2].0,
+            keys: K[2].1,
+            build: build_qovery,
+        },
+        KindSpec {
+            name: K[3].0,
+            keys: K[3].1,
+            build: build_qovery,
+        },
+        KindSpec {
+            name: K[4].0,
+            keys: K[4].1,
+            build: build_qovery,
+        },
+    ]
+};
+
+fn build_qovery(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let timeout = s.duration("timeout", &s.raw.timeout)?;
+    let sites = s.cx.sites.clone();
+    let qovery = s.cx.qovery.clone();
+    let raw = s.raw;
+    let kind = s.kind().to_string();
+    let mut resolve = |key: &'static str, v: &str| s.secret(key, v).map_err(|e| e.detail.clone());
+    let r = crate::steps::qovery::build_keyed(
+        &kind,
+        raw,
+        &mut crate::steps::qovery::BuildInput {
+            sites: &sites,
+            qovery: qovery.as_ref(),
+            resolve: &mut resolve,
+        },
+    );
+    match r {
+        Ok(action) => Ok(Built { action, timeout }),
+        Err(e) => Err(s.error(e.key, &e.message, vec![], None)),
+    }
+}
 
 /// Kinds the format defines that this build does not implement yet.
 pub const PLANNED_KINDS: &[&str] = &[
-    "qovery.deploy",
-    "qovery.redeploy",
-    "qovery.stop",
-    "qovery.deploy_services",
-    "qovery.set_variables",
     "qovery.set_image",
     "postgres.promote",
     "postgres.fence",

@@ -166,6 +166,9 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 seed: *seed,
                 listen: None,
             };
+            // The demo talks to its own simulator only: a user's QOVERY_API_URL or token must
+            // never point it at the real API.
+            crate::clients::qovery::set_env_overrides(false);
             let sim = crate::sim::start(opts)
                 .await
                 .map_err(|e| usage(format!("demo simulator: {e}")))?;

@@ -128,7 +128,30 @@ pub fn families(state: &SimState) -> Vec<Family> {
     vec![
         sites::family(state.clone()),
         webhooks::family(state.clone()),
+        qovery_family(state),
     ]
+}
+
+fn qovery_family(state: &SimState) -> Family {
+    let world = Arc::new(qovery::QoveryWorld::new(
+        state.scenario().name(),
+        state.seed(),
+    ));
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        let mut rx = state.subscribe();
+        let w = world.clone();
+        rt.spawn(async move {
+            while rx.changed().await.is_ok() {
+                let name = rx.borrow().scenario.name();
+                w.set_scenario(name);
+            }
+        });
+    }
+    let mut f = Family::new("qovery", qovery::routes(world));
+    for e in qovery::QoveryWorld::endpoints() {
+        f = f.endpoint(e);
+    }
+    f
 }
 
 /// The whole simulator: every family, the control endpoints, and plain-text 404/405 answers.
