@@ -2,3 +2,4 @@
 //! results and errors, usable from the cockpit, tests and `drcockpit status`.
 
 pub mod http;
+pub mod postgres;
