@@ -811,7 +811,10 @@ impl PgSession {
             Err(e @ PgError::Query { .. }) => {
                 // Leave the session usable whatever happened.
                 let _ = self.simple("ROLLBACK").await;
-                Ok(Err(e.to_string()))
+                Ok(Err(match e.sqlstate() {
+                    Some(c) => format!("{e} [SQLSTATE {c}]"),
+                    None => e.to_string(),
+                }))
             }
             Err(e) => Err(e),
         }

@@ -255,6 +255,10 @@ pub enum StepAction {
     HttpCheck(HttpCheck),
     HttpRequest(HttpRequest),
     Command(CommandSpec),
+    /// `postgres.promote` / `postgres.fence`.
+    Postgres(crate::steps::postgres::PostgresStep),
+    /// `scaleway.promote_replica`.
+    Scaleway(crate::steps::scaleway::PromoteReplica),
 }
 
 impl StepAction {
@@ -268,6 +272,8 @@ impl StepAction {
             StepAction::HttpCheck(_) => "http.check",
             StepAction::HttpRequest(_) => "http.request",
             StepAction::Command(_) => "command",
+            StepAction::Postgres(p) => p.kind_name(),
+            StepAction::Scaleway(_) => "scaleway.promote_replica",
         }
     }
 }
