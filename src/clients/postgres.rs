@@ -526,6 +526,7 @@ pub struct PgSession {
     pub target: String,
     read_only: bool,
     statement_timeout: Duration,
+    round_trips: AtomicU64,
 }
 
 impl fmt::Debug for PgSession {
@@ -623,6 +624,7 @@ pub async fn connect_target(target: &PgTarget, opts: &ConnectOptions) -> Result<
         target: name,
         read_only: opts.read_only,
         statement_timeout: opts.statement_timeout,
+        round_trips: AtomicU64::new(0),
     })
 }
 
@@ -633,6 +635,10 @@ impl PgSession {
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
+    /// Queries sent on this session (each is one network round trip).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
 
     /// One simple-protocol `Query` (one round trip), every statement's rows as text; a statement
     /// error after the first statement is returned alongside the rows that came before it.
@@ -641,6 +647,7 @@ impl PgSession {
         sql: &str,
     ) -> Result<(Vec<Vec<Vec<Option<String>>>>, Option<PgError>), PgError> {
         STATS.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let limit = self.statement_timeout + Duration::from_secs(2);
         let run = async {
             let mut results: Vec<Vec<Vec<Option<String>>>> = vec![Vec::new()];

@@ -1,0 +1,731 @@
+//! The Database section and the promotion steps against real PostgreSQL 15: a primary, a
+//! streaming standby (`pg_basebackup -R`) and a logical subscriber, each started on loopback in
+//! a temporary directory on a free port. When the server binaries are missing these tests FAIL
+//! and say how to install them (`scripts/install-test-deps.sh`).
+//!
+//! Also: the Prometheus probe and the Scaleway promote step against the simulator's routes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use drcockpit::app::{Level, Mode, Msg, Observation, Operator, Section, State};
+use drcockpit::app::observe::{SectionView, Verdict};
+use drcockpit::clients::http::HttpClient;
+use drcockpit::clients::postgres::{self, ConnectOptions, PgError};
+use drcockpit::plan::condition::{CondResult, Condition, Lookup};
+use drcockpit::plan::{
+    DatabaseConfig, Plan, PrometheusSource, ProbeSettings, Site, SiteId, Step, StepAction,
+    Strategy, Value,
+};
+use drcockpit::probes::{self, ProbeKey};
+use drcockpit::steps::{self, StepContext};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+fn bin_dir() -> PathBuf {
+    std::env::var_os("DRCOCKPIT_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+fn require_binaries() {
+    for b in ["initdb", "pg_ctl", "pg_basebackup", "postgres"] {
+        let p = bin_dir().join(b);
+        assert!(
+            p.exists(),
+            "PostgreSQL 15 server binary {} is missing: run `scripts/install-test-deps.sh` (as root) \
+             to install postgresql-15, or point DRCOCKPIT_PG_BIN at its bin directory",
+            p.display()
+        );
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A PostgreSQL command, as user `postgres` when the tests run as root.
+fn pg_cmd(name: &str) -> Command {
+    let bin = bin_dir().join(name);
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn run(mut c: Command, what: &str) {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+struct Pg {
+    data: PathBuf,
+    port: u16,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Pg {
+    fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+    fn log(&self) -> PathBuf {
+        self.data.with_extension("log")
+    }
+    fn start(&self) {
+        let mut c = pg_cmd("pg_ctl");
+        c.arg("-D").arg(&self.data).arg("-l").arg(self.log());
+        c.args(["-w", "-t", "60", "start"]);
+        run(c, "pg_ctl start");
+    }
+    fn stop_immediate(&self) {
+        let mut c = pg_cmd("pg_ctl");
+        c.arg("-D").arg(&self.data).args(["-m", "immediate", "-w", "stop"]);
+        let _ = c.output();
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        self.stop_immediate();
+    }
+}
+
+fn tempdir() -> tempfile::TempDir {
+    let t = tempfile::Builder::new()
+        .prefix("drcockpit-pg-")
+        .tempdir()
+        .expect("temp dir");
+    if is_root() {
+        run(
+            {
+                let mut c = Command::new("chown");
+                c.arg("postgres:postgres").arg(t.path());
+                c
+            },
+            "chown the temp dir to postgres",
+        );
+    }
+    t
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.write_all(text.as_bytes()).expect("append config");
+}
+
+fn common_conf(port: u16, dir: &Path) -> String {
+    format!(
+        "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+         wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\nfsync = off\n\
+         shared_buffers = 16MB\nmax_connections = 40\nwal_receiver_status_interval = 1s\n",
+        dir.display()
+    )
+}
+
+/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback).
+fn primary() -> Pg {
+    require_binaries();
+    let tmp = tempdir();
+    let data = tmp.path().join("primary");
+    let mut c = pg_cmd("initdb");
+    c.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+    run(c, "initdb");
+    let port = free_port();
+    append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+    append(
+        &data.join("pg_hba.conf"),
+        "\nhost replication all 127.0.0.1/32 trust\n",
+    );
+    let pg = Pg {
+        data,
+        port,
+        _tmp: Some(tmp),
+    };
+    pg.start();
+    pg
+}
+
+/// A streaming standby of `p` (`pg_basebackup -R -C -S <slot>`).
+fn standby(p: &Pg, slot: &str) -> Pg {
+    let tmp = tempdir();
+    let data = tmp.path().join("standby");
+    let mut c = pg_cmd("pg_basebackup");
+    c.args(["-h", "127.0.0.1", "-p", &p.port.to_string(), "-U", "postgres", "-D"])
+        .arg(&data)
+        .args(["-R", "-X", "stream", "-C", "-S", slot]);
+    run(c, "pg_basebackup");
+    let port = free_port();
+    append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+    let pg = Pg {
+        data,
+        port,
+        _tmp: Some(tmp),
+    };
+    pg.start();
+    pg
+}
+
+async fn admin(url: &str) -> postgres::PgSession {
+    postgres::connect(url, &ConnectOptions::mutating(Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|e| panic!("admin session: {e}"))
+}
+
+async fn sql(url: &str, q: &str) {
+    admin(url)
+        .await
+        .simple(q)
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+}
+
+fn plan(prod: Option<DatabaseConfig>, dr: Option<DatabaseConfig>) -> Plan {
+    let site = |label: &str, db| Site {
+        label: label.into(),
+        database: db,
+        ..Default::default()
+    };
+    Plan {
+        name: "pg test".into(),
+        strategy: Strategy::WarmStandby,
+        rto: Duration::from_secs(1800),
+        rpo: Duration::from_secs(300),
+        description: None,
+        source: "<test>".into(),
+        hash: "0".into(),
+        sites: [site("prod", prod), site("dr", dr)],
+        qovery: None,
+        images: None,
+        dns: None,
+        probes: ProbeSettings::default(),
+        steps: vec![],
+    }
+}
+
+fn db(url: &str) -> DatabaseConfig {
+    DatabaseConfig {
+        postgres: Some(url.into()),
+        max_lag_bytes: Some(16 << 20),
+        ..Default::default()
+    }
+}
+
+async fn observe(plan: &Arc<Plan>, site: SiteId) -> Observation {
+    probes::run(
+        plan,
+        &HttpClient::new(true),
+        ProbeKey {
+            site,
+            section: Section::Database,
+        },
+    )
+    .await
+}
+
+fn reading_field(o: &Observation, f: &str) -> Value {
+    match &o.outcome {
+        Ok(r) => r
+            .fields
+            .get(f)
+            .cloned()
+            .unwrap_or_else(|| panic!("no field {f} in {r:?}")),
+        Err(e) => panic!("probe failed: {e:?}"),
+    }
+}
+
+fn lag_of(o: &Observation) -> u64 {
+    match reading_field(o, "lag") {
+        Value::Bytes(b) => b,
+        other => panic!("lag is {other:?}"),
+    }
+}
+
+struct Ctx {
+    ctx: StepContext,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
+    let (tx, rx) = mpsc::unbounded_channel();
+    Ctx {
+        ctx: StepContext {
+            plan: plan.clone(),
+            http: HttpClient::new(read_only),
+            allow_spawn: !read_only,
+            step: 0,
+            attempt: 1,
+            out: tx,
+        },
+        rx,
+    }
+}
+
+/// (stream, text) of every output line sent so far.
+fn lines(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        if let Msg::StepOutput { line, .. } = m {
+            v.push((line.stream, line.text));
+        }
+    }
+    v
+}
+
+fn promote_step(plan: &Plan) -> StepAction {
+    let raw: drcockpit::plan::raw::RawStep = toml::from_str(
+        "id = \"promote\"\ntitle = \"Promote\"\nkind = \"postgres.promote\"\nsite = \"dr\"\nwait_seconds = 30\n",
+    )
+    .expect("raw step");
+    steps::postgres::build("postgres.promote", &raw, &plan.sites).expect("build promote")
+}
+
+fn fence_step(plan: &Plan, terminate: bool) -> StepAction {
+    let raw: drcockpit::plan::raw::RawStep = toml::from_str(&format!(
+        "id = \"fence\"\ntitle = \"Fence\"\nkind = \"postgres.fence\"\nsite = \"prod\"\nterminate_sessions = {terminate}\n"
+    ))
+    .expect("raw step");
+    steps::postgres::build("postgres.fence", &raw, &plan.sites).expect("build fence")
+}
+
+async fn in_recovery(url: &str) -> bool {
+    admin(url).await.position().await.expect("position").0
+}
+
+async fn wait_lag_zero(plan: &Arc<Plan>, within: Duration) -> Observation {
+    let t = Instant::now();
+    loop {
+        let o = observe(plan, SiteId::Dr).await;
+        if o.outcome.is_ok() && lag_of(&o) == 0 {
+            return o;
+        }
+        assert!(
+            t.elapsed() < within,
+            "lag did not drain to 0 within {within:?}: {o:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests against real PostgreSQL
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_rises_during_a_write_burst_and_drains_to_zero() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE burst(id bigserial, pad text)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+
+    // A write burst on the primary while the DR side is probed.
+    let url = p.url();
+    let writer = tokio::spawn(async move {
+        let s = admin(&url).await;
+        for _ in 0..40 {
+            s.simple("INSERT INTO burst(pad) SELECT repeat('x', 200) FROM generate_series(1, 20000)")
+                .await
+                .expect("insert");
+        }
+    });
+    let mut max_lag = 0u64;
+    while !writer.is_finished() {
+        let o = observe(&plan, SiteId::Dr).await;
+        max_lag = max_lag.max(lag_of(&o));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    writer.await.expect("writer");
+    assert!(max_lag > 0, "no lag seen during a write burst");
+
+    // The primary sees its standby too.
+    let po = observe(&plan, SiteId::Prod).await;
+    assert_eq!(reading_field(&po, "role"), Value::Text("primary".into()));
+    assert_eq!(reading_field(&po, "replicas"), Value::Num(1.0));
+
+    let o = wait_lag_zero(&plan, Duration::from_secs(60)).await;
+    assert_eq!(reading_field(&o, "role"), Value::Text("standby".into()));
+    assert_eq!(reading_field(&o, "receiver"), Value::Text("streaming".into()));
+
+    // Conditions and the RPO estimate resolve from the reading.
+    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    state.sections[SiteId::Dr.index()][Section::Database.index()].observe(&o);
+    state.now = Utc::now();
+    assert!(matches!(
+        state.lookup("dr.database.lag"),
+        Lookup::Value {
+            value: Value::Bytes(0),
+            ..
+        }
+    ));
+    let c = Condition::parse("dr.database.lag < 16MiB").expect("condition");
+    assert!(state.evaluate(&c).passed(), "{:?}", state.evaluate(&c));
+    assert_eq!(state.rpo_estimate().as_deref(), Some("0 B"));
+    eprintln!("max lag seen during the burst: {max_lag} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_primary_raises_no_false_lag_alarm() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let mut dr = db(&s.url());
+    dr.max_replay_age = Some(Duration::from_secs(2));
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(dr)));
+    sql(&p.url(), "CREATE TABLE t(i int); INSERT INTO t VALUES (1)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    // Idle for longer than max_replay_age: the last replayed commit gets old.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let o = wait_lag_zero(&plan, Duration::from_secs(10)).await;
+    let st = postgres::probe_session(&s.url())
+        .await
+        .expect("session")
+        .status(None)
+        .await
+        .expect("status");
+    assert!(
+        st.since_last_replay.expect("a replayed commit") > Duration::from_secs(2),
+        "the raw timestamp age should exceed max_replay_age: {st:?}"
+    );
+    let r = o.outcome.as_ref().expect("reading");
+    assert_eq!(r.level, Level::Good, "false alarm: {r:?}");
+    assert_eq!(r.fields["replay_age"], Value::Duration(Duration::ZERO));
+    assert_eq!(r.fields["primary_reachable"], Value::Bool(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promotion_succeeds_records_rpo_evidence_and_pressing_again_succeeds() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1), (2)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    let action = promote_step(&plan);
+    assert!(steps::is_mutating(&action));
+    assert!(steps::describe(&action).iter().any(|l| l.contains("pg_promote(true, 30)")));
+
+    let mut c = ctx(&plan, false);
+    let out = steps::run(&action, c.ctx.clone()).await;
+    let got = lines(&mut c.rx);
+    let done = out.unwrap_or_else(|e| panic!("promote failed: {e}\n{got:#?}"));
+    assert!(done.contains("promoted"), "{done}");
+    assert!(!in_recovery(&s.url()).await);
+    let ev: Vec<&(String, String)> = got.iter().filter(|(s, _)| s == "evidence:rpo").collect();
+    assert_eq!(ev.len(), 1, "{got:#?}");
+    let j: serde_json::Value = serde_json::from_str(&ev[0].1).expect("evidence is JSON");
+    assert_eq!(j["lag_bytes"], 0);
+    assert!(j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')));
+    assert!(j["last_replayed_commit"].as_str().is_some(), "{j}");
+    assert!(j["lag_basis"].as_str().unwrap_or("").contains("pg_current_wal_lsn"));
+    // The promoted server takes writes.
+    sql(&s.url(), "INSERT INTO orders VALUES (3)").await;
+
+    // Pressing it again succeeds, with a note, and changes nothing.
+    let mut c2 = ctx(&plan, false);
+    let again = steps::run(&action, c2.ctx.clone()).await.expect("second press");
+    assert!(again.contains("already primary"), "{again}");
+    assert!(
+        lines(&mut c2.rx).iter().all(|(s, _)| s != "evidence:rpo"),
+        "no new evidence when nothing was promoted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promotion_after_the_primary_is_killed() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 1000)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    p.stop_immediate();
+    // The DR panel keeps the last known lag and says the primary is gone.
+    let o = observe(&plan, SiteId::Dr).await;
+    assert_eq!(reading_field(&o, "primary_reachable"), Value::Bool(false));
+    let prod = observe(&plan, SiteId::Prod).await;
+    assert!(prod.outcome.is_err(), "a dead primary must be an error: {prod:?}");
+
+    let mut c = ctx(&plan, false);
+    let t = Instant::now();
+    let res = steps::run(&promote_step(&plan), c.ctx.clone()).await;
+    let got = lines(&mut c.rx);
+    res.unwrap_or_else(|e| panic!("promote after kill: {e}\n{got:#?}"));
+    eprintln!("promotion after killing the primary took {:?}", t.elapsed());
+    let ev = got
+        .iter()
+        .find(|(s, _)| s == "evidence:rpo")
+        .expect("evidence");
+    let j: serde_json::Value = serde_json::from_str(&ev.1).expect("json");
+    assert!(
+        j["lag_basis"].as_str().unwrap_or("").contains("unreachable"),
+        "{j}"
+    );
+    assert!(!in_recovery(&s.url()).await);
+    sql(&s.url(), "INSERT INTO t VALUES (0)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_standby_is_an_error_then_stale_never_healthy() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    let good = wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    s.stop_immediate();
+    let bad = observe(&plan, SiteId::Dr).await;
+    let err = bad.outcome.as_ref().expect_err("an unreachable standby must not read");
+    assert_eq!(err.short, "unreachable", "{err:?}");
+    assert!(err.full.contains(&format!("127.0.0.1:{}", s.port)), "{err:?}");
+
+    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    let sec = &mut state.sections[SiteId::Dr.index()][Section::Database.index()];
+    sec.observe(&good);
+    sec.observe(&bad);
+    state.now = Utc::now();
+    assert!(matches!(
+        state.view(SiteId::Dr, Section::Database),
+        SectionView::Error { .. }
+    ));
+    assert_ne!(state.verdict(SiteId::Dr), Verdict::Ready);
+    let c = Condition::parse("dr.database.lag < 16MiB").expect("condition");
+    assert!(matches!(state.evaluate(&c), CondResult::Unknown(_)));
+    assert!(state.rpo_estimate().is_none());
+
+    // A good reading that is not refreshed goes stale and stops counting as healthy.
+    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    state.sections[SiteId::Dr.index()][Section::Database.index()].observe(&good);
+    state.now = Utc::now() + chrono::Duration::seconds(60);
+    assert!(matches!(
+        state.view(SiteId::Dr, Section::Database),
+        SectionView::Stale { .. }
+    ));
+    assert!(matches!(state.evaluate(&c), CondResult::Unknown(_)));
+    assert_ne!(state.verdict(SiteId::Dr), Verdict::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fencing_makes_the_old_primary_refuse_writes() {
+    let p = primary();
+    let plan = Arc::new(plan(Some(db(&p.url())), None));
+    sql(&p.url(), "CREATE TABLE t(i int)").await;
+    // A client session that fencing should terminate.
+    let client = admin(&p.url()).await;
+    client.simple("SELECT 1").await.expect("client works");
+
+    let action = fence_step(&plan, true);
+    let mut c = ctx(&plan, false);
+    let res = steps::run(&action, c.ctx.clone()).await;
+    let got = lines(&mut c.rx);
+    let done = res.unwrap_or_else(|e| panic!("fence: {e}\n{got:#?}"));
+    assert!(done.contains("fenced"), "{done}");
+    assert!(client.simple("SELECT 1").await.is_err(), "the client session was terminated");
+
+    // A new session's write is refused with SQLSTATE 25006.
+    let s = admin(&p.url()).await;
+    let e = s.simple("INSERT INTO t VALUES (1)").await.expect_err("write refused");
+    assert_eq!(e.sqlstate(), Some("25006"), "{e}");
+    // Fencing again is harmless.
+    steps::run(&action, ctx(&plan, false).ctx).await.expect("fence twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE t(i int)").await;
+
+    let mut c = ctx(&plan, true);
+    let e = steps::run(&promote_step(&plan), c.ctx.clone())
+        .await
+        .expect_err("monitor mode must not promote");
+    assert!(e.contains("read-only"), "{e}");
+    assert!(in_recovery(&s.url()).await, "the standby must still be a standby");
+    let e = steps::run(&fence_step(&plan, false), ctx(&plan, true).ctx)
+        .await
+        .expect_err("monitor mode must not fence");
+    assert!(e.contains("read-only"), "{e}");
+    assert!(lines(&mut c.rx).is_empty(), "nothing was attempted");
+
+    // Preflight is read-only and reports reachable, role and lag.
+    let checks = steps::preflight(&promote_step(&plan), &ctx(&plan, true).ctx, vec![]).await;
+    assert!(checks.iter().any(|c| c.what.starts_with("reachable") && c.ok == Some(true)), "{checks:?}");
+    assert!(checks.iter().any(|c| c.what == "role: standby"), "{checks:?}");
+    assert!(checks.iter().any(|c| c.what == "lag"), "{checks:?}");
+
+    // The probe's kept session is read-only on the primary.
+    observe(&plan, SiteId::Prod).await;
+    let session = postgres::probe_session(&p.url()).await.expect("probe session");
+    assert!(session.is_read_only());
+    let e = session
+        .simple("INSERT INTO t VALUES (1)")
+        .await
+        .expect_err("a write through the probe session must fail");
+    assert_eq!(e.sqlstate(), Some("25006"), "{e}");
+    assert!(matches!(session.promote(5).await, Err(PgError::ReadOnly(_))));
+    assert!(matches!(session.fence(false).await, Err(PgError::ReadOnly(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logical_subscription_lag_is_read() {
+    let p = primary();
+    // The subscriber: a third cluster.
+    let sub = {
+        let tmp = tempdir();
+        let data = tmp.path().join("subscriber");
+        let mut c = pg_cmd("initdb");
+        c.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+        run(c, "initdb subscriber");
+        let port = free_port();
+        append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+        let pg = Pg {
+            data,
+            port,
+            _tmp: Some(tmp),
+        };
+        pg.start();
+        pg
+    };
+    sql(&p.url(), "CREATE TABLE items(id int primary key, v text); CREATE PUBLICATION pub FOR TABLE items").await;
+    sql(&sub.url(), "CREATE TABLE items(id int primary key, v text)").await;
+    sql(
+        &sub.url(),
+        &format!(
+            "CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 port={} user=postgres dbname=postgres' PUBLICATION pub",
+            p.port
+        ),
+    )
+    .await;
+    sql(&p.url(), "INSERT INTO items SELECT g, 'x' FROM generate_series(1, 5000) g").await;
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&sub.url()))));
+    let t = Instant::now();
+    let o = loop {
+        let o = observe(&plan, SiteId::Dr).await;
+        if let Ok(r) = &o.outcome {
+            if r.fields.get("subscription_lag") == Some(&Value::Bytes(0)) {
+                break o;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "subscription never caught up: {o:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let r = o.outcome.as_ref().expect("reading");
+    assert_eq!(r.fields["role"], Value::Text("subscriber".into()));
+    assert_eq!(r.fields["subscriptions"], Value::Num(1.0));
+    assert_eq!(r.fields["lag"], Value::Bytes(0));
+    assert!(r.details.iter().any(|d| d.contains("subscription sub")), "{r:?}");
+    // The publisher shows the logical slot and its lag.
+    let po = observe(&plan, SiteId::Prod).await;
+    let pr = po.outcome.as_ref().expect("publisher reading");
+    assert!(pr.fields.contains_key("slot_lag"), "{pr:?}");
+    assert_eq!(pr.fields["slots_ok"], Value::Bool(true));
+    assert!(pr.details.iter().any(|d| d.contains("slot sub (logical)")), "{pr:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_probe_round_costs_one_round_trip_per_server() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let mut dr = db(&s.url());
+    dr.backup_age_query = Some("SELECT now() - interval '2 hours'".into());
+    dr.max_backup_age = Some(Duration::from_secs(3600));
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(dr)));
+    // Warm up: connections are opened once.
+    observe(&plan, SiteId::Prod).await;
+    observe(&plan, SiteId::Dr).await;
+    let ps = postgres::probe_session(&p.url()).await.expect("prod session");
+    let ss = postgres::probe_session(&s.url()).await.expect("dr session");
+    let (p0, s0) = (ps.round_trips(), ss.round_trips());
+    let rounds = 20u64;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        observe(&plan, SiteId::Prod).await;
+    }
+    let prod_ms = t.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+    let p1 = ps.round_trips();
+    let t = Instant::now();
+    let mut last = None;
+    for _ in 0..rounds {
+        last = Some(observe(&plan, SiteId::Dr).await);
+    }
+    let dr_ms = t.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+    let (p2, s2) = (ps.round_trips(), ss.round_trips());
+    // Same sessions: nothing reconnected.
+    assert!(Arc::ptr_eq(&ps, &postgres::probe_session(&p.url()).await.expect("same")));
+    assert!(Arc::ptr_eq(&ss, &postgres::probe_session(&s.url()).await.expect("same")));
+    assert_eq!((p1 - p0) / rounds, 1, "prod: one round trip per round");
+    assert_eq!((s2 - s0) / rounds, 1, "dr: one round trip to the standby per round");
+    assert_eq!((p2 - p1) / rounds, 1, "dr: one round trip to the primary per round");
+    // The backup age came back in the same round trip.
+    let r = last.expect("obs").outcome.expect("reading");
+    match r.fields["backup_age"] {
+        Value::Duration(d) => assert!((7190..7210).contains(&d.as_secs()), "{d:?}"),
+        ref v => panic!("{v:?}"),
+    }
+    assert_eq!(r.level, Level::Bad, "backup older than max_backup_age: {r:?}");
+    eprintln!(
+        "COST prod (primary): 1 query / 1 round trip per round, {prod_ms:.2} ms; dr (standby): 1 query to the standby + 1 to the primary = 2 round trips per round, {dr_ms:.2} ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_step_configuration_is_an_actionable_error() {
+    // No server needed: building steps from the plan.
+    let plan = plan(None, Some(db("postgresql://postgres@127.0.0.1:1/postgres")));
+    let raw: drcockpit::plan::raw::RawStep =
+        toml::from_str("id = \"f\"\ntitle = \"F\"\nkind = \"postgres.fence\"\nsite = \"prod\"\n")
+            .expect("raw");
+    let e = steps::postgres::build("postgres.fence", &raw, &plan.sites).expect_err("no prod db");
+    assert!(e.contains("[sites.prod] has no `database.postgres`"), "{e}");
+    let raw: drcockpit::plan::raw::RawStep = toml::from_str(
+        "id = \"p\"\ntitle = \"P\"\nkind = \"postgres.promote\"\nsite = \"dr\"\nwait_seconds = 0\n",
+    )
+    .expect("raw");
+    let e = steps::postgres::build("postgres.promote", &raw, &plan.sites).expect_err("bad wait");
+    assert!(e.contains("wait_seconds"), "{e}");
+}
+
+// Keep the Step type in use for the loader-facing contract (a plan step wraps an action).
+#[allow(dead_code)]
+fn _step(action: StepAction) -> Step {
+    Step {
+        id: "x".into(),
+        title: "x".into(),
+        description: None,
+        action,
+        requires: vec![],
+        confirm: None,
+        timeout: None,
+        site: None,
+    }
+}
+
+#[allow(dead_code)]
+fn _prom(url: &str) -> PrometheusSource {
+    PrometheusSource {
+        url: url.into(),
+        lag_query: None,
+        backup_age_query: None,
+    }
+}
