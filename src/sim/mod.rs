@@ -1,5 +1,8 @@
 //! The embedded simulator: a fake but faithful world on loopback.
 
+pub mod prometheus;
+pub mod scaleway;
+
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone)]
