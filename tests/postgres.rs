@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use drcockpit::app::{Level, Mode, Msg, Observation, Operator, Section, State};
 use drcockpit::app::observe::{SectionView, Verdict};
+use drcockpit::app::{Level, Mode, Msg, Observation, Operator, Section, State};
 use drcockpit::clients::http::HttpClient;
 use drcockpit::clients::postgres::{self, ConnectOptions, PgError};
 use drcockpit::plan::condition::{CondResult, Condition, Lookup};
 use drcockpit::plan::{
-    DatabaseConfig, Plan, PrometheusSource, ProbeSettings, Site, SiteId, Step, StepAction,
+    DatabaseConfig, Plan, ProbeSettings, PrometheusSource, Site, SiteId, Step, StepAction,
     Strategy, Value,
 };
 use drcockpit::probes::{self, ProbeKey};
@@ -65,7 +65,9 @@ fn pg_cmd(name: &str) -> Command {
 }
 
 fn run(mut c: Command, what: &str) {
-    let out = c.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -100,7 +102,9 @@ impl Pg {
     }
     fn stop_immediate(&self) {
         let mut c = pg_cmd("pg_ctl");
-        c.arg("-D").arg(&self.data).args(["-m", "immediate", "-w", "stop"]);
+        c.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"]);
         let _ = c.output();
     }
 }
@@ -153,10 +157,15 @@ fn primary() -> Pg {
     let tmp = tempdir();
     let data = tmp.path().join("primary");
     let mut c = pg_cmd("initdb");
-    c.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+    c.arg("-D")
+        .arg(&data)
+        .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
     run(c, "initdb");
     let port = free_port();
-    append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+    append(
+        &data.join("postgresql.conf"),
+        &common_conf(port, tmp.path()),
+    );
     append(
         &data.join("pg_hba.conf"),
         "\nhost replication all 127.0.0.1/32 trust\n",
@@ -175,12 +184,23 @@ fn standby(p: &Pg, slot: &str) -> Pg {
     let tmp = tempdir();
     let data = tmp.path().join("standby");
     let mut c = pg_cmd("pg_basebackup");
-    c.args(["-h", "127.0.0.1", "-p", &p.port.to_string(), "-U", "postgres", "-D"])
-        .arg(&data)
-        .args(["-R", "-X", "stream", "-C", "-S", slot]);
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p.port.to_string(),
+        "-U",
+        "postgres",
+        "-D",
+    ])
+    .arg(&data)
+    .args(["-R", "-X", "stream", "-C", "-S", slot]);
     run(c, "pg_basebackup");
     let port = free_port();
-    append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+    append(
+        &data.join("postgresql.conf"),
+        &common_conf(port, tmp.path()),
+    );
     let pg = Pg {
         data,
         port,
@@ -348,9 +368,11 @@ async fn lag_rises_during_a_write_burst_and_drains_to_zero() {
     let writer = tokio::spawn(async move {
         let s = admin(&url).await;
         for _ in 0..40 {
-            s.simple("INSERT INTO burst(pad) SELECT repeat('x', 200) FROM generate_series(1, 20000)")
-                .await
-                .expect("insert");
+            s.simple(
+                "INSERT INTO burst(pad) SELECT repeat('x', 200) FROM generate_series(1, 20000)",
+            )
+            .await
+            .expect("insert");
         }
     });
     let mut max_lag = 0u64;
@@ -369,10 +391,18 @@ async fn lag_rises_during_a_write_burst_and_drains_to_zero() {
 
     let o = wait_lag_zero(&plan, Duration::from_secs(60)).await;
     assert_eq!(reading_field(&o, "role"), Value::Text("standby".into()));
-    assert_eq!(reading_field(&o, "receiver"), Value::Text("streaming".into()));
+    assert_eq!(
+        reading_field(&o, "receiver"),
+        Value::Text("streaming".into())
+    );
 
     // Conditions and the RPO estimate resolve from the reading.
-    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    let mut state = State::new(
+        plan.clone(),
+        Mode::Monitor,
+        Operator::from_env(),
+        Utc::now(),
+    );
     state.sections[SiteId::Dr.index()][Section::Database.index()].observe(&o);
     state.now = Utc::now();
     assert!(matches!(
@@ -421,11 +451,19 @@ async fn promotion_succeeds_records_rpo_evidence_and_pressing_again_succeeds() {
     let p = primary();
     let s = standby(&p, "standby1");
     let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
-    sql(&p.url(), "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1), (2)").await;
+    sql(
+        &p.url(),
+        "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1), (2)",
+    )
+    .await;
     wait_lag_zero(&plan, Duration::from_secs(30)).await;
     let action = promote_step(&plan);
     assert!(steps::is_mutating(&action));
-    assert!(steps::describe(&action).iter().any(|l| l.contains("pg_promote(true, 30)")));
+    assert!(
+        steps::describe(&action)
+            .iter()
+            .any(|l| l.contains("pg_promote(true, 30)"))
+    );
 
     let mut c = ctx(&plan, false);
     let out = steps::run(&action, c.ctx.clone()).await;
@@ -439,13 +477,20 @@ async fn promotion_succeeds_records_rpo_evidence_and_pressing_again_succeeds() {
     assert_eq!(j["lag_bytes"], 0);
     assert!(j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')));
     assert!(j["last_replayed_commit"].as_str().is_some(), "{j}");
-    assert!(j["lag_basis"].as_str().unwrap_or("").contains("pg_current_wal_lsn"));
+    assert!(
+        j["lag_basis"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pg_current_wal_lsn")
+    );
     // The promoted server takes writes.
     sql(&s.url(), "INSERT INTO orders VALUES (3)").await;
 
     // Pressing it again succeeds, with a note, and changes nothing.
     let mut c2 = ctx(&plan, false);
-    let again = steps::run(&action, c2.ctx.clone()).await.expect("second press");
+    let again = steps::run(&action, c2.ctx.clone())
+        .await
+        .expect("second press");
     assert!(again.contains("already primary"), "{again}");
     assert!(
         lines(&mut c2.rx).iter().all(|(s, _)| s != "evidence:rpo"),
@@ -458,14 +503,21 @@ async fn promotion_after_the_primary_is_killed() {
     let p = primary();
     let s = standby(&p, "standby1");
     let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
-    sql(&p.url(), "CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 1000)").await;
+    sql(
+        &p.url(),
+        "CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 1000)",
+    )
+    .await;
     wait_lag_zero(&plan, Duration::from_secs(30)).await;
     p.stop_immediate();
     // The DR panel keeps the last known lag and says the primary is gone.
     let o = observe(&plan, SiteId::Dr).await;
     assert_eq!(reading_field(&o, "primary_reachable"), Value::Bool(false));
     let prod = observe(&plan, SiteId::Prod).await;
-    assert!(prod.outcome.is_err(), "a dead primary must be an error: {prod:?}");
+    assert!(
+        prod.outcome.is_err(),
+        "a dead primary must be an error: {prod:?}"
+    );
 
     let mut c = ctx(&plan, false);
     let t = Instant::now();
@@ -479,7 +531,10 @@ async fn promotion_after_the_primary_is_killed() {
         .expect("evidence");
     let j: serde_json::Value = serde_json::from_str(&ev.1).expect("json");
     assert!(
-        j["lag_basis"].as_str().unwrap_or("").contains("unreachable"),
+        j["lag_basis"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unreachable"),
         "{j}"
     );
     assert!(!in_recovery(&s.url()).await);
@@ -494,11 +549,22 @@ async fn an_unreachable_standby_is_an_error_then_stale_never_healthy() {
     let good = wait_lag_zero(&plan, Duration::from_secs(30)).await;
     s.stop_immediate();
     let bad = observe(&plan, SiteId::Dr).await;
-    let err = bad.outcome.as_ref().expect_err("an unreachable standby must not read");
+    let err = bad
+        .outcome
+        .as_ref()
+        .expect_err("an unreachable standby must not read");
     assert_eq!(err.short, "unreachable", "{err:?}");
-    assert!(err.full.contains(&format!("127.0.0.1:{}", s.port)), "{err:?}");
+    assert!(
+        err.full.contains(&format!("127.0.0.1:{}", s.port)),
+        "{err:?}"
+    );
 
-    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    let mut state = State::new(
+        plan.clone(),
+        Mode::Monitor,
+        Operator::from_env(),
+        Utc::now(),
+    );
     let sec = &mut state.sections[SiteId::Dr.index()][Section::Database.index()];
     sec.observe(&good);
     sec.observe(&bad);
@@ -513,7 +579,12 @@ async fn an_unreachable_standby_is_an_error_then_stale_never_healthy() {
     assert!(state.rpo_estimate().is_none());
 
     // A good reading that is not refreshed goes stale and stops counting as healthy.
-    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    let mut state = State::new(
+        plan.clone(),
+        Mode::Monitor,
+        Operator::from_env(),
+        Utc::now(),
+    );
     state.sections[SiteId::Dr.index()][Section::Database.index()].observe(&good);
     state.now = Utc::now() + chrono::Duration::seconds(60);
     assert!(matches!(
@@ -539,14 +610,22 @@ async fn fencing_makes_the_old_primary_refuse_writes() {
     let got = lines(&mut c.rx);
     let done = res.unwrap_or_else(|e| panic!("fence: {e}\n{got:#?}"));
     assert!(done.contains("fenced"), "{done}");
-    assert!(client.simple("SELECT 1").await.is_err(), "the client session was terminated");
+    assert!(
+        client.simple("SELECT 1").await.is_err(),
+        "the client session was terminated"
+    );
 
     // A new session's write is refused with SQLSTATE 25006.
     let s = admin(&p.url()).await;
-    let e = s.simple("INSERT INTO t VALUES (1)").await.expect_err("write refused");
+    let e = s
+        .simple("INSERT INTO t VALUES (1)")
+        .await
+        .expect_err("write refused");
     assert_eq!(e.sqlstate(), Some("25006"), "{e}");
     // Fencing again is harmless.
-    steps::run(&action, ctx(&plan, false).ctx).await.expect("fence twice");
+    steps::run(&action, ctx(&plan, false).ctx)
+        .await
+        .expect("fence twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -561,7 +640,10 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
         .await
         .expect_err("monitor mode must not promote");
     assert!(e.contains("read-only"), "{e}");
-    assert!(in_recovery(&s.url()).await, "the standby must still be a standby");
+    assert!(
+        in_recovery(&s.url()).await,
+        "the standby must still be a standby"
+    );
     let e = steps::run(&fence_step(&plan, false), ctx(&plan, true).ctx)
         .await
         .expect_err("monitor mode must not fence");
@@ -570,21 +652,37 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
 
     // Preflight is read-only and reports reachable, role and lag.
     let checks = steps::preflight(&promote_step(&plan), &ctx(&plan, true).ctx, vec![]).await;
-    assert!(checks.iter().any(|c| c.what.starts_with("reachable") && c.ok == Some(true)), "{checks:?}");
-    assert!(checks.iter().any(|c| c.what == "role: standby"), "{checks:?}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.what.starts_with("reachable") && c.ok == Some(true)),
+        "{checks:?}"
+    );
+    assert!(
+        checks.iter().any(|c| c.what == "role: standby"),
+        "{checks:?}"
+    );
     assert!(checks.iter().any(|c| c.what == "lag"), "{checks:?}");
 
     // The probe's kept session is read-only on the primary.
     observe(&plan, SiteId::Prod).await;
-    let session = postgres::probe_session(&p.url()).await.expect("probe session");
+    let session = postgres::probe_session(&p.url())
+        .await
+        .expect("probe session");
     assert!(session.is_read_only());
     let e = session
         .simple("INSERT INTO t VALUES (1)")
         .await
         .expect_err("a write through the probe session must fail");
     assert_eq!(e.sqlstate(), Some("25006"), "{e}");
-    assert!(matches!(session.promote(5).await, Err(PgError::ReadOnly(_))));
-    assert!(matches!(session.fence(false).await, Err(PgError::ReadOnly(_))));
+    assert!(matches!(
+        session.promote(5).await,
+        Err(PgError::ReadOnly(_))
+    ));
+    assert!(matches!(
+        session.fence(false).await,
+        Err(PgError::ReadOnly(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -595,10 +693,15 @@ async fn logical_subscription_lag_is_read() {
         let tmp = tempdir();
         let data = tmp.path().join("subscriber");
         let mut c = pg_cmd("initdb");
-        c.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+        c.arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
         run(c, "initdb subscriber");
         let port = free_port();
-        append(&data.join("postgresql.conf"), &common_conf(port, tmp.path()));
+        append(
+            &data.join("postgresql.conf"),
+            &common_conf(port, tmp.path()),
+        );
         let pg = Pg {
             data,
             port,
@@ -607,7 +710,11 @@ async fn logical_subscription_lag_is_read() {
         pg.start();
         pg
     };
-    sql(&p.url(), "CREATE TABLE items(id int primary key, v text); CREATE PUBLICATION pub FOR TABLE items").await;
+    sql(
+        &p.url(),
+        "CREATE TABLE items(id int primary key, v text); CREATE PUBLICATION pub FOR TABLE items",
+    )
+    .await;
     sql(&sub.url(), "CREATE TABLE items(id int primary key, v text)").await;
     sql(
         &sub.url(),
@@ -617,7 +724,11 @@ async fn logical_subscription_lag_is_read() {
         ),
     )
     .await;
-    sql(&p.url(), "INSERT INTO items SELECT g, 'x' FROM generate_series(1, 5000) g").await;
+    sql(
+        &p.url(),
+        "INSERT INTO items SELECT g, 'x' FROM generate_series(1, 5000) g",
+    )
+    .await;
     let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&sub.url()))));
     let t = Instant::now();
     let o = loop {
@@ -627,20 +738,29 @@ async fn logical_subscription_lag_is_read() {
                 break o;
             }
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "subscription never caught up: {o:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "subscription never caught up: {o:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     let r = o.outcome.as_ref().expect("reading");
     assert_eq!(r.fields["role"], Value::Text("subscriber".into()));
     assert_eq!(r.fields["subscriptions"], Value::Num(1.0));
     assert_eq!(r.fields["lag"], Value::Bytes(0));
-    assert!(r.details.iter().any(|d| d.contains("subscription sub")), "{r:?}");
+    assert!(
+        r.details.iter().any(|d| d.contains("subscription sub")),
+        "{r:?}"
+    );
     // The publisher shows the logical slot and its lag.
     let po = observe(&plan, SiteId::Prod).await;
     let pr = po.outcome.as_ref().expect("publisher reading");
     assert!(pr.fields.contains_key("slot_lag"), "{pr:?}");
     assert_eq!(pr.fields["slots_ok"], Value::Bool(true));
-    assert!(pr.details.iter().any(|d| d.contains("slot sub (logical)")), "{pr:?}");
+    assert!(
+        pr.details.iter().any(|d| d.contains("slot sub (logical)")),
+        "{pr:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -654,7 +774,9 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Warm up: connections are opened once.
     observe(&plan, SiteId::Prod).await;
     observe(&plan, SiteId::Dr).await;
-    let ps = postgres::probe_session(&p.url()).await.expect("prod session");
+    let ps = postgres::probe_session(&p.url())
+        .await
+        .expect("prod session");
     let ss = postgres::probe_session(&s.url()).await.expect("dr session");
     let (p0, s0) = (ps.round_trips(), ss.round_trips());
     let rounds = 20u64;
@@ -672,18 +794,36 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     let dr_ms = t.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
     let (p2, s2) = (ps.round_trips(), ss.round_trips());
     // Same sessions: nothing reconnected.
-    assert!(Arc::ptr_eq(&ps, &postgres::probe_session(&p.url()).await.expect("same")));
-    assert!(Arc::ptr_eq(&ss, &postgres::probe_session(&s.url()).await.expect("same")));
+    assert!(Arc::ptr_eq(
+        &ps,
+        &postgres::probe_session(&p.url()).await.expect("same")
+    ));
+    assert!(Arc::ptr_eq(
+        &ss,
+        &postgres::probe_session(&s.url()).await.expect("same")
+    ));
     assert_eq!((p1 - p0) / rounds, 1, "prod: one round trip per round");
-    assert_eq!((s2 - s0) / rounds, 1, "dr: one round trip to the standby per round");
-    assert_eq!((p2 - p1) / rounds, 1, "dr: one round trip to the primary per round");
+    assert_eq!(
+        (s2 - s0) / rounds,
+        1,
+        "dr: one round trip to the standby per round"
+    );
+    assert_eq!(
+        (p2 - p1) / rounds,
+        1,
+        "dr: one round trip to the primary per round"
+    );
     // The backup age came back in the same round trip.
     let r = last.expect("obs").outcome.expect("reading");
     match r.fields["backup_age"] {
         Value::Duration(d) => assert!((7190..7210).contains(&d.as_secs()), "{d:?}"),
         ref v => panic!("{v:?}"),
     }
-    assert_eq!(r.level, Level::Bad, "backup older than max_backup_age: {r:?}");
+    assert_eq!(
+        r.level,
+        Level::Bad,
+        "backup older than max_backup_age: {r:?}"
+    );
     eprintln!(
         "COST prod (primary): 1 query / 1 round trip per round, {prod_ms:.2} ms; dr (standby): 1 query to the standby + 1 to the primary = 2 round trips per round, {dr_ms:.2} ms"
     );
@@ -777,7 +917,12 @@ async fn prometheus_probe_reads_lag_and_backup_and_the_outage_freezes_lag() {
     assert_eq!(lag_of(&observe(&plan, SiteId::Dr).await), frozen);
 
     // Conditions resolve from the Prometheus reading.
-    let mut state = State::new(plan.clone(), Mode::Monitor, Operator::from_env(), Utc::now());
+    let mut state = State::new(
+        plan.clone(),
+        Mode::Monitor,
+        Operator::from_env(),
+        Utc::now(),
+    );
     state.sections[SiteId::Dr.index()][Section::Database.index()]
         .observe(&observe(&plan, SiteId::Dr).await);
     state.now = Utc::now();
@@ -800,7 +945,8 @@ fn scw_step(api: &str, token: &str) -> StepAction {
     .expect("raw");
     let (api, token) = (api.to_string(), token.to_string());
     let mut resolve = |v: &str, _key: &str| -> Result<String, String> {
-        Ok(v.replace("${sim}", &api).replace("${env:SCW_SECRET_KEY}", &token))
+        Ok(v.replace("${sim}", &api)
+            .replace("${env:SCW_SECRET_KEY}", &token))
     };
     steps::scaleway::build("scaleway.promote_replica", &raw, &mut resolve).expect("build")
 }
@@ -809,11 +955,9 @@ fn scw_step(api: &str, token: &str) -> StepAction {
 async fn scaleway_promotion_is_confirmed_by_reading_the_instance_back() {
     let db = Arc::new(DbWorld::new(3));
     let scw = Arc::new(ScalewayState::new(db.clone()));
-    let url = serve(
-        drcockpit::sim::prometheus::routes(db.clone())
-            .merge(scw_sim::routes(scw.clone())),
-    )
-    .await;
+    let url =
+        serve(drcockpit::sim::prometheus::routes(db.clone()).merge(scw_sim::routes(scw.clone())))
+            .await;
     let plan = Arc::new(plan(None, Some(prom_db(&url, "dr"))));
     assert!(lag_of(&observe(&plan, SiteId::Dr).await) > 0);
     let action = scw_step(&url, scw_sim::DEMO_SECRET_KEY);
@@ -825,7 +969,9 @@ async fn scaleway_promotion_is_confirmed_by_reading_the_instance_back() {
     );
 
     // Monitor mode refuses before sending anything.
-    let e = steps::run(&action, ctx(&plan, true).ctx).await.expect_err("read-only");
+    let e = steps::run(&action, ctx(&plan, true).ctx)
+        .await
+        .expect_err("read-only");
     assert!(e.contains("read-only"), "{e}");
     assert!(!scw.promotions());
 
@@ -844,14 +990,22 @@ async fn scaleway_promotion_is_confirmed_by_reading_the_instance_back() {
     let got = lines(&mut c.rx);
     let done = done.unwrap_or_else(|e| panic!("{e}\n{got:#?}"));
     assert!(done.contains("ready"), "{done}");
-    assert!(got.iter().any(|(_, t)| t.contains("configuring")), "{got:#?}");
+    assert!(
+        got.iter().any(|(_, t)| t.contains("configuring")),
+        "{got:#?}"
+    );
     assert!(scw.promotions());
     // The database panel follows: the promoted DR has no lag.
     assert_eq!(lag_of(&observe(&plan, SiteId::Dr).await), 0);
 
     // The replica is gone: pressing again sends nothing and says why.
-    let e = steps::run(&action, ctx(&plan, false).ctx).await.expect_err("gone");
-    assert!(e.contains("not found") && e.contains("nothing was sent"), "{e}");
+    let e = steps::run(&action, ctx(&plan, false).ctx)
+        .await
+        .expect_err("gone");
+    assert!(
+        e.contains("not found") && e.contains("nothing was sent"),
+        "{e}"
+    );
 }
 
 // Keep the Step type in use for the loader-facing contract (a plan step wraps an action).

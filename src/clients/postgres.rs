@@ -151,7 +151,12 @@ pub struct PgTarget {
 
 impl fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgTarget({} sslmode={})", self.display, self.ssl.as_str())
+        write!(
+            f,
+            "PgTarget({} sslmode={})",
+            self.display,
+            self.ssl.as_str()
+        )
     }
 }
 
@@ -208,11 +213,11 @@ impl PgTarget {
         let config: Config = cleaned.parse().map_err(|e: tokio_postgres::Error| {
             PgError::Config(redact(&e.to_string()).into_owned())
         })?;
-        if let Some(pw) = config.get_password() {
-            if let Ok(pw) = std::str::from_utf8(pw) {
-                crate::redact::register(pw, "postgres password");
-                crate::redact::register(&percent_encode(pw), "postgres password");
-            }
+        if let Some(pw) = config.get_password()
+            && let Ok(pw) = std::str::from_utf8(pw)
+        {
+            crate::redact::register(pw, "postgres password");
+            crate::redact::register(&percent_encode(pw), "postgres password");
         }
         let host = match config.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
@@ -238,12 +243,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -264,7 +270,10 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-fn rustls_config(ssl: SslMode, root_cert: Option<&PathBuf>) -> Result<rustls::ClientConfig, String> {
+fn rustls_config(
+    ssl: SslMode,
+    root_cert: Option<&PathBuf>,
+) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -297,9 +306,7 @@ fn rustls_config(ssl: SslMode, root_cert: Option<&PathBuf>) -> Result<rustls::Cl
     .build()
     .map_err(|e| format!("TLS setup: {e}"))?;
     if ssl == SslMode::VerifyFull {
-        Ok(builder
-            .with_webpki_verifier(webpki)
-            .with_no_client_auth())
+        Ok(builder.with_webpki_verifier(webpki).with_no_client_auth())
     } else {
         // verify-ca (and require with a root certificate): the chain, not the host name.
         Ok(builder
@@ -531,7 +538,11 @@ pub struct PgSession {
 
 impl fmt::Debug for PgSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgSession({}, read_only={})", self.target, self.read_only)
+        write!(
+            f,
+            "PgSession({}, read_only={})",
+            self.target, self.read_only
+        )
     }
 }
 
@@ -541,7 +552,10 @@ pub async fn connect(conn: &str, opts: &ConnectOptions) -> Result<PgSession, PgE
     connect_target(&target, opts).await
 }
 
-pub async fn connect_target(target: &PgTarget, opts: &ConnectOptions) -> Result<PgSession, PgError> {
+pub async fn connect_target(
+    target: &PgTarget,
+    opts: &ConnectOptions,
+) -> Result<PgSession, PgError> {
     let mut config = target.config.clone();
     config.connect_timeout(opts.connect_timeout);
     let mut options = config.get_options().unwrap_or("").to_string();
@@ -562,19 +576,18 @@ pub async fn connect_target(target: &PgTarget, opts: &ConnectOptions) -> Result<
     }
     let name = target.display.clone();
     let limit = opts.connect_timeout + Duration::from_secs(1);
-    let tls = match target.ssl {
-        SslMode::Disable => None,
-        mode => Some(MakeRustls {
-            config: Arc::new(
-                rustls_config(mode, target.root_cert.as_ref()).map_err(|detail| {
-                    PgError::Connect {
+    let tls =
+        match target.ssl {
+            SslMode::Disable => None,
+            mode => Some(MakeRustls {
+                config: Arc::new(rustls_config(mode, target.root_cert.as_ref()).map_err(
+                    |detail| PgError::Connect {
                         target: name.clone(),
                         detail,
-                    }
-                })?,
-            ),
-        }),
-    };
+                    },
+                )?),
+            }),
+        };
     config.ssl_mode(match target.ssl {
         SslMode::Disable => tokio_postgres::config::SslMode::Disable,
         SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -704,7 +717,11 @@ impl PgSession {
     /// The first column of the first row of a query.
     pub async fn scalar(&self, sql: &str) -> Result<Option<String>, PgError> {
         let rows = self.simple(sql).await?;
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).flatten())
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .flatten())
     }
 
     fn refuse_if_read_only(&self, what: &str) -> Result<(), PgError> {
@@ -964,7 +981,11 @@ pub struct ServerStatus {
 
 impl ServerStatus {
     pub fn role(&self) -> &'static str {
-        if self.in_recovery { "standby" } else { "primary" }
+        if self.in_recovery {
+            "standby"
+        } else {
+            "primary"
+        }
     }
 }
 
@@ -1188,15 +1209,18 @@ static PROBE_SESSIONS: LazyLock<Mutex<HashMap<String, Arc<PgSession>>>> =
 
 /// Last WAL position seen on a primary, per connection string: lets a standby's probe measure
 /// lag against the last known primary position when the primary is gone.
-static LAST_PRIMARY: LazyLock<Mutex<HashMap<String, (Lsn, Instant, DateTime<Utc>)>>> =
+/// A position, when it was seen (monotonic), and when (wall clock).
+type Seen = (Lsn, Instant, DateTime<Utc>);
+
+static LAST_PRIMARY: LazyLock<Mutex<HashMap<String, Seen>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The kept read-only session for `conn`, connecting when there is none (or it closed).
 pub async fn probe_session(conn: &str) -> Result<Arc<PgSession>, PgError> {
-    if let Some(s) = lock(&PROBE_SESSIONS).get(conn).cloned() {
-        if !s.is_closed() {
-            return Ok(s);
-        }
+    if let Some(s) = lock(&PROBE_SESSIONS).get(conn).cloned()
+        && !s.is_closed()
+    {
+        return Ok(s);
     }
     let s = Arc::new(connect(conn, &ConnectOptions::probe()).await?);
     lock(&PROBE_SESSIONS).insert(conn.to_string(), s.clone());
@@ -1220,10 +1244,10 @@ where
 {
     let s = probe_session(conn).await?;
     let r = f(s.clone()).await;
-    if let Err(e) = &r {
-        if s.is_closed() || !matches!(e, PgError::Query { .. }) {
-            forget_session(conn);
-        }
+    if let Err(e) = &r
+        && (s.is_closed() || !matches!(e, PgError::Query { .. }))
+    {
+        forget_session(conn);
     }
     r
 }
@@ -1262,7 +1286,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.ssl, SslMode::VerifyFull);
-        assert_eq!(t.root_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
+        assert_eq!(
+            t.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
         assert_eq!(t.display, "app@db.example.net:6432/shop");
         assert!(!format!("{t:?}").contains("Sup3rS3cret"));
         assert!(!redact("postgresql://app:Sup3rS3cret@x").contains("Sup3rS3cret"));

@@ -24,7 +24,10 @@ pub enum Upstream {
     /// `pg_current_wal_lsn()` on the other site's primary, read this round.
     Live(Lsn),
     /// The primary did not answer; the last position seen `ago`.
-    LastSeen { lsn: Lsn, ago: Duration },
+    LastSeen {
+        lsn: Lsn,
+        ago: Duration,
+    },
     /// The primary's WAL end as last reported to this standby's WAL receiver.
     Receiver(Lsn),
     Unknown,
@@ -60,16 +63,16 @@ fn other(site: SiteId) -> SiteId {
 }
 
 fn pg_probe_error(e: &PgError) -> ProbeError {
-    ProbeError::new(e.short(), crate::redact::redact(&e.to_string()).into_owned())
+    ProbeError::new(
+        e.short(),
+        crate::redact::redact(&e.to_string()).into_owned(),
+    )
 }
 
 /// Probe one site's database.
 pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
     let Some(cfg) = plan.site(site).database.as_ref() else {
-        return Err(ProbeError::new(
-            "not configured",
-            "no database in the plan",
-        ));
+        return Err(ProbeError::new("not configured", "no database in the plan"));
     };
     let upstream_url = plan
         .site(other(site))
@@ -86,10 +89,11 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
                 Upstream::Unknown
             };
             let mut reading = assess(&status, &upstream, upstream_url.is_some(), cfg);
-            if let Some(p) = prom {
-                if status.backup_age.is_none() && p.backup_age_query.is_some() {
-                    add_prometheus_backup(http, p, cfg, &mut reading).await;
-                }
+            if let Some(p) = prom
+                && status.backup_age.is_none()
+                && p.backup_age_query.is_some()
+            {
+                add_prometheus_backup(http, p, cfg, &mut reading).await;
             }
             Ok(reading)
         }
@@ -181,7 +185,9 @@ pub fn assess(
         fields.insert("receiver".into(), Value::Text(state.clone()));
         if state != "streaming" {
             level = worse(level, Level::Warn);
-            details.push(format!("WAL receiver: {state} (not streaming from the primary)"));
+            details.push(format!(
+                "WAL receiver: {state} (not streaming from the primary)"
+            ));
         }
         if let Some(w) = receiver {
             details.push(format!(
@@ -204,7 +210,9 @@ pub fn assess(
             "received {} · replayed {} · replay backlog {}",
             opt_lsn(st.receive_lsn),
             opt_lsn(st.replay_lsn),
-            st.replay_backlog_bytes.map(fmt_bytes).unwrap_or_else(|| "?".into())
+            st.replay_backlog_bytes
+                .map(fmt_bytes)
+                .unwrap_or_else(|| "?".into())
         ));
         if matches!(upstream, Upstream::LastSeen { .. }) {
             level = worse(level, Level::Warn);
@@ -264,7 +272,11 @@ pub fn assess(
                 .filter(|r| r.state != "streaming")
                 .map(|r| r.state.as_str())
                 .collect();
-            state = not_streaming.first().copied().unwrap_or("streaming").to_string();
+            state = not_streaming
+                .first()
+                .copied()
+                .unwrap_or("streaming")
+                .to_string();
             if !not_streaming.is_empty() {
                 level = worse(level, Level::Warn);
             }
@@ -294,7 +306,10 @@ pub fn assess(
 
     // ---- logical replication, subscriber side
     if !st.subscriptions.is_empty() {
-        fields.insert("subscriptions".into(), Value::Num(st.subscriptions.len() as f64));
+        fields.insert(
+            "subscriptions".into(),
+            Value::Num(st.subscriptions.len() as f64),
+        );
         let mut max_lag: Option<u64> = None;
         let mut max_age: Option<Duration> = None;
         for s in &st.subscriptions {
@@ -314,7 +329,11 @@ pub fn assess(
             details.push(format!(
                 "subscription {}: {} · received {} · confirmed {}{}{}",
                 s.name,
-                if s.pid.is_some() { "worker running" } else { "NO WORKER" },
+                if s.pid.is_some() {
+                    "worker running"
+                } else {
+                    "NO WORKER"
+                },
                 opt_lsn(s.received_lsn),
                 opt_lsn(s.latest_end_lsn),
                 sub_lag
@@ -383,11 +402,11 @@ pub fn assess(
     if let Some(l) = lag {
         fields.insert("lag".into(), Value::Bytes(l));
         let mut s = format!("{} behind", fmt_bytes(l));
-        if let Some(max) = cfg.max_lag_bytes {
-            if l > max {
-                level = Level::Bad;
-                s.push_str(&format!(" (> {})", fmt_bytes(max)));
-            }
+        if let Some(max) = cfg.max_lag_bytes
+            && l > max
+        {
+            level = Level::Bad;
+            s.push_str(&format!(" (> {})", fmt_bytes(max)));
         }
         if st.in_recovery || !st.subscriptions.is_empty() {
             summary_parts.push(s);
@@ -397,11 +416,11 @@ pub fn assess(
         fields.insert("replay_age".into(), Value::Duration(a));
         if st.in_recovery {
             let mut s = format!("replay {}", fmt_duration(a));
-            if let Some(max) = cfg.max_replay_age {
-                if a > max {
-                    level = Level::Bad;
-                    s.push_str(&format!(" (> {})", fmt_duration(max)));
-                }
+            if let Some(max) = cfg.max_replay_age
+                && a > max
+            {
+                level = Level::Bad;
+                s.push_str(&format!(" (> {})", fmt_duration(max)));
             }
             summary_parts.push(s);
         }
@@ -451,11 +470,11 @@ fn apply_backup(
 ) {
     fields.insert("backup_age".into(), Value::Duration(age));
     let mut s = format!("backup {} ago", fmt_duration(age));
-    if let Some(max) = cfg.max_backup_age {
-        if age > max {
-            *level = Level::Bad;
-            s.push_str(&format!(" (> {})", fmt_duration(max)));
-        }
+    if let Some(max) = cfg.max_backup_age
+        && age > max
+    {
+        *level = Level::Bad;
+        s.push_str(&format!(" (> {})", fmt_duration(max)));
     }
     summary.push(s);
 }
@@ -510,9 +529,8 @@ pub async fn instant_query(
         ));
     }
     let data = &v["data"];
-    let parse_val = |p: &serde_json::Value| -> Option<f64> {
-        p.get(1)?.as_str()?.parse::<f64>().ok()
-    };
+    let parse_val =
+        |p: &serde_json::Value| -> Option<f64> { p.get(1)?.as_str()?.parse::<f64>().ok() };
     match data["resultType"].as_str() {
         Some("vector") => Ok(data["result"]
             .as_array()
@@ -620,17 +638,19 @@ pub async fn probe_prometheus(
         let Some(max) = samples.iter().map(|s| s.value).reduce(f64::max) else {
             return Err(ProbeError::new(
                 "no data",
-                format!("Prometheus has no series for `{q}`: the exporter or the database is not reporting"),
+                format!(
+                    "Prometheus has no series for `{q}`: the exporter or the database is not reporting"
+                ),
             ));
         };
         let lag = if max > 0.0 { max as u64 } else { 0 };
         fields.insert("lag".into(), Value::Bytes(lag));
         let mut s = format!("{} behind", fmt_bytes(lag));
-        if let Some(m) = cfg.max_lag_bytes {
-            if lag > m {
-                level = Level::Bad;
-                s.push_str(&format!(" (> {})", fmt_bytes(m)));
-            }
+        if let Some(m) = cfg.max_lag_bytes
+            && lag > m
+        {
+            level = Level::Bad;
+            s.push_str(&format!(" (> {})", fmt_bytes(m)));
         }
         summary.push(s);
         for smp in &samples {
@@ -733,7 +753,12 @@ mod tests {
     fn idle_primary_is_not_a_lag_alarm() {
         // Last commit an hour ago, but the standby replayed everything the primary has.
         let st = standby("0/3000060", 3600);
-        let r = assess(&st, &Upstream::Live(Lsn::parse("0/3000060").unwrap()), true, &cfg());
+        let r = assess(
+            &st,
+            &Upstream::Live(Lsn::parse("0/3000060").unwrap()),
+            true,
+            &cfg(),
+        );
         assert_eq!(r.level, Level::Good, "{r:?}");
         assert_eq!(r.fields["lag"], Value::Bytes(0));
         assert_eq!(r.fields["replay_age"], Value::Duration(Duration::ZERO));
@@ -743,9 +768,17 @@ mod tests {
     #[test]
     fn lag_beyond_the_plan_is_bad_and_age_counts_when_behind() {
         let st = standby("0/3000000", 600);
-        let r = assess(&st, &Upstream::Live(Lsn::parse("0/5000000").unwrap()), true, &cfg());
+        let r = assess(
+            &st,
+            &Upstream::Live(Lsn::parse("0/5000000").unwrap()),
+            true,
+            &cfg(),
+        );
         assert_eq!(r.fields["lag"], Value::Bytes(0x2000000));
-        assert_eq!(r.fields["replay_age"], Value::Duration(Duration::from_secs(600)));
+        assert_eq!(
+            r.fields["replay_age"],
+            Value::Duration(Duration::from_secs(600))
+        );
         assert_eq!(r.level, Level::Bad);
         assert_eq!(r.fields["ok"], Value::Bool(false));
     }

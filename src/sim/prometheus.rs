@@ -142,7 +142,9 @@ pub fn routes(state: Arc<DbWorld>) -> Router {
 }
 
 fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 fn site_of(q: &str) -> &'static str {
@@ -166,7 +168,11 @@ async fn query(
     State(db): State<Arc<DbWorld>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(q) = params.get("query").map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+    let Some(q) = params
+        .get("query")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    else {
         return bad_data(
             "invalid parameter \"query\": 1:1: parse error: no expression found in input",
         );
@@ -206,10 +212,7 @@ async fn query(
             )],
         }
     } else if lower.contains("up") {
-        vec![sample(
-            Some("pg_up"),
-            if db.up(site) { 1.0 } else { 0.0 },
-        )]
+        vec![sample(Some("pg_up"), if db.up(site) { 1.0 } else { 0.0 })]
     } else {
         vec![]
     };

@@ -203,7 +203,11 @@ async fn get_instance(
         return not_found("instance", &id);
     }
     if id == s.source_instance_id {
-        let status = if s.db.region_outage() { "error" } else { "ready" };
+        let status = if s.db.region_outage() {
+            "error"
+        } else {
+            "ready"
+        };
         return Json(instance_json(&s, &id, status, "shop-prod")).into_response();
     }
     match s.promoted_at() {

@@ -221,7 +221,10 @@ pub async fn preflight(step: &PostgresStep) -> Vec<PreflightCheck> {
                 detail: if want_standby {
                     e.full
                 } else {
-                    format!("{} — cannot fence it from here: stop it or cut its network", e.full)
+                    format!(
+                        "{} — cannot fence it from here: stop it or cut its network",
+                        e.full
+                    )
                 },
             });
             return checks;
@@ -510,7 +513,9 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
             Ok(()) => last = "a write was accepted".into(),
         }
     }
-    Err(format!("{name} still accepts writes after the fence: {last}"))
+    Err(format!(
+        "{name} still accepts writes after the fence: {last}"
+    ))
 }
 
 fn opt(l: Option<Lsn>) -> String {

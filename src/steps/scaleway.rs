@@ -47,11 +47,17 @@ pub fn build(
     }
     let need = |v: &Option<String>, key: &str| -> Result<String, String> {
         v.clone().ok_or_else(|| {
-            format!("scaleway.promote_replica needs `{key}` (e.g. {})", example(key))
+            format!(
+                "scaleway.promote_replica needs `{key}` (e.g. {})",
+                example(key)
+            )
         })
     };
     let region = resolve(&need(&raw.region, "region")?, "region")?;
-    let id = resolve(&need(&raw.read_replica_id, "read_replica_id")?, "read_replica_id")?;
+    let id = resolve(
+        &need(&raw.read_replica_id, "read_replica_id")?,
+        "read_replica_id",
+    )?;
     let token = resolve(&need(&raw.token, "token")?, "token")?;
     let api_url = match &raw.api_url {
         Some(u) => resolve(u, "api_url")?,
@@ -61,7 +67,9 @@ pub fn build(
         return Err(format!("`api_url` must be an http(s) URL, not `{api_url}`"));
     }
     if region.is_empty() || region.contains('/') {
-        return Err(format!("`region` `{region}` is not a Scaleway region such as `fr-par`"));
+        return Err(format!(
+            "`region` `{region}` is not a Scaleway region such as `fr-par`"
+        ));
     }
     if id.is_empty() || id.contains('/') {
         return Err(format!("`read_replica_id` `{id}` is not a UUID"));
@@ -120,7 +128,10 @@ pub fn describe(p: &PromoteReplica) -> Vec<String> {
         format!("GET {} (X-Auth-Token: {})", p.replica_url(), p.token),
         "  not found → stop: nothing is sent (a promoted replica no longer exists)".into(),
         "  status promoting → follow it, do not promote again".into(),
-        format!("POST {}/promote  body {{}}  (irreversible)", p.replica_url()),
+        format!(
+            "POST {}/promote  body {{}}  (irreversible)",
+            p.replica_url()
+        ),
         format!(
             "GET {} every 3 s until status is ready (at most {})",
             p.instance_url("{instance_id from the answer}"),
@@ -153,7 +164,10 @@ pub async fn preflight(p: &PromoteReplica, ctx: &StepContext) -> Vec<PreflightCh
     let what = format!("read replica {} in {}", p.read_replica_id, p.region);
     match ctx
         .http
-        .send(&p.spec("GET", p.replica_url(), None), Duration::from_secs(10))
+        .send(
+            &p.spec("GET", p.replica_url(), None),
+            Duration::from_secs(10),
+        )
         .await
     {
         Ok(r) if r.status == 200 => {
@@ -271,6 +285,9 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
                 crate::plan::units::fmt_duration(p.ready_timeout)
             ));
         }
-        tokio::time::sleep(Duration::from_secs(3).min(p.ready_timeout / 4 + Duration::from_millis(50))).await;
+        tokio::time::sleep(
+            Duration::from_secs(3).min(p.ready_timeout / 4 + Duration::from_millis(50)),
+        )
+        .await;
     }
 }
