@@ -278,8 +278,8 @@ fn rustls_config(
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
-    if ssl == SslMode::Require && root_cert.is_none() {
-        // libpq: `require` without a root certificate encrypts but does not verify.
+    if ssl == SslMode::Prefer || (ssl == SslMode::Require && root_cert.is_none()) {
+        // libpq: `prefer`, and `require` without a root certificate, encrypt but do not verify.
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))

@@ -125,7 +125,7 @@ impl PromoteReplica {
 
 pub fn describe(p: &PromoteReplica) -> Vec<String> {
     vec![
-        format!("GET {} (X-Auth-Token: {})", p.replica_url(), p.token),
+        format!("GET {} (X-Auth-Token: ‹secret key›)", p.replica_url()),
         "  not found → stop: nothing is sent (a promoted replica no longer exists)".into(),
         "  status promoting → follow it, do not promote again".into(),
         format!(
