@@ -63,6 +63,16 @@ pub enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
+    /// One-shot DR readiness for cron and monitoring (exit 0 ready, 1 degraded, 2 not ready, 3 could not evaluate).
+    Status {
+        plan: PathBuf,
+        /// text, json or prometheus (node_exporter textfile format).
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Global timeout for the whole probe round, e.g. 10s.
+        #[arg(long, default_value = "10s")]
+        timeout: String,
+    },
     /// Print the plan file's JSON schema.
     Schema,
 }

@@ -19,7 +19,14 @@ struct Cockpit {
 impl Cockpit {
     fn spawn(args: &[&str], state_home: &Path, extra_env: &[(&str, &str)]) -> Cockpit {
         let pty = native_pty_system();
-        let pair = pty.openpty(PtySize { rows: 40, cols: 150, pixel_width: 0, pixel_height: 0 }).expect("openpty");
+        let pair = pty
+            .openpty(PtySize {
+                rows: 40,
+                cols: 150,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_drcockpit"));
         cmd.args(args);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
@@ -48,11 +55,19 @@ impl Cockpit {
                 }
             }
         });
-        Cockpit { child, writer, parser, _master: pair.master }
+        Cockpit {
+            child,
+            writer,
+            parser,
+            _master: pair.master,
+        }
     }
 
     fn screen(&self) -> String {
-        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
     }
 
     fn send(&mut self, s: &str) {
@@ -95,9 +110,13 @@ impl Drop for Cockpit {
 }
 
 fn journals(state_home: &Path) -> Vec<PathBuf> {
-    let dir = state_home.join("drcockpit");
+    let dir = state_home.join("drcockpit").join("journal");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -123,7 +142,11 @@ fn wait_event(path: &Path, what: &str, limit: Duration, f: impl Fn(&serde_json::
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("journal {} never recorded {what}; it has:\n{}", path.display(), std::fs::read_to_string(path).unwrap_or_default());
+    panic!(
+        "journal {} never recorded {what}; it has:\n{}",
+        path.display(),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
 }
 
 fn is(v: &serde_json::Value, ty: &str, step: &str) -> bool {
@@ -140,12 +163,18 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     let mut c = Cockpit::spawn(&[], tmp.path(), &[]);
     c.wait_screen("DEMO", Duration::from_secs(10));
     c.wait_screen("Detect failure", Duration::from_secs(5));
-    let j = journals(tmp.path()).pop().expect("the demo writes a journal");
+    let j = journals(tmp.path())
+        .pop()
+        .expect("the demo writes a journal");
 
     // 1. detect: a check that passes once prod health has failed long enough. Enter retries it.
     let start = Instant::now();
     while !has_event(&j, finished_ok("detect")) {
-        assert!(start.elapsed() < Duration::from_secs(40), "detect never passed:\n{}", c.screen());
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "detect never passed:\n{}",
+            c.screen()
+        );
         c.send("\r");
         std::thread::sleep(Duration::from_millis(900));
     }
@@ -153,29 +182,56 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("\r");
     c.wait_screen("FAILOVER", Duration::from_secs(5));
     c.send("FAILOVER\r");
-    wait_event(&j, "the approval", Duration::from_secs(5), |v| is(v, "approved", "approve") && v["operator"] == "e2e");
+    wait_event(&j, "the approval", Duration::from_secs(5), |v| {
+        is(v, "approved", "approve") && v["operator"] == "e2e"
+    });
     // 3. manual step, done with a note.
     c.send("\r");
     c.send("fenced in the provider console\r");
-    wait_event(&j, "the manual step", Duration::from_secs(5), |v| is(v, "manual_done", "fence-old-primary"));
+    wait_event(&j, "the manual step", Duration::from_secs(5), |v| {
+        is(v, "manual_done", "fence-old-primary")
+    });
     // 4. a command: confirm, output streams into the log, it succeeds.
     c.send("\r");
     c.send("y");
-    wait_event(&j, "command output", Duration::from_secs(10), |v| is(v, "step_output", "record-bastion"));
-    wait_event(&j, "the command", Duration::from_secs(20), finished_ok("record-bastion"));
+    wait_event(&j, "command output", Duration::from_secs(10), |v| {
+        is(v, "step_output", "record-bastion")
+    });
+    wait_event(
+        &j,
+        "the command",
+        Duration::from_secs(20),
+        finished_ok("record-bastion"),
+    );
     // 5–6. http.check and wait against the simulator's DR health.
     c.send("\r");
-    wait_event(&j, "the DR health check", Duration::from_secs(20), finished_ok("dr-health"));
+    wait_event(
+        &j,
+        "the DR health check",
+        Duration::from_secs(20),
+        finished_ok("dr-health"),
+    );
     c.send("\r");
-    wait_event(&j, "the wait", Duration::from_secs(40), finished_ok("dr-stable"));
+    wait_event(
+        &j,
+        "the wait",
+        Duration::from_secs(40),
+        finished_ok("dr-stable"),
+    );
     // 7. the webhook.
     c.send("\r");
     c.send("y");
-    wait_event(&j, "the notification", Duration::from_secs(20), finished_ok("notify"));
+    wait_event(
+        &j,
+        "the notification",
+        Duration::from_secs(20),
+        finished_ok("notify"),
+    );
     c.send("q");
     let code = c.wait_exit(Duration::from_secs(10));
     assert_eq!(code, Some(0));
-    assert!(has_event(&j, |v| v["type"] == "session_ended" && v["reason"] == "completed"));
+    assert!(has_event(&j, |v| v["type"] == "session_ended"
+        && v["reason"] == "completed"));
 }
 
 #[test]
@@ -184,12 +240,22 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
-        .args(["simulate", "--listen", &listen, "--scenario", "region-outage"])
+        .args([
+            "simulate",
+            "--listen",
+            &listen,
+            "--scenario",
+            "region-outage",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start the simulator");
     let url = format!("http://{listen}");
-    let mut c = Cockpit::spawn(&["monitor", "plans/demo.toml"], tmp.path(), &[("DRCOCKPIT_SIM_URL", &url)]);
+    let mut c = Cockpit::spawn(
+        &["monitor", "plans/demo.toml"],
+        tmp.path(),
+        &[("DRCOCKPIT_SIM_URL", &url)],
+    );
     c.wait_screen("MONITOR", Duration::from_secs(10));
     for round in 0..2 {
         for ch in (b' '..=b'~').map(char::from).filter(|c| *c != 'q') {
@@ -199,26 +265,38 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
         let _ = round;
     }
     c.wait_screen("read-only", Duration::from_secs(5));
-    assert!(journals(tmp.path()).is_empty(), "monitor mode must not write a journal");
+    assert!(
+        journals(tmp.path()).is_empty(),
+        "monitor mode must not write a journal"
+    );
     let received = http_get(port, "/webhooks/slack");
-    assert!(received.contains("[]"), "the webhook sink received something in monitor mode: {received}");
+    assert!(
+        received.contains("[]"),
+        "the webhook sink received something in monitor mode: {received}"
+    );
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
     let _ = sim.kill();
+    let _ = sim.wait();
 }
 
 /// A plain HTTP/1.0 GET over loopback (the test's own view of the simulator).
 fn http_get(port: u16, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the simulator");
+    let mut s =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the simulator");
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).expect("send");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .expect("send");
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 const CRASH_PLAN: &str = r#"
@@ -260,7 +338,12 @@ fn kill_9_mid_step_then_resume_marks_it_unknown() {
     c.wait_screen("LIVE", Duration::from_secs(10));
     c.send("\r");
     c.send("y");
-    wait_event(&journal, "the step's output", Duration::from_secs(10), |v| is(v, "step_output", "long"));
+    wait_event(
+        &journal,
+        "the step's output",
+        Duration::from_secs(10),
+        |v| is(v, "step_output", "long"),
+    );
     unsafe { libc::kill(c.pid(), libc::SIGKILL) };
     c.wait_exit(Duration::from_secs(5));
     let ev = events(&journal);
@@ -269,11 +352,18 @@ fn kill_9_mid_step_then_resume_marks_it_unknown() {
 
     let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
     c.wait_screen("LIVE", Duration::from_secs(10));
-    wait_event(&journal, "a resumed session", Duration::from_secs(5), |v| v["type"] == "session_started" && v["resumed_from"].is_string());
+    wait_event(&journal, "a resumed session", Duration::from_secs(5), |v| {
+        v["type"] == "session_started" && v["resumed_from"].is_string()
+    });
     // `d` only acts on a step left unknown by a crash.
     c.send("d");
     c.send("checked by hand: it finished\r");
-    wait_event(&journal, "the step marked done", Duration::from_secs(5), |v| is(v, "marked_done", "long"));
+    wait_event(
+        &journal,
+        "the step marked done",
+        Duration::from_secs(5),
+        |v| is(v, "marked_done", "long"),
+    );
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
 }
@@ -295,7 +385,8 @@ fn second_live_cockpit_opens_read_only_and_signals_end_cleanly() {
 
     unsafe { libc::kill(first.pid(), libc::SIGHUP) };
     assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(130));
-    assert!(has_event(Path::new(&j1), |v| v["type"] == "session_ended" && v["reason"].as_str().is_some_and(|r| r.contains("SIGHUP"))));
+    assert!(has_event(Path::new(&j1), |v| v["type"] == "session_ended"
+        && v["reason"].as_str().is_some_and(|r| r.contains("SIGHUP"))));
     // The lock is released: a new live cockpit drives the plan.
     let mut third = Cockpit::spawn(&["live", &plan_s, "--journal", &j1], tmp.path(), &[]);
     third.wait_screen("LIVE", Duration::from_secs(10));

@@ -781,3 +781,66 @@ fn help_and_filter_and_focus() {
     h.key(KeyCode::Esc);
     assert!(h.state.log_follow && h.state.log_filter.is_empty());
 }
+
+#[test]
+fn structured_evidence_from_a_step_is_journaled_as_evidence() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    h.send(Msg::StepOutput {
+        step: 3,
+        attempt: 1,
+        line: OutputLine {
+            stream: "evidence:rpo".into(),
+            text: r#"{"lag_bytes": 0, "last_replay": "2026-11-25T09:05:40Z"}"#.into(),
+        },
+    });
+    let found = h.events().into_iter().find_map(|e| match e {
+        Event::Evidence { step, what, detail } if what == "rpo" => {
+            Some((step.clone(), detail.clone()))
+        }
+        _ => None,
+    });
+    let (step, detail) = found.expect("an rpo evidence event");
+    assert_eq!(step.as_deref(), Some("promote"));
+    assert_eq!(detail["lag_bytes"], 0);
+    assert!(
+        !h.events().iter().any(
+            |e| matches!(e, Event::StepOutput { stream, .. } if stream.starts_with("evidence"))
+        ),
+        "evidence is not duplicated as plain output"
+    );
+}
+
+#[test]
+fn timeline_shows_the_journal_and_scrolls() {
+    let mut h = Harness::new(Mode::Live);
+    h.walk_to_promote();
+    let n = h.state.records.len();
+    assert!(n >= 4, "records so far are kept for the timeline: {n}");
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.state.timeline, Some(0));
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    assert_eq!(h.state.timeline, Some(2));
+    // Keys do not leak to the checklist while the timeline is open.
+    h.key(KeyCode::Enter);
+    assert!(h.run_steps().is_empty());
+    assert!(h.state.dialog.is_none());
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.timeline, None);
+}
+
+#[test]
+fn review_export_is_an_effect_only_in_review_mode() {
+    let mut h = Harness::new(Mode::Review);
+    h.key(KeyCode::Char('e'));
+    assert!(h.effects.iter().any(|e| matches!(e, Effect::ExportReview)));
+    for mode in [Mode::Live, Mode::Monitor] {
+        let mut h = Harness::new(mode);
+        h.key(KeyCode::Char('e'));
+        assert!(!h.effects.iter().any(|e| matches!(e, Effect::ExportReview)));
+    }
+}

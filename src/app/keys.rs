@@ -24,6 +24,8 @@ pub enum Action {
     PageUp,
     PageDown,
     Expand,
+    Timeline,
+    Export,
     Help,
     Quit,
 }
@@ -86,6 +88,12 @@ pub fn checklist(mode: Mode) -> Vec<Binding> {
             ),
             b("m", Action::MarkReviewed, "mark reviewed with a note", true),
             b("n", Action::Note, "add a note", true),
+            b(
+                "e",
+                Action::Export,
+                "export the review record (Markdown, next to the journal)",
+                true,
+            ),
         ]),
         Mode::Monitor => {}
     }
@@ -122,7 +130,8 @@ fn common() -> Vec<Binding> {
             true,
         ),
         b("/", Action::Filter, "filter the log", true),
-        b("e", Action::Expand, "expand the site panels", false),
+        b("x", Action::Expand, "expand the site panels", false),
+        b("t", Action::Timeline, "timeline: the journal so far", false),
         b("?", Action::Help, "this help", true),
         b("q", Action::Quit, "quit (asks while a step runs)", true),
     ]

@@ -269,23 +269,34 @@ pub struct State {
     pub quit: bool,
     /// Bumped on every change that needs a redraw.
     pub spinner: usize,
+    /// The journal so far (as recorded), for the timeline view.
+    pub records: Vec<crate::journal::Record>,
+    /// The timeline overlay is open, scrolled this many records up from the newest.
+    pub timeline: Option<usize>,
+}
+
+/// Does the plan ask to watch this section of this site?
+pub fn plan_configures(plan: &Plan, site: SiteId, sec: Section) -> bool {
+    let s = plan.site(site);
+    match sec {
+        Section::Cluster => s.cluster.is_some() && plan.qovery.is_some(),
+        Section::Env => s.environment.is_some() && plan.qovery.is_some(),
+        Section::Database => s.database.is_some(),
+        Section::Images => s.registry.is_some() && plan.images.is_some(),
+        Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
+        Section::Health => s.health.is_some(),
+    }
 }
 
 impl State {
     pub fn new(plan: Arc<Plan>, mode: Mode, operator: Operator, now: DateTime<Utc>) -> State {
         let mut sections: [[SectionState; 6]; 2] = Default::default();
+        let probed = crate::probes::configured(&plan);
         for site in SiteId::ALL {
-            let s = plan.site(site);
-            let configured = |sec: Section| match sec {
-                Section::Cluster => s.cluster.is_some() && plan.qovery.is_some(),
-                Section::Env => s.environment.is_some() && plan.qovery.is_some(),
-                Section::Database => s.database.is_some(),
-                Section::Images => s.registry.is_some() && plan.images.is_some(),
-                Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
-                Section::Health => s.health.is_some(),
-            };
             for sec in Section::ALL {
-                sections[site.index()][sec.index()].configured = configured(sec);
+                let st = &mut sections[site.index()][sec.index()];
+                st.configured = plan_configures(&plan, site, sec);
+                st.probed = probed.iter().any(|k| k.site == site && k.section == sec);
             }
         }
         State {
@@ -311,6 +322,8 @@ impl State {
             mode_note: None,
             quit: false,
             spinner: 0,
+            records: Vec::new(),
+            timeline: None,
         }
     }
 
@@ -327,7 +340,14 @@ impl State {
     }
 
     pub fn verdict(&self, site: SiteId) -> Verdict {
-        verdict(Section::ALL.iter().map(|s| self.view(site, *s)))
+        // A section the plan asks for but this build cannot probe (and that never received a
+        // value) is left out of the verdict — the panel says "no probe" — rather than holding
+        // the site at DEGRADED forever.
+        verdict(Section::ALL.iter().filter_map(|s| {
+            let v = self.view(site, *s);
+            let unprobed = !self.section(site, *s).probed && v == SectionView::Waiting;
+            (!unprobed).then_some(v)
+        }))
     }
 
     /// Look up `site.section.field` for a condition.

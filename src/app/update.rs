@@ -59,6 +59,10 @@ pub enum Msg {
         what: String,
     },
     Resize,
+    /// Something the operator should see in the status line (and the log already has).
+    Notice {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +92,9 @@ pub enum Effect {
         line: String,
     },
     LogView(LogView),
+    /// Review mode: write the review record (every step, reviewed by whom, notes, preflight
+    /// results) next to the journal.
+    ExportReview,
     Quit,
 }
 
@@ -124,7 +131,24 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             attempt,
             line,
         } => {
-            if is_current(state, step, attempt) {
+            if is_current(state, step, attempt)
+                && let Some(what) = line.stream.strip_prefix("evidence:")
+            {
+                // Structured evidence a step produced (e.g. RPO at promotion): journaled as such.
+                let id = state.plan.steps[step].id.clone();
+                let detail = serde_json::from_str(&line.text)
+                    .unwrap_or_else(|_| serde_json::Value::String(line.text.clone()));
+                fx.push(log(
+                    log::Level::Info,
+                    &id,
+                    format!("evidence {what}: {}", line.text),
+                ));
+                fx.push(Effect::Record(Event::Evidence {
+                    step: Some(id),
+                    what: what.to_string(),
+                    detail,
+                }));
+            } else if is_current(state, step, attempt) {
                 let id = state.plan.steps[step].id.clone();
                 let level = if line.stream == "stderr" {
                     log::Level::Warn
@@ -192,6 +216,7 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             ));
         }
         Msg::Resize => {}
+        Msg::Notice { text } => state.flash = Some((text, now)),
     }
     fx
 }
@@ -296,8 +321,15 @@ fn check_waits(state: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// How many records the timeline view keeps in memory (the journal on disk keeps everything).
+const MAX_TIMELINE: usize = 10_000;
+
 /// Fold one journal record into the state. Used live (after the journal write) and on resume.
 pub fn apply(state: &mut State, rec: &Record) {
+    if state.records.len() >= MAX_TIMELINE {
+        state.records.drain(..MAX_TIMELINE / 10);
+    }
+    state.records.push(rec.clone());
     let idx = rec.event.step().and_then(|id| state.plan.step_index(id));
     match (&rec.event, idx) {
         (Event::SessionStarted { drill, .. }, _) => {
@@ -540,6 +572,20 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         on_dialog_key(state, key, fx);
         return;
     }
+    if let Some(off) = state.timeline {
+        let n = state.records.len();
+        state.timeline = match key.code {
+            KeyCode::Esc | KeyCode::Char('t') | KeyCode::Char('q') => None,
+            KeyCode::Up | KeyCode::Char('k') => Some((off + 1).min(n.saturating_sub(1))),
+            KeyCode::Down | KeyCode::Char('j') => Some(off.saturating_sub(1)),
+            KeyCode::PageUp => Some((off + 10).min(n.saturating_sub(1))),
+            KeyCode::PageDown => Some(off.saturating_sub(10)),
+            KeyCode::Home | KeyCode::Char('g') => Some(n.saturating_sub(1)),
+            KeyCode::End | KeyCode::Char('G') => Some(0),
+            _ => Some(off),
+        };
+        return;
+    }
     if state.help {
         if matches!(
             key.code,
@@ -565,7 +611,12 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             d.input = state.log_filter.clone();
             state.dialog = Some(d);
         }
-        KeyCode::Char('e') => state.expanded = !state.expanded,
+        KeyCode::Char('x') => state.expanded = !state.expanded,
+        KeyCode::Char('t') => state.timeline = Some(0),
+        KeyCode::Char('e') if state.mode == Mode::Review => {
+            flash(state, "exporting the review record…");
+            fx.push(Effect::ExportReview);
+        }
         _ if state.focus == Focus::Log => on_log_key(state, key, fx),
         _ => on_checklist_key(state, key, fx),
     }
@@ -906,7 +957,11 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
     let attempt = state.steps[i].attempts + 1;
-    fx.push(Effect::Record(Event::StepStarted { step: id, attempt, kind: Some(kind) }));
+    fx.push(Effect::Record(Event::StepStarted {
+        step: id,
+        attempt,
+        kind: Some(kind),
+    }));
 }
 
 fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {

@@ -31,7 +31,11 @@ pub fn run(cfg: SessionConfig) -> i32 {
             return exit::USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -62,7 +66,9 @@ fn spawn_probes(plan: &Arc<crate::plan::Plan>, tx: &mpsc::UnboundedSender<Msg>) 
             loop {
                 every.tick().await;
                 let obs = {
-                    let Ok(_permit) = limit.acquire().await else { return };
+                    let Ok(_permit) = limit.acquire().await else {
+                        return;
+                    };
                     crate::probes::run(&plan, &http, key).await
                 };
                 if tx.send(Msg::Observed(obs)).is_err() {
@@ -83,10 +89,14 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
     };
     match &p.journal_path {
         Some(path) => {
-            let w = JournalWriter::create(path, &p.operator.name).map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            let w = JournalWriter::create(path, &p.operator.name)
+                .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
             Ok(spawn_writer(w, on_done))
         }
-        None => Ok(spawn_writer(JournalWriter::in_memory(&p.operator.name), on_done)),
+        None => Ok(spawn_writer(
+            JournalWriter::in_memory(&p.operator.name),
+            on_done,
+        )),
     }
 }
 
@@ -116,16 +126,33 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
         host: p.operator.host.clone(),
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").into(),
-        resumed_from: resumed.then(|| p.journal_path.as_ref().map(|x| x.display().to_string()).unwrap_or_default()),
+        resumed_from: resumed.then(|| {
+            p.journal_path
+                .as_ref()
+                .map(|x| x.display().to_string())
+                .unwrap_or_default()
+        }),
         rto_secs: Some(p.plan.rto.as_secs()),
         rpo_secs: Some(p.plan.rpo.as_secs()),
         steps: p
             .plan
             .steps
             .iter()
-            .map(|s| crate::journal::StepInfo { id: s.id.clone(), title: s.title.clone(), kind: s.action.kind_name().into() })
+            .map(|s| crate::journal::StepInfo {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                kind: s.action.kind_name().into(),
+            })
             .collect(),
     });
+    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
+        let text = format!(
+            "took over the plan's lock from {}@{} (pid {}, since {})",
+            prev.operator, prev.host, prev.pid, prev.since
+        );
+        log::warn!(target: "safety", "{text}");
+        journal.send(Event::Note { step: None, text });
+    }
     if let Some(sim) = &p.sim {
         log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
     }
@@ -147,7 +174,8 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             return exit::FAILURE;
         }
     };
-    let executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
+    let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
+    executor.journal_path = p.journal_path.clone();
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
         tui_logger::move_events();
         let view = View::new(&theme, Some(&executor.log_state));
@@ -165,20 +193,24 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut spinner = tokio::time::interval(Duration::from_millis(120));
     spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut sigint, mut sigterm, mut sighup) =
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            _ => {
-                terminal::leave();
-                journal.close();
-                eprintln!("cannot install signal handlers");
-                return exit::FAILURE;
-            }
-        };
+    let (mut sigint, mut sigterm, mut sighup) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            terminal::leave();
+            journal.close();
+            eprintln!("cannot install signal handlers");
+            return exit::FAILURE;
+        }
+    };
     let mut interrupted = false;
 
     while end_reason.is_none() {
-        let spinning = state.running_step().is_some() || state.steps.iter().any(|s| s.review.preflight_running);
+        let spinning = state.running_step().is_some()
+            || state.steps.iter().any(|s| s.review.preflight_running);
         let first = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
@@ -219,9 +251,15 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     }
 
     let reason = end_reason.unwrap_or_else(|| "quit".into());
-    let reason = if state.all_done() && reason == "quit" { "completed".to_string() } else { reason };
+    let reason = if state.all_done() && reason == "quit" {
+        "completed".to_string()
+    } else {
+        reason
+    };
     if p.mode != Mode::Monitor {
-        journal.send(Event::SessionEnded { reason: reason.clone() });
+        journal.send(Event::SessionEnded {
+            reason: reason.clone(),
+        });
     }
     journal.close();
     terminal::leave();
@@ -233,5 +271,9 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     if let Some(sim) = p.sim {
         sim.shutdown().await;
     }
-    if interrupted { exit::INTERRUPTED } else { exit::OK }
+    if interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    }
 }

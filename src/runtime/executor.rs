@@ -21,17 +21,46 @@ pub struct Executor {
     /// Read-only unless the mode may mutate.
     pub http: HttpClient,
     pub log_state: Arc<tui_logger::TuiWidgetState>,
+    /// Where this session's journal is (review exports go next to it).
+    pub journal_path: Option<std::path::PathBuf>,
+}
+
+/// Render the journal as a review record next to it: `<journal>.review.md`.
+fn export_review(journal: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let model = crate::journal::report::build_from_file(journal)?;
+    let text = crate::redact::redact_string(crate::journal::report::render_markdown(&model));
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".review.md");
+    let out = std::path::PathBuf::from(name);
+    std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
 }
 
 /// Events that change the world's record of a checklist: refused outright in monitor mode.
 fn is_checklist_change(ev: &Event) -> bool {
-    !matches!(ev, Event::Refused { .. } | Event::SessionStarted { .. } | Event::SessionEnded { .. })
+    !matches!(
+        ev,
+        Event::Refused { .. } | Event::SessionStarted { .. } | Event::SessionEnded { .. }
+    )
 }
 
 impl Executor {
-    pub fn new(plan: Arc<Plan>, mode: Mode, tx: UnboundedSender<Msg>, journal: crate::journal::writer::JournalHandle) -> Executor {
+    pub fn new(
+        plan: Arc<Plan>,
+        mode: Mode,
+        tx: UnboundedSender<Msg>,
+        journal: crate::journal::writer::JournalHandle,
+    ) -> Executor {
         let http = HttpClient::new(!mode.may_mutate());
-        Executor { plan, mode, tx, journal, http, log_state: Arc::new(tui_logger::TuiWidgetState::new()) }
+        Executor {
+            plan,
+            mode,
+            tx,
+            journal,
+            http,
+            log_state: Arc::new(tui_logger::TuiWidgetState::new()),
+            journal_path: None,
+        }
     }
 
     fn refuse(&self, what: String) {
@@ -49,25 +78,44 @@ impl Executor {
             }
             Effect::RunStep { step, attempt } => {
                 if !self.mode.may_mutate() {
-                    let id = self.plan.steps.get(step).map(|s| s.id.as_str()).unwrap_or("?");
+                    let id = self
+                        .plan
+                        .steps
+                        .get(step)
+                        .map(|s| s.id.as_str())
+                        .unwrap_or("?");
                     self.refuse(format!("run step {id}"));
                     return;
                 }
-                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
+                let Some(spec) = self.plan.steps.get(step).cloned() else {
+                    return;
+                };
                 let ctx = self.context(step, attempt);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let limit = steps::timeout_of(&spec);
-                    let result = match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(format!("timed out after {}", crate::plan::units::fmt_duration(limit))),
-                    };
-                    let result = result.map(crate::redact::redact_string).map_err(crate::redact::redact_string);
-                    let _ = tx.send(Msg::StepDone { step, attempt, result });
+                    let result =
+                        match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(format!(
+                                "timed out after {}",
+                                crate::plan::units::fmt_duration(limit)
+                            )),
+                        };
+                    let result = result
+                        .map(crate::redact::redact_string)
+                        .map_err(crate::redact::redact_string);
+                    let _ = tx.send(Msg::StepDone {
+                        step,
+                        attempt,
+                        result,
+                    });
                 });
             }
             Effect::Preflight { step } => {
-                let Some(spec) = self.plan.steps.get(step).cloned() else { return };
+                let Some(spec) = self.plan.steps.get(step).cloned() else {
+                    return;
+                };
                 // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
                 let mut ctx = self.context(step, 0);
                 ctx.http = HttpClient::new(true);
@@ -82,7 +130,11 @@ impl Executor {
                             crate::plan::condition::CondResult::Fail(_) => Some(false),
                             crate::plan::condition::CondResult::Unknown(_) => None,
                         };
-                        PreflightCheck { what: format!("requires {}", c.text), ok, detail: r.evidence().to_string() }
+                        PreflightCheck {
+                            what: format!("requires {}", c.text),
+                            ok,
+                            detail: r.evidence().to_string(),
+                        }
                     })
                     .collect();
                 let tx = self.tx.clone();
@@ -91,7 +143,11 @@ impl Executor {
                     let _ = tx.send(Msg::PreflightDone { step, checks });
                 });
             }
-            Effect::Log { level, target, line } => {
+            Effect::Log {
+                level,
+                target,
+                line,
+            } => {
                 log::log!(target: &target, level, "{}", crate::redact::redact(&line));
             }
             Effect::LogView(v) => {
@@ -101,6 +157,21 @@ impl Executor {
                     LogView::PageDown => self.log_state.transition(E::NextPageKey),
                     LogView::Follow => self.log_state.transition(E::EscapeKey),
                 }
+            }
+            Effect::ExportReview => {
+                let Some(path) = self.journal_path.clone() else {
+                    self.refuse("export: this session has no journal".into());
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let text = match export_review(&path) {
+                        Ok(out) => format!("review record written to {}", out.display()),
+                        Err(e) => format!("export failed: {e}"),
+                    };
+                    log::info!(target: "review", "{text}");
+                    let _ = tx.send(Msg::Notice { text });
+                });
             }
             Effect::Quit => {}
         }

@@ -4,6 +4,7 @@
 mod cockpit;
 mod executor;
 mod session;
+pub mod status;
 mod terminal;
 
 use clap::Parser;
@@ -18,29 +19,73 @@ pub fn main_entry() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
     };
-    let command = cli.command.unwrap_or(Command::Demo { scenario: "region-outage".into(), seed: 42 });
+    let command = cli.command.unwrap_or(Command::Demo {
+        scenario: "region-outage".into(),
+        seed: 42,
+    });
     match command {
         Command::Schema => {
             println!("{}", crate::plan::schema_json());
             exit::OK
         }
         Command::Check { plan } => session::check(&plan),
-        Command::Report { journal, format } => crate::journal::report::run_report_cli(&journal, &format),
-        Command::Simulate { listen, scenario, seed } => session::simulate(&listen, &scenario, seed),
-        Command::Demo { scenario, seed } => {
-            cockpit::run(SessionConfig { kind: SessionKind::Demo { scenario, seed }, theme: cli.theme, journal: cli.journal })
+        Command::Status {
+            plan,
+            format,
+            timeout,
+        } => match crate::plan::parse_duration(&timeout) {
+            Ok(t) => status::run_cli(&plan, &format, t),
+            Err(e) => {
+                eprintln!("--timeout {timeout}: {e}");
+                status::UNKNOWN
+            }
+        },
+        Command::Report { journal, format } => {
+            crate::journal::report::run_report_cli(&journal, &format)
         }
-        Command::Live { plan, drill, resume, take_over } => cockpit::run(SessionConfig {
-            kind: SessionKind::Live { plan, drill, resume, take_over },
+        Command::Simulate {
+            listen,
+            scenario,
+            seed,
+        } => session::simulate(&listen, &scenario, seed),
+        Command::Demo { scenario, seed } => cockpit::run(SessionConfig {
+            kind: SessionKind::Demo { scenario, seed },
             theme: cli.theme,
             journal: cli.journal,
         }),
-        Command::Review { plan } => cockpit::run(SessionConfig { kind: SessionKind::Review { plan }, theme: cli.theme, journal: cli.journal }),
-        Command::Monitor { plan } => cockpit::run(SessionConfig { kind: SessionKind::Monitor { plan }, theme: cli.theme, journal: cli.journal }),
+        Command::Live {
+            plan,
+            drill,
+            resume,
+            take_over,
+        } => cockpit::run(SessionConfig {
+            kind: SessionKind::Live {
+                plan,
+                drill,
+                resume,
+                take_over,
+            },
+            theme: cli.theme,
+            journal: cli.journal,
+        }),
+        Command::Review { plan } => cockpit::run(SessionConfig {
+            kind: SessionKind::Review { plan },
+            theme: cli.theme,
+            journal: cli.journal,
+        }),
+        Command::Monitor { plan } => cockpit::run(SessionConfig {
+            kind: SessionKind::Monitor { plan },
+            theme: cli.theme,
+            journal: cli.journal,
+        }),
     }
 }

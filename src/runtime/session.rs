@@ -12,10 +12,22 @@ use crate::journal::{self, Record};
 use crate::plan::{self, LoadOptions, Plan};
 
 pub enum SessionKind {
-    Demo { scenario: String, seed: u64 },
-    Live { plan: PathBuf, drill: bool, resume: bool, take_over: bool },
-    Review { plan: PathBuf },
-    Monitor { plan: PathBuf },
+    Demo {
+        scenario: String,
+        seed: u64,
+    },
+    Live {
+        plan: PathBuf,
+        drill: bool,
+        resume: bool,
+        take_over: bool,
+    },
+    Review {
+        plan: PathBuf,
+    },
+    Monitor {
+        plan: PathBuf,
+    },
 }
 
 pub struct SessionConfig {
@@ -41,13 +53,33 @@ pub struct Prepared {
 
 /// `drcockpit check PLAN`: validate without touching the network (no `${cmd:…}` is run).
 pub fn check(path: &Path) -> i32 {
-    let opts = LoadOptions { sim_url: Some("http://127.0.0.1:0".into()), run_commands: false };
-    match plan::load_file(path, &opts) {
-        Ok(p) => {
-            println!("{}: OK — {} ({}), {} steps, RTO {} / RPO {}", path.display(), p.name, p.strategy.label(), p.steps.len(),
-                plan::units::fmt_target(p.rto), plan::units::fmt_target(p.rpo));
+    let opts = LoadOptions {
+        sim_url: Some("http://127.0.0.1:0".into()),
+        run_commands: false,
+    };
+    match plan::load::load_file_with_notes(path, &opts) {
+        Ok(loaded) => {
+            let p = loaded.plan;
+            println!(
+                "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
+                path.display(),
+                p.name,
+                p.strategy.label(),
+                p.steps.len(),
+                plan::units::fmt_target(p.rto),
+                plan::units::fmt_target(p.rpo)
+            );
             for (i, s) in p.steps.iter().enumerate() {
-                println!("  {:>2} {:<16} {:<22} {}", i + 1, s.action.kind_name(), s.id, s.title);
+                println!(
+                    "  {:>2} {:<16} {:<22} {}",
+                    i + 1,
+                    s.action.kind_name(),
+                    s.id,
+                    s.title
+                );
+            }
+            for n in &loaded.notes {
+                println!("note: {n}");
             }
             exit::OK
         }
@@ -67,14 +99,22 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
             return exit::USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
             return exit::FAILURE;
         }
     };
-    let opts = crate::sim::SimOptions { scenario: scenario.into(), seed, listen: Some(addr) };
+    let opts = crate::sim::SimOptions {
+        scenario: scenario.into(),
+        seed,
+        listen: Some(addr),
+    };
     match rt.block_on(crate::sim::serve_forever(opts)) {
         Ok(()) => exit::OK,
         Err(e) => {
@@ -86,19 +126,31 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
 
 /// Load a plan file. A plan that points at `${sim}` (like `plans/demo.toml`) with no
 /// `DRCOCKPIT_SIM_URL` set gets the embedded simulator, started here, so it runs anywhere.
-async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHandle>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
+pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHandle>), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
     let mut sim = None;
     let mut opts = LoadOptions::default();
     if text.contains("${sim}") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
-        let scenario = std::env::var("DRCOCKPIT_SIM_SCENARIO").unwrap_or_else(|_| "region-outage".into());
-        let handle = crate::sim::start(crate::sim::SimOptions { scenario, seed: 42, listen: None })
-            .await
-            .map_err(|e| format!("{}: the plan uses ${{sim}} and the embedded simulator failed: {e}", path.display()))?;
+        let scenario =
+            std::env::var("DRCOCKPIT_SIM_SCENARIO").unwrap_or_else(|_| "region-outage".into());
+        let handle = crate::sim::start(crate::sim::SimOptions {
+            scenario,
+            seed: 42,
+            listen: None,
+        })
+        .await
+        .map_err(|e| {
+            format!(
+                "{}: the plan uses ${{sim}} and the embedded simulator failed: {e}",
+                path.display()
+            )
+        })?;
         opts.sim_url = Some(handle.url.clone());
         sim = Some(handle);
     }
-    let plan = plan::load_str(&text, &path.display().to_string(), &opts).map_err(|e| e.to_string())?;
+    let plan =
+        plan::load_str(&text, &path.display().to_string(), &opts).map_err(|e| e.to_string())?;
     Ok((plan, sim))
 }
 
@@ -109,10 +161,20 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
     let usage = |e: String| (exit::USAGE, e);
     let (plan, mode, drill, sim) = match &cfg.kind {
         SessionKind::Demo { scenario, seed } => {
-            let opts = crate::sim::SimOptions { scenario: scenario.clone(), seed: *seed, listen: None };
-            let sim = crate::sim::start(opts).await.map_err(|e| usage(format!("demo simulator: {e}")))?;
-            let lo = LoadOptions { sim_url: Some(sim.url.clone()), run_commands: true };
-            let plan = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &lo).map_err(|e| usage(e.to_string()))?;
+            let opts = crate::sim::SimOptions {
+                scenario: scenario.clone(),
+                seed: *seed,
+                listen: None,
+            };
+            let sim = crate::sim::start(opts)
+                .await
+                .map_err(|e| usage(format!("demo simulator: {e}")))?;
+            let lo = LoadOptions {
+                sim_url: Some(sim.url.clone()),
+                run_commands: true,
+            };
+            let plan = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &lo)
+                .map_err(|e| usage(e.to_string()))?;
             (plan, Mode::Demo, false, Some(sim))
         }
         SessionKind::Live { plan, drill, .. } => {
@@ -139,9 +201,17 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         let lock_path = journal::paths::lock_path(&dir, &journal::paths::plan_slug(&plan.name));
         match journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over) {
             Ok(l) => lock = Some(l),
-            Err(journal::lock::LockError::Held { pid, host, operator: who, since, .. }) => {
+            Err(journal::lock::LockError::Held {
+                pid,
+                host,
+                operator: who,
+                since,
+                ..
+            }) => {
                 mode = Mode::Monitor;
-                mode_note = Some(format!("plan locked by {who}@{host} (pid {pid}, since {since}) — read-only; --take-over to drive"));
+                mode_note = Some(format!(
+                    "plan locked by {who}@{host} (pid {pid}, since {since}) — read-only; --take-over to drive"
+                ));
             }
             Err(e) => return Err((exit::FAILURE, format!("cannot lock the plan: {e}"))),
         }
@@ -163,21 +233,45 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         {
             let records = read_for_resume(&prev, &plan)?;
             let summary = journal::paths::session_summary(&records);
-            let unfinished = !summary.aborted && summary.steps_finished.len() < plan.steps.len();
+            let unfinished = summary.unfinished();
             if unfinished && (*resume || ask_resume(&prev, &summary)) {
                 resumed = records;
                 chosen = Some(prev);
             }
         }
-        Some(chosen.unwrap_or_else(|| journal::paths::new_journal_path(&dir, &journal::paths::plan_slug(&plan.name), chrono::Utc::now())))
+        Some(chosen.unwrap_or_else(|| {
+            journal::paths::new_journal_path(
+                &dir,
+                &journal::paths::plan_slug(&plan.name),
+                chrono::Utc::now(),
+            )
+        }))
     };
-    Ok(Prepared { plan, mode, drill, operator, journal_path, resumed, mode_note, lock, sim })
+    Ok(Prepared {
+        plan,
+        mode,
+        drill,
+        operator,
+        journal_path,
+        resumed,
+        mode_note,
+        lock,
+        sim,
+    })
 }
 
 fn read_for_resume(path: &Path, plan: &Plan) -> Result<Vec<Record>, (i32, String)> {
-    let read = journal::read::read(path).map_err(|e| (exit::FAILURE, format!("cannot read the journal to resume: {e}")))?;
+    let read = journal::read::read(path).map_err(|e| {
+        (
+            exit::FAILURE,
+            format!("cannot read the journal to resume: {e}"),
+        )
+    })?;
     if let Some(tail) = &read.torn_tail {
-        eprintln!("note: the journal's last line was cut by a crash and is ignored: {}", crate::redact::redact(tail));
+        eprintln!(
+            "note: the journal's last line was cut by a crash and is ignored: {}",
+            crate::redact::redact(tail)
+        );
     }
     let hash = read.records.iter().find_map(|r| match &r.event {
         journal::Event::SessionStarted { plan_hash, .. } => Some(plan_hash.clone()),
@@ -186,7 +280,11 @@ fn read_for_resume(path: &Path, plan: &Plan) -> Result<Vec<Record>, (i32, String
     if let Some(h) = hash
         && h != plan.hash
     {
-        eprintln!("warning: {} was written for a different version of this plan (hash {h:.12} ≠ {:.12}); steps are matched by id", path.display(), plan.hash);
+        eprintln!(
+            "warning: {} was written for a different version of this plan (hash {h:.12} ≠ {:.12}); steps are matched by id",
+            path.display(),
+            plan.hash
+        );
     }
     Ok(read.records)
 }
@@ -198,7 +296,9 @@ fn ask_resume(path: &Path, s: &journal::paths::SessionSummary) -> bool {
     print!(
         "An unfinished session of this plan exists: {} (started {}, {} step(s) finished).\nResume it? [Y/n] ",
         path.display(),
-        s.started.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "at an unknown time".into()),
+        s.started
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| "at an unknown time".into()),
         s.steps_finished.len()
     );
     let _ = std::io::stdout().flush();
