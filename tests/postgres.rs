@@ -316,20 +316,20 @@ fn lines(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Vec<(String, String)> {
     v
 }
 
-fn promote_step(plan: &Plan) -> StepAction {
+fn promote_step() -> StepAction {
     let raw: drcockpit::plan::raw::RawStep = toml::from_str(
         "id = \"promote\"\ntitle = \"Promote\"\nkind = \"postgres.promote\"\nsite = \"dr\"\nwait_seconds = 30\n",
     )
     .expect("raw step");
-    steps::postgres::build("postgres.promote", &raw, &plan.sites).expect("build promote")
+    steps::postgres::build("postgres.promote", &raw).expect("build promote")
 }
 
-fn fence_step(plan: &Plan, terminate: bool) -> StepAction {
+fn fence_step(terminate: bool) -> StepAction {
     let raw: drcockpit::plan::raw::RawStep = toml::from_str(&format!(
         "id = \"fence\"\ntitle = \"Fence\"\nkind = \"postgres.fence\"\nsite = \"prod\"\nterminate_sessions = {terminate}\n"
     ))
     .expect("raw step");
-    steps::postgres::build("postgres.fence", &raw, &plan.sites).expect("build fence")
+    steps::postgres::build("postgres.fence", &raw).expect("build fence")
 }
 
 async fn in_recovery(url: &str) -> bool {
@@ -457,7 +457,7 @@ async fn promotion_succeeds_records_rpo_evidence_and_pressing_again_succeeds() {
     )
     .await;
     wait_lag_zero(&plan, Duration::from_secs(30)).await;
-    let action = promote_step(&plan);
+    let action = promote_step();
     assert!(steps::is_mutating(&action));
     assert!(
         steps::describe(&action)
@@ -521,7 +521,7 @@ async fn promotion_after_the_primary_is_killed() {
 
     let mut c = ctx(&plan, false);
     let t = Instant::now();
-    let res = steps::run(&promote_step(&plan), c.ctx.clone()).await;
+    let res = steps::run(&promote_step(), c.ctx.clone()).await;
     let got = lines(&mut c.rx);
     res.unwrap_or_else(|e| panic!("promote after kill: {e}\n{got:#?}"));
     eprintln!("promotion after killing the primary took {:?}", t.elapsed());
@@ -604,7 +604,7 @@ async fn fencing_makes_the_old_primary_refuse_writes() {
     let client = admin(&p.url()).await;
     client.simple("SELECT 1").await.expect("client works");
 
-    let action = fence_step(&plan, true);
+    let action = fence_step(true);
     let mut c = ctx(&plan, false);
     let res = steps::run(&action, c.ctx.clone()).await;
     let got = lines(&mut c.rx);
@@ -636,7 +636,7 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
     sql(&p.url(), "CREATE TABLE t(i int)").await;
 
     let mut c = ctx(&plan, true);
-    let e = steps::run(&promote_step(&plan), c.ctx.clone())
+    let e = steps::run(&promote_step(), c.ctx.clone())
         .await
         .expect_err("monitor mode must not promote");
     assert!(e.contains("read-only"), "{e}");
@@ -644,14 +644,14 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
         in_recovery(&s.url()).await,
         "the standby must still be a standby"
     );
-    let e = steps::run(&fence_step(&plan, false), ctx(&plan, true).ctx)
+    let e = steps::run(&fence_step(false), ctx(&plan, true).ctx)
         .await
         .expect_err("monitor mode must not fence");
     assert!(e.contains("read-only"), "{e}");
     assert!(lines(&mut c.rx).is_empty(), "nothing was attempted");
 
     // Preflight is read-only and reports reachable, role and lag.
-    let checks = steps::preflight(&promote_step(&plan), &ctx(&plan, true).ctx, vec![]).await;
+    let checks = steps::preflight(&promote_step(), &ctx(&plan, true).ctx, vec![]).await;
     assert!(
         checks
             .iter()
@@ -831,19 +831,35 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_step_configuration_is_an_actionable_error() {
-    // No server needed: building steps from the plan.
-    let plan = plan(None, Some(db("postgresql://postgres@127.0.0.1:1/postgres")));
+    // No server needed: building steps, the load-time site check, and the run-time refusal.
+    let mut p = plan(None, Some(db("postgresql://postgres@127.0.0.1:1/postgres")));
     let raw: drcockpit::plan::raw::RawStep =
         toml::from_str("id = \"f\"\ntitle = \"F\"\nkind = \"postgres.fence\"\nsite = \"prod\"\n")
             .expect("raw");
-    let e = steps::postgres::build("postgres.fence", &raw, &plan.sites).expect_err("no prod db");
+    let fence = steps::postgres::build("postgres.fence", &raw).expect("fence builds");
+    p.steps.push(_step(fence.clone()));
+    let (i, e) = steps::postgres::check_sites(&p).expect("prod has no database");
+    assert_eq!(i, 0);
+    assert!(e.contains("[sites.prod] has no `database.postgres`"), "{e}");
+    let plan = Arc::new(p);
+    let e = steps::run(&fence, ctx(&plan, false).ctx)
+        .await
+        .expect_err("no server");
     assert!(e.contains("[sites.prod] has no `database.postgres`"), "{e}");
     let raw: drcockpit::plan::raw::RawStep = toml::from_str(
         "id = \"p\"\ntitle = \"P\"\nkind = \"postgres.promote\"\nsite = \"dr\"\nwait_seconds = 0\n",
     )
     .expect("raw");
-    let e = steps::postgres::build("postgres.promote", &raw, &plan.sites).expect_err("bad wait");
+    let e = steps::postgres::build("postgres.promote", &raw).expect_err("bad wait");
     assert!(e.contains("wait_seconds"), "{e}");
+    // An unreachable standby: the promote step says it cannot promote, and why.
+    let e = steps::run(&promote_step(), ctx(&plan, false).ctx)
+        .await
+        .expect_err("unreachable");
+    assert!(
+        e.contains("cannot promote") && e.contains("127.0.0.1:1"),
+        "{e}"
+    );
 }
 
 /// A primary with TLS on: a test CA and a server certificate for `localhost` only (no IP SAN).
@@ -1177,8 +1193,7 @@ async fn scaleway_promotion_is_confirmed_by_reading_the_instance_back() {
     );
 }
 
-// Keep the Step type in use for the loader-facing contract (a plan step wraps an action).
-#[allow(dead_code)]
+// A plan step wrapping an action.
 fn _step(action: StepAction) -> Step {
     Step {
         id: "x".into(),

@@ -104,7 +104,7 @@ pub async fn preflight(
         StepAction::HttpCheck(c) => checks.push(http::preflight_url(&ctx.http, &c.url).await),
         StepAction::HttpRequest(r) => checks.push(http::preflight_url(&ctx.http, &r.url).await),
         StepAction::Command(c) => checks.push(command::preflight(c)),
-        StepAction::Postgres(p) => checks.extend(postgres::preflight(p).await),
+        StepAction::Postgres(p) => checks.extend(postgres::preflight(p, ctx).await),
         StepAction::Scaleway(p) => checks.extend(scaleway::preflight(p, ctx).await),
         _ => {}
     }

@@ -17,15 +17,16 @@ use crate::clients::postgres::{
     self, ConnectOptions, Lsn, PgTarget, READ_ONLY_SQL_TRANSACTION, RecoveryFacts, TERMINATE_SQL,
 };
 use crate::journal::PreflightCheck;
+use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::fmt_bytes;
-use crate::plan::{Site, SiteId, StepAction};
+use crate::plan::{Plan, SiteId, StepAction};
 
 /// The output stream carrying RPO evidence (JSON text) for the journal.
 pub const EVIDENCE_STREAM: &str = "evidence:rpo";
 
 /// Plan keys the postgres.* kinds use (besides the common ones).
-pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions"];
+pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions", "timeout"];
 
 #[derive(Debug, Clone)]
 pub enum PostgresStep {
@@ -33,23 +34,19 @@ pub enum PostgresStep {
     Fence(Fence),
 }
 
+/// Promote the standby of `site` (its `database.postgres`). The other site's server, when
+/// configured, gives the lag at promotion (RPO evidence).
 #[derive(Debug, Clone)]
 pub struct Promote {
     pub site: SiteId,
-    /// The standby to promote (the site's `database.postgres`).
-    pub url: String,
     /// `pg_promote(true, wait_seconds)`.
     pub wait_seconds: u32,
-    /// The other site's server, for the lag at promotion (RPO evidence).
-    pub primary_url: Option<String>,
-    pub max_lag_bytes: Option<u64>,
 }
 
+/// Fence the old primary of `site` (its `database.postgres`).
 #[derive(Debug, Clone)]
 pub struct Fence {
     pub site: SiteId,
-    /// The old primary (the site's `database.postgres`).
-    pub url: String,
     pub terminate_sessions: bool,
 }
 
@@ -60,14 +57,23 @@ impl PostgresStep {
             PostgresStep::Fence(_) => "postgres.fence",
         }
     }
+    pub fn site(&self) -> SiteId {
+        match self {
+            PostgresStep::Promote(p) => p.site,
+            PostgresStep::Fence(f) => f.site,
+        }
+    }
 }
 
-fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, String> {
-    match raw.site.as_deref() {
+fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, String)> {
+    match raw.site.as_deref().map(str::trim) {
         None => Ok(default),
         Some("prod") => Ok(SiteId::Prod),
         Some("dr") => Ok(SiteId::Dr),
-        Some(other) => Err(format!("`site` must be `prod` or `dr`, not `{other}`")),
+        Some(other) => Err((
+            "site",
+            format!("`site` must be `prod` or `dr`, not `{other}`"),
+        )),
     }
 }
 
@@ -78,57 +84,119 @@ fn other(site: SiteId) -> SiteId {
     }
 }
 
-/// Build a `postgres.*` step from its plan keys. `sites` are the plan's resolved sites (the
-/// server comes from the site's `database.postgres`). Called by the plan loader.
-pub fn build(kind: &str, raw: &RawStep, sites: &[Site; 2]) -> Result<StepAction, String> {
-    let (default_site, what) = match kind {
-        "postgres.promote" => (SiteId::Dr, "promote"),
-        "postgres.fence" => (SiteId::Prod, "fence"),
-        other => return Err(format!("`{other}` is not a postgres step kind")),
-    };
-    let site = parse_site(raw, default_site)?;
-    let db = sites[site.index()].database.as_ref();
+/// Build a `postgres.*` action from its plan keys; the error names the key at fault. The site
+/// defaults to `dr` for promote and `prod` for fence.
+pub fn from_raw(kind: &str, raw: &RawStep) -> Result<PostgresStep, (&'static str, String)> {
+    match kind {
+        "postgres.promote" => {
+            if raw.terminate_sessions.is_some() {
+                return Err((
+                    "terminate_sessions",
+                    "`terminate_sessions` applies to postgres.fence only".into(),
+                ));
+            }
+            let wait_seconds = raw.wait_seconds.unwrap_or(60);
+            if wait_seconds == 0 || wait_seconds > 3600 {
+                return Err((
+                    "wait_seconds",
+                    format!("`wait_seconds` must be between 1 and 3600, not {wait_seconds}"),
+                ));
+            }
+            Ok(PostgresStep::Promote(Promote {
+                site: parse_site(raw, SiteId::Dr)?,
+                wait_seconds,
+            }))
+        }
+        "postgres.fence" => {
+            if raw.wait_seconds.is_some() {
+                return Err((
+                    "wait_seconds",
+                    "`wait_seconds` applies to postgres.promote only".into(),
+                ));
+            }
+            Ok(PostgresStep::Fence(Fence {
+                site: parse_site(raw, SiteId::Prod)?,
+                terminate_sessions: raw.terminate_sessions.unwrap_or(false),
+            }))
+        }
+        other => Err(("kind", format!("`{other}` is not a postgres step kind"))),
+    }
+}
+
+/// [`from_raw`] as a [`StepAction`] (tests and callers outside the loader).
+pub fn build(kind: &str, raw: &RawStep) -> Result<StepAction, String> {
+    from_raw(kind, raw)
+        .map(StepAction::Postgres)
+        .map_err(|(_, m)| m)
+}
+
+/// The loader's kind specs for this family (add to `load::FAMILIES`).
+pub const KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "postgres.promote",
+        keys: &["wait_seconds", "timeout"],
+        build: build_spec,
+    },
+    KindSpec {
+        name: "postgres.fence",
+        keys: &["terminate_sessions", "timeout"],
+        build: build_spec,
+    },
+];
+
+fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let kind = s.kind().to_string();
+    let step = from_raw(&kind, s.raw()).map_err(|(key, m)| s.error(key, &m, vec![], None))?;
+    let timeout = s.duration("timeout", &s.raw().timeout)?;
+    Ok(Built {
+        action: StepAction::Postgres(step),
+        timeout,
+    })
+}
+
+/// Load-time check the loader runs once the sites are known: every postgres step's site has a
+/// `database.postgres`. Returns (step index, message) of the first that does not.
+pub fn check_sites(plan: &Plan) -> Option<(usize, String)> {
+    plan.steps.iter().enumerate().find_map(|(i, st)| {
+        let StepAction::Postgres(p) = &st.action else {
+            return None;
+        };
+        let site = p.site();
+        let has = plan
+            .site(site)
+            .database
+            .as_ref()
+            .is_some_and(|d| d.postgres.is_some());
+        (!has).then(|| {
+            (
+                i,
+                format!(
+                    "step `{}`: {} acts on site `{}` but [sites.{}] has no `database.postgres`",
+                    st.id,
+                    p.kind_name(),
+                    site.as_str(),
+                    site.as_str()
+                ),
+            )
+        })
+    })
+}
+
+/// The server a step acts on and the other site's server, from the plan.
+fn servers(plan: &Plan, site: SiteId) -> Result<(String, Option<String>, Option<u64>), String> {
+    let db = plan.site(site).database.as_ref();
     let Some(url) = db.and_then(|d| d.postgres.clone()) else {
         return Err(format!(
-            "{kind} acts on site `{}` but [sites.{}] has no `database.postgres` to {what}",
-            site.as_str(),
+            "[sites.{}] has no `database.postgres` to act on",
             site.as_str()
         ));
     };
-    PgTarget::parse(&url).map_err(|e| format!("sites.{}.database.postgres: {e}", site.as_str()))?;
-    Ok(StepAction::Postgres(match kind {
-        "postgres.promote" => {
-            let wait_seconds = raw.wait_seconds.unwrap_or(60);
-            if wait_seconds == 0 || wait_seconds > 3600 {
-                return Err(format!(
-                    "`wait_seconds` must be between 1 and 3600, not {wait_seconds}"
-                ));
-            }
-            if raw.terminate_sessions.is_some() {
-                return Err("`terminate_sessions` applies to postgres.fence only".into());
-            }
-            PostgresStep::Promote(Promote {
-                site,
-                url,
-                wait_seconds,
-                primary_url: sites[other(site).index()]
-                    .database
-                    .as_ref()
-                    .and_then(|d| d.postgres.clone()),
-                max_lag_bytes: db.and_then(|d| d.max_lag_bytes),
-            })
-        }
-        _ => {
-            if raw.wait_seconds.is_some() {
-                return Err("`wait_seconds` applies to postgres.promote only".into());
-            }
-            PostgresStep::Fence(Fence {
-                site,
-                url,
-                terminate_sessions: raw.terminate_sessions.unwrap_or(false),
-            })
-        }
-    }))
+    let other_url = plan
+        .site(other(site))
+        .database
+        .as_ref()
+        .and_then(|d| d.postgres.clone());
+    Ok((url, other_url, db.and_then(|d| d.max_lag_bytes)))
 }
 
 fn display(url: &str) -> String {
@@ -142,19 +210,16 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
     match step {
         PostgresStep::Promote(p) => vec![
             format!(
-                "connect to {} ({} standby) with a read-write session",
-                display(&p.url),
+                "connect to the {} standby (sites.{}.database.postgres) with a read-write session",
+                p.site.as_str(),
                 p.site.as_str()
             ),
             "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp(), (pg_stat_wal_receiver.latest_end_lsn, status), timeline_id".into(),
             "  already primary (false) → nothing to do: succeeds with a note (idempotent)".into(),
-            match &p.primary_url {
-                Some(u) => format!(
-                    "RPO evidence: lag = {} pg_current_wal_lsn() − replayed LSN (read-only, 2 s; else the last position seen), journaled",
-                    display(u)
-                ),
-                None => "RPO evidence: lag = the WAL receiver's latest_end_lsn − replayed LSN, journaled".into(),
-            },
+            format!(
+                "RPO evidence, journaled: lag = the {} primary's pg_current_wal_lsn() − replayed LSN (read-only, 2 s; else the last position seen; else the WAL receiver's latest_end_lsn)",
+                other(p.site).as_str()
+            ),
             format!("SELECT pg_promote(true, {})", p.wait_seconds),
             "  false → re-check pg_is_in_recovery() every second for 15 s".into(),
             "verify: pg_is_in_recovery() = false, then BEGIN; CREATE TEMP TABLE drcockpit_write_check(x int); INSERT INTO drcockpit_write_check VALUES (1); ROLLBACK".into(),
@@ -162,8 +227,8 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
         PostgresStep::Fence(f) => {
             let mut v = vec![
                 format!(
-                    "connect to {} ({} old primary) with a read-write session",
-                    display(&f.url),
+                    "connect to the {} old primary (sites.{}.database.postgres) with a read-write session",
+                    f.site.as_str(),
                     f.site.as_str()
                 ),
                 "SELECT pg_is_in_recovery() (a standby already refuses writes: nothing to do)".into(),
@@ -198,11 +263,25 @@ fn refuse(ctx: &StepContext, what: &str) -> Result<(), String> {
 }
 
 /// Read-only checks for review mode: reachable, role, lag.
-pub async fn preflight(step: &PostgresStep) -> Vec<PreflightCheck> {
-    let (url, want_standby, max_lag, primary_url) = match step {
-        PostgresStep::Promote(p) => (&p.url, true, p.max_lag_bytes, p.primary_url.as_deref()),
-        PostgresStep::Fence(f) => (&f.url, false, None, None),
+pub async fn preflight(step: &PostgresStep, ctx: &StepContext) -> Vec<PreflightCheck> {
+    let (url, other_url, max_lag) = match servers(&ctx.plan, step.site()) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![PreflightCheck {
+                what: "database configured".into(),
+                ok: Some(false),
+                detail: e,
+            }];
+        }
     };
+    let want_standby = matches!(step, PostgresStep::Promote(_));
+    let primary_url = if want_standby {
+        other_url.as_deref()
+    } else {
+        None
+    };
+    let max_lag = if want_standby { max_lag } else { None };
+    let url = &url;
     let name = display(url);
     let mut checks = Vec::new();
     let status = match crate::probes::database::read_status(url, None).await {
@@ -337,10 +416,11 @@ async fn lag_at_promotion(
 
 async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
     refuse(ctx, "postgres.promote")?;
-    let name = display(&p.url);
+    let (url, primary_url, _) = servers(&ctx.plan, p.site)?;
+    let name = display(&url);
     ctx.info(format!("connecting to {name} (read-write session)"));
     let s = postgres::connect(
-        &p.url,
+        &url,
         &ConnectOptions::mutating(Duration::from_secs(u64::from(p.wait_seconds) + 15)),
     )
     .await
@@ -371,11 +451,11 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             .unwrap_or_else(|| "none".into()),
         facts.receiver_status.as_deref().unwrap_or("not running")
     ));
-    let (lag, primary_lsn, basis) = lag_at_promotion(p.primary_url.as_deref(), &facts).await;
+    let (lag, primary_lsn, basis) = lag_at_promotion(primary_url.as_deref(), &facts).await;
     let evidence = serde_json::json!({
         "kind": "rpo",
         "site": p.site.as_str(),
-        "server": PgTarget::parse(&p.url).map(|t| t.display).unwrap_or_default(),
+        "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
         "measured_at": chrono::Utc::now().to_rfc3339(),
         "replay_lsn": facts.replay_lsn,
         "receive_lsn": facts.receive_lsn,
@@ -465,9 +545,10 @@ async fn recheck(s: &postgres::PgSession, ctx: &StepContext) -> Result<(), Strin
 
 async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
     refuse(ctx, "postgres.fence")?;
-    let name = display(&f.url);
+    let (url, _, _) = servers(&ctx.plan, f.site)?;
+    let name = display(&url);
     ctx.info(format!("connecting to {name} (read-write session)"));
-    let s = postgres::connect(&f.url, &ConnectOptions::mutating(Duration::from_secs(15)))
+    let s = postgres::connect(&url, &ConnectOptions::mutating(Duration::from_secs(15)))
         .await
         .map_err(|e| {
             format!(
@@ -494,7 +575,7 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
     let mut last = String::new();
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let v = postgres::connect(&f.url, &ConnectOptions::mutating(Duration::from_secs(10)))
+        let v = postgres::connect(&url, &ConnectOptions::mutating(Duration::from_secs(10)))
             .await
             .map_err(|e| format!("verifying the fence: {e}"))?;
         match v.write_check().await.map_err(|e| e.to_string())? {

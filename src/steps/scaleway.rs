@@ -16,6 +16,7 @@ use super::StepContext;
 use crate::clients::http::{RequestSpec, Response};
 use crate::journal::PreflightCheck;
 use crate::plan::StepAction;
+use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 
 pub const DEFAULT_API_URL: &str = "https://api.scaleway.com";
@@ -35,63 +36,123 @@ pub struct PromoteReplica {
 }
 
 /// Build a `scaleway.promote_replica` step. `resolve` expands `${env:…}`-style references (and
-/// registers secrets with the redactor); the loader passes its resolver. `key` names the plan
-/// key for error messages.
+/// registers secrets with the redactor); its second argument names the plan key.
 pub fn build(
     kind: &str,
     raw: &RawStep,
-    resolve: &mut dyn FnMut(&str, &str) -> Result<String, String>,
+    resolve: &mut dyn FnMut(&str, &'static str) -> Result<String, String>,
 ) -> Result<StepAction, String> {
     if kind != "scaleway.promote_replica" {
         return Err(format!("`{kind}` is not a scaleway step kind"));
     }
-    let need = |v: &Option<String>, key: &str| -> Result<String, String> {
-        v.clone().ok_or_else(|| {
+    let mut get = |key: &'static str, v: &Option<String>| -> Result<String, String> {
+        let v = v.clone().ok_or_else(|| {
             format!(
                 "scaleway.promote_replica needs `{key}` (e.g. {})",
                 example(key)
             )
-        })
+        })?;
+        resolve(&v, key)
     };
-    let region = resolve(&need(&raw.region, "region")?, "region")?;
-    let id = resolve(
-        &need(&raw.read_replica_id, "read_replica_id")?,
-        "read_replica_id",
-    )?;
-    let token = resolve(&need(&raw.token, "token")?, "token")?;
+    let region = get("region", &raw.region)?;
+    let id = get("read_replica_id", &raw.read_replica_id)?;
+    let token = get("token", &raw.token)?;
     let api_url = match &raw.api_url {
-        Some(u) => resolve(u, "api_url")?,
+        Some(_) => get("api_url", &raw.api_url)?,
         None => DEFAULT_API_URL.into(),
     };
-    if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
-        return Err(format!("`api_url` must be an http(s) URL, not `{api_url}`"));
-    }
-    if region.is_empty() || region.contains('/') {
-        return Err(format!(
-            "`region` `{region}` is not a Scaleway region such as `fr-par`"
-        ));
-    }
-    if id.is_empty() || id.contains('/') {
-        return Err(format!("`read_replica_id` `{id}` is not a UUID"));
-    }
     let ready_timeout = match &raw.timeout {
         Some(t) => crate::plan::parse_duration(t)?,
-        None => Duration::from_secs(900),
+        None => DEFAULT_READY_TIMEOUT,
     };
-    Ok(StepAction::Scaleway(PromoteReplica {
+    assemble(api_url, region, id, token, ready_timeout)
+        .map(StepAction::Scaleway)
+        .map_err(|(_, m)| m)
+}
+
+/// How long to wait for the promoted instance to be `ready` unless the step sets `timeout`.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn assemble(
+    api_url: String,
+    region: String,
+    id: String,
+    token: String,
+    ready_timeout: Duration,
+) -> Result<PromoteReplica, (&'static str, String)> {
+    if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
+        return Err((
+            "api_url",
+            format!("`api_url` must be an http(s) URL, not `{api_url}`"),
+        ));
+    }
+    if region.trim().is_empty() || region.contains('/') {
+        return Err((
+            "region",
+            format!("`region` `{region}` is not a Scaleway region such as `fr-par`"),
+        ));
+    }
+    if id.trim().is_empty() || id.contains('/') {
+        return Err((
+            "read_replica_id",
+            format!("`read_replica_id` `{id}` is not a read replica UUID"),
+        ));
+    }
+    Ok(PromoteReplica {
         api_url: api_url.trim_end_matches('/').to_string(),
-        region,
-        read_replica_id: id,
+        region: region.trim().to_string(),
+        read_replica_id: id.trim().to_string(),
         token,
         ready_timeout,
-    }))
+    })
+}
+
+/// The loader's kind spec for this family (add to `load::FAMILIES`).
+pub const KINDS: &[KindSpec] = &[KindSpec {
+    name: "scaleway.promote_replica",
+    keys: &["region", "read_replica_id", "token", "api_url", "timeout"],
+    build: build_spec,
+}];
+
+fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let raw = s.raw();
+    let (region, id, token, api) = (
+        raw.region.clone(),
+        raw.read_replica_id.clone(),
+        raw.token.clone(),
+        raw.api_url.clone(),
+    );
+    let timeout_raw = raw.timeout.clone();
+    let region = region.ok_or_else(|| s.missing("region", example("region")))?;
+    let id = id.ok_or_else(|| s.missing("read_replica_id", example("read_replica_id")))?;
+    let token = token.ok_or_else(|| s.missing("token", example("token")))?;
+    let region = s.secret("region", &region)?;
+    let id = s.secret("read_replica_id", &id)?;
+    let token = s.secret("token", &token)?;
+    let api_url = match api {
+        Some(a) => s.secret("api_url", &a)?,
+        None => DEFAULT_API_URL.into(),
+    };
+    let ready = s.duration("timeout", &timeout_raw)?;
+    let p = assemble(
+        api_url,
+        region,
+        id,
+        token,
+        ready.unwrap_or(DEFAULT_READY_TIMEOUT),
+    )
+    .map_err(|(key, m)| s.error(key, &m, vec![], None))?;
+    Ok(Built {
+        timeout: Some(timeout(&p)),
+        action: StepAction::Scaleway(p),
+    })
 }
 
 fn example(key: &str) -> &'static str {
     match key {
-        "region" => "`region = \"fr-par\"`",
-        "read_replica_id" => "`read_replica_id = \"11111111-2222-…\"`",
-        "token" => "`token = \"${env:SCW_SECRET_KEY}\"`",
+        "region" => "region = \"fr-par\"",
+        "read_replica_id" => "read_replica_id = \"11111111-2222-…\"",
+        "token" => "token = \"${env:SCW_SECRET_KEY}\"",
         _ => "…",
     }
 }
