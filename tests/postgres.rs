@@ -733,10 +733,10 @@ async fn logical_subscription_lag_is_read() {
     let t = Instant::now();
     let o = loop {
         let o = observe(&plan, SiteId::Dr).await;
-        if let Ok(r) = &o.outcome {
-            if r.fields.get("subscription_lag") == Some(&Value::Bytes(0)) {
-                break o;
-            }
+        if let Ok(r) = &o.outcome
+            && r.fields.get("subscription_lag") == Some(&Value::Bytes(0))
+        {
+            break o;
         }
         assert!(
             t.elapsed() < Duration::from_secs(60),
