@@ -18,6 +18,27 @@ use crate::clients::postgres::{self, Lsn, PgError, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Plan, PrometheusSource, SiteId, Value};
 
+/// Every field a database reading may carry (for the loader's condition check).
+pub const FIELDS: &[&str] = &[
+    "role",
+    "lag",
+    "replay_age",
+    "replay_backlog",
+    "receiver",
+    "state",
+    "primary_reachable",
+    "replicas",
+    "replicas_behind",
+    "replica_state",
+    "slot_lag",
+    "slots_ok",
+    "subscriptions",
+    "subscription_lag",
+    "subscription_age",
+    "backup_age",
+    "ok",
+];
+
 /// Where the primary's WAL position came from, for a standby's (or subscriber's) lag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Upstream {

@@ -190,7 +190,7 @@ pub fn describe(p: &PromoteReplica) -> Vec<String> {
         "  not found → stop: nothing is sent (a promoted replica no longer exists)".into(),
         "  status promoting → follow it, do not promote again".into(),
         format!(
-            "POST {}/promote  body {{}}  (irreversible)",
+            "POST {}/promote  body {{}}  (X-Auth-Token; irreversible: the replica becomes a standalone instance)",
             p.replica_url()
         ),
         format!(
