@@ -915,6 +915,8 @@ pub struct ReplicaRow {
     pub flush_lag: Option<Duration>,
     pub replay_lag: Option<Duration>,
     pub reply_age: Option<Duration>,
+    /// A logical walsender (a subscription), not a standby.
+    pub logical: bool,
 }
 
 /// `pg_stat_wal_receiver` on a standby.
@@ -1056,6 +1058,8 @@ struct RawReplica {
     flush_lag: Option<f64>,
     replay_lag: Option<f64>,
     reply_age: Option<f64>,
+    #[serde(default)]
+    logical: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1117,6 +1121,7 @@ impl RawStatus {
                     flush_lag: r.flush_lag.map(secs),
                     replay_lag: r.replay_lag.map(secs),
                     reply_age: r.reply_age.map(secs),
+                    logical: r.logical.unwrap_or(false),
                 })
                 .collect(),
             wal_receiver: self.receiver.map(|w| WalReceiver {
@@ -1179,6 +1184,8 @@ SELECT json_build_object(
       'name', r.application_name, 'client', host(r.client_addr), 'state', r.state,
       'sync_state', r.sync_state, 'sent_lsn', r.sent_lsn::text, 'replay_lsn', r.replay_lsn::text,
       'bytes_behind', pg_wal_lsn_diff(c.pos, r.replay_lsn),
+      'logical', EXISTS (SELECT 1 FROM pg_replication_slots ls
+                         WHERE ls.active_pid = r.pid AND ls.slot_type = 'logical'),
       'write_lag', extract(epoch from r.write_lag), 'flush_lag', extract(epoch from r.flush_lag),
       'replay_lag', extract(epoch from r.replay_lag),
       'reply_age', extract(epoch from now() - r.reply_time)) ORDER BY r.application_name), '[]'::json)

@@ -277,18 +277,20 @@ pub fn assess(
         if let Some(l) = st.current_lsn {
             details.push(format!("current WAL position {l}"));
         }
-        let n = st.replicas.len();
+        let standbys: Vec<&crate::clients::postgres::ReplicaRow> =
+            st.replicas.iter().filter(|r| !r.logical).collect();
+        let n = standbys.len();
         fields.insert("replicas".into(), Value::Num(n as f64));
         if n == 0 {
             state = "no standby".into();
-            details.push("no standby connected (pg_stat_replication is empty)".into());
+            details
+                .push("no standby connected (no physical walsender in pg_stat_replication)".into());
         } else {
-            let max_behind = st.replicas.iter().filter_map(|r| r.bytes_behind).max();
+            let max_behind = standbys.iter().filter_map(|r| r.bytes_behind).max();
             if let Some(b) = max_behind {
                 fields.insert("replicas_behind".into(), Value::Bytes(b));
             }
-            let not_streaming: Vec<&str> = st
-                .replicas
+            let not_streaming: Vec<&str> = standbys
                 .iter()
                 .filter(|r| r.state != "streaming")
                 .map(|r| r.state.as_str())
@@ -302,25 +304,26 @@ pub fn assess(
                 level = worse(level, Level::Warn);
             }
             summary_parts.push(format!(
-                "{n} replica{} {state}{}",
+                "{n} standby{} {state}{}",
                 if n == 1 { "" } else { "s" },
                 max_behind
                     .map(|b| format!(", max {} behind", fmt_bytes(b)))
                     .unwrap_or_default()
             ));
-            for r in &st.replicas {
-                details.push(format!(
-                    "→ {} {} {} {}: {} behind · lag write {} flush {} replay {}",
-                    if r.name.is_empty() { "?" } else { &r.name },
-                    r.client.as_deref().unwrap_or(""),
-                    r.state,
-                    r.sync_state,
-                    r.bytes_behind.map(fmt_bytes).unwrap_or_else(|| "?".into()),
-                    opt_dur(r.write_lag),
-                    opt_dur(r.flush_lag),
-                    opt_dur(r.replay_lag),
-                ));
-            }
+        }
+        for r in &st.replicas {
+            details.push(format!(
+                "→ {}{} {} {} {}: {} behind · lag write {} flush {} replay {}",
+                if r.name.is_empty() { "?" } else { &r.name },
+                if r.logical { " (logical)" } else { "" },
+                r.client.as_deref().unwrap_or(""),
+                r.state,
+                r.sync_state,
+                r.bytes_behind.map(fmt_bytes).unwrap_or_else(|| "?".into()),
+                opt_dur(r.write_lag),
+                opt_dur(r.flush_lag),
+                opt_dur(r.replay_lag),
+            ));
         }
         fields.insert("replica_state".into(), Value::Text(state.clone()));
     }
@@ -784,6 +787,7 @@ mod tests {
         assert_eq!(r.fields["lag"], Value::Bytes(0));
         assert_eq!(r.fields["replay_age"], Value::Duration(Duration::ZERO));
         assert!(r.details.iter().any(|d| d.contains("primary idle")));
+        assert_fields_known(&r);
     }
 
     #[test]
@@ -835,12 +839,23 @@ mod tests {
             flush_lag: None,
             replay_lag: None,
             reply_age: None,
+            logical: false,
         }];
         let r = assess(&st, &Upstream::Unknown, true, &cfg());
         assert_eq!(r.fields["role"], Value::Text("primary".into()));
         assert_eq!(r.fields["lag"], Value::Bytes(0));
         assert_eq!(r.fields["replicas_behind"], Value::Bytes(4096));
         assert_eq!(r.level, Level::Warn, "a replica not streaming");
+        assert_fields_known(&r);
+    }
+
+    fn assert_fields_known(r: &Reading) {
+        for k in r.fields.keys() {
+            assert!(
+                FIELDS.contains(&k.as_str()),
+                "field {k} missing from FIELDS"
+            );
+        }
     }
 
     #[test]

@@ -490,6 +490,11 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             ctx.info(format!("{e}: promoted meanwhile? re-checking"));
             recheck(&s, ctx).await?;
         }
+        Err(e) if e.sqlstate() == Some("42501") => {
+            return Err(format!(
+                "pg_promote refused: {e} — the role needs superuser or `GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO <role>`"
+            ));
+        }
         Err(e) => {
             ctx.emit("stderr", format!("pg_promote failed: {e}; re-checking"));
             if recheck(&s, ctx).await.is_err() {
@@ -566,7 +571,14 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
     let terminated = s
         .fence(f.terminate_sessions)
         .await
-        .map_err(|e| format!("fencing {name} failed: {e}"))?;
+        .map_err(|e| {
+            let hint = if e.sqlstate() == Some("42501") {
+                " — the role needs superuser or `GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO <role>` (and EXECUTE on pg_reload_conf)"
+            } else {
+                ""
+            };
+            format!("fencing {name} failed: {e}{hint}")
+        })?;
     if f.terminate_sessions {
         ctx.info(format!("terminated {terminated} client session(s)"));
     }
