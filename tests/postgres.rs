@@ -757,7 +757,11 @@ async fn logical_subscription_lag_is_read() {
     let pr = po.outcome.as_ref().expect("publisher reading");
     assert!(pr.fields.contains_key("slot_lag"), "{pr:?}");
     assert_eq!(pr.fields["slots_ok"], Value::Bool(true));
-    assert_eq!(pr.fields["replicas"], Value::Num(0.0), "a subscriber is no standby");
+    assert_eq!(
+        pr.fields["replicas"],
+        Value::Num(0.0),
+        "a subscriber is no standby"
+    );
     assert!(pr.details.iter().any(|d| d.contains("(logical)")), "{pr:?}");
     assert!(
         pr.details.iter().any(|d| d.contains("slot sub (logical)")),
