@@ -915,7 +915,7 @@ pub struct ReplicaRow {
     pub flush_lag: Option<Duration>,
     pub replay_lag: Option<Duration>,
     pub reply_age: Option<Duration>,
-    /// A logical walsender (a subscription), not a standby.
+    /// A logical walsender (connected to a database: a subscription), not a standby.
     pub logical: bool,
 }
 
@@ -1184,8 +1184,8 @@ SELECT json_build_object(
       'name', r.application_name, 'client', host(r.client_addr), 'state', r.state,
       'sync_state', r.sync_state, 'sent_lsn', r.sent_lsn::text, 'replay_lsn', r.replay_lsn::text,
       'bytes_behind', pg_wal_lsn_diff(c.pos, r.replay_lsn),
-      'logical', EXISTS (SELECT 1 FROM pg_replication_slots ls
-                         WHERE ls.active_pid = r.pid AND ls.slot_type = 'logical'),
+      'logical', EXISTS (SELECT 1 FROM pg_stat_activity a
+                         WHERE a.pid = r.pid AND a.datid IS NOT NULL),
       'write_lag', extract(epoch from r.write_lag), 'flush_lag', extract(epoch from r.flush_lag),
       'replay_lag', extract(epoch from r.replay_lag),
       'reply_age', extract(epoch from now() - r.reply_time)) ORDER BY r.application_name), '[]'::json)
