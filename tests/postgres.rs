@@ -1127,6 +1127,31 @@ async fn prometheus_probe_reads_lag_and_backup_and_the_outage_freezes_lag() {
     assert!(e.contains("bad_data"), "{e}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_region_outage_scenario_drives_the_database_world() {
+    use drcockpit::sim::{self, Scenario, SimState};
+    let state = SimState::new(Scenario::RegionOutage, 11);
+    let db = sim::prometheus::world(&state);
+    let families = vec![
+        sim::prometheus::family(db.clone()),
+        scw_sim::family(Arc::new(ScalewayState::new(db.clone()))),
+    ];
+    let url = serve(sim::build_router_with(state, families)).await;
+    let plan = Arc::new(plan(Some(prom_db(&url, "prod")), Some(prom_db(&url, "dr"))));
+    assert!(observe(&plan, SiteId::Prod).await.outcome.is_ok());
+    let before = lag_of(&observe(&plan, SiteId::Dr).await);
+    assert!(before > 0);
+    tokio::time::sleep(sim::REGION_OUTAGE_AFTER + Duration::from_millis(300)).await;
+    let prod = observe(&plan, SiteId::Prod).await;
+    assert!(
+        prod.outcome.is_err(),
+        "prod database down in the outage: {prod:?}"
+    );
+    let frozen = lag_of(&observe(&plan, SiteId::Dr).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(lag_of(&observe(&plan, SiteId::Dr).await), frozen);
+}
+
 fn scw_step(api: &str, token: &str) -> StepAction {
     let raw: drcockpit::plan::raw::RawStep = toml::from_str(&format!(
         "id = \"scw\"\ntitle = \"Promote\"\nkind = \"scaleway.promote_replica\"\nregion = \"{}\"\nread_replica_id = \"{}\"\ntoken = \"${{env:SCW_SECRET_KEY}}\"\napi_url = \"${{sim}}\"\ntimeout = \"20s\"\n",

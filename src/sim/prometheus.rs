@@ -230,3 +230,16 @@ fn format_value(v: f64) -> String {
         format!("{v}")
     }
 }
+
+/// The database world of a running simulator: the region outage follows the scenario (the prod
+/// site down ⇒ prod database unreachable, DR lag frozen).
+pub fn world(state: &super::SimState) -> Arc<DbWorld> {
+    let s = state.clone();
+    Arc::new(DbWorld::new(state.seed()).with_outage_source(move || !s.site_up(super::Site::Prod)))
+}
+
+/// This family for [`super::families`].
+pub fn family(db: Arc<DbWorld>) -> super::Family {
+    super::Family::new("prometheus", routes(db))
+        .endpoint("GET /api/v1/query?query=… (lag, backup age, pg_up; site=\"prod\"|\"dr\")")
+}

@@ -222,3 +222,11 @@ async fn get_instance(
         _ => not_found("instance", &id),
     }
 }
+
+/// This family for [`super::families`].
+pub fn family(state: Arc<ScalewayState>) -> super::Family {
+    super::Family::new("scaleway", routes(state))
+        .endpoint("GET /rdb/v1/regions/{region}/read-replicas/{id}")
+        .endpoint("POST /rdb/v1/regions/{region}/read-replicas/{id}/promote")
+        .endpoint("GET /rdb/v1/regions/{region}/instances/{id}")
+}
