@@ -58,12 +58,37 @@ impl Operator {
         let name = ["DRCOCKPIT_OPERATOR", "SUDO_USER", "USER"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .or_else(login_name)
             .unwrap_or_else(|| "unknown".into());
         let host = hostname();
         Operator { name, host }
     }
     pub fn display(&self) -> String {
         format!("{}@{}", self.name, self.host)
+    }
+}
+
+/// The login name of the real user id, from the password database (when no variable names one).
+fn login_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes into our buffer and pwd; we read pw_name only on success.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        );
+        if rc != 0 || out.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(pwd.pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_string)
     }
 }
 

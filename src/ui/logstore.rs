@@ -32,7 +32,16 @@ struct PaneLogger {
 
 impl log::Log for PaneLogger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= self.level
+        // Libraries (reqwest, hyper, rustls, …) only speak up when something is wrong: their
+        // debug chatter would bury the operator's step output.
+        let library =
+            metadata.target().contains("::") && !metadata.target().starts_with("drcockpit");
+        let limit = if library {
+            self.level.min(log::LevelFilter::Warn)
+        } else {
+            self.level
+        };
+        metadata.level() <= limit
     }
 
     fn log(&self, record: &log::Record) {

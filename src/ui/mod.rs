@@ -239,8 +239,25 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     ];
     let mut chosen: Vec<(usize, Vec<Span<'static>>)> = Vec::new();
     let mut used = spans_width(&spans);
+    // The incident clock and RPO matter more than the plan's full name on a narrow terminal:
+    // reserve their room, then let the name take what is left (cut with …).
+    let reserve: usize = pieces
+        .iter()
+        .filter(|(o, _)| matches!(o, 1 | 2))
+        .map(|(_, p)| spans_width(p))
+        .sum();
     for (order, p) in pieces {
         let pw = spans_width(&p);
+        if order == 0 && used + pw + reserve > w {
+            let room = w.saturating_sub(used + reserve + " drcockpit · ".len());
+            if room >= 8 {
+                let name = truncate_to(&plan.name, room);
+                let cut = vec![Span::styled(" drcockpit · ", t.dim), sp(name, t.title)];
+                used += spans_width(&cut);
+                chosen.push((order, cut));
+            }
+            continue;
+        }
         if used + pw <= w {
             used += pw;
             chosen.push((order, p));
@@ -260,6 +277,22 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         spans.extend(p);
     }
     Line::from(spans)
+}
+
+/// `s` cut to at most `max` columns, with … when cut.
+fn truncate_to(s: &str, max: usize) -> String {
+    if s.width() <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.width() + c.to_string().width() + 1 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 /// Journal failure, abort, why the mode was chosen, and transient messages: one line under the
