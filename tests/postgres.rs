@@ -475,6 +475,8 @@ async fn promotion_succeeds_records_rpo_evidence_and_pressing_again_succeeds() {
     assert_eq!(ev.len(), 1, "{got:#?}");
     let j: serde_json::Value = serde_json::from_str(&ev[0].1).expect("evidence is JSON");
     assert_eq!(j["lag_bytes"], 0);
+    assert_eq!(j["replay_age_secs"], 0.0, "caught up: no data-loss window");
+    assert_eq!(j["what"], "rpo at promotion");
     assert!(j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')));
     assert!(j["last_replayed_commit"].as_str().is_some(), "{j}");
     assert!(

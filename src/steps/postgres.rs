@@ -364,11 +364,9 @@ pub async fn run(step: &PostgresStep, ctx: &StepContext) -> Result<String, Strin
 }
 
 /// The lag at promotion and how it was measured.
-async fn lag_at_promotion(
-    primary_url: Option<&str>,
-    facts: &RecoveryFacts,
-) -> (Option<u64>, Option<Lsn>, String) {
+async fn lag_at_promotion(primary_url: Option<&str>, facts: &RecoveryFacts) -> LagAtPromotion {
     let replay = facts.replay_lsn;
+    let now = chrono::Utc::now();
     if let Some(url) = primary_url {
         let live = tokio::time::timeout(
             Duration::from_secs(2),
@@ -378,39 +376,65 @@ async fn lag_at_promotion(
         match live {
             Ok(Ok((false, Some(p)))) => {
                 postgres::note_primary_position(url, p);
-                return (
-                    replay.map(|r| p.bytes_after(r)),
-                    Some(p),
-                    "primary pg_current_wal_lsn() read at promotion".into(),
-                );
+                return LagAtPromotion {
+                    bytes: replay.map(|r| p.bytes_after(r)),
+                    primary_lsn: Some(p),
+                    basis: "primary pg_current_wal_lsn() read at promotion".into(),
+                    primary_alive_at: Some(now),
+                };
             }
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => {
                 if let Some((p, ago, at)) = postgres::last_primary_position(url) {
-                    return (
-                        replay.map(|r| p.bytes_after(r)),
-                        Some(p),
-                        format!(
+                    return LagAtPromotion {
+                        bytes: replay.map(|r| p.bytes_after(r)),
+                        primary_lsn: Some(p),
+                        basis: format!(
                             "primary unreachable at promotion: its last position seen at {} ({} s before); writes after that are not counted",
                             at.to_rfc3339(),
                             ago.as_secs()
                         ),
-                    );
+                        primary_alive_at: Some(at),
+                    };
                 }
             }
         }
     }
     match facts.receiver_end_lsn {
-        Some(p) => (
-            replay.map(|r| p.bytes_after(r)),
-            Some(p),
-            "the primary WAL end last reported to this standby's WAL receiver (primary not readable)".into(),
-        ),
-        None => (
-            None,
-            None,
-            "unknown: the primary is unreachable and never seen; the standby has no WAL receiver position".into(),
-        ),
+        Some(p) => LagAtPromotion {
+            bytes: replay.map(|r| p.bytes_after(r)),
+            primary_lsn: Some(p),
+            basis: "the primary WAL end last reported to this standby's WAL receiver (primary not readable)".into(),
+            primary_alive_at: None,
+        },
+        None => LagAtPromotion {
+            bytes: None,
+            primary_lsn: None,
+            basis: "unknown: the primary is unreachable and never seen; the standby has no WAL receiver position".into(),
+            primary_alive_at: None,
+        },
+    }
+}
+
+struct LagAtPromotion {
+    bytes: Option<u64>,
+    primary_lsn: Option<Lsn>,
+    basis: String,
+    /// When the primary was last known to be at `primary_lsn`.
+    primary_alive_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl LagAtPromotion {
+    /// The data-loss window in seconds: 0 when nothing is behind; otherwise from the last
+    /// replayed commit to when the primary was last seen at its position (an upper bound).
+    fn window_secs(&self, last_replay: Option<chrono::DateTime<chrono::Utc>>) -> Option<f64> {
+        match (self.bytes, last_replay, self.primary_alive_at) {
+            (Some(0), _, _) => Some(0.0),
+            (Some(_), Some(r), Some(alive)) => {
+                Some(((alive - r).num_milliseconds() as f64 / 1000.0).max(0.0))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -451,17 +475,20 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             .unwrap_or_else(|| "none".into()),
         facts.receiver_status.as_deref().unwrap_or("not running")
     ));
-    let (lag, primary_lsn, basis) = lag_at_promotion(primary_url.as_deref(), &facts).await;
+    let measured = lag_at_promotion(primary_url.as_deref(), &facts).await;
+    let lag = measured.bytes;
+    let basis = measured.basis.clone();
     let evidence = serde_json::json!({
-        "kind": "rpo",
+        "what": "rpo at promotion",
         "site": p.site.as_str(),
         "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
         "measured_at": chrono::Utc::now().to_rfc3339(),
         "replay_lsn": facts.replay_lsn,
         "receive_lsn": facts.receive_lsn,
         "last_replayed_commit": facts.last_replay_at.map(|t| t.to_rfc3339()),
-        "primary_lsn": primary_lsn,
+        "primary_lsn": measured.primary_lsn,
         "lag_bytes": lag,
+        "replay_age_secs": measured.window_secs(facts.last_replay_at),
         "lag_basis": basis,
         "wal_receiver": facts.receiver_status,
         "timeline_before": facts.timeline,
