@@ -544,6 +544,55 @@ async fn promotion_after_the_primary_is_killed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promotion_after_a_crash_records_the_unreplayed_lag_as_evidence() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE t(i int)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    // The standby stops replaying; the primary keeps committing.
+    sql(&s.url(), "SELECT pg_wal_replay_pause()").await;
+    sql(&p.url(), "INSERT INTO t SELECT generate_series(1, 50000)").await;
+    let seen = observe(&plan, SiteId::Dr).await;
+    let behind = lag_of(&seen);
+    assert!(behind > 0, "{seen:?}");
+    let c = Condition::parse("dr.database.lag < 1KiB").expect("condition");
+    let mut state = State::new(
+        plan.clone(),
+        Mode::Monitor,
+        Operator::from_env(),
+        Utc::now(),
+    );
+    state.sections[SiteId::Dr.index()][Section::Database.index()].observe(&seen);
+    state.now = Utc::now();
+    assert!(
+        matches!(state.evaluate(&c), CondResult::Fail(_)),
+        "a lag precondition blocks"
+    );
+    p.stop_immediate();
+
+    let mut c = ctx(&plan, false);
+    let res = steps::run(&promote_step(), c.ctx.clone()).await;
+    let got = lines(&mut c.rx);
+    res.unwrap_or_else(|e| panic!("promote: {e}\n{got:#?}"));
+    let ev = got
+        .iter()
+        .find(|(s, _)| s == "evidence:rpo")
+        .expect("evidence");
+    let j: serde_json::Value = serde_json::from_str(&ev.1).expect("json");
+    assert!(j["lag_bytes"].as_u64().is_some_and(|b| b >= behind), "{j}");
+    assert!(
+        j["lag_basis"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unreachable"),
+        "{j}"
+    );
+    assert!(j["replay_age_secs"].as_f64().is_some(), "{j}");
+    assert!(!in_recovery(&s.url()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_standby_is_an_error_then_stale_never_healthy() {
     let p = primary();
     let s = standby(&p, "standby1");
