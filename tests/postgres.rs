@@ -644,6 +644,10 @@ async fn an_unreachable_standby_is_an_error_then_stale_never_healthy() {
     ));
     assert!(matches!(state.evaluate(&c), CondResult::Unknown(_)));
     assert_ne!(state.verdict(SiteId::Dr), Verdict::Ready);
+
+    // The standby comes back: the next rounds reconnect by themselves.
+    s.start();
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
