@@ -734,6 +734,18 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
         session.promote(5).await,
         Err(PgError::ReadOnly(_))
     ));
+    // A broken backup-age query is reported, and the kept session stays usable.
+    let st = session
+        .status(Some("SELECT no_such_column FROM pg_class"))
+        .await
+        .expect("status despite the backup query");
+    assert!(
+        matches!(&st.backup_age, Some(Err(e)) if e.contains("no_such_column")),
+        "{:?}",
+        st.backup_age
+    );
+    assert!(session.status(None).await.is_ok());
+    assert!(!session.is_closed());
     assert!(matches!(
         session.fence(false).await,
         Err(PgError::ReadOnly(_))
