@@ -258,6 +258,7 @@ pub enum StepAction {
     HttpCheck(HttpCheck),
     HttpRequest(HttpRequest),
     Command(CommandSpec),
+    Qovery(QoveryStep),
     /// `postgres.promote` / `postgres.fence`.
     Postgres(crate::steps::postgres::PostgresStep),
     /// `scaleway.promote_replica`.
@@ -275,6 +276,7 @@ impl StepAction {
             StepAction::HttpCheck(_) => "http.check",
             StepAction::HttpRequest(_) => "http.request",
             StepAction::Command(_) => "command",
+            StepAction::Qovery(q) => q.op.kind_name(),
             StepAction::Postgres(p) => p.kind_name(),
             StepAction::Scaleway(_) => "scaleway.promote_replica",
         }
@@ -308,4 +310,70 @@ pub struct CommandSpec {
     pub cwd: Option<String>,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+}
+
+/// A `qovery.*` step, resolved against the plan's sites when the plan is loaded
+/// (`crate::steps::qovery::build`).
+#[derive(Debug, Clone)]
+pub struct QoveryStep {
+    pub op: QoveryOp,
+    /// The site whose environment the step acts on (`None` when `environment` was given).
+    pub site: Option<SiteId>,
+    /// The Qovery environment id.
+    pub environment: String,
+    /// The site's Qovery cluster id (preflight checks it is deployed).
+    pub cluster: Option<String>,
+    /// The API base URL from the plan (what review mode shows; `QOVERY_API_URL` may override it).
+    pub api_url: String,
+    /// `Token` or `Bearer`: the plan's `auth`, or chosen from the plan's token like the CLI.
+    pub auth_scheme: &'static str,
+    /// Follow the deployment to a terminal state (default true).
+    pub wait: bool,
+    /// On a 409 (operation in progress; nothing was started), wait until the environment is
+    /// idle and send the action again (default false: report the 409 and let the operator retry).
+    pub wait_if_busy: bool,
+    /// First poll after this, then every this (the official CLI: 3 s).
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum QoveryOp {
+    /// `qovery.deploy`: every service of the environment to its latest version.
+    Deploy,
+    /// `qovery.redeploy`: re-apply the current versions.
+    Redeploy,
+    /// `qovery.stop`.
+    Stop,
+    /// `qovery.deploy_services`: selected services (names or ids), optionally with an image tag
+    /// for the containers.
+    DeployServices {
+        services: Vec<String>,
+        tag: Option<String>,
+    },
+    /// `qovery.set_variables`: create or edit environment-scope variables and secrets.
+    SetVariables {
+        variables: Vec<QoveryVariable>,
+        /// Create the ones that do not exist (otherwise a missing one is an error).
+        create_missing: bool,
+    },
+}
+
+impl QoveryOp {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            QoveryOp::Deploy => "qovery.deploy",
+            QoveryOp::Redeploy => "qovery.redeploy",
+            QoveryOp::Stop => "qovery.stop",
+            QoveryOp::DeployServices { .. } => "qovery.deploy_services",
+            QoveryOp::SetVariables { .. } => "qovery.set_variables",
+        }
+    }
+}
+
+/// One variable of `qovery.set_variables`. Secret values are never shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QoveryVariable {
+    pub key: String,
+    pub value: String,
+    pub secret: bool,
 }

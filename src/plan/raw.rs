@@ -272,6 +272,33 @@ pub struct RawStep {
     pub cwd: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    // qovery.*
+    /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// qovery.deploy_services: the services to deploy, by name (or id).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// qovery.deploy_services: the image tag to deploy the containers with.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// qovery.set_variables: environment variables to edit, `KEY = "value"`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// qovery.set_variables: secrets to edit, by reference: `KEY = "${env:X}"`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// qovery.set_variables: create variables that do not exist yet (default false: they must exist).
+    #[serde(default)]
+    pub create_missing: Option<bool>,
+    /// qovery.deploy / redeploy / stop / deploy_services: follow the deployment to its end
+    /// (default true; `interval` sets the poll interval, default 3s like the official CLI).
+    #[serde(default)]
+    pub wait: Option<bool>,
+    /// qovery.deploy / redeploy / stop / deploy_services: on a 409 "operation in progress", wait
+    /// until the environment is idle and send the action again (default false).
+    #[serde(default)]
+    pub wait_if_busy: Option<bool>,
     // postgres.* / scaleway.*
     /// postgres.promote: seconds `pg_promote(true, N)` waits (default 60).
     #[serde(default)]

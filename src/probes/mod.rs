@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod health;
+pub mod qovery;
 
 use std::sync::Arc;
 
@@ -25,7 +26,22 @@ pub struct ProbeKey {
 pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
     let mut v = Vec::new();
     for site in SiteId::ALL {
-        if plan.site(site).health.is_some() {
+        let s = plan.site(site);
+        if plan.qovery.is_some() {
+            if s.cluster.is_some() {
+                v.push(ProbeKey {
+                    site,
+                    section: Section::Cluster,
+                });
+            }
+            if s.environment.is_some() {
+                v.push(ProbeKey {
+                    site,
+                    section: Section::Env,
+                });
+            }
+        }
+        if s.health.is_some() {
             v.push(ProbeKey {
                 site,
                 section: Section::Health,
@@ -51,6 +67,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
                 "no health URL in the plan",
             )),
         },
+        Section::Cluster | Section::Env => qovery_probe(plan, http, key).await,
         Section::Database => database::probe(plan, http, key.site).await,
         other => Err(crate::app::ProbeError::new(
             "no probe",
@@ -65,5 +82,34 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
         section: key.section,
         at: Utc::now(),
         outcome,
+    }
+}
+
+async fn qovery_probe(
+    plan: &Arc<Plan>,
+    http: &HttpClient,
+    key: ProbeKey,
+) -> Result<crate::app::Reading, crate::app::ProbeError> {
+    let not_configured = |what: &str| {
+        Err(crate::app::ProbeError::new(
+            "not configured",
+            format!("no {what} in the plan"),
+        ))
+    };
+    let Some(cfg) = &plan.qovery else {
+        return not_configured("[qovery] section");
+    };
+    let client = crate::clients::qovery::QoveryClient::from_plan(cfg, http.clone())
+        .with_timeout(std::time::Duration::from_secs(10));
+    let site = plan.site(key.site);
+    match key.section {
+        Section::Cluster => match &site.cluster {
+            Some(id) => qovery::cluster(&client, id).await,
+            None => not_configured("cluster id for this site"),
+        },
+        _ => match &site.environment {
+            Some(id) => qovery::environment(&client, key.site, id).await,
+            None => not_configured("environment id for this site"),
+        },
     }
 }

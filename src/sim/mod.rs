@@ -7,6 +7,7 @@
 //! answers are added by [`build_router`].
 
 pub mod prometheus;
+pub mod qovery;
 pub mod scaleway;
 mod sites;
 mod webhooks;
