@@ -2,4 +2,5 @@
 //! results and errors, usable from the cockpit, tests and `drcockpit status`.
 
 pub mod http;
+pub mod postgres;
 pub mod qovery;

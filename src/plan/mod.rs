@@ -259,6 +259,10 @@ pub enum StepAction {
     HttpRequest(HttpRequest),
     Command(CommandSpec),
     Qovery(QoveryStep),
+    /// `postgres.promote` / `postgres.fence`.
+    Postgres(crate::steps::postgres::PostgresStep),
+    /// `scaleway.promote_replica`.
+    Scaleway(crate::steps::scaleway::PromoteReplica),
 }
 
 impl StepAction {
@@ -273,6 +277,8 @@ impl StepAction {
             StepAction::HttpRequest(_) => "http.request",
             StepAction::Command(_) => "command",
             StepAction::Qovery(q) => q.op.kind_name(),
+            StepAction::Postgres(p) => p.kind_name(),
+            StepAction::Scaleway(_) => "scaleway.promote_replica",
         }
     }
 }

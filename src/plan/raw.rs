@@ -299,4 +299,23 @@ pub struct RawStep {
     /// until the environment is idle and send the action again (default false).
     #[serde(default)]
     pub wait_if_busy: Option<bool>,
+    // postgres.* / scaleway.*
+    /// postgres.promote: seconds `pg_promote(true, N)` waits (default 60).
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+    /// postgres.fence: also terminate every client session (default false).
+    #[serde(default)]
+    pub terminate_sessions: Option<bool>,
+    /// scaleway.promote_replica: region, e.g. `fr-par`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// scaleway.promote_replica: the read replica's UUID.
+    #[serde(default)]
+    pub read_replica_id: Option<String>,
+    /// scaleway.promote_replica: secret key, by reference: `${env:SCW_SECRET_KEY}`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// scaleway.promote_replica: API base URL (default `https://api.scaleway.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! [`Observation`]; the runtime schedules them on their intervals with bounded concurrency.
 //! Probes never block the screen and never decide anything: the engine does.
 
+pub mod database;
 pub mod health;
 pub mod qovery;
 
@@ -46,6 +47,12 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
                 section: Section::Health,
             });
         }
+        if plan.site(site).database.is_some() {
+            v.push(ProbeKey {
+                site,
+                section: Section::Database,
+            });
+        }
     }
     v
 }
@@ -61,6 +68,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
             )),
         },
         Section::Cluster | Section::Env => qovery_probe(plan, http, key).await,
+        Section::Database => database::probe(plan, http, key.site).await,
         other => Err(crate::app::ProbeError::new(
             "no probe",
             format!(

@@ -6,7 +6,9 @@
 //! control endpoints (`GET /_sim`, `POST /_sim/scenario/{name}`) and the plain-text 404/405
 //! answers are added by [`build_router`].
 
+pub mod prometheus;
 pub mod qovery;
+pub mod scaleway;
 mod sites;
 mod webhooks;
 mod world;

@@ -5,7 +5,9 @@
 
 pub mod command;
 pub mod http;
+pub mod postgres;
 pub mod qovery;
+pub mod scaleway;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +63,7 @@ pub fn is_mutating(action: &StepAction) -> bool {
         }
         StepAction::Command(_) => true,
         StepAction::Qovery(_) => true,
+        StepAction::Postgres(_) | StepAction::Scaleway(_) => true,
     }
 }
 
@@ -84,6 +87,8 @@ pub fn describe(action: &StepAction) -> Vec<String> {
         StepAction::HttpRequest(r) => http::describe_request(r),
         StepAction::Command(c) => command::describe(c),
         StepAction::Qovery(q) => qovery::describe(q),
+        StepAction::Postgres(p) => postgres::describe(p),
+        StepAction::Scaleway(p) => scaleway::describe(p),
     }
 }
 
@@ -103,6 +108,8 @@ pub async fn preflight(
         StepAction::HttpRequest(r) => checks.push(http::preflight_url(&ctx.http, &r.url).await),
         StepAction::Command(c) => checks.push(command::preflight(c)),
         StepAction::Qovery(q) => checks.extend(qovery::preflight(q, ctx).await),
+        StepAction::Postgres(p) => checks.extend(postgres::preflight(p, ctx).await),
+        StepAction::Scaleway(p) => checks.extend(scaleway::preflight(p, ctx).await),
         _ => {}
     }
     checks
@@ -116,6 +123,8 @@ pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String
         StepAction::HttpRequest(r) => http::run_request(r, &ctx).await,
         StepAction::Command(c) => command::run(c, &ctx).await,
         StepAction::Qovery(q) => qovery::run(q, &ctx).await,
+        StepAction::Postgres(p) => postgres::run(p, &ctx).await,
+        StepAction::Scaleway(p) => scaleway::run(p, &ctx).await,
         other => Err(format!(
             "{} steps are driven by the engine, not run as tasks",
             other.kind_name()
@@ -133,6 +142,8 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
         StepAction::HttpRequest(r) => r.timeout + Duration::from_secs(5),
         StepAction::Command(c) => c.timeout,
         StepAction::Qovery(q) => qovery::default_timeout(q),
+        StepAction::Postgres(p) => postgres::timeout(p),
+        StepAction::Scaleway(p) => scaleway::timeout(p),
         _ => Duration::from_secs(600),
     }
 }
