@@ -210,8 +210,19 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("record-bastion"),
     );
     c.wait_screen("bastion=", Duration::from_secs(5)); // the output reached the log pane
-    // 5. Qovery: point DATABASE_URL at DR (old → new, read back), through the real client.
-    c.wait_screen("Step 5 · qovery.set_variables", Duration::from_secs(10));
+    // 5. Promote the DR database (managed, over the Scaleway API; typed word; RPO evidence).
+    c.wait_screen("Step 5 · scaleway.promote_replica", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Type PROMOTE to run it", Duration::from_secs(5));
+    c.send("PROMOTE\r");
+    wait_event(
+        &j,
+        "the promotion",
+        Duration::from_secs(60),
+        finished_ok("promote-db"),
+    );
+    // 6. Qovery: point DATABASE_URL at DR (old → new, read back), through the real client.
+    c.wait_screen("Step 6 · qovery.set_variables", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
@@ -221,8 +232,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(30),
         finished_ok("point-db-at-dr"),
     );
-    // 6. Qovery: deploy the DR environment (typed word), followed to DEPLOYED.
-    c.wait_screen("Step 6 · qovery.deploy", Duration::from_secs(10));
+    // 7. Qovery: deploy the DR environment (typed word), followed to DEPLOYED.
+    c.wait_screen("Step 7 · qovery.deploy", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Type DEPLOY to run it", Duration::from_secs(5));
     c.send("DEPLOY\r");
@@ -235,8 +246,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(90),
         finished_ok("deploy-dr"),
     );
-    // 7–8. http.check and wait against the simulator's DR health.
-    c.wait_screen("Step 7 · http.check", Duration::from_secs(10));
+    // 8–9. http.check and wait against the simulator's DR health.
+    c.wait_screen("Step 8 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -244,7 +255,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("dr-health"),
     );
-    c.wait_screen("Step 8 · wait", Duration::from_secs(10));
+    c.wait_screen("Step 9 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -252,8 +263,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(40),
         finished_ok("dr-stable"),
     );
-    // 9. the webhook.
-    c.wait_screen("Step 9 · http.request", Duration::from_secs(10));
+    // 10. the webhook.
+    c.wait_screen("Step 10 · http.request", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");

@@ -54,6 +54,7 @@ fn the_demo_plan_loads_against_the_simulator() {
             "approve",
             "fence-old-primary",
             "record-bastion",
+            "promote-db",
             "point-db-at-dr",
             "deploy-dr",
             "dr-health",
@@ -69,6 +70,7 @@ fn the_demo_plan_loads_against_the_simulator() {
             "approval",
             "manual",
             "command",
+            "scaleway.promote_replica",
             "qovery.set_variables",
             "qovery.deploy",
             "http.check",
@@ -162,7 +164,7 @@ fn a_kind_of_a_later_family_is_not_available() {
     assert_at(&e, "bad_planned_kind.toml", 16, 8);
     assert!(
         e.message
-            .contains("kind `postgres.promote` is not available in this build"),
+            .contains("kind `qovery.set_image` is not available in this build"),
         "{e}"
     );
 }

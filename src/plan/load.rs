@@ -699,6 +699,16 @@ impl<'t> Cx<'t, '_> {
             steps,
         };
         self.condition_targets(&plan)?;
+        if let Some((i, msg)) = crate::steps::postgres::check_sites(&plan) {
+            let id = plan.steps[i].id.clone();
+            return Err(self.err_full(
+                at(&[Seg::K("step"), Seg::I(i)]),
+                msg,
+                vec![],
+                None,
+                Some(&id),
+            ));
+        }
         Ok(plan)
     }
 
@@ -1261,6 +1271,7 @@ pub const SECTION_FIELDS: &[(&str, &[&str])] = &[
     ("health", &["ok", "status", "latency"]),
     ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
     ("env", crate::probes::qovery::ENV_FIELDS),
+    ("database", crate::probes::database::FIELDS),
 ];
 
 /// Why `section` of `site` is not watched by the panels, mirroring `app::State::new`.
@@ -1352,7 +1363,13 @@ pub struct KindSpec {
 /// and a builder using the [`StepCx`] helpers: `raw()`, `secret()`, `url()`, `duration()`,
 /// `missing()`, `error()`…), a `StepAction` variant, and removing its names from
 /// [`PLANNED_KINDS`].
-pub const FAMILIES: &[&[KindSpec]] = &[CORE_KINDS, HTTP_KINDS, QOVERY_KINDS];
+pub const FAMILIES: &[&[KindSpec]] = &[
+    CORE_KINDS,
+    HTTP_KINDS,
+    QOVERY_KINDS,
+    crate::steps::postgres::KINDS,
+    crate::steps::scaleway::KINDS,
+];
 
 const QOVERY_KINDS: &[KindSpec] = {
     use crate::steps::qovery::KIND_KEYS as K;
@@ -1408,14 +1425,7 @@ fn build_qovery(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
 }
 
 /// Kinds the format defines that this build does not implement yet.
-pub const PLANNED_KINDS: &[&str] = &[
-    "qovery.set_image",
-    "postgres.promote",
-    "postgres.fence",
-    "scaleway.promote_replica",
-    "dns.switch",
-    "dns.verify",
-];
+pub const PLANNED_KINDS: &[&str] = &["qovery.set_image", "dns.switch", "dns.verify"];
 
 /// The kinds this build implements, in documentation order.
 pub fn known_kinds() -> Vec<&'static str> {

@@ -71,7 +71,7 @@ pub fn check(path: &Path) -> i32 {
             );
             for (i, s) in p.steps.iter().enumerate() {
                 println!(
-                    "  {:>2} {:<16} {:<22} {}",
+                    "  {:>2} {:<24} {:<22} {}",
                     i + 1,
                     s.action.kind_name(),
                     s.id,

@@ -127,10 +127,13 @@ impl Family {
 /// Every family of endpoints the simulator serves. Plug a new family in here, e.g.
 /// `Family::new("qovery", qovery::routes(qovery::World::new(state.clone())))`.
 pub fn families(state: &SimState) -> Vec<Family> {
+    let db = prometheus::world(state);
     vec![
         sites::family(state.clone()),
         webhooks::family(state.clone()),
         qovery_family(state),
+        prometheus::family(db.clone()),
+        scaleway::family(Arc::new(scaleway::ScalewayState::new(db))),
     ]
 }
 
