@@ -255,6 +255,8 @@ pub enum StepAction {
     HttpCheck(HttpCheck),
     HttpRequest(HttpRequest),
     Command(CommandSpec),
+    /// `dns.switch` / `dns.verify` (see [`crate::steps::dns`]).
+    Dns(DnsAction),
 }
 
 impl StepAction {
@@ -268,6 +270,7 @@ impl StepAction {
             StepAction::HttpCheck(_) => "http.check",
             StepAction::HttpRequest(_) => "http.request",
             StepAction::Command(_) => "command",
+            StepAction::Dns(d) => d.op.kind_name(),
         }
     }
 }
@@ -299,4 +302,45 @@ pub struct CommandSpec {
     pub cwd: Option<String>,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+}
+
+/// What a DNS step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsOp {
+    /// Point the record at a site through the provider (idempotent REPLACE/UPSERT).
+    Switch,
+    /// Wait until every authoritative nameserver answers the site's target with one serial,
+    /// then count down the old TTL.
+    Verify,
+}
+
+impl DnsOp {
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            DnsOp::Switch => "dns.switch",
+            DnsOp::Verify => "dns.verify",
+        }
+    }
+}
+
+/// A `dns.switch` or `dns.verify` step, with the plan's `[dns]` section copied in so that
+/// review mode can describe it without the plan.
+#[derive(Debug, Clone)]
+pub struct DnsAction {
+    pub op: DnsOp,
+    pub config: DnsConfig,
+    /// The site the record must point at.
+    pub to: SiteId,
+    /// That site's `dns_target`.
+    pub target: String,
+    /// The other site's `dns_target`, to name what the record points at now.
+    pub other_target: Option<String>,
+    /// switch: the TTL to set (`None` keeps the current one).
+    pub ttl: Option<u32>,
+    /// verify: how often the nameservers are asked.
+    pub interval: Duration,
+    /// verify: how long to wait for every nameserver to agree.
+    pub wait: Duration,
+    /// verify: count down the old TTL after every nameserver answers the new target.
+    pub countdown: bool,
 }

@@ -272,4 +272,11 @@ pub struct RawStep {
     pub cwd: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    // dns.*
+    /// dns.switch: the TTL to set in seconds (default: keep the current TTL).
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    /// dns.verify: count down the old TTL once every nameserver answers the new target (default true).
+    #[serde(default)]
+    pub countdown: Option<bool>,
 }

@@ -4,6 +4,7 @@
 //! change to the engine.
 
 pub mod command;
+pub mod dns;
 pub mod http;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub fn is_mutating(action: &StepAction) -> bool {
             !matches!(r.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
         }
         StepAction::Command(_) => true,
+        StepAction::Dns(d) => dns::is_mutating(d),
     }
 }
 
@@ -81,6 +83,7 @@ pub fn describe(action: &StepAction) -> Vec<String> {
         StepAction::HttpCheck(c) => http::describe_check(c),
         StepAction::HttpRequest(r) => http::describe_request(r),
         StepAction::Command(c) => command::describe(c),
+        StepAction::Dns(d) => dns::describe(d),
     }
 }
 
@@ -99,6 +102,7 @@ pub async fn preflight(
         StepAction::HttpCheck(c) => checks.push(http::preflight_url(&ctx.http, &c.url).await),
         StepAction::HttpRequest(r) => checks.push(http::preflight_url(&ctx.http, &r.url).await),
         StepAction::Command(c) => checks.push(command::preflight(c)),
+        StepAction::Dns(d) => checks.extend(dns::preflight(d, ctx).await),
         _ => {}
     }
     checks
@@ -111,6 +115,7 @@ pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String
         StepAction::HttpCheck(c) => http::run_check(c, &ctx).await,
         StepAction::HttpRequest(r) => http::run_request(r, &ctx).await,
         StepAction::Command(c) => command::run(c, &ctx).await,
+        StepAction::Dns(d) => dns::run(d, &ctx).await,
         other => Err(format!(
             "{} steps are driven by the engine, not run as tasks",
             other.kind_name()
@@ -127,6 +132,7 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
         StepAction::HttpCheck(c) => c.timeout + Duration::from_secs(5),
         StepAction::HttpRequest(r) => r.timeout + Duration::from_secs(5),
         StepAction::Command(c) => c.timeout,
+        StepAction::Dns(d) => dns::default_timeout(d),
         _ => Duration::from_secs(600),
     }
 }
