@@ -2,6 +2,7 @@
 //! [`Observation`]; the runtime schedules them on their intervals with bounded concurrency.
 //! Probes never block the screen and never decide anything: the engine does.
 
+pub mod dns;
 pub mod health;
 
 use std::sync::Arc;
@@ -31,6 +32,14 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
             });
         }
     }
+    if plan.dns.is_some() {
+        for site in SiteId::ALL {
+            v.push(ProbeKey {
+                site,
+                section: Section::Dns,
+            });
+        }
+    }
     v
 }
 
@@ -44,6 +53,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
                 "no health URL in the plan",
             )),
         },
+        Section::Dns => dns::probe(plan, key.site).await,
         other => Err(crate::app::ProbeError::new(
             "no probe",
             format!(

@@ -1,5 +1,7 @@
 //! The embedded simulator: a fake but faithful world on loopback.
 
+pub mod dns;
+
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone)]
