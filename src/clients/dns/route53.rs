@@ -30,6 +30,9 @@ pub struct Route53 {
     pub hosted_zone_id: String,
     pub record: String,
     pub record_type: String,
+    /// SigV4 service and region (`route53`, `us-east-1`: Route 53 is global).
+    pub service: String,
+    pub region: String,
     /// Fixed credentials and signing time (tests); `None` reads the chain / the clock.
     pub credentials: Option<Credentials>,
     pub signing_time: Option<SystemTime>,
@@ -150,6 +153,8 @@ impl Route53 {
             hosted_zone_id: id.to_string(),
             record: fqdn(record),
             record_type: record_type.to_ascii_uppercase(),
+            service: "route53".into(),
+            region: "us-east-1".into(),
             credentials: None,
             signing_time: None,
             poll_every: Duration::from_secs(5),
@@ -218,8 +223,8 @@ impl Route53 {
         let identity = creds.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region("us-east-1")
-            .name("route53")
+            .region(&self.region)
+            .name(&self.service)
             .time(self.signing_time.unwrap_or_else(SystemTime::now))
             .settings(SigningSettings::default())
             .build()
