@@ -309,10 +309,10 @@ async fn switch_to_dr_then_verify_on_real_powerdns() {
     assert_eq!(before.ttl, Some(60));
 
     // The panels before: PROD serves, DR's target is ready.
-    let prod = drcockpit::probes::dns::probe(&plan, SiteId::Prod)
+    let prod = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Prod)
         .await
         .expect("prod probe");
-    let dr = drcockpit::probes::dns::probe(&plan, SiteId::Dr)
+    let dr = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Dr)
         .await
         .expect("dr probe");
     assert_eq!(text(prod.fields.get("points_to")), "prod");
@@ -386,7 +386,7 @@ async fn switch_to_dr_then_verify_on_real_powerdns() {
         out.contains("caches may hold the old answer until"),
         "{out}"
     );
-    let dr = drcockpit::probes::dns::probe(&plan, SiteId::Dr)
+    let dr = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Dr)
         .await
         .expect("dr probe");
     assert_eq!(text(dr.fields.get("points_to")), "dr");
@@ -476,7 +476,7 @@ async fn verify_waits_for_a_lagging_nameserver_and_names_it() {
         "{err}"
     );
     assert!(!err.contains(&p1.dns.to_string()), "{err}");
-    let dr = drcockpit::probes::dns::probe(&plan, SiteId::Dr)
+    let dr = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Dr)
         .await
         .expect("probe");
     assert_eq!(text(dr.fields.get("points_to")), "split");
@@ -553,7 +553,7 @@ async fn a_nameserver_that_does_not_answer_is_named() {
         err.contains(&format!("1 of 2 nameservers lag: {dead} no answer")),
         "{err}"
     );
-    let prod = drcockpit::probes::dns::probe(&plan, SiteId::Prod)
+    let prod = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Prod)
         .await
         .expect("probe");
     assert_eq!(prod.level, Level::Warn);
@@ -568,7 +568,7 @@ async fn a_nameserver_that_does_not_answer_is_named() {
 
     // Every nameserver silent: the DNS section errors (never shown as healthy).
     let plan = plan_with(pdns_dns(&[dead], &p.api, KEY));
-    let e = drcockpit::probes::dns::probe(&plan, SiteId::Dr)
+    let e = drcockpit::probes::dns::probe(&plan, &HttpClient::new(true), SiteId::Dr)
         .await
         .expect_err("all silent");
     assert_eq!(e.short, "no answer");
@@ -1075,4 +1075,48 @@ async fn sim_responder_and_api_round_trip() {
         .await
         .expect_err("silent");
     assert!(matches!(e, DnsError::NoAnswer { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn cloudflare_proxied_record_is_verified_through_the_api() {
+    let proxied = fixture("cloudflare_record_dr_response.json")
+        .replace("\"proxied\":false", "\"proxied\":true");
+    let (url, seen) = scripted(vec![(200, proxied.clone()), (200, proxied)]).await;
+    // The plan's provider has no endpoint key: the documented override is the environment.
+    // SAFETY: no other test reads or writes this variable.
+    unsafe { std::env::set_var("DRCOCKPIT_CLOUDFLARE_API_URL", &url) };
+    let mut plan = plan_with(DnsConfig {
+        record: "shop.example.com.".into(),
+        record_type: "CNAME".into(),
+        zone: None,
+        nameservers: vec![],
+        provider: Some(DnsProvider::Cloudflare {
+            zone_id: CF_ZONE.into(),
+            record_id: CF_RECORD.into(),
+            token: CF_TOKEN.into(),
+        }),
+    });
+    plan.sites = [
+        site("P", "lb.fr-par.example.net."),
+        site("D", "lb.eu-west-1.example.net."),
+    ];
+    let out = run(&action(&plan, "dns.verify", ""), &Ctx::new(&plan, true))
+        .await
+        .expect("verified through the API");
+    assert_eq!(
+        out,
+        "shop.example.com. is proxied by Cloudflare (public answers are edge addresses); the API holds lb.eu-west-1.example.net. TTL 60 (proxied) (DR)"
+    );
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "GET");
+    // Switching a proxied record to where it already points sends nothing.
+    let out = run(
+        &action(&plan, "dns.switch", "ttl = 120"),
+        &Ctx::new(&plan, true),
+    )
+    .await
+    .expect("no-op");
+    assert!(out.ends_with("nothing sent"), "{out}");
+    unsafe { std::env::remove_var("DRCOCKPIT_CLOUDFLARE_API_URL") };
 }

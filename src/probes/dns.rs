@@ -11,9 +11,10 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::app::{Level, ProbeError, Reading};
-use crate::clients::dns::matches_target;
 use crate::clients::dns::query::{ZoneView, observe_config};
-use crate::plan::{Plan, SiteId, Value};
+use crate::clients::dns::{Provider, matches_target};
+use crate::clients::http::HttpClient;
+use crate::plan::{DnsProvider, Plan, SiteId, Value};
 
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -39,7 +40,7 @@ fn upper(points_to: &str) -> String {
     }
 }
 
-pub async fn probe(plan: &Plan, site: SiteId) -> Result<Reading, ProbeError> {
+pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
     let Some(cfg) = &plan.dns else {
         return Err(ProbeError::new(
             "not configured",
@@ -49,7 +50,32 @@ pub async fn probe(plan: &Plan, site: SiteId) -> Result<Reading, ProbeError> {
     let view = observe_config(cfg, QUERY_TIMEOUT)
         .await
         .map_err(|e| ProbeError::new(e.short(), e.redacted()))?;
-    reading(plan, site, &view)
+    let mut r = reading(plan, site, &view)?;
+    // A proxied Cloudflare record answers with edge addresses: read it back through the API.
+    if matches!(cfg.provider, Some(DnsProvider::Cloudflare { .. }))
+        && matches!(r.fields.get("points_to"), Some(Value::Text(t)) if t == "other")
+        && let Ok(p) = Provider::from_config(cfg)
+        && let Ok(Some(st)) = p.current(http).await
+        && st.proxied == Some(true)
+    {
+        let points_to = classify(plan, &cfg.record_type, &st.values);
+        let serving = points_to == site.as_str();
+        let record = cfg.record.trim_end_matches('.');
+        r.summary = if serving {
+            format!("{record} → {} (proxied)", site.upper())
+        } else {
+            format!("standby target ready · → {} (proxied)", upper(points_to))
+        };
+        r.fields
+            .insert("points_to".into(), Value::Text(points_to.into()));
+        r.fields.insert("serving".into(), Value::Bool(serving));
+        r.fields.insert("proxied".into(), Value::Bool(true));
+        r.details.push(format!(
+            "proxied by Cloudflare: the nameservers answer edge addresses; the API holds {}",
+            st.show()
+        ));
+    }
+    Ok(r)
 }
 
 /// Turn every nameserver's answer into this site's panel reading.

@@ -53,7 +53,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
                 "no health URL in the plan",
             )),
         },
-        Section::Dns => dns::probe(plan, key.site).await,
+        Section::Dns => dns::probe(plan, http, key.site).await,
         other => Err(crate::app::ProbeError::new(
             "no probe",
             format!(

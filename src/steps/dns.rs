@@ -489,8 +489,46 @@ fn laggards(a: &DnsAction, view: &ZoneView) -> Vec<(String, String)> {
     out
 }
 
+/// Cloudflare-proxied records answer with edge addresses, so the nameservers cannot show the
+/// switch: read the record back through the API instead. `None` when the record is not proxied.
+async fn verify_proxied(a: &DnsAction, ctx: &StepContext) -> Result<Option<String>, String> {
+    if !matches!(
+        a.config.provider,
+        Some(crate::plan::DnsProvider::Cloudflare { .. })
+    ) {
+        return Ok(None);
+    }
+    let p = Provider::from_config(&a.config).map_err(|e| e.redacted())?;
+    match p.current(&ctx.http).await.map_err(|e| e.redacted())? {
+        Some(st) if st.proxied == Some(true) => {
+            if matches_target(&a.config.record_type, &st.values, &a.target) {
+                Ok(Some(format!(
+                    "{} is proxied by Cloudflare (public answers are edge addresses); the API holds {} ({})",
+                    a.config.record,
+                    st.show(),
+                    a.to.upper()
+                )))
+            } else {
+                Err(format!(
+                    "{} is proxied by Cloudflare; the API holds {} ({}), not {} ({})",
+                    a.config.record,
+                    st.show(),
+                    site_of(a, &st.values),
+                    a.target,
+                    a.to.upper()
+                ))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> {
     let c = &a.config;
+    if let Some(msg) = verify_proxied(a, ctx).await? {
+        ctx.info(msg.clone());
+        return Ok(msg);
+    }
     let started = Instant::now();
     let mark = switch_mark(&c.record).filter(|m| m.target == a.target);
     let mut last_report = String::new();
