@@ -112,7 +112,7 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
                 ));
             }
             Err(e) => {
-                details.push(format!("{}: ✗ {}", a.ns, e.redacted()));
+                details.push(format!("{}: ✗ {}", a.ns, e.reason(&a.ns)));
                 errors.push(e.redacted());
             }
         }
@@ -151,8 +151,10 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     } else if points_to == "split" {
         let n = sites.iter().filter(|s| **s == site.as_str()).count();
         format!("{record} split: {n}/{answering} → {}", site.upper())
-    } else if own_target.is_some() {
+    } else if own_target.is_some() && site == SiteId::Dr {
         format!("standby target ready · → {}{ttl_text}", upper(points_to))
+    } else if own_target.is_some() {
+        format!("{record} → {}{ttl_text}", upper(points_to))
     } else {
         format!("{record} → {} · no dns_target", upper(points_to))
     };

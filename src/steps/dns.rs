@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::StepContext;
 use crate::clients::dns::query::{NsAnswer, ZoneView, observe_config};
-use crate::clients::dns::{DnsError, Provider, SwitchOutcome, matches_target};
+use crate::clients::dns::{Provider, SwitchOutcome, matches_target};
 use crate::clients::http::RequestSpec;
 use crate::journal::PreflightCheck;
 use crate::plan::raw::RawStep;
@@ -169,15 +169,19 @@ pub fn describe(a: &DnsAction) -> Vec<String> {
                 a.to.upper(),
                 a.target
             )];
+            let other = match a.to {
+                SiteId::Prod => "DR",
+                SiteId::Dr => "PROD",
+            };
             v.push(format!(
-                "before → after: reads the record first ({} now in preflight); if it already points at {} nothing is sent",
+                "before → after: {}{} → {} {}; the record is read first (preflight shows it now) and nothing is sent if it already points at {}",
+                other,
                 a.other_target
                     .as_deref()
-                    .map(|t| format!("{} would be {t}", match a.to {
-                        SiteId::Prod => "DR",
-                        SiteId::Dr => "PROD",
-                    }))
-                    .unwrap_or_else(|| "shown".into()),
+                    .map(|t| format!(" {t}"))
+                    .unwrap_or_default(),
+                a.to.upper(),
+                a.target,
                 a.to.upper()
             ));
             match Provider::from_config(c) {
@@ -253,7 +257,7 @@ fn view_lines(a: &DnsAction, view: &ZoneView) -> Vec<String> {
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into())
             ),
-            Err(e) => format!("{}: ✗ {}", ans.ns, e.redacted()),
+            Err(e) => format!("{}: ✗ {}", ans.ns, e.reason(&ans.ns)),
         })
         .collect()
 }
@@ -454,10 +458,7 @@ fn laggards(a: &DnsAction, view: &ZoneView) -> Vec<(String, String)> {
     let top = new_serials.iter().max().copied();
     for NsAnswer { ns, result } in &view.answers {
         match result {
-            Err(e @ DnsError::NoAnswer { .. }) => {
-                out.push((ns.clone(), format!("no answer ({})", e.short())))
-            }
-            Err(e) => out.push((ns.clone(), e.redacted())),
+            Err(e) => out.push((ns.clone(), e.reason(ns))),
             Ok(r) if !matches_target(rt, &r.values, &a.target) => out.push((
                 ns.clone(),
                 format!(
@@ -592,8 +593,12 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
     });
     let until = converged + chrono::Duration::seconds(i64::from(old_ttl));
     let summary = format!(
-        "all {} nameservers answer {} ({}) with serial {serial}",
-        view.answers.len(),
+        "{} answer{} {} ({}) with serial {serial}",
+        match view.answers.len() {
+            1 => "the nameserver".to_string(),
+            n => format!("all {n} nameservers"),
+        },
+        if view.answers.len() == 1 { "s" } else { "" },
         a.target,
         a.to.upper()
     );
@@ -608,7 +613,10 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
             if left.is_zero() {
                 break;
             }
-            ctx.info(format!("caches: {} left", fmt_duration(left)));
+            ctx.info(format!(
+                "caches: {} left",
+                fmt_duration(Duration::from_secs(left.as_secs_f64().round() as u64))
+            ));
             tokio::time::sleep(left.min(step)).await;
         }
         Ok(format!(

@@ -74,6 +74,36 @@ impl DnsError {
         }
     }
 
+    /// Name the nameserver as the plan does (`ns1.example.net`) rather than by address.
+    pub fn relabel(self, addr: &str, label: &str) -> DnsError {
+        let fix = |ns: String| if ns == addr { label.to_string() } else { ns };
+        match self {
+            DnsError::NoAnswer { ns, ms, tcp } => DnsError::NoAnswer {
+                ns: fix(ns),
+                ms,
+                tcp,
+            },
+            DnsError::Network { ns, detail } => DnsError::Network {
+                ns: fix(ns),
+                detail,
+            },
+            DnsError::Malformed { ns, detail } => DnsError::Malformed {
+                ns: fix(ns),
+                detail,
+            },
+            other => other,
+        }
+    }
+
+    /// The reason without the leading `nameserver: ` (for lines that already name it).
+    pub fn reason(&self, ns: &str) -> String {
+        let t = self.redacted();
+        match t.strip_prefix(&format!("{ns}: ")) {
+            Some(r) => r.to_string(),
+            None => t,
+        }
+    }
+
     /// The full text, redacted.
     pub fn redacted(&self) -> String {
         redact(&self.to_string()).into_owned()

@@ -326,6 +326,18 @@ pub async fn ask(
     zone: Option<&str>,
     timeout: Duration,
 ) -> Result<NsResult, DnsError> {
+    ask_inner(ns, record, record_type, zone, timeout)
+        .await
+        .map_err(|e| e.relabel(&ns.addr.to_string(), &ns.label))
+}
+
+async fn ask_inner(
+    ns: &Nameserver,
+    record: &str,
+    record_type: &str,
+    zone: Option<&str>,
+    timeout: Duration,
+) -> Result<NsResult, DnsError> {
     let started = Instant::now();
     let rtype = RecordType::from_str(&record_type.to_ascii_uppercase())
         .map_err(|_| DnsError::Config(format!("`{record_type}` is not a DNS record type")))?;
