@@ -110,7 +110,7 @@ impl Drop for Cockpit {
 }
 
 fn journals(state_home: &Path) -> Vec<PathBuf> {
-    let dir = state_home.join("drcockpit");
+    let dir = state_home.join("drcockpit").join("journal");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
@@ -178,21 +178,27 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         c.send("\r");
         std::thread::sleep(Duration::from_millis(900));
     }
-    // 2. approve with the typed word.
+    // 2. approve with the typed word. Each key waits for the screen it acts on, so a slow
+    // machine only makes the test slower, never wrong.
+    c.wait_screen("Step 2 · approval", Duration::from_secs(10));
     c.send("\r");
-    c.wait_screen("FAILOVER", Duration::from_secs(5));
+    c.wait_screen("Type FAILOVER to approve", Duration::from_secs(5));
     c.send("FAILOVER\r");
     wait_event(&j, "the approval", Duration::from_secs(5), |v| {
         is(v, "approved", "approve") && v["operator"] == "e2e"
     });
     // 3. manual step, done with a note.
+    c.wait_screen("Step 3 · manual", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("What was done", Duration::from_secs(5));
     c.send("fenced in the provider console\r");
     wait_event(&j, "the manual step", Duration::from_secs(5), |v| {
         is(v, "manual_done", "fence-old-primary")
     });
     // 4. a command: confirm, output streams into the log, it succeeds.
+    c.wait_screen("Step 4 · command", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(&j, "command output", Duration::from_secs(10), |v| {
         is(v, "step_output", "record-bastion")
@@ -203,7 +209,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("record-bastion"),
     );
+    c.wait_screen("bastion=", Duration::from_secs(5)); // the output reached the log pane
     // 5–6. http.check and wait against the simulator's DR health.
+    c.wait_screen("Step 5 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -211,6 +219,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("dr-health"),
     );
+    c.wait_screen("Step 6 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -219,7 +228,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("dr-stable"),
     );
     // 7. the webhook.
+    c.wait_screen("Step 7 · http.request", Duration::from_secs(10));
     c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(
         &j,
@@ -277,6 +288,7 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
     let _ = sim.kill();
+    let _ = sim.wait();
 }
 
 /// A plain HTTP/1.0 GET over loopback (the test's own view of the simulator).
@@ -391,4 +403,87 @@ fn second_live_cockpit_opens_read_only_and_signals_end_cleanly() {
     third.wait_screen("LIVE", Duration::from_secs(10));
     unsafe { libc::kill(third.pid(), libc::SIGTERM) };
     assert_eq!(third.wait_exit(Duration::from_secs(10)), Some(130));
+}
+
+const SECRET_PLAN: &str = r#"
+[plan]
+name = "redaction"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "leaky"
+title = "A command that prints its token"
+kind = "command"
+command = ["sh", "-c", "echo token=$TOKEN; echo rejected $TOKEN >&2; exit 3"]
+env = { TOKEN = "${env:E2E_SECRET_TOKEN}" }
+"#;
+
+#[test]
+fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
+    let secret = "s3cr3t-e2e-value-9f8a7b";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("secret.toml");
+    std::fs::write(&plan, SECRET_PLAN).expect("write plan");
+    let journal = tmp.path().join("j.jsonl");
+    let (plan_s, journal_s) = (
+        plan.to_string_lossy().to_string(),
+        journal.to_string_lossy().to_string(),
+    );
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &journal_s],
+        tmp.path(),
+        &[("E2E_SECRET_TOKEN", secret)],
+    );
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(&journal, "the failed step", Duration::from_secs(10), |v| {
+        is(v, "step_finished", "leaky")
+    });
+    c.wait_screen("FAILED", Duration::from_secs(5));
+    c.send("t"); // the timeline shows every journaled line
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = c.screen();
+    assert!(
+        !screen.contains(secret),
+        "the secret is on screen:\n{screen}"
+    );
+    c.send("\x1b");
+    c.send("x"); // expanded panels and full errors
+    assert!(!c.screen().contains(secret));
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    assert!(text.contains("token="), "the output was journaled");
+    assert!(
+        text.contains("‹secret env:E2E_SECRET_TOKEN›"),
+        "redacted in place: {text}"
+    );
+    assert!(!text.contains(secret), "the secret is in the journal");
+    for format in ["md", "json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+            .args(["report", &journal_s, "--format", format])
+            .output()
+            .expect("report");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{all}");
+        assert!(
+            !all.contains(secret),
+            "the secret is in the {format} report"
+        );
+    }
 }

@@ -125,6 +125,8 @@ pub struct Observation {
 #[derive(Debug, Clone, Default)]
 pub struct SectionState {
     pub configured: bool,
+    /// This build has a probe for it (else values only arrive in tests).
+    pub probed: bool,
     pub last_good: Option<(Reading, DateTime<Utc>)>,
     pub last_error: Option<(ProbeError, DateTime<Utc>)>,
     /// When the section first went bad (Bad level or error) in the current run of failures.

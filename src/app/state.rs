@@ -58,12 +58,37 @@ impl Operator {
         let name = ["DRCOCKPIT_OPERATOR", "SUDO_USER", "USER"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .or_else(login_name)
             .unwrap_or_else(|| "unknown".into());
         let host = hostname();
         Operator { name, host }
     }
     pub fn display(&self) -> String {
         format!("{}@{}", self.name, self.host)
+    }
+}
+
+/// The login name of the real user id, from the password database (when no variable names one).
+fn login_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes into our buffer and pwd; we read pw_name only on success.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        );
+        if rc != 0 || out.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(pwd.pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_string)
     }
 }
 
@@ -275,21 +300,28 @@ pub struct State {
     pub timeline: Option<usize>,
 }
 
+/// Does the plan ask to watch this section of this site?
+pub fn plan_configures(plan: &Plan, site: SiteId, sec: Section) -> bool {
+    let s = plan.site(site);
+    match sec {
+        Section::Cluster => s.cluster.is_some() && plan.qovery.is_some(),
+        Section::Env => s.environment.is_some() && plan.qovery.is_some(),
+        Section::Database => s.database.is_some(),
+        Section::Images => s.registry.is_some() && plan.images.is_some(),
+        Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
+        Section::Health => s.health.is_some(),
+    }
+}
+
 impl State {
     pub fn new(plan: Arc<Plan>, mode: Mode, operator: Operator, now: DateTime<Utc>) -> State {
         let mut sections: [[SectionState; 6]; 2] = Default::default();
+        let probed = crate::probes::configured(&plan);
         for site in SiteId::ALL {
-            let s = plan.site(site);
-            let configured = |sec: Section| match sec {
-                Section::Cluster => s.cluster.is_some() && plan.qovery.is_some(),
-                Section::Env => s.environment.is_some() && plan.qovery.is_some(),
-                Section::Database => s.database.is_some(),
-                Section::Images => s.registry.is_some() && plan.images.is_some(),
-                Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
-                Section::Health => s.health.is_some(),
-            };
             for sec in Section::ALL {
-                sections[site.index()][sec.index()].configured = configured(sec);
+                let st = &mut sections[site.index()][sec.index()];
+                st.configured = plan_configures(&plan, site, sec);
+                st.probed = probed.iter().any(|k| k.site == site && k.section == sec);
             }
         }
         State {
@@ -333,7 +365,14 @@ impl State {
     }
 
     pub fn verdict(&self, site: SiteId) -> Verdict {
-        verdict(Section::ALL.iter().map(|s| self.view(site, *s)))
+        // A section the plan asks for but this build cannot probe (and that never received a
+        // value) is left out of the verdict — the panel says "no probe" — rather than holding
+        // the site at DEGRADED forever.
+        verdict(Section::ALL.iter().filter_map(|s| {
+            let v = self.view(site, *s);
+            let unprobed = !self.section(site, *s).probed && v == SectionView::Waiting;
+            (!unprobed).then_some(v)
+        }))
     }
 
     /// Look up `site.section.field` for a condition.

@@ -1,6 +1,31 @@
 //! One live cockpit per plan: an exclusive lock file holding pid, host, operator and time.
+//!
+//! # Semantics
+//!
+//! * The lock is a `flock(LOCK_EX | LOCK_NB)` on `<slug>.lock` next to the journals. The kernel
+//!   releases it when the process dies, however it dies (`kill -9` included), so a stale lock
+//!   file never blocks anyone: the JSON inside (`{pid, host, operator, since}`) is information
+//!   about the holder, not the lock itself.
+//! * If another process (or another open [`Lock`] in this process — `flock` locks belong to the
+//!   open file description) holds it, [`Lock::acquire`] returns [`LockError::Held`] with the
+//!   holder's details.
+//! * `take_over = true` proceeds anyway: a warning naming the previous holder goes to the log, and
+//!   a fresh lock file carrying our details — locked by us — is renamed over the old one. From then
+//!   on, newcomers see us as the holder; the previous holder keeps running (nothing is sent to it)
+//!   but no longer owns the file: when it exits it leaves our file alone. The previous holder is
+//!   available from [`Lock::taken_over_from`] so it can be journaled.
+//! * Dropping the [`Lock`] removes the file only if it is still ours (same inode and our pid),
+//!   then releases the `flock`.
+//! * `flock` is advisory and local: it does not protect a journal directory shared over NFS
+//!   between hosts.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -16,14 +41,229 @@ pub enum LockError {
     Io(String),
 }
 
+/// What the lock file says about its holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub pid: u32,
+    pub host: String,
+    pub operator: String,
+    /// RFC 3339, UTC.
+    pub since: String,
+}
+
 /// Held while the session lives; released on drop.
+#[derive(Debug)]
 pub struct Lock {
-    _private: (),
+    file: File,
+    path: PathBuf,
+    info: LockInfo,
+    taken_over_from: Option<LockInfo>,
 }
 
 impl Lock {
     pub fn acquire(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
-        let _ = (path, operator, take_over);
-        Ok(Lock { _private: () })
+        let io = |what: &str, e: std::io::Error| {
+            LockError::Io(format!("{}: {what}: {e}", path.display()))
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|e| io("cannot create the lock directory", e))?;
+        }
+        let info = LockInfo {
+            pid: std::process::id(),
+            host: crate::app::state::hostname(),
+            operator: operator.to_string(),
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        // A holder that is releasing may unlink the file between our open and our flock; then we
+        // hold a lock on a file nobody else can see. Retry until the inode we lock is the path's.
+        for _ in 0..20 {
+            let mut file = open_lock_file(path).map_err(|e| io("cannot open the lock file", e))?;
+            match try_flock(&file) {
+                Ok(true) => {
+                    if !same_inode(&file, path) {
+                        continue;
+                    }
+                    write_info(&mut file, &info)
+                        .map_err(|e| io("cannot write the lock file", e))?;
+                    return Ok(Lock {
+                        file,
+                        path: path.to_path_buf(),
+                        info,
+                        taken_over_from: None,
+                    });
+                }
+                Ok(false) => {
+                    let holder = read_holder_retrying(&mut file);
+                    if !take_over {
+                        return Err(LockError::Held {
+                            pid: holder.pid,
+                            host: holder.host,
+                            operator: holder.operator,
+                            since: holder.since,
+                            path: path.display().to_string(),
+                        });
+                    }
+                    log::warn!(
+                        target: "safety",
+                        "taking over the plan lock {} from {}@{} (pid {}, since {}); that cockpit keeps running but no longer owns the plan",
+                        path.display(),
+                        holder.operator,
+                        holder.host,
+                        holder.pid,
+                        holder.since
+                    );
+                    let file = replace_lock_file(path, &info)
+                        .map_err(|e| io("cannot take over the lock file", e))?;
+                    return Ok(Lock {
+                        file,
+                        path: path.to_path_buf(),
+                        info,
+                        taken_over_from: Some(holder),
+                    });
+                }
+                Err(e) => return Err(io("cannot lock", e)),
+            }
+        }
+        Err(LockError::Io(format!(
+            "{}: the lock file keeps changing under us; try again",
+            path.display()
+        )))
     }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Our details as written into the lock file.
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    /// The holder we took the lock from (`take_over = true` while it was held).
+    pub fn taken_over_from(&self) -> Option<&LockInfo> {
+        self.taken_over_from.as_ref()
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Remove the file only if it is still ours: after a take-over it belongs to the newcomer.
+        let ours = same_inode(&self.file, &self.path)
+            && read_holder(&self.path).is_some_and(|h| h.pid == self.info.pid);
+        if ours && let Err(e) = std::fs::remove_file(&self.path) {
+            log::warn!(target: "journal", "{}: cannot remove the lock file: {e}", self.path.display());
+        }
+        // Closing the descriptor (when `file` drops) releases the flock.
+    }
+}
+
+/// Read a lock file's holder details without locking (for display).
+pub fn read_holder(path: &Path) -> Option<LockInfo> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+/// `Ok(true)` locked, `Ok(false)` held elsewhere.
+fn try_flock(file: &File) -> std::io::Result<bool> {
+    loop {
+        // SAFETY: flock on a descriptor we own; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
+    }
+}
+
+fn same_inode(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn write_info(file: &mut File, info: &LockInfo) -> std::io::Result<()> {
+    let text = serde_json::to_string(info).map_err(std::io::Error::other)?;
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(crate::redact::redact(&text).as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_data()
+}
+
+/// The holder has the flock but may not have written its details yet: give it a moment.
+fn read_holder_retrying(file: &mut File) -> LockInfo {
+    for attempt in 0..10 {
+        let mut text = String::new();
+        if file.seek(SeekFrom::Start(0)).is_ok()
+            && file.read_to_string(&mut text).is_ok()
+            && let Ok(info) = serde_json::from_str::<LockInfo>(&text)
+        {
+            return info;
+        }
+        if attempt < 9 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    LockInfo {
+        pid: 0,
+        host: "unknown host".into(),
+        operator: "unknown operator".into(),
+        since: "unknown time".into(),
+    }
+}
+
+/// Take-over: a new, locked file with our details renamed over the old one.
+fn replace_lock_file(path: &Path, info: &LockInfo) -> std::io::Result<File> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan.lock".into());
+    let nanos = chrono::Utc::now().timestamp_subsec_nanos();
+    let tmp = path.with_file_name(format!(".{file_name}.takeover-{}-{nanos}", info.pid));
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let result = (|| {
+        if !try_flock(&file)? {
+            return Err(std::io::Error::other(
+                "a fresh lock file is locked by someone else",
+            ));
+        }
+        write_info(&mut file, info)?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(file)
 }

@@ -13,7 +13,10 @@ pub mod refs;
 pub mod units;
 
 pub use condition::{CmpOp, Condition, Value};
-pub use load::{LoadOptions, PlanError, load_file, load_str};
+pub use load::{
+    LoadOptions, Loaded, PlanError, PlanErrorInfo, load_file, load_file_with_notes, load_str,
+    load_str_with_notes,
+};
 
 /// The demo plan, embedded in the binary (`plans/demo.toml`).
 pub const DEMO_PLAN: &str = include_str!("../../plans/demo.toml");

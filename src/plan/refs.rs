@@ -1,2 +1,327 @@
 //! Secret references: `${env:NAME}`, `${file:PATH}`, `${cmd:COMMAND}` (with a timeout), and the
 //! non-secret `${sim}` (the simulator's base URL in demo mode).
+//!
+//! A reference may sit anywhere inside a string (`Bearer ${env:TOKEN}`, `${sim}/healthz`);
+//! `$${` writes a literal `${`. Every value resolved from `env`, `file` or `cmd` is registered
+//! with [`crate::redact::register`] before this function returns, so nothing can print it
+//! unredacted. Error messages name the reference, never a resolved value or a command's output.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a `${cmd:…}` reference may run.
+pub const CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The environment variable `${sim}` falls back to.
+pub const SIM_ENV: &str = "DRCOCKPIT_SIM_URL";
+
+/// What a `${cmd:…}` reference becomes when commands are not run (`drcockpit check`).
+pub const CMD_PLACEHOLDER: &str = "‹cmd not run›";
+
+/// The reference kinds, for error messages.
+pub const KINDS: &[&str] = &["env", "file", "cmd", "sim"];
+
+/// State shared by every reference resolved while loading one plan.
+#[derive(Debug)]
+pub struct RefContext {
+    /// What `${sim}` expands to (`None`: `DRCOCKPIT_SIM_URL`, else an error).
+    pub sim_url: Option<String>,
+    /// Whether `${cmd:…}` runs; when false it becomes [`CMD_PLACEHOLDER`] and a note is added.
+    pub run_commands: bool,
+    /// Relative `${file:…}` paths are relative to this directory (the plan's).
+    pub base_dir: PathBuf,
+    pub cmd_timeout: Duration,
+    /// Things the operator should know (commands not run), one line each.
+    pub notes: Vec<String>,
+    /// `${cmd:…}` results by command, so a command used twice runs once.
+    cmd_cache: HashMap<String, String>,
+}
+
+impl RefContext {
+    pub fn new(sim_url: Option<String>, run_commands: bool, base_dir: PathBuf) -> Self {
+        RefContext {
+            sim_url,
+            run_commands,
+            base_dir,
+            cmd_timeout: CMD_TIMEOUT,
+            notes: Vec::new(),
+            cmd_cache: HashMap::new(),
+        }
+    }
+}
+
+/// Does `text` contain a reference (an unescaped `${`)?
+pub fn has_reference(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'$' && b.get(i + 1) == Some(&b'$') && b.get(i + 2) == Some(&b'{') {
+            i += 3;
+            continue;
+        }
+        if b[i] == b'$' && b[i + 1] == b'{' {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Resolve every reference in `text`. `Err` is a message naming the reference (never a value).
+pub fn resolve(text: &str, ctx: &mut RefContext) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("${") {
+            let end = tail.find('}').ok_or_else(|| {
+                format!(
+                    "`${{{}` is not closed: write `${{env:NAME}}`, `${{file:PATH}}`, `${{cmd:COMMAND}}` or `${{sim}}` (or `$${{` for a literal `${{`)",
+                    tail.chars().take(30).collect::<String>()
+                )
+            })?;
+            let inner = &tail[..end];
+            out.push_str(&resolve_one(inner, ctx)?);
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// For keys that take no references: `$${` still writes `${`; a reference is an error.
+pub fn literal(text: &str) -> Result<String, String> {
+    if has_reference(text) {
+        return Err(
+            "references (`${…}`) are not resolved in this key; write `$${` for a literal `${`"
+                .into(),
+        );
+    }
+    Ok(text.replace("$${", "${"))
+}
+
+fn resolve_one(inner: &str, ctx: &mut RefContext) -> Result<String, String> {
+    let reference = format!("${{{inner}}}");
+    if inner.trim() == "sim" {
+        return sim_url(ctx);
+    }
+    let Some((kind, arg)) = inner.split_once(':') else {
+        let hint = crate::plan::load::suggest(inner.trim(), KINDS.iter().copied())
+            .map(|s| format!(" (did you mean `${{{s}:…}}`?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "`{reference}` is not a reference{hint}; use `${{env:NAME}}`, `${{file:PATH}}`, `${{cmd:COMMAND}}` or `${{sim}}`"
+        ));
+    };
+    let arg = arg.trim();
+    if arg.is_empty() {
+        return Err(format!("`{reference}` names nothing after `{kind}:`"));
+    }
+    let (value, label) = match kind.trim() {
+        "env" => (env_value(arg, &reference)?, format!("env:{arg}")),
+        "file" => (file_value(arg, &reference, ctx)?, format!("file:{arg}")),
+        "cmd" => {
+            if !ctx.run_commands {
+                ctx.notes.push(format!(
+                    "`{reference}` was not run (checking only); it runs when the plan is loaded to drive it"
+                ));
+                return Ok(CMD_PLACEHOLDER.to_string());
+            }
+            if let Some(v) = ctx.cmd_cache.get(arg) {
+                return Ok(v.clone());
+            }
+            let v = run_cmd(arg, ctx.cmd_timeout).map_err(|e| format!("`{reference}`: {e}"))?;
+            ctx.cmd_cache.insert(arg.to_string(), v.clone());
+            (v, format!("cmd:{arg}"))
+        }
+        other => {
+            let hint = crate::plan::load::suggest(other.trim(), KINDS.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`{reference}`: unknown reference kind `{other}`{hint}; use env, file, cmd or sim"
+            ));
+        }
+    };
+    if value.is_empty() {
+        return Err(format!("`{reference}` is empty"));
+    }
+    if value.chars().count() < crate::redact::MIN_SECRET_LEN {
+        return Err(format!(
+            "`{reference}` resolved to fewer than {} characters: too short to hide in output; references are for secrets",
+            crate::redact::MIN_SECRET_LEN
+        ));
+    }
+    crate::redact::register(&value, &label);
+    Ok(value)
+}
+
+fn sim_url(ctx: &RefContext) -> Result<String, String> {
+    let url = ctx
+        .sim_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| std::env::var(SIM_ENV).ok().filter(|u| !u.trim().is_empty()))
+        .ok_or_else(|| {
+            format!(
+                "this plan needs the simulator: run it with `drcockpit simulate` and set {SIM_ENV}=http://127.0.0.1:7400, or run the built-in demo with `drcockpit demo`"
+            )
+        })?;
+    Ok(url.trim().trim_end_matches('/').to_string())
+}
+
+fn env_value(name: &str, reference: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(v) => Ok(v),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "`{reference}`: environment variable {name} is not set"
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "`{reference}`: environment variable {name} is not valid UTF-8"
+        )),
+    }
+}
+
+/// `~` and `~/…` expand to `$HOME`; a relative path is relative to `base`.
+pub fn expand_path(path: &str, base: &Path) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    let p = if path == "~" {
+        home().unwrap_or_else(|| PathBuf::from(path))
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        match home() {
+            Some(h) => h.join(rest),
+            None => PathBuf::from(path),
+        }
+    } else {
+        PathBuf::from(path)
+    };
+    if p.is_absolute() { p } else { base.join(p) }
+}
+
+fn file_value(path: &str, reference: &str, ctx: &RefContext) -> Result<String, String> {
+    let full = expand_path(path, &ctx.base_dir);
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| format!("`{reference}`: cannot read {}: {e}", full.display()))?;
+    Ok(text.trim().to_string())
+}
+
+/// Run `command` with `sh -c`, stdin closed, for at most `timeout`; stdout trimmed. Errors name
+/// the command and how it failed, never what it printed.
+pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start `sh -c {command}`: {e}"))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| format!("`{command}`: no stdout pipe"))?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(&mut child);
+                return Err(format!(
+                    "`{command}` did not finish within {}s and was killed",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                kill_group(&mut child);
+                return Err(format!("waiting for `{command}`: {e}"));
+            }
+        }
+    };
+    if !status.success() {
+        kill_group(&mut child);
+        let how = match status.code() {
+            Some(c) => format!("exited {c}"),
+            None => "was killed by a signal".into(),
+        };
+        return Err(format!(
+            "`{command}` {how} (its output is not shown: it may hold a secret; run it yourself to see why)"
+        ));
+    }
+    // The shell has exited; a background child could keep stdout open, so do not wait forever.
+    let out = loop {
+        if reader.is_finished() {
+            break reader.join().unwrap_or_default();
+        }
+        if Instant::now() >= deadline {
+            kill_group(&mut child);
+            return Err(format!(
+                "`{command}` left a process holding its output open past {}s",
+                timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text =
+        String::from_utf8(out).map_err(|_| format!("`{command}` printed non-UTF-8 output"))?;
+    Ok(text.trim().to_string())
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: signalling the process group this function's child leads; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RefContext {
+        RefContext::new(Some("http://sim:1/".into()), true, PathBuf::from("/"))
+    }
+
+    #[test]
+    fn escapes_and_sim() {
+        let mut c = ctx();
+        assert_eq!(resolve("a $${x} b", &mut c).unwrap(), "a ${x} b");
+        assert_eq!(resolve("${sim}/h", &mut c).unwrap(), "http://sim:1/h");
+        assert_eq!(resolve("cost $5", &mut c).unwrap(), "cost $5");
+        assert!(!has_reference("$${env:X}"));
+        assert!(has_reference("a${env:X}"));
+    }
+
+    #[test]
+    fn cmd_runs_and_caches() {
+        let mut c = ctx();
+        assert_eq!(
+            resolve("${cmd:echo  hello-there }", &mut c).unwrap(),
+            "hello-there"
+        );
+        let mut c = RefContext::new(None, false, PathBuf::from("/"));
+        assert_eq!(resolve("${cmd:false}", &mut c).unwrap(), CMD_PLACEHOLDER);
+        assert_eq!(c.notes.len(), 1);
+    }
+}

@@ -9,11 +9,12 @@ pub async fn probe(http: &HttpClient, cfg: &HealthConfig) -> Result<Reading, Pro
         Ok(r) => {
             let ok = cfg.expect_status.contains(&r.status);
             let ms = r.elapsed.as_millis();
-            let summary = if ok {
-                format!("{} OK · {ms} ms", r.status)
-            } else {
-                format!("✗ {} · {ms} ms", r.status)
-            };
+            // The panel adds the ✓/✗ mark from the level; the summary carries the facts.
+            let reason = reqwest::StatusCode::from_u16(r.status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            let summary = format!("{} {reason} · {ms} ms", r.status);
             Ok(
                 Reading::new(summary, if ok { Level::Good } else { Level::Bad })
                     .field("ok", Value::Bool(ok))

@@ -145,6 +145,14 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             })
             .collect(),
     });
+    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
+        let text = format!(
+            "took over the plan's lock from {}@{} (pid {}, since {})",
+            prev.operator, prev.host, prev.pid, prev.since
+        );
+        log::warn!(target: "safety", "{text}");
+        journal.send(Event::Note { step: None, text });
+    }
     if let Some(sim) = &p.sim {
         log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
     }

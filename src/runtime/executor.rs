@@ -27,8 +27,13 @@ pub struct Executor {
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
 fn export_review(journal: &std::path::Path) -> Result<std::path::PathBuf, String> {
-    let _ = journal;
-    Err("review export is not available yet".into())
+    let model = crate::journal::report::build_from_file(journal)?;
+    let text = crate::redact::redact_string(crate::journal::report::render_markdown(&model));
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".review.md");
+    let out = std::path::PathBuf::from(name);
+    std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
 }
 
 /// Events that change the world's record of a checklist: refused outright in monitor mode.

@@ -57,8 +57,9 @@ pub fn check(path: &Path) -> i32 {
         sim_url: Some("http://127.0.0.1:0".into()),
         run_commands: false,
     };
-    match plan::load_file(path, &opts) {
-        Ok(p) => {
+    match plan::load::load_file_with_notes(path, &opts) {
+        Ok(loaded) => {
+            let p = loaded.plan;
             println!(
                 "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
                 path.display(),
@@ -76,6 +77,9 @@ pub fn check(path: &Path) -> i32 {
                     s.id,
                     s.title
                 );
+            }
+            for n in &loaded.notes {
+                println!("note: {n}");
             }
             exit::OK
         }
@@ -229,7 +233,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         {
             let records = read_for_resume(&prev, &plan)?;
             let summary = journal::paths::session_summary(&records);
-            let unfinished = !summary.aborted && summary.steps_finished.len() < plan.steps.len();
+            let unfinished = summary.unfinished();
             if unfinished && (*resume || ask_resume(&prev, &summary)) {
                 resumed = records;
                 chosen = Some(prev);

@@ -1,9 +1,152 @@
 //! The log pane's store: tui-logger installed as the `log` backend (nothing goes to stderr while
 //! the terminal is ours). Everything logged passes through the redactor first.
+//!
+//! A thin logger sits in front of tui-logger: it redacts each message, keeps a bounded copy of
+//! the newest lines (so the pane can show only the lines matching the operator's filter, which
+//! tui-logger itself cannot do), and forwards the redacted record to tui-logger's buffer.
 
-/// Install tui-logger as the global logger at `level`.
+use std::collections::VecDeque;
+use std::sync::{LazyLock, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
+
+/// How many lines the filter copy keeps (the tui-logger buffer keeps its own 10 000).
+pub const MIRROR_DEPTH: usize = 5000;
+
+/// One redacted log line, as the filtered view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: log::Level,
+    pub target: String,
+    pub text: String,
+}
+
+static MIRROR: LazyLock<Mutex<VecDeque<LogLine>>> =
+    LazyLock::new(|| Mutex::new(VecDeque::with_capacity(256)));
+static INSTALLED: OnceLock<()> = OnceLock::new();
+
+struct PaneLogger {
+    level: log::LevelFilter,
+}
+
+impl log::Log for PaneLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        // Libraries (reqwest, hyper, rustls, …) only speak up when something is wrong: their
+        // debug chatter would bury the operator's step output.
+        let library =
+            metadata.target().contains("::") && !metadata.target().starts_with("drcockpit");
+        let limit = if library {
+            self.level.min(log::LevelFilter::Warn)
+        } else {
+            self.level
+        };
+        metadata.level() <= limit
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let text = crate::redact::redact_string(record.args().to_string());
+        push(record.level(), record.target(), &text);
+        tui_logger::Drain::new().log(
+            &log::Record::builder()
+                .args(format_args!("{text}"))
+                .level(record.level())
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .build(),
+        );
+    }
+
+    fn flush(&self) {}
+}
+
+/// Keep a redacted copy of a line for the filtered view (the logger calls this; tests may too).
+pub fn push(level: log::Level, target: &str, text: &str) {
+    let line = LogLine {
+        at: Utc::now(),
+        level,
+        target: crate::redact::redact_string(target.to_string()),
+        text: crate::redact::redact_string(text.to_string()),
+    };
+    let mut m = MIRROR.lock().unwrap_or_else(|e| e.into_inner());
+    if m.len() >= MIRROR_DEPTH {
+        m.pop_front();
+    }
+    m.push_back(line);
+}
+
+/// The newest `max` lines whose target or text contains `filter` (case-insensitive), oldest first.
+pub fn matching(filter: &str, max: usize) -> Vec<LogLine> {
+    let needle = filter.to_lowercase();
+    let m = MIRROR.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out: Vec<LogLine> = m
+        .iter()
+        .rev()
+        .filter(|l| {
+            needle.is_empty()
+                || l.text.to_lowercase().contains(&needle)
+                || l.target.to_lowercase().contains(&needle)
+        })
+        .take(max)
+        .cloned()
+        .collect();
+    out.reverse();
+    out
+}
+
+/// Install the pane logger as the global logger at `level`. Nothing is written to stderr: every
+/// record goes to the log pane (and, through the runtime, step output also to the journal).
+/// Calling it twice is harmless.
 pub fn install(level: log::LevelFilter) -> Result<(), String> {
-    tui_logger::init_logger(level).map_err(|e| e.to_string())?;
+    if INSTALLED.get().is_some() {
+        log::set_max_level(level);
+        tui_logger::set_default_level(level);
+        return Ok(());
+    }
+    log::set_boxed_logger(Box::new(PaneLogger { level }))
+        .map_err(|e| format!("cannot install the log pane as the logger: {e}"))?;
+    let _ = INSTALLED.set(());
+    log::set_max_level(level);
     tui_logger::set_default_level(level);
+    // tui-logger's own init would also install its logger; we only need its mover thread, which
+    // copies the hot buffer into the pane's buffer (the draw loop also calls move_events()).
+    std::thread::Builder::new()
+        .name("drcockpit-log-mover".into())
+        .spawn(|| {
+            loop {
+                std::thread::park_timeout(std::time::Duration::from_millis(20));
+                tui_logger::move_events();
+            }
+        })
+        .map_err(|e| format!("cannot start the log pane thread: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_filters_case_insensitively_and_redacts() {
+        crate::redact::register("hunter2-logstore-secret", "env:LOGSTORE_TEST");
+        push(log::Level::Info, "promote", "SELECT pg_promote() ok");
+        push(
+            log::Level::Warn,
+            "dns",
+            "token hunter2-logstore-secret refused",
+        );
+        let hits = matching("PG_PROMOTE", 10);
+        assert!(hits.iter().any(|l| l.target == "promote"));
+        let dns = matching("refused", 10);
+        assert!(
+            dns.iter()
+                .all(|l| !l.text.contains("hunter2-logstore-secret"))
+        );
+        assert!(!dns.is_empty());
+    }
 }

@@ -1,12 +1,27 @@
 //! draw(): header, site panels, checklist, step detail, log, help, dialogs, theme.
 //! Pure: reads `State`, writes the frame, performs no I/O.
+//!
+//! Every string that comes from the plan, a probe, a step or the operator goes through
+//! [`crate::redact::redact`] (via [`red`]) before it reaches the frame. Every state is shown by an
+//! icon or a word as well as a colour. Ages and clocks are relative to `state.now`.
 
+mod checklist;
+mod logpane;
 pub mod logstore;
+mod overlay;
+mod panels;
 pub mod theme;
 
 use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::State;
+use crate::app::keys::Action;
+use crate::app::{Mode, State};
+use crate::plan::units::fmt_target;
 pub use theme::Theme;
 
 /// What the runtime hands the painter besides the state: the theme and the log widget's state.
@@ -22,6 +37,388 @@ impl<'a> View<'a> {
     }
 }
 
+/// The smallest terminal the cockpit draws into.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 20;
+/// From this size on, the wide layout of product.md §2.
+pub const WIDE_WIDTH: u16 = 120;
+pub const WIDE_HEIGHT: u16 = 26;
+
 pub fn draw(frame: &mut Frame, state: &State, view: &View) {
-    let _ = (frame, state, view);
+    let area = frame.area();
+    let t = view.theme;
+    frame.render_widget(Clear, area);
+    frame.render_widget(Block::new().style(t.text), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, state, t);
+        return;
+    }
+    let notice = notice_line(state, t);
+    let [header, notice_area, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(notice.is_some())),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(header_line(state, t, header.width)), header);
+    if let Some(n) = notice {
+        frame.render_widget(Paragraph::new(n), notice_area);
+    }
+    frame.render_widget(Paragraph::new(footer_line(state, t, footer.width)), footer);
+
+    let wide = area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT;
+    let panel_h = panels::height(state, wide, body.height);
+    if wide {
+        let right_w = (area.width * 34 / 100).clamp(38, 64);
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(body);
+        let [panels_area, log_area] =
+            Layout::vertical([Constraint::Length(panel_h), Constraint::Min(3)]).areas(left);
+        panels::draw(frame, panels_area, state, t);
+        logpane::draw(frame, log_area, state, view);
+        let want = checklist::rows_wanted(state) + 2;
+        let check_h = want.min(right.height.saturating_mul(55) / 100).max(5);
+        let [check_area, detail_area] =
+            Layout::vertical([Constraint::Length(check_h), Constraint::Min(4)]).areas(right);
+        checklist::draw_list(frame, check_area, state, t);
+        checklist::draw_detail(frame, detail_area, state, t);
+    } else {
+        let remain = body.height.saturating_sub(panel_h);
+        let log_h = if remain >= 15 {
+            5
+        } else if remain >= 11 {
+            4
+        } else {
+            3
+        };
+        let [panels_area, middle, log_area] = Layout::vertical([
+            Constraint::Length(panel_h),
+            Constraint::Min(4),
+            Constraint::Length(log_h),
+        ])
+        .areas(body);
+        panels::draw(frame, panels_area, state, t);
+        let [check_area, detail_area] =
+            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
+                .areas(middle);
+        checklist::draw_list(frame, check_area, state, t);
+        checklist::draw_detail(frame, detail_area, state, t);
+        logpane::draw(frame, log_area, state, view);
+    }
+
+    // Overlays never cover the header: the mode badge stays visible.
+    let below = Rect::new(
+        area.x,
+        area.y + 1,
+        area.width,
+        area.height.saturating_sub(1),
+    );
+    if state.dialog.is_some() {
+        overlay::draw_dialog(frame, below, state, t);
+    } else if state.timeline.is_some() {
+        overlay::draw_timeline(frame, below, state, t);
+    } else if state.help {
+        overlay::draw_help(frame, below, state, t);
+    }
+}
+
+/// Redact a string for the screen.
+pub(crate) fn red(s: &str) -> String {
+    crate::redact::redact(s).into_owned()
+}
+
+/// A styled, redacted span.
+pub(crate) fn sp(s: impl AsRef<str>, style: Style) -> Span<'static> {
+    Span::styled(red(s.as_ref()), style)
+}
+
+/// Cut `s` to at most `w` display columns, ending in `…` when cut.
+pub(crate) fn trunc(s: &str, w: usize) -> String {
+    if s.width() <= w {
+        return s.to_string();
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > w.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Pad (or cut) to exactly `w` columns.
+pub(crate) fn pad(s: &str, w: usize) -> String {
+    let s = trunc(s, w);
+    let n = w.saturating_sub(s.width());
+    format!("{s}{}", " ".repeat(n))
+}
+
+/// `HH:MM:SS` for the incident clock.
+pub(crate) fn clock(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+/// The mode badge spans: `[LIVE]`, `[MONITOR · read-only]`, plus `[DRILL]`.
+pub(crate) fn badge_spans(state: &State, t: &Theme) -> Vec<Span<'static>> {
+    let text = match state.mode {
+        Mode::Monitor => "[MONITOR · read-only]".to_string(),
+        Mode::Review => "[REVIEW · nothing runs]".to_string(),
+        m => format!("[{}]", m.badge()),
+    };
+    let mut v = vec![Span::styled(text, t.badge(state.mode))];
+    if state.drill {
+        v.push(Span::raw(" "));
+        v.push(Span::styled("[DRILL]", t.badge_drill));
+    }
+    v
+}
+
+fn spans_width(v: &[Span]) -> usize {
+    v.iter().map(|s| s.content.width()).sum()
+}
+
+fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
+    let plan = &state.plan;
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(badge_spans(state, t));
+    // Optional pieces in order of importance; each is dropped if it does not fit.
+    let elapsed = state.incident_elapsed();
+    let over = elapsed > plan.rto;
+    let mut clock_piece = vec![
+        Span::styled("  incident ", t.dim),
+        Span::styled(clock(elapsed), if over { t.bad } else { t.title }),
+        Span::styled(format!(" / RTO {}", fmt_target(plan.rto)), t.dim),
+    ];
+    if over {
+        clock_piece.push(Span::styled(" ✗ over RTO", t.bad));
+    }
+    let rpo = match state.rpo_estimate() {
+        Some(v) => Span::styled(red(&v), t.title),
+        None => Span::styled("?", t.unknown),
+    };
+    let rpo_piece = vec![
+        Span::styled("  RPO ", t.dim),
+        rpo,
+        Span::styled(format!(" / {}", fmt_target(plan.rpo)), t.dim),
+    ];
+    let name_piece = vec![
+        Span::styled(" drcockpit · ", t.dim),
+        sp(&plan.name, t.title),
+    ];
+    let strategy_piece = vec![Span::styled(format!(" · {}", plan.strategy.label()), t.dim)];
+    let sites_piece = vec![sp(
+        format!(
+            ": {} → {}",
+            plan.site(crate::plan::SiteId::Prod).label,
+            plan.site(crate::plan::SiteId::Dr).label
+        ),
+        t.dim,
+    )];
+    let op_piece = vec![
+        Span::styled("  operator ", t.dim),
+        sp(state.operator.display(), t.text),
+    ];
+    let w = width as usize;
+    let pieces = [
+        (0, name_piece),
+        (1, clock_piece),
+        (2, rpo_piece),
+        (3, strategy_piece),
+        (4, op_piece),
+        (5, sites_piece),
+    ];
+    let mut chosen: Vec<(usize, Vec<Span<'static>>)> = Vec::new();
+    let mut used = spans_width(&spans);
+    // The incident clock and RPO matter more than the plan's full name on a narrow terminal:
+    // reserve their room, then let the name take what is left (cut with …).
+    let reserve: usize = pieces
+        .iter()
+        .filter(|(o, _)| matches!(o, 1 | 2))
+        .map(|(_, p)| spans_width(p))
+        .sum();
+    for (order, p) in pieces {
+        let pw = spans_width(&p);
+        if order == 0 && used + pw + reserve > w {
+            let room = w.saturating_sub(used + reserve + " drcockpit · ".len());
+            if room >= 8 {
+                let name = truncate_to(&plan.name, room);
+                let cut = vec![Span::styled(" drcockpit · ", t.dim), sp(name, t.title)];
+                used += spans_width(&cut);
+                chosen.push((order, cut));
+            }
+            continue;
+        }
+        if used + pw <= w {
+            used += pw;
+            chosen.push((order, p));
+        }
+    }
+    // Keep the display order: name, sites, strategy, clock, RPO, operator.
+    let display_rank = |o: usize| match o {
+        0 => 0,
+        5 => 1,
+        3 => 2,
+        1 => 3,
+        2 => 4,
+        _ => 5,
+    };
+    chosen.sort_by_key(|(o, _)| display_rank(*o));
+    for (_, p) in chosen {
+        spans.extend(p);
+    }
+    Line::from(spans)
+}
+
+/// `s` cut to at most `max` columns, with … when cut.
+fn truncate_to(s: &str, max: usize) -> String {
+    if s.width() <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.width() + c.to_string().width() + 1 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Journal failure, abort, why the mode was chosen, and transient messages: one line under the
+/// header, most important first.
+fn notice_line(state: &State, t: &Theme) -> Option<Line<'static>> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let sep = |spans: &mut Vec<Span<'static>>| {
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", t.dim));
+        }
+    };
+    if let Some(e) = &state.journal_error {
+        spans.push(sp(
+            format!(" ✗ JOURNAL FAILED: {e} — nothing can run until it is fixed"),
+            t.bad,
+        ));
+    }
+    if let Some(r) = &state.aborted {
+        sep(&mut spans);
+        spans.push(sp(format!(" ✗ ABORTED: {r}"), t.bad));
+    }
+    if let Some(n) = &state.mode_note {
+        sep(&mut spans);
+        spans.push(sp(format!(" ⓘ {n}"), t.warn));
+    }
+    if let Some((f, _)) = &state.flash {
+        sep(&mut spans);
+        spans.push(sp(format!(" » {f}"), t.accent));
+    }
+    (!spans.is_empty()).then(|| Line::from(spans))
+}
+
+fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
+    let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
+        overlay::dialog_keys(d)
+    } else if state.timeline.is_some() {
+        vec![
+            ("↑↓".into(), "scroll".into()),
+            ("t/Esc".into(), "close timeline".into()),
+        ]
+    } else if state.help {
+        vec![("?/Esc".into(), "close help".into())]
+    } else {
+        crate::app::keys::for_focus(state.focus, state.mode)
+            .into_iter()
+            .filter(|b| b.footer)
+            .map(|b| (b.keys.to_string(), short_what(b.action, state.mode)))
+            .collect()
+    };
+    key_line(&pairs, t, width as usize)
+}
+
+/// The footer's short word for an action.
+fn short_what(action: Action, mode: Mode) -> String {
+    match action {
+        Action::Run if mode == Mode::Review => "calls + preflight",
+        Action::Run => "run",
+        Action::Skip => "skip",
+        Action::Retry => "retry",
+        Action::Override => "override",
+        Action::Note => "note",
+        Action::MarkReviewed => "reviewed",
+        Action::MarkDone => "mark done",
+        Action::Abort => "abort",
+        Action::ToggleFocus => "focus",
+        Action::Filter => "filter log",
+        Action::ClearFilter => "clear filter",
+        Action::Follow => "follow",
+        Action::PageUp | Action::PageDown => "scroll",
+        Action::Expand => "expand",
+        Action::Timeline => "timeline",
+        Action::Export => "export review",
+        Action::Help => "help",
+        Action::Quit => "quit",
+        Action::Up | Action::Down => "select",
+        Action::Top | Action::Bottom => "first/last",
+    }
+    .to_string()
+}
+
+/// `key what  key what …`, cut to the width.
+pub(crate) fn key_line(pairs: &[(String, String)], t: &Theme, width: usize) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (k, w) in pairs {
+        let need = k.width() + 1 + w.width() + 2;
+        if used + need > width {
+            break;
+        }
+        spans.push(Span::styled(k.clone(), t.key));
+        spans.push(Span::styled(format!(" {w}  "), t.dim));
+        used += need;
+    }
+    Line::from(spans)
+}
+
+fn too_small(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+    let mut badge = badge_spans(state, t);
+    badge.insert(0, Span::raw(""));
+    let lines = vec![
+        Line::from(badge).centered(),
+        Line::styled(
+            format!(
+                "terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{})",
+                area.width, area.height
+            ),
+            t.warn.add_modifier(Modifier::BOLD),
+        )
+        .centered(),
+        Line::styled("enlarge the window; q quits", t.dim).centered(),
+    ];
+    let h = (lines.len() as u16 + u16::from(area.width < 46)).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    let rect = Rect::new(area.x, y, area.width, h);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunc_and_pad() {
+        assert_eq!(trunc("abcdef", 4), "abc…");
+        assert_eq!(trunc("abc", 4), "abc");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(clock(std::time::Duration::from_secs(462)), "00:07:42");
+    }
 }

@@ -1,0 +1,414 @@
+//! The checklist (every step with number, icon and state word) and the selected step's detail.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::{Theme, key_line, pad, red, sp, trunc};
+use crate::app::state::StepPhase;
+use crate::app::{Focus, Mode, State, StepStatus};
+use crate::plan::condition::CondResult;
+use crate::plan::units::fmt_duration;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Rows the checklist would like: one per step plus reason lines.
+pub fn rows_wanted(state: &State) -> u16 {
+    (0..state.steps.len())
+        .map(|i| 1 + u16::from(reason(state, i).is_some()))
+        .sum()
+}
+
+pub fn status_style(s: &StepStatus, t: &Theme) -> Style {
+    match s {
+        StepStatus::Pending => t.text,
+        StepStatus::Blocked { .. } => t.warn,
+        StepStatus::Running => t.running,
+        StepStatus::Succeeded => t.ok,
+        StepStatus::Failed => t.bad,
+        StepStatus::Skipped => t.dim,
+        StepStatus::Unknown => t.unknown,
+    }
+}
+
+fn icon(state: &State, s: &StepStatus) -> &'static str {
+    match s {
+        StepStatus::Running => SPINNER[state.spinner % SPINNER.len()],
+        other => other.icon(),
+    }
+}
+
+/// The short state text at the right of a step row.
+fn state_word(state: &State, i: usize) -> String {
+    let run = &state.steps[i];
+    let st = state.status(i);
+    match &run.phase {
+        StepPhase::Running { since, .. } => format!(
+            "running {}",
+            fmt_duration(crate::app::observe::age(state.now, *since))
+        ),
+        StepPhase::Succeeded { at, .. } => match &run.approved_by {
+            Some(who) => format!(
+                "✓ {} {}",
+                who.split('@').next().unwrap_or(who),
+                at.format("%H:%M")
+            ),
+            None => format!("done {}", at.format("%H:%M")),
+        },
+        StepPhase::Pending if run.override_reason.is_some() => "overridden".into(),
+        _ => st.word().to_string(),
+    }
+}
+
+/// The reason line under a step, when it has one (blocked, skipped, failed, unknown).
+fn reason(state: &State, i: usize) -> Option<String> {
+    match (state.status(i), &state.steps[i].phase) {
+        (StepStatus::Blocked { reason }, _) => Some(format!("⊘ {reason}")),
+        (_, StepPhase::Skipped { reason }) => Some(format!("↷ {reason}")),
+        (_, StepPhase::Failed { error, .. }) => {
+            Some(format!("✗ {}", error.lines().next().unwrap_or_default()))
+        }
+        (_, StepPhase::Unknown { .. }) => Some("? was running when the cockpit stopped".into()),
+        _ => None,
+    }
+}
+
+fn review_mark(state: &State, i: usize) -> &'static str {
+    let r = &state.steps[i].review;
+    if r.reviewed.is_some() {
+        "[x] "
+    } else if r.preflight_running {
+        "[…] "
+    } else {
+        "[ ] "
+    }
+}
+
+fn block<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title_top(title)
+}
+
+pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+    let focused = state.focus == Focus::Checklist && state.dialog.is_none();
+    let done = state.steps.iter().filter(|s| s.is_done()).count();
+    let title = Line::from(vec![
+        Span::styled(
+            if focused {
+                " » Failover checklist "
+            } else {
+                " Failover checklist "
+            },
+            t.title,
+        ),
+        Span::styled(format!("{done}/{} ", state.steps.len()), t.dim),
+    ]);
+    let b = block(title, focused, t);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let w = inner.width as usize;
+    let h = inner.height as usize;
+    if h == 0 || state.steps.is_empty() {
+        return;
+    }
+    // Reason lines for every step when they fit, else only for the selected step.
+    let all_reasons = (rows_wanted(state) as usize) <= h;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut sel_line = 0;
+    for i in 0..state.steps.len() {
+        let st = state.status(i);
+        let sel = i == state.selected;
+        if sel {
+            sel_line = lines.len();
+        }
+        let style = status_style(&st, t);
+        let marker = if sel { "›" } else { " " };
+        let review = if state.mode == Mode::Review {
+            review_mark(state, i)
+        } else {
+            ""
+        };
+        let left = format!("{marker}{review}{} {} ", icon(state, &st), i + 1);
+        let word = state_word(state, i);
+        let word_w = word.width().min(w / 2);
+        let title_w = w.saturating_sub(left.width() + word_w + 1);
+        let title = pad(&red(&state.plan.steps[i].title), title_w);
+        let mut spans = vec![
+            Span::styled(left, style),
+            Span::styled(title, if sel { t.title } else { t.text }),
+            Span::raw(" "),
+            Span::styled(trunc(&word, word_w), style),
+        ];
+        if sel {
+            let sel_style = t.selection;
+            for s in &mut spans {
+                s.style = s.style.patch(sel_style);
+            }
+        }
+        lines.push(Line::from(spans));
+        if (all_reasons || sel)
+            && let Some(r) = reason(state, i)
+        {
+            let rs = match st {
+                StepStatus::Failed => t.bad,
+                StepStatus::Blocked { .. } => t.warn,
+                _ => t.dim,
+            };
+            lines.push(Line::from(vec![
+                Span::raw("     "),
+                sp(trunc(&red(&r), w.saturating_sub(5)), rs),
+            ]));
+        }
+    }
+    // Keep the selection in view.
+    let scroll = if sel_line + 2 > h {
+        (sel_line + 2 - h).min(lines.len().saturating_sub(h))
+    } else {
+        0
+    };
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
+
+/// The keys that act on step `i` right now (the detail pane's last line).
+pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
+    let p = |k: &str, w: &str| (k.to_string(), w.to_string());
+    let mut v = Vec::new();
+    if state.dialog.is_some() {
+        return v;
+    }
+    match state.mode {
+        Mode::Monitor => return vec![p("", "monitor: read-only, no step can run")],
+        Mode::Review => {
+            v.push(p("⏎", "show calls + preflight"));
+            v.push(p("m", "mark reviewed"));
+            v.push(p("n", "note"));
+            return v;
+        }
+        Mode::Live | Mode::Demo => {}
+    }
+    if state.aborted.is_some() {
+        return vec![p("", "aborted: nothing more runs")];
+    }
+    match (&state.steps[i].phase, state.status(i)) {
+        (StepPhase::Running { .. }, _) => v.push(p("", "running: output in the log")),
+        (StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }, _) => v.push(p("n", "note")),
+        (StepPhase::Failed { .. }, _) => {
+            v.extend([
+                p("r", "retry"),
+                p("s", "skip"),
+                p("A", "abort"),
+                p("n", "note"),
+            ]);
+        }
+        (StepPhase::Unknown { .. }, _) => {
+            v.extend([p("r", "retry"), p("d", "mark done"), p("s", "skip")]);
+        }
+        (StepPhase::Pending, StepStatus::Blocked { .. }) => {
+            v.extend([p("o", "override"), p("s", "skip"), p("n", "note")]);
+        }
+        (StepPhase::Pending, _) => {
+            v.extend([p("⏎", "run"), p("s", "skip"), p("n", "note")]);
+        }
+    }
+    v
+}
+
+fn cond_mark(r: &CondResult, t: &Theme) -> Span<'static> {
+    match r {
+        CondResult::Pass(_) => Span::styled("✓", t.ok),
+        CondResult::Fail(_) => Span::styled("✗", t.bad),
+        CondResult::Unknown(_) => Span::styled("?", t.unknown),
+    }
+}
+
+pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+    let Some(step) = state.plan.steps.get(state.selected) else {
+        let b = block(Line::styled(" Step ", t.title), false, t);
+        frame.render_widget(b, area);
+        return;
+    };
+    let i = state.selected;
+    let run = &state.steps[i];
+    let st = state.status(i);
+    let title = Line::from(vec![
+        Span::styled(format!(" Step {} · ", i + 1), t.title),
+        Span::styled(step.action.kind_name(), t.accent),
+        Span::raw(" "),
+    ]);
+    let b = block(title, false, t);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let [body, keys] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+
+    let label = |s: &str| Span::styled(format!("{s} "), t.dim);
+    let review = state.mode == Mode::Review;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut head = vec![
+        Span::styled(
+            format!("{} {} ", icon(state, &st), st.word()),
+            status_style(&st, t).add_modifier(Modifier::BOLD),
+        ),
+        sp(&step.title, t.title),
+    ];
+    if let Some(site) = step.site {
+        head.push(Span::styled(format!(" · {}", site.upper()), t.dim));
+    }
+    lines.push(Line::from(head));
+    // Last result.
+    match &run.phase {
+        StepPhase::Running { since, attempt } => {
+            lines.push(Line::from(vec![
+                label("running:"),
+                Span::styled(
+                    format!(
+                        "attempt {attempt}, {}",
+                        fmt_duration(crate::app::observe::age(state.now, *since))
+                    ),
+                    t.running,
+                ),
+            ]));
+            if let Some(o) = &run.last_output {
+                lines.push(Line::from(vec![label("  last:"), sp(o, t.text)]));
+            }
+        }
+        StepPhase::Succeeded { at, detail } => lines.push(Line::from(vec![
+            Span::styled(format!("✓ done {} ", at.format("%H:%M:%S")), t.ok),
+            sp(detail, t.text),
+        ])),
+        StepPhase::Failed { at, error, attempt } => {
+            lines.push(Line::from(Span::styled(
+                format!("✗ FAILED {} (attempt {attempt}):", at.format("%H:%M:%S")),
+                t.bad,
+            )));
+            for l in error.lines() {
+                lines.push(Line::from(vec![Span::raw("  "), sp(l, t.bad)]));
+            }
+        }
+        StepPhase::Skipped { reason } => lines.push(Line::from(vec![
+            Span::styled("↷ skipped: ", t.dim),
+            sp(reason, t.text),
+        ])),
+        StepPhase::Unknown { attempt } => lines.push(Line::from(Span::styled(
+            format!(
+                "? attempt {attempt} was running when the cockpit stopped — check the world, then r retry · d mark done · s skip"
+            ),
+            t.unknown,
+        ))),
+        StepPhase::Pending => {}
+    }
+
+    // Preconditions with evidence.
+    if !step.requires.is_empty() {
+        lines.push(Line::from(Span::styled("requires:", t.dim)));
+        for c in &step.requires {
+            let r = state.evaluate(c);
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                cond_mark(&r, t),
+                Span::raw(" "),
+                sp(&c.text, t.text),
+                Span::styled(" — ", t.dim),
+                sp(r.evidence(), t.dim),
+            ]));
+        }
+    }
+    if let Some(reason) = &run.override_reason {
+        lines.push(Line::from(vec![
+            Span::styled("override: ", t.warn),
+            sp(reason, t.text),
+        ]));
+    }
+
+    // Confirmation.
+    let confirm = match (&step.action, &step.confirm) {
+        (crate::plan::StepAction::Approval, w) => {
+            format!("type {}", w.as_deref().unwrap_or("APPROVE"))
+        }
+        (crate::plan::StepAction::Manual { .. }, _) => "a note saying what was done".into(),
+        (_, Some(w)) => format!("type {w}"),
+        _ if state.is_mutating(i) => "y / ⏎".into(),
+        _ => "none (read-only)".into(),
+    };
+    lines.push(Line::from(vec![
+        label("confirm:"),
+        sp(confirm, t.text),
+        Span::styled(format!("   attempts: {}", run.attempts), t.dim),
+    ]));
+
+    // Review: the mark and the preflight results, right under the heading (they matter most).
+    if review {
+        let mut rl: Vec<Line> = Vec::new();
+        match &run.review.reviewed {
+            Some((by, note)) => rl.push(Line::from(vec![
+                Span::styled("[x] reviewed by ", t.ok),
+                sp(by, t.text),
+                Span::styled(": ", t.dim),
+                sp(note, t.text),
+            ])),
+            None => rl.push(Line::from(Span::styled("[ ] not reviewed yet", t.dim))),
+        }
+        if run.review.preflight_running {
+            rl.push(Line::from(Span::styled(
+                format!(
+                    "preflight {} running…",
+                    SPINNER[state.spinner % SPINNER.len()]
+                ),
+                t.running,
+            )));
+        }
+        if let Some(checks) = &run.review.preflight {
+            rl.push(Line::from(Span::styled("preflight:", t.dim)));
+            for c in checks {
+                let (m, s) = match c.ok {
+                    Some(true) => ("✓", t.ok),
+                    Some(false) => ("✗", t.bad),
+                    None => ("?", t.unknown),
+                };
+                rl.push(Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(m, s),
+                    Span::raw(" "),
+                    sp(&c.what, t.text),
+                    Span::styled(": ", t.dim),
+                    sp(&c.detail, t.dim),
+                ]));
+            }
+        }
+        lines.splice(1..1, rl);
+    }
+
+    // What it will do.
+    let head = if review && state.showing_calls == Some(i) {
+        "exact calls:"
+    } else {
+        "will do:"
+    };
+    lines.push(Line::from(Span::styled(head, t.dim)));
+    for l in crate::steps::describe(&step.action) {
+        lines.push(Line::from(vec![Span::raw("  "), sp(l, t.text)]));
+    }
+    if state.is_mutating(i) {
+        lines.push(Line::from(Span::styled(
+            "  ! changes the world (never retried automatically)",
+            t.warn,
+        )));
+    }
+
+    lines.push(Line::from(vec![label("id"), sp(&step.id, t.text)]));
+    if let Some(d) = &step.description {
+        lines.push(Line::from(sp(d, t.text)));
+    }
+
+    for n in run.notes.iter().rev().take(3) {
+        lines.push(Line::from(vec![label("note:"), sp(n, t.text)]));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    frame.render_widget(
+        Paragraph::new(key_line(&keys_now(state, i), t, keys.width as usize)),
+        keys,
+    );
+}

@@ -1,0 +1,153 @@
+//! The log pane: tui-logger's widget (timestamped, scrollable, follow/pause) and, while a filter is
+//! active, the matching lines from the redacted copy kept by [`super::logstore`].
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerWidget};
+use unicode_width::UnicodeWidthChar;
+
+use super::{Theme, red, sp};
+use crate::app::{DialogKind, Focus, State};
+
+fn level_tag(l: log::Level) -> &'static str {
+    match l {
+        log::Level::Error => "ERR",
+        log::Level::Warn => "WRN",
+        log::Level::Info => "   ",
+        log::Level::Debug => "dbg",
+        log::Level::Trace => "trc",
+    }
+}
+
+fn level_style(l: log::Level, t: &Theme) -> Style {
+    match l {
+        log::Level::Error => t.bad,
+        log::Level::Warn => t.warn,
+        log::Level::Info => t.text,
+        log::Level::Debug | log::Level::Trace => t.dim,
+    }
+}
+
+/// Split `text` into pieces of at most `w` columns.
+fn wrap(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut out = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > w {
+            out.push(String::new());
+            used = 0;
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(c);
+        }
+        used += cw;
+    }
+    out
+}
+
+/// `HH:MM:SS LVL target  message`, wrapped under the message column; redacted.
+fn format_line(
+    time: String,
+    level: log::Level,
+    target: &str,
+    msg: &str,
+    width: usize,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let target = red(target);
+    let target: String = target.chars().take(12).collect();
+    let prefix = format!("{time} {} {target:<12} ", level_tag(level));
+    let indent = prefix.chars().count();
+    let msg = red(msg);
+    let avail = width.saturating_sub(indent).max(8);
+    let style = level_style(level, t);
+    let mut lines = Vec::new();
+    for (n, piece) in msg.lines().flat_map(|l| wrap(l, avail)).enumerate() {
+        if n == 0 {
+            lines.push(Line::from(vec![
+                Span::styled(prefix.clone(), t.dim),
+                Span::styled(piece, style),
+            ]));
+        } else {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(indent)),
+                Span::styled(piece, style),
+            ]));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(prefix, t.dim)));
+    }
+    lines
+}
+
+/// tui-logger formatter: our columns, our theme, redacted (again, cheaply) at display.
+struct PaneFormatter {
+    theme: Theme,
+}
+
+impl LogFormatter for PaneFormatter {
+    fn min_width(&self) -> u16 {
+        30
+    }
+    fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
+        let time = evt.timestamp.timestamp().strftime("%H:%M:%S").to_string();
+        format_line(time, evt.level, evt.target(), evt.msg(), width, &self.theme)
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
+    let t = view.theme;
+    let focused = state.focus == Focus::Log && state.dialog.is_none();
+    let mut title = vec![Span::styled(
+        if focused { " » Log " } else { " Log " },
+        t.title,
+    )];
+    if state.log_follow {
+        title.push(Span::styled("· following ", t.dim));
+    } else {
+        title.push(Span::styled("· ⏸ PAUSED (f follows) ", t.warn));
+    }
+    let editing = matches!(&state.dialog, Some(d) if d.kind == DialogKind::Filter);
+    if !state.log_filter.is_empty() {
+        title.push(Span::styled("· filter: ", t.accent));
+        title.push(sp(format!("/{}/ ", state.log_filter), t.accent));
+        if !editing {
+            title.push(Span::styled("(Esc clears) ", t.dim));
+        }
+    }
+    let block = Block::bordered()
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title_top(Line::from(title));
+    let Some(log_state) = view.log_state else {
+        frame.render_widget(block, area);
+        return;
+    };
+    if state.log_filter.is_empty() {
+        let w = TuiLoggerWidget::default()
+            .block(block)
+            .formatter(Box::new(PaneFormatter { theme: t.clone() }))
+            .state(log_state);
+        frame.render_widget(w, area);
+        return;
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let rows = inner.height as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for l in super::logstore::matching(&state.log_filter, rows.max(1)) {
+        let time = l.at.format("%H:%M:%S").to_string();
+        lines.extend(format_line(time, l.level, &l.target, &l.text, width, t));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("no log line matches the filter", t.dim));
+    }
+    let skip = lines.len().saturating_sub(rows);
+    frame.render_widget(Paragraph::new(lines.split_off(skip)), inner);
+}

@@ -1,0 +1,965 @@
+//! The journal: writing (fsync, seq, torn tail, redaction, writer thread), reading, paths,
+//! the plan lock and reports.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use drcockpit::journal::lock::{Lock, LockError};
+use drcockpit::journal::paths::{self, SessionSummary};
+use drcockpit::journal::read;
+use drcockpit::journal::report::{self, Verdict};
+use drcockpit::journal::writer::{JournalWriter, spawn_writer};
+use drcockpit::journal::{Event, PreflightCheck, Record, StepInfo};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn rec(seq: u64, secs: i64, operator: &str, event: Event) -> Record {
+    Record {
+        seq,
+        at: t0() + chrono::Duration::seconds(secs),
+        operator: operator.into(),
+        event,
+    }
+}
+
+fn started(mode: &str, drill: bool, hash: &str) -> Event {
+    Event::SessionStarted {
+        plan_name: "Prod EU failover".into(),
+        plan_source: "plans/prod.toml".into(),
+        plan_hash: hash.into(),
+        mode: mode.into(),
+        drill,
+        host: "ops-1".into(),
+        pid: 4242,
+        version: "0.1.0".into(),
+        resumed_from: None,
+        rto_secs: Some(1800),
+        rpo_secs: Some(300),
+        steps: vec![
+            StepInfo {
+                id: "freeze".into(),
+                title: "Freeze writes".into(),
+                kind: "http".into(),
+            },
+            StepInfo {
+                id: "go".into(),
+                title: "Approve failover".into(),
+                kind: "approval".into(),
+            },
+            StepInfo {
+                id: "promote".into(),
+                title: "Promote DR database".into(),
+                kind: "db-promote".into(),
+            },
+        ],
+    }
+}
+
+fn note(text: &str) -> Event {
+    Event::Note {
+        step: None,
+        text: text.into(),
+    }
+}
+
+fn write_lines(path: &Path, records: &[Record]) {
+    let text: String = records
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("serialise") + "\n")
+        .collect();
+    std::fs::write(path, text).expect("write journal");
+}
+
+// ---------------------------------------------------------------- writer and reader
+
+#[test]
+fn appended_events_are_lines_that_parse_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("deep/er/session.jsonl");
+    let mut w = JournalWriter::create(&path, "alice").expect("create");
+    let a = w.append(started("live", false, "h1")).expect("append");
+    let b = w.append(note("first note")).expect("append");
+    let c = w
+        .append(Event::StepStarted {
+            step: "freeze".into(),
+            attempt: 1,
+            kind: Some("http".into()),
+        })
+        .expect("append");
+    assert_eq!((a.seq, b.seq, c.seq), (0, 1, 2));
+    assert_eq!(a.operator, "alice");
+
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.ends_with('\n'));
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "journal mode {mode:o}");
+
+    let back = read::read(&path).expect("read back");
+    assert_eq!(back.records, vec![a, b, c]);
+    assert!(back.torn_tail.is_none());
+}
+
+#[test]
+fn seq_continues_after_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j.jsonl");
+    {
+        let mut w = JournalWriter::create(&path, "alice").expect("create");
+        w.append(note("one")).expect("append");
+        w.append(note("two")).expect("append");
+    }
+    let mut w = JournalWriter::create(&path, "bob").expect("reopen");
+    assert_eq!(w.next_seq(), 2);
+    let r = w.append(note("three")).expect("append");
+    assert_eq!(r.seq, 2);
+    assert_eq!(r.operator, "bob");
+    let back = read::read(&path).expect("read");
+    assert_eq!(
+        back.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+}
+
+#[test]
+fn torn_tail_is_tolerated_and_the_next_append_starts_on_a_new_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j.jsonl");
+    {
+        let mut w = JournalWriter::create(&path, "alice").expect("create");
+        w.append(note("one")).expect("append");
+        w.append(note("two")).expect("append");
+    }
+    // A crash in the middle of the third write.
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.extend_from_slice(br#"{"seq":2,"at":"2026-03-01T10:00:0"#);
+    std::fs::write(&path, &bytes).expect("write");
+
+    let torn = read::read(&path).expect("a torn tail is not an error");
+    assert_eq!(torn.records.len(), 2);
+    assert!(
+        torn.torn_tail
+            .as_deref()
+            .is_some_and(|t| t.starts_with(r#"{"seq":2"#))
+    );
+
+    let mut w = JournalWriter::create(&path, "alice").expect("reopen");
+    let r = w.append(note("after the crash")).expect("append");
+    assert_eq!(r.seq, 2, "seq continues after the last valid record");
+
+    let text = std::fs::read_to_string(&path).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[2].starts_with(r#"{"seq":2,"at":"2026"#) && !lines[2].contains("after the crash")
+    );
+    assert!(lines[3].contains("after the crash"));
+
+    let back = read::read(&path).expect("the torn line in the middle is skipped");
+    assert_eq!(back.records.len(), 3);
+    assert_eq!(back.torn_lines, vec![3]);
+    assert!(back.torn_tail.is_none());
+    assert_eq!(back.records[2], r);
+}
+
+#[test]
+fn malformed_middle_line_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.jsonl");
+    let mut text = serde_json::to_string(&rec(0, 0, "a", note("x"))).expect("ser");
+    text.push_str("\nthis is not json\n");
+    text.push_str(&serde_json::to_string(&rec(1, 1, "a", note("y"))).expect("ser"));
+    text.push('\n');
+    std::fs::write(&path, text).expect("write");
+    let err = read::read(&path).expect_err("error");
+    assert!(err.contains("bad.jsonl:2:"), "{err}");
+}
+
+#[test]
+fn missing_journal_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nope.jsonl");
+    let err = read::read(&path).expect_err("error");
+    assert!(
+        err.contains("nope.jsonl") && err.contains("no such journal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn registered_secrets_never_reach_the_file() {
+    let plain = "hunter2-journal-secret-7f3a";
+    let escaped = r#"pa"ss\word-journal-91"#;
+    drcockpit::redact::register(plain, "env:TEST_JOURNAL_PLAIN");
+    drcockpit::redact::register(escaped, "env:TEST_JOURNAL_ESCAPED");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j.jsonl");
+    let mut w = JournalWriter::create(&path, "alice").expect("create");
+    let r = w
+        .append(Event::Note {
+            step: None,
+            text: format!("token is {plain}"),
+        })
+        .expect("append");
+    w.append(Event::StepOutput {
+        step: "freeze".into(),
+        attempt: 1,
+        stream: "stderr".into(),
+        line: format!("curl -H 'Bearer {plain}'"),
+    })
+    .expect("append");
+    w.append(Event::Evidence {
+        step: None,
+        what: "probe".into(),
+        detail: serde_json::json!({ "password": escaped, "nested": [plain] }),
+    })
+    .expect("append");
+
+    let bytes = std::fs::read(&path).expect("read");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains(plain), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        !text.contains(r#"pa\"ss\\word"#) && !text.contains("word-journal-91"),
+        "{text}"
+    );
+    assert!(text.contains("env:TEST_JOURNAL_PLAIN") && text.contains("env:TEST_JOURNAL_ESCAPED"));
+    // What the caller learns is what was written.
+    assert!(matches!(&r.event, Event::Note { text, .. } if !text.contains(plain)));
+    assert_eq!(read::read(&path).expect("parses").records.len(), 3);
+}
+
+#[test]
+fn in_memory_writer_keeps_records() {
+    let mut w = JournalWriter::in_memory("mon");
+    w.append(note("a")).expect("append");
+    w.append(note("b")).expect("append");
+    assert_eq!(w.records().len(), 2);
+    assert_eq!(w.records()[1].seq, 1);
+    assert!(w.path().is_none());
+}
+
+#[test]
+fn writer_thread_reports_each_record_after_it_is_on_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j.jsonl");
+    let w = JournalWriter::create(&path, "alice").expect("create");
+    let seen: Arc<Mutex<Vec<Result<Record, String>>>> = Arc::default();
+    let on_disk_when_told: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let (s, d, p) = (seen.clone(), on_disk_when_told.clone(), path.clone());
+    let handle = spawn_writer(w, move |r| {
+        if let Ok(rec) = &r {
+            let lines = std::fs::read_to_string(&p).unwrap_or_default();
+            d.lock()
+                .expect("lock")
+                .push(lines.lines().count() as u64 == rec.seq + 1);
+        }
+        s.lock().expect("lock").push(r);
+    });
+    let clone = handle.clone();
+    for i in 0..5 {
+        clone.send(note(&format!("n{i}")));
+    }
+    handle.close();
+    clone.send(note("too late"));
+
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 6);
+    for (i, r) in seen.iter().take(5).enumerate() {
+        assert_eq!(r.as_ref().expect("ok").seq, i as u64);
+    }
+    let err = seen[5].as_ref().expect_err("send after close fails");
+    assert!(err.contains("closed") && err.contains("note"), "{err}");
+    assert!(on_disk_when_told.lock().expect("lock").iter().all(|b| *b));
+    assert_eq!(read::read(&path).expect("read").records.len(), 5);
+}
+
+#[test]
+fn writer_failure_is_reported_not_swallowed() {
+    // /dev/full accepts the open and fails every write with ENOSPC.
+    let full = Path::new("/dev/full");
+    let Ok(before) = std::fs::metadata(full) else {
+        return;
+    };
+    let w = JournalWriter::create(full, "alice").expect("open /dev/full");
+    let seen: Arc<Mutex<Vec<Result<Record, String>>>> = Arc::default();
+    let s = seen.clone();
+    let h = spawn_writer(w, move |r| s.lock().expect("lock").push(r));
+    h.send(note("x"));
+    h.send(note("y"));
+    assert!(h.close_within(Duration::from_secs(5)));
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 2);
+    let err = seen[0].as_ref().expect_err("write fails");
+    assert!(
+        err.contains("/dev/full") && err.contains("write failed"),
+        "{err}"
+    );
+    // A device is never chmod'ed like a journal file.
+    let after = std::fs::metadata(full).expect("meta");
+    assert_eq!(before.permissions().mode(), after.permissions().mode());
+}
+
+// ---------------------------------------------------------------- lock
+
+#[test]
+fn lock_held_by_another_open_lock_reports_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("locks/prod.lock");
+    let first = Lock::acquire(&path, "alice", false).expect("first lock");
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    assert_eq!(info["operator"], "alice");
+    assert_eq!(info["pid"], std::process::id());
+    assert!(info["host"].as_str().is_some_and(|h| !h.is_empty()));
+    assert!(info["since"].as_str().is_some_and(|s| s.ends_with('Z')));
+
+    match Lock::acquire(&path, "bob", false) {
+        Err(LockError::Held {
+            pid,
+            host,
+            operator,
+            since,
+            path: p,
+        }) => {
+            assert_eq!(pid, std::process::id());
+            assert_eq!(operator, "alice");
+            assert_eq!(host, drcockpit::app::state::hostname());
+            assert_eq!(since, first.info().since);
+            assert!(p.ends_with("prod.lock"));
+        }
+        Err(e) => panic!("expected Held, got {e}"),
+        Ok(_) => panic!("a second lock was granted"),
+    }
+    drop(first);
+    assert!(!path.exists(), "the lock file is removed on drop");
+    let again = Lock::acquire(&path, "bob", false).expect("released on drop");
+    assert_eq!(again.info().operator, "bob");
+}
+
+#[test]
+fn take_over_replaces_the_holder_and_the_old_holder_leaves_the_file_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prod.lock");
+    let alice = Lock::acquire(&path, "alice", false).expect("alice");
+    let bob = Lock::acquire(&path, "bob", true).expect("bob takes over");
+    assert_eq!(
+        bob.taken_over_from().map(|h| h.operator.as_str()),
+        Some("alice")
+    );
+    match Lock::acquire(&path, "carol", false) {
+        Err(LockError::Held { operator, .. }) => assert_eq!(operator, "bob"),
+        other => panic!(
+            "expected Held by bob, got {:?}",
+            other.map(|l| l.info().clone())
+        ),
+    }
+    drop(alice);
+    assert!(
+        path.exists(),
+        "the previous holder must not remove the new holder's file"
+    );
+    match Lock::acquire(&path, "carol", false) {
+        Err(LockError::Held { operator, .. }) => assert_eq!(operator, "bob"),
+        other => panic!(
+            "expected Held by bob, got {:?}",
+            other.map(|l| l.info().clone())
+        ),
+    }
+    drop(bob);
+    assert!(!path.exists());
+    Lock::acquire(&path, "carol", false).expect("free again");
+}
+
+#[test]
+fn stale_lock_file_without_a_holder_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prod.lock");
+    // A kill -9 leaves the file but no flock.
+    std::fs::write(
+        &path,
+        r#"{"pid":1,"host":"gone","operator":"zed","since":"2020-01-01T00:00:00Z"}"#,
+    )
+    .expect("write");
+    let l = Lock::acquire(&path, "alice", false).expect("stale file is not a lock");
+    assert!(l.taken_over_from().is_none());
+    assert_eq!(paths_holder(&path), "alice");
+}
+
+fn paths_holder(path: &Path) -> String {
+    drcockpit::journal::lock::read_holder(path)
+        .map(|h| h.operator)
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- paths
+
+#[test]
+fn plan_slug_cases() {
+    assert_eq!(paths::plan_slug("Prod EU → DR (West)"), "prod-eu-dr-west");
+    assert_eq!(paths::plan_slug("  a__b--c  "), "a-b-c");
+    assert_eq!(paths::plan_slug(""), "plan");
+    assert_eq!(paths::plan_slug("—→…"), "plan");
+    assert_eq!(paths::plan_slug("Été 2026"), "t-2026");
+    let long = paths::plan_slug(&"Very Long Plan Name ".repeat(10));
+    assert!(long.len() <= 48, "{long}");
+    assert!(!long.ends_with('-') && !long.starts_with('-'));
+    assert!(
+        long.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    );
+    assert!(!long.contains("--"));
+}
+
+#[test]
+fn default_dir_follows_xdg_then_home() {
+    assert_eq!(
+        paths::dir_from(Some("/state".into()), Some("/home/a".into())),
+        Path::new("/state/drcockpit/journal")
+    );
+    assert_eq!(
+        paths::dir_from(Some("relative".into()), Some("/home/a".into())),
+        Path::new("/home/a/.local/state/drcockpit/journal")
+    );
+    assert_eq!(
+        paths::dir_from(None, Some("/home/a".into())),
+        Path::new("/home/a/.local/state/drcockpit/journal")
+    );
+    assert!(paths::dir_from(None, None).ends_with("drcockpit/journal"));
+}
+
+#[test]
+fn new_journal_paths_are_unique_within_a_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("j");
+    let a = paths::new_journal_path(&d, "prod", t0());
+    let b = paths::new_journal_path(&d, "prod", t0());
+    let c = paths::new_journal_path(&d, "prod", t0());
+    assert_eq!(
+        a.file_name().and_then(|n| n.to_str()),
+        Some("prod-20260301T100000Z.jsonl")
+    );
+    assert_eq!(
+        b.file_name().and_then(|n| n.to_str()),
+        Some("prod-20260301T100000Z-2.jsonl")
+    );
+    assert_eq!(
+        c.file_name().and_then(|n| n.to_str()),
+        Some("prod-20260301T100000Z-3.jsonl")
+    );
+    // The reserved (empty) file opens as a fresh journal.
+    let mut w = JournalWriter::create(&a, "alice").expect("create");
+    assert_eq!(w.append(note("x")).expect("append").seq, 0);
+}
+
+#[test]
+fn latest_for_plan_picks_the_newest_live_journal_of_that_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_lines(
+        &d.join("old.jsonl"),
+        &[
+            rec(0, 0, "a", started("live", false, "H")),
+            rec(1, 10, "a", note("x")),
+        ],
+    );
+    write_lines(
+        &d.join("new.jsonl"),
+        &[
+            rec(0, 100, "a", started("live", true, "H")),
+            rec(1, 110, "a", note("x")),
+        ],
+    );
+    // Newer, but not what we want.
+    write_lines(
+        &d.join("review.jsonl"),
+        &[rec(0, 200, "a", started("review", false, "H"))],
+    );
+    write_lines(
+        &d.join("other.jsonl"),
+        &[rec(0, 300, "a", started("live", false, "OTHER"))],
+    );
+    std::fs::write(d.join("empty.jsonl"), "").expect("write");
+    std::fs::write(d.join("damaged.jsonl"), "garbage\nmore garbage\n").expect("write");
+    std::fs::write(d.join("notes.txt"), "x").expect("write");
+    assert_eq!(paths::latest_for_plan(d, "H"), Some(d.join("new.jsonl")));
+    assert_eq!(
+        paths::latest_for_plan(d, "OTHER"),
+        Some(d.join("other.jsonl"))
+    );
+    assert_eq!(paths::latest_for_plan(d, "NONE"), None);
+    assert_eq!(paths::latest_for_plan(&d.join("missing"), "H"), None);
+}
+
+#[test]
+fn session_summary_tells_finished_steps_and_whether_to_resume() {
+    let records = vec![
+        rec(0, 0, "a", started("live", false, "H")),
+        rec(
+            1,
+            1,
+            "a",
+            Event::StepStarted {
+                step: "freeze".into(),
+                attempt: 1,
+                kind: None,
+            },
+        ),
+        rec(
+            2,
+            2,
+            "a",
+            Event::StepFinished {
+                step: "freeze".into(),
+                attempt: 1,
+                ok: true,
+                detail: "ok".into(),
+            },
+        ),
+        rec(
+            3,
+            3,
+            "a",
+            Event::Approved {
+                step: "go".into(),
+                host: "ops-1".into(),
+                word: "GO".into(),
+            },
+        ),
+        rec(
+            4,
+            4,
+            "a",
+            Event::StepStarted {
+                step: "promote".into(),
+                attempt: 1,
+                kind: None,
+            },
+        ),
+        rec(
+            5,
+            5,
+            "a",
+            Event::StepFinished {
+                step: "promote".into(),
+                attempt: 1,
+                ok: false,
+                detail: "boom".into(),
+            },
+        ),
+    ];
+    let s = paths::session_summary(&records);
+    assert_eq!(s.started, Some(t0()));
+    assert_eq!(
+        s.steps_finished,
+        vec!["freeze".to_string(), "go".to_string()]
+    );
+    assert!(s.unfinished() && !s.aborted && s.ended.is_none());
+
+    let mut done = records.clone();
+    done.push(rec(
+        6,
+        6,
+        "a",
+        Event::Skipped {
+            step: "promote".into(),
+            reason: "done by DBA".into(),
+        },
+    ));
+    done.push(rec(
+        7,
+        7,
+        "a",
+        Event::SessionEnded {
+            reason: "completed".into(),
+        },
+    ));
+    let s = paths::session_summary(&done);
+    assert_eq!(s.steps_finished.len(), 3);
+    assert!(!s.unfinished());
+
+    let mut aborted = records.clone();
+    aborted.push(rec(
+        6,
+        6,
+        "a",
+        Event::Aborted {
+            reason: "wrong region".into(),
+        },
+    ));
+    aborted.push(rec(
+        7,
+        7,
+        "a",
+        Event::SessionEnded {
+            reason: "quit".into(),
+        },
+    ));
+    assert!(!paths::session_summary(&aborted).unfinished());
+
+    let quit = [
+        records,
+        vec![rec(
+            6,
+            6,
+            "a",
+            Event::SessionEnded {
+                reason: "quit".into(),
+            },
+        )],
+    ]
+    .concat();
+    assert_eq!(
+        paths::session_summary(&quit),
+        SessionSummary {
+            ended: Some("quit".into()),
+            ..paths::session_summary(&quit)
+        }
+    );
+    assert!(paths::session_summary(&quit).unfinished());
+}
+
+// ---------------------------------------------------------------- report
+
+fn incident(secret: &str, promote_secs: i64) -> Vec<Record> {
+    let mut v = vec![
+        rec(0, -60, "alice", started("live", false, "abcdef0123456789")),
+        rec(
+            1,
+            0,
+            "alice",
+            Event::Declared {
+                note: "eu-west-1 down".into(),
+            },
+        ),
+        rec(
+            2,
+            30,
+            "alice",
+            Event::StepStarted {
+                step: "freeze".into(),
+                attempt: 1,
+                kind: Some("http".into()),
+            },
+        ),
+    ];
+    for i in 0..25 {
+        v.push(rec(
+            3 + i,
+            31,
+            "alice",
+            Event::StepOutput {
+                step: "freeze".into(),
+                attempt: 1,
+                stream: "stdout".into(),
+                line: format!("line {i}"),
+            },
+        ));
+    }
+    v.extend([
+        rec(
+            30,
+            90,
+            "alice",
+            Event::StepFinished {
+                step: "freeze".into(),
+                attempt: 1,
+                ok: true,
+                detail: "writes frozen".into(),
+            },
+        ),
+        rec(
+            31,
+            120,
+            "bob",
+            Event::Approved {
+                step: "go".into(),
+                host: "ops-2".into(),
+                word: "FAILOVER".into(),
+            },
+        ),
+        rec(
+            32,
+            130,
+            "alice",
+            Event::Override {
+                step: "promote".into(),
+                reason: "lag probe broken, checked by hand".into(),
+                unmet: vec!["dr.lag < 30s".into()],
+            },
+        ),
+        rec(
+            33,
+            131,
+            "alice",
+            Event::StepStarted {
+                step: "promote".into(),
+                attempt: 1,
+                kind: None,
+            },
+        ),
+        rec(
+            34,
+            140,
+            "alice",
+            Event::StepFinished {
+                step: "promote".into(),
+                attempt: 1,
+                ok: false,
+                detail: "timeout".into(),
+            },
+        ),
+        rec(
+            35,
+            150,
+            "alice",
+            Event::StepStarted {
+                step: "promote".into(),
+                attempt: 2,
+                kind: None,
+            },
+        ),
+        rec(
+            36,
+            promote_secs - 1,
+            "alice",
+            Event::Evidence {
+                step: Some("promote".into()),
+                what: "rpo at promotion".into(),
+                detail: serde_json::json!({ "lag_bytes": 0, "replay_age_secs": 12 }),
+            },
+        ),
+        rec(
+            37,
+            promote_secs,
+            "alice",
+            Event::StepFinished {
+                step: "promote".into(),
+                attempt: 2,
+                ok: true,
+                detail: "promoted".into(),
+            },
+        ),
+        rec(
+            38,
+            promote_secs + 5,
+            "alice",
+            Event::Note {
+                step: Some("promote".into()),
+                text: format!("used token {secret}"),
+            },
+        ),
+        rec(
+            39,
+            promote_secs + 10,
+            "alice",
+            Event::SessionEnded {
+                reason: "completed".into(),
+            },
+        ),
+    ]);
+    v
+}
+
+#[test]
+fn report_measures_rto_and_rpo_against_targets_and_lists_decisions() {
+    let secret = "s3cr3t-report-token-55aa";
+    drcockpit::redact::register(secret, "env:TEST_REPORT_TOKEN");
+    let model = report::build(&incident(secret, 720));
+    assert_eq!(model.title, "Incident report");
+    assert_eq!(model.rto.measured_secs, Some(720));
+    assert_eq!(model.rto.verdict, Verdict::Met);
+    assert_eq!(model.rpo.measured_secs, Some(12));
+    assert_eq!(model.rpo.verdict, Verdict::Met);
+    let promote = model
+        .steps
+        .iter()
+        .find(|s| s.id == "promote")
+        .expect("promote row");
+    assert_eq!(
+        (
+            promote.attempts,
+            promote.state.as_str(),
+            promote.kind.as_str()
+        ),
+        (2, "succeeded", "db-promote")
+    );
+    assert_eq!(promote.duration_ms, Some((720 - 131) * 1000));
+
+    let md = report::render_markdown(&model);
+    assert!(
+        md.starts_with("# Incident report — Prod EU failover"),
+        "{md}"
+    );
+    assert!(md.contains("| RTO | 30m 00s | 12m 00s | **MET** |"), "{md}");
+    assert!(md.contains("| RPO | 5m 00s | 12s | **MET** |"), "{md}");
+    assert!(
+        md.contains("## Approvals")
+            && md.contains("| `go` | bob | ops-2 |")
+            && md.contains("`FAILOVER`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## Overrides")
+            && md.contains("lag probe broken, checked by hand")
+            && md.contains("dr.lag < 30s"),
+        "{md}"
+    );
+    assert!(
+        md.contains("used token ‹secret env:TEST_REPORT_TOKEN›"),
+        "{md}"
+    );
+    assert!(!md.contains(secret));
+    // StepOutput is condensed.
+    assert!(md.contains("line 19") && !md.contains("line 20"), "{md}");
+    assert!(md.contains("… 5 more output line(s)"), "{md}");
+    assert!(md.contains("alice, bob"));
+
+    let json = report::render_json(&model).expect("json");
+    assert!(!json.contains(secret));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json parses");
+    assert_eq!(v["rto"]["verdict"], "met");
+    assert_eq!(v["rto"]["target_secs"], 1800);
+    assert_eq!(v["approvals"][0]["operator"], "bob");
+    assert_eq!(v["overrides"][0]["unmet"][0], "dr.lag < 30s");
+}
+
+#[test]
+fn report_marks_a_missed_rto_and_an_unmeasured_rpo() {
+    let mut records = incident("unused-secret-xyz", 2400);
+    records.retain(|r| !matches!(r.event, Event::Evidence { .. }));
+    let model = report::build(&records);
+    assert_eq!(model.rto.verdict, Verdict::Missed);
+    assert_eq!(model.rto.measured_secs, Some(2400));
+    assert_eq!(model.rpo.verdict, Verdict::NotMeasurable);
+    let md = report::render_markdown(&model);
+    assert!(
+        md.contains("| RTO | 30m 00s | 40m 00s | **MISSED** |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("not measured (no database promotion recorded)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn unfinished_recovery_is_not_reported_as_met() {
+    let records: Vec<Record> = incident("unused-secret-xyz", 720)
+        .into_iter()
+        .filter(|r| !matches!(r.event, Event::SessionEnded { .. }))
+        .take(34)
+        .collect();
+    let model = report::build(&records);
+    assert_eq!(model.rto.verdict, Verdict::NotMeasurable, "{:?}", model.rto);
+    assert_eq!(model.end_reason, None);
+    let promote = model
+        .steps
+        .iter()
+        .find(|s| s.id == "promote")
+        .expect("promote row");
+    assert!(promote.state.starts_with("unknown"), "{}", promote.state);
+}
+
+#[test]
+fn report_titles_and_resumed_sessions() {
+    let drill = report::build(&[rec(0, 0, "a", started("live", true, "H"))]);
+    assert_eq!(drill.title, "Drill report");
+    let resumed = report::build(&[
+        rec(0, 0, "a", started("live", true, "H")),
+        rec(
+            1,
+            10,
+            "a",
+            Event::SessionEnded {
+                reason: "signal SIGHUP (terminal hung up)".into(),
+            },
+        ),
+        rec(2, 20, "b", started("live", true, "H")),
+    ]);
+    assert_eq!(resumed.sessions.len(), 2);
+    assert_eq!(
+        resumed.sessions[0].end_reason.as_deref(),
+        Some("signal SIGHUP (terminal hung up)")
+    );
+    let md = report::render_markdown(&resumed);
+    assert!(
+        md.contains("## Sessions") && md.contains("resumed 1 time(s)"),
+        "{md}"
+    );
+
+    let review = report::build(&[
+        rec(0, 0, "rev", started("review", false, "H")),
+        rec(
+            1,
+            5,
+            "rev",
+            Event::Preflight {
+                step: "promote".into(),
+                checks: vec![PreflightCheck {
+                    what: "DR replica reachable".into(),
+                    ok: Some(true),
+                    detail: "pg 16".into(),
+                }],
+            },
+        ),
+        rec(
+            2,
+            9,
+            "rev",
+            Event::Reviewed {
+                step: "promote".into(),
+                note: "looks right".into(),
+            },
+        ),
+        rec(
+            3,
+            10,
+            "rev",
+            Event::SessionEnded {
+                reason: "quit".into(),
+            },
+        ),
+    ]);
+    assert_eq!(review.title, "Review record");
+    let md = report::render_markdown(&review);
+    assert!(
+        md.contains("## Review")
+            && md.contains("looks right")
+            && md.contains("DR replica reachable"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 3 | `promote` | Promote DR database | db-promote | reviewed |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 1 | `freeze` | Freeze writes | http | not reviewed |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn report_cli_formats_and_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j.jsonl");
+    write_lines(&path, &incident("unused-secret-xyz", 720));
+    assert_eq!(report::run_report_cli(&path, "json"), drcockpit::exit::OK);
+    assert_eq!(report::run_report_cli(&path, "md"), drcockpit::exit::OK);
+    assert_eq!(report::run_report_cli(&path, "pdf"), drcockpit::exit::USAGE);
+    assert_eq!(
+        report::run_report_cli(&dir.path().join("missing.jsonl"), "md"),
+        drcockpit::exit::FAILURE
+    );
+    let model = report::build_from_file(&path).expect("build");
+    assert!(model.warnings.is_empty());
+}

@@ -1,0 +1,393 @@
+//! Plan loading: the demo and shipped plans load; each kind of mistake gives an error at the
+//! right line:col naming the key, with a suggestion; references resolve and are redacted.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use drcockpit::plan::load::{Loaded, load_str_with_notes};
+use drcockpit::plan::refs;
+use drcockpit::plan::{self, LoadOptions, Plan, PlanError, StepAction};
+
+fn sim() -> LoadOptions {
+    LoadOptions {
+        sim_url: Some("http://127.0.0.1:7400".into()),
+        run_commands: true,
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/plans")
+        .join(name)
+}
+
+fn load_fixture(name: &str) -> Result<Plan, PlanError> {
+    plan::load_file(&fixture(name), &sim())
+}
+
+fn fail(name: &str) -> PlanError {
+    match load_fixture(name) {
+        Ok(_) => panic!("{name} loaded but should not"),
+        Err(e) => {
+            eprintln!("{name}:\n{e}\n");
+            e
+        }
+    }
+}
+
+/// The error is at `line:col` and the message starts with `origin:line:col:`.
+fn assert_at(e: &PlanError, name: &str, line: usize, col: usize) {
+    assert_eq!((e.line, e.col), (Some(line), Some(col)), "{e}");
+    let prefix = format!("{}:{line}:{col}: ", fixture(name).display());
+    assert!(e.message.starts_with(&prefix), "expected {prefix:?}:\n{e}");
+}
+
+#[test]
+fn the_demo_plan_loads_against_the_simulator() {
+    let p = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &sim())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "detect",
+            "approve",
+            "fence-old-primary",
+            "record-bastion",
+            "dr-health",
+            "dr-stable",
+            "notify"
+        ]
+    );
+    let kinds: Vec<&str> = p.steps.iter().map(|s| s.action.kind_name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "check",
+            "approval",
+            "manual",
+            "command",
+            "http.check",
+            "wait",
+            "http.request"
+        ]
+    );
+    assert_eq!(p.steps[0].title, "Detect failure");
+    assert_eq!(p.steps[1].confirm.as_deref(), Some("FAILOVER"));
+    assert_eq!(p.probes.interval, Duration::from_secs(2));
+    let prod = p.sites[0].health.as_ref().expect("prod health");
+    assert_eq!(prod.url, "http://127.0.0.1:7400/sites/prod/healthz");
+    let dr = p.sites[1].health.as_ref().expect("dr health");
+    assert_eq!(dr.url, "http://127.0.0.1:7400/sites/dr/healthz");
+    match &p.steps[6].action {
+        StepAction::HttpRequest(r) => {
+            assert_eq!(r.method, "POST");
+            assert_eq!(r.url, "http://127.0.0.1:7400/webhooks/slack");
+            let body: serde_json::Value =
+                serde_json::from_str(r.body.as_deref().unwrap_or("")).expect("JSON body");
+            assert!(body["text"].is_string());
+        }
+        other => panic!("notify is {other:?}"),
+    }
+    assert_eq!(p.source, "<embedded plans/demo.toml>");
+    assert_eq!(p.hash.len(), 64);
+    assert!(p.hash.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn every_shipped_plan_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("plans/") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let opts = LoadOptions {
+            run_commands: false,
+            ..sim()
+        };
+        plan::load_file(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
+#[test]
+fn a_misspelt_key_suggests_the_right_one() {
+    let e = fail("bad_misspelt_key.toml");
+    assert_at(&e, "bad_misspelt_key.toml", 9, 1);
+    assert_eq!(e.key.as_deref(), Some("enviroment"));
+    assert_eq!(e.suggestion.as_deref(), Some("environment"));
+    assert!(e.expected.iter().any(|k| k == "label"), "{:?}", e.expected);
+    assert!(e.message.contains("did you mean `environment`?"), "{e}");
+    assert!(e.message.contains("[sites.prod]"), "{e}");
+}
+
+#[test]
+fn an_unknown_kind_lists_kinds_and_suggests() {
+    let e = fail("bad_unknown_kind.toml");
+    assert_at(&e, "bad_unknown_kind.toml", 16, 8);
+    assert_eq!(e.key.as_deref(), Some("kind"));
+    assert_eq!(e.step.as_deref(), Some("health"));
+    assert_eq!(e.suggestion.as_deref(), Some("http.check"));
+    assert!(e.expected.iter().any(|k| k == "approval"));
+    assert!(e.message.contains("unknown kind `http.chek`"), "{e}");
+}
+
+#[test]
+fn a_kind_of_a_later_family_is_not_available() {
+    let e = fail("bad_planned_kind.toml");
+    assert_at(&e, "bad_planned_kind.toml", 16, 8);
+    assert!(
+        e.message
+            .contains("kind `postgres.promote` is not available in this build"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_approval_needs_confirm() {
+    let e = fail("bad_missing_confirm.toml");
+    assert_at(&e, "bad_missing_confirm.toml", 16, 8);
+    assert_eq!(e.key.as_deref(), Some("confirm"));
+    assert_eq!(e.step.as_deref(), Some("approve"));
+    assert!(e.message.contains("needs `confirm`"), "{e}");
+}
+
+#[test]
+fn a_bad_duration_names_key_and_step() {
+    let e = fail("bad_duration.toml");
+    assert_at(&e, "bad_duration.toml", 18, 11);
+    assert_eq!(e.key.as_deref(), Some("timeout"));
+    assert_eq!(e.step.as_deref(), Some("settle"));
+    assert!(e.message.contains("step `settle`"), "{e}");
+    assert!(e.message.contains("unknown duration unit `y`"), "{e}");
+}
+
+#[test]
+fn a_duplicate_id_points_at_the_second() {
+    let e = fail("bad_duplicate_id.toml");
+    assert_at(&e, "bad_duplicate_id.toml", 20, 6);
+    assert_eq!(e.key.as_deref(), Some("id"));
+    assert!(e.message.contains("duplicate step id `approve`"), "{e}");
+    assert!(e.message.contains("first used on line 14"), "{e}");
+}
+
+#[test]
+fn a_bad_condition_is_shown_with_its_fix() {
+    let e = fail("bad_condition.toml");
+    assert_at(&e, "bad_condition.toml", 17, 31);
+    assert_eq!(e.key.as_deref(), Some("conditions"));
+    assert!(e.message.contains("dr.databse.lag < 16MiB"), "{e}");
+    assert!(e.message.contains("did you mean `database`"), "{e}");
+}
+
+#[test]
+fn a_key_that_does_not_apply_names_the_kind() {
+    let e = fail("bad_key_for_kind.toml");
+    assert_at(&e, "bad_key_for_kind.toml", 18, 1);
+    assert_eq!(e.key.as_deref(), Some("url"));
+    assert!(
+        e.message.contains("`url` does not apply to a manual step"),
+        "{e}"
+    );
+    assert_eq!(e.expected, ["instructions"]);
+}
+
+#[test]
+fn a_missing_env_names_the_variable_never_a_value() {
+    let e = fail("bad_missing_env.toml");
+    assert_at(&e, "bad_missing_env.toml", 18, 29);
+    assert!(e.message.contains("DRC_FIXTURE_SURELY_UNSET"), "{e}");
+    assert!(e.message.contains("is not set"), "{e}");
+    assert_eq!(e.key.as_deref(), Some("Authorization"));
+}
+
+#[test]
+fn a_full_plan_resolves_and_registers_its_secrets() {
+    // SAFETY: unique variable names, only read by this test's load.
+    unsafe {
+        std::env::set_var("DRC_FIXTURE_QOVERY_TOKEN", "qov-token-0123456789");
+        std::env::set_var("DRC_FIXTURE_PG_URL", "postgres://app:pg-pass-98765@db/shop");
+    }
+    let p = load_fixture("good_full.toml").unwrap_or_else(|e| panic!("{e}"));
+    let q = p.qovery.as_ref().expect("qovery");
+    assert_eq!(q.token, "qov-token-0123456789");
+    assert_eq!(q.auth_scheme.as_deref(), Some("token"));
+    let reg = p.sites[0].registry.as_ref().expect("registry");
+    assert_eq!(reg.password.as_deref(), Some("file-secret-value-xyz"));
+    let dr_db = p.sites[1].database.as_ref().expect("dr database");
+    assert_eq!(dr_db.max_lag_bytes, Some(16 << 20));
+    assert_eq!(p.rto, Duration::from_secs(5400));
+    assert_eq!(p.probes.stale_after, 4);
+    let images = p.images.as_ref().expect("images");
+    assert_eq!(images.services.len(), 2);
+    assert_eq!(images.services[1].tag.as_deref(), Some("v1.2.3"));
+    match &p.dns.as_ref().and_then(|d| d.provider.clone()) {
+        Some(plan::DnsProvider::Cloudflare { token, .. }) => assert_eq!(token, "cf-token-42"),
+        other => panic!("provider {other:?}"),
+    }
+    let shown = drcockpit::redact::redact(
+        "q=qov-token-0123456789 pg=postgres://app:pg-pass-98765@db/shop f=file-secret-value-xyz c=cf-token-42",
+    )
+    .to_string();
+    for secret in [
+        "qov-token-0123456789",
+        "pg-pass-98765",
+        "file-secret-value-xyz",
+        "cf-token-42",
+    ] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+    assert!(
+        shown.contains("‹secret env:DRC_FIXTURE_QOVERY_TOKEN›"),
+        "{shown}"
+    );
+    assert!(shown.contains("‹secret file:secret.txt›"), "{shown}");
+}
+
+#[test]
+fn check_mode_does_not_run_commands() {
+    unsafe {
+        std::env::set_var("DRC_FIXTURE_QOVERY_TOKEN", "qov-token-0123456789");
+        std::env::set_var("DRC_FIXTURE_PG_URL", "postgres://app:pg-pass-98765@db/shop");
+    }
+    let text = std::fs::read_to_string(fixture("good_full.toml")).expect("fixture");
+    let opts = LoadOptions {
+        run_commands: false,
+        ..sim()
+    };
+    let Loaded { plan, notes } = load_str_with_notes(
+        &text,
+        &fixture("good_full.toml").display().to_string(),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    match plan.dns.and_then(|d| d.provider) {
+        Some(plan::DnsProvider::Cloudflare { token, .. }) => {
+            assert_eq!(token, refs::CMD_PLACEHOLDER)
+        }
+        other => panic!("provider {other:?}"),
+    }
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("printf cf-token-%s 42"), "{notes:?}");
+}
+
+#[test]
+fn dollar_dollar_brace_is_a_literal() {
+    let p = load_fixture("good_escape.toml").unwrap_or_else(|e| panic!("{e}"));
+    match &p.steps[0].action {
+        StepAction::HttpRequest(r) => {
+            assert_eq!(
+                r.body.as_deref(),
+                Some("literal ${env:NOT_A_REF} and cost $5")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_command_reference_that_times_out_or_fails_never_shows_its_output() {
+    let e = refs::run_cmd("printf 'out%s' put-xyz; sleep 30", Duration::from_secs(1))
+        .expect_err("times out");
+    assert!(e.contains("did not finish within 1s"), "{e}");
+    assert!(!e.contains("output-xyz"), "{e}");
+
+    let text = format!(
+        "{}\n[qovery]\ntoken = \"${{cmd:printf 'leak%s' ed-value; exit 3}}\"\norganization = \"o\"\n",
+        HEADER
+    );
+    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("fails");
+    eprintln!("{e}");
+    assert!(e.message.contains("exited 3"), "{e}");
+    assert!(e.message.contains("qovery.token"), "{e}");
+    assert!(!e.message.contains("leaked-value"), "{e}");
+}
+
+#[test]
+fn sim_needs_a_url() {
+    if std::env::var_os(refs::SIM_ENV).is_some() {
+        return;
+    }
+    let e = plan::load_str(plan::DEMO_PLAN, "demo.toml", &LoadOptions::default())
+        .expect_err("no simulator");
+    assert!(e.message.contains("this plan needs the simulator"), "{e}");
+    assert!(e.message.contains("DRCOCKPIT_SIM_URL"), "{e}");
+}
+
+#[test]
+fn a_toml_syntax_error_has_a_position() {
+    let text = format!("{HEADER}\n[[step]]\nid = \"a\nkind = \"manual\"\n");
+    let e = plan::load_str(&text, "broken.toml", &sim()).expect_err("syntax");
+    assert!(e.message.starts_with("broken.toml:14:"), "{e}");
+}
+
+#[test]
+fn the_schema_is_json() {
+    let v: serde_json::Value = serde_json::from_str(&plan::schema_json()).expect("schema JSON");
+    assert!(v["properties"]["plan"].is_object(), "{v}");
+    assert!(v.to_string().contains("RawStep"));
+}
+
+const HEADER: &str = r#"[plan]
+name = "inline"
+strategy = "active-active"
+rto = "5m"
+rpo = "0"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+"#;
+
+#[test]
+fn a_condition_on_an_unknown_health_field_suggests_the_real_one() {
+    let text = format!(
+        "{HEADER}health = \"https://dr.example.com/healthz\"\n\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"dr.health.up == false\"]\n"
+    );
+    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("unknown field");
+    eprintln!("{e}");
+    assert_eq!((e.line, e.col), (Some(18), Some(15)), "{e}");
+    assert_eq!(e.suggestion.as_deref(), Some("dr.health.ok"), "{e}");
+    assert!(e.message.contains("has no field `up`"), "{e}");
+}
+
+#[test]
+fn a_condition_on_a_section_the_site_does_not_watch_is_refused() {
+    let text = format!(
+        "{HEADER}\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"prod.health.down_for >= 1m\"]\n"
+    );
+    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("not configured");
+    eprintln!("{e}");
+    assert!(e.message.contains("could never be known"), "{e}");
+    assert!(e.message.contains("`[sites.prod]` has no `health`"), "{e}");
+}
+
+#[test]
+fn malformed_and_too_short_references_are_refused() {
+    let step = |body: &str| {
+        format!(
+            "{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"t\"\nkind = \"http.request\"\nurl = \"https://h.example.com/x\"\nbody = \"{body}\"\n"
+        )
+    };
+    let e = plan::load_str(&step("${evn:HOME}"), "r.toml", &sim()).expect_err("kind");
+    assert!(e.message.contains("did you mean `env`?"), "{e}");
+    let e = plan::load_str(&step("${env:HOME"), "r.toml", &sim()).expect_err("unclosed");
+    assert!(e.message.contains("is not closed"), "{e}");
+    // SAFETY: a unique variable name, only read here.
+    unsafe { std::env::set_var("DRC_FIXTURE_TINY", "ab") };
+    let e = plan::load_str(&step("${env:DRC_FIXTURE_TINY}"), "r.toml", &sim()).expect_err("short");
+    assert!(e.message.contains("too short to hide"), "{e}");
+    assert!(!e.message.contains("\"ab\""), "{e}");
+    let e = plan::load_str(
+        &format!("{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"${{env:HOME}}\"\nkind = \"manual\"\ninstructions = \"x\"\n"),
+        "r.toml",
+        &sim(),
+    )
+    .expect_err("no references in titles");
+    assert_eq!(e.key.as_deref(), Some("title"), "{e}");
+}

@@ -1,0 +1,829 @@
+//! The screen: states reached through the engine's message interface, drawn into a TestBackend.
+//! Snapshots (insta) at 160×48 and 80×24, plus behaviour assertions: the mode badge is always
+//! visible, a registered secret never reaches the screen, a stale value never shows healthy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use drcockpit::app::{
+    Effect, Level, Mode, Msg, Observation, Operator, OutputLine, ProbeError, Reading, Section,
+    State, update,
+};
+use drcockpit::journal::{PreflightCheck, Record};
+use drcockpit::plan::*;
+use drcockpit::ui::{self, Theme, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SECRET: &str = "s3cr3t-T0KEN-do-not-show";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn cond(s: &str) -> Condition {
+    Condition::parse(s).unwrap_or_else(|e| panic!("test condition {s}: {e}"))
+}
+
+fn step(id: &str, title: &str, action: StepAction) -> Step {
+    Step {
+        id: id.into(),
+        title: title.into(),
+        description: None,
+        action,
+        requires: vec![],
+        confirm: None,
+        timeout: None,
+        site: None,
+    }
+}
+
+fn test_plan() -> Plan {
+    drcockpit::redact::register(SECRET, "env:SLACK_TOKEN");
+    let site = |label: &str, url: &str, dns: bool| Site {
+        label: label.into(),
+        health: Some(HealthConfig {
+            url: url.into(),
+            expect_status: vec![200],
+            timeout: Duration::from_secs(2),
+        }),
+        database: Some(DatabaseConfig::default()),
+        registry: Some(RegistryConfig {
+            url: "https://registry.example.com".into(),
+            username: None,
+            password: None,
+            ca_bundle: None,
+            namespace: None,
+        }),
+        dns_target: dns.then(|| "prod.lb.example.com".into()),
+        ..Site::default()
+    };
+    let mut detect = step(
+        "detect",
+        "Detect failure",
+        StepAction::Check {
+            conditions: vec![cond("!prod.health.ok")],
+        },
+    );
+    detect.description = Some("PROD answers no health checks".into());
+    let mut approve = step("approve", "Approve failover", StepAction::Approval);
+    approve.confirm = Some("FAILOVER".into());
+    let fence = step(
+        "fence",
+        "Fence old primary",
+        StepAction::Manual {
+            instructions: "Stop writes to the old primary in the cloud console".into(),
+        },
+    );
+    let mut promote = step(
+        "promote",
+        "Promote DR database",
+        StepAction::Command(CommandSpec {
+            program: "psql".into(),
+            args: vec!["-c".into(), "SELECT pg_promote(true, 60)".into()],
+            cwd: None,
+            env: vec![],
+            timeout: Duration::from_secs(60),
+        }),
+    );
+    promote.requires = vec![cond("dr.health.ok")];
+    promote.confirm = Some("PROMOTE".into());
+    promote.site = Some(SiteId::Dr);
+    let settle = step(
+        "settle",
+        "Wait for DR health",
+        StepAction::Wait {
+            conditions: vec![cond("dr.health.ok")],
+            timeout: Duration::from_secs(30),
+        },
+    );
+    let notify = step(
+        "notify",
+        "Notify the team",
+        StepAction::HttpRequest(HttpRequest {
+            method: "POST".into(),
+            url: format!("http://127.0.0.1:9/webhooks/slack?token={SECRET}"),
+            headers: vec![],
+            body: Some("{}".into()),
+            expect_status: vec![200],
+            timeout: Duration::from_secs(5),
+        }),
+    );
+    Plan {
+        name: "shop".into(),
+        strategy: Strategy::WarmStandby,
+        rto: Duration::from_secs(1800),
+        rpo: Duration::from_secs(300),
+        description: None,
+        source: "<test>".into(),
+        hash: "abc".into(),
+        sites: [
+            site(
+                "Scaleway fr-par",
+                "http://127.0.0.1:9/sites/prod/healthz",
+                true,
+            ),
+            site(
+                "AWS eu-west-1",
+                "http://127.0.0.1:9/sites/dr/healthz",
+                false,
+            ),
+        ],
+        qovery: None,
+        images: Some(ImagesConfig::default()),
+        dns: Some(DnsConfig {
+            record: "shop.example.com".into(),
+            record_type: "CNAME".into(),
+            zone: None,
+            nameservers: vec![],
+            provider: None,
+        }),
+        probes: ProbeSettings {
+            interval: Duration::from_secs(5),
+            stale_after: 3,
+            concurrency: 4,
+        },
+        steps: vec![detect, approve, fence, promote, settle, notify],
+    }
+}
+
+struct Harness {
+    state: State,
+    now: DateTime<Utc>,
+    seq: u64,
+}
+
+impl Harness {
+    fn new(mode: Mode) -> Harness {
+        let op = Operator {
+            name: "alice".into(),
+            host: "bastion-1".into(),
+        };
+        Harness {
+            state: State::new(Arc::new(test_plan()), mode, op, t0()),
+            now: t0(),
+            seq: 0,
+        }
+    }
+
+    fn advance(&mut self, secs: i64) {
+        self.now += chrono::Duration::seconds(secs);
+        self.send(Msg::Tick);
+    }
+
+    /// Deliver a message; journal every Record effect and feed it back, as the runtime does.
+    fn send(&mut self, msg: Msg) {
+        let mut queue = vec![msg];
+        while let Some(m) = queue.pop() {
+            for fx in update(&mut self.state, m, self.now) {
+                if let Effect::Record(event) = fx {
+                    self.seq += 1;
+                    queue.insert(
+                        0,
+                        Msg::Recorded(Record {
+                            seq: self.seq,
+                            at: self.now,
+                            operator: "alice".into(),
+                            event,
+                        }),
+                    );
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn type_str(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn obs(&mut self, site: SiteId, section: Section, outcome: Result<Reading, ProbeError>) {
+        self.send(Msg::Observed(Observation {
+            site,
+            section,
+            at: self.now,
+            outcome,
+        }));
+    }
+
+    fn health(&mut self, site: SiteId, ok: bool) {
+        let r = Reading::new(
+            if ok {
+                "200 OK · 42 ms"
+            } else {
+                "503 Service Unavailable"
+            },
+            if ok { Level::Good } else { Level::Bad },
+        )
+        .field("ok", Value::Bool(ok));
+        self.obs(site, Section::Health, Ok(r));
+    }
+
+    /// A probe round: every probed section answers again (PROD images no longer answers).
+    fn refresh(&mut self, dr_ok: bool) {
+        self.health(SiteId::Prod, false);
+        self.obs(
+            SiteId::Prod,
+            Section::Database,
+            Err(ProbeError::new(
+                "unreachable",
+                "connect to 10.0.0.5:5432: connection refused",
+            )),
+        );
+        self.health(SiteId::Dr, dr_ok);
+        self.obs(
+            SiteId::Dr,
+            Section::Database,
+            Ok(Reading::new("standby · 0 B behind · 1.2s", Level::Good)
+                .field("lag", Value::Duration(Duration::from_millis(1200)))),
+        );
+        self.obs(
+            SiteId::Dr,
+            Section::Images,
+            Ok(Reading::new("12/12 synced", Level::Good)),
+        );
+    }
+
+    /// Let `secs` pass with a probe round just before the end (values stay fresh).
+    fn pass(&mut self, secs: i64) {
+        self.now += chrono::Duration::seconds(secs - 2);
+        self.refresh(true);
+        self.advance(2);
+    }
+
+    /// PROD down (health 503 fresh, database unreachable, images stale), DR ready.
+    fn outage(&mut self, dr_ok: bool) {
+        self.obs(
+            SiteId::Prod,
+            Section::Database,
+            Ok(Reading::new("primary · accepting writes", Level::Good)),
+        );
+        self.obs(
+            SiteId::Prod,
+            Section::Images,
+            Ok(Reading::new("12/12 present", Level::Good)),
+        );
+        self.now += chrono::Duration::seconds(40);
+        self.refresh(dr_ok);
+        self.advance(2);
+    }
+
+    /// From the outage: detect, approve (typed FAILOVER), fence (note); promote selected.
+    fn walk_to_promote(&mut self) {
+        self.key(KeyCode::Enter);
+        self.pass(30);
+        self.key(KeyCode::Enter);
+        self.type_str("FAILOVER");
+        self.key(KeyCode::Enter);
+        self.pass(45);
+        self.key(KeyCode::Enter);
+        self.type_str("fenced via console");
+        self.key(KeyCode::Enter);
+        self.pass(5);
+        assert_eq!(self.state.selected, 3, "promote should be selected");
+    }
+
+    fn run_promote(&mut self) {
+        self.walk_to_promote();
+        self.key(KeyCode::Enter);
+        self.type_str("PROMOTE");
+        self.key(KeyCode::Enter);
+        self.send(Msg::StepOutput {
+            step: 3,
+            attempt: 1,
+            line: OutputLine::info("SELECT pg_is_in_recovery() → true"),
+        });
+        self.pass(4);
+    }
+}
+
+fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    term.draw(|f| ui::draw(f, state, &View::new(&theme, None)))
+        .expect("draw");
+    term
+}
+
+/// The screen's text, one line per row (wide characters once).
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let s = buf[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(s).saturating_sub(1);
+            out.push_str(s);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn snap(name: &str, state: &State) {
+    for (w, h) in [(160, 48), (80, 24)] {
+        let term = render(state, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&term));
+    }
+}
+
+#[test]
+fn fresh_session_is_waiting() {
+    let h = Harness::new(Mode::Live);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("waiting…"), "{s}");
+    assert!(s.contains("not configured"), "{s}");
+    assert!(s.contains("no probe"), "{s}");
+    assert!(s.contains("? UNKNOWN"), "{s}");
+    snap("fresh", &h.state);
+}
+
+#[test]
+fn region_outage() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("✗ DOWN"), "{s}");
+    assert!(s.contains("✓ READY"), "{s}");
+    assert!(s.contains("unreachable"), "{s}");
+    assert!(s.contains("stale 42s"), "{s}");
+    assert!(s.contains("RPO 1.2s / 5m"), "{s}");
+    snap("outage", &h.state);
+}
+
+#[test]
+fn running_step() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.run_promote();
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("running 4s"), "{s}");
+    assert!(s.contains("pg_is_in_recovery"), "{s}");
+    snap("running", &h.state);
+}
+
+#[test]
+fn failed_step_shows_the_error() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.run_promote();
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Err("psql exited 2: could not connect to server".into()),
+    });
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("FAILED"), "{s}");
+    assert!(s.contains("could not connect to server"), "{s}");
+    assert!(s.contains("r retry"), "{s}");
+    snap("failed", &h.state);
+}
+
+#[test]
+fn blocked_step_shows_the_reason() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(false);
+    h.state.selected = 3;
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("⊘ dr.health.ok"), "{s}");
+    assert!(s.contains("o override"), "{s}");
+    snap("blocked", &h.state);
+}
+
+#[test]
+fn typed_word_confirmation_dialog() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROM");
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("Type PROMOTE to run it"), "{s}");
+    assert!(s.contains("> PROM"), "{s}");
+    snap("confirm_dialog", &h.state);
+}
+
+#[test]
+fn help_overlay_lists_every_key_of_the_focus() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.key(KeyCode::Char('?'));
+    assert!(h.state.help);
+    let s = text(&render(&h.state, 150, 40));
+    for b in drcockpit::app::keys::for_focus(h.state.focus, h.state.mode) {
+        assert!(s.contains(b.what), "help lacks {:?}:\n{s}", b.what);
+    }
+    snap("help", &h.state);
+}
+
+#[test]
+fn review_mode_with_preflight() {
+    let mut h = Harness::new(Mode::Review);
+    h.outage(true);
+    h.key(KeyCode::Char('m'));
+    h.type_str("checked with DBA");
+    h.key(KeyCode::Enter);
+    h.state.selected = 3;
+    h.key(KeyCode::Enter);
+    h.send(Msg::PreflightDone {
+        step: 3,
+        checks: vec![
+            PreflightCheck {
+                what: "preconditions".into(),
+                ok: Some(true),
+                detail: "dr.health.ok = true".into(),
+            },
+            PreflightCheck {
+                what: "program psql".into(),
+                ok: Some(false),
+                detail: "not found on PATH".into(),
+            },
+        ],
+    });
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("REVIEW"), "{s}");
+    assert!(s.contains("[x]"), "{s}");
+    assert!(s.contains("not found on PATH"), "{s}");
+    assert!(s.contains("exact calls:"), "{s}");
+    snap("review", &h.state);
+}
+
+#[test]
+fn monitor_badge() {
+    let mut h = Harness::new(Mode::Monitor);
+    h.state.mode_note = Some("plan locked by bob@bastion-2 (pid 4242): opened read-only".into());
+    h.outage(true);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("[MONITOR · read-only]"), "{s}");
+    assert!(s.contains("plan locked by bob"), "{s}");
+    snap("monitor", &h.state);
+}
+
+#[test]
+fn too_small_terminal() {
+    let h = Harness::new(Mode::Live);
+    let term = render(&h.state, 50, 15);
+    let s = text(&term);
+    assert!(
+        s.contains("terminal too small (need 60×20, have 50×15)"),
+        "{s}"
+    );
+    insta::assert_snapshot!("too_small_50x15", s);
+}
+
+const SIZES: [(u16, u16); 7] = [
+    (150, 40),
+    (120, 30),
+    (100, 30),
+    (80, 24),
+    (60, 20),
+    (50, 15),
+    (30, 8),
+];
+
+#[test]
+fn mode_badge_visible_in_every_mode_and_size() {
+    for mode in [Mode::Demo, Mode::Live, Mode::Review, Mode::Monitor] {
+        for drill in [false, true] {
+            let mut h = Harness::new(mode);
+            h.state.drill = drill;
+            h.outage(true);
+            for with_help in [false, true] {
+                h.state.help = with_help;
+                for (w, hh) in SIZES {
+                    let s = text(&render(&h.state, w, hh));
+                    assert!(
+                        s.contains(mode.badge()),
+                        "{mode:?} {w}x{hh} help={with_help}: no badge\n{s}"
+                    );
+                    if drill && w >= 50 {
+                        assert!(s.contains("DRILL"), "{mode:?} {w}x{hh}: no DRILL\n{s}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn registered_secret_never_appears() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.obs(
+        SiteId::Dr,
+        Section::Health,
+        Err(ProbeError::new(
+            format!("401 for token {SECRET}"),
+            format!("GET https://dr/healthz?token={SECRET} → 401"),
+        )),
+    );
+    h.state.flash = Some((format!("flash with {SECRET}"), h.now));
+    let mut seen_label = false;
+    for expanded in [false, true] {
+        h.state.expanded = expanded;
+        for sel in 0..h.state.steps.len() {
+            h.state.selected = sel;
+            for (w, hh) in SIZES {
+                let s = text(&render(&h.state, w, hh));
+                assert!(!s.contains(SECRET), "secret on screen at {w}x{hh}:\n{s}");
+                assert!(!s.contains("s3cr3t"), "secret fragment at {w}x{hh}:\n{s}");
+                seen_label |= s.contains("‹secret env:SLACK_TOKEN›");
+            }
+        }
+    }
+    assert!(
+        seen_label,
+        "the redaction label should be visible somewhere"
+    );
+    // A dialog echoing what was typed is redacted too.
+    h.state.selected = 5;
+    h.state.dialog = Some(drcockpit::app::Dialog::new(
+        drcockpit::app::DialogKind::Note,
+        Some(5),
+        None,
+    ));
+    if let Some(d) = h.state.dialog.as_mut() {
+        d.input = format!("pasted {SECRET}");
+    }
+    let s = text(&render(&h.state, 150, 40));
+    assert!(!s.contains(SECRET), "{s}");
+}
+
+#[test]
+fn stale_value_never_shows_healthy() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("✓ READY"), "{s}");
+    // Three intervals pass without a new reading: DR is no longer READY and says stale.
+    h.advance(20);
+    for (w, hh) in [(150, 40), (80, 24), (60, 20)] {
+        let s = text(&render(&h.state, w, hh));
+        assert!(!s.contains("READY"), "{w}x{hh}: stale DR still READY\n{s}");
+        assert!(s.contains("stale"), "{w}x{hh}:\n{s}");
+        assert!(
+            !s.contains("✓ 200 OK"),
+            "{w}x{hh}: stale value drawn healthy\n{s}"
+        );
+    }
+    // And the healthy style is not used for stale values.
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let term = render(&h.state, 150, 40);
+    let buf = term.backend().buffer();
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if row.contains("~ 200 OK") {
+            let x = row.chars().position(|c| c == '~').unwrap_or(0) as u16;
+            assert_ne!(buf[(x, y)].fg, theme.ok.fg.unwrap_or_default());
+        }
+    }
+}
+
+#[test]
+fn no_color_theme_keeps_selection_visible() {
+    let theme = Theme::builtin("dark").unwrap_or_default().without_color();
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
+    term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, None)))
+        .expect("draw");
+    let buf = term.backend().buffer();
+    let mut reversed = false;
+    for cell in buf.content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset);
+        assert_eq!(cell.bg, ratatui::style::Color::Reset);
+        reversed |= cell.modifier.contains(ratatui::style::Modifier::REVERSED);
+    }
+    assert!(
+        reversed,
+        "selection and badge use reverse video without colour"
+    );
+}
+
+#[test]
+fn log_filter_shows_matching_lines_and_the_filter() {
+    drcockpit::ui::logstore::push(log::Level::Info, "promote", "SELECT pg_promote(true, 60)");
+    drcockpit::ui::logstore::push(log::Level::Info, "dns", "record switched");
+    let mut h = Harness::new(Mode::Live);
+    h.state.log_filter = "pg_promote".into();
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let ls = tui_logger::TuiWidgetState::new();
+    let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
+    term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
+        .expect("draw");
+    let s = text(&term);
+    assert!(s.contains("filter: /pg_promote/"), "{s}");
+    assert!(s.contains("SELECT pg_promote(true, 60)"), "{s}");
+    assert!(!s.contains("record switched"), "{s}");
+    h.state.log_follow = false;
+    h.state.log_filter.clear();
+    let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
+    term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
+        .expect("draw");
+    assert!(text(&term).contains("PAUSED"));
+}
+
+#[test]
+fn theme_load_by_name_path_and_errors() {
+    assert_eq!(
+        Theme::load(Some("light")).map(|t| t.name).ok(),
+        Some("light".into())
+    );
+    let e = Theme::load(Some("nope")).expect_err("unknown theme");
+    assert!(e.contains("dark, light, high-contrast"), "{e}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("mine.toml");
+    std::fs::write(&good, "name = \"mine\"\n[roles]\nok = \"#00ff00\"\n").expect("write");
+    let t = Theme::load(Some(good.to_str().unwrap_or_default())).expect("path theme");
+    assert_eq!(t.name, "mine");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[roles\nok=").expect("write");
+    let e = Theme::load(Some(bad.to_str().unwrap_or_default())).expect_err("bad toml");
+    assert!(e.contains("bad.toml"), "{e}");
+}
+
+#[test]
+fn expanded_panels_show_the_full_error() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.key(KeyCode::Char('x'));
+    assert!(h.state.expanded);
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("connect to 10.0.0.5:5432"), "{s}");
+    // Compact: every section row stays visible even when details do not fit.
+    let s = text(&render(&h.state, 60, 20));
+    assert!(s.contains("Hlth"), "{s}");
+}
+
+#[test]
+fn every_dialog_is_titled_and_says_what_happens() {
+    use drcockpit::app::{Dialog, DialogKind};
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    let cases: Vec<(DialogKind, Option<&str>, &str)> = vec![
+        (DialogKind::ConfirmRun, None, "Confirm run"),
+        (DialogKind::ConfirmRun, Some("PROMOTE"), "type PROMOTE"),
+        (
+            DialogKind::Approve,
+            Some("FAILOVER"),
+            "Approval: type FAILOVER",
+        ),
+        (
+            DialogKind::Override {
+                unmet: vec!["dr.health.ok — stale".into()],
+            },
+            None,
+            "Override preconditions",
+        ),
+        (DialogKind::SkipReason, None, "Skip step"),
+        (DialogKind::ManualDone, None, "Manual step done"),
+        (DialogKind::MarkDone, None, "Mark unknown step done"),
+        (DialogKind::Note, None, "Note"),
+        (DialogKind::Reviewed, None, "Mark reviewed"),
+        (DialogKind::Abort, Some("ABORT"), "ABORT the checklist"),
+        (DialogKind::Filter, None, "Filter the log"),
+        (DialogKind::Quit, None, "Quit while a step runs?"),
+    ];
+    for (kind, word, title) in cases {
+        let mut d = Dialog::new(kind.clone(), Some(3), word.map(String::from));
+        d.input = "abc".into();
+        d.error = Some("write a few words: this goes into the record".into());
+        h.state.dialog = Some(d);
+        for (w, hh) in [(150, 40), (80, 24), (60, 20)] {
+            let s = text(&render(&h.state, w, hh));
+            assert!(
+                s.contains(title),
+                "{kind:?} {w}x{hh}: no title {title:?}\n{s}"
+            );
+            assert!(s.contains("[LIVE]"), "{kind:?} {w}x{hh}: badge hidden\n{s}");
+            assert!(
+                s.contains("Esc"),
+                "{kind:?} {w}x{hh}: no way out shown\n{s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn theme_from_config_file_and_no_color() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_dir = dir.path().join("drcockpit");
+    std::fs::create_dir_all(&cfg_dir).expect("mkdir");
+    std::fs::write(cfg_dir.join("config.toml"), "theme = \"high-contrast\"\n").expect("write");
+    // SAFETY: nextest runs every test in its own process; nothing else here reads the
+    // environment concurrently.
+    unsafe {
+        std::env::set_var("XDG_CONFIG_HOME", dir.path());
+        std::env::remove_var("NO_COLOR");
+    }
+    let t = Theme::load(None).expect("config theme");
+    assert_eq!(t.name, "high-contrast");
+    assert!(!t.no_color);
+    unsafe { std::env::set_var("NO_COLOR", "1") };
+    let t = Theme::load(None).expect("config theme");
+    assert!(t.no_color && t.ok.fg.is_none() && t.badge_live.bg.is_none());
+    unsafe { std::env::remove_var("NO_COLOR") };
+    std::fs::write(cfg_dir.join("config.toml"), "theme = \"nope\"\n").expect("write");
+    let e = Theme::load(None).expect_err("unknown theme in config");
+    assert!(
+        e.contains("config.toml") && e.contains("dark, light"),
+        "{e}"
+    );
+    std::fs::write(cfg_dir.join("config.toml"), "theme = [").expect("write");
+    let e = Theme::load(None).expect_err("bad config");
+    assert!(e.contains("config.toml"), "{e}");
+}
+
+#[test]
+fn log_pane_shows_logged_lines_redacted() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    log::info!(target: "promote", "SELECT pg_promote(true, 60) with {SECRET}");
+    log::warn!(target: "dns", "record switch refused");
+    tui_logger::move_events();
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let ls = tui_logger::TuiWidgetState::new();
+    for (w, hh) in [(150, 40), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, hh)).expect("backend");
+        term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
+            .expect("draw");
+        let s = text(&term);
+        assert!(s.contains("record switch refused"), "{w}x{hh}\n{s}");
+        assert!(s.contains("WRN dns"), "{w}x{hh}\n{s}");
+        assert!(!s.contains(SECRET), "{w}x{hh}\n{s}");
+        if w == 150 {
+            assert!(s.contains("‹secret env:SLACK_TOKEN›"), "{s}");
+        }
+    }
+}
+
+#[test]
+fn skipped_and_unknown_steps() {
+    use drcockpit::app::state::StepPhase;
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.key(KeyCode::Enter); // detect
+    h.key(KeyCode::Enter); // approve
+    h.type_str("FAILOVER");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('s')); // skip fence with a reason
+    h.type_str("old primary is already powered off");
+    h.key(KeyCode::Enter);
+    // As after a crash and --resume: promote was running, now unknown.
+    h.state.steps[3].phase = StepPhase::Unknown { attempt: 1 };
+    h.state.steps[3].attempts = 1;
+    h.state.selected = 3;
+    let s = text(&render(&h.state, 150, 40));
+    assert!(s.contains("↷ old primary is already powered off"), "{s}");
+    assert!(s.contains("? 4 Promote DR database"), "{s}");
+    assert!(s.contains("was running when the cockpit stopped"), "{s}");
+    assert!(s.contains("d mark done"), "{s}");
+    snap("unknown_skipped", &h.state);
+}
+
+#[test]
+fn log_focus_changes_footer_and_help() {
+    let mut h = Harness::new(Mode::Live);
+    h.key(KeyCode::Tab);
+    let s = text(&render(&h.state, 80, 24));
+    assert!(s.contains("» Log"), "{s}");
+    assert!(s.contains("f / End follow"), "{s}");
+    h.key(KeyCode::Char('?'));
+    let s = text(&render(&h.state, 150, 40));
+    for b in drcockpit::app::keys::log() {
+        assert!(s.contains(b.what), "help lacks {:?}\n{s}", b.what);
+    }
+}
+
+#[test]
+fn timeline_overlay_shows_the_journal_so_far() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.walk_to_promote();
+    h.key(KeyCode::Char('t'));
+    let s = text(&render(&h.state, 160, 48));
+    assert!(s.contains("Timeline ·"), "{s}");
+    assert!(
+        s.contains("approve: approved by alice@bastion-1 (typed FAILOVER)"),
+        "{s}"
+    );
+    assert!(s.contains("[LIVE]"), "the badge stays visible: {s}");
+    snap("timeline", &h.state);
+}
