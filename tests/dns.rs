@@ -21,7 +21,7 @@ use drcockpit::plan::{
     DnsAction, DnsConfig, DnsProvider, Plan, ProbeSettings, Site, SiteId, StepAction, Strategy,
     Value,
 };
-use drcockpit::sim::dns::{DnsWorld, routes, start_responder};
+use drcockpit::sim::dns::{DnsWorld, routes, start_responder, start_secondary};
 use drcockpit::steps::{self, StepContext};
 use tokio::sync::mpsc;
 
@@ -1130,4 +1130,58 @@ async fn cloudflare_proxied_record_is_verified_through_the_api() {
     .expect("no-op");
     assert!(out.ends_with("nothing sent"), "{out}");
     unsafe { std::env::remove_var("DRCOCKPIT_CLOUDFLARE_API_URL") };
+}
+
+#[tokio::test]
+async fn sim_secondary_lags_then_catches_up() {
+    let world = Arc::new(DnsWorld::demo());
+    let rec = drcockpit::sim::dns::DEMO_RECORD;
+    let ns1 = start_responder(world.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("ns1");
+    let ns2 = start_secondary(
+        world.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+        Duration::from_millis(1500),
+    )
+    .await
+    .expect("ns2");
+    // Seeded records are served by the secondary at once.
+    assert_eq!(answer_for(ns2, rec).await.values, vec![PROD_IP.to_string()]);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api = format!("http://{}/pdns", l.local_addr().expect("addr"));
+    let app = axum::Router::new().nest("/pdns", routes(world.clone()));
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    let mut dns = pdns_dns(&[ns1, ns2], &api, drcockpit::sim::dns::DEMO_API_KEY);
+    dns.record = rec.into();
+    let plan = plan_with(dns);
+    let mut c = Ctx::new(&plan, false);
+    run(&action(&plan, "dns.switch", ""), &c)
+        .await
+        .expect("switch");
+    let out = run(
+        &action(
+            &plan,
+            "dns.verify",
+            "countdown = false\ninterval = \"200ms\"",
+        ),
+        &c,
+    )
+    .await
+    .expect("verify");
+    assert!(
+        out.starts_with("all 2 nameservers answer 198.51.100.20 (DR) with serial"),
+        "{out}"
+    );
+    let lines = c.lines();
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "waiting for 1 of 2 nameservers: {ns2} still answers 192.0.2.10 (PROD)"
+        ))),
+        "{lines:#?}"
+    );
 }

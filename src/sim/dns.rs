@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -26,6 +27,13 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::clients::dns::fqdn;
 
+pub const DEMO_ZONE: &str = "demo.test.";
+pub const DEMO_RECORD: &str = "shop.demo.test.";
+pub const DEMO_API_KEY: &str = "demo-pdns-api-key";
+/// Documentation addresses (RFC 5737) standing for each site's load balancer.
+pub const DEMO_PROD_TARGET: &str = "192.0.2.10";
+pub const DEMO_DR_TARGET: &str = "198.51.100.20";
+
 /// `(name, type)` → `(ttl, values)`.
 type RrSets = BTreeMap<(String, String), (u32, Vec<String>)>;
 
@@ -34,6 +42,9 @@ pub struct DnsWorld {
     zone: String,
     api_key: String,
     data: Mutex<(u32, RrSets)>,
+    /// Earlier versions of the zone `(when, serial, rrsets)`, newest last, for lagging secondaries.
+    /// `None`: seeded before any secondary started, visible at once.
+    history: Mutex<Vec<(Option<Instant>, u32, RrSets)>>,
     /// Drop every query (a nameserver that does not answer).
     silent: AtomicBool,
     /// Answer UDP with TC set and nothing else, forcing the client onto TCP.
@@ -52,9 +63,19 @@ impl DnsWorld {
             zone: fqdn(zone),
             api_key: api_key.to_string(),
             data: Mutex::new((serial, BTreeMap::new())),
+            history: Mutex::new(vec![(None, serial, BTreeMap::new())]),
             silent: AtomicBool::new(false),
             truncate_udp: AtomicBool::new(false),
         }
+    }
+
+    /// The demo's zone: `shop.demo.test.` A → [`DEMO_PROD_TARGET`] with a 5 s TTL (so the
+    /// cache countdown after the switch is short), API key [`DEMO_API_KEY`].
+    pub fn demo() -> DnsWorld {
+        let w = DnsWorld::new(DEMO_ZONE, DEMO_API_KEY);
+        let _ = w.set_record(DEMO_RECORD, "A", 5, &[DEMO_PROD_TARGET]);
+        w.settle();
+        w
     }
 
     pub fn zone(&self) -> &str {
@@ -100,6 +121,13 @@ impl DnsWorld {
             g.1.insert((fqdn(name), rt), (ttl, vals));
         }
         g.0 = g.0.wrapping_add(1);
+        let snapshot = (Some(Instant::now()), g.0, g.1.clone());
+        drop(g);
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        h.push(snapshot);
+        if h.len() > 32 {
+            h.remove(0);
+        }
         Ok(())
     }
 
@@ -132,8 +160,39 @@ impl DnsWorld {
         )
     }
 
-    /// Answer one query, authoritatively.
+    /// The zone as a secondary `lag` behind the primary would serve it.
+    fn snapshot(&self, lag: Duration) -> (u32, RrSets) {
+        if lag.is_zero() {
+            let g = self.lock();
+            return (g.0, g.1.clone());
+        }
+        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        h.iter()
+            .rev()
+            .find(|(t, _, _)| t.is_none_or(|t| now.duration_since(t) >= lag))
+            .or(h.first())
+            .map(|(_, s, r)| (*s, r.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Make the zone as it is now what every secondary serves at once (after seeding it).
+    pub fn settle(&self) {
+        let (serial, sets) = {
+            let g = self.lock();
+            (g.0, g.1.clone())
+        };
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        *h = vec![(None, serial, sets)];
+    }
+
+    /// Answer one query, authoritatively, with the current zone.
     pub fn answer(&self, req: &Message) -> Message {
+        self.answer_lagging(req, Duration::ZERO)
+    }
+
+    /// Answer as a secondary that applies every change `lag` late.
+    pub fn answer_lagging(&self, req: &Message, lag: Duration) -> Message {
         let mut resp = Message::new(req.metadata.id, MessageType::Response, OpCode::Query);
         resp.metadata.recursion_desired = req.metadata.recursion_desired;
         resp.add_queries(req.queries.iter().cloned());
@@ -148,10 +207,7 @@ impl DnsWorld {
         }
         resp.metadata.authoritative = true;
         let qtype = q.query_type();
-        let (serial, sets) = {
-            let g = self.lock();
-            (g.0, g.1.clone())
-        };
+        let (serial, sets) = self.snapshot(lag);
         let owner = q.name().clone();
         let push = |rt: &str, resp: &mut Message| -> bool {
             match sets.get(&(qname.clone(), rt.to_string())) {
@@ -239,6 +295,16 @@ fn to_rdata(rt: &str, v: &str) -> Result<RData, String> {
 /// Serve `world` on `addr` (UDP and TCP on the same port; port 0 picks one). Returns the bound
 /// address; the tasks run until the runtime stops.
 pub async fn start_responder(world: Arc<DnsWorld>, addr: SocketAddr) -> Result<SocketAddr, String> {
+    start_secondary(world, addr, Duration::ZERO).await
+}
+
+/// A second nameserver for the same zone that applies every change `lag` late (a secondary
+/// waiting for its NOTIFY/AXFR), so `dns.verify` has a laggard to name.
+pub async fn start_secondary(
+    world: Arc<DnsWorld>,
+    addr: SocketAddr,
+    lag: Duration,
+) -> Result<SocketAddr, String> {
     let mut attempts = 0;
     let (udp, tcp) = loop {
         attempts += 1;
@@ -271,7 +337,7 @@ pub async fn start_responder(world: Arc<DnsWorld>, addr: SocketAddr) -> Result<S
             let Ok(req) = Message::from_vec(&buf[..n]) else {
                 continue;
             };
-            let mut resp = w.answer(&req);
+            let mut resp = w.answer_lagging(&req, lag);
             if w.truncate_udp.load(Ordering::Relaxed) {
                 resp = resp.truncate();
             }
@@ -302,7 +368,7 @@ pub async fn start_responder(world: Arc<DnsWorld>, addr: SocketAddr) -> Result<S
                     let Ok(req) = Message::from_vec(&buf) else {
                         return;
                     };
-                    let Ok(bytes) = w.answer(&req).to_vec() else {
+                    let Ok(bytes) = w.answer_lagging(&req, lag).to_vec() else {
                         return;
                     };
                     let Ok(len) = u16::try_from(bytes.len()) else {
