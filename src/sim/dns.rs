@@ -292,10 +292,23 @@ fn to_rdata(rt: &str, v: &str) -> Result<RData, String> {
     })
 }
 
+/// The first primary responder this process started, for `${sim_dns}` in the demo plan.
+static RESPONDER: Mutex<Option<SocketAddr>> = Mutex::new(None);
+
+/// Where this process's simulated nameserver listens (`127.0.0.1:PORT`), if one was started.
+pub fn responder_addr() -> Option<SocketAddr> {
+    *RESPONDER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Serve `world` on `addr` (UDP and TCP on the same port; port 0 picks one). Returns the bound
 /// address; the tasks run until the runtime stops.
 pub async fn start_responder(world: Arc<DnsWorld>, addr: SocketAddr) -> Result<SocketAddr, String> {
-    start_secondary(world, addr, Duration::ZERO).await
+    let bound = start_secondary(world, addr, Duration::ZERO).await?;
+    RESPONDER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert(bound);
+    Ok(bound)
 }
 
 /// A second nameserver for the same zone that applies every change `lag` late (a secondary
