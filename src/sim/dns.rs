@@ -292,23 +292,23 @@ fn to_rdata(rt: &str, v: &str) -> Result<RData, String> {
     })
 }
 
-/// The first primary responder this process started, for `${sim_dns}` in the demo plan.
-static RESPONDER: Mutex<Option<SocketAddr>> = Mutex::new(None);
+/// The responders this process started, in order (`${sim_dns}`, `${sim_dns2}` in the demo plan).
+static RESPONDERS: Mutex<Vec<SocketAddr>> = Mutex::new(Vec::new());
 
-/// Where this process's simulated nameserver listens (`127.0.0.1:PORT`), if one was started.
+/// Where this process's first simulated nameserver listens (`127.0.0.1:PORT`), if any.
 pub fn responder_addr() -> Option<SocketAddr> {
-    *RESPONDER.lock().unwrap_or_else(|e| e.into_inner())
+    responder_addrs().first().copied()
+}
+
+/// Every simulated nameserver this process started, primary first.
+pub fn responder_addrs() -> Vec<SocketAddr> {
+    RESPONDERS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Serve `world` on `addr` (UDP and TCP on the same port; port 0 picks one). Returns the bound
 /// address; the tasks run until the runtime stops.
 pub async fn start_responder(world: Arc<DnsWorld>, addr: SocketAddr) -> Result<SocketAddr, String> {
-    let bound = start_secondary(world, addr, Duration::ZERO).await?;
-    RESPONDER
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert(bound);
-    Ok(bound)
+    start_secondary(world, addr, Duration::ZERO).await
 }
 
 /// A second nameserver for the same zone that applies every change `lag` late (a secondary
@@ -337,6 +337,10 @@ pub async fn start_secondary(
     let bound = udp
         .local_addr()
         .map_err(|e| format!("DNS responder: {e}"))?;
+    RESPONDERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(bound);
     let w = world.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
