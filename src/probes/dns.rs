@@ -64,7 +64,7 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
         r.summary = if serving {
             format!("{record} → {} (proxied)", site.upper())
         } else {
-            format!("standby target ready · → {} (proxied)", upper(points_to))
+            format!("standby · → {} (proxied)", upper(points_to))
         };
         r.fields
             .insert("points_to".into(), Value::Text(points_to.into()));
@@ -151,8 +151,11 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     } else if points_to == "split" {
         let n = sites.iter().filter(|s| **s == site.as_str()).count();
         format!("{record} split: {n}/{answering} → {}", site.upper())
+    } else if own_target.is_some() && site == SiteId::Dr && points_to == "prod" {
+        // The mock-up's wording; where it points is in `points_to` and the expanded view.
+        "standby target ready".to_string()
     } else if own_target.is_some() && site == SiteId::Dr {
-        format!("standby target ready · → {}{ttl_text}", upper(points_to))
+        format!("standby ready · → {}{ttl_text}", upper(points_to))
     } else if own_target.is_some() {
         format!("{record} → {}{ttl_text}", upper(points_to))
     } else {

@@ -144,7 +144,16 @@ pub fn site_of(a: &DnsAction, values: &[String]) -> &'static str {
 fn request_lines(r: &RequestSpec) -> Vec<String> {
     let mut v = vec![format!("{} {}", r.method, r.url)];
     for (k, val) in &r.headers {
-        v.push(format!("  {k}: {val}"));
+        // Credentials are never shown, whether or not the plan wrote them as references.
+        let shown = match k.to_ascii_lowercase().as_str() {
+            "x-api-key" => "‹api_key›".to_string(),
+            "authorization" => match val.split_once(' ') {
+                Some((scheme, _)) => format!("{scheme} ‹token›"),
+                None => "‹token›".into(),
+            },
+            _ => val.clone(),
+        };
+        v.push(format!("  {k}: {shown}"));
     }
     if let Some(b) = &r.body {
         v.push("  body:".into());
@@ -174,7 +183,7 @@ pub fn describe(a: &DnsAction) -> Vec<String> {
                 SiteId::Dr => "PROD",
             };
             v.push(format!(
-                "before → after: {}{} → {} {}; the record is read first (preflight shows it now) and nothing is sent if it already points at {}",
+                "before → after: {}{} → {} {} (read first; nothing is sent if it already points there)",
                 other,
                 a.other_target
                     .as_deref()
@@ -182,7 +191,6 @@ pub fn describe(a: &DnsAction) -> Vec<String> {
                     .unwrap_or_default(),
                 a.to.upper(),
                 a.target,
-                a.to.upper()
             ));
             match Provider::from_config(c) {
                 Ok(p) => {
