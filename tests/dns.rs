@@ -299,13 +299,6 @@ fn described_has_key(plan: &Plan) -> bool {
         .contains(KEY)
 }
 
-fn described_has_key(plan: &Plan) -> bool {
-    let a = action(plan, "dns.switch", "");
-    steps::describe(&StepAction::Dns(a))
-        .join("\n")
-        .contains(KEY)
-}
-
 fn text(v: Option<&Value>) -> String {
     v.map(|v| v.to_string())
         .unwrap_or_else(|| "<missing>".into())
