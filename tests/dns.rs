@@ -1190,3 +1190,32 @@ async fn sim_secondary_lags_then_catches_up() {
         "{lines:#?}"
     );
 }
+
+#[tokio::test]
+async fn sim_nameservers_derive_from_the_sim_url() {
+    let [a, b] = drcockpit::sim::dns::nameservers_for_sim("http://127.0.0.1:7400").expect("derive");
+    assert_eq!(
+        (a.to_string().as_str(), b.to_string().as_str()),
+        ("127.0.0.2:7400", "127.0.0.3:7400")
+    );
+    assert!(drcockpit::sim::dns::nameservers_for_sim("127.0.0.1").is_err());
+    // Started next to an HTTP server holding the same port on 127.0.0.1.
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = http.local_addr().expect("addr");
+    let (world, [ns1, ns2]) = drcockpit::sim::dns::start_for_sim(addr)
+        .await
+        .expect("start");
+    assert_eq!(ns1.port(), addr.port());
+    let rec = drcockpit::sim::dns::DEMO_RECORD;
+    assert_eq!(answer_for(ns1, rec).await.values, vec![PROD_IP.to_string()]);
+    assert_eq!(answer_for(ns2, rec).await.values, vec![PROD_IP.to_string()]);
+    world.set_record(rec, "A", 5, &[DR_IP]).expect("set");
+    assert_eq!(answer_for(ns1, rec).await.values, vec![DR_IP.to_string()]);
+    assert_eq!(
+        answer_for(ns2, rec).await.values,
+        vec![PROD_IP.to_string()],
+        "the secondary lags"
+    );
+}

@@ -292,17 +292,40 @@ fn to_rdata(rt: &str, v: &str) -> Result<RData, String> {
     })
 }
 
-/// The responders this process started, in order (`${sim_dns}`, `${sim_dns2}` in the demo plan).
-static RESPONDERS: Mutex<Vec<SocketAddr>> = Mutex::new(Vec::new());
+/// How far the demo's second nameserver lags behind the first.
+pub const SECONDARY_LAG: Duration = Duration::from_secs(3);
 
-/// Where this process's first simulated nameserver listens (`127.0.0.1:PORT`), if any.
-pub fn responder_addr() -> Option<SocketAddr> {
-    responder_addrs().first().copied()
+/// The simulator's nameservers, derived from its base URL so that any process that knows
+/// `${sim}` also knows them (`${sim_dns}`, `${sim_dns2}`): the same port as the HTTP server on
+/// 127.0.0.2 (primary) and 127.0.0.3 (a secondary [`SECONDARY_LAG`] behind). The whole of
+/// 127.0.0.0/8 is loopback on Linux; HTTP holds the port on 127.0.0.1 only.
+pub fn nameservers_for_sim(sim_url: &str) -> Result<[SocketAddr; 2], String> {
+    let rest = sim_url
+        .trim()
+        .strip_prefix("http://")
+        .or_else(|| sim_url.trim().strip_prefix("https://"))
+        .ok_or_else(|| format!("`{sim_url}` is not the simulator's http:// URL"))?;
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let port = hostport
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("`{sim_url}` has no port"))?;
+    Ok([
+        SocketAddr::from(([127, 0, 0, 2], port)),
+        SocketAddr::from(([127, 0, 0, 3], port)),
+    ])
 }
 
-/// Every simulated nameserver this process started, primary first.
-pub fn responder_addrs() -> Vec<SocketAddr> {
-    RESPONDERS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+/// Start the demo zone's two nameservers for a simulator listening on `http_addr` (see
+/// [`nameservers_for_sim`]). Returns the world to serve with [`routes`].
+pub async fn start_for_sim(
+    http_addr: SocketAddr,
+) -> Result<(Arc<DnsWorld>, [SocketAddr; 2]), String> {
+    let [a, b] = nameservers_for_sim(&format!("http://{http_addr}"))?;
+    let world = Arc::new(DnsWorld::demo());
+    let ns1 = start_responder(world.clone(), a).await?;
+    let ns2 = start_secondary(world.clone(), b, SECONDARY_LAG).await?;
+    Ok((world, [ns1, ns2]))
 }
 
 /// Serve `world` on `addr` (UDP and TCP on the same port; port 0 picks one). Returns the bound
@@ -337,10 +360,6 @@ pub async fn start_secondary(
     let bound = udp
         .local_addr()
         .map_err(|e| format!("DNS responder: {e}"))?;
-    RESPONDERS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(bound);
     let w = world.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
