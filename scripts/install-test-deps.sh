@@ -1,37 +1,49 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start on loopback, only when missing.
-# Debian 12 (bookworm), non-interactive; run as root (or with sudo available).
-#   - PostgreSQL 15 server + client (tests/postgres.rs): /usr/lib/postgresql/15/bin
-# Package postinst scripts do not start daemons in containers; the tests start each server
-# themselves in temporary directories (as user `postgres` when run as root).
+# Debian 12 (bookworm), non-interactive; run as root (or with passwordless sudo).
+# Nothing is started here: each test starts its own servers in temporary directories.
+#   - PostgreSQL 15 server + client (tests/postgres.rs), run as user `postgres` when root
+#   - PowerDNS Authoritative + SQLite backend (tests/dns.rs); sqlite3 loads its schema; dig
 set -euo pipefail
 
-need=()
-[[ -x /usr/lib/postgresql/15/bin/initdb && -x /usr/lib/postgresql/15/bin/pg_basebackup ]] \
-  || need+=(postgresql-15)
-command -v psql >/dev/null 2>&1 || need+=(postgresql-client-15)
-command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+missing=()
+need() { # need PACKAGE COMMAND-OR-FILE
+  if ! command -v "$2" >/dev/null 2>&1 && [[ ! -e "$2" ]]; then missing+=("$1"); fi
+}
 
-if [[ ${#need[@]} -eq 0 ]]; then
-  echo "install-test-deps: PostgreSQL 15 already installed"
+# --- PostgreSQL
+need postgresql-15 /usr/lib/postgresql/15/bin/initdb
+need postgresql-15 /usr/lib/postgresql/15/bin/pg_basebackup
+need postgresql-client-15 psql
+need util-linux runuser
+# --- DNS
+need pdns-server /usr/sbin/pdns_server
+need pdns-backend-sqlite3 /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+need sqlite3 sqlite3
+need bind9-dnsutils dig
+
+if ((${#missing[@]} == 0)); then
+  echo "install-test-deps: everything is installed"
   exit 0
 fi
+# de-duplicate
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then
   if command -v sudo >/dev/null 2>&1; then
     SUDO=(sudo -n)
   else
-    echo "install-test-deps: need root to install: ${need[*]}" >&2
+    echo "install-test-deps: need root to install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
     exit 1
   fi
 fi
 
-echo "install-test-deps: installing ${need[*]}"
+echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
-
-# The tests run the server binaries as `postgres` when they run as root.
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts pdns on install where it can; the tests use their own instances and ports.
+if command -v systemctl >/dev/null 2>&1; then "${SUDO[@]}" systemctl disable --now pdns >/dev/null 2>&1 || true; fi
 id postgres >/dev/null 2>&1 || { echo "install-test-deps: user postgres missing after install" >&2; exit 1; }
 echo "install-test-deps: done"

@@ -263,6 +263,8 @@ pub enum StepAction {
     Postgres(crate::steps::postgres::PostgresStep),
     /// `scaleway.promote_replica`.
     Scaleway(crate::steps::scaleway::PromoteReplica),
+    /// `dns.switch` / `dns.verify` (see [`crate::steps::dns`]).
+    Dns(DnsAction),
 }
 
 impl StepAction {
@@ -279,6 +281,7 @@ impl StepAction {
             StepAction::Qovery(q) => q.op.kind_name(),
             StepAction::Postgres(p) => p.kind_name(),
             StepAction::Scaleway(_) => "scaleway.promote_replica",
+            StepAction::Dns(d) => d.op.kind_name(),
         }
     }
 }
@@ -376,4 +379,45 @@ pub struct QoveryVariable {
     pub key: String,
     pub value: String,
     pub secret: bool,
+}
+
+/// What a DNS step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsOp {
+    /// Point the record at a site through the provider (idempotent REPLACE/UPSERT).
+    Switch,
+    /// Wait until every authoritative nameserver answers the site's target with one serial,
+    /// then count down the old TTL.
+    Verify,
+}
+
+impl DnsOp {
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            DnsOp::Switch => "dns.switch",
+            DnsOp::Verify => "dns.verify",
+        }
+    }
+}
+
+/// A `dns.switch` or `dns.verify` step, with the plan's `[dns]` section copied in so that
+/// review mode can describe it without the plan.
+#[derive(Debug, Clone)]
+pub struct DnsAction {
+    pub op: DnsOp,
+    pub config: DnsConfig,
+    /// The site the record must point at.
+    pub to: SiteId,
+    /// That site's `dns_target`.
+    pub target: String,
+    /// The other site's `dns_target`, to name what the record points at now.
+    pub other_target: Option<String>,
+    /// switch: the TTL to set (`None` keeps the current one).
+    pub ttl: Option<u32>,
+    /// verify: how often the nameservers are asked.
+    pub interval: Duration,
+    /// verify: how long to wait for every nameserver to agree.
+    pub wait: Duration,
+    /// verify: count down the old TTL after every nameserver answers the new target.
+    pub countdown: bool,
 }

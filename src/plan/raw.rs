@@ -318,4 +318,11 @@ pub struct RawStep {
     /// scaleway.promote_replica: API base URL (default `https://api.scaleway.com`).
     #[serde(default)]
     pub api_url: Option<String>,
+    // dns.*
+    /// dns.switch: the TTL to set in seconds (default: keep the current TTL).
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    /// dns.verify: count down the old TTL once every nameserver answers the new target (default true).
+    #[serde(default)]
+    pub countdown: Option<bool>,
 }

@@ -3,6 +3,7 @@
 //! Probes never block the screen and never decide anything: the engine does.
 
 pub mod database;
+pub mod dns;
 pub mod health;
 pub mod qovery;
 
@@ -54,6 +55,14 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
             });
         }
     }
+    if plan.dns.is_some() {
+        for site in SiteId::ALL {
+            v.push(ProbeKey {
+                site,
+                section: Section::Dns,
+            });
+        }
+    }
     v
 }
 
@@ -69,6 +78,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
         },
         Section::Cluster | Section::Env => qovery_probe(plan, http, key).await,
         Section::Database => database::probe(plan, http, key.site).await,
+        Section::Dns => dns::probe(plan, http, key.site).await,
         other => Err(crate::app::ProbeError::new(
             "no probe",
             format!(

@@ -9,6 +9,7 @@
 pub mod prometheus;
 pub mod qovery;
 pub mod scaleway;
+pub mod dns;
 mod sites;
 mod webhooks;
 mod world;

@@ -4,6 +4,7 @@
 //! change to the engine.
 
 pub mod command;
+pub mod dns;
 pub mod http;
 pub mod postgres;
 pub mod qovery;
@@ -64,6 +65,7 @@ pub fn is_mutating(action: &StepAction) -> bool {
         StepAction::Command(_) => true,
         StepAction::Qovery(_) => true,
         StepAction::Postgres(_) | StepAction::Scaleway(_) => true,
+        StepAction::Dns(d) => dns::is_mutating(d),
     }
 }
 
@@ -89,6 +91,7 @@ pub fn describe(action: &StepAction) -> Vec<String> {
         StepAction::Qovery(q) => qovery::describe(q),
         StepAction::Postgres(p) => postgres::describe(p),
         StepAction::Scaleway(p) => scaleway::describe(p),
+        StepAction::Dns(d) => dns::describe(d),
     }
 }
 
@@ -110,6 +113,7 @@ pub async fn preflight(
         StepAction::Qovery(q) => checks.extend(qovery::preflight(q, ctx).await),
         StepAction::Postgres(p) => checks.extend(postgres::preflight(p, ctx).await),
         StepAction::Scaleway(p) => checks.extend(scaleway::preflight(p, ctx).await),
+        StepAction::Dns(d) => checks.extend(dns::preflight(d, ctx).await),
         _ => {}
     }
     checks
@@ -125,6 +129,7 @@ pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String
         StepAction::Qovery(q) => qovery::run(q, &ctx).await,
         StepAction::Postgres(p) => postgres::run(p, &ctx).await,
         StepAction::Scaleway(p) => scaleway::run(p, &ctx).await,
+        StepAction::Dns(d) => dns::run(d, &ctx).await,
         other => Err(format!(
             "{} steps are driven by the engine, not run as tasks",
             other.kind_name()
@@ -144,6 +149,7 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
         StepAction::Qovery(q) => qovery::default_timeout(q),
         StepAction::Postgres(p) => postgres::timeout(p),
         StepAction::Scaleway(p) => scaleway::timeout(p),
+        StepAction::Dns(d) => dns::default_timeout(d),
         _ => Duration::from_secs(600),
     }
 }
