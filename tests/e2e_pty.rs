@@ -263,8 +263,27 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(40),
         finished_ok("dr-stable"),
     );
-    // 10. the webhook.
-    c.wait_screen("Step 10 · http.request", Duration::from_secs(10));
+    // 10–11. Switch DNS to DR (typed word) and verify every nameserver answers it.
+    c.wait_screen("Step 10 · dns.switch", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Type SWITCH to run it", Duration::from_secs(5));
+    c.send("SWITCH\r");
+    wait_event(
+        &j,
+        "the DNS switch",
+        Duration::from_secs(30),
+        finished_ok("switch-dns"),
+    );
+    c.wait_screen("Step 11 · dns.verify", Duration::from_secs(10));
+    c.send("\r");
+    wait_event(
+        &j,
+        "the DNS verification",
+        Duration::from_secs(60),
+        finished_ok("verify-dns"),
+    );
+    // 12. the webhook.
+    c.wait_screen("Step 12 · http.request", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");

@@ -59,6 +59,8 @@ fn the_demo_plan_loads_against_the_simulator() {
             "deploy-dr",
             "dr-health",
             "dr-stable",
+            "switch-dns",
+            "verify-dns",
             "notify"
         ]
     );
@@ -75,6 +77,8 @@ fn the_demo_plan_loads_against_the_simulator() {
             "qovery.deploy",
             "http.check",
             "wait",
+            "dns.switch",
+            "dns.verify",
             "http.request"
         ]
     );

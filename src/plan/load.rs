@@ -221,6 +221,7 @@ pub fn load_str_with_notes(
         refs: RefContext::new(opts.sim_url.clone(), opts.run_commands, base_dir),
         sites: Default::default(),
         qovery: None,
+        dns: None,
     };
     let plan = cx.convert(file)?;
     Ok(Loaded {
@@ -477,6 +478,8 @@ struct Cx<'t, 'd> {
     /// The sites and `[qovery]` as converted, for kinds that act on them (`qovery.*`).
     sites: [Site; 2],
     qovery: Option<QoveryConfig>,
+    /// `[dns]`, converted before the steps (DNS steps copy it in).
+    dns: Option<DnsConfig>,
 }
 
 /// What a validation error is about.
@@ -660,6 +663,7 @@ impl<'t> Cx<'t, '_> {
         let probes = self.probes(f.probes.as_ref())?;
         self.sites = [prod.clone(), dr.clone()];
         self.qovery = qovery.clone();
+        self.dns = dns.clone();
         let mut steps: Vec<Step> = Vec::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
             let step = self.step(i, s)?;
@@ -1006,7 +1010,11 @@ impl<'t> Cx<'t, '_> {
             record: self.secret(&p("record"), &d.record)?,
             record_type,
             zone: self.opt_secret(&p("zone"), &d.zone)?,
-            nameservers: d.nameservers.clone(),
+            nameservers: d
+                .nameservers
+                .iter()
+                .map(|n| self.secret(&p("nameservers"), n))
+                .collect::<Result<_, _>>()?,
             provider,
         })
     }
@@ -1272,6 +1280,21 @@ pub const SECTION_FIELDS: &[(&str, &[&str])] = &[
     ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
     ("env", crate::probes::qovery::ENV_FIELDS),
     ("database", crate::probes::database::FIELDS),
+    (
+        "dns",
+        &[
+            "points_to",
+            "serving",
+            "ttl",
+            "serial_agree",
+            "serial",
+            "answering",
+            "nameservers",
+            "target_ready",
+            "caches_left",
+            "proxied",
+        ],
+    ),
 ];
 
 /// Why `section` of `site` is not watched by the panels, mirroring `app::State::new`.
@@ -1369,6 +1392,7 @@ pub const FAMILIES: &[&[KindSpec]] = &[
     QOVERY_KINDS,
     crate::steps::postgres::KINDS,
     crate::steps::scaleway::KINDS,
+    DNS_KINDS,
 ];
 
 const QOVERY_KINDS: &[KindSpec] = {
@@ -1425,7 +1449,7 @@ fn build_qovery(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
 }
 
 /// Kinds the format defines that this build does not implement yet.
-pub const PLANNED_KINDS: &[&str] = &["qovery.set_image", "dns.switch", "dns.verify"];
+pub const PLANNED_KINDS: &[&str] = &["qovery.set_image"];
 
 /// The kinds this build implements, in documentation order.
 pub fn known_kinds() -> Vec<&'static str> {
@@ -1739,6 +1763,39 @@ fn build_http_check(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             timeout,
         }),
         timeout: None,
+    })
+}
+
+const DNS_KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "dns.switch",
+        keys: &["ttl", "timeout"],
+        build: build_dns,
+    },
+    KindSpec {
+        name: "dns.verify",
+        keys: &["interval", "timeout", "countdown"],
+        build: build_dns,
+    },
+];
+
+fn build_dns(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    // Durations first, so a bad one points at its own value.
+    let interval = s.duration("interval", &s.raw().interval)?;
+    let timeout = s.duration("timeout", &s.raw().timeout)?;
+    if let Some(d) = interval {
+        s.positive("interval", d)?;
+    }
+    if let Some(d) = timeout {
+        s.positive("timeout", d)?;
+    }
+    let kind = s.kind().to_string();
+    let action = crate::steps::dns::build(&kind, s.raw(), s.cx.dns.as_ref(), &s.cx.sites)
+        .map_err(|e| s.error("site", &e, vec![], None))?;
+    Ok(Built {
+        action,
+        // dns.verify's `timeout` is how long it waits (inside the action).
+        timeout: if kind == "dns.switch" { timeout } else { None },
     })
 }
 

@@ -22,7 +22,7 @@ pub const SIM_ENV: &str = "DRCOCKPIT_SIM_URL";
 pub const CMD_PLACEHOLDER: &str = "‹cmd not run›";
 
 /// The reference kinds, for error messages.
-pub const KINDS: &[&str] = &["env", "file", "cmd", "sim"];
+pub const KINDS: &[&str] = &["env", "file", "cmd", "sim", "sim_dns", "sim_dns2"];
 
 /// State shared by every reference resolved while loading one plan.
 #[derive(Debug)]
@@ -114,6 +114,11 @@ fn resolve_one(inner: &str, ctx: &mut RefContext) -> Result<String, String> {
     let reference = format!("${{{inner}}}");
     if inner.trim() == "sim" {
         return sim_url(ctx);
+    }
+    // The simulator's nameservers sit on its port at 127.0.0.2 and 127.0.0.3.
+    if let n @ ("sim_dns" | "sim_dns2") = inner.trim() {
+        let ns = crate::sim::dns::nameservers_for_sim(&sim_url(ctx)?)?;
+        return Ok(ns[usize::from(n == "sim_dns2")].to_string());
     }
     let Some((kind, arg)) = inner.split_once(':') else {
         let hint = crate::plan::load::suggest(inner.trim(), KINDS.iter().copied())

@@ -264,8 +264,11 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     journal.close();
     terminal::leave();
     if let Some(path) = &p.journal_path {
-        println!("journal: {}", path.display());
-        println!("report:  drcockpit report {}", path.display());
+        // After an SSH drop there is no terminal: printing must not panic (EIO).
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "journal: {}", path.display());
+        let _ = writeln!(out, "report:  drcockpit report {}", path.display());
     }
     drop(p.lock);
     if let Some(sim) = p.sim {

@@ -6,10 +6,10 @@
 //! control endpoints (`GET /_sim`, `POST /_sim/scenario/{name}`) and the plain-text 404/405
 //! answers are added by [`build_router`].
 
+pub mod dns;
 pub mod prometheus;
 pub mod qovery;
 pub mod scaleway;
-pub mod dns;
 mod sites;
 mod webhooks;
 mod world;
@@ -49,6 +49,10 @@ pub struct SimHandle {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     pub addr: SocketAddr,
+    /// The simulated zone's nameservers (`${sim_dns}`, `${sim_dns2}`); empty if they could not
+    /// start (e.g. `--listen 0.0.0.0:PORT` holds the port on every address).
+    pub dns: Vec<SocketAddr>,
+    pub dns_world: Arc<dns::DnsWorld>,
     state: SimState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -250,7 +254,23 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         .local_addr()
         .map_err(|e| format!("cannot read the address bound for {listen}: {e}"))?;
     let state = SimState::new(scenario, opts.seed);
-    let router = build_router(state.clone());
+    let (dns_world, dns) = match dns::start_for_sim(addr).await {
+        Ok((w, ns)) => (w, ns.to_vec()),
+        Err(e) => {
+            log::warn!(target: "sim", "simulated DNS not started: {e}");
+            (Arc::new(dns::DnsWorld::demo()), vec![])
+        }
+    };
+    let mut fams = families(&state);
+    fams.push(
+        Family::new(
+            "dns",
+            Router::new().nest("/pdns", dns::routes(dns_world.clone())),
+        )
+        .endpoint("GET /pdns/api/v1/servers/{server}/zones")
+        .endpoint("GET|PATCH /pdns/api/v1/servers/{server}/zones/{zone}"),
+    );
+    let router = build_router_with(state.clone(), fams);
     let (stop, stopped) = oneshot::channel::<()>();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         let _ = stopped.await;
@@ -259,6 +279,8 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
     Ok(SimHandle {
         url: format!("http://{addr}"),
         addr,
+        dns,
+        dns_world,
         state,
         stop: Some(stop),
         task: Some(task),
