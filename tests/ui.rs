@@ -827,3 +827,29 @@ fn timeline_overlay_shows_the_journal_so_far() {
     assert!(s.contains("[LIVE]"), "the badge stays visible: {s}");
     snap("timeline", &h.state);
 }
+
+#[test]
+fn header_counts_down_the_old_dns_ttl_after_a_switch() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.obs(
+        SiteId::Prod,
+        Section::Dns,
+        Ok(Reading::new("→ DR on 2/2 · TTL 60", Level::Good)
+            .field("points_to", Value::Text("dr".into()))
+            .field("caches_left", Value::Duration(Duration::from_secs(45)))),
+    );
+    let s = text(&render(&h.state, 160, 48));
+    let until = (h.now + chrono::Duration::seconds(45))
+        .format("%H:%M:%S")
+        .to_string();
+    assert!(
+        s.contains(&format!("DNS caches until {until} (45s)")),
+        "{s}"
+    );
+    // Once the old TTL has run out, the countdown goes away.
+    h.now += chrono::Duration::seconds(46);
+    h.send(Msg::Tick);
+    let s = text(&render(&h.state, 160, 48));
+    assert!(!s.contains("DNS caches until"), "{s}");
+}

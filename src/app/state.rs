@@ -473,16 +473,40 @@ impl State {
         )
     }
 
-    /// RPO estimate: the DR database lag, when known.
+    /// RPO estimate: the DR database lag (bytes behind, the primary signal), with the replay
+    /// age when known — fresh values only.
     pub fn rpo_estimate(&self) -> Option<String> {
-        match self.lookup("dr.database.lag") {
+        let fresh = |path: &str| match self.lookup(path) {
             Lookup::Value {
                 value,
                 stale: false,
                 ..
             } => Some(value.to_string()),
             _ => None,
-        }
+        };
+        let lag = fresh("dr.database.lag")?;
+        Some(match fresh("dr.database.replay_age") {
+            Some(age) => format!("{lag} · {age}"),
+            None => lag,
+        })
+    }
+
+    /// After a DNS switch: until when resolvers may still hold the old answer (the DNS probe's
+    /// `caches_left`, counted from when it was read). `None` when nothing is pending.
+    pub fn dns_caches_until(&self) -> Option<DateTime<Utc>> {
+        SiteId::ALL
+            .iter()
+            .filter_map(|site| {
+                let (r, at) = self.section(*site, Section::Dns).last_good.as_ref()?;
+                match r.fields.get("caches_left") {
+                    Some(crate::plan::Value::Duration(d)) if !d.is_zero() => {
+                        Some(*at + chrono::Duration::from_std(*d).ok()?)
+                    }
+                    _ => None,
+                }
+            })
+            .max()
+            .filter(|until| *until > self.now)
     }
 
     pub fn incident_elapsed(&self) -> Duration {

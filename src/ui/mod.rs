@@ -211,6 +211,20 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         rpo,
         Span::styled(format!(" / {}", fmt_target(plan.rpo)), t.dim),
     ];
+    let dns_piece = match state.dns_caches_until() {
+        Some(until) => vec![
+            Span::styled("  DNS caches until ", t.dim),
+            Span::styled(until.format("%H:%M:%S").to_string(), t.warn),
+            Span::styled(
+                format!(
+                    " ({})",
+                    crate::plan::units::fmt_duration(crate::app::observe::age(until, state.now))
+                ),
+                t.dim,
+            ),
+        ],
+        None => Vec::new(),
+    };
     let name_piece = vec![
         Span::styled(" drcockpit · ", t.dim),
         sp(&plan.name, t.title),
@@ -233,6 +247,7 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         (0, name_piece),
         (1, clock_piece),
         (2, rpo_piece),
+        (6, dns_piece),
         (3, strategy_piece),
         (4, op_piece),
         (5, sites_piece),
@@ -243,7 +258,7 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     // reserve their room, then let the name take what is left (cut with …).
     let reserve: usize = pieces
         .iter()
-        .filter(|(o, _)| matches!(o, 1 | 2))
+        .filter(|(o, _)| matches!(o, 1 | 2 | 6))
         .map(|(_, p)| spans_width(p))
         .sum();
     for (order, p) in pieces {
@@ -270,7 +285,8 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         3 => 2,
         1 => 3,
         2 => 4,
-        _ => 5,
+        6 => 5,
+        _ => 6,
     };
     chosen.sort_by_key(|(o, _)| display_rank(*o));
     for (_, p) in chosen {
