@@ -414,7 +414,7 @@ async fn lag_rises_during_a_write_burst_and_drains_to_zero() {
     ));
     let c = Condition::parse("dr.database.lag < 16MiB").expect("condition");
     assert!(state.evaluate(&c).passed(), "{:?}", state.evaluate(&c));
-    assert_eq!(state.rpo_estimate().as_deref(), Some("0 B"));
+    assert_eq!(state.rpo_estimate().as_deref(), Some("0 B · 0s"));
     eprintln!("max lag seen during the burst: {max_lag} bytes");
 }
 
