@@ -90,7 +90,11 @@ fn incident_report_matches_its_golden_and_measures_rto_to_the_dns_verification()
         "{:?}",
         m.rto
     );
-    assert!(m.rto.note.contains("`switch-dns` (dns.switch)"), "{}", m.rto.note);
+    assert!(
+        m.rto.note.contains("`switch-dns` (dns.switch)"),
+        "{}",
+        m.rto.note
+    );
     assert_eq!(
         (m.rpo.measured_secs, m.rpo.lag_bytes, m.rpo.verdict),
         (Some(3), Some(4096), Verdict::Met)
@@ -99,10 +103,21 @@ fn incident_report_matches_its_golden_and_measures_rto_to_the_dns_verification()
     assert!(m.what_failed.is_empty(), "{:?}", m.what_failed);
 
     let text = report::render_markdown(&m);
-    assert!(text.starts_with("# Incident report — shop: Scaleway fr-par → Scaleway nl-ams\n\n**Incident**"));
-    assert!(text.contains("| RTO | target 30m 00s · measured 9m 06s · **MET** |"), "{text}");
-    assert!(text.contains("| RPO | target 5m 00s · measured 3s · **MET** |"), "{text}");
-    assert!(!text.contains("## What failed"), "an incident with no failure has no such section");
+    assert!(text.starts_with(
+        "# Incident report — shop: Scaleway fr-par → Scaleway nl-ams\n\n**Incident**"
+    ));
+    assert!(
+        text.contains("| RTO | target 30m 00s · measured 9m 06s · **MET** |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| RPO | target 5m 00s · measured 3s · **MET** |"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("## What failed"),
+        "an incident with no failure has no such section"
+    );
     golden("incident.md", &text);
     golden(
         "incident.json",
@@ -146,7 +161,10 @@ fn drill_report_matches_its_golden_and_lists_what_failed() {
     );
     assert_eq!(m.what_failed[0].outcome, "retried: succeeded on attempt 2");
     assert!(m.what_failed[0].detail.contains("409 Conflict"));
-    assert_eq!(m.what_failed[4].outcome, "not retried; the step ended failed");
+    assert_eq!(
+        m.what_failed[4].outcome,
+        "not retried; the step ended failed"
+    );
 
     let text = report::render_markdown(&m);
     assert!(text.contains("**Drill** — a rehearsal run with `--drill`, not an outage."));
@@ -158,7 +176,12 @@ fn drill_report_matches_its_golden_and_lists_what_failed() {
             && failed.contains("health probe stale; checked by curl"),
         "{failed}"
     );
-    assert!(text.contains("| 7 | `deploy-dr` | Deploy the DR environment | qovery.deploy | succeeded | 2 |"), "{text}");
+    assert!(
+        text.contains(
+            "| 7 | `deploy-dr` | Deploy the DR environment | qovery.deploy | succeeded | 2 |"
+        ),
+        "{text}"
+    );
     golden("drill.md", &text);
 }
 
@@ -166,7 +189,11 @@ fn drill_report_matches_its_golden_and_lists_what_failed() {
 fn review_record_matches_its_golden_with_every_step_and_each_preflight() {
     let m = model("review.jsonl");
     assert_eq!(m.title, "Review record");
-    assert_eq!(m.review.len(), 12, "every step of the checklist, reviewed or not");
+    assert_eq!(
+        m.review.len(),
+        12,
+        "every step of the checklist, reviewed or not"
+    );
     let promote = m
         .review
         .iter()
@@ -177,7 +204,11 @@ fn review_record_matches_its_golden_with_every_step_and_each_preflight() {
         promote.preflight.iter().map(|c| c.ok).collect::<Vec<_>>(),
         vec![Some(true), Some(true), None]
     );
-    let deploy = m.review.iter().find(|x| x.id == "deploy-dr").expect("deploy-dr");
+    let deploy = m
+        .review
+        .iter()
+        .find(|x| x.id == "deploy-dr")
+        .expect("deploy-dr");
     assert!(!deploy.reviewed);
     assert_eq!(
         deploy.notes,
@@ -189,12 +220,27 @@ fn review_record_matches_its_golden_with_every_step_and_each_preflight() {
 
     let text = report::render_markdown(&m);
     let review = section(&text, "## Review record");
-    assert!(review.contains("| 1 | `detect` | Detect failure | check | ✓ reviewed | dave at 2026-11-20 16:00:30 UTC | 4 s of downtime is too twitchy for prod; raise to 2m | not run |"), "{review}");
-    assert!(review.contains("| 3 | `fence-old-primary` | Fence the old primary | manual | ✗ not reviewed |"), "{review}");
+    assert!(review.contains("| 1 | `detect` | Detect failure | check | reviewed | dave at 2026-11-20 16:00:30 UTC | 4 s of downtime is too twitchy for prod; raise to 2m | not run |"), "{review}");
+    assert!(
+        review.contains(
+            "| 3 | `fence-old-primary` | Fence the old primary | manual | not reviewed |"
+        ),
+        "{review}"
+    );
     assert!(review.contains("| ✓ 2 · ✗ 1 · ? 0 |"), "{review}");
-    assert!(review.contains("- ✗ FAILED — images present in the DR registry: api: v2.14.1 missing"), "{review}");
-    assert!(review.contains("- ? not evaluated — token can write (IAM policy)"), "{review}");
-    assert!(!text.contains("## What failed"), "a review executes nothing");
+    assert!(
+        review.contains("- ✗ FAILED — images present in the DR registry: api: v2.14.1 missing"),
+        "{review}"
+    );
+    assert!(
+        review.contains("- ? not evaluated — token can write (IAM policy)"),
+        "{review}"
+    );
+    assert!(
+        !text.contains("## What failed"),
+        "a review executes nothing"
+    );
+    assert!(!text.contains("## Recovery objectives") && !text.contains("## Steps"));
     golden("review.md", &text);
     // `e` in review mode exports the same Markdown next to the journal.
     assert_eq!(text, md("review.jsonl"));
@@ -209,7 +255,9 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
     assert_eq!(m.rto.verdict, Verdict::Missed, "{:?}", m.rto);
     assert_eq!(
         m.rto.missing,
-        vec!["traffic never moved: `switch-dns` (dns.switch) did not succeed after the start"]
+        vec![
+            "the plan has no traffic-move (dns.switch) step, and its mutating step(s) `promote-db`, `point-db-at-dr`, `deploy-dr` did not complete"
+        ]
     );
     assert_eq!(m.rpo.verdict, Verdict::NotMeasurable);
     assert_eq!(m.rpo.measured_secs, None);
@@ -234,7 +282,7 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
 
     let text = report::render_markdown(&m);
     assert!(
-        text.contains("- **RTO — missing**: traffic never moved: `switch-dns` (dns.switch) did not succeed after the start."),
+        text.contains("- **RTO — missing**: the plan has no traffic-move (dns.switch) step, and its mutating step(s) `promote-db`, `point-db-at-dr`, `deploy-dr` did not complete."),
         "{text}"
     );
     assert!(
@@ -251,7 +299,10 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
 fn secrets_are_redacted_in_every_format() {
     let secret = "rpt-fixture-secret-Zq81mPq4vX";
     let raw = std::fs::read_to_string(journal("secret.jsonl")).expect("fixture");
-    assert!(raw.matches(secret).count() >= 6, "the fixture carries the secret");
+    assert!(
+        raw.matches(secret).count() >= 6,
+        "the fixture carries the secret"
+    );
     drcockpit::redact::register(secret, "env:REPORT_FIXTURE_TOKEN");
     let m = model("secret.jsonl");
     let text = report::render_markdown(&m);
@@ -401,7 +452,10 @@ fn rto_starts_at_the_declaration_else_the_approval_else_the_first_step() {
         .ok(300, "switch")
         .ok(400, "verify");
     assert_eq!(b.build().rto.measured_secs, Some(300), "from the approval");
-    assert_eq!(b.build().rto.from, Some(t0() + chrono::Duration::seconds(100)));
+    assert_eq!(
+        b.build().rto.from,
+        Some(t0() + chrono::Duration::seconds(100))
+    );
 
     b.at(
         50,
@@ -495,7 +549,9 @@ fn rto_target_boundaries_and_rounding() {
 #[test]
 fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
     let mut b = B::new(DEMO, Some(600), None);
-    b.approve(0, "approve").ok(100, "switch").run(200, "verify", false);
+    b.approve(0, "approve")
+        .ok(100, "switch")
+        .run(200, "verify", false);
     let m = b.build().rto;
     assert_eq!(m.measured_secs, None);
     assert_eq!(m.verdict, Verdict::NotMeasurable);
@@ -515,7 +571,11 @@ fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
     );
     let m = b.build().rto;
     assert_eq!((m.measured_secs, m.verdict), (None, Verdict::Missed));
-    assert!(m.note.contains("already 11m 40s after the start"), "{}", m.note);
+    assert!(
+        m.note.contains("already 11m 40s after the start"),
+        "{}",
+        m.note
+    );
 }
 
 #[test]
@@ -538,13 +598,19 @@ fn without_a_traffic_move_step_rto_ends_at_the_first_verification_after_the_last
     let m = b.build().rto;
     assert_eq!((m.measured_secs, m.verdict), (Some(360), Verdict::Met));
     assert!(
-        m.note.contains("no traffic-move (dns.switch) step in the plan; the last mutating step, `deploy`"),
+        m.note.contains(
+            "no traffic-move (dns.switch) step in the plan; the last mutating step, `deploy`"
+        ),
         "{}",
         m.note
     );
 
     // Neither a traffic move nor a verification: the end of the whole recovery.
-    let mut b = B::new(&[("approve", "approval"), ("promote", "postgres.promote")], Some(60), None);
+    let mut b = B::new(
+        &[("approve", "approval"), ("promote", "postgres.promote")],
+        Some(60),
+        None,
+    );
     b.approve(0, "approve").ok(90, "promote").end(95);
     let m = b.build().rto;
     assert_eq!((m.measured_secs, m.verdict), (Some(90), Verdict::Missed));
@@ -560,7 +626,13 @@ fn rto_without_any_start_says_so() {
         m.rto.missing,
         vec!["a start: a `Declared` event, an approval or a started step"]
     );
-    assert!(m.rpo.note.contains("`promote` (postgres.promote) never completed"), "{}", m.rpo.note);
+    assert!(
+        m.rpo
+            .note
+            .contains("`promote` (postgres.promote) never completed"),
+        "{}",
+        m.rpo.note
+    );
 }
 
 #[test]
@@ -590,7 +662,11 @@ fn rpo_from_evidence_at_promotion() {
         (None, Some(1024), Verdict::NotMeasurable)
     );
     assert!(m.note.contains("1024 byte(s) not replicated"), "{}", m.note);
-    assert!(m.note.contains("the time-based RPO could not be computed"), "{}", m.note);
+    assert!(
+        m.note.contains("the time-based RPO could not be computed"),
+        "{}",
+        m.note
+    );
     // 0 bytes behind: nothing lost.
     let m = rpo(serde_json::json!({"lag_bytes": 0}), Some(60));
     assert_eq!((m.measured_secs, m.verdict), (Some(0), Verdict::Met));
@@ -600,7 +676,10 @@ fn rpo_from_evidence_at_promotion() {
     assert!(!m.missing.is_empty());
     // No target: measured, but no verdict.
     let m = rpo(serde_json::json!({"replay_age_secs": 5}), None);
-    assert_eq!((m.measured_secs, m.verdict), (Some(5), Verdict::NotMeasurable));
+    assert_eq!(
+        (m.measured_secs, m.verdict),
+        (Some(5), Verdict::NotMeasurable)
+    );
     // The last evidence wins (a retried promotion).
     let mut b = B::new(DEMO, None, Some(60));
     b.evidence(10, "rpo", serde_json::json!({"replay_age_secs": 500}))
@@ -630,27 +709,51 @@ fn rpo_without_evidence_says_what_is_missing() {
         (m.measured_secs, m.lag_bytes, m.verdict),
         (None, Some(1_572_864), Verdict::NotMeasurable)
     );
-    assert!(m.note.contains("the time-based RPO could not be computed"), "{}", m.note);
-    assert!(m.missing[0].contains("`rpo` evidence from `promote`"), "{:?}", m.missing);
+    assert!(
+        m.note.contains("the time-based RPO could not be computed"),
+        "{}",
+        m.note
+    );
+    assert!(
+        m.missing[0].contains("`rpo` evidence from `promote`"),
+        "{:?}",
+        m.missing
+    );
 
     let mut b = B::new(DEMO, None, Some(60));
     b.at(9, precondition("dr.database.lag = 0 B (0.5s ago)"))
         .ok(10, "promote");
     let m = b.build().rpo;
-    assert_eq!((m.measured_secs, m.lag_bytes, m.verdict), (Some(0), Some(0), Verdict::Met));
+    assert_eq!(
+        (m.measured_secs, m.lag_bytes, m.verdict),
+        (Some(0), Some(0), Verdict::Met)
+    );
 
     // Promoted, nothing read at all.
     let mut b = B::new(DEMO, None, Some(60));
     b.ok(10, "promote");
     let m = b.build().rpo;
     assert_eq!(m.verdict, Verdict::NotMeasurable);
-    assert!(m.note.contains("completed at 2026-03-01 10:00:10 UTC but recorded no `rpo` evidence"), "{}", m.note);
+    assert!(
+        m.note
+            .contains("completed at 2026-03-01 10:00:10 UTC but recorded no `rpo` evidence"),
+        "{}",
+        m.note
+    );
 
     // The plan promotes nothing.
-    let mut b = B::new(&[("approve", "approval"), ("switch", "dns.switch")], None, Some(60));
+    let mut b = B::new(
+        &[("approve", "approval"), ("switch", "dns.switch")],
+        None,
+        Some(60),
+    );
     b.approve(0, "approve");
     let m = b.build().rpo;
-    assert!(m.note.contains("the plan has no promotion step"), "{}", m.note);
+    assert!(
+        m.note.contains("the plan has no promotion step"),
+        "{}",
+        m.note
+    );
 }
 
 #[test]
@@ -674,7 +777,10 @@ fn drill_flag_on_a_resumed_session_still_makes_a_drill_report() {
         },
     );
     let m = b.build();
-    assert_eq!((m.title.as_str(), m.kind.as_str()), ("Drill report", "drill"));
+    assert_eq!(
+        (m.title.as_str(), m.kind.as_str()),
+        ("Drill report", "drill")
+    );
     let text = report::render_markdown(&m);
     assert!(text.contains("## What failed\n\nNothing failed"), "{text}");
 }
@@ -692,11 +798,22 @@ fn kinds_are_classified() {
     assert!(report::is_traffic_move("dns.switch"));
     assert!(!report::is_traffic_move("dns.verify"));
     for k in ["dns.verify", "http.check", "check", "wait"] {
-        assert!(report::is_verification(k) && !report::is_mutating_kind(k), "{k}");
+        assert!(
+            report::is_verification(k) && !report::is_mutating_kind(k),
+            "{k}"
+        );
     }
-    for k in ["qovery.deploy", "postgres.promote", "command", "http.request"] {
+    for k in [
+        "qovery.deploy",
+        "postgres.promote",
+        "command",
+        "http.request",
+    ] {
         assert!(report::is_mutating_kind(k), "{k}");
     }
-    assert!(report::is_promotion("scaleway.promote_replica") && report::is_promotion("postgres.promote"));
+    assert!(
+        report::is_promotion("scaleway.promote_replica")
+            && report::is_promotion("postgres.promote")
+    );
     assert!(!report::is_promotion("postgres.fence"));
 }

@@ -904,6 +904,13 @@ pub fn build(records: &[Record]) -> ReportModel {
             start,
             plan: &infos,
             completions: &completions,
+            skipped: records
+                .iter()
+                .filter_map(|r| match &r.event {
+                    Event::Skipped { step, .. } => Some(step.as_str()),
+                    _ => None,
+                })
+                .collect(),
             last_completion,
             completed,
             last_at,
@@ -943,6 +950,8 @@ struct RtoInput<'a> {
     /// The checklist in plan order, with kinds.
     plan: &'a [StepInfo],
     completions: &'a [Completion],
+    /// Steps skipped (they do not hold up the end of the recovery).
+    skipped: Vec<&'a str>,
     last_completion: Option<DateTime<Utc>>,
     completed: bool,
     last_at: Option<DateTime<Utc>>,
@@ -1038,18 +1047,28 @@ fn summary_text(m: &ReportModel) -> String {
 fn measure_phrase(x: &Measure) -> String {
     let target = x
         .target_secs
-        .map(|t| format!("target {}", fmt_secs(t)))
+        .map(|t| format!("the {} target", fmt_secs(t)))
         .unwrap_or_else(|| "no target set".into());
     match (x.measured_secs, x.lag_bytes, x.verdict) {
         (Some(s), _, Verdict::NotMeasurable) => format!("{} ({target})", fmt_secs(s)),
-        (Some(s), _, v) => format!("{} against a {target} — **{}**", fmt_secs(s), v.label()),
+        (Some(s), _, v) => format!("{} against {target} — **{}**", fmt_secs(s), v.label()),
         (None, _, Verdict::Missed) => {
-            format!("not completed, already over the {target} — **MISSED**")
+            format!("not measured, but already past {target} — **MISSED**")
         }
-        (None, Some(b), _) => {
-            format!("{b} bytes behind, time window unknown ({target}) — not measurable")
-        }
-        (None, None, _) => format!("not measurable ({target})"),
+        (None, Some(b), _) => format!(
+            "{} behind at promotion, time window unknown — not measurable against {target}",
+            fmt_lag(b)
+        ),
+        (None, None, _) => format!("not measurable ({target}) — see what is missing below"),
+    }
+}
+
+/// `1048576 bytes (1.0 MiB)`.
+fn fmt_lag(b: u64) -> String {
+    if b < 1024 {
+        format!("{b} bytes")
+    } else {
+        format!("{b} bytes ({})", crate::plan::units::fmt_bytes(b))
     }
 }
 
@@ -1199,23 +1218,30 @@ fn measure_rto(input: &RtoInput) -> Measure {
             .filter(|s| is_mutating_kind(&s.kind))
             .map(|s| s.id.as_str())
             .collect();
+        let pending: Vec<String> = recovery
+            .iter()
+            .filter(|id| {
+                !input.skipped.contains(id) && !after_start.iter().any(|(_, c)| c.step == **id)
+            })
+            .map(|id| format!("`{id}`"))
+            .collect();
         match after_start
             .iter()
             .rev()
             .find(|(_, c)| recovery.contains(&c.step.as_str()))
         {
-            None if recovery.is_empty() => Err(
+            _ if recovery.is_empty() => Err(
                 "the plan has no traffic-move (dns.switch) step and no mutating step before its last verification"
                     .to_string(),
             ),
-            None => Err(format!(
-                "the plan has no traffic-move (dns.switch) step, and none of its mutating steps ({}) completed",
-                recovery
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            _ if !pending.is_empty() => Err(format!(
+                "the plan has no traffic-move (dns.switch) step, and its mutating step(s) {} did not complete",
+                pending.join(", ")
             )),
+            None => Err(
+                "the plan has no traffic-move (dns.switch) step, and none of its mutating steps completed"
+                    .to_string(),
+            ),
             Some((i, last)) => match first_verification_after(*i) {
                 None => Err(format!(
                     "the last mutating step, `{}`, {} at {} but no verification ({}) passed after it",
@@ -1526,7 +1552,9 @@ pub fn fmt_secs(secs: u64) -> String {
 }
 
 fn fmt_ms(ms: i64) -> String {
-    if ms < 10_000 {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
     } else {
         fmt_secs(((ms + 500) / 1000) as u64)
@@ -1568,7 +1596,7 @@ fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
 fn measure_row(name: &str, m: &Measure) -> Vec<String> {
     let measured = match (m.measured_secs, m.lag_bytes) {
         (Some(s), _) => fmt_secs(s),
-        (None, Some(b)) => format!("{b} bytes"),
+        (None, Some(b)) => fmt_lag(b),
         (None, None) => "—".into(),
     };
     let verdict = match m.verdict {
@@ -1601,15 +1629,15 @@ fn measure_cell(x: &Measure) -> String {
         .map(fmt_secs)
         .unwrap_or_else(|| "none set".into());
     let measured = match (x.measured_secs, x.lag_bytes) {
-        (Some(s), _) => fmt_secs(s),
-        (None, Some(b)) => format!("{b} bytes (time unknown)"),
+        (Some(s), _) => format!("measured {}", fmt_secs(s)),
+        (None, Some(b)) => format!("{} behind, time unknown", fmt_lag(b)),
         (None, None) => "not measured".into(),
     };
     let verdict = match x.verdict {
         Verdict::NotMeasurable => x.verdict.label().to_string(),
         v => format!("**{}**", v.label()),
     };
-    format!("target {target} · measured {measured} · {verdict}")
+    format!("target {target} · {measured} · {verdict}")
 }
 
 pub fn render_markdown(m: &ReportModel) -> String {
@@ -1683,112 +1711,118 @@ pub fn render_markdown(m: &ReportModel) -> String {
         out.push('\n');
     }
 
-    out.push_str("## Recovery objectives\n\n");
-    table(
-        &mut out,
-        &["objective", "target", "measured", "result", "how"],
-        vec![measure_row("RTO", &m.rto), measure_row("RPO", &m.rpo)],
-    );
     if m.kind != "review" {
-        match (m.rto.from, m.rto.to) {
-            (Some(from), Some(to)) => {
-                out.push_str(&format!("- **RTO window**: {} → {}.\n", ts(from), ts(to)))
-            }
-            (Some(from), None) => {
-                out.push_str(&format!("- **RTO window**: from {} — no end.\n", ts(from)))
-            }
-            _ => {}
-        }
-        if let Some(e) = &m.rto.from_event {
-            out.push_str(&format!("- **RTO starts** when {e}.\n"));
-        }
-        if let Some(e) = &m.rto.to_event {
-            out.push_str(&format!("- **RTO ends** when {e}.\n"));
-        }
-        if let Some(e) = &m.rpo.from_event {
-            out.push_str(&format!("- **RPO read from** {e}.\n"));
-        }
-        for x in m
-            .rto
-            .missing
-            .iter()
-            .map(|x| ("RTO", x))
-            .chain(m.rpo.missing.iter().map(|x| ("RPO", x)))
-        {
-            out.push_str(&format!("- **{} — missing**: {}.\n", x.0, x.1));
-        }
-        out.push('\n');
-    }
-
-    if !m.declared.is_empty() {
-        out.push_str("## Declaration\n\n");
-        for d in &m.declared {
-            out.push_str(&format!(
-                "- {} — declared by {}: {}\n",
-                ts(d.at),
-                d.operator,
-                d.note
-            ));
-        }
-        out.push('\n');
-    }
-
-    if m.sessions.len() > 1 {
-        out.push_str("## Sessions\n\n");
-        let rows = m
-            .sessions
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                vec![
-                    (i + 1).to_string(),
-                    ts(s.started),
-                    ts_opt(s.ended),
-                    s.end_reason.clone().unwrap_or_else(|| "never ended".into()),
-                    format!("{}{}", s.mode, if s.drill { " (drill)" } else { "" }),
-                    format!("{}@{} (pid {})", s.operator, s.host, s.pid),
-                ]
-            })
-            .collect();
+        out.push_str("## Recovery objectives\n\n");
         table(
             &mut out,
-            &["#", "started", "ended", "end reason", "mode", "by"],
-            rows,
+            &["objective", "target", "measured", "result", "how"],
+            vec![measure_row("RTO", &m.rto), measure_row("RPO", &m.rpo)],
         );
+        if m.kind != "review" {
+            match (m.rto.from, m.rto.to) {
+                (Some(from), Some(to)) => {
+                    out.push_str(&format!("- **RTO window**: {} → {}.\n", ts(from), ts(to)))
+                }
+                (Some(from), None) => {
+                    out.push_str(&format!("- **RTO window**: from {} — no end.\n", ts(from)))
+                }
+                _ => {}
+            }
+            if let Some(e) = &m.rto.from_event {
+                out.push_str(&format!("- **RTO starts** when {e}.\n"));
+            }
+            if let Some(e) = &m.rto.to_event {
+                out.push_str(&format!("- **RTO ends** when {e}.\n"));
+            }
+            if let Some(e) = &m.rpo.from_event {
+                out.push_str(&format!("- **RPO read from** {e}.\n"));
+            }
+            for x in m
+                .rto
+                .missing
+                .iter()
+                .map(|x| ("RTO", x))
+                .chain(m.rpo.missing.iter().map(|x| ("RPO", x)))
+            {
+                out.push_str(&format!("- **{} — missing**: {}.\n", x.0, x.1));
+            }
+            out.push('\n');
+        }
+
+        if !m.declared.is_empty() {
+            out.push_str("## Declaration\n\n");
+            for d in &m.declared {
+                out.push_str(&format!(
+                    "- {} — declared by {}: {}\n",
+                    ts(d.at),
+                    d.operator,
+                    d.note
+                ));
+            }
+            out.push('\n');
+        }
+
+        if m.sessions.len() > 1 {
+            out.push_str("## Sessions\n\n");
+            let rows = m
+                .sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        (i + 1).to_string(),
+                        ts(s.started),
+                        ts_opt(s.ended),
+                        s.end_reason.clone().unwrap_or_else(|| "never ended".into()),
+                        format!("{}{}", s.mode, if s.drill { " (drill)" } else { "" }),
+                        format!("{}@{} (pid {})", s.operator, s.host, s.pid),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &["#", "started", "ended", "end reason", "mode", "by"],
+                rows,
+            );
+        }
     }
 
-    out.push_str("## Steps\n\n");
-    if m.steps.is_empty() {
-        out.push_str("No step recorded.\n\n");
+    if m.kind == "review" {
+        render_review(&mut out, m);
     } else {
-        let rows = m
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                vec![
-                    (i + 1).to_string(),
-                    format!("`{}`", s.id),
-                    s.title.clone(),
-                    s.kind.clone(),
-                    s.state.clone(),
-                    if s.attempts > 0 {
-                        s.attempts.to_string()
-                    } else {
-                        String::new()
-                    },
-                    s.duration_ms.map(fmt_ms).unwrap_or_default(),
-                    s.detail.clone(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "#", "id", "title", "kind", "state", "attempts", "duration", "detail",
-            ],
-            rows,
-        );
+        out.push_str("## Steps\n\n");
+        if m.steps.is_empty() {
+            out.push_str("No step recorded.\n\n");
+        } else {
+            let rows = m
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        (i + 1).to_string(),
+                        format!("`{}`", s.id),
+                        s.title.clone(),
+                        s.kind.clone(),
+                        s.state.clone(),
+                        if s.attempts > 0 {
+                            s.attempts.to_string()
+                        } else {
+                            String::new()
+                        },
+                        s.duration_ms.map(fmt_ms).unwrap_or_default(),
+                        s.detail.clone(),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &[
+                    "#", "id", "title", "kind", "state", "attempts", "duration", "detail",
+                ],
+                rows,
+            );
+        }
     }
 
     if !m.approvals.is_empty() {
@@ -1892,78 +1926,7 @@ pub fn render_markdown(m: &ReportModel) -> String {
             .collect();
         table(&mut out, &["time", "operator", "mode", "what"], rows);
     }
-    if !m.review.is_empty() {
-        out.push_str("## Review record\n\n");
-        let rows = m
-            .review
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let count = |v: Option<bool>| x.preflight.iter().filter(|c| c.ok == v).count();
-                vec![
-                    (i + 1).to_string(),
-                    format!("`{}`", x.id),
-                    x.title.clone(),
-                    x.kind.clone(),
-                    if x.reviewed {
-                        "✓ reviewed".into()
-                    } else {
-                        "✗ not reviewed".into()
-                    },
-                    x.reviewed_by.join("; "),
-                    x.notes.join("; "),
-                    if x.preflight.is_empty() {
-                        "not run".into()
-                    } else {
-                        format!(
-                            "✓ {} · ✗ {} · ? {}",
-                            count(Some(true)),
-                            count(Some(false)),
-                            count(None)
-                        )
-                    },
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "#",
-                "step",
-                "title",
-                "kind",
-                "reviewed",
-                "by",
-                "notes",
-                "preflight",
-            ],
-            rows,
-        );
-        let with_pf: Vec<&ReviewStepRow> = m
-            .review
-            .iter()
-            .filter(|x| !x.preflight.is_empty())
-            .collect();
-        if !with_pf.is_empty() {
-            out.push_str("### Preflight results\n\n");
-            for x in with_pf {
-                out.push_str(&format!(
-                    "`{}` — {}:\n\n",
-                    x.id,
-                    x.preflight_at.map(ts).unwrap_or_default()
-                ));
-                for c in &x.preflight {
-                    out.push_str(&format!(
-                        "- {} {}: {}\n",
-                        check_mark(c.ok),
-                        c.what,
-                        c.detail
-                    ));
-                }
-                out.push('\n');
-            }
-        }
-    } else if !m.preflight.is_empty() || !m.reviewed.is_empty() {
+    if m.kind != "review" && (!m.preflight.is_empty() || !m.reviewed.is_empty()) {
         out.push_str("## Review\n\n");
         if !m.reviewed.is_empty() {
             let rows = m
@@ -2121,4 +2084,77 @@ pub fn run_report_cli(journal: &Path, format: &str) -> i32 {
         return crate::exit::FAILURE;
     }
     crate::exit::OK
+}
+
+fn render_review(out: &mut String, m: &ReportModel) {
+    out.push_str("## Review record\n\n");
+    let rows = m
+        .review
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let count = |v: Option<bool>| x.preflight.iter().filter(|c| c.ok == v).count();
+            vec![
+                (i + 1).to_string(),
+                format!("`{}`", x.id),
+                x.title.clone(),
+                x.kind.clone(),
+                if x.reviewed {
+                    "reviewed".into()
+                } else {
+                    "not reviewed".into()
+                },
+                x.reviewed_by.join("; "),
+                x.notes.join("; "),
+                if x.preflight.is_empty() {
+                    "not run".into()
+                } else {
+                    format!(
+                        "✓ {} · ✗ {} · ? {}",
+                        count(Some(true)),
+                        count(Some(false)),
+                        count(None)
+                    )
+                },
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "#",
+            "id",
+            "title",
+            "kind",
+            "state",
+            "reviewed by",
+            "notes",
+            "preflight",
+        ],
+        rows,
+    );
+    let with_pf: Vec<&ReviewStepRow> = m
+        .review
+        .iter()
+        .filter(|x| !x.preflight.is_empty())
+        .collect();
+    if !with_pf.is_empty() {
+        out.push_str("### Preflight results\n\n");
+        for x in with_pf {
+            out.push_str(&format!(
+                "`{}` — {}:\n\n",
+                x.id,
+                x.preflight_at.map(ts).unwrap_or_default()
+            ));
+            for c in &x.preflight {
+                out.push_str(&format!(
+                    "- {} {}: {}\n",
+                    check_mark(c.ok),
+                    c.what,
+                    c.detail
+                ));
+            }
+            out.push('\n');
+        }
+    }
 }
