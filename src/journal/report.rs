@@ -994,7 +994,7 @@ fn summary_text(m: &ReportModel) -> String {
         &m.plan.name
     };
     let mut out = format!(
-        "{kind} Plan *{plan}*, run by {} on {}, from {} to {}",
+        "{kind} Plan *{plan}*, run by {} on {}, from {} {}",
         if m.operators.is_empty() {
             "(unknown)".to_string()
         } else {
@@ -1006,7 +1006,9 @@ fn summary_text(m: &ReportModel) -> String {
             m.hosts.join(", ")
         },
         ts_opt(m.started),
-        m.ended.map(ts).unwrap_or_else(|| "— (never ended)".into()),
+        m.ended
+            .map(|t| format!("to {}", ts(t)))
+            .unwrap_or_else(|| "— the record never ends (interrupted, or still running)".into()),
     );
     if let Some(reason) = &m.end_reason {
         out.push_str(&format!(" ({reason})"));
@@ -1025,21 +1027,26 @@ fn summary_text(m: &ReportModel) -> String {
         measure_phrase(&m.rto),
         measure_phrase(&m.rpo)
     ));
-    let failed = m
-        .what_failed
-        .iter()
-        .filter(|f| f.what.starts_with("failed"))
-        .count();
-    let n = |what: &str| m.what_failed.iter().filter(|f| f.what == what).count();
-    if m.what_failed.is_empty() {
+    let count =
+        |pred: &dyn Fn(&FailureRow) -> bool| m.what_failed.iter().filter(|f| pred(f)).count();
+    let parts: Vec<String> = [
+        (
+            count(&|f| f.what.starts_with("failed")),
+            "failed attempt(s)",
+        ),
+        (count(&|f| f.what == "skipped"), "skip(s)"),
+        (count(&|f| f.what == "override"), "override(s)"),
+        (count(&|f| f.what == "interrupted"), "interrupted step(s)"),
+        (count(&|f| f.what == "aborted"), "abort(s)"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
         out.push_str(" Nothing failed, was skipped or was overridden.");
     } else {
-        out.push_str(&format!(
-            " {failed} failed attempt(s), {} skip(s), {} override(s), {} interrupted step(s) — see *What failed*.",
-            n("skipped"),
-            n("override"),
-            n("interrupted")
-        ));
+        out.push_str(&format!(" {} — see *What failed*.", parts.join(", ")));
     }
     out
 }
@@ -1059,7 +1066,10 @@ fn measure_phrase(x: &Measure) -> String {
             "{} behind at promotion, time window unknown — not measurable against {target}",
             fmt_lag(b)
         ),
-        (None, None, _) => format!("not measurable ({target}) — see what is missing below"),
+        (None, None, _) if x.target_secs.is_some() => {
+            format!("not measurable against {target} — see what is missing below")
+        }
+        (None, None, _) => "not measurable — see what is missing below".into(),
     }
 }
 
