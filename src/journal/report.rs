@@ -5,14 +5,25 @@
 //! [`crate::redact::redact`] when the model is built, and the rendered output passes through it
 //! again.
 //!
-//! Measurements:
-//! * **RTO** runs from the first `Declared` event (else the first `StepStarted` or `Approved`) to
-//!   the last successful completion (`StepFinished` ok, or a step done by hand, marked done or
-//!   approved). It is only measured when the recovery completed (a `SessionEnded` "completed", or
-//!   every listed step finished); an unfinished recovery already past its target is MISSED.
-//! * **RPO** comes from `Evidence` events whose `what` mentions "rpo" or "promot…": the last one
-//!   wins, and its detail's `replay_age_secs` / `data_loss_secs` / `rpo_secs` / `lag_secs` (time)
-//!   and `lag_bytes` (volume) are read.
+//! Measurements (the bounding events are named in the report; when one is missing the report
+//! says which instead of giving a number):
+//! * **RTO** starts at the declaration: the first `Declared` event, else the first `Approved`
+//!   (the approval step), else the first `StepStarted`. It ends at the first passing
+//!   verification (a successful step of kind `dns.verify`, `http.check`, `check` or `wait`)
+//!   after traffic moved (the first successful `dns.switch` step). A plan without a
+//!   `dns.switch` step ends at the first passing verification after the last of its mutating
+//!   steps that come before its last verification (all of them must have completed or been
+//!   skipped); a plan with neither ends at the last completed step once the recovery completed.
+//!   Without an end, an elapsed time already past the target is MISSED (no number is given).
+//! * **RPO** comes from the last `Evidence` whose `what` mentions "rpo" (or "promot…"): its
+//!   detail's `data_loss_secs` / `replay_age_secs` / `rpo_secs` / `lag_secs` (time) and
+//!   `lag_bytes` (volume; 0 bytes is 0 s). Bytes alone are reported as bytes, the time-based RPO
+//!   not computed. Without such evidence, the lag a promotion step's `preconditions` evidence
+//!   read (`….database.lag = 1.2 MiB`) is reported as bytes, and what is missing is said.
+//!
+//! Drill and demo reports always have a "What failed" section (failed attempts and what came
+//! of them, skips, overrides, interrupted steps, aborts) for the runbook; review sessions render
+//! as a review record (every step, reviewed or not, by whom, notes, preflight ✓/✗/?).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -926,6 +937,12 @@ pub fn build(records: &[Record]) -> ReportModel {
     };
     if m.started.is_none() {
         m.started = m.sessions.first().map(|s| s.started);
+    }
+    for x in [&mut m.rto, &mut m.rpo] {
+        x.note = r(&x.note);
+        x.from_event = x.from_event.as_deref().map(r);
+        x.to_event = x.to_event.as_deref().map(r);
+        x.missing = x.missing.iter().map(|s| r(s)).collect();
     }
     m.summary = summary_text(&m);
     m
