@@ -183,6 +183,19 @@ fn drill_report_matches_its_golden_and_lists_what_failed() {
         "{text}"
     );
     golden("drill.md", &text);
+    golden(
+        "drill.json",
+        &(report::render_json(&m).expect("json") + "\n"),
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&report::render_json(&m).expect("json")).expect("parses");
+    assert_eq!(json["kind"], "drill");
+    assert_eq!(
+        json["what_failed"][0]["outcome"],
+        "retried: succeeded on attempt 2"
+    );
+    assert_eq!(json["rpo"]["lag_bytes"], 1_048_576);
+    assert!(json["rpo"]["measured_secs"].is_null());
 }
 
 #[test]
@@ -242,6 +255,10 @@ fn review_record_matches_its_golden_with_every_step_and_each_preflight() {
     );
     assert!(!text.contains("## Recovery objectives") && !text.contains("## Steps"));
     golden("review.md", &text);
+    golden(
+        "review.json",
+        &(report::render_json(&m).expect("json") + "\n"),
+    );
     // `e` in review mode exports the same Markdown next to the journal.
     assert_eq!(text, md("review.jsonl"));
 }
@@ -291,6 +308,10 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
     );
     assert!(text.contains("| End reason | never ended (interrupted, or still running) |"));
     golden("missing-evidence.md", &text);
+    golden(
+        "missing-evidence.json",
+        &(report::render_json(&m).expect("json") + "\n"),
+    );
 }
 
 // ---------------------------------------------------------------- redaction

@@ -297,6 +297,8 @@ struct StepAcc {
     finished: Option<DateTime<Utc>>,
     detail: String,
     reviewed: bool,
+    /// Who started the last attempt (and when).
+    last_start: Option<(DateTime<Utc>, String)>,
 }
 
 /// Fold a journal's records into a report.
@@ -447,6 +449,7 @@ pub fn build(records: &[Record]) -> ReportModel {
                 a.state = Some("running");
                 a.attempts = a.attempts.max(*attempt);
                 a.started.get_or_insert(rec.at);
+                a.last_start = Some((rec.at, op.clone()));
                 text = Some(format!("{}: started (attempt {attempt})", r(step)));
             }
             Event::StepOutput {
@@ -789,12 +792,12 @@ pub fn build(records: &[Record]) -> ReportModel {
             None => "not started".into(),
         };
         if state.starts_with("unknown")
-            && let Some(at) = a.started
+            && let Some((at, who)) = a.last_start.clone()
         {
             m.what_failed.push(FailureRow {
                 at,
                 step: Some(r(&info.id)),
-                operator: String::new(),
+                operator: who,
                 what: "interrupted".into(),
                 detail: format!("attempt {} never finished", a.attempts),
                 outcome: state.clone(),
