@@ -1040,6 +1040,20 @@ fn summary_text(m: &ReportModel) -> String {
             " {reviewed} of {} step(s) reviewed.",
             m.review.len()
         ));
+        let checks = m.review.iter().flat_map(|x| x.preflight.iter());
+        let (mut ok, mut failed, mut unknown) = (0, 0, 0);
+        for c in checks {
+            match c.ok {
+                Some(true) => ok += 1,
+                Some(false) => failed += 1,
+                None => unknown += 1,
+            }
+        }
+        if ok + failed + unknown > 0 {
+            out.push_str(&format!(
+                " Preflight checks: ✓ {ok} passed, ✗ {failed} failed, ? {unknown} not evaluated."
+            ));
+        }
         return out;
     }
     out.push_str(&format!(
