@@ -838,3 +838,53 @@ fn kinds_are_classified() {
     );
     assert!(!report::is_promotion("postgres.fence"));
 }
+
+#[test]
+fn rto_spans_resumed_sessions_and_counts_a_switch_done_by_hand() {
+    let mut b = B::new(DEMO, Some(1800), None);
+    b.approve(0, "approve").ok(100, "promote").at(
+        200,
+        Event::SessionEnded {
+            reason: "signal SIGHUP (terminal hung up)".into(),
+        },
+    );
+    b.at(
+        300,
+        Event::SessionStarted {
+            plan_name: "p".into(),
+            plan_source: "p.toml".into(),
+            plan_hash: "h".into(),
+            mode: "live".into(),
+            drill: false,
+            host: "h2".into(),
+            pid: 2,
+            version: "0.1.0".into(),
+            resumed_from: Some("j.jsonl".into()),
+            rto_secs: Some(1800),
+            rpo_secs: None,
+            steps: vec![],
+        },
+    )
+    .at(
+        400,
+        Event::ManualDone {
+            step: "switch".into(),
+            note: "provider API down; switched in the registrar's console".into(),
+        },
+    )
+    .ok(460, "verify")
+    .end(470);
+    let m = b.build();
+    assert_eq!(
+        (m.rto.measured_secs, m.rto.verdict),
+        (Some(460), Verdict::Met)
+    );
+    assert!(
+        m.rto
+            .note
+            .contains("traffic moved when `switch` (dns.switch) done by hand by ops"),
+        "{}",
+        m.rto.note
+    );
+    assert_eq!(m.sessions.len(), 2);
+}
