@@ -5,14 +5,25 @@
 //! [`crate::redact::redact`] when the model is built, and the rendered output passes through it
 //! again.
 //!
-//! Measurements:
-//! * **RTO** runs from the first `Declared` event (else the first `StepStarted` or `Approved`) to
-//!   the last successful completion (`StepFinished` ok, or a step done by hand, marked done or
-//!   approved). It is only measured when the recovery completed (a `SessionEnded` "completed", or
-//!   every listed step finished); an unfinished recovery already past its target is MISSED.
-//! * **RPO** comes from `Evidence` events whose `what` mentions "rpo" or "promot…": the last one
-//!   wins, and its detail's `replay_age_secs` / `data_loss_secs` / `rpo_secs` / `lag_secs` (time)
-//!   and `lag_bytes` (volume) are read.
+//! Measurements (the bounding events are named in the report; when one is missing the report
+//! says which instead of giving a number):
+//! * **RTO** starts at the declaration: the first `Declared` event, else the first `Approved`
+//!   (the approval step), else the first `StepStarted`. It ends at the first passing
+//!   verification (a successful step of kind `dns.verify`, `http.check`, `check` or `wait`)
+//!   after traffic moved (the first successful `dns.switch` step). A plan without a
+//!   `dns.switch` step ends at the first passing verification after the last of its mutating
+//!   steps that come before its last verification (all of them must have completed or been
+//!   skipped); a plan with neither ends at the last completed step once the recovery completed.
+//!   Without an end, an elapsed time already past the target is MISSED (no number is given).
+//! * **RPO** comes from the last `Evidence` whose `what` mentions "rpo" (or "promot…"): its
+//!   detail's `data_loss_secs` / `replay_age_secs` / `rpo_secs` / `lag_secs` (time) and
+//!   `lag_bytes` (volume; 0 bytes is 0 s). Bytes alone are reported as bytes, the time-based RPO
+//!   not computed. Without such evidence, the lag a promotion step's `preconditions` evidence
+//!   read (`….database.lag = 1.2 MiB`) is reported as bytes, and what is missing is said.
+//!
+//! Drill and demo reports always have a "What failed" section (failed attempts and what came
+//! of them, skips, overrides, interrupted steps, aborts) for the runbook; review sessions render
+//! as a review record (every step, reviewed or not, by whom, notes, preflight ✓/✗/?).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,6 +67,44 @@ pub struct ReportModel {
     pub timeline: Vec<TimelineEntry>,
     /// Problems with the journal itself (torn lines).
     pub warnings: Vec<String>,
+    /// One paragraph: drill or incident, who, when, RTO and RPO verdicts (Markdown).
+    pub summary: String,
+    /// Failed attempts, skips, overrides, interrupted steps and aborts, in journal order: what
+    /// the runbook needs to learn from (the guide: update the runbook after every test).
+    pub what_failed: Vec<FailureRow>,
+    /// The review record: every step of the checklist, reviewed or not (review sessions only).
+    pub review: Vec<ReviewStepRow>,
+}
+
+/// Something that went wrong (or was forced) during the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureRow {
+    pub at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub operator: String,
+    /// `failed attempt N`, `skipped`, `override`, `interrupted`, `aborted`.
+    pub what: String,
+    /// The error, reason or unmet preconditions.
+    pub detail: String,
+    /// What happened next (retried and succeeded, skipped, not retried…).
+    pub outcome: String,
+}
+
+/// One checklist step in a review record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewStepRow {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub reviewed: bool,
+    /// `operator at time` for each `Reviewed` mark.
+    pub reviewed_by: Vec<String>,
+    /// The review notes and the notes taken on this step.
+    pub notes: Vec<String>,
+    /// The last preflight of this step (empty: none was run).
+    pub preflight: Vec<PreflightCheck>,
+    pub preflight_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -117,6 +166,12 @@ pub struct Measure {
     pub lag_bytes: Option<u64>,
     /// How it was measured, or why it could not be.
     pub note: String,
+    /// The event that starts the measurement (RTO) or the evidence it was read from (RPO).
+    pub from_event: Option<String>,
+    /// The event that ends the measurement (RTO).
+    pub to_event: Option<String>,
+    /// The evidence that is missing for a measurement (empty when measured).
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,6 +297,8 @@ struct StepAcc {
     finished: Option<DateTime<Utc>>,
     detail: String,
     reviewed: bool,
+    /// Who started the last attempt (and when).
+    last_start: Option<(DateTime<Utc>, String)>,
 }
 
 /// Fold a journal's records into a report.
@@ -254,6 +311,12 @@ pub fn build(records: &[Record]) -> ReportModel {
         Some(("review", _)) => ("Review record", "review"),
         Some(("demo", _)) => ("Drill report (demo: simulated world)", "demo"),
         Some((_, true)) => ("Drill report", "drill"),
+        _ if records
+            .iter()
+            .any(|r| matches!(r.event, Event::SessionStarted { drill: true, .. })) =>
+        {
+            ("Drill report", "drill")
+        }
         _ => ("Incident report", "incident"),
     };
     let review = kind == "review";
@@ -283,6 +346,9 @@ pub fn build(records: &[Record]) -> ReportModel {
         aborted: Vec::new(),
         timeline: Vec::new(),
         warnings: Vec::new(),
+        summary: String::new(),
+        what_failed: Vec::new(),
+        review: Vec::new(),
     };
 
     let mut rto_target = None;
@@ -290,8 +356,15 @@ pub fn build(records: &[Record]) -> ReportModel {
     let mut step_list: Vec<StepInfo> = Vec::new();
     let mut accs: HashMap<String, StepAcc> = HashMap::new();
     let mut seen_order: Vec<String> = Vec::new();
-    let mut first_action: Option<DateTime<Utc>> = None;
+    let mut first_started: Option<(DateTime<Utc>, String, String)> = None;
+    let mut first_approval: Option<(DateTime<Utc>, String, String)> = None;
     let mut last_completion: Option<DateTime<Utc>> = None;
+    let mut completions: Vec<Completion> = Vec::new();
+    let mut kinds: HashMap<String, String> = HashMap::new();
+    // Failed attempts: (index in m.what_failed, step, attempt).
+    let mut failed_rows: Vec<(usize, String, u32)> = Vec::new();
+    // The lag a promotion step's precondition check read: (at, step, evidence text).
+    let mut precondition_lag: Vec<(DateTime<Utc>, String, String)> = Vec::new();
     let mut rpo_evidence: Option<(DateTime<Utc>, String, serde_json::Value)> = None;
     // Output lines per (step, attempt): shown, suppressed.
     let mut output: HashMap<(String, u32), (usize, usize)> = HashMap::new();
@@ -361,12 +434,22 @@ pub fn build(records: &[Record]) -> ReportModel {
                     r(plan_hash),
                 ));
             }
-            Event::StepStarted { step, attempt, .. } => {
-                first_action.get_or_insert(rec.at);
+            Event::StepStarted {
+                step,
+                attempt,
+                kind,
+            } => {
+                if first_started.is_none() {
+                    first_started = Some((rec.at, r(step), op.clone()));
+                }
+                if let Some(k) = kind {
+                    kinds.entry(step.clone()).or_insert_with(|| k.clone());
+                }
                 let a = accs.entry(step.clone()).or_default();
                 a.state = Some("running");
                 a.attempts = a.attempts.max(*attempt);
                 a.started.get_or_insert(rec.at);
+                a.last_start = Some((rec.at, op.clone()));
                 text = Some(format!("{}: started (attempt {attempt})", r(step)));
             }
             Event::StepOutput {
@@ -402,6 +485,21 @@ pub fn build(records: &[Record]) -> ReportModel {
                 a.detail = one_line(detail);
                 if *ok {
                     last_completion = Some(rec.at);
+                    completions.push(Completion {
+                        at: rec.at,
+                        step: step.clone(),
+                        how: format!("succeeded (attempt {attempt})"),
+                    });
+                } else {
+                    failed_rows.push((m.what_failed.len(), step.clone(), *attempt));
+                    m.what_failed.push(FailureRow {
+                        at: rec.at,
+                        step: Some(r(step)),
+                        operator: op.clone(),
+                        what: format!("failed attempt {attempt}"),
+                        detail: one_line(detail),
+                        outcome: String::new(),
+                    });
                 }
                 text = Some(if *ok {
                     format!(
@@ -418,8 +516,15 @@ pub fn build(records: &[Record]) -> ReportModel {
                 });
             }
             Event::Approved { step, host, word } => {
-                first_action.get_or_insert(rec.at);
+                if first_approval.is_none() {
+                    first_approval = Some((rec.at, r(step), op.clone()));
+                }
                 last_completion = Some(rec.at);
+                completions.push(Completion {
+                    at: rec.at,
+                    step: step.clone(),
+                    how: format!("approved by {op}"),
+                });
                 push_unique(&mut m.hosts, &r(host));
                 let a = accs.entry(step.clone()).or_default();
                 a.state = Some("approved");
@@ -447,6 +552,11 @@ pub fn build(records: &[Record]) -> ReportModel {
                     "done by hand"
                 };
                 last_completion = Some(rec.at);
+                completions.push(Completion {
+                    at: rec.at,
+                    step: step.clone(),
+                    how: format!("{how} by {op}"),
+                });
                 let a = accs.entry(step.clone()).or_default();
                 a.state = Some(how);
                 a.finished = Some(rec.at);
@@ -480,6 +590,14 @@ pub fn build(records: &[Record]) -> ReportModel {
                     unmet.join("; "),
                     one_line(reason)
                 ));
+                m.what_failed.push(FailureRow {
+                    at: rec.at,
+                    step: Some(r(step)),
+                    operator: op.clone(),
+                    what: "override".into(),
+                    detail: format!("unmet: {}", unmet.join("; ")),
+                    outcome: format!("run anyway — reason: {}", one_line(reason)),
+                });
                 m.overrides.push(OverrideRow {
                     step: r(step),
                     operator: op.clone(),
@@ -492,6 +610,14 @@ pub fn build(records: &[Record]) -> ReportModel {
                 let a = accs.entry(step.clone()).or_default();
                 a.state = Some("skipped");
                 a.detail = one_line(reason);
+                m.what_failed.push(FailureRow {
+                    at: rec.at,
+                    step: Some(r(step)),
+                    operator: op.clone(),
+                    what: "skipped".into(),
+                    detail: one_line(reason),
+                    outcome: "not run".into(),
+                });
                 m.skips.push(Skip {
                     step: r(step),
                     operator: op.clone(),
@@ -548,6 +674,17 @@ pub fn build(records: &[Record]) -> ReportModel {
                 if lw.contains("rpo") || lw.contains("promot") {
                     rpo_evidence = Some((rec.at, r(what), detail.clone()));
                 }
+                if lw == "preconditions"
+                    && let Some(s) = step
+                {
+                    for c in detail.as_array().into_iter().flatten() {
+                        let cond = c.get("condition").and_then(|x| x.as_str()).unwrap_or("");
+                        let ev = c.get("evidence").and_then(|x| x.as_str()).unwrap_or("");
+                        if cond.contains("database.lag") && !ev.is_empty() {
+                            precondition_lag.push((rec.at, s.clone(), ev.to_string()));
+                        }
+                    }
+                }
                 let mut d = detail.clone();
                 super::writer::redact_value(&mut d);
                 let mut compact = d.to_string();
@@ -573,6 +710,14 @@ pub fn build(records: &[Record]) -> ReportModel {
                     at: rec.at,
                     operator: op.clone(),
                     reason: one_line(reason),
+                });
+                m.what_failed.push(FailureRow {
+                    at: rec.at,
+                    step: None,
+                    operator: op.clone(),
+                    what: "aborted".into(),
+                    detail: one_line(reason),
+                    outcome: "the session was aborted".into(),
                 });
                 text = Some(format!("ABORTED — {}", one_line(reason)));
             }
@@ -627,7 +772,15 @@ pub fn build(records: &[Record]) -> ReportModel {
             });
         }
     }
+    for info in &mut infos {
+        if info.kind.is_empty()
+            && let Some(k) = kinds.get(&info.id)
+        {
+            info.kind = k.clone();
+        }
+    }
     let last_session_ended = m.end_reason.is_some();
+    let mut final_states: HashMap<String, (String, u32)> = HashMap::new();
     for info in &infos {
         let a = accs.remove(&info.id).unwrap_or_default();
         let state = match a.state {
@@ -638,6 +791,19 @@ pub fn build(records: &[Record]) -> ReportModel {
             None if review => "not reviewed".into(),
             None => "not started".into(),
         };
+        if state.starts_with("unknown")
+            && let Some((at, who)) = a.last_start.clone()
+        {
+            m.what_failed.push(FailureRow {
+                at,
+                step: Some(r(&info.id)),
+                operator: who,
+                what: "interrupted".into(),
+                detail: format!("attempt {} never finished", a.attempts),
+                outcome: state.clone(),
+            });
+        }
+        final_states.insert(info.id.clone(), (state.clone(), a.attempts));
         let duration_ms = match (a.started, a.finished) {
             (Some(s), Some(f)) if f >= s => Some((f - s).num_milliseconds()),
             _ => None,
@@ -654,6 +820,66 @@ pub fn build(records: &[Record]) -> ReportModel {
             detail: a.detail,
         });
     }
+    // What became of each failed attempt.
+    for (i, step, attempt) in &failed_rows {
+        let (state, attempts) = final_states
+            .get(step)
+            .cloned()
+            .unwrap_or_else(|| ("unknown".into(), *attempt));
+        let later = attempts.saturating_sub(*attempt);
+        let outcome = match state.as_str() {
+            "succeeded" if later > 0 => format!("retried: succeeded on attempt {attempts}"),
+            "succeeded" => "succeeded afterwards".to_string(),
+            "failed" if later > 0 => format!(
+                "retried {later} more time(s); attempt {attempts} failed too, the step ended failed"
+            ),
+            "failed" => "not retried; the step ended failed".to_string(),
+            "skipped" => "then skipped".to_string(),
+            "done by hand" => "then done by hand".to_string(),
+            "marked done" => "then marked done".to_string(),
+            other if later > 0 => format!("retried (attempt {attempts}): {other}"),
+            other => other.to_string(),
+        };
+        if let Some(row) = m.what_failed.get_mut(*i) {
+            row.outcome = outcome;
+        }
+    }
+    m.what_failed.sort_by_key(|f| f.at);
+
+    // The review record: every step, reviewed or not.
+    if review {
+        for info in &infos {
+            let reviewed_by: Vec<String> = m
+                .reviewed
+                .iter()
+                .filter(|x| x.step == r(&info.id))
+                .map(|x| format!("{} at {}", x.operator, ts(x.at)))
+                .collect();
+            let mut notes: Vec<String> = m
+                .reviewed
+                .iter()
+                .filter(|x| x.step == r(&info.id) && !x.note.is_empty())
+                .map(|x| x.note.clone())
+                .collect();
+            notes.extend(
+                m.notes
+                    .iter()
+                    .filter(|n| n.step.as_deref() == Some(r(&info.id).as_str()))
+                    .map(|n| format!("{}: {}", n.operator, n.text)),
+            );
+            let pf = m.preflight.iter().rev().find(|p| p.step == r(&info.id));
+            m.review.push(ReviewStepRow {
+                id: r(&info.id),
+                title: one_line(&info.title),
+                kind: r(&info.kind),
+                reviewed: !reviewed_by.is_empty(),
+                reviewed_by,
+                notes,
+                preflight: pf.map(|p| p.checks.clone()).unwrap_or_default(),
+                preflight_at: pf.map(|p| p.at),
+            });
+        }
+    }
 
     // Objectives.
     let summary = super::paths::session_summary(records);
@@ -663,27 +889,231 @@ pub fn build(records: &[Record]) -> ReportModel {
             .all(|s| summary.steps_finished.contains(&s.id));
     let completed = summary.ended.as_deref() == Some("completed") || all_done;
     let last_at = records.last().map(|r| r.at);
+    let start = if let Some(d) = m.declared.first() {
+        Some(Bound {
+            at: d.at,
+            what: format!(
+                "the incident was declared by {} (`Declared`: {})",
+                d.operator, d.note
+            ),
+        })
+    } else if let Some((at, step, op)) = &first_approval {
+        Some(Bound {
+            at: *at,
+            what: format!("`{step}` was approved by {op} (no `Declared` event recorded)"),
+        })
+    } else {
+        first_started.as_ref().map(|(at, step, _)| Bound {
+            at: *at,
+            what: format!(
+                "the first step, `{step}`, started (no `Declared` event or approval recorded)"
+            ),
+        })
+    };
     m.rto = if review {
         not_measured(rto_target, "review session: nothing was executed")
     } else {
-        measure_rto(
-            rto_target,
-            m.declared.first().map(|d| d.at),
-            first_action,
+        measure_rto(&RtoInput {
+            target: rto_target,
+            start,
+            plan: &infos,
+            completions: &completions,
+            skipped: records
+                .iter()
+                .filter_map(|r| match &r.event {
+                    Event::Skipped { step, .. } => Some(step.as_str()),
+                    _ => None,
+                })
+                .collect(),
             last_completion,
             completed,
             last_at,
-        )
+        })
     };
     m.rpo = if review {
         not_measured(rpo_target, "review session: nothing was executed")
     } else {
-        measure_rpo(rpo_target, rpo_evidence)
+        match rpo_evidence {
+            Some(ev) => measure_rpo(rpo_target, Some(ev)),
+            None => rpo_without_evidence(rpo_target, &infos, &completions, &precondition_lag),
+        }
     };
     if m.started.is_none() {
         m.started = m.sessions.first().map(|s| s.started);
     }
+    for x in [&mut m.rto, &mut m.rpo] {
+        x.note = r(&x.note);
+        x.from_event = x.from_event.as_deref().map(r);
+        x.to_event = x.to_event.as_deref().map(r);
+        x.missing = x.missing.iter().map(|s| r(s)).collect();
+    }
+    m.summary = summary_text(&m);
     m
+}
+
+/// A successful completion of a step (finished ok, approved, done by hand, marked done).
+struct Completion {
+    at: DateTime<Utc>,
+    step: String,
+    how: String,
+}
+
+/// One end of the RTO window: when, and which event.
+struct Bound {
+    at: DateTime<Utc>,
+    what: String,
+}
+
+struct RtoInput<'a> {
+    target: Option<u64>,
+    start: Option<Bound>,
+    /// The checklist in plan order, with kinds.
+    plan: &'a [StepInfo],
+    completions: &'a [Completion],
+    /// Steps skipped (they do not hold up the end of the recovery).
+    skipped: Vec<&'a str>,
+    last_completion: Option<DateTime<Utc>>,
+    completed: bool,
+    last_at: Option<DateTime<Utc>>,
+}
+
+/// Does a step of this kind move traffic to the other site?
+pub fn is_traffic_move(kind: &str) -> bool {
+    kind == "dns.switch"
+}
+
+/// Is a passing step of this kind a verification (ends the RTO window once traffic moved)?
+pub fn is_verification(kind: &str) -> bool {
+    matches!(kind, "dns.verify" | "http.check" | "check" | "wait")
+}
+
+/// Might a step of this kind change the world? Unknown kinds count as mutating; `http.request`
+/// does too (the journal does not record its method).
+pub fn is_mutating_kind(kind: &str) -> bool {
+    !(kind.is_empty() || is_verification(kind) || matches!(kind, "approval" | "manual"))
+}
+
+/// Does a step of this kind promote a database (`postgres.promote`, `scaleway.promote_replica`)?
+pub fn is_promotion(kind: &str) -> bool {
+    kind.split_once('.')
+        .is_some_and(|(_, op)| op.starts_with("promote"))
+}
+
+fn summary_text(m: &ReportModel) -> String {
+    let kind = match m.kind.as_str() {
+        "review" => "**Review** — a read-only walk through the plan; nothing was executed.",
+        "demo" => {
+            "**Drill (demo)** — a rehearsal against the embedded simulator; nothing real was touched."
+        }
+        "drill" => "**Drill** — a rehearsal run with `--drill`, not an outage.",
+        _ => "**Incident** — a live failover.",
+    };
+    let plan = if m.plan.name.is_empty() {
+        "(unknown plan)"
+    } else {
+        &m.plan.name
+    };
+    let mut out = format!(
+        "{kind} Plan *{plan}*, run by {} on {}, from {} {}",
+        if m.operators.is_empty() {
+            "(unknown)".to_string()
+        } else {
+            m.operators.join(", ")
+        },
+        if m.hosts.is_empty() {
+            "(unknown host)".to_string()
+        } else {
+            m.hosts.join(", ")
+        },
+        ts_opt(m.started),
+        m.ended
+            .map(|t| format!("to {}", ts(t)))
+            .unwrap_or_else(|| "— the record never ends (interrupted, or still running)".into()),
+    );
+    if let Some(reason) = &m.end_reason {
+        out.push_str(&format!(" ({reason})"));
+    }
+    out.push('.');
+    if m.kind == "review" {
+        let reviewed = m.review.iter().filter(|x| x.reviewed).count();
+        out.push_str(&format!(
+            " {reviewed} of {} step(s) reviewed.",
+            m.review.len()
+        ));
+        let checks = m.review.iter().flat_map(|x| x.preflight.iter());
+        let (mut ok, mut failed, mut unknown) = (0, 0, 0);
+        for c in checks {
+            match c.ok {
+                Some(true) => ok += 1,
+                Some(false) => failed += 1,
+                None => unknown += 1,
+            }
+        }
+        if ok + failed + unknown > 0 {
+            out.push_str(&format!(
+                " Preflight checks: ✓ {ok} passed, ✗ {failed} failed, ? {unknown} not evaluated."
+            ));
+        }
+        return out;
+    }
+    out.push_str(&format!(
+        " RTO: {}. RPO: {}.",
+        measure_phrase(&m.rto),
+        measure_phrase(&m.rpo)
+    ));
+    let count =
+        |pred: &dyn Fn(&FailureRow) -> bool| m.what_failed.iter().filter(|f| pred(f)).count();
+    let parts: Vec<String> = [
+        (
+            count(&|f| f.what.starts_with("failed")),
+            "failed attempt(s)",
+        ),
+        (count(&|f| f.what == "skipped"), "skip(s)"),
+        (count(&|f| f.what == "override"), "override(s)"),
+        (count(&|f| f.what == "interrupted"), "interrupted step(s)"),
+        (count(&|f| f.what == "aborted"), "abort(s)"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        out.push_str(" Nothing failed, was skipped or was overridden.");
+    } else {
+        out.push_str(&format!(" {} — see *What failed*.", parts.join(", ")));
+    }
+    out
+}
+
+fn measure_phrase(x: &Measure) -> String {
+    let target = x
+        .target_secs
+        .map(|t| format!("the {} target", fmt_secs(t)))
+        .unwrap_or_else(|| "no target set".into());
+    match (x.measured_secs, x.lag_bytes, x.verdict) {
+        (Some(s), _, Verdict::NotMeasurable) => format!("{} ({target})", fmt_secs(s)),
+        (Some(s), _, v) => format!("{} against {target} — **{}**", fmt_secs(s), v.label()),
+        (None, _, Verdict::Missed) => {
+            format!("not measured, but already past {target} — **MISSED**")
+        }
+        (None, Some(b), _) => format!(
+            "{} behind at promotion, time window unknown — not measurable against {target}",
+            fmt_lag(b)
+        ),
+        (None, None, _) if x.target_secs.is_some() => {
+            format!("not measurable against {target} — see what is missing below")
+        }
+        (None, None, _) => "not measurable — see what is missing below".into(),
+    }
+}
+
+/// `1048576 bytes (1.0 MiB)`.
+fn fmt_lag(b: u64) -> String {
+    if b < 1024 {
+        format!("{b} bytes")
+    } else {
+        format!("{b} bytes ({})", crate::plan::units::fmt_bytes(b))
+    }
 }
 
 fn flush_output(
@@ -725,6 +1155,9 @@ fn not_measured(target: Option<u64>, note: &str) -> Measure {
         to: None,
         lag_bytes: None,
         note: note.into(),
+        from_event: None,
+        to_event: None,
+        missing: Vec::new(),
     }
 }
 
@@ -733,86 +1166,233 @@ fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
     (((b - a).num_milliseconds().max(0) + 500) / 1000) as u64
 }
 
-fn measure_rto(
-    target: Option<u64>,
-    declared: Option<DateTime<Utc>>,
-    first_action: Option<DateTime<Utc>>,
-    last_completion: Option<DateTime<Utc>>,
-    completed: bool,
-    last_at: Option<DateTime<Utc>>,
-) -> Measure {
-    let (from, from_what) = match (declared, first_action) {
-        (Some(d), _) => (d, "the incident was declared"),
-        (None, Some(a)) => (
-            a,
-            "the first step started (no incident declaration recorded)",
-        ),
-        (None, None) => return not_measured(target, "no step was run"),
+fn kind_list(kinds: &[&str]) -> String {
+    kinds.join(", ")
+}
+
+const VERIFY_KINDS: &[&str] = &["dns.verify", "http.check", "check", "wait"];
+
+/// RTO: from the declaration to the first passing verification after traffic moved.
+fn measure_rto(input: &RtoInput) -> Measure {
+    let target = input.target;
+    let Some(start) = &input.start else {
+        let mut m = not_measured(
+            target,
+            "not measured: no `Declared` event, no approval and no started step were recorded",
+        );
+        m.missing
+            .push("a start: a `Declared` event, an approval or a started step".into());
+        return m;
     };
-    let target_txt = |t: u64| fmt_secs(t);
-    if completed && let Some(to) = last_completion.filter(|t| *t >= from) {
-        let secs = secs_between(from, to);
-        let (verdict, note) = match target {
-            Some(t) if secs <= t => (
-                Verdict::Met,
+    let kind_of = |id: &str| {
+        input
+            .plan
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.kind.as_str())
+            .unwrap_or("")
+    };
+    let after_start: Vec<(usize, &Completion)> = input
+        .completions
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.at >= start.at)
+        .collect();
+    let first_verification_after = |idx: usize| {
+        after_start
+            .iter()
+            .find(|(i, c)| *i > idx && is_verification(kind_of(&c.step)))
+            .map(|(_, c)| *c)
+    };
+    let switches: Vec<&StepInfo> = input
+        .plan
+        .iter()
+        .filter(|s| is_traffic_move(&s.kind))
+        .collect();
+    let has_verification = input.plan.iter().any(|s| is_verification(&s.kind));
+
+    // (end bound, description of what bounded it) or what is missing.
+    let end: Result<(Bound, String), String> = if !switches.is_empty() {
+        let ids: Vec<String> = switches.iter().map(|s| format!("`{}`", s.id)).collect();
+        match after_start
+            .iter()
+            .find(|(_, c)| is_traffic_move(kind_of(&c.step)))
+        {
+            None => Err(format!(
+                "traffic never moved: {} (dns.switch) did not succeed after the start",
+                ids.join(", ")
+            )),
+            Some((i, moved)) => match first_verification_after(*i) {
+                None => Err(format!(
+                    "traffic moved at {} (`{}` {}) but no verification ({}) passed after it",
+                    ts(moved.at),
+                    moved.step,
+                    moved.how,
+                    kind_list(VERIFY_KINDS)
+                )),
+                Some(v) => Ok((
+                    Bound {
+                        at: v.at,
+                        what: format!(
+                            "`{}` ({}) {}: the first verification after traffic moved",
+                            v.step,
+                            kind_of(&v.step),
+                            v.how
+                        ),
+                    },
+                    format!(
+                        "traffic moved when `{}` (dns.switch) {} at {}",
+                        moved.step,
+                        moved.how,
+                        ts(moved.at)
+                    ),
+                )),
+            },
+        }
+    } else if has_verification {
+        // No traffic-move step: the first passing verification after the last mutating step
+        // (mutating steps after the plan's last verification, e.g. notifications, do not count).
+        let last_verif = input
+            .plan
+            .iter()
+            .rposition(|s| is_verification(&s.kind))
+            .unwrap_or(0);
+        let recovery: Vec<&str> = input.plan[..last_verif]
+            .iter()
+            .filter(|s| is_mutating_kind(&s.kind))
+            .map(|s| s.id.as_str())
+            .collect();
+        let pending: Vec<String> = recovery
+            .iter()
+            .filter(|id| {
+                !input.skipped.contains(id) && !after_start.iter().any(|(_, c)| c.step == **id)
+            })
+            .map(|id| format!("`{id}`"))
+            .collect();
+        match after_start
+            .iter()
+            .rev()
+            .find(|(_, c)| recovery.contains(&c.step.as_str()))
+        {
+            _ if recovery.is_empty() => Err(
+                "the plan has no traffic-move (dns.switch) step and no mutating step before its last verification"
+                    .to_string(),
+            ),
+            _ if !pending.is_empty() => Err(format!(
+                "the plan has no traffic-move (dns.switch) step, and its mutating step(s) {} did not complete",
+                pending.join(", ")
+            )),
+            None => Err(
+                "the plan has no traffic-move (dns.switch) step, and none of its mutating steps completed"
+                    .to_string(),
+            ),
+            Some((i, last)) => match first_verification_after(*i) {
+                None => Err(format!(
+                    "the last mutating step, `{}`, {} at {} but no verification ({}) passed after it",
+                    last.step,
+                    last.how,
+                    ts(last.at),
+                    kind_list(VERIFY_KINDS)
+                )),
+                Some(v) => Ok((
+                    Bound {
+                        at: v.at,
+                        what: format!(
+                            "`{}` ({}) {}: the first verification after the last mutating step",
+                            v.step,
+                            kind_of(&v.step),
+                            v.how
+                        ),
+                    },
+                    format!(
+                        "no traffic-move (dns.switch) step in the plan; the last mutating step, `{}`, {} at {}",
+                        last.step,
+                        last.how,
+                        ts(last.at)
+                    ),
+                )),
+            },
+        }
+    } else {
+        // Neither a traffic move nor a verification in the plan: the recovery is over when
+        // every step is.
+        match input.last_completion.filter(|t| *t >= start.at) {
+            Some(to) if input.completed => Ok((
+                Bound {
+                    at: to,
+                    what: "the last completed step".into(),
+                },
                 format!(
-                    "from when {from_what} to the last completed step; within the {} target",
-                    target_txt(t)
+                    "the plan has no traffic-move (dns.switch) or verification ({}) step, so the end is the last completed step",
+                    kind_list(VERIFY_KINDS)
                 ),
-            ),
-            Some(t) => (
-                Verdict::Missed,
-                format!(
-                    "from when {from_what} to the last completed step; {} over the {} target",
-                    fmt_secs(secs - t),
-                    target_txt(t)
+            )),
+            _ => Err(format!(
+                "the plan has no traffic-move (dns.switch) or verification ({}) step, and the recovery did not complete",
+                kind_list(VERIFY_KINDS)
+            )),
+        }
+    };
+
+    match end {
+        Ok((to, how)) => {
+            let secs = secs_between(start.at, to.at);
+            let (verdict, against) = match target {
+                Some(t) if secs <= t => {
+                    (Verdict::Met, format!("within the {} target", fmt_secs(t)))
+                }
+                Some(t) => (
+                    Verdict::Missed,
+                    format!("{} over the {} target", fmt_secs(secs - t), fmt_secs(t)),
                 ),
-            ),
-            None => (
-                Verdict::NotMeasurable,
-                format!(
-                    "from when {from_what} to the last completed step; the plan sets no RTO target"
+                None => (Verdict::NotMeasurable, "the plan sets no RTO target".into()),
+            };
+            Measure {
+                target_secs: target,
+                measured_secs: Some(secs),
+                verdict,
+                from: Some(start.at),
+                to: Some(to.at),
+                lag_bytes: None,
+                note: format!("from when {} to {}; {how}; {against}", start.what, to.what),
+                from_event: Some(start.what.clone()),
+                to_event: Some(to.what),
+                missing: Vec::new(),
+            }
+        }
+        Err(missing) => {
+            // Not measurable: at most a lower bound, which may already miss the target.
+            let elapsed = input
+                .last_at
+                .map(|t| secs_between(start.at, t))
+                .unwrap_or(0);
+            let (verdict, tail) = match target {
+                Some(t) if elapsed > t => (
+                    Verdict::Missed,
+                    format!(
+                        "; already {} after the start at the last record, over the {} target",
+                        fmt_secs(elapsed),
+                        fmt_secs(t)
+                    ),
                 ),
-            ),
-        };
-        return Measure {
-            target_secs: target,
-            measured_secs: Some(secs),
-            verdict,
-            from: Some(from),
-            to: Some(to),
-            lag_bytes: None,
-            note,
-        };
-    }
-    // Not completed: a lower bound only.
-    let elapsed = last_at.map(|t| secs_between(from, t)).unwrap_or(0);
-    match target {
-        Some(t) if elapsed > t => Measure {
-            target_secs: target,
-            measured_secs: None,
-            verdict: Verdict::Missed,
-            from: Some(from),
-            to: last_at,
-            lag_bytes: None,
-            note: format!(
-                "recovery not completed; already {} after {from_what} at the last record, over the {} target",
-                fmt_secs(elapsed),
-                fmt_secs(t)
-            ),
-        },
-        _ => Measure {
-            target_secs: target,
-            measured_secs: None,
-            verdict: Verdict::NotMeasurable,
-            from: Some(from),
-            to: None,
-            lag_bytes: None,
-            note: format!(
-                "recovery not completed ({} elapsed after {from_what} at the last record)",
-                fmt_secs(elapsed)
-            ),
-        },
+                _ => (
+                    Verdict::NotMeasurable,
+                    format!(" ({} elapsed at the last record)", fmt_secs(elapsed)),
+                ),
+            };
+            Measure {
+                target_secs: target,
+                measured_secs: None,
+                verdict,
+                from: Some(start.at),
+                to: None,
+                lag_bytes: None,
+                note: format!("not measured: {missing}{tail}; started when {}", start.what),
+                from_event: Some(start.what.clone()),
+                to_event: None,
+                missing: vec![missing],
+            }
+        }
     }
 }
 
@@ -835,56 +1415,172 @@ fn find_number(v: &serde_json::Value, keys: &[&str]) -> Option<f64> {
     }
 }
 
+/// The time keys an RPO evidence detail may carry, in order of preference.
+pub const RPO_TIME_KEYS: &[&str] = &["data_loss_secs", "replay_age_secs", "rpo_secs", "lag_secs"];
+
+fn rpo_verdict(m: &mut Measure, secs: u64, target: Option<u64>) {
+    m.measured_secs = Some(secs);
+    m.verdict = match target {
+        Some(t) if secs <= t => Verdict::Met,
+        Some(_) => Verdict::Missed,
+        None => Verdict::NotMeasurable,
+    };
+}
+
 fn measure_rpo(
     target: Option<u64>,
     evidence: Option<(DateTime<Utc>, String, serde_json::Value)>,
 ) -> Measure {
     let Some((at, what, detail)) = evidence else {
-        return not_measured(target, "not measured (no database promotion recorded)");
+        let mut m = not_measured(target, "not measured (no database promotion recorded)");
+        m.missing
+            .push("`rpo` evidence recorded at promotion".into());
+        return m;
     };
-    let secs = find_number(
-        &detail,
-        &["replay_age_secs", "data_loss_secs", "rpo_secs", "lag_secs"],
-    )
-    .map(|s| s.max(0.0).round() as u64);
+    let secs = find_number(&detail, RPO_TIME_KEYS).map(|s| s.max(0.0).round() as u64);
     let bytes = find_number(&detail, &["lag_bytes"]).map(|b| b.max(0.0).round() as u64);
-    let secs = secs.or(if bytes == Some(0) { Some(0) } else { None });
-    let mut m = Measure {
-        target_secs: target,
-        measured_secs: secs,
-        verdict: Verdict::NotMeasurable,
-        from: Some(at),
-        to: None,
-        lag_bytes: bytes,
-        note: String::new(),
-    };
+    let mut m = not_measured(target, "");
+    m.from = Some(at);
+    m.lag_bytes = bytes;
+    m.from_event = Some(format!("evidence \"{what}\" recorded at {}", ts(at)));
     let bytes_txt = bytes
         .map(|b| format!(", {b} byte(s) not replicated"))
         .unwrap_or_default();
-    match (secs, target) {
-        (Some(s), Some(t)) => {
-            m.verdict = if s <= t {
-                Verdict::Met
-            } else {
-                Verdict::Missed
-            };
-            m.note = format!("replication lag at promotion (evidence \"{what}\"){bytes_txt}");
-        }
-        (Some(_), None) => {
+    let no_target = if target.is_none() {
+        "; the plan sets no RPO target"
+    } else {
+        ""
+    };
+    match (secs, bytes) {
+        (Some(s), _) => {
+            rpo_verdict(&mut m, s, target);
             m.note = format!(
-                "replication lag at promotion (evidence \"{what}\"){bytes_txt}; the plan sets no RPO target"
-            )
+                "replication lag at promotion (evidence \"{what}\" at {}){bytes_txt}{no_target}",
+                ts(at)
+            );
         }
-        (None, _) => {
-            m.note = match bytes {
-                Some(b) => format!(
-                    "{b} byte(s) not replicated at promotion (evidence \"{what}\"); the time window was not recorded"
-                ),
-                None => format!("evidence \"{what}\" recorded no lag figures"),
-            }
+        (None, Some(0)) => {
+            rpo_verdict(&mut m, 0, target);
+            m.note = format!(
+                "0 bytes not replicated at promotion (evidence \"{what}\" at {}): no data lost{no_target}",
+                ts(at)
+            );
+        }
+        (None, Some(b)) => {
+            m.note = format!(
+                "{b} byte(s) not replicated at promotion (evidence \"{what}\" at {}); the time-based RPO could not be computed: the evidence has no {}",
+                ts(at),
+                RPO_TIME_KEYS.join(" / ")
+            );
+            m.missing
+                .push(format!("a time figure ({})", RPO_TIME_KEYS.join(" / ")));
+        }
+        (None, None) => {
+            m.note = format!(
+                "not measured: evidence \"{what}\" at {} recorded no lag figures (lag_bytes, {})",
+                ts(at),
+                RPO_TIME_KEYS.join(", ")
+            );
+            m.missing.push(format!(
+                "lag figures in the evidence (lag_bytes, {})",
+                RPO_TIME_KEYS.join(", ")
+            ));
         }
     }
     m
+}
+
+/// No `rpo` evidence: say what is missing, and use the lag a promotion step's precondition
+/// check read just before it started, if there is one.
+fn rpo_without_evidence(
+    target: Option<u64>,
+    plan: &[StepInfo],
+    completions: &[Completion],
+    precondition_lag: &[(DateTime<Utc>, String, String)],
+) -> Measure {
+    let promotions: Vec<&StepInfo> = plan.iter().filter(|s| is_promotion(&s.kind)).collect();
+    if promotions.is_empty() {
+        let mut m = measure_rpo(target, None);
+        m.note = "not measured (no database promotion recorded): the plan has no promotion step (postgres.promote, scaleway.promote_replica) and no `rpo` evidence was recorded".into();
+        return m;
+    }
+    let done = completions
+        .iter()
+        .rev()
+        .find(|c| promotions.iter().any(|p| p.id == c.step));
+    let mut m = not_measured(target, "");
+    let Some(done) = done else {
+        m.note = format!(
+            "not measured: the promotion step {} never completed, and no `rpo` evidence was recorded",
+            promotions
+                .iter()
+                .map(|p| format!("`{}` ({})", p.id, p.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        m.missing.push("a completed database promotion".into());
+        m.missing
+            .push("`rpo` evidence recorded at promotion".into());
+        return m;
+    };
+    let kind = promotions
+        .iter()
+        .find(|p| p.id == done.step)
+        .map(|p| p.kind.as_str())
+        .unwrap_or("");
+    m.missing.push(format!(
+        "`rpo` evidence from `{}` ({kind}): lag_bytes and {}",
+        done.step,
+        RPO_TIME_KEYS.join(" / ")
+    ));
+    let lag = precondition_lag
+        .iter()
+        .rev()
+        .find(|(at, step, _)| *step == done.step && *at <= done.at);
+    match lag.and_then(|(at, step, ev)| parse_lag(ev).map(|b| (at, step, ev, b))) {
+        Some((at, step, ev, bytes)) => {
+            m.from = Some(*at);
+            m.lag_bytes = Some(bytes);
+            m.from_event = Some(format!(
+                "the precondition check of `{step}` at {}: {}",
+                ts(*at),
+                r(ev)
+            ));
+            if bytes == 0 {
+                rpo_verdict(&mut m, 0, target);
+                m.missing.clear();
+                m.note = format!(
+                    "`{}` ({kind}) recorded no `rpo` evidence; its precondition check at {} read a replication lag of 0 bytes: no data lost",
+                    done.step,
+                    ts(*at)
+                );
+            } else {
+                m.note = format!(
+                    "`{}` ({kind}) completed at {} without `rpo` evidence; its precondition check at {} read `{}` (≈{bytes} bytes, rounded); the time-based RPO could not be computed",
+                    done.step,
+                    ts(done.at),
+                    ts(*at),
+                    r(ev)
+                );
+            }
+        }
+        None => {
+            m.note = format!(
+                "not measured: `{}` ({kind}) completed at {} but recorded no `rpo` evidence (lag_bytes, {}), and no replication lag was read before it",
+                done.step,
+                ts(done.at),
+                RPO_TIME_KEYS.join(", ")
+            );
+        }
+    }
+    m
+}
+
+/// `dr.database.lag = 1.2 MiB (0.9s ago)` → bytes.
+fn parse_lag(evidence: &str) -> Option<u64> {
+    let (_, rest) = evidence.split_once(" = ")?;
+    let value = rest.split(" (").next()?.trim();
+    crate::plan::units::parse_bytes(value).ok()
 }
 
 /// `1h 02m 03s`, `12m 05s`, `45s`.
@@ -900,10 +1596,20 @@ pub fn fmt_secs(secs: u64) -> String {
 }
 
 fn fmt_ms(ms: i64) -> String {
-    if ms < 10_000 {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
     } else {
         fmt_secs(((ms + 500) / 1000) as u64)
+    }
+}
+
+fn check_mark(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "✓ ok —",
+        Some(false) => "✗ FAILED —",
+        None => "? not evaluated —",
     }
 }
 
@@ -934,7 +1640,7 @@ fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
 fn measure_row(name: &str, m: &Measure) -> Vec<String> {
     let measured = match (m.measured_secs, m.lag_bytes) {
         (Some(s), _) => fmt_secs(s),
-        (None, Some(b)) => format!("{b} bytes"),
+        (None, Some(b)) => fmt_lag(b),
         (None, None) => "—".into(),
     };
     let verdict = match m.verdict {
@@ -952,6 +1658,32 @@ fn measure_row(name: &str, m: &Measure) -> Vec<String> {
     ]
 }
 
+fn kind_label(m: &ReportModel) -> String {
+    match m.kind.as_str() {
+        "review" => "review (read-only; nothing executed)".into(),
+        "demo" => "drill — demo against the embedded simulator".into(),
+        "drill" => "**drill** (`--drill`: a rehearsal, not an outage)".into(),
+        _ => "**incident** (live failover)".into(),
+    }
+}
+
+fn measure_cell(x: &Measure) -> String {
+    let target = x
+        .target_secs
+        .map(fmt_secs)
+        .unwrap_or_else(|| "none set".into());
+    let measured = match (x.measured_secs, x.lag_bytes) {
+        (Some(s), _) => format!("measured {}", fmt_secs(s)),
+        (None, Some(b)) => format!("{} behind, time unknown", fmt_lag(b)),
+        (None, None) => "not measured".into(),
+    };
+    let verdict = match x.verdict {
+        Verdict::NotMeasurable => x.verdict.label().to_string(),
+        v => format!("**{}**", v.label()),
+    };
+    format!("target {target} · {measured} · {verdict}")
+}
+
 pub fn render_markdown(m: &ReportModel) -> String {
     let mut out = String::new();
     let name = if m.plan.name.is_empty() {
@@ -960,6 +1692,10 @@ pub fn render_markdown(m: &ReportModel) -> String {
         m.plan.name.as_str()
     };
     out.push_str(&format!("# {} — {}\n\n", m.title, name));
+    if !m.summary.is_empty() {
+        out.push_str(&m.summary);
+        out.push_str("\n\n");
+    }
 
     let mut facts = vec![
         vec![
@@ -978,10 +1714,11 @@ pub fn render_markdown(m: &ReportModel) -> String {
                 }
             ),
         ],
+        vec!["Kind".into(), kind_label(m)],
         vec!["Operator(s)".into(), m.operators.join(", ")],
         vec!["Host(s)".into(), m.hosts.join(", ")],
-        vec!["Started".into(), ts_opt(m.started)],
-        vec!["Ended".into(), ts_opt(m.ended)],
+        vec!["Started (UTC)".into(), ts_opt(m.started)],
+        vec!["Ended (UTC)".into(), ts_opt(m.ended)],
         vec![
             "End reason".into(),
             m.end_reason
@@ -989,6 +1726,10 @@ pub fn render_markdown(m: &ReportModel) -> String {
                 .unwrap_or_else(|| "never ended (interrupted, or still running)".into()),
         ],
     ];
+    if m.kind != "review" {
+        facts.push(vec!["RTO".into(), measure_cell(&m.rto)]);
+        facts.push(vec!["RPO".into(), measure_cell(&m.rpo)]);
+    }
     if m.sessions.len() > 1 {
         facts.push(vec![
             "Sessions".into(),
@@ -1014,89 +1755,118 @@ pub fn render_markdown(m: &ReportModel) -> String {
         out.push('\n');
     }
 
-    out.push_str("## Objectives\n\n");
-    table(
-        &mut out,
-        &["objective", "target", "measured", "result", "how"],
-        vec![measure_row("RTO", &m.rto), measure_row("RPO", &m.rpo)],
-    );
-    if let (Some(from), Some(to)) = (m.rto.from, m.rto.to) {
-        out.push_str(&format!(
-            "RTO measured from {} to {}.\n\n",
-            ts(from),
-            ts(to)
-        ));
-    }
-
-    if !m.declared.is_empty() {
-        out.push_str("## Declaration\n\n");
-        for d in &m.declared {
-            out.push_str(&format!(
-                "- {} — declared by {}: {}\n",
-                ts(d.at),
-                d.operator,
-                d.note
-            ));
+    if m.kind != "review" {
+        out.push_str("## Recovery objectives\n\n");
+        table(
+            &mut out,
+            &["objective", "target", "measured", "result", "how"],
+            vec![measure_row("RTO", &m.rto), measure_row("RPO", &m.rpo)],
+        );
+        if m.kind != "review" {
+            match (m.rto.from, m.rto.to) {
+                (Some(from), Some(to)) => {
+                    out.push_str(&format!("- **RTO window**: {} → {}.\n", ts(from), ts(to)))
+                }
+                (Some(from), None) => {
+                    out.push_str(&format!("- **RTO window**: from {} — no end.\n", ts(from)))
+                }
+                _ => {}
+            }
+            if let Some(e) = &m.rto.from_event {
+                out.push_str(&format!("- **RTO starts** when {e}.\n"));
+            }
+            if let Some(e) = &m.rto.to_event {
+                out.push_str(&format!("- **RTO ends** when {e}.\n"));
+            }
+            if let Some(e) = &m.rpo.from_event {
+                out.push_str(&format!("- **RPO read from** {e}.\n"));
+            }
+            for x in m
+                .rto
+                .missing
+                .iter()
+                .map(|x| ("RTO", x))
+                .chain(m.rpo.missing.iter().map(|x| ("RPO", x)))
+            {
+                out.push_str(&format!("- **{} — missing**: {}.\n", x.0, x.1));
+            }
+            out.push('\n');
         }
-        out.push('\n');
+
+        if !m.declared.is_empty() {
+            out.push_str("## Declaration\n\n");
+            for d in &m.declared {
+                out.push_str(&format!(
+                    "- {} — declared by {}: {}\n",
+                    ts(d.at),
+                    d.operator,
+                    d.note
+                ));
+            }
+            out.push('\n');
+        }
+
+        if m.sessions.len() > 1 {
+            out.push_str("## Sessions\n\n");
+            let rows = m
+                .sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        (i + 1).to_string(),
+                        ts(s.started),
+                        ts_opt(s.ended),
+                        s.end_reason.clone().unwrap_or_else(|| "never ended".into()),
+                        format!("{}{}", s.mode, if s.drill { " (drill)" } else { "" }),
+                        format!("{}@{} (pid {})", s.operator, s.host, s.pid),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &["#", "started", "ended", "end reason", "mode", "by"],
+                rows,
+            );
+        }
     }
 
-    if m.sessions.len() > 1 {
-        out.push_str("## Sessions\n\n");
-        let rows = m
-            .sessions
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                vec![
-                    (i + 1).to_string(),
-                    ts(s.started),
-                    ts_opt(s.ended),
-                    s.end_reason.clone().unwrap_or_else(|| "never ended".into()),
-                    format!("{}{}", s.mode, if s.drill { " (drill)" } else { "" }),
-                    format!("{}@{} (pid {})", s.operator, s.host, s.pid),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &["#", "started", "ended", "end reason", "mode", "by"],
-            rows,
-        );
-    }
-
-    out.push_str("## Steps\n\n");
-    if m.steps.is_empty() {
-        out.push_str("No step recorded.\n\n");
+    if m.kind == "review" {
+        render_review(&mut out, m);
     } else {
-        let rows = m
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                vec![
-                    (i + 1).to_string(),
-                    format!("`{}`", s.id),
-                    s.title.clone(),
-                    s.kind.clone(),
-                    s.state.clone(),
-                    if s.attempts > 0 {
-                        s.attempts.to_string()
-                    } else {
-                        String::new()
-                    },
-                    s.duration_ms.map(fmt_ms).unwrap_or_default(),
-                    s.detail.clone(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "#", "id", "title", "kind", "state", "attempts", "duration", "detail",
-            ],
-            rows,
-        );
+        out.push_str("## Steps\n\n");
+        if m.steps.is_empty() {
+            out.push_str("No step recorded.\n\n");
+        } else {
+            let rows = m
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        (i + 1).to_string(),
+                        format!("`{}`", s.id),
+                        s.title.clone(),
+                        s.kind.clone(),
+                        s.state.clone(),
+                        if s.attempts > 0 {
+                            s.attempts.to_string()
+                        } else {
+                            String::new()
+                        },
+                        s.duration_ms.map(fmt_ms).unwrap_or_default(),
+                        s.detail.clone(),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &[
+                    "#", "id", "title", "kind", "state", "attempts", "duration", "detail",
+                ],
+                rows,
+            );
+        }
     }
 
     if !m.approvals.is_empty() {
@@ -1200,7 +1970,7 @@ pub fn render_markdown(m: &ReportModel) -> String {
             .collect();
         table(&mut out, &["time", "operator", "mode", "what"], rows);
     }
-    if !m.preflight.is_empty() || !m.reviewed.is_empty() {
+    if m.kind != "review" && (!m.preflight.is_empty() || !m.reviewed.is_empty()) {
         out.push_str("## Review\n\n");
         if !m.reviewed.is_empty() {
             let rows = m
@@ -1220,14 +1990,47 @@ pub fn render_markdown(m: &ReportModel) -> String {
         for p in &m.preflight {
             out.push_str(&format!("Preflight of `{}` at {}:\n\n", p.step, ts(p.at)));
             for c in &p.checks {
-                let mark = match c.ok {
-                    Some(true) => "✓ ok",
-                    Some(false) => "✗ FAILED",
-                    None => "? not evaluated",
-                };
-                out.push_str(&format!("- {mark} — {}: {}\n", c.what, c.detail));
+                out.push_str(&format!(
+                    "- {} {}: {}\n",
+                    check_mark(c.ok),
+                    c.what,
+                    c.detail
+                ));
             }
             out.push('\n');
+        }
+    }
+
+    if m.kind != "review" && (!m.what_failed.is_empty() || m.kind != "incident") {
+        out.push_str("## What failed\n\n");
+        if m.what_failed.is_empty() {
+            out.push_str("Nothing failed, was skipped or was overridden.\n\n");
+        } else {
+            out.push_str(
+                "Each row is something to fix or to write into the runbook before the next test.\n\n",
+            );
+            let rows = m
+                .what_failed
+                .iter()
+                .map(|f| {
+                    vec![
+                        ts(f.at),
+                        f.step
+                            .as_ref()
+                            .map(|s| format!("`{s}`"))
+                            .unwrap_or_default(),
+                        f.what.clone(),
+                        f.operator.clone(),
+                        f.detail.clone(),
+                        f.outcome.clone(),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &["time", "step", "what", "operator", "detail", "then"],
+                rows,
+            );
         }
     }
 
@@ -1325,4 +2128,77 @@ pub fn run_report_cli(journal: &Path, format: &str) -> i32 {
         return crate::exit::FAILURE;
     }
     crate::exit::OK
+}
+
+fn render_review(out: &mut String, m: &ReportModel) {
+    out.push_str("## Review record\n\n");
+    let rows = m
+        .review
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let count = |v: Option<bool>| x.preflight.iter().filter(|c| c.ok == v).count();
+            vec![
+                (i + 1).to_string(),
+                format!("`{}`", x.id),
+                x.title.clone(),
+                x.kind.clone(),
+                if x.reviewed {
+                    "reviewed".into()
+                } else {
+                    "not reviewed".into()
+                },
+                x.reviewed_by.join("; "),
+                x.notes.join("; "),
+                if x.preflight.is_empty() {
+                    "not run".into()
+                } else {
+                    format!(
+                        "✓ {} · ✗ {} · ? {}",
+                        count(Some(true)),
+                        count(Some(false)),
+                        count(None)
+                    )
+                },
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "#",
+            "id",
+            "title",
+            "kind",
+            "state",
+            "reviewed by",
+            "notes",
+            "preflight",
+        ],
+        rows,
+    );
+    let with_pf: Vec<&ReviewStepRow> = m
+        .review
+        .iter()
+        .filter(|x| !x.preflight.is_empty())
+        .collect();
+    if !with_pf.is_empty() {
+        out.push_str("### Preflight results\n\n");
+        for x in with_pf {
+            out.push_str(&format!(
+                "`{}` — {}:\n\n",
+                x.id,
+                x.preflight_at.map(ts).unwrap_or_default()
+            ));
+            for c in &x.preflight {
+                out.push_str(&format!(
+                    "- {} {}: {}\n",
+                    check_mark(c.ok),
+                    c.what,
+                    c.detail
+                ));
+            }
+            out.push('\n');
+        }
+    }
 }
