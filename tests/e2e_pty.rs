@@ -298,6 +298,30 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     assert_eq!(code, Some(0));
     assert!(has_event(&j, |v| v["type"] == "session_ended"
         && v["reason"] == "completed"));
+    // The journal becomes the record: RTO and RPO measured against the plan's targets.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["report", &j.to_string_lossy()])
+        .output()
+        .expect("drcockpit report");
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{md}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rto = md
+        .lines()
+        .find(|l| l.starts_with("| RTO | target"))
+        .unwrap_or_default();
+    assert!(rto.contains("**MET**"), "RTO measured and met:\n{md}");
+    let rpo = md
+        .lines()
+        .find(|l| l.starts_with("| RPO | target"))
+        .unwrap_or_default();
+    assert!(
+        rpo.contains("**MET**"),
+        "RPO measured from the promotion evidence:\n{md}"
+    );
 }
 
 #[test]

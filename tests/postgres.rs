@@ -1127,6 +1127,9 @@ fn prom_db(url: &str, site: &str) -> DatabaseConfig {
         prometheus: Some(PrometheusSource {
             url: url.into(),
             lag_query: Some(format!("pg_replication_lag_bytes{{site=\"{site}\"}}")),
+            replay_age_query: Some(format!(
+                "pg_replication_replay_lag_seconds{{site=\"{site}\"}}"
+            )),
             backup_age_query: Some(format!(
                 "time() - pg_backup_last_success_timestamp_seconds{{site=\"{site}\"}}"
             )),
@@ -1152,6 +1155,12 @@ async fn prometheus_probe_reads_lag_and_backup_and_the_outage_freezes_lag() {
         ref v => panic!("{v:?}"),
     }
     assert!(r.summary.contains("via Prometheus"), "{}", r.summary);
+    // The time-based lag (seconds of replay lag, like RDS ReplicaLag) feeds the RPO estimate.
+    match r.fields["replay_age"] {
+        Value::Duration(d) => assert!(d > Duration::ZERO && d < Duration::from_secs(60), "{d:?}"),
+        ref v => panic!("{v:?}"),
+    }
+    assert!(r.summary.contains("replay "), "{}", r.summary);
     let prod = observe(&plan, SiteId::Prod).await;
     assert_eq!(lag_of(&prod), 0);
 
@@ -1310,6 +1319,7 @@ fn _prom(url: &str) -> PrometheusSource {
     PrometheusSource {
         url: url.into(),
         lag_query: None,
+        replay_age_query: None,
         backup_age_query: None,
     }
 }

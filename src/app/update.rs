@@ -955,6 +955,18 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
             detail: detail.into(),
         }));
     }
+    if matches!(
+        kind.as_str(),
+        "scaleway.promote_replica" | "postgres.promote"
+    ) {
+        // What the panels knew of the DR database's lag at the moment of promotion: the RPO
+        // evidence for a managed promotion (a postgres.promote step adds its own, exact one).
+        fx.push(Effect::Record(Event::Evidence {
+            step: Some(id.clone()),
+            what: "rpo at promotion (panels)".into(),
+            detail: panel_rpo_evidence(state),
+        }));
+    }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
     let attempt = state.steps[i].attempts + 1;
     fx.push(Effect::Record(Event::StepStarted {
@@ -962,6 +974,35 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
         attempt,
         kind: Some(kind),
     }));
+}
+
+fn panel_rpo_evidence(state: &State) -> serde_json::Value {
+    use crate::plan::condition::Lookup;
+    let mut detail = serde_json::Map::new();
+    detail.insert("source".into(), "DR database section of the panels".into());
+    for (field, key) in [("lag", "lag_bytes"), ("replay_age", "replay_age_secs")] {
+        match state.lookup(&format!("dr.database.{field}")) {
+            Lookup::Value { value, age, stale } => {
+                let v = match value {
+                    crate::plan::Value::Bytes(b) => serde_json::json!(b),
+                    crate::plan::Value::Duration(d) => serde_json::json!(d.as_secs_f64()),
+                    other => serde_json::json!(other.to_string()),
+                };
+                detail.insert(key.into(), v);
+                detail.insert(
+                    format!("{key}_observed_secs_ago"),
+                    serde_json::json!(age.as_secs_f64()),
+                );
+                if stale {
+                    detail.insert(format!("{key}_stale"), true.into());
+                }
+            }
+            Lookup::Missing(why) | Lookup::Error(why) => {
+                detail.insert(format!("{key}_unknown"), why.into());
+            }
+        }
+    }
+    serde_json::Value::Object(detail)
 }
 
 fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {

@@ -923,6 +923,7 @@ impl<'t> Cx<'t, '_> {
                 Some(PrometheusSource {
                     url: self.url(&q("url"), &pr.url)?,
                     lag_query: pr.lag_query.clone(),
+                    replay_age_query: pr.replay_age_query.clone(),
                     backup_age_query: pr.backup_age_query.clone(),
                 })
             }

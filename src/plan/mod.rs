@@ -153,6 +153,8 @@ pub struct DatabaseConfig {
 pub struct PrometheusSource {
     pub url: String,
     pub lag_query: Option<String>,
+    /// Seconds of replay lag (the time-based RPO), e.g. RDS `ReplicaLag`.
+    pub replay_age_query: Option<String>,
     pub backup_age_query: Option<String>,
 }
 

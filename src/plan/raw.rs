@@ -130,8 +130,15 @@ pub struct Database {
 #[serde(deny_unknown_fields)]
 pub struct Prometheus {
     pub url: String,
+    /// PromQL answering the replication lag in bytes (e.g. postgres_exporter's
+    /// `pg_replication_lag_bytes`); the largest series wins.
     #[serde(default)]
     pub lag_query: Option<String>,
+    /// PromQL answering the replay lag in seconds (e.g. CloudWatch's RDS `ReplicaLag`, or
+    /// `time() - pg_last_xact_replay_timestamp`): the time-based RPO.
+    #[serde(default)]
+    pub replay_age_query: Option<String>,
+    /// PromQL answering the last backup's age in seconds, or its Unix timestamp.
     #[serde(default)]
     pub backup_age_query: Option<String>,
 }

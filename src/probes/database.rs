@@ -690,6 +690,33 @@ pub async fn probe_prometheus(
             ));
         }
     }
+    if let Some(q) = &p.replay_age_query {
+        match instant_query(http, &p.url, q).await {
+            Ok(s) if !s.is_empty() => {
+                let secs = s.iter().map(|x| x.value).reduce(f64::max).unwrap_or(0.0);
+                let age = std::time::Duration::from_secs_f64(secs.max(0.0));
+                fields.insert("replay_age".into(), Value::Duration(age));
+                let mut text = format!("replay {}", crate::plan::units::fmt_duration(age));
+                if let Some(m) = cfg.max_replay_age
+                    && age > m
+                {
+                    level = Level::Bad;
+                    text.push_str(&format!(" (> {})", crate::plan::units::fmt_duration(m)));
+                }
+                summary.push(text);
+            }
+            Ok(_) => {
+                level = worse(level, Level::Warn);
+                summary.push("replay ?".into());
+                details.push(format!("Prometheus: no series for `{q}`"));
+            }
+            Err(e) => {
+                level = worse(level, Level::Warn);
+                summary.push("replay ?".into());
+                details.push(format!("Prometheus replay query: {e}"));
+            }
+        }
+    }
     if let Some(q) = &p.backup_age_query {
         match instant_query(http, &p.url, q).await {
             Ok(s) if !s.is_empty() => {
@@ -721,7 +748,7 @@ pub async fn probe_prometheus(
     if summary.is_empty() {
         return Err(ProbeError::new(
             "not configured",
-            "the Prometheus source has neither lag_query nor backup_age_query",
+            "the Prometheus source has none of lag_query, replay_age_query, backup_age_query",
         ));
     }
     summary.push("via Prometheus".into());

@@ -192,7 +192,18 @@ async fn query(
     };
     // Arithmetic (`time() - …`) drops the metric name, as in Prometheus.
     let arithmetic = lower.contains("time()") || lower.contains(" - ");
-    let result: Vec<serde_json::Value> = if lower.contains("backup") {
+    let result: Vec<serde_json::Value> = if lower.contains("replay") || lower.contains("replicalag")
+    {
+        // Seconds of replay lag: the DR copy is behind by its byte lag at the primary's
+        // simulated write rate (frozen with the byte lag during an outage).
+        match db.lag_bytes(site) {
+            None => vec![],
+            Some(b) => vec![sample(
+                (!arithmetic).then_some("pg_replication_replay_lag_seconds"),
+                b as f64 / SIM_WRITE_BYTES_PER_SEC,
+            )],
+        }
+    } else if lower.contains("backup") {
         if !db.up(site) {
             vec![]
         } else if lower.contains("time()") {
@@ -222,6 +233,9 @@ async fn query(
     }))
     .into_response()
 }
+
+/// The simulated primary's write rate, which turns byte lag into seconds of replay lag.
+pub const SIM_WRITE_BYTES_PER_SEC: f64 = 48.0 * 1024.0;
 
 fn format_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
