@@ -47,7 +47,7 @@ pub struct PlanMeta {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Qovery {
-    /// API token, by reference only: `${env:QOVERY_API_TOKEN}`.
+    /// API token; write it as a reference (`${env:QOVERY_API_TOKEN}`), never in the file.
     pub token: String,
     pub organization: String,
     /// Defaults to `https://api.qovery.com`; `QOVERY_API_URL` overrides it.
@@ -236,7 +236,10 @@ pub struct RawStep {
     /// Unique id, used by `--resume` and in the journal.
     pub id: String,
     pub title: String,
-    /// `approval`, `manual`, `check`, `wait`, `http.check`, `http.request`, `command`.
+    /// `approval`, `manual`, `check`, `wait`, `http.check`, `http.request`, `command`,
+    /// `qovery.deploy`, `qovery.redeploy`, `qovery.stop`, `qovery.deploy_services`,
+    /// `qovery.set_variables`, `postgres.promote`, `postgres.fence`,
+    /// `scaleway.promote_replica`, `dns.switch`, `dns.verify` (docs/plan-format.md).
     pub kind: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -270,6 +273,7 @@ pub struct RawStep {
     pub expect_status: Option<Vec<u16>>,
     #[serde(default)]
     pub body_contains: Option<String>,
+    /// How often to poll: http.check, qovery deploy-like kinds, dns.verify.
     #[serde(default)]
     pub interval: Option<String>,
     /// command: the program and its arguments (no shell).
