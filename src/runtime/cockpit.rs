@@ -31,16 +31,8 @@ pub fn run(cfg: SessionConfig) -> i32 {
             return exit::USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+    let Some(rt) = super::async_runtime() else {
+        return exit::FAILURE;
     };
     rt.block_on(async move {
         match session::prepare(&cfg).await {

@@ -14,6 +14,22 @@ use crate::exit;
 
 pub use session::{SessionConfig, SessionKind};
 
+/// The tokio runtime every command uses: two workers (the reference machine has two cores;
+/// probes and steps are I/O-bound). `None` after printing why it could not start.
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// The binary's whole life: parse, pick the mode, run, return the exit code.
 pub fn main_entry() -> i32 {
     let cli = match Cli::try_parse() {

@@ -99,16 +99,8 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
             return exit::USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+    let Some(rt) = super::async_runtime() else {
+        return exit::FAILURE;
     };
     let opts = crate::sim::SimOptions {
         scenario: scenario.into(),

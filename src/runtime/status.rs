@@ -267,16 +267,8 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
         eprintln!("--format {format}: expected text, json or prometheus");
         return UNKNOWN;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return UNKNOWN;
-        }
+    let Some(rt) = super::async_runtime() else {
+        return UNKNOWN;
     };
     rt.block_on(async {
         let (plan, sim) = match super::session::load(path).await {
