@@ -78,6 +78,11 @@ fn prometheus_format_is_the_text_exposition_format() {
     assert!(out.contains("# TYPE drcockpit_dr_ready gauge"), "{out}");
     assert!(out.contains("drcockpit_dr_ready{plan=\"demo shop"), "{out}");
     assert!(out.contains("drcockpit_section_age_seconds{"), "{out}");
+    // Where DNS points is a label: alert on `drcockpit_text{section="dns",field="points_to",value!="prod"}`.
+    assert!(
+        out.contains(r#"section="dns",field="points_to",value="prod"} 1"#),
+        "{out}"
+    );
     for line in out.lines().filter(|l| !l.starts_with('#')) {
         let (metric, value) = line.rsplit_once(' ').expect("`metric value`");
         assert!(metric.starts_with("drcockpit_"), "{line}");

@@ -51,6 +51,8 @@ pub struct SectionStatus {
     pub age_secs: Option<f64>,
     /// Numeric fields of the reading (bytes, seconds, counts), for alerting.
     pub values: std::collections::BTreeMap<String, f64>,
+    /// Text fields of the reading (e.g. the DNS record's `points_to`, a database `role`).
+    pub texts: std::collections::BTreeMap<String, String>,
 }
 
 fn overall_of(dr: Verdict, answered: usize) -> (&'static str, i32) {
@@ -98,17 +100,22 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
         let mut sections = Vec::new();
         for sec in Section::ALL {
             let view = state.view(site, sec);
-            let (st, summary, age, values) = match view {
+            let (st, summary, age, values, texts) = match view {
                 SectionView::NotConfigured => continue,
                 SectionView::Waiting => (
                     "waiting",
                     "no answer within the timeout".to_string(),
                     None,
                     Default::default(),
+                    Default::default(),
                 ),
-                SectionView::Error { error, age, .. } => {
-                    ("error", error.full.clone(), Some(age), Default::default())
-                }
+                SectionView::Error { error, age, .. } => (
+                    "error",
+                    error.full.clone(),
+                    Some(age),
+                    Default::default(),
+                    Default::default(),
+                ),
                 SectionView::Fresh { reading, age } | SectionView::Stale { reading, age } => {
                     let st = match reading.level {
                         Level::Good => "good",
@@ -120,7 +127,17 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
                         .iter()
                         .filter_map(|(k, v)| numeric(v).map(|n| (k.clone(), n)))
                         .collect();
-                    (st, reading.summary.clone(), Some(age), values)
+                    let texts = reading
+                        .fields
+                        .iter()
+                        .filter_map(|(k, v)| match v {
+                            crate::plan::Value::Text(t) => {
+                                Some((k.clone(), crate::redact::redact_string(t.clone())))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    (st, reading.summary.clone(), Some(age), values, texts)
                 }
             };
             sections.push(SectionStatus {
@@ -129,6 +146,7 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
                 summary: crate::redact::redact_string(summary),
                 age_secs: age.map(|a| a.as_secs_f64()),
                 values,
+                texts,
             });
         }
         sites.push(SiteStatus {
@@ -254,6 +272,23 @@ pub fn render_prometheus(r: &StatusReport) -> String {
                     s.site,
                     sec.section,
                     esc(k)
+                ));
+            }
+        }
+    }
+    out.push_str(
+        "# HELP drcockpit_text A text field of a section's reading, as a label (value 1).\n",
+    );
+    out.push_str("# TYPE drcockpit_text gauge\n");
+    for s in &r.sites {
+        for sec in &s.sections {
+            for (k, v) in &sec.texts {
+                out.push_str(&format!(
+                    "drcockpit_text{{plan=\"{plan}\",site=\"{}\",section=\"{}\",field=\"{}\",value=\"{}\"}} 1\n",
+                    s.site,
+                    sec.section,
+                    esc(k),
+                    esc(v)
                 ));
             }
         }
