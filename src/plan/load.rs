@@ -1280,6 +1280,7 @@ pub const SECTION_FIELDS: &[(&str, &[&str])] = &[
     ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
     ("env", crate::probes::qovery::ENV_FIELDS),
     ("database", crate::probes::database::FIELDS),
+    ("images", crate::probes::images::FIELDS),
     (
         "dns",
         &[
