@@ -1159,9 +1159,17 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
     let (org, cl, env) = (ids::ORG, ids::DR_CLUSTER, ids::DR_ENV);
     let var_body = r#"{"key":"LOG_LEVEL","value":"debug"}"#;
     let container_body = {
-        let cur = c.get_container_json(ids::DR_WORKER).await.expect("container");
-        drcockpit::steps::images::container_request(&cur, ids::DR_REGISTRY, "shop-dr/worker", "1.4.2")
-            .to_string()
+        let cur = c
+            .get_container_json(ids::DR_WORKER)
+            .await
+            .expect("container");
+        drcockpit::steps::images::container_request(
+            &cur,
+            ids::DR_REGISTRY,
+            "shop-dr/worker",
+            "1.4.2",
+        )
+        .to_string()
     };
     let calls: Vec<(&str, String, String, Option<String>)> = vec![
         ("GET", "/organization".into(), "/organization".into(), None),

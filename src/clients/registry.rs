@@ -42,7 +42,9 @@ pub enum RegistryError {
         "{url}: the registry refused the credentials ({detail}); check the registry username and password in the plan"
     )]
     Unauthorized { url: String, detail: String },
-    #[error("{url}: the registry asks for credentials ({detail}); set `username` and `password` in the site's `registry`")]
+    #[error(
+        "{url}: the registry asks for credentials ({detail}); set `username` and `password` in the site's `registry`"
+    )]
     NeedsCredentials { url: String, detail: String },
     #[error("{url}: access denied (403): {detail}")]
     Forbidden { url: String, detail: String },
@@ -188,7 +190,8 @@ struct Token {
 
 /// Tokens by (registry, user, scope), shared by every client of the process so a probe that
 /// builds a client per refresh still reuses its token until it expires.
-static TOKENS: LazyLock<Mutex<HashMap<String, Token>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static TOKENS: LazyLock<Mutex<HashMap<String, Token>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 /// The challenge each registry answered last, so later calls authenticate up front.
 static CHALLENGES: LazyLock<Mutex<HashMap<String, Challenge>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -271,23 +274,30 @@ impl RegistryClient {
 
     /// `https://host/v2/<name>/manifests/<reference>`
     pub fn manifest_url(&self, name: &str, reference: &str) -> String {
-        format!("{}/v2/{}/manifests/{}", self.base, name.trim_matches('/'), reference)
+        format!(
+            "{}/v2/{}/manifests/{}",
+            self.base,
+            name.trim_matches('/'),
+            reference
+        )
     }
 
     fn basic(&self) -> Option<String> {
         let u = self.username.as_deref()?;
         let p = self.password.as_deref().unwrap_or("");
-        Some(format!(
-            "Basic {}",
-            base64(format!("{u}:{p}").as_bytes())
-        ))
+        Some(format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
     }
 
+    /// Tokens are cached per registry, credentials and scope (the password only as a hash, so
+    /// a client with other credentials never reuses another's token).
     fn token_key(&self, scope: &str) -> String {
+        use sha2::Digest;
+        let pw = sha2::Sha256::digest(self.password.as_deref().unwrap_or("").as_bytes());
         format!(
-            "{}\u{0}{}\u{0}{scope}",
+            "{}\u{0}{}\u{0}{}\u{0}{scope}",
             self.base,
-            self.username.as_deref().unwrap_or("")
+            self.username.as_deref().unwrap_or(""),
+            hex::encode(&pw[..8])
         )
     }
 
@@ -343,7 +353,10 @@ impl RegistryClient {
             _ => return Err(self.status_error(&url, &g)),
         }
         use sha2::Digest;
-        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(g.body.as_bytes())));
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(g.body.as_bytes()))
+        );
         Ok(Some(Manifest {
             digest,
             media_type: g.header("Content-Type").map(str::to_string).or(media_type),
@@ -424,7 +437,11 @@ impl RegistryClient {
                     },
                 });
             };
-            if attempt == 1 || (auth.is_some() && known.as_ref() == Some(&ch) && !matches!(ch, Challenge::Bearer { .. })) {
+            if attempt == 1
+                || (auth.is_some()
+                    && known.as_ref() == Some(&ch)
+                    && !matches!(ch, Challenge::Bearer { .. }))
+            {
                 return Err(if auth.is_some() {
                     RegistryError::Unauthorized {
                         url: redact(url).into_owned(),
@@ -531,7 +548,11 @@ impl RegistryClient {
             401 | 403 => {
                 return Err(RegistryError::Unauthorized {
                     url: shown,
-                    detail: format!("the token endpoint answered {}: {}", r.status, error_detail(&r)),
+                    detail: format!(
+                        "the token endpoint answered {}: {}",
+                        r.status,
+                        error_detail(&r)
+                    ),
                 });
             }
             s => {
@@ -560,7 +581,8 @@ impl RegistryClient {
         crate::redact::register(&value, "registry token");
         // The spec: default 60 s, never less than 60 s. Renew a little early.
         let secs = t.expires_in.unwrap_or(60).max(60);
-        let life = Duration::from_secs(secs).saturating_sub(Duration::from_secs(secs / 10).min(Duration::from_secs(30)));
+        let life = Duration::from_secs(secs)
+            .saturating_sub(Duration::from_secs(secs / 10).min(Duration::from_secs(30)));
         Ok(Token {
             value,
             until: started + life,
@@ -578,8 +600,16 @@ pub fn base64(input: &[u8]) -> String {
             | u32::from(*c.get(2).unwrap_or(&0));
         o.push(A[(n >> 18) as usize & 63] as char);
         o.push(A[(n >> 12) as usize & 63] as char);
-        o.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
-        o.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+        o.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        o.push(if c.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     o
 }
@@ -589,7 +619,9 @@ fn enc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
             _ => o.push_str(&format!("%{b:02X}")),
         }
     }

@@ -23,7 +23,14 @@ use crate::clients::registry::{Manifest, RegistryClient, RegistryError};
 use crate::plan::{Plan, RegistryConfig, SiteId, Value};
 
 /// Every field an Images reading may carry (for the loader's condition check).
-pub const FIELDS: &[&str] = &["synced", "missing", "present", "total", "different", "errors"];
+pub const FIELDS: &[&str] = &[
+    "synced",
+    "missing",
+    "present",
+    "total",
+    "different",
+    "errors",
+];
 
 /// Services checked at a time (each asks both registries at once, so up to twice this many
 /// requests are in flight).
@@ -129,7 +136,11 @@ static LAST_TARGETS: LazyLock<Mutex<HashMap<String, Vec<ImageTarget>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Map a prod repository into the DR registry: swap the prod namespace prefix for the DR one.
-pub fn dr_repository(prod_repo: &str, prod: Option<&RegistryConfig>, dr: Option<&RegistryConfig>) -> String {
+pub fn dr_repository(
+    prod_repo: &str,
+    prod: Option<&RegistryConfig>,
+    dr: Option<&RegistryConfig>,
+) -> String {
     let ns = |c: Option<&RegistryConfig>| {
         c.and_then(|c| c.namespace.as_deref())
             .map(|n| n.trim_matches('/').to_string())
@@ -150,7 +161,10 @@ pub fn dr_repository(prod_repo: &str, prod: Option<&RegistryConfig>, dr: Option<
 /// The images to compare: tags from the prod Qovery containers unless pinned.
 pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>, ProbeError> {
     let Some(images) = &plan.images else {
-        return Err(ProbeError::new("not configured", "no [images] section in the plan"));
+        return Err(ProbeError::new(
+            "not configured",
+            "no [images] section in the plan",
+        ));
     };
     let prod_reg = plan.site(SiteId::Prod).registry.as_ref();
     let dr_reg = plan.site(SiteId::Dr).registry.as_ref();
@@ -293,7 +307,11 @@ pub async fn compare(
 }
 
 /// Resolve the targets and compare both registries (the set-image step and `status`).
-pub async fn check(plan: &Plan, http: &HttpClient, services: Option<&[String]>) -> Result<Vec<ImageRow>, ProbeError> {
+pub async fn check(
+    plan: &Plan,
+    http: &HttpClient,
+    services: Option<&[String]>,
+) -> Result<Vec<ImageRow>, ProbeError> {
     let mut t = targets(plan, http).await?;
     if let Some(s) = services {
         t.retain(|x| s.contains(&x.service));
@@ -341,7 +359,10 @@ fn tag_of(r: &ImageRow) -> &str {
 /// Prod: present/total.
 pub fn prod_reading(rows: &[ImageRow]) -> Reading {
     let total = rows.len();
-    let present = rows.iter().filter(|r| matches!(r.prod, Lookup::Present(_))).count();
+    let present = rows
+        .iter()
+        .filter(|r| matches!(r.prod, Lookup::Present(_)))
+        .count();
     let missing: Vec<&str> = rows
         .iter()
         .filter(|r| matches!(r.prod, Lookup::Missing))
@@ -400,7 +421,10 @@ pub fn dr_reading(rows: &[ImageRow]) -> Reading {
     let missing = names(Sync::Missing);
     let different = names(Sync::Different);
     let unknown = names(Sync::Unknown);
-    let present = rows.iter().filter(|r| matches!(r.dr, Lookup::Present(_))).count();
+    let present = rows
+        .iter()
+        .filter(|r| matches!(r.dr, Lookup::Present(_)))
+        .count();
     let mut summary = format!("{same}/{total} synced");
     if !missing.is_empty() {
         summary.push_str(&format!(" · ✗ {} missing", missing.join(", ")));
@@ -471,7 +495,11 @@ pub fn verify_synced(rows: &[ImageRow]) -> Result<(), String> {
         .filter(|r| r.sync() != Sync::Same)
         .map(|r| {
             let why = match r.sync() {
-                Sync::Missing => format!("{}:{} is not in the DR registry", r.target.dr_repository, tag_of(r)),
+                Sync::Missing => format!(
+                    "{}:{} is not in the DR registry",
+                    r.target.dr_repository,
+                    tag_of(r)
+                ),
                 Sync::Different => format!(
                     "{}:{} has digest {} in DR, {} in prod",
                     r.target.dr_repository,

@@ -1516,7 +1516,10 @@ fn registries_json() -> Vec<Value> {
 /// A sim id derived from a service id (ports and storage of the demo containers).
 fn sub_id(service_id: &str, kind: u32, n: u32) -> String {
     let tail = service_id.rsplit('-').next().unwrap_or("0");
-    format!("6f1e2d3c-{kind:04}-4000-8000-{:0>9}{n:03}", &tail[tail.len().saturating_sub(9)..])
+    format!(
+        "6f1e2d3c-{kind:04}-4000-8000-{:0>9}{n:03}",
+        &tail[tail.len().saturating_sub(9)..]
+    )
 }
 
 /// The editable fields of a demo container: web and api serve HTTP, worker has a volume.
@@ -1591,7 +1594,12 @@ fn find_container(g: &Inner, id: &str) -> Option<(usize, usize)> {
 fn edit_container(g: &mut Inner, ei: usize, si: usize, body: &str) -> Response {
     let req: Value = match serde_json::from_str(body) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return text(400, "Invalid request body: expected a ContainerRequest object"),
+        Ok(_) => {
+            return text(
+                400,
+                "Invalid request body: expected a ContainerRequest object",
+            );
+        }
         Err(e) => return text(400, &format!("Invalid request body: {e}")),
     };
     for k in ["name", "registry_id", "image_name", "tag", "healthchecks"] {
@@ -1606,13 +1614,19 @@ fn edit_container(g: &mut Inner, ei: usize, si: usize, body: &str) -> Response {
         .enumerate()
         .any(|(i, s)| i != si && s.name == name)
     {
-        return text(409, "Container name within the environment is already taken");
+        return text(
+            409,
+            "Container name within the environment is already taken",
+        );
     }
     let Some(registry) = registries()
         .into_iter()
         .find(|r| Some(r.0.as_str()) == req["registry_id"].as_str())
     else {
-        return text(400, &format!("Container registry {} not found", req["registry_id"]));
+        return text(
+            400,
+            &format!("Container registry {} not found", req["registry_id"]),
+        );
     };
     let old = g.envs[ei].services[si].settings.clone();
     let merged_list = |key: &str, kind: u32, g: &mut Inner| -> Result<Value, String> {

@@ -214,11 +214,7 @@ fn basic_ok(headers: &HeaderMap) -> Option<bool> {
     Some(ok)
 }
 
-async fn token(
-    AxState(w): AxState<Arc<RegistryWorld>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn token(AxState(w): AxState<Arc<RegistryWorld>>, headers: HeaderMap, uri: Uri) -> Response {
     let latency = w.lock().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -288,7 +284,12 @@ async fn api(
     }
     let path = uri.path().to_string();
     let Some(rest) = path.strip_prefix("/registry/") else {
-        return oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found", serde_json::Value::Null);
+        return oci_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "not found",
+            serde_json::Value::Null,
+        );
     };
     let (site, rest) = rest.split_once("/v2/").unwrap_or((rest, ""));
     if site != "prod" && site != "dr" {
@@ -320,9 +321,8 @@ async fn api(
             .get("host")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("127.0.0.1");
-        let mut challenge = format!(
-            "Bearer realm=\"http://{host}/registry/token\",service=\"drcockpit-sim\""
-        );
+        let mut challenge =
+            format!("Bearer realm=\"http://{host}/registry/token\",service=\"drcockpit-sim\"");
         if !scope.is_empty() {
             challenge.push_str(&format!(",scope=\"{scope}\""));
         }
@@ -346,7 +346,12 @@ async fn api(
         return (StatusCode::OK, version, "{}").into_response();
     }
     let Some((name, reference)) = target else {
-        return oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found", serde_json::Value::Null);
+        return oci_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "not found",
+            serde_json::Value::Null,
+        );
     };
     if method != Method::GET && method != Method::HEAD {
         return oci_error(

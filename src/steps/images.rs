@@ -321,7 +321,11 @@ fn client(ctx: &StepContext) -> Result<QoveryClient, String> {
     }
 }
 
-fn check_line(what: impl Into<String>, ok: Option<bool>, detail: impl Into<String>) -> PreflightCheck {
+fn check_line(
+    what: impl Into<String>,
+    ok: Option<bool>,
+    detail: impl Into<String>,
+) -> PreflightCheck {
     PreflightCheck {
         what: what.into(),
         ok,
@@ -386,7 +390,9 @@ async fn registry_id(a: &SetImage, c: &QoveryClient) -> Result<(String, String),
                     )
                 })
         }
-        (None, Err(e)) => Err(format!("cannot list the organization's container registries: {e}")),
+        (None, Err(e)) => Err(format!(
+            "cannot list the organization's container registries: {e}"
+        )),
     }
 }
 
@@ -421,13 +427,21 @@ pub async fn preflight(a: &SetImage, ctx: &StepContext) -> Vec<PreflightCheck> {
     };
     let reg = registry_id(a, &c).await;
     match &reg {
-        Ok((id, name)) => out.push(check_line("Qovery registry", Some(true), format!("{id} {name}"))),
+        Ok((id, name)) => out.push(check_line(
+            "Qovery registry",
+            Some(true),
+            format!("{id} {name}"),
+        )),
         Err(e) => out.push(check_line("Qovery registry", Some(false), e.clone())),
     }
     let list = match c.list_containers(&a.environment).await {
         Ok(l) => l,
         Err(e) => {
-            out.push(check_line("containers readable", Some(false), e.to_string()));
+            out.push(check_line(
+                "containers readable",
+                Some(false),
+                e.to_string(),
+            ));
             return out;
         }
     };
@@ -440,7 +454,10 @@ pub async fn preflight(a: &SetImage, ctx: &StepContext) -> Vec<PreflightCheck> {
                 format!(
                     "no container named {svc} in {}; it has {}",
                     where_(a),
-                    list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    list.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
             continue;
@@ -452,7 +469,10 @@ pub async fn preflight(a: &SetImage, ctx: &StepContext) -> Vec<PreflightCheck> {
             Ok(cur) => {
                 let body = container_request(&cur, rid, &r.target.dr_repository, tag);
                 out.push(check_line(
-                    format!("container {svc}: {}:{} → {}:{}", ct.image_name, ct.tag, r.target.dr_repository, tag),
+                    format!(
+                        "container {svc}: {}:{} → {}:{}",
+                        ct.image_name, ct.tag, r.target.dr_repository, tag
+                    ),
                     Some(true),
                     format!(
                         "PUT {}  {}",
@@ -461,7 +481,11 @@ pub async fn preflight(a: &SetImage, ctx: &StepContext) -> Vec<PreflightCheck> {
                     ),
                 ));
             }
-            Err(e) => out.push(check_line(format!("container {svc} readable"), Some(false), e.to_string())),
+            Err(e) => out.push(check_line(
+                format!("container {svc} readable"),
+                Some(false),
+                e.to_string(),
+            )),
         }
     }
     out
@@ -507,7 +531,10 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
             "nothing was changed: no container named {} in {}; it has {}",
             missing.join(", "),
             where_(a),
-            list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            list.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let mut done: Vec<String> = Vec::new();
