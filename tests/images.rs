@@ -329,8 +329,8 @@ async fn two_real_registries_same_tag_different_digest_and_missing() {
     assert_eq!(r.fields.get("present"), Some(&Value::Num(2.0)));
     assert_eq!(r.fields.get("total"), Some(&Value::Num(3.0)));
     assert!(r.summary.contains("1/3 synced"), "{}", r.summary);
-    assert!(r.summary.contains("worker missing"), "{}", r.summary);
-    assert!(r.summary.contains("≠ api"), "{}", r.summary);
+    assert!(r.summary.contains("missing: worker"), "{}", r.summary);
+    assert!(r.summary.contains("differ: api"), "{}", r.summary);
     let short = |d: &str| d.trim_start_matches("sha256:")[..12].to_string();
     assert!(r.details.iter().any(|d| d.starts_with("web 2.0")
         && d.contains(&format!("prod {}", short(&same_p)))
@@ -489,9 +489,20 @@ async fn the_demo_images_panels_against_the_simulator() {
     let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
         .await
         .expect("dr reading");
-    assert_eq!(dr.summary, "2/3 synced · ✗ worker missing");
+    assert_eq!(dr.summary, "2/3 synced · missing: worker");
     assert_eq!(dr.fields.get("synced"), Some(&Value::Bool(false)));
     assert_eq!(dr.fields.get("missing"), Some(&Value::Num(1.0)));
+    // A DR registry that refuses the credentials is an error, not "not synced": conditions on
+    // it stay unknown.
+    let mut wrong = plan.clone();
+    if let Some(r) = wrong.sites[1].registry.as_mut() {
+        r.password = Some("wrong-password".into());
+    }
+    let e = drcockpit::probes::images::probe(&wrong, &http, SiteId::Dr)
+        .await
+        .expect_err("refused");
+    assert_eq!(e.short, "DR registry unreadable");
+    assert!(e.full.contains("refused the credentials"), "{}", e.full);
     sim.shutdown().await;
 }
 

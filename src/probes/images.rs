@@ -335,6 +335,19 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
             compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await
         }
     };
+    // A registry that answers nothing (down, credentials refused) is an error for the section, so
+    // conditions on it are unknown rather than false.
+    let dead = all_failed(&rows, |r| &r.prod)
+        .map(|e| ("prod registry unreadable", e))
+        .or_else(|| {
+            (site == SiteId::Dr)
+                .then(|| all_failed(&rows, |r| &r.dr))
+                .flatten()
+                .map(|e| ("DR registry unreadable", e))
+        });
+    if let Some((short, full)) = dead {
+        return Err(ProbeError::new(short, full));
+    }
     Ok(match site {
         SiteId::Prod => prod_reading(&rows),
         SiteId::Dr => dr_reading(&rows),
@@ -374,7 +387,7 @@ pub fn prod_reading(rows: &[ImageRow]) -> Reading {
         .count();
     let mut summary = format!("{present}/{total} present");
     let level = if !missing.is_empty() {
-        summary.push_str(&format!(" · ✗ {}", missing.join(", ")));
+        summary.push_str(&format!(" · missing: {}", missing.join(", ")));
         Level::Bad
     } else if errors > 0 {
         summary.push_str(&format!(" · ? {errors} unread"));
@@ -427,13 +440,13 @@ pub fn dr_reading(rows: &[ImageRow]) -> Reading {
         .count();
     let mut summary = format!("{same}/{total} synced");
     if !missing.is_empty() {
-        summary.push_str(&format!(" · ✗ {} missing", missing.join(", ")));
+        summary.push_str(&format!(" · missing: {}", missing.join(", ")));
     }
     if !different.is_empty() {
-        summary.push_str(&format!(" · ≠ {}", different.join(", ")));
+        summary.push_str(&format!(" · differ: {}", different.join(", ")));
     }
     if !unknown.is_empty() {
-        summary.push_str(&format!(" · ? {}", unknown.join(", ")));
+        summary.push_str(&format!(" · unread: {}", unknown.join(", ")));
     }
     let level = if !missing.is_empty() || !different.is_empty() {
         Level::Bad
