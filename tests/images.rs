@@ -673,3 +673,33 @@ async fn simulated_put_container_is_a_full_replacement() {
     );
     sim.shutdown().await;
 }
+
+/// A prod region outage takes the prod registry down: the prod panel says so, and DR compares
+/// with the digests prod gave last (saying so) instead of going unknown.
+#[tokio::test]
+async fn dr_compares_with_the_last_prod_digests_when_prod_is_down() {
+    let sim = start_sim("all-good").await;
+    let plan = demo_plan(&sim.url);
+    let http = HttpClient::new(true).with_read_retries(0);
+    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+        .await
+        .expect("dr reading");
+    assert_eq!(dr.summary, "3/3 synced");
+    sim.set_scenario(Scenario::RegionOutage);
+    tokio::time::sleep(drcockpit::sim::REGION_OUTAGE_AFTER + Duration::from_millis(200)).await;
+    let prod = drcockpit::probes::images::probe(&plan, &http, SiteId::Prod)
+        .await
+        .expect_err("prod registry down");
+    assert_eq!(prod.short, "registry unreadable");
+    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+        .await
+        .expect("dr reading from the last prod digests");
+    assert_eq!(dr.summary, "3/3 synced (prod last seen)");
+    assert_eq!(dr.fields.get("synced"), Some(&Value::Bool(true)));
+    assert!(
+        dr.details.iter().any(|d| d.contains("(prod last seen")),
+        "{:?}",
+        dr.details
+    );
+    sim.shutdown().await;
+}

@@ -95,6 +95,8 @@ pub struct ImageRow {
     pub target: ImageTarget,
     pub prod: Lookup,
     pub dr: Lookup,
+    /// The prod registry did not answer; `prod` is the digest it gave this long ago.
+    pub prod_seen_ago: Option<Duration>,
 }
 
 impl ImageRow {
@@ -248,6 +250,46 @@ pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>,
     Ok(out)
 }
 
+/// Prod digests last read in this process, by prod registry, repository and tag.
+static PROD_SEEN: LazyLock<Mutex<HashMap<String, (Manifest, std::time::Instant)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn seen_key(plan: &Plan, t: &ImageTarget) -> String {
+    let base = plan
+        .site(SiteId::Prod)
+        .registry
+        .as_ref()
+        .map(|r| r.url.as_str())
+        .unwrap_or("");
+    format!(
+        "{base}\u{0}{}\u{0}{}",
+        t.prod_repository,
+        t.tag.as_deref().unwrap_or("")
+    )
+}
+
+/// Remember every prod digest read; where the prod registry did not answer, use the digest it
+/// gave last (a prod region outage is when DR needs the comparison most). Rows that fall back
+/// say how old their prod digest is.
+pub fn use_last_seen_prod(plan: &Plan, rows: &mut [ImageRow]) {
+    let mut seen = lock(&PROD_SEEN);
+    for r in rows.iter_mut() {
+        let key = seen_key(plan, &r.target);
+        match &r.prod {
+            Lookup::Present(m) => {
+                seen.insert(key, (m.clone(), std::time::Instant::now()));
+            }
+            Lookup::Error(_) => {
+                if let Some((m, at)) = seen.get(&key) {
+                    r.prod = Lookup::Present(m.clone());
+                    r.prod_seen_ago = Some(at.elapsed());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -296,6 +338,7 @@ pub async fn compare(
                     target: t,
                     prod: p,
                     dr: d,
+                    prod_seen_ago: None,
                 },
             )
         })
@@ -318,13 +361,15 @@ pub async fn check(
     }
     let prod = client(plan, http, SiteId::Prod)?;
     let dr = client(plan, http, SiteId::Dr)?;
-    Ok(compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await)
+    let mut rows = compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await;
+    use_last_seen_prod(plan, &mut rows);
+    Ok(rows)
 }
 
 /// The Images section of one site.
 pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
     let t = targets(plan, http).await?;
-    let rows = match site {
+    let mut rows = match site {
         SiteId::Prod => {
             let prod = client(plan, http, SiteId::Prod)?;
             compare(t, Some(&prod), None, DEFAULT_FANOUT).await
@@ -335,6 +380,13 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
             compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await
         }
     };
+    // The prod panel shows the prod registry as it is; DR compares with the last digests seen.
+    let prod_dead = all_failed(&rows, |r| &r.prod);
+    if site == SiteId::Dr {
+        use_last_seen_prod(plan, &mut rows);
+    } else if let Some(e) = &prod_dead {
+        return Err(ProbeError::new("registry unreadable", e.clone()));
+    }
     // A registry that answers nothing (down, credentials refused) is an error for the section, so
     // conditions on it are unknown rather than false.
     let dead = all_failed(&rows, |r| &r.prod)
@@ -439,6 +491,9 @@ pub fn dr_reading(rows: &[ImageRow]) -> Reading {
         .filter(|r| matches!(r.dr, Lookup::Present(_)))
         .count();
     let mut summary = format!("{same}/{total} synced");
+    if rows.iter().any(|r| r.prod_seen_ago.is_some()) {
+        summary.push_str(" (prod last seen)");
+    }
     if !missing.is_empty() {
         summary.push_str(&format!(" · missing: {}", missing.join(", ")));
     }
@@ -479,8 +534,17 @@ pub fn dr_reading(rows: &[ImageRow]) -> Reading {
                 .unwrap_or_default(),
             _ => String::new(),
         };
+        let seen = row
+            .prod_seen_ago
+            .map(|a| {
+                format!(
+                    " (prod last seen {} ago)",
+                    crate::plan::units::fmt_duration(a)
+                )
+            })
+            .unwrap_or_default();
         r.details.push(format!(
-            "{} {} · prod {} · dr {} · {}{why}",
+            "{} {} · prod {} · dr {} · {}{why}{seen}",
             row.target.service,
             tag_of(row),
             d(&row.prod),

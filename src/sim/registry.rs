@@ -16,7 +16,7 @@
 //! Content: prod holds `shop/{web,api,worker}` and DR `shop-dr/{web,api,worker}` (the demo maps
 //! the Scaleway namespace `shop` to `shop-dr`), tags `1.4.1` and `1.4.2`, the same bytes on both
 //! sides; any `bench/<name>:v1` exists on both (benchmarks). Scenario `image-missing`: DR has no
-//! `shop-dr/worker:1.4.2`.
+//! `shop-dr/worker:1.4.2`. In `region-outage` the prod registry answers 503 once prod is down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -283,6 +283,19 @@ async fn api(
         tokio::time::sleep(latency).await;
     }
     let path = uri.path().to_string();
+    // A prod region outage takes the prod registry down with it.
+    if path.starts_with("/registry/prod/")
+        && w.state
+            .as_ref()
+            .is_some_and(|s| !s.site_up(super::Site::Prod))
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/plain")],
+            super::UPSTREAM_DOWN_BODY,
+        )
+            .into_response();
+    }
     let Some(rest) = path.strip_prefix("/registry/") else {
         return oci_error(
             StatusCode::NOT_FOUND,
