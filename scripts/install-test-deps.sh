@@ -4,7 +4,8 @@
 # Nothing is started here: each test starts its own servers in temporary directories.
 #   - PostgreSQL 15 server + client (tests/postgres.rs), run as user `postgres` when root
 #   - PowerDNS Authoritative + SQLite backend (tests/dns.rs); sqlite3 loads its schema; dig
-#   - Debian's docker-registry (distribution 2.8) + htpasswd for its Basic auth (tests/images.rs)
+#   - Debian's docker-registry (distribution 2.8) + htpasswd for its Basic auth, openssl for a
+#     private CA (tests/images.rs)
 set -euo pipefail
 
 missing=()
@@ -25,6 +26,7 @@ need bind9-dnsutils dig
 # --- OCI registry
 need docker-registry /usr/bin/docker-registry
 need apache2-utils htpasswd
+need openssl openssl
 
 if ((${#missing[@]} == 0)); then
   echo "install-test-deps: everything is installed"

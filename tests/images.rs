@@ -3,7 +3,8 @@
 //! an OCI manifest, a Docker v2 manifest and an OCI index. Then, against the simulator, the
 //! Bearer token flow and token expiry, the Images probe of the demo plan, and `qovery.set_image`.
 //!
-//! Needs `docker-registry` and `htpasswd`: `scripts/install-test-deps.sh` installs them.
+//! Needs `docker-registry`, `htpasswd` and `openssl` (a private CA for the TLS case):
+//! `scripts/install-test-deps.sh` installs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +30,7 @@ fn sha256(b: &[u8]) -> String {
 }
 
 fn require_tools() {
-    let missing: Vec<&str> = [REGISTRY, "htpasswd"]
+    let missing: Vec<&str> = [REGISTRY, "htpasswd", "openssl"]
         .into_iter()
         .filter(|t| {
             if t.starts_with('/') {
@@ -46,7 +47,7 @@ fn require_tools() {
         .collect();
     assert!(
         missing.is_empty(),
-        "the registry integration tests need Debian's docker-registry and htpasswd: missing {}. Run scripts/install-test-deps.sh (as root) to install them.",
+        "the registry integration tests need Debian's docker-registry, htpasswd and openssl: missing {}. Run scripts/install-test-deps.sh (as root) to install them.",
         missing.join(", ")
     );
 }
@@ -60,7 +61,7 @@ fn free_port() -> u16 {
 struct Registry {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     log: PathBuf,
 }
 
@@ -71,10 +72,99 @@ impl Drop for Registry {
     }
 }
 
+/// A CA and a certificate for 127.0.0.1 signed by it, written into `dir` (openssl CLI).
+fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl (scripts/install-test-deps.sh installs it)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=drcockpit test CA",
+    ]);
+    run(&a);
+    let mut a = vec!["req"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&a);
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext file");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    )
+}
+
 impl Registry {
     fn start() -> Registry {
+        Registry::start_with(false)
+    }
+
+    /// `tls`: serve HTTPS with a certificate from a private CA (its PEM is `<dir>/ca.pem`).
+    fn start_with(tls: bool) -> Registry {
         require_tools();
         let dir = tempfile::tempdir().expect("tempdir");
+        let tls_conf = if tls {
+            let (_, cert, key) = make_tls(dir.path());
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            )
+        } else {
+            String::new()
+        };
         let ht = Command::new("htpasswd")
             .args(["-Bbn", USER, PASS])
             .output()
@@ -83,7 +173,7 @@ impl Registry {
         std::fs::write(dir.path().join("htpasswd"), &ht.stdout).expect("write htpasswd");
         let port = free_port();
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: drcockpit-test-secret\nauth:\n  htpasswd:\n    realm: drcockpit-test\n    path: {}\n",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: drcockpit-test-secret\n{tls_conf}auth:\n  htpasswd:\n    realm: drcockpit-test\n    path: {}\n",
             dir.path().join("data").display(),
             dir.path().join("htpasswd").display()
         );
@@ -98,7 +188,7 @@ impl Registry {
             .stderr(out)
             .spawn()
             .expect("start docker-registry");
-        let url = format!("http://127.0.0.1:{port}");
+        let url = format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" });
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -111,7 +201,7 @@ impl Registry {
         Registry {
             child,
             url,
-            _dir: dir,
+            dir,
             log,
         }
     }
@@ -702,4 +792,43 @@ async fn dr_compares_with_the_last_prod_digests_when_prod_is_down() {
         dr.details
     );
     sim.shutdown().await;
+}
+
+/// A registry behind a private CA: refused without the plan's `ca_bundle`, trusted with it.
+#[tokio::test]
+async fn a_private_ca_registry_needs_the_ca_bundle() {
+    let reg = Registry::start_with(true);
+    let cfg = |ca: Option<String>| drcockpit::plan::RegistryConfig {
+        url: reg.url.clone(),
+        username: Some(USER.into()),
+        password: Some(PASS.into()),
+        ca_bundle: ca,
+        namespace: None,
+    };
+    let http = HttpClient::new(true).with_read_retries(0);
+    let plain = RegistryClient::from_config(&cfg(None), &http).expect("client");
+    let e = plain.ping().await.expect_err("untrusted certificate");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    let ca = reg.dir.path().join("ca.pem").display().to_string();
+    let trusted = RegistryClient::from_config(&cfg(Some(ca)), &http).expect("client");
+    let ping = trusted
+        .ping()
+        .await
+        .expect("ping over TLS with the CA bundle");
+    assert_eq!(ping.api_version.as_deref(), Some("registry/2.0"));
+    assert_eq!(
+        trusted.manifest("shop/web", "1.0").await.expect("read"),
+        None
+    );
+    // A bundle that is not there, or not PEM, is a configuration error naming the file.
+    let e = RegistryClient::from_config(&cfg(Some("/nonexistent/ca.pem".into())), &http)
+        .err()
+        .expect("missing file");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    let junk = reg.dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").expect("write");
+    let e = RegistryClient::from_config(&cfg(Some(junk.display().to_string())), &http)
+        .err()
+        .expect("not PEM");
+    assert!(e.to_string().contains("CA bundle"), "{e}");
 }
