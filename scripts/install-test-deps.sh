@@ -4,6 +4,8 @@
 # Nothing is started here: each test starts its own servers in temporary directories.
 #   - PostgreSQL 15 server + client (tests/postgres.rs), run as user `postgres` when root
 #   - PowerDNS Authoritative + SQLite backend (tests/dns.rs); sqlite3 loads its schema; dig
+#   - Debian's docker-registry (distribution 2.8) + htpasswd for its Basic auth, openssl for a
+#     private CA (tests/images.rs)
 set -euo pipefail
 
 missing=()
@@ -21,6 +23,10 @@ need pdns-server /usr/sbin/pdns_server
 need pdns-backend-sqlite3 /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
 need sqlite3 sqlite3
 need bind9-dnsutils dig
+# --- OCI registry
+need docker-registry /usr/bin/docker-registry
+need apache2-utils htpasswd
+need openssl openssl
 
 if ((${#missing[@]} == 0)); then
   echo "install-test-deps: everything is installed"
@@ -44,6 +50,6 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts pdns on install where it can; the tests use their own instances and ports.
-if command -v systemctl >/dev/null 2>&1; then "${SUDO[@]}" systemctl disable --now pdns >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then "${SUDO[@]}" systemctl disable --now pdns docker-registry >/dev/null 2>&1 || true; fi
 id postgres >/dev/null 2>&1 || { echo "install-test-deps: user postgres missing after install" >&2; exit 1; }
 echo "install-test-deps: done"

@@ -232,8 +232,19 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(30),
         finished_ok("point-db-at-dr"),
     );
-    // 7. Qovery: deploy the DR environment (typed word), followed to DEPLOYED.
-    c.wait_screen("Step 7 · qovery.deploy", Duration::from_secs(10));
+    // 7. Qovery: point the DR containers at the DR registry (images checked, PUT, read back).
+    c.wait_screen("Step 7 · qovery.set_image", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(
+        &j,
+        "the image switch",
+        Duration::from_secs(30),
+        finished_ok("point-images-at-dr"),
+    );
+    // 8. Qovery: deploy the DR environment (typed word), followed to DEPLOYED.
+    c.wait_screen("Step 8 · qovery.deploy", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Type DEPLOY to run it", Duration::from_secs(5));
     c.send("DEPLOY\r");
@@ -246,8 +257,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(90),
         finished_ok("deploy-dr"),
     );
-    // 8–9. http.check and wait against the simulator's DR health.
-    c.wait_screen("Step 8 · http.check", Duration::from_secs(10));
+    // 9–10. http.check and wait against the simulator's DR health.
+    c.wait_screen("Step 9 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -255,7 +266,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("dr-health"),
     );
-    c.wait_screen("Step 9 · wait", Duration::from_secs(10));
+    c.wait_screen("Step 10 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -263,8 +274,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(40),
         finished_ok("dr-stable"),
     );
-    // 10–11. Switch DNS to DR (typed word) and verify every nameserver answers it.
-    c.wait_screen("Step 10 · dns.switch", Duration::from_secs(10));
+    // 11–12. Switch DNS to DR (typed word) and verify every nameserver answers it.
+    c.wait_screen("Step 11 · dns.switch", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Type SWITCH to run it", Duration::from_secs(5));
     c.send("SWITCH\r");
@@ -274,7 +285,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(30),
         finished_ok("switch-dns"),
     );
-    c.wait_screen("Step 11 · dns.verify", Duration::from_secs(10));
+    c.wait_screen("Step 12 · dns.verify", Duration::from_secs(10));
     c.send("\r");
     wait_event(
         &j,
@@ -282,8 +293,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(60),
         finished_ok("verify-dns"),
     );
-    // 12. the webhook.
-    c.wait_screen("Step 12 · http.request", Duration::from_secs(10));
+    // 13. the webhook.
+    c.wait_screen("Step 13 · http.request", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");

@@ -56,6 +56,7 @@ fn the_demo_plan_loads_against_the_simulator() {
             "record-bastion",
             "promote-db",
             "point-db-at-dr",
+            "point-images-at-dr",
             "deploy-dr",
             "dr-health",
             "dr-stable",
@@ -74,6 +75,7 @@ fn the_demo_plan_loads_against_the_simulator() {
             "command",
             "scaleway.promote_replica",
             "qovery.set_variables",
+            "qovery.set_image",
             "qovery.deploy",
             "http.check",
             "wait",
@@ -163,12 +165,13 @@ fn an_unknown_kind_lists_kinds_and_suggests() {
 }
 
 #[test]
-fn a_kind_of_a_later_family_is_not_available() {
+fn set_image_without_qovery_or_images_says_what_it_needs() {
     let e = fail("bad_planned_kind.toml");
     assert_at(&e, "bad_planned_kind.toml", 16, 8);
+    assert_eq!(e.step.as_deref(), Some("promote-db"));
     assert!(
         e.message
-            .contains("kind `qovery.set_image` is not available in this build"),
+            .contains("qovery.set_image needs a [qovery] section"),
         "{e}"
     );
 }

@@ -1158,6 +1158,19 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         .clone();
     let (org, cl, env) = (ids::ORG, ids::DR_CLUSTER, ids::DR_ENV);
     let var_body = r#"{"key":"LOG_LEVEL","value":"debug"}"#;
+    let container_body = {
+        let cur = c
+            .get_container_json(ids::DR_WORKER)
+            .await
+            .expect("container");
+        drcockpit::steps::images::container_request(
+            &cur,
+            ids::DR_REGISTRY,
+            "shop-dr/worker",
+            "1.4.2",
+        )
+        .to_string()
+    };
     let calls: Vec<(&str, String, String, Option<String>)> = vec![
         ("GET", "/organization".into(), "/organization".into(), None),
         (
@@ -1291,6 +1304,24 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             "/environment/{environmentId}/redeploy".into(),
             format!("/environment/{}/redeploy", ids::PROD_ENV),
             None,
+        ),
+        (
+            "GET",
+            "/organization/{organizationId}/containerRegistry".into(),
+            format!("/organization/{org}/containerRegistry"),
+            None,
+        ),
+        (
+            "GET",
+            "/container/{containerId}".into(),
+            format!("/container/{}", ids::DR_WEB),
+            None,
+        ),
+        (
+            "PUT",
+            "/container/{containerId}".into(),
+            format!("/container/{}", ids::DR_WORKER),
+            Some(container_body.clone()),
         ),
     ];
     let mut errs = Vec::new();

@@ -102,6 +102,33 @@ impl HttpClient {
         }
     }
 
+    /// The same transport (mode, refusal counter, retries) trusting the CA certificates of a PEM
+    /// bundle as well as the built-in roots (a registry behind a private CA).
+    pub fn with_ca_bundle(&self, pem: &[u8]) -> Result<HttpClient, HttpError> {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| HttpError::Invalid(format!("CA bundle: {}", error_chain(&e))))?;
+        if certs.is_empty() {
+            return Err(HttpError::Invalid(
+                "CA bundle: no PEM certificate in it".into(),
+            ));
+        }
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("drcockpit/", env!("CARGO_PKG_VERSION")));
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+        let inner = b
+            .build()
+            .map_err(|e| HttpError::Invalid(format!("CA bundle: {}", error_chain(&e))))?;
+        Ok(HttpClient {
+            inner,
+            read_only: self.read_only,
+            refused: self.refused.clone(),
+            read_retries: self.read_retries,
+        })
+    }
+
     pub fn is_read_only(&self) -> bool {
         self.read_only
     }

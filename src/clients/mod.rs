@@ -5,3 +5,4 @@ pub mod dns;
 pub mod http;
 pub mod postgres;
 pub mod qovery;
+pub mod registry;

@@ -222,6 +222,7 @@ pub fn load_str_with_notes(
         sites: Default::default(),
         qovery: None,
         dns: None,
+        images: None,
     };
     let plan = cx.convert(file)?;
     Ok(Loaded {
@@ -480,6 +481,8 @@ struct Cx<'t, 'd> {
     qovery: Option<QoveryConfig>,
     /// `[dns]`, converted before the steps (DNS steps copy it in).
     dns: Option<DnsConfig>,
+    /// `[images]`, converted before the steps (`qovery.set_image` reads its services).
+    images: Option<ImagesConfig>,
 }
 
 /// What a validation error is about.
@@ -664,6 +667,7 @@ impl<'t> Cx<'t, '_> {
         self.sites = [prod.clone(), dr.clone()];
         self.qovery = qovery.clone();
         self.dns = dns.clone();
+        self.images = images.clone();
         let mut steps: Vec<Step> = Vec::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
             let step = self.step(i, s)?;
@@ -1281,6 +1285,7 @@ pub const SECTION_FIELDS: &[(&str, &[&str])] = &[
     ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
     ("env", crate::probes::qovery::ENV_FIELDS),
     ("database", crate::probes::database::FIELDS),
+    ("images", crate::probes::images::FIELDS),
     (
         "dns",
         &[
@@ -1394,6 +1399,7 @@ pub const FAMILIES: &[&[KindSpec]] = &[
     crate::steps::postgres::KINDS,
     crate::steps::scaleway::KINDS,
     DNS_KINDS,
+    crate::steps::images::KINDS,
 ];
 
 const QOVERY_KINDS: &[KindSpec] = {
@@ -1450,7 +1456,7 @@ fn build_qovery(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
 }
 
 /// Kinds the format defines that this build does not implement yet.
-pub const PLANNED_KINDS: &[&str] = &["qovery.set_image"];
+pub const PLANNED_KINDS: &[&str] = &[];
 
 /// The kinds this build implements, in documentation order.
 pub fn known_kinds() -> Vec<&'static str> {
@@ -1473,6 +1479,17 @@ impl StepCx<'_, '_, '_> {
     /// The step as written.
     pub(crate) fn raw(&self) -> &raw::RawStep {
         self.raw
+    }
+
+    /// The sites, `[qovery]` and `[images]` as converted (for kinds that act on them).
+    pub(crate) fn sites(&self) -> &[Site; 2] {
+        &self.cx.sites
+    }
+    pub(crate) fn qovery(&self) -> Option<&QoveryConfig> {
+        self.cx.qovery.as_ref()
+    }
+    pub(crate) fn images(&self) -> Option<&ImagesConfig> {
+        self.cx.images.as_ref()
     }
 
     /// The step's id (already validated).

@@ -267,6 +267,8 @@ pub enum StepAction {
     Scaleway(crate::steps::scaleway::PromoteReplica),
     /// `dns.switch` / `dns.verify` (see [`crate::steps::dns`]).
     Dns(DnsAction),
+    /// `qovery.set_image` (see [`crate::steps::images`]).
+    SetImage(crate::steps::images::SetImage),
 }
 
 impl StepAction {
@@ -284,6 +286,7 @@ impl StepAction {
             StepAction::Postgres(p) => p.kind_name(),
             StepAction::Scaleway(_) => "scaleway.promote_replica",
             StepAction::Dns(d) => d.op.kind_name(),
+            StepAction::SetImage(_) => "qovery.set_image",
         }
     }
 }

@@ -336,4 +336,9 @@ pub struct RawStep {
     /// dns.verify: count down the old TTL once every nameserver answers the new target (default true).
     #[serde(default)]
     pub countdown: Option<bool>,
+    // qovery.set_image
+    /// qovery.set_image: the Qovery container registry id of the DR registry (default: the
+    /// organization's registry whose URL has the host of `[sites.dr] registry.url`).
+    #[serde(default)]
+    pub registry_id: Option<String>,
 }

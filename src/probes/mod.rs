@@ -5,6 +5,7 @@
 pub mod database;
 pub mod dns;
 pub mod health;
+pub mod images;
 pub mod qovery;
 
 use std::sync::Arc;
@@ -48,6 +49,12 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
                 section: Section::Health,
             });
         }
+        if s.registry.is_some() && plan.images.is_some() {
+            v.push(ProbeKey {
+                site,
+                section: Section::Images,
+            });
+        }
         if plan.site(site).database.is_some() {
             v.push(ProbeKey {
                 site,
@@ -79,13 +86,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
         Section::Cluster | Section::Env => qovery_probe(plan, http, key).await,
         Section::Database => database::probe(plan, http, key.site).await,
         Section::Dns => dns::probe(plan, http, key.site).await,
-        other => Err(crate::app::ProbeError::new(
-            "no probe",
-            format!(
-                "the {} probe is not available in this build",
-                other.as_str()
-            ),
-        )),
+        Section::Images => images::probe(plan, http, key.site).await,
     };
     Observation {
         site: key.site,

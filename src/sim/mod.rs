@@ -9,6 +9,7 @@
 pub mod dns;
 pub mod prometheus;
 pub mod qovery;
+pub mod registry;
 pub mod scaleway;
 mod sites;
 mod webhooks;
@@ -139,6 +140,7 @@ pub fn families(state: &SimState) -> Vec<Family> {
         qovery_family(state),
         prometheus::family(db.clone()),
         scaleway::family(Arc::new(scaleway::ScalewayState::new(db))),
+        registry::family(Arc::new(registry::RegistryWorld::new(Some(state.clone())))),
     ]
 }
 

@@ -91,6 +91,9 @@ struct Service {
     image_name: String,
     tag: String,
     registry: (String, String, String, String),
+    /// Containers: the editable `ContainerRequest` fields besides name, image, tag and registry
+    /// (resources, healthchecks, ports and storage with their ids, …), as last written.
+    settings: Value,
     state: String,
     last_deployment_date: DateTime<Utc>,
     deployment_request_id: Option<String>,
@@ -394,6 +397,26 @@ impl QoveryWorld {
             .map(|v| v.value.clone())
     }
 
+    /// `(image_name, tag, registry id)` of a container.
+    pub fn container_image(&self, service_id: &str) -> Option<(String, String, String)> {
+        let g = self.lock();
+        g.envs
+            .iter()
+            .flat_map(|e| e.services.iter())
+            .find(|s| s.id == service_id)
+            .map(|s| (s.image_name.clone(), s.tag.clone(), s.registry.0.clone()))
+    }
+
+    /// The ports and storage of a container as stored (ids included).
+    pub fn container_settings(&self, service_id: &str) -> Option<Value> {
+        let g = self.lock();
+        g.envs
+            .iter()
+            .flat_map(|e| e.services.iter())
+            .find(|s| s.id == service_id)
+            .map(|s| s.settings.clone())
+    }
+
     /// The image tag of a service.
     pub fn service_tag(&self, service_id: &str) -> Option<String> {
         let g = self.lock();
@@ -430,6 +453,8 @@ const PATHS: &[&str] = &[
     "/environment/{environmentId}/secret/{secretId}",
     "/environment/{environmentId}/deploymentHistory",
     "/variable",
+    "/container/{containerId}",
+    "/organization/{organizationId}/containerRegistry",
 ];
 
 /// The Qovery routes with their state applied, ready to `merge` into the simulator's router.
@@ -579,6 +604,20 @@ fn route(g: &mut Inner, m: &str, segs: &[&str], query: &str, body: &str) -> Resp
             let l: Vec<Value> = g.clusters.iter().map(cluster_json).collect();
             json_resp(200, json!({ "results": l }))
         }
+        ("GET", ["organization", org, "containerRegistry"]) => {
+            if *org != ids::ORG {
+                return text(404, "Organization not found");
+            }
+            json_resp(200, json!({ "results": registries_json() }))
+        }
+        ("GET", ["container", id]) => match find_container(g, id) {
+            Some((ei, si)) => json_resp(200, container_json(&g.envs[ei], &g.envs[ei].services[si])),
+            None => text(404, &format!("Container {id} not found")),
+        },
+        ("PUT", ["container", id]) => match find_container(g, id) {
+            Some((ei, si)) => edit_container(g, ei, si, body),
+            None => text(404, &format!("Container {id} not found")),
+        },
         ("GET", ["organization", org, "cluster", "status"]) => {
             if *org != ids::ORG {
                 return text(404, "Organization not found");
@@ -1151,16 +1190,7 @@ fn list_kind(e: &Env, k: Kind) -> Response {
             let mut v = common;
             match k {
                 Kind::Container => {
-                    let (rid, rname, rurl, rkind) = &s.registry;
-                    let extra = json!({
-                        "image_name": s.image_name, "tag": s.tag, "registry_id": rid,
-                        "registry": { "id": rid, "name": rname, "url": rurl, "kind": rkind },
-                        "maximum_cpu": 16000, "maximum_memory": 32768, "maximum_gpu": 0,
-                        "cpu": 500, "memory": 512, "gpu": 0,
-                        "min_running_instances": 1, "max_running_instances": 3,
-                        "auto_preview": false, "arguments": [], "ports": [],
-                    });
-                    merge(&mut v, extra);
+                    merge(&mut v, container_fields(s));
                 }
                 Kind::Database => merge(
                     &mut v,
@@ -1218,6 +1248,7 @@ fn service(
         image_name: format!("shop/{name}"),
         tag: tag.into(),
         registry,
+        settings: container_settings(id, name),
         state: state.into(),
         last_deployment_date: now - chrono::Duration::hours(30),
         deployment_request_id: None,
@@ -1449,4 +1480,209 @@ fn dr_env(now: DateTime<Utc>) -> Env {
         op: None,
         created_at: now - chrono::Duration::days(90),
     }
+}
+
+/// The organization's container registries (`ContainerRegistryResponse`).
+fn registries() -> [(String, String, String, String); 2] {
+    [
+        (
+            ids::PROD_REGISTRY.to_string(),
+            "scaleway-fr-par".to_string(),
+            "https://rg.fr-par.scw.cloud".to_string(),
+            "SCALEWAY_CR".to_string(),
+        ),
+        (
+            ids::DR_REGISTRY.to_string(),
+            "ecr-eu-west-1".to_string(),
+            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com".to_string(),
+            "ECR".to_string(),
+        ),
+    ]
+}
+
+fn registries_json() -> Vec<Value> {
+    registries()
+        .iter()
+        .map(|(id, name, url, kind)| {
+            json!({
+                "id": id, "created_at": "2024-03-01T09:00:00Z", "updated_at": "2024-03-01T09:00:00Z",
+                "name": name, "kind": kind, "description": "", "url": url,
+                "associated_services_count": 3, "config": {},
+            })
+        })
+        .collect()
+}
+
+/// A sim id derived from a service id (ports and storage of the demo containers).
+fn sub_id(service_id: &str, kind: u32, n: u32) -> String {
+    let tail = service_id.rsplit('-').next().unwrap_or("0");
+    format!(
+        "6f1e2d3c-{kind:04}-4000-8000-{:0>9}{n:03}",
+        &tail[tail.len().saturating_sub(9)..]
+    )
+}
+
+/// The editable fields of a demo container: web and api serve HTTP, worker has a volume.
+fn container_settings(id: &str, name: &str) -> Value {
+    let port = |internal: u16| {
+        json!([{
+            "id": sub_id(id, 1, 1), "name": "http", "internal_port": internal, "external_port": 443,
+            "publicly_accessible": true, "is_default": true, "protocol": "HTTP",
+        }])
+    };
+    let (ports, storage) = match name {
+        "web" => (port(8080), json!([])),
+        "api" => (port(8081), json!([])),
+        "worker" => (
+            json!([]),
+            json!([{ "id": sub_id(id, 2, 1), "type": "FAST_SSD", "size": 10, "mount_point": "/data" }]),
+        ),
+        _ => (json!([]), json!([])),
+    };
+    json!({
+        "description": format!("{name} service"),
+        "arguments": [], "entrypoint": null,
+        "cpu": 500, "memory": 512, "gpu": 0,
+        "min_running_instances": 1, "max_running_instances": 3,
+        "auto_preview": false, "auto_deploy": false,
+        "healthchecks": { "liveness_probe": { "type": { "tcp": { "port": 8080 } }, "initial_delay_seconds": 30, "period_seconds": 10, "timeout_seconds": 5, "success_threshold": 1, "failure_threshold": 3 } },
+        "ports": ports, "storage": storage,
+        "annotations_groups": [], "labels_groups": [],
+    })
+}
+
+/// The `ContainerResponse` fields of a container besides the common ones.
+fn container_fields(s: &Service) -> Value {
+    let (rid, rname, rurl, rkind) = &s.registry;
+    let mut v = json!({
+        "image_name": s.image_name, "tag": s.tag, "registry_id": rid,
+        "registry": { "id": rid, "name": rname, "url": rurl, "kind": rkind },
+        "maximum_cpu": 16000, "maximum_memory": 32768, "maximum_gpu": 0,
+    });
+    merge(&mut v, s.settings.clone());
+    if v["entrypoint"].is_null()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("entrypoint");
+    }
+    v
+}
+
+fn container_json(e: &Env, s: &Service) -> Value {
+    let mut v = json!({
+        "id": s.id, "created_at": s.created_at, "updated_at": s.created_at, "name": s.name,
+        "environment": { "id": e.id }, "icon_uri": "app://qovery-console/container",
+        "service_type": "CONTAINER",
+    });
+    merge(&mut v, container_fields(s));
+    v
+}
+
+fn find_container(g: &Inner, id: &str) -> Option<(usize, usize)> {
+    g.envs.iter().enumerate().find_map(|(ei, e)| {
+        e.services
+            .iter()
+            .position(|s| s.id == id && s.kind == Kind::Container)
+            .map(|si| (ei, si))
+    })
+}
+
+/// `PUT /container/{id}`: a full replacement. Required: name, registry_id, image_name, tag,
+/// healthchecks. Ports and storage: an entry with an `id` updates that one (an unknown id is a
+/// 400), one without creates a new one, and every existing entry left out is deleted. Every other
+/// field left out goes back to its default.
+fn edit_container(g: &mut Inner, ei: usize, si: usize, body: &str) -> Response {
+    let req: Value = match serde_json::from_str(body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => {
+            return text(
+                400,
+                "Invalid request body: expected a ContainerRequest object",
+            );
+        }
+        Err(e) => return text(400, &format!("Invalid request body: {e}")),
+    };
+    for k in ["name", "registry_id", "image_name", "tag", "healthchecks"] {
+        if req.get(k).is_none_or(Value::is_null) {
+            return text(400, &format!("{k} is required"));
+        }
+    }
+    let name = req["name"].as_str().unwrap_or("").to_string();
+    if g.envs[ei]
+        .services
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != si && s.name == name)
+    {
+        return text(
+            409,
+            "Container name within the environment is already taken",
+        );
+    }
+    let Some(registry) = registries()
+        .into_iter()
+        .find(|r| Some(r.0.as_str()) == req["registry_id"].as_str())
+    else {
+        return text(
+            400,
+            &format!("Container registry {} not found", req["registry_id"]),
+        );
+    };
+    let old = g.envs[ei].services[si].settings.clone();
+    let merged_list = |key: &str, kind: u32, g: &mut Inner| -> Result<Value, String> {
+        let existing: Vec<String> = old[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["id"].as_str().map(str::to_string))
+            .collect();
+        let mut out = Vec::new();
+        for entry in req[key].as_array().into_iter().flatten() {
+            let mut e = entry.clone();
+            match entry["id"].as_str() {
+                Some(id) if !existing.iter().any(|x| x == id) => {
+                    return Err(format!("{key}: {id} does not belong to this container"));
+                }
+                Some(_) => {}
+                None => {
+                    g.seq += 1;
+                    let sid = g.envs[ei].services[si].id.clone();
+                    e["id"] = json!(sub_id(&sid, kind, 100 + (g.seq % 900) as u32));
+                }
+            }
+            out.push(e);
+        }
+        Ok(Value::Array(out))
+    };
+    let ports = match merged_list("ports", 1, g) {
+        Ok(p) => p,
+        Err(m) => return text(400, &m),
+    };
+    let storage = match merged_list("storage", 2, g) {
+        Ok(p) => p,
+        Err(m) => return text(400, &m),
+    };
+    let field = |k: &str, default: Value| req.get(k).cloned().unwrap_or(default);
+    let settings = json!({
+        "description": field("description", json!("")),
+        "arguments": field("arguments", json!([])),
+        "entrypoint": field("entrypoint", Value::Null),
+        "cpu": field("cpu", json!(500)), "memory": field("memory", json!(512)), "gpu": field("gpu", json!(0)),
+        "min_running_instances": field("min_running_instances", json!(1)),
+        "max_running_instances": field("max_running_instances", json!(1)),
+        "auto_preview": field("auto_preview", json!(false)),
+        "auto_deploy": field("auto_deploy", json!(false)),
+        "healthchecks": req["healthchecks"].clone(),
+        "ports": ports, "storage": storage,
+        "annotations_groups": field("annotations_groups", json!([])),
+        "labels_groups": field("labels_groups", json!([])),
+    });
+    let s = &mut g.envs[ei].services[si];
+    s.name = name;
+    s.image_name = req["image_name"].as_str().unwrap_or("").to_string();
+    s.tag = req["tag"].as_str().unwrap_or("").to_string();
+    s.registry = registry;
+    s.settings = settings;
+    let e = &g.envs[ei];
+    json_resp(200, container_json(e, &e.services[si]))
 }

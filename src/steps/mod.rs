@@ -6,6 +6,7 @@
 pub mod command;
 pub mod dns;
 pub mod http;
+pub mod images;
 pub mod postgres;
 pub mod qovery;
 pub mod scaleway;
@@ -66,6 +67,7 @@ pub fn is_mutating(action: &StepAction) -> bool {
         StepAction::Qovery(_) => true,
         StepAction::Postgres(_) | StepAction::Scaleway(_) => true,
         StepAction::Dns(d) => dns::is_mutating(d),
+        StepAction::SetImage(_) => true,
     }
 }
 
@@ -92,6 +94,7 @@ pub fn describe(action: &StepAction) -> Vec<String> {
         StepAction::Postgres(p) => postgres::describe(p),
         StepAction::Scaleway(p) => scaleway::describe(p),
         StepAction::Dns(d) => dns::describe(d),
+        StepAction::SetImage(a) => images::describe(a),
     }
 }
 
@@ -114,6 +117,7 @@ pub async fn preflight(
         StepAction::Postgres(p) => checks.extend(postgres::preflight(p, ctx).await),
         StepAction::Scaleway(p) => checks.extend(scaleway::preflight(p, ctx).await),
         StepAction::Dns(d) => checks.extend(dns::preflight(d, ctx).await),
+        StepAction::SetImage(a) => checks.extend(images::preflight(a, ctx).await),
         _ => {}
     }
     checks
@@ -130,6 +134,7 @@ pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String
         StepAction::Postgres(p) => postgres::run(p, &ctx).await,
         StepAction::Scaleway(p) => scaleway::run(p, &ctx).await,
         StepAction::Dns(d) => dns::run(d, &ctx).await,
+        StepAction::SetImage(a) => images::run(a, &ctx).await,
         other => Err(format!(
             "{} steps are driven by the engine, not run as tasks",
             other.kind_name()
@@ -150,6 +155,7 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
         StepAction::Postgres(p) => postgres::timeout(p),
         StepAction::Scaleway(p) => scaleway::timeout(p),
         StepAction::Dns(d) => dns::default_timeout(d),
+        StepAction::SetImage(a) => images::default_timeout(a),
         _ => Duration::from_secs(600),
     }
 }

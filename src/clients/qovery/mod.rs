@@ -60,6 +60,9 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/variable"),
     ("GET", "/environment/deploymentStatus"),
     ("GET", "/environment/{environmentId}/deploymentHistory"),
+    ("GET", "/container/{containerId}"),
+    ("PUT", "/container/{containerId}"),
+    ("GET", "/organization/{organizationId}/containerRegistry"),
 ];
 
 static ENV_OVERRIDES: AtomicBool = AtomicBool::new(true);
@@ -599,6 +602,39 @@ impl QoveryClient {
     }
     pub fn deploy_services_path(env: &str) -> String {
         format!("/environment/{}/service/deploy", encode(env))
+    }
+
+    // ---- containers (qovery.set_image) -------------------------------------------------------
+
+    pub fn container_path(id: &str) -> String {
+        format!("/container/{}", encode(id))
+    }
+
+    /// `GET /container/{containerId}` (getContainer), every field kept: `PUT` is a full
+    /// replacement, so what is not sent back is reset (ports and storage are deleted).
+    pub async fn get_container_json(&self, id: &str) -> Result<serde_json::Value, QoveryError> {
+        self.get(&Self::container_path(id)).await
+    }
+
+    /// `PUT /container/{containerId}` (editContainer) with a `ContainerRequest`. Never retried.
+    pub async fn edit_container_json(
+        &self,
+        id: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, QoveryError> {
+        self.send_json("PUT", &Self::container_path(id), Some(body))
+            .await
+    }
+
+    /// `GET /organization/{organizationId}/containerRegistry` (listContainerRegistry).
+    pub async fn list_container_registries(
+        &self,
+        org: &str,
+    ) -> Result<Vec<ContainerRegistry>, QoveryError> {
+        let l: ResultList<ContainerRegistry> = self
+            .get(&format!("/organization/{}/containerRegistry", encode(org)))
+            .await?;
+        Ok(l.results)
     }
 
     // ---- variables and secrets --------------------------------------------------------------

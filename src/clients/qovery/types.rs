@@ -432,6 +432,18 @@ pub struct RegistryDetails {
     pub kind: RegistryKind,
 }
 
+/// `ContainerRegistryResponse` (the fields used to find a registry by its URL).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContainerRegistry {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
 /// `ContainerResponse` (image, tag and registry; use `registry.id`, not `registry_id`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Container {
