@@ -105,3 +105,23 @@ fn a_broken_plan_or_format_is_exit_3_with_a_reason() {
     assert_eq!(code, 3);
     assert!(err.contains("text, json or prometheus"), "{err}");
 }
+
+#[test]
+fn an_image_missing_from_the_dr_registry_is_not_ready_exit_2() {
+    let (_rt, s) = sim("image-missing");
+    let (code, out, err) = status(&["plans/demo.toml", "--format", "json"], &s.url);
+    assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["overall"], "not-ready");
+    let dr = v["sites"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["site"] == "dr"))
+        .expect("the DR site");
+    let images = dr["sections"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["section"] == "images"))
+        .expect("an images section");
+    assert_eq!(images["state"], "bad", "{images}");
+    assert!(images["values"]["missing"].as_f64().unwrap_or(0.0) >= 1.0, "{images}");
+    assert!(images["summary"].as_str().unwrap_or("").contains("worker"), "{images}");
+}
