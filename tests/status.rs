@@ -122,6 +122,12 @@ fn an_image_missing_from_the_dr_registry_is_not_ready_exit_2() {
         .and_then(|a| a.iter().find(|x| x["section"] == "images"))
         .expect("an images section");
     assert_eq!(images["state"], "bad", "{images}");
-    assert!(images["values"]["missing"].as_f64().unwrap_or(0.0) >= 1.0, "{images}");
-    assert!(images["summary"].as_str().unwrap_or("").contains("worker"), "{images}");
+    assert!(
+        images["values"]["missing"].as_f64().unwrap_or(0.0) >= 1.0,
+        "{images}"
+    );
+    assert!(
+        images["summary"].as_str().unwrap_or("").contains("worker"),
+        "{images}"
+    );
 }
