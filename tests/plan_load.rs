@@ -421,3 +421,14 @@ fn malformed_and_too_short_references_are_refused() {
     .expect_err("no references in titles");
     assert_eq!(e.key.as_deref(), Some("title"), "{e}");
 }
+
+#[test]
+fn a_malformed_postgres_connection_string_fails_at_load_not_at_promotion() {
+    let e = fail("bad_postgres_url.toml");
+    assert_at(&e, "bad_postgres_url.toml", 12, 25);
+    assert_eq!(e.key.as_deref(), Some("postgres"));
+    assert!(
+        e.message.contains("not a PostgreSQL connection string"),
+        "{e}"
+    );
+}

@@ -822,9 +822,12 @@ impl<'t> Cx<'t, '_> {
                 None => "https://api.qovery.com".into(),
             },
         };
-        let auth_scheme = match q.auth.as_deref().map(str::trim) {
+        let auth = q.auth.as_deref().map(|a| a.trim().to_ascii_lowercase());
+        let auth_scheme = match auth.as_deref() {
             None => None,
             Some(a @ ("token" | "bearer")) => Some(a.to_string()),
+            // A JWT is sent as a Bearer token (the official CLI's rule).
+            Some("jwt") => Some("bearer".to_string()),
             Some(other) => {
                 return Err(self.err_full(
                     at(&p("auth")),
@@ -932,8 +935,30 @@ impl<'t> Cx<'t, '_> {
                 })
             }
         };
+        let postgres = self.opt_secret(&p("postgres"), &d.postgres)?;
+        if let Some(conn) = &postgres
+            && !conn.contains(super::refs::CMD_PLACEHOLDER)
+            && let Err(e) = crate::clients::postgres::PgTarget::parse(conn)
+        {
+            // Caught here rather than at the first probe: a typo in a connection string should
+            // fail `drcockpit check`, not the 3 a.m. promotion.
+            let detail = format!(
+                "not a PostgreSQL connection string ({})",
+                crate::redact::redact(&e.to_string())
+            );
+            return Err(self.err_full(
+                at(&p("postgres")),
+                detail,
+                vec![
+                    "postgresql://user:password@host:5432/db?sslmode=verify-full".into(),
+                    "host=… port=… user=… dbname=… sslmode=require".into(),
+                ],
+                None,
+                None,
+            ));
+        }
         Ok(DatabaseConfig {
-            postgres: self.opt_secret(&p("postgres"), &d.postgres)?,
+            postgres,
             prometheus,
             max_lag_bytes: d
                 .max_lag
@@ -985,7 +1010,10 @@ impl<'t> Cx<'t, '_> {
                 Some(DnsProvider::PowerDns {
                     api_url: self.url(&r("api_url"), api_url)?,
                     api_key: self.secret(&r("api_key"), api_key)?,
-                    server: server.clone().unwrap_or_else(|| "localhost".into()),
+                    server: match server {
+                        Some(v) => self.secret(&r("server"), v)?,
+                        None => "localhost".into(),
+                    },
                 })
             }
             Some(raw::DnsProvider::Cloudflare {
