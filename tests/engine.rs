@@ -844,3 +844,35 @@ fn review_export_is_an_effect_only_in_review_mode() {
         assert!(!h.effects.iter().any(|e| matches!(e, Effect::ExportReview)));
     }
 }
+
+#[test]
+fn declaring_the_incident_is_journaled_once_and_starts_the_clock() {
+    let mut h = Harness::new(Mode::Live);
+    h.advance(90);
+    h.key(KeyCode::Char('D'));
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::Declare)
+    );
+    h.type_str("fr-par unreachable since 09:01, provider status page red");
+    h.key(KeyCode::Enter);
+    assert!(
+        h.events().iter().any(
+            |e| matches!(e, Event::Declared { note } if note.starts_with("fr-par unreachable"))
+        )
+    );
+    assert_eq!(h.state.declared, Some(h.now));
+    assert_eq!(
+        h.state.incident_elapsed(),
+        Duration::ZERO,
+        "the clock runs from the declaration"
+    );
+    h.key(KeyCode::Char('D'));
+    assert!(h.state.dialog.is_none(), "declared once per session");
+    for mode in [Mode::Review, Mode::Monitor] {
+        let mut h = Harness::new(mode);
+        h.key(KeyCode::Char('D'));
+        assert!(h.state.dialog.is_none(), "{mode:?} cannot declare");
+        assert!(h.journal.is_empty());
+    }
+}

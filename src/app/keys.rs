@@ -26,6 +26,7 @@ pub enum Action {
     Expand,
     Timeline,
     Export,
+    Declare,
     Help,
     Quit,
 }
@@ -72,6 +73,12 @@ pub fn checklist(mode: Mode) -> Vec<Binding> {
                 false,
             ),
             b("n", Action::Note, "add a note to the journal", true),
+            b(
+                "D",
+                Action::Declare,
+                "declare the incident (journaled; the RTO clock runs from it)",
+                false,
+            ),
             b(
                 "A",
                 Action::Abort,

@@ -239,6 +239,8 @@ pub enum DialogKind {
     Filter,
     /// Quit while a step is running (live/demo).
     Quit,
+    /// Declare the incident: a note; the RTO clock runs from it.
+    Declare,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,6 +298,8 @@ pub struct State {
     pub spinner: usize,
     /// The journal so far (as recorded), for the timeline view.
     pub records: Vec<crate::journal::Record>,
+    /// When the incident was declared (`D`), if it was.
+    pub declared: Option<DateTime<Utc>>,
     /// The timeline overlay is open, scrolled this many records up from the newest.
     pub timeline: Option<usize>,
 }
@@ -348,6 +352,7 @@ impl State {
             quit: false,
             spinner: 0,
             records: Vec::new(),
+            declared: None,
             timeline: None,
         }
     }

@@ -333,10 +333,17 @@ pub fn apply(state: &mut State, rec: &Record) {
     let idx = rec.event.step().and_then(|id| state.plan.step_index(id));
     match (&rec.event, idx) {
         (Event::SessionStarted { drill, .. }, _) => {
-            if rec.at < state.started {
+            if rec.at < state.started && state.declared.is_none() {
                 state.started = rec.at;
             }
             state.drill |= *drill;
+        }
+        (Event::Declared { .. }, _) => {
+            // The incident clock (and the report's RTO) runs from the declaration.
+            if state.declared.is_none() {
+                state.declared = Some(rec.at);
+                state.started = rec.at;
+            }
         }
         (Event::StepStarted { attempt, .. }, Some(i)) => {
             let s = &mut state.steps[i];
@@ -426,6 +433,16 @@ pub fn replay(state: &mut State, records: &[Record]) {
 
 fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
     let Some(i) = rec.event.step().and_then(|id| state.plan.step_index(id)) else {
+        if let Event::Declared { note } = &rec.event {
+            fx.push(log(
+                log::Level::Warn,
+                "incident",
+                format!(
+                    "incident declared by {} — the RTO clock runs from now: {note}",
+                    rec.operator
+                ),
+            ));
+        }
         if let Event::Aborted { reason } = &rec.event {
             fx.push(log(
                 log::Level::Error,
@@ -670,6 +687,7 @@ fn on_checklist_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Char('n') => act(state, Act::Note, fx),
         KeyCode::Char('m') => act(state, Act::Reviewed, fx),
         KeyCode::Char('A') => act(state, Act::Abort, fx),
+        KeyCode::Char('D') => declare(state, fx),
         _ => {}
     }
 }
@@ -709,6 +727,30 @@ fn mode_allows_change(state: &mut State, what: &str, fx: &mut Vec<Effect>) -> bo
         return false;
     }
     true
+}
+
+/// `D`: declare the incident (once per session): a typed note, journaled; the incident clock and
+/// the report's RTO run from it.
+fn declare(state: &mut State, fx: &mut Vec<Effect>) {
+    if !matches!(state.mode, Mode::Live | Mode::Demo) {
+        refuse(
+            state,
+            fx,
+            "an incident is declared in live (or demo) mode only".into(),
+        );
+        return;
+    }
+    if let Some(at) = state.declared {
+        let text = format!(
+            "the incident was already declared at {} UTC",
+            at.format("%H:%M:%S")
+        );
+        refuse(state, fx, text);
+        return;
+    }
+    if mode_allows_change(state, "declare the incident", fx) {
+        state.dialog = Some(Dialog::new(DialogKind::Declare, None, None));
+    }
 }
 
 fn act(state: &mut State, act: Act, fx: &mut Vec<Effect>) {
@@ -1071,6 +1113,7 @@ fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
             | DialogKind::ManualDone
             | DialogKind::MarkDone
             | DialogKind::Note
+            | DialogKind::Declare
     );
     if needs_text && input.chars().count() < 3 {
         if let Some(dd) = state.dialog.as_mut() {
@@ -1116,6 +1159,7 @@ fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
             step: id,
             note: input,
         })),
+        (DialogKind::Declare, _, _) => fx.push(Effect::Record(Event::Declared { note: input })),
         (DialogKind::Note, _, id) => fx.push(Effect::Record(Event::Note {
             step: id,
             text: input,

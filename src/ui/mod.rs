@@ -381,6 +381,7 @@ fn short_what(action: Action, mode: Mode) -> String {
         Action::Expand => "expand",
         Action::Timeline => "timeline",
         Action::Export => "export review",
+        Action::Declare => "declare",
         Action::Help => "help",
         Action::Quit => "quit",
         Action::Up | Action::Down => "select",

@@ -189,6 +189,18 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
                 Some("What you checked (journaled):".into()),
             )
         }
+        DialogKind::Declare => {
+            body.push(text("Declare the incident: the incident clock and the report's measured RTO run from now.".into()));
+            body.push(text(format!(
+                "Journaled as declared by {} at {} UTC.",
+                state.operator.display(),
+                state.now.format("%H:%M:%S")
+            )));
+            (
+                " Declare the incident ".into(),
+                Some("What happened (journaled):".into()),
+            )
+        }
         DialogKind::Note => {
             body.push(text(format!("Add a note to the journal for {step}.")));
             (" Note ".into(), Some("Note:".into()))
