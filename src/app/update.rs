@@ -338,12 +338,10 @@ pub fn apply(state: &mut State, rec: &Record) {
             }
             state.drill |= *drill;
         }
-        (Event::Declared { .. }, _) => {
-            // The incident clock (and the report's RTO) runs from the declaration.
-            if state.declared.is_none() {
-                state.declared = Some(rec.at);
-                state.started = rec.at;
-            }
+        // The incident clock (and the report's RTO) runs from the declaration.
+        (Event::Declared { .. }, _) if state.declared.is_none() => {
+            state.declared = Some(rec.at);
+            state.started = rec.at;
         }
         (Event::StepStarted { attempt, .. }, Some(i)) => {
             let s = &mut state.steps[i];
