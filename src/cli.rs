@@ -46,7 +46,16 @@ pub enum Command {
     /// Panels only; no step can run (enforced at the dispatcher and in the transport).
     Monitor { plan: PathBuf },
     /// Validate a plan without touching the network.
-    Check { plan: PathBuf },
+    Check {
+        plan: PathBuf,
+        /// Also resolve the plan against the live world, read-only: every probe once and every
+        /// step's preflight (ids, variables, images, DNS provider, …).
+        #[arg(long)]
+        online: bool,
+        /// With --online: how long each probe or preflight may take, e.g. 10s.
+        #[arg(long, default_value = "10s")]
+        timeout: String,
+    },
     /// Serve the simulator on loopback.
     Simulate {
         #[arg(long, default_value = "127.0.0.1:7400")]

@@ -131,3 +131,43 @@ fn an_image_missing_from_the_dr_registry_is_not_ready_exit_2() {
         "{images}"
     );
 }
+
+fn check_online(sim_url: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["check", "--online", "plans/demo.toml", "--timeout", "5s"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DRCOCKPIT_SIM_URL", sim_url)
+        .output()
+        .expect("run drcockpit check --online");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn check_online_resolves_the_plan_against_the_world_read_only() {
+    let (_rt, s) = sim("all-good");
+    let (code, out) = check_online(&s.url);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("every step's read-only preflight"), "{out}");
+    assert!(out.contains("✓ variable DATABASE_URL exists"), "{out}");
+    assert!(
+        out.contains("everything answered and every preflight passed"),
+        "{out}"
+    );
+    // Read-only: nothing in the world changed (no webhook was posted).
+    assert!(s.webhooks("slack").is_empty());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let (code, out) = check_online(&format!("http://127.0.0.1:{port}"));
+    assert_eq!(code, 1, "a dead world fails --online: {out}");
+    assert!(out.contains('✗'), "{out}");
+}

@@ -3,6 +3,7 @@
 
 mod cockpit;
 mod executor;
+mod online;
 mod session;
 pub mod status;
 mod terminal;
@@ -53,7 +54,18 @@ pub fn main_entry() -> i32 {
             println!("{}", crate::plan::schema_json());
             exit::OK
         }
-        Command::Check { plan } => session::check(&plan),
+        Command::Check {
+            plan,
+            online,
+            timeout,
+        } => match crate::plan::parse_duration(&timeout) {
+            Ok(t) if online => session::check_online(&plan, t),
+            Ok(_) => session::check(&plan),
+            Err(e) => {
+                eprintln!("--timeout {timeout}: {e}");
+                exit::USAGE
+            }
+        },
         Command::Status {
             plan,
             format,

@@ -90,6 +90,42 @@ pub fn check(path: &Path) -> i32 {
     }
 }
 
+/// `drcockpit check --online PLAN`: the offline validation (resolving `${cmd:…}` too), then the
+/// plan against the live world, read-only. Exit 0 when everything answered and no preflight
+/// failed, 1 when something did not, 2 for an invalid plan.
+pub fn check_online(path: &Path, timeout: std::time::Duration) -> i32 {
+    let Some(rt) = super::async_runtime() else {
+        return exit::FAILURE;
+    };
+    rt.block_on(async {
+        let (plan, sim) = match load(path).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("{}", crate::redact::redact(&e));
+                return exit::USAGE;
+            }
+        };
+        println!(
+            "{}: OK — {} ({}), {} steps",
+            path.display(),
+            plan.name,
+            plan.strategy.label(),
+            plan.steps.len()
+        );
+        let ok = super::online::check_online(std::sync::Arc::new(plan), timeout).await;
+        if let Some(sim) = sim {
+            sim.shutdown().await;
+        }
+        if ok {
+            println!("online: everything answered and every preflight passed");
+            exit::OK
+        } else {
+            println!("online: some checks failed or could not run (see ✗ and ? above)");
+            exit::FAILURE
+        }
+    })
+}
+
 /// `drcockpit simulate`: serve the simulator until Ctrl-C.
 pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
     let addr = match listen.parse() {

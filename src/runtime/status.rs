@@ -69,6 +69,13 @@ fn overall_of(dr: Verdict, answered: usize) -> (&'static str, i32) {
 
 /// Evaluate every probe once and build the report. `timeout` bounds the whole round.
 pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
+    let (state, answered) = observe_once(plan.clone(), timeout).await;
+    report_of(&plan, &state, answered)
+}
+
+/// Run every configured probe once (read-only, in parallel, under `timeout`) and fold the
+/// answers into a monitor-mode [`State`]; also returns how many probes answered.
+pub async fn observe_once(plan: Arc<Plan>, timeout: Duration) -> (State, usize) {
     let http = HttpClient::new(true).with_read_retries(0);
     let keys = crate::probes::configured(&plan);
     let mut set = tokio::task::JoinSet::new();
@@ -94,7 +101,10 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
         let _ = update(&mut state, Msg::Observed(obs), now);
     }
     state.now = Utc::now();
+    (state, answered)
+}
 
+fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
     let mut sites = Vec::new();
     for site in SiteId::ALL {
         let mut sections = Vec::new();

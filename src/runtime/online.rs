@@ -1,0 +1,121 @@
+//! `drcockpit check --online PLAN`: after the offline validation, resolve the plan against the
+//! live world without changing anything — every probe answers once, and every step runs its
+//! read-only preflight (the same checks review mode shows: ids exist, variables exist, images are
+//! in the DR registry, the DNS provider answers, …). The transport is read-only and commands
+//! never spawn, whatever a step would do when run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::SectionView;
+use crate::app::observe::Section;
+use crate::clients::http::HttpClient;
+use crate::journal::PreflightCheck;
+use crate::plan::{Plan, SiteId};
+use crate::steps::{self, StepContext};
+
+/// What `--online` found, printed after the offline summary. `Ok(true)` when every probe answered
+/// and no preflight check failed.
+pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
+    let (state, _answered) = super::status::observe_once(plan.clone(), timeout).await;
+    let mut ok = true;
+    println!("online: the panels (every probe once, read-only)");
+    for site in SiteId::ALL {
+        for sec in Section::ALL {
+            let line = match state.view(site, sec) {
+                SectionView::NotConfigured => continue,
+                SectionView::Waiting => {
+                    ok = false;
+                    format!(
+                        "? no answer within {}",
+                        crate::plan::units::fmt_duration(timeout)
+                    )
+                }
+                SectionView::Error { error, .. } => {
+                    ok = false;
+                    format!("✗ {}", error.full)
+                }
+                SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
+                    format!("✓ {}", reading.summary)
+                }
+            };
+            println!(
+                "  {:<4} {:<9} {}",
+                site.upper(),
+                sec.title(),
+                crate::redact::redact(&line)
+            );
+        }
+    }
+    println!("online: every step's read-only preflight");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let http = HttpClient::new(true);
+    for (i, step) in plan.steps.iter().enumerate() {
+        let from_state: Vec<PreflightCheck> = step
+            .requires
+            .iter()
+            .map(|c| {
+                let r = state.evaluate(c);
+                use crate::plan::condition::CondResult;
+                let ok = match r {
+                    CondResult::Pass(_) => Some(true),
+                    CondResult::Fail(_) => Some(false),
+                    CondResult::Unknown(_) => None,
+                };
+                PreflightCheck {
+                    what: format!("requires {}", c.text),
+                    ok,
+                    detail: r.evidence().to_string(),
+                }
+            })
+            .collect();
+        let ctx = StepContext {
+            plan: plan.clone(),
+            http: http.clone(),
+            allow_spawn: false,
+            step: i,
+            attempt: 0,
+            out: tx.clone(),
+        };
+        let checks =
+            match tokio::time::timeout(timeout, steps::preflight(&step.action, &ctx, from_state))
+                .await
+            {
+                Ok(c) => c,
+                Err(_) => vec![PreflightCheck {
+                    what: "preflight".into(),
+                    ok: None,
+                    detail: format!(
+                        "no answer within {}",
+                        crate::plan::units::fmt_duration(timeout)
+                    ),
+                }],
+            };
+        println!("  {:>2} {} ({})", i + 1, step.id, step.action.kind_name());
+        if checks.is_empty() {
+            println!("       · nothing to check before it runs");
+        }
+        for c in checks {
+            // A failing precondition is today's truth, not a plan error: it is reported, and
+            // only a check that could not run or an unreachable dependency fails `--online`.
+            let mark = match c.ok {
+                Some(true) => "✓",
+                Some(false) if c.what.starts_with("requires ") => "⊘",
+                Some(false) => {
+                    ok = false;
+                    "✗"
+                }
+                None => {
+                    ok = false;
+                    "?"
+                }
+            };
+            println!(
+                "       {mark} {}: {}",
+                c.what,
+                crate::redact::redact(&c.detail)
+            );
+        }
+    }
+    ok
+}
