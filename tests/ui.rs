@@ -854,3 +854,21 @@ fn header_counts_down_the_old_dns_ttl_after_a_switch() {
     let s = text(&render(&h.state, 160, 48));
     assert!(!s.contains("DNS caches until"), "{s}");
 }
+
+#[test]
+fn the_step_detail_scrolls_on_a_small_terminal() {
+    let mut h = Harness::new(Mode::Review);
+    h.outage(true);
+    h.state.selected = 5; // notify: an http.request with a body, many detail lines
+    let s = text(&render(&h.state, 80, 24));
+    assert!(s.contains("PgDn more ↓"), "{s}");
+    for _ in 0..4 {
+        h.key(KeyCode::PageDown);
+    }
+    let scrolled = text(&render(&h.state, 80, 24));
+    assert_ne!(s, scrolled, "PgDn scrolls the detail pane");
+    assert!(scrolled.contains("PgUp back ↑"), "{scrolled}");
+    // Moving the selection starts the next step's detail at the top.
+    h.key(KeyCode::Up);
+    assert_eq!(h.state.detail_scroll, 0);
+}

@@ -54,6 +54,12 @@ pub fn checklist(mode: Mode) -> Vec<Binding> {
     let mut v = vec![
         b("↑/k ↓/j", Action::Up, "select step", false),
         b("g / G", Action::Top, "first / last step", false),
+        b(
+            "PgUp/PgDn",
+            Action::PageDown,
+            "scroll the step detail",
+            false,
+        ),
     ];
     match mode {
         Mode::Live | Mode::Demo => v.extend([

@@ -298,6 +298,9 @@ pub struct State {
     pub spinner: usize,
     /// The journal so far (as recorded), for the timeline view.
     pub records: Vec<crate::journal::Record>,
+    /// How far the step-detail pane is scrolled (PgUp/PgDn in the checklist); reset when the
+    /// selection moves.
+    pub detail_scroll: u16,
     /// When the incident was declared (`D`), if it was.
     pub declared: Option<DateTime<Utc>>,
     /// The timeline overlay is open, scrolled this many records up from the newest.
@@ -353,6 +356,7 @@ impl State {
             spinner: 0,
             records: Vec::new(),
             declared: None,
+            detail_scroll: 0,
             timeline: None,
         }
     }

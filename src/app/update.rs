@@ -670,6 +670,18 @@ fn request_quit(state: &mut State, fx: &mut Vec<Effect>) {
 
 fn on_checklist_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     let n = state.steps.len();
+    let before = state.selected;
+    match key.code {
+        KeyCode::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(5),
+        KeyCode::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(5),
+        _ => on_checklist_action(state, key, n, fx),
+    }
+    if state.selected != before {
+        state.detail_scroll = 0;
+    }
+}
+
+fn on_checklist_action(state: &mut State, key: KeyEvent, n: usize, fx: &mut Vec<Effect>) {
     match key.code {
         KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
         KeyCode::Down | KeyCode::Char('j') => {

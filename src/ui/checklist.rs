@@ -406,9 +406,25 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     for n in run.notes.iter().rev().take(3) {
         lines.push(Line::from(vec![label("note:"), sp(n, t.text)]));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    // Scrollable on a small terminal (PgUp/PgDn); the wrapped height is estimated per line.
+    let w = usize::from(body.width.max(1));
+    let total: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let max_scroll = total.saturating_sub(usize::from(body.height));
+    let scroll = usize::from(state.detail_scroll).min(max_scroll);
     frame.render_widget(
-        Paragraph::new(key_line(&keys_now(state, i), t, keys.width as usize)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll as u16, 0)),
+        body,
+    );
+    let mut hints = keys_now(state, i);
+    if scroll < max_scroll {
+        hints.insert(0, ("PgDn".into(), "more ↓".into()));
+    } else if scroll > 0 {
+        hints.insert(0, ("PgUp".into(), "back ↑".into()));
+    }
+    frame.render_widget(
+        Paragraph::new(key_line(&hints, t, keys.width as usize)),
         keys,
     );
 }
