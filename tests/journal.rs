@@ -47,16 +47,19 @@ fn started(mode: &str, drill: bool, hash: &str) -> Event {
                 id: "freeze".into(),
                 title: "Freeze writes".into(),
                 kind: "http".into(),
+                mutating: None,
             },
             StepInfo {
                 id: "go".into(),
                 title: "Approve failover".into(),
                 kind: "approval".into(),
+                mutating: None,
             },
             StepInfo {
                 id: "promote".into(),
                 title: "Promote DR database".into(),
                 kind: "db-promote".into(),
+                mutating: None,
             },
         ],
     }

@@ -375,6 +375,7 @@ impl B {
                         id: id.to_string(),
                         title: id.to_string(),
                         kind: kind.to_string(),
+                        mutating: None,
                     })
                     .collect(),
             },
@@ -887,4 +888,36 @@ fn rto_spans_resumed_sessions_and_counts_a_switch_done_by_hand() {
         m.rto.note
     );
     assert_eq!(m.sessions.len(), 2);
+}
+
+#[test]
+fn a_step_journaled_as_not_mutating_does_not_hold_the_rto_window_open() {
+    // A GET http.request before the last verification: recorded as not mutating, so the RTO
+    // ends at the first verification after the deploy, without waiting for it.
+    let plan = &[
+        ("approve", "approval"),
+        ("deploy", "qovery.deploy"),
+        ("lookup", "http.request"),
+        ("stable", "wait"),
+    ];
+    let mut b = B::new(plan, Some(900), None);
+    if let Event::SessionStarted { steps, .. } = &mut b.recs[0].event {
+        for s in steps.iter_mut() {
+            s.mutating = Some(matches!(s.kind.as_str(), "qovery.deploy"));
+        }
+    }
+    b.approve(0, "approve").ok(300, "deploy").ok(360, "stable");
+    let m = b.build().rto;
+    assert_eq!(
+        (m.measured_secs, m.verdict),
+        (Some(360), Verdict::Met),
+        "{}",
+        m.note
+    );
+
+    // Without the flag (an older journal), an http.request counts as mutating: not measurable.
+    let mut b = B::new(plan, Some(900), None);
+    b.approve(0, "approve").ok(300, "deploy").ok(360, "stable");
+    let m = b.build().rto;
+    assert_ne!(m.measured_secs, Some(360), "{}", m.note);
 }

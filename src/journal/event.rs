@@ -119,6 +119,10 @@ pub struct StepInfo {
     pub id: String,
     pub title: String,
     pub kind: String,
+    /// Whether running it changes the world (an `http.request` depends on its method); absent
+    /// in journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutating: Option<bool>,
 }
 
 /// One read-only preflight check of a step in review mode.

@@ -769,6 +769,7 @@ pub fn build(records: &[Record]) -> ReportModel {
                 id: id.clone(),
                 title: String::new(),
                 kind: String::new(),
+                mutating: None,
             });
         }
     }
@@ -987,8 +988,8 @@ pub fn is_verification(kind: &str) -> bool {
     matches!(kind, "dns.verify" | "http.check" | "check" | "wait")
 }
 
-/// Might a step of this kind change the world? Unknown kinds count as mutating; `http.request`
-/// does too (the journal does not record its method).
+/// Might a step of this kind change the world? Unknown kinds count as mutating; so does
+/// `http.request` — used only for journals that do not record `mutating` per step.
 pub fn is_mutating_kind(kind: &str) -> bool {
     !(kind.is_empty() || is_verification(kind) || matches!(kind, "approval" | "manual"))
 }
@@ -1259,7 +1260,7 @@ fn measure_rto(input: &RtoInput) -> Measure {
             .unwrap_or(0);
         let recovery: Vec<&str> = input.plan[..last_verif]
             .iter()
-            .filter(|s| is_mutating_kind(&s.kind))
+            .filter(|s| s.mutating.unwrap_or_else(|| is_mutating_kind(&s.kind)))
             .map(|s| s.id.as_str())
             .collect();
         let pending: Vec<String> = recovery

@@ -134,6 +134,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
                 id: s.id.clone(),
                 title: s.title.clone(),
                 kind: s.action.kind_name().into(),
+                mutating: Some(crate::steps::is_mutating(&s.action)),
             })
             .collect(),
     });
