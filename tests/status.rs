@@ -171,3 +171,16 @@ fn check_online_resolves_the_plan_against_the_world_read_only() {
     assert_eq!(code, 1, "a dead world fails --online: {out}");
     assert!(out.contains('✗'), "{out}");
 }
+
+#[test]
+fn the_cockpit_without_a_terminal_says_what_to_use_instead() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .stdin(std::process::Stdio::null())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run drcockpit");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("drcockpit status PLAN"), "{err}");
+}

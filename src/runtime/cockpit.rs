@@ -31,6 +31,16 @@ pub fn run(cfg: SessionConfig) -> i32 {
             return exit::USAGE;
         }
     };
+    {
+        use std::io::IsTerminal as _;
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            eprintln!(
+                "drcockpit needs a terminal (stdin and stdout must be a TTY); from scripts and cron use \
+                 `drcockpit status PLAN`, `drcockpit check PLAN` or `drcockpit report JOURNAL`"
+            );
+            return exit::USAGE;
+        }
+    }
     let Some(rt) = super::async_runtime() else {
         return exit::FAILURE;
     };
