@@ -407,6 +407,22 @@ impl State {
         c.evaluate(&self.lookup(&c.path))
     }
 
+    /// Step `i`'s preconditions as preflight checks (review mode, `check --online`).
+    pub fn precondition_checks(&self, i: usize) -> Vec<PreflightCheck> {
+        self.plan.steps[i]
+            .requires
+            .iter()
+            .map(|c| {
+                let r = self.evaluate(c);
+                PreflightCheck {
+                    what: format!("requires {}", c.text),
+                    ok: r.known(),
+                    detail: r.evidence().to_string(),
+                }
+            })
+            .collect()
+    }
+
     /// Preconditions of step `i` that do not pass now (failing or unknown), with evidence.
     pub fn unmet(&self, i: usize) -> Vec<String> {
         self.plan.steps[i]

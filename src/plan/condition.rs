@@ -94,6 +94,14 @@ impl CondResult {
     pub fn passed(&self) -> bool {
         matches!(self, CondResult::Pass(_))
     }
+    /// `Some(true)` passed, `Some(false)` failed, `None` could not be evaluated.
+    pub fn known(&self) -> Option<bool> {
+        match self {
+            CondResult::Pass(_) => Some(true),
+            CondResult::Fail(_) => Some(false),
+            CondResult::Unknown(_) => None,
+        }
+    }
     pub fn evidence(&self) -> &str {
         match self {
             CondResult::Pass(s) | CondResult::Fail(s) | CondResult::Unknown(s) => s,

@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::app::update::LogView;
 use crate::app::{Effect, Mode, Msg, State};
 use crate::clients::http::HttpClient;
-use crate::journal::{Event, PreflightCheck};
+use crate::journal::Event;
 use crate::plan::Plan;
 use crate::steps::{self, StepContext};
 
@@ -117,26 +117,8 @@ impl Executor {
                     return;
                 };
                 // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
-                let mut ctx = self.context(step, 0);
-                ctx.http = HttpClient::new(true);
-                ctx.allow_spawn = false;
-                let from_state: Vec<PreflightCheck> = spec
-                    .requires
-                    .iter()
-                    .map(|c| {
-                        let r = state.evaluate(c);
-                        let ok = match r {
-                            crate::plan::condition::CondResult::Pass(_) => Some(true),
-                            crate::plan::condition::CondResult::Fail(_) => Some(false),
-                            crate::plan::condition::CondResult::Unknown(_) => None,
-                        };
-                        PreflightCheck {
-                            what: format!("requires {}", c.text),
-                            ok,
-                            detail: r.evidence().to_string(),
-                        }
-                    })
-                    .collect();
+                let ctx = StepContext::read_only(self.plan.clone(), step, self.tx.clone());
+                let from_state = state.precondition_checks(step);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let checks = steps::preflight(&spec.action, &ctx, from_state).await;
@@ -148,7 +130,8 @@ impl Executor {
                 target,
                 line,
             } => {
-                log::log!(target: &target, level, "{}", crate::redact::redact(&line));
+                // The log pane's logger redacts every record (this line and library logs alike).
+                log::log!(target: &target, level, "{line}");
             }
             Effect::LogView(v) => {
                 use tui_logger::TuiWidgetEvent as E;

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use crate::app::SectionView;
 use crate::app::observe::Section;
-use crate::clients::http::HttpClient;
 use crate::journal::PreflightCheck;
 use crate::plan::{Plan, SiteId};
 use crate::steps::{self, StepContext};
@@ -49,34 +48,9 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
     }
     println!("online: every step's read-only preflight");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let http = HttpClient::new(true);
     for (i, step) in plan.steps.iter().enumerate() {
-        let from_state: Vec<PreflightCheck> = step
-            .requires
-            .iter()
-            .map(|c| {
-                let r = state.evaluate(c);
-                use crate::plan::condition::CondResult;
-                let ok = match r {
-                    CondResult::Pass(_) => Some(true),
-                    CondResult::Fail(_) => Some(false),
-                    CondResult::Unknown(_) => None,
-                };
-                PreflightCheck {
-                    what: format!("requires {}", c.text),
-                    ok,
-                    detail: r.evidence().to_string(),
-                }
-            })
-            .collect();
-        let ctx = StepContext {
-            plan: plan.clone(),
-            http: http.clone(),
-            allow_spawn: false,
-            step: i,
-            attempt: 0,
-            out: tx.clone(),
-        };
+        let from_state = state.precondition_checks(i);
+        let ctx = StepContext::read_only(plan.clone(), i, tx.clone());
         let checks =
             match tokio::time::timeout(timeout, steps::preflight(&step.action, &ctx, from_state))
                 .await

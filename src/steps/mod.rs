@@ -34,6 +34,19 @@ pub struct StepContext {
 }
 
 impl StepContext {
+    /// A context for read-only work (preflight): a read-only transport and no spawning,
+    /// whatever the session's mode.
+    pub fn read_only(plan: Arc<Plan>, step: usize, out: mpsc::UnboundedSender<Msg>) -> StepContext {
+        StepContext {
+            plan,
+            http: HttpClient::new(true),
+            allow_spawn: false,
+            step,
+            attempt: 0,
+            out,
+        }
+    }
+
     /// Stream one line of output into the log and the journal.
     pub fn emit(&self, stream: &str, text: impl Into<String>) {
         let line = OutputLine {

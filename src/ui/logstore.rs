@@ -49,7 +49,8 @@ impl log::Log for PaneLogger {
             return;
         }
         let text = crate::redact::redact_string(record.args().to_string());
-        push(record.level(), record.target(), &text);
+        let target = crate::redact::redact(record.target());
+        remember(record.level(), &target, &text);
         tui_logger::Drain::new().log(
             &log::Record::builder()
                 .args(format_args!("{text}"))
@@ -65,13 +66,22 @@ impl log::Log for PaneLogger {
     fn flush(&self) {}
 }
 
-/// Keep a redacted copy of a line for the filtered view (the logger calls this; tests may too).
+/// Keep a redacted copy of a line for the filtered view (tests call this; the logger, which has
+/// redacted already, calls `remember`).
 pub fn push(level: log::Level, target: &str, text: &str) {
+    remember(
+        level,
+        &crate::redact::redact(target),
+        &crate::redact::redact(text),
+    );
+}
+
+fn remember(level: log::Level, target: &str, text: &str) {
     let line = LogLine {
         at: Utc::now(),
         level,
-        target: crate::redact::redact_string(target.to_string()),
-        text: crate::redact::redact_string(text.to_string()),
+        target: target.to_string(),
+        text: text.to_string(),
     };
     let mut m = MIRROR.lock().unwrap_or_else(|e| e.into_inner());
     if m.len() >= MIRROR_DEPTH {
@@ -113,17 +123,9 @@ pub fn install(level: log::LevelFilter) -> Result<(), String> {
     let _ = INSTALLED.set(());
     log::set_max_level(level);
     tui_logger::set_default_level(level);
-    // tui-logger's own init would also install its logger; we only need its mover thread, which
-    // copies the hot buffer into the pane's buffer (the draw loop also calls move_events()).
-    std::thread::Builder::new()
-        .name("drcockpit-log-mover".into())
-        .spawn(|| {
-            loop {
-                std::thread::park_timeout(std::time::Duration::from_millis(20));
-                tui_logger::move_events();
-            }
-        })
-        .map_err(|e| format!("cannot start the log pane thread: {e}"))?;
+    // No mover thread: the draw loop calls tui_logger::move_events() before every frame (at
+    // least once a second, and after every batch of messages, each batch far smaller than
+    // tui-logger's 1,000-line hot buffer), so an idle cockpit has no 50 Hz wake-up.
     Ok(())
 }
 

@@ -65,13 +65,6 @@ fn level_style(l: Level, t: &Theme) -> Style {
     }
 }
 
-/// Does this build have a probe for the section (else a configured section says "no probe")?
-fn has_probe(state: &State, site: SiteId, sec: Section) -> bool {
-    crate::probes::configured(&state.plan)
-        .iter()
-        .any(|k| k.site == site && k.section == sec)
-}
-
 fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     let v = state.verdict(site);
     let label = &state.plan.site(site).label;
@@ -146,7 +139,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
 fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, String, Style) {
     match state.view(site, sec) {
         SectionView::NotConfigured => ("not configured".into(), t.dim, String::new(), t.dim),
-        SectionView::Waiting if !has_probe(state, site, sec) => (
+        SectionView::Waiting if !state.section(site, sec).probed => (
             "no probe (not in this build)".into(),
             t.dim,
             String::new(),
