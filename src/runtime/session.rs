@@ -59,25 +59,7 @@ pub fn check(path: &Path) -> i32 {
     };
     match plan::load::load_file_with_notes(path, &opts) {
         Ok(loaded) => {
-            let p = loaded.plan;
-            println!(
-                "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
-                path.display(),
-                p.name,
-                p.strategy.label(),
-                p.steps.len(),
-                plan::units::fmt_target(p.rto),
-                plan::units::fmt_target(p.rpo)
-            );
-            for (i, s) in p.steps.iter().enumerate() {
-                println!(
-                    "  {:>2} {:<24} {:<22} {}",
-                    i + 1,
-                    s.action.kind_name(),
-                    s.id,
-                    s.title
-                );
-            }
+            print_summary(path, &loaded.plan);
             for n in &loaded.notes {
                 println!("note: {n}");
             }
@@ -87,6 +69,28 @@ pub fn check(path: &Path) -> i32 {
             eprintln!("{e}");
             exit::USAGE
         }
+    }
+}
+
+/// The valid plan in a few lines: name, strategy, targets, and the checklist.
+fn print_summary(path: &Path, p: &Plan) {
+    println!(
+        "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
+        path.display(),
+        p.name,
+        p.strategy.label(),
+        p.steps.len(),
+        plan::units::fmt_target(p.rto),
+        plan::units::fmt_target(p.rpo)
+    );
+    for (i, s) in p.steps.iter().enumerate() {
+        println!(
+            "  {:>2} {:<24} {:<22} {}",
+            i + 1,
+            s.action.kind_name(),
+            s.id,
+            s.title
+        );
     }
 }
 
@@ -105,13 +109,7 @@ pub fn check_online(path: &Path, timeout: std::time::Duration) -> i32 {
                 return exit::USAGE;
             }
         };
-        println!(
-            "{}: OK — {} ({}), {} steps",
-            path.display(),
-            plan.name,
-            plan.strategy.label(),
-            plan.steps.len()
-        );
+        print_summary(path, &plan);
         let ok = super::online::check_online(std::sync::Arc::new(plan), timeout).await;
         if let Some(sim) = sim {
             sim.shutdown().await;
