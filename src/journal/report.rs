@@ -358,7 +358,6 @@ pub fn build(records: &[Record]) -> ReportModel {
     let mut seen_order: Vec<String> = Vec::new();
     let mut first_started: Option<(DateTime<Utc>, String, String)> = None;
     let mut first_approval: Option<(DateTime<Utc>, String, String)> = None;
-    let mut last_completion: Option<DateTime<Utc>> = None;
     let mut completions: Vec<Completion> = Vec::new();
     let mut kinds: HashMap<String, String> = HashMap::new();
     // Failed attempts: (index in m.what_failed, step, attempt).
@@ -370,8 +369,8 @@ pub fn build(records: &[Record]) -> ReportModel {
     let mut output: HashMap<(String, u32), (usize, usize)> = HashMap::new();
 
     for rec in records {
-        push_unique(&mut m.operators, &r(&rec.operator));
         let op = r(&rec.operator);
+        push_unique(&mut m.operators, &op);
         if let Some(step) = rec.event.step()
             && !seen_order.iter().any(|s| s == step)
         {
@@ -484,7 +483,6 @@ pub fn build(records: &[Record]) -> ReportModel {
                 a.finished = Some(rec.at);
                 a.detail = one_line(detail);
                 if *ok {
-                    last_completion = Some(rec.at);
                     completions.push(Completion {
                         at: rec.at,
                         step: step.clone(),
@@ -519,7 +517,6 @@ pub fn build(records: &[Record]) -> ReportModel {
                 if first_approval.is_none() {
                     first_approval = Some((rec.at, r(step), op.clone()));
                 }
-                last_completion = Some(rec.at);
                 completions.push(Completion {
                     at: rec.at,
                     step: step.clone(),
@@ -551,7 +548,6 @@ pub fn build(records: &[Record]) -> ReportModel {
                 } else {
                     "done by hand"
                 };
-                last_completion = Some(rec.at);
                 completions.push(Completion {
                     at: rec.at,
                     step: step.clone(),
@@ -850,27 +846,28 @@ pub fn build(records: &[Record]) -> ReportModel {
     // The review record: every step, reviewed or not.
     if review {
         for info in &infos {
+            let id = r(&info.id);
             let reviewed_by: Vec<String> = m
                 .reviewed
                 .iter()
-                .filter(|x| x.step == r(&info.id))
+                .filter(|x| x.step == id)
                 .map(|x| format!("{} at {}", x.operator, ts(x.at)))
                 .collect();
             let mut notes: Vec<String> = m
                 .reviewed
                 .iter()
-                .filter(|x| x.step == r(&info.id) && !x.note.is_empty())
+                .filter(|x| x.step == id && !x.note.is_empty())
                 .map(|x| x.note.clone())
                 .collect();
             notes.extend(
                 m.notes
                     .iter()
-                    .filter(|n| n.step.as_deref() == Some(r(&info.id).as_str()))
+                    .filter(|n| n.step.as_deref() == Some(id.as_str()))
                     .map(|n| format!("{}: {}", n.operator, n.text)),
             );
-            let pf = m.preflight.iter().rev().find(|p| p.step == r(&info.id));
+            let pf = m.preflight.iter().rev().find(|p| p.step == id);
             m.review.push(ReviewStepRow {
-                id: r(&info.id),
+                id,
                 title: one_line(&info.title),
                 kind: r(&info.kind),
                 reviewed: !reviewed_by.is_empty(),
@@ -926,7 +923,6 @@ pub fn build(records: &[Record]) -> ReportModel {
                     _ => None,
                 })
                 .collect(),
-            last_completion,
             completed,
             last_at,
         })
@@ -939,9 +935,6 @@ pub fn build(records: &[Record]) -> ReportModel {
             None => rpo_without_evidence(rpo_target, &infos, &completions, &precondition_lag),
         }
     };
-    if m.started.is_none() {
-        m.started = m.sessions.first().map(|s| s.started);
-    }
     for x in [&mut m.rto, &mut m.rpo] {
         x.note = r(&x.note);
         x.from_event = x.from_event.as_deref().map(r);
@@ -973,7 +966,6 @@ struct RtoInput<'a> {
     completions: &'a [Completion],
     /// Steps skipped (they do not hold up the end of the recovery).
     skipped: Vec<&'a str>,
-    last_completion: Option<DateTime<Utc>>,
     completed: bool,
     last_at: Option<DateTime<Utc>>,
 }
@@ -985,7 +977,7 @@ pub fn is_traffic_move(kind: &str) -> bool {
 
 /// Is a passing step of this kind a verification (ends the RTO window once traffic moved)?
 pub fn is_verification(kind: &str) -> bool {
-    matches!(kind, "dns.verify" | "http.check" | "check" | "wait")
+    VERIFY_KINDS.contains(&kind)
 }
 
 /// Might a step of this kind change the world? Unknown kinds count as mutating; so does
@@ -1167,10 +1159,7 @@ fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
     (((b - a).num_milliseconds().max(0) + 500) / 1000) as u64
 }
 
-fn kind_list(kinds: &[&str]) -> String {
-    kinds.join(", ")
-}
-
+/// The kinds [`is_verification`] accepts.
 const VERIFY_KINDS: &[&str] = &["dns.verify", "http.check", "check", "wait"];
 
 /// RTO: from the declaration to the first passing verification after traffic moved.
@@ -1229,7 +1218,7 @@ fn measure_rto(input: &RtoInput) -> Measure {
                     ts(moved.at),
                     moved.step,
                     moved.how,
-                    kind_list(VERIFY_KINDS)
+                    VERIFY_KINDS.join(", ")
                 )),
                 Some(v) => Ok((
                     Bound {
@@ -1293,7 +1282,7 @@ fn measure_rto(input: &RtoInput) -> Measure {
                     last.step,
                     last.how,
                     ts(last.at),
-                    kind_list(VERIFY_KINDS)
+                    VERIFY_KINDS.join(", ")
                 )),
                 Some(v) => Ok((
                     Bound {
@@ -1317,7 +1306,8 @@ fn measure_rto(input: &RtoInput) -> Measure {
     } else {
         // Neither a traffic move nor a verification in the plan: the recovery is over when
         // every step is.
-        match input.last_completion.filter(|t| *t >= start.at) {
+        let last_completion = input.completions.last().map(|c| c.at);
+        match last_completion.filter(|t| *t >= start.at) {
             Some(to) if input.completed => Ok((
                 Bound {
                     at: to,
@@ -1325,12 +1315,12 @@ fn measure_rto(input: &RtoInput) -> Measure {
                 },
                 format!(
                     "the plan has no traffic-move (dns.switch) or verification ({}) step, so the end is the last completed step",
-                    kind_list(VERIFY_KINDS)
+                    VERIFY_KINDS.join(", ")
                 ),
             )),
             _ => Err(format!(
                 "the plan has no traffic-move (dns.switch) or verification ({}) step, and the recovery did not complete",
-                kind_list(VERIFY_KINDS)
+                VERIFY_KINDS.join(", ")
             )),
         }
     };
@@ -1638,16 +1628,36 @@ fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
     out.push('\n');
 }
 
+/// A `## heading` and its table, or nothing when there are no items.
+fn section<T>(
+    out: &mut String,
+    heading: &str,
+    header: &[&str],
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    out.push_str(&format!("## {heading}\n\n"));
+    table(out, header, items.iter().map(row).collect());
+}
+
+/// `**MET**`, `**MISSED**`, `not measurable`.
+fn verdict_md(v: Verdict) -> String {
+    match v {
+        Verdict::NotMeasurable => v.label().to_string(),
+        v => format!("**{}**", v.label()),
+    }
+}
+
 fn measure_row(name: &str, m: &Measure) -> Vec<String> {
     let measured = match (m.measured_secs, m.lag_bytes) {
         (Some(s), _) => fmt_secs(s),
         (None, Some(b)) => fmt_lag(b),
         (None, None) => "—".into(),
     };
-    let verdict = match m.verdict {
-        Verdict::NotMeasurable => m.verdict.label().to_string(),
-        v => format!("**{}**", v.label()),
-    };
+    let verdict = verdict_md(m.verdict);
     vec![
         name.into(),
         m.target_secs
@@ -1678,10 +1688,7 @@ fn measure_cell(x: &Measure) -> String {
         (None, Some(b)) => format!("{} behind, time unknown", fmt_lag(b)),
         (None, None) => "not measured".into(),
     };
-    let verdict = match x.verdict {
-        Verdict::NotMeasurable => x.verdict.label().to_string(),
-        v => format!("**{}**", v.label()),
-    };
+    let verdict = verdict_md(x.verdict);
     format!("target {target} · {measured} · {verdict}")
 }
 
@@ -1763,36 +1770,34 @@ pub fn render_markdown(m: &ReportModel) -> String {
             &["objective", "target", "measured", "result", "how"],
             vec![measure_row("RTO", &m.rto), measure_row("RPO", &m.rpo)],
         );
-        if m.kind != "review" {
-            match (m.rto.from, m.rto.to) {
-                (Some(from), Some(to)) => {
-                    out.push_str(&format!("- **RTO window**: {} → {}.\n", ts(from), ts(to)))
-                }
-                (Some(from), None) => {
-                    out.push_str(&format!("- **RTO window**: from {} — no end.\n", ts(from)))
-                }
-                _ => {}
+        match (m.rto.from, m.rto.to) {
+            (Some(from), Some(to)) => {
+                out.push_str(&format!("- **RTO window**: {} → {}.\n", ts(from), ts(to)))
             }
-            if let Some(e) = &m.rto.from_event {
-                out.push_str(&format!("- **RTO starts** when {e}.\n"));
+            (Some(from), None) => {
+                out.push_str(&format!("- **RTO window**: from {} — no end.\n", ts(from)))
             }
-            if let Some(e) = &m.rto.to_event {
-                out.push_str(&format!("- **RTO ends** when {e}.\n"));
-            }
-            if let Some(e) = &m.rpo.from_event {
-                out.push_str(&format!("- **RPO read from** {e}.\n"));
-            }
-            for x in m
-                .rto
-                .missing
-                .iter()
-                .map(|x| ("RTO", x))
-                .chain(m.rpo.missing.iter().map(|x| ("RPO", x)))
-            {
-                out.push_str(&format!("- **{} — missing**: {}.\n", x.0, x.1));
-            }
-            out.push('\n');
+            _ => {}
         }
+        if let Some(e) = &m.rto.from_event {
+            out.push_str(&format!("- **RTO starts** when {e}.\n"));
+        }
+        if let Some(e) = &m.rto.to_event {
+            out.push_str(&format!("- **RTO ends** when {e}.\n"));
+        }
+        if let Some(e) = &m.rpo.from_event {
+            out.push_str(&format!("- **RPO read from** {e}.\n"));
+        }
+        for x in m
+            .rto
+            .missing
+            .iter()
+            .map(|x| ("RTO", x))
+            .chain(m.rpo.missing.iter().map(|x| ("RPO", x)))
+        {
+            out.push_str(&format!("- **{} — missing**: {}.\n", x.0, x.1));
+        }
+        out.push('\n');
 
         if !m.declared.is_empty() {
             out.push_str("## Declaration\n\n");
@@ -1870,81 +1875,65 @@ pub fn render_markdown(m: &ReportModel) -> String {
         }
     }
 
-    if !m.approvals.is_empty() {
-        out.push_str("## Approvals\n\n");
-        let rows = m
-            .approvals
-            .iter()
-            .map(|a| {
-                vec![
-                    format!("`{}`", a.step),
-                    a.operator.clone(),
-                    a.host.clone(),
-                    ts(a.at),
-                    format!("`{}`", a.word),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &["step", "operator", "host", "time", "word typed"],
-            rows,
-        );
-    }
-    if !m.overrides.is_empty() {
-        out.push_str("## Overrides (break glass)\n\n");
-        let rows = m
-            .overrides
-            .iter()
-            .map(|o| {
-                vec![
-                    format!("`{}`", o.step),
-                    o.operator.clone(),
-                    ts(o.at),
-                    o.unmet.join("; "),
-                    o.reason.clone(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &["step", "operator", "time", "unmet preconditions", "reason"],
-            rows,
-        );
-    }
-    if !m.skips.is_empty() {
-        out.push_str("## Skipped steps\n\n");
-        let rows = m
-            .skips
-            .iter()
-            .map(|s| {
-                vec![
-                    format!("`{}`", s.step),
-                    s.operator.clone(),
-                    ts(s.at),
-                    s.reason.clone(),
-                ]
-            })
-            .collect();
-        table(&mut out, &["step", "operator", "time", "reason"], rows);
-    }
-    if !m.manual.is_empty() {
-        out.push_str("## Done by hand\n\n");
-        let rows = m
-            .manual
-            .iter()
-            .map(|x| {
-                vec![
-                    format!("`{}`", x.step),
-                    x.how.clone(),
-                    x.operator.clone(),
-                    ts(x.at),
-                    x.note.clone(),
-                ]
-            })
-            .collect();
-        table(&mut out, &["step", "how", "operator", "time", "note"], rows);
-    }
+    section(
+        &mut out,
+        "Approvals",
+        &["step", "operator", "host", "time", "word typed"],
+        &m.approvals,
+        |a| {
+            vec![
+                format!("`{}`", a.step),
+                a.operator.clone(),
+                a.host.clone(),
+                ts(a.at),
+                format!("`{}`", a.word),
+            ]
+        },
+    );
+    section(
+        &mut out,
+        "Overrides (break glass)",
+        &["step", "operator", "time", "unmet preconditions", "reason"],
+        &m.overrides,
+        |o| {
+            vec![
+                format!("`{}`", o.step),
+                o.operator.clone(),
+                ts(o.at),
+                o.unmet.join("; "),
+                o.reason.clone(),
+            ]
+        },
+    );
+    section(
+        &mut out,
+        "Skipped steps",
+        &["step", "operator", "time", "reason"],
+        &m.skips,
+        |s| {
+            vec![
+                format!("`{}`", s.step),
+                s.operator.clone(),
+                ts(s.at),
+                s.reason.clone(),
+            ]
+        },
+    );
+    section(
+        &mut out,
+        "Done by hand",
+        &["step", "how", "operator", "time", "note"],
+        &m.manual,
+        |x| {
+            vec![
+                format!("`{}`", x.step),
+                x.how.clone(),
+                x.operator.clone(),
+                ts(x.at),
+                x.note.clone(),
+            ]
+        },
+    );
     if !m.notes.is_empty() {
         out.push_str("## Notes\n\n");
         for n in &m.notes {
@@ -1962,15 +1951,13 @@ pub fn render_markdown(m: &ReportModel) -> String {
         }
         out.push('\n');
     }
-    if !m.refusals.is_empty() {
-        out.push_str("## Refused actions\n\n");
-        let rows = m
-            .refusals
-            .iter()
-            .map(|x| vec![ts(x.at), x.operator.clone(), x.mode.clone(), x.what.clone()])
-            .collect();
-        table(&mut out, &["time", "operator", "mode", "what"], rows);
-    }
+    section(
+        &mut out,
+        "Refused actions",
+        &["time", "operator", "mode", "what"],
+        &m.refusals,
+        |x| vec![ts(x.at), x.operator.clone(), x.mode.clone(), x.what.clone()],
+    );
     if m.kind != "review" && (!m.preflight.is_empty() || !m.reviewed.is_empty()) {
         out.push_str("## Review\n\n");
         if !m.reviewed.is_empty() {

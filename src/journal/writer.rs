@@ -2,9 +2,12 @@
 //! that it happened.
 //!
 //! * Every line is a [`Record`] (`seq`, `at`, `operator` and the flattened [`Event`]).
-//! * Redaction happens twice: every string inside the record is passed through
-//!   [`crate::redact::redact`] before serialisation (so a secret containing characters that JSON
-//!   escapes is still caught), and the serialised line is passed through it again.
+//! * Redaction happens twice, and each pass catches what the other cannot: every string (keys
+//!   included) inside the record is passed through [`crate::redact::redact`] before
+//!   serialisation, so a secret containing characters that JSON escapes (`"`, `\`) is still
+//!   caught; the serialised line is passed through it again, so a secret outside any string
+//!   (a number in an `Evidence` detail) is caught too. If that second pass breaks the JSON, the
+//!   event is replaced by a note saying it was withheld.
 //! * Each line is written with one `write_all` and followed by `sync_data()`; only then is the
 //!   record handed back. A new file is created with mode `0600` (parent directories `0700`) and its
 //!   directory is synced so the file itself survives a crash.

@@ -991,7 +991,10 @@ impl<'t> Cx<'t, '_> {
                 None,
             ));
         }
-        let q = |k: &'static str| [Seg::K("dns"), Seg::K("provider"), Seg::K(k)];
+        // `dns.provider.<name>.<key>`.
+        let q = |name: &'static str, k: &'static str| {
+            [Seg::K("dns"), Seg::K("provider"), Seg::K(name), Seg::K(k)]
+        };
         let provider = match &d.provider {
             None => None,
             Some(raw::DnsProvider::Powerdns {
@@ -999,14 +1002,7 @@ impl<'t> Cx<'t, '_> {
                 api_key,
                 server,
             }) => {
-                let r = |k: &'static str| {
-                    [
-                        Seg::K("dns"),
-                        Seg::K("provider"),
-                        Seg::K("powerdns"),
-                        Seg::K(k),
-                    ]
-                };
+                let r = |k| q("powerdns", k);
                 Some(DnsProvider::PowerDns {
                     api_url: self.url(&r("api_url"), api_url)?,
                     api_key: self.secret(&r("api_key"), api_key)?,
@@ -1021,14 +1017,7 @@ impl<'t> Cx<'t, '_> {
                 record_id,
                 token,
             }) => {
-                let r = |k: &'static str| {
-                    [
-                        Seg::K("dns"),
-                        Seg::K("provider"),
-                        Seg::K("cloudflare"),
-                        Seg::K(k),
-                    ]
-                };
+                let r = |k| q("cloudflare", k);
                 Some(DnsProvider::Cloudflare {
                     zone_id: self.secret(&r("zone_id"), zone_id)?,
                     record_id: self.secret(&r("record_id"), record_id)?,
@@ -1036,7 +1025,7 @@ impl<'t> Cx<'t, '_> {
                 })
             }
             Some(raw::DnsProvider::Route53 { hosted_zone_id }) => Some(DnsProvider::Route53 {
-                hosted_zone_id: self.secret(&q("route53"), hosted_zone_id)?,
+                hosted_zone_id: self.secret(&q("route53", "hosted_zone_id"), hosted_zone_id)?,
             }),
         };
         Ok(DnsConfig {
