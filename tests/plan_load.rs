@@ -432,3 +432,31 @@ fn a_malformed_postgres_connection_string_fails_at_load_not_at_promotion() {
         "{e}"
     );
 }
+
+#[test]
+fn a_credential_written_literally_in_the_plan_is_redacted_too() {
+    let text = r#"
+[plan]
+name = "literal token"
+strategy = "warm-standby"
+rto = "30m"
+rpo = "5m"
+
+[qovery]
+token = "qov_literal_Zx81PqLm2"
+organization = "org-1"
+api_url = "https://api.qovery.example"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+"#;
+    plan::load_str(text, "literal.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
+    let shown = drcockpit::redact::redact("Authorization: Token qov_literal_Zx81PqLm2");
+    assert!(!shown.contains("qov_literal_Zx81PqLm2"), "{shown}");
+    assert!(shown.contains("‹secret plan:qovery.token›"), "{shown}");
+    // Not every string is a credential: the organization stays readable.
+    assert_eq!(drcockpit::redact::redact("org-1"), "org-1");
+}

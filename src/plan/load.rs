@@ -589,8 +589,17 @@ impl<'t> Cx<'t, '_> {
 
     /// Resolve references in a key that may hold a secret.
     fn secret(&mut self, path: &[Seg<'_>], value: &str) -> Result<String, PlanError> {
-        refs::resolve(value, &mut self.refs)
-            .map_err(|m| self.err(at(path), format!("`{}`: {m}", dotted(path))))
+        let resolved = refs::resolve(value, &mut self.refs)
+            .map_err(|m| self.err(at(path), format!("`{}`: {m}", dotted(path))))?;
+        // A credential written into the plan itself (not as a reference) is still a credential:
+        // registered like resolved references, so it never reaches a screen, log or journal.
+        if let Some(Seg::K(key)) = path.last()
+            && LITERAL_SECRET_KEYS.contains(key)
+            && !refs::has_reference(value)
+        {
+            crate::redact::register(&resolved, &format!("plan:{}", dotted(path)));
+        }
+        Ok(resolved)
     }
 
     /// A key that takes no references (labels, ids, titles): `$${` unescapes.
@@ -1294,6 +1303,9 @@ impl<'t> Cx<'t, '_> {
         )
     }
 }
+
+/// Keys that hold credentials: a literal value there is registered with the redactor too.
+const LITERAL_SECRET_KEYS: &[&str] = &["token", "password", "api_key"];
 
 /// Fields of the sections whose probes are in this build (`down_for` is derived for every
 /// section). A section not listed here is not checked field by field.
