@@ -794,6 +794,47 @@ async fn dr_compares_with_the_last_prod_digests_when_prod_is_down() {
     sim.shutdown().await;
 }
 
+/// The two Images panels refresh on the same tick: the prod registry (and prod Qovery) is read
+/// once per round, and the panel that comes second compares with the first one's answers.
+#[tokio::test]
+async fn the_prod_and_dr_panels_share_one_round_of_prod_lookups() {
+    let sim = start_sim("all-good").await;
+    let w = Arc::new(RegistryWorld::new(None));
+    let reg = serve_registry(w.clone()).await;
+    let mut plan = demo_plan(&sim.url);
+    for (i, site) in ["prod", "dr"].into_iter().enumerate() {
+        if let Some(r) = plan.sites[i].registry.as_mut() {
+            r.url = format!("{reg}/registry/{site}");
+        }
+    }
+    // The same plan with rounds that are never fresh: every probe reads everything.
+    let mut unshared = plan.clone();
+    unshared.probes.interval = Duration::ZERO;
+    let http = HttpClient::new(true).with_read_retries(0);
+    let probe = |p: &drcockpit::plan::Plan, site| {
+        let (p, http) = (p.clone(), http.clone());
+        async move { drcockpit::probes::images::probe(&p, &http, site).await }
+    };
+    // Warm the challenges and tokens of both registries.
+    probe(&unshared, SiteId::Dr).await.expect("dr reading");
+    let n = w.requests();
+    probe(&unshared, SiteId::Dr).await.expect("dr reading");
+    assert_eq!(w.requests() - n, 6, "alone, DR reads both registries");
+    let n = w.requests();
+    let prod = probe(&unshared, SiteId::Prod).await.expect("prod reading");
+    assert_eq!(prod.summary, "3/3 present");
+    assert_eq!(
+        w.requests() - n,
+        3,
+        "the prod panel reads the prod registry"
+    );
+    let n = w.requests();
+    let dr = probe(&plan, SiteId::Dr).await.expect("dr reading");
+    assert_eq!(dr.summary, "3/3 synced");
+    assert_eq!(w.requests() - n, 3, "DR reuses this round's prod digests");
+    sim.shutdown().await;
+}
+
 /// A registry behind a private CA: refused without the plan's `ca_bundle`, trusted with it.
 #[tokio::test]
 async fn a_private_ca_registry_needs_the_ca_bundle() {

@@ -6,14 +6,16 @@
 //! one with the prod registry's `namespace` prefix swapped for the DR registry's (or
 //! `dr_repository`). Each registry is asked `HEAD /v2/<repo>/manifests/<tag>` with a bounded
 //! fan-out ([`DEFAULT_FANOUT`] services at a time, both registries of a service concurrently).
+//! The two panels refresh together: the targets and the prod lookups of a round are read once
+//! and serve both (the DR panel waits for the prod panel's, or the other way round).
 //!
 //! Fields for conditions: `synced` (DR only: every image present in DR with the prod digest),
 //! `missing` (count absent from this site's registry), `present`, `total`, `different` (DR:
 //! present with another digest), `errors` (could not be read).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
@@ -251,7 +253,7 @@ pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>,
 }
 
 /// Prod digests last read in this process, by prod registry, repository and tag.
-static PROD_SEEN: LazyLock<Mutex<HashMap<String, (Manifest, std::time::Instant)>>> =
+static PROD_SEEN: LazyLock<Mutex<HashMap<String, (Manifest, Instant)>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 fn seen_key(plan: &Plan, t: &ImageTarget) -> String {
@@ -277,7 +279,7 @@ pub fn use_last_seen_prod(plan: &Plan, rows: &mut [ImageRow]) {
         let key = seen_key(plan, &r.target);
         match &r.prod {
             Lookup::Present(m) => {
-                seen.insert(key, (m.clone(), std::time::Instant::now()));
+                seen.insert(key, (m.clone(), Instant::now()));
             }
             Lookup::Error(_) => {
                 if let Some((m, at)) = seen.get(&key) {
@@ -366,18 +368,98 @@ pub async fn check(
     Ok(rows)
 }
 
+/// Targets and prod lookups of one refresh, shared by the two Images probes: both panels refresh
+/// on the same tick and need the same prod Qovery containers and prod registry digests, so these
+/// are asked once per round rather than once per panel.
+struct ProdRound {
+    at: Instant,
+    targets: Vec<ImageTarget>,
+    prod: Vec<Lookup>,
+}
+
+/// The last round per plan and prod configuration (see [`round_key`]). Each slot is locked while
+/// its round is read, so the probe that comes second waits for the first one's answers instead
+/// of asking again.
+type RoundSlot = Arc<tokio::sync::Mutex<Option<ProdRound>>>;
+static PROD_ROUNDS: LazyLock<Mutex<HashMap<String, RoundSlot>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Everything a round's answers depend on: the plan, and where and as whom prod Qovery and the
+/// prod registry are asked (hashed, so no credential is kept in the key).
+fn round_key(plan: &Plan) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut part = |s: &str| {
+        h.update(s.as_bytes());
+        h.update([0]);
+    };
+    part(&plan.hash);
+    if let Some(r) = &plan.site(SiteId::Prod).registry {
+        part(&r.url);
+        part(r.username.as_deref().unwrap_or(""));
+        part(r.password.as_deref().unwrap_or(""));
+        part(r.ca_bundle.as_deref().unwrap_or(""));
+    }
+    if let Some(q) = &plan.qovery {
+        part(&q.api_url);
+        part(&q.token);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The targets and what the prod registry says about each: this round's if the other site's
+/// probe already read them (within half a probe interval), else read now.
+async fn prod_round(
+    plan: &Plan,
+    http: &HttpClient,
+) -> Result<(Vec<ImageTarget>, Vec<Lookup>), ProbeError> {
+    let slot = lock(&PROD_ROUNDS)
+        .entry(round_key(plan))
+        .or_default()
+        .clone();
+    let mut round = slot.lock().await;
+    if let Some(r) = round
+        .as_ref()
+        .filter(|r| r.at.elapsed() < plan.probes.interval / 2)
+    {
+        return Ok((r.targets.clone(), r.prod.clone()));
+    }
+    let t = targets(plan, http).await?;
+    let prod = client(plan, http, SiteId::Prod)?;
+    let prod: Vec<Lookup> = compare(t.clone(), Some(&prod), None, DEFAULT_FANOUT)
+        .await
+        .into_iter()
+        .map(|r| r.prod)
+        .collect();
+    *round = Some(ProdRound {
+        at: Instant::now(),
+        targets: t.clone(),
+        prod: prod.clone(),
+    });
+    Ok((t, prod))
+}
+
 /// The Images section of one site.
 pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
-    let t = targets(plan, http).await?;
+    let (t, prod) = prod_round(plan, http).await?;
     let mut rows = match site {
-        SiteId::Prod => {
-            let prod = client(plan, http, SiteId::Prod)?;
-            compare(t, Some(&prod), None, DEFAULT_FANOUT).await
-        }
+        SiteId::Prod => t
+            .into_iter()
+            .zip(prod)
+            .map(|(target, prod)| ImageRow {
+                target,
+                prod,
+                dr: Lookup::NotAsked,
+                prod_seen_ago: None,
+            })
+            .collect(),
         SiteId::Dr => {
-            let prod = client(plan, http, SiteId::Prod)?;
             let dr = client(plan, http, SiteId::Dr)?;
-            compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await
+            let mut rows = compare(t, None, Some(&dr), DEFAULT_FANOUT).await;
+            for (r, p) in rows.iter_mut().zip(prod) {
+                r.prod = p;
+            }
+            rows
         }
     };
     // The prod panel shows the prod registry as it is; DR compares with the last digests seen.
