@@ -817,6 +817,36 @@ async fn probes_show_cluster_env_and_every_service() {
 }
 
 #[tokio::test]
+async fn probes_read_names_once_not_every_round() {
+    let (w, url) = world(100).await;
+    let c = client(&url);
+    for _ in 0..3 {
+        let cl = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+            .await
+            .expect("cluster");
+        assert_eq!(cl.summary, "dr-eu1 DEPLOYED");
+        let env = drcockpit::probes::qovery::environment(&c, SiteId::Dr, ids::DR_ENV)
+            .await
+            .expect("env");
+        assert!(env.summary.starts_with("shop-dr "), "{}", env.summary);
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(gets(format!("/organization/{}/cluster", ids::ORG)), 1);
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 1);
+    assert_eq!(
+        gets(format!(
+            "/organization/{}/cluster/{}/status",
+            ids::ORG,
+            ids::DR_CLUSTER
+        )),
+        3,
+        "states are read every round"
+    );
+    assert_eq!(gets(format!("/environment/{}/statuses", ids::DR_ENV)), 3);
+}
+
+#[tokio::test]
 async fn region_outage_sends_prod_into_error_states() {
     drcockpit::clients::qovery::set_env_overrides(false);
     let w = Arc::new(
