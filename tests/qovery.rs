@@ -1050,6 +1050,38 @@ fn every_endpoint_the_client_calls_is_in_the_spec() {
 
 const SCHEMAS: &str = include_str!("fixtures/qovery/schemas.json");
 
+/// Send one `(method, path template, path, body)` call, check its status against the fixture and
+/// validate its answer against the spec's schema; records the template as exercised.
+async fn call_matches_spec(
+    c: &QoveryClient,
+    spec: &serde_json::Value,
+    (method, template, path, body): &(&str, String, String, Option<String>),
+    errs: &mut Vec<String>,
+    covered: &mut std::collections::BTreeSet<String>,
+) {
+    let op = &spec["operations"][format!("{method} {template}")];
+    assert!(op.is_object(), "{method} {template} not in the fixture");
+    let r = c
+        .call_raw(method, path, body.clone())
+        .await
+        .expect("answer");
+    assert_eq!(
+        u64::from(r.status),
+        op["status"].as_u64().unwrap_or(0),
+        "{method} {path}: {}",
+        r.body
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
+    validate(
+        &spec["schemas"],
+        &op["schema"],
+        &v,
+        &format!("{method} {path}"),
+        errs,
+    );
+    covered.insert(format!("{method} {template}"));
+}
+
 fn validate(
     schemas: &serde_json::Value,
     schema: &serde_json::Value,
@@ -1356,28 +1388,8 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
     ];
     let mut errs = Vec::new();
     let mut covered = std::collections::BTreeSet::new();
-    for (method, template, path, body) in &calls {
-        let op = &spec["operations"][format!("{method} {template}")];
-        assert!(op.is_object(), "{method} {template} not in the fixture");
-        let r = c
-            .call_raw(method, path, body.clone())
-            .await
-            .expect("answer");
-        assert_eq!(
-            u64::from(r.status),
-            op["status"].as_u64().unwrap_or(0),
-            "{method} {path}: {}",
-            r.body
-        );
-        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
-        validate(
-            &spec["schemas"],
-            &op["schema"],
-            &v,
-            &format!("{method} {path}"),
-            &mut errs,
-        );
-        covered.insert(format!("{method} {template}"));
+    for call in &calls {
+        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
     }
     // Wait for the deploys to finish, then stop and deploy services.
     tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
@@ -1398,27 +1410,8 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             )),
         ),
     ];
-    for (method, template, path, body) in &after {
-        let op = &spec["operations"][format!("{method} {template}")];
-        let r = c
-            .call_raw(method, path, body.clone())
-            .await
-            .expect("answer");
-        assert_eq!(
-            u64::from(r.status),
-            op["status"].as_u64().unwrap_or(0),
-            "{method} {path}: {}",
-            r.body
-        );
-        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
-        validate(
-            &spec["schemas"],
-            &op["schema"],
-            &v,
-            &format!("{method} {path}"),
-            &mut errs,
-        );
-        covered.insert(format!("{method} {template}"));
+    for call in &after {
+        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
     }
     // Statuses during a deployment validate too.
     tokio::time::sleep(Duration::from_millis(60)).await;
