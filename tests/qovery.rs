@@ -817,6 +817,36 @@ async fn probes_show_cluster_env_and_every_service() {
 }
 
 #[tokio::test]
+async fn probes_read_names_once_not_every_round() {
+    let (w, url) = world(100).await;
+    let c = client(&url);
+    for _ in 0..3 {
+        let cl = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+            .await
+            .expect("cluster");
+        assert_eq!(cl.summary, "dr-eu1 DEPLOYED");
+        let env = drcockpit::probes::qovery::environment(&c, SiteId::Dr, ids::DR_ENV)
+            .await
+            .expect("env");
+        assert!(env.summary.starts_with("shop-dr "), "{}", env.summary);
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(gets(format!("/organization/{}/cluster", ids::ORG)), 1);
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 1);
+    assert_eq!(
+        gets(format!(
+            "/organization/{}/cluster/{}/status",
+            ids::ORG,
+            ids::DR_CLUSTER
+        )),
+        3,
+        "states are read every round"
+    );
+    assert_eq!(gets(format!("/environment/{}/statuses", ids::DR_ENV)), 3);
+}
+
+#[tokio::test]
 async fn region_outage_sends_prod_into_error_states() {
     drcockpit::clients::qovery::set_env_overrides(false);
     let w = Arc::new(
@@ -1019,6 +1049,38 @@ fn every_endpoint_the_client_calls_is_in_the_spec() {
 // ---- contract: simulator answers validate against the spec's schemas ------------------------
 
 const SCHEMAS: &str = include_str!("fixtures/qovery/schemas.json");
+
+/// Send one `(method, path template, path, body)` call, check its status against the fixture and
+/// validate its answer against the spec's schema; records the template as exercised.
+async fn call_matches_spec(
+    c: &QoveryClient,
+    spec: &serde_json::Value,
+    (method, template, path, body): &(&str, String, String, Option<String>),
+    errs: &mut Vec<String>,
+    covered: &mut std::collections::BTreeSet<String>,
+) {
+    let op = &spec["operations"][format!("{method} {template}")];
+    assert!(op.is_object(), "{method} {template} not in the fixture");
+    let r = c
+        .call_raw(method, path, body.clone())
+        .await
+        .expect("answer");
+    assert_eq!(
+        u64::from(r.status),
+        op["status"].as_u64().unwrap_or(0),
+        "{method} {path}: {}",
+        r.body
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
+    validate(
+        &spec["schemas"],
+        &op["schema"],
+        &v,
+        &format!("{method} {path}"),
+        errs,
+    );
+    covered.insert(format!("{method} {template}"));
+}
 
 fn validate(
     schemas: &serde_json::Value,
@@ -1326,28 +1388,8 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
     ];
     let mut errs = Vec::new();
     let mut covered = std::collections::BTreeSet::new();
-    for (method, template, path, body) in &calls {
-        let op = &spec["operations"][format!("{method} {template}")];
-        assert!(op.is_object(), "{method} {template} not in the fixture");
-        let r = c
-            .call_raw(method, path, body.clone())
-            .await
-            .expect("answer");
-        assert_eq!(
-            u64::from(r.status),
-            op["status"].as_u64().unwrap_or(0),
-            "{method} {path}: {}",
-            r.body
-        );
-        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
-        validate(
-            &spec["schemas"],
-            &op["schema"],
-            &v,
-            &format!("{method} {path}"),
-            &mut errs,
-        );
-        covered.insert(format!("{method} {template}"));
+    for call in &calls {
+        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
     }
     // Wait for the deploys to finish, then stop and deploy services.
     tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
@@ -1368,27 +1410,8 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             )),
         ),
     ];
-    for (method, template, path, body) in &after {
-        let op = &spec["operations"][format!("{method} {template}")];
-        let r = c
-            .call_raw(method, path, body.clone())
-            .await
-            .expect("answer");
-        assert_eq!(
-            u64::from(r.status),
-            op["status"].as_u64().unwrap_or(0),
-            "{method} {path}: {}",
-            r.body
-        );
-        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
-        validate(
-            &spec["schemas"],
-            &op["schema"],
-            &v,
-            &format!("{method} {path}"),
-            &mut errs,
-        );
-        covered.insert(format!("{method} {template}"));
+    for call in &after {
+        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
     }
     // Statuses during a deployment validate too.
     tokio::time::sleep(Duration::from_millis(60)).await;

@@ -9,7 +9,8 @@
 //! env: `state`, `last_deployment_state`, `deployed`, `stopped`, `services`,
 //! `services_deployed`, `services_failing`, `ok`, `last_deployment_age`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
 
 use chrono::Utc;
 
@@ -38,18 +39,74 @@ fn err(e: QoveryError) -> ProbeError {
     ProbeError::new(e.short(), crate::redact::redact_string(e.to_string()))
 }
 
+/// A cluster's name, provider and region, and an environment's name: they do not change while
+/// the cockpit runs, so each is read once per (API, id) instead of on every probe round.
+#[derive(Clone)]
+struct ClusterInfo {
+    name: String,
+    cloud_provider: String,
+    region: String,
+}
+
+static CLUSTER_INFO: LazyLock<Mutex<HashMap<String, ClusterInfo>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+static ENV_NAMES: LazyLock<Mutex<HashMap<String, String>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn cache_key(c: &QoveryClient, id: &str) -> String {
+    format!("{} {} {id}", c.base_url(), c.organization_id())
+}
+
+/// The cluster's name, provider and region from the organization's cluster list, read once
+/// (a failed read is retried next round).
+async fn cluster_info(c: &QoveryClient, cluster_id: &str) -> Option<ClusterInfo> {
+    let key = cache_key(c, cluster_id);
+    if let Some(i) = lock(&CLUSTER_INFO).get(&key) {
+        return Some(i.clone());
+    }
+    let found = c
+        .list_clusters(c.organization_id())
+        .await
+        .ok()?
+        .into_iter()
+        .find(|cl| cl.id == cluster_id)?;
+    let info = ClusterInfo {
+        name: found.name,
+        cloud_provider: found.cloud_provider,
+        region: found.region,
+    };
+    lock(&CLUSTER_INFO).insert(key, info.clone());
+    Some(info)
+}
+
+/// The environment's name, read once (the id stands in until a read succeeds).
+async fn environment_name(c: &QoveryClient, env_id: &str) -> String {
+    let key = cache_key(c, env_id);
+    if let Some(n) = lock(&ENV_NAMES).get(&key) {
+        return n.clone();
+    }
+    match c.environment(env_id).await {
+        Ok(e) => {
+            lock(&ENV_NAMES).insert(key, e.name.clone());
+            e.name
+        }
+        Err(_) => env_id.to_string(),
+    }
+}
+
 /// The Cluster section of a site.
 pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, ProbeError> {
-    let org = c.organization_id().to_string();
-    let (status, ready, list) = futures::join!(
-        c.cluster_status(&org, cluster_id),
-        c.cluster_is_ready(&org, cluster_id),
-        c.list_clusters(&org)
+    let org = c.organization_id();
+    let (status, ready, info) = futures::join!(
+        c.cluster_status(org, cluster_id),
+        c.cluster_is_ready(org, cluster_id),
+        cluster_info(c, cluster_id)
     );
     let s = status.map_err(err)?;
-    let info = list
-        .ok()
-        .and_then(|l| l.into_iter().find(|c| c.id == cluster_id));
     let ok = s.is_deployed && s.status.is_running();
     let level = if ok {
         Level::Good
@@ -96,15 +153,14 @@ pub async fn environment(
     site: SiteId,
     env_id: &str,
 ) -> Result<Reading, ProbeError> {
-    let (statuses, env, containers, apps, dbs) = futures::join!(
+    let (statuses, name, containers, apps, dbs) = futures::join!(
         c.environment_statuses(env_id),
-        c.environment(env_id),
+        environment_name(c, env_id),
         c.list_containers(env_id),
         c.list_applications(env_id),
         c.list_databases(env_id)
     );
     let s = statuses.map_err(err)?;
-    let name = env.map(|e| e.name).unwrap_or_else(|_| env_id.to_string());
     // id → (name, image)
     let mut info: BTreeMap<String, (String, String)> = BTreeMap::new();
     for ct in containers.unwrap_or_default() {

@@ -282,24 +282,17 @@ pub fn build_keyed(
             ));
         }
     };
+    // The plan's own URL and scheme (review mode shows the environment's overrides separately).
+    let from_plan = QoverySettings::resolve(q, |_| None);
     Ok(StepAction::Qovery(QoveryStep {
         op,
         site,
         environment,
         cluster,
-        api_url: if q.api_url.trim().is_empty() {
-            crate::clients::qovery::DEFAULT_API_URL.to_string()
-        } else {
-            q.api_url.trim().trim_end_matches('/').to_string()
-        },
+        api_url: from_plan.api_url,
         wait: raw.wait.unwrap_or(true),
         wait_if_busy: raw.wait_if_busy.unwrap_or(false),
-        auth_scheme: q
-            .auth_scheme
-            .as_deref()
-            .and_then(crate::clients::qovery::AuthScheme::parse)
-            .unwrap_or_else(|| crate::clients::qovery::AuthScheme::detect(&q.token))
-            .as_str(),
+        auth_scheme: from_plan.scheme.as_str(),
         poll_interval,
     }))
 }
@@ -447,10 +440,7 @@ pub fn default_timeout(q: &QoveryStep) -> Duration {
 
 fn client(ctx: &StepContext) -> Result<QoveryClient, String> {
     match &ctx.plan.qovery {
-        Some(cfg) => Ok(QoveryClient::new(
-            QoverySettings::from_plan(cfg),
-            ctx.http.clone(),
-        )),
+        Some(cfg) => Ok(QoveryClient::from_plan(cfg, ctx.http.clone())),
         None => Err("the plan has no [qovery] section".into()),
     }
 }
@@ -1088,12 +1078,7 @@ async fn follow(
             continue;
         }
         let took = crate::plan::units::fmt_duration(started.elapsed());
-        let services: Vec<_> = s
-            .services()
-            .filter(|(_, sv)| watched.is_none_or(|w| w.contains(&sv.id)))
-            .map(|(_, sv)| sv)
-            .collect();
-        let failing: Vec<String> = services
+        let failing: Vec<String> = in_scope
             .iter()
             .filter(|sv| sv.state.is_failing())
             .map(|sv| {
@@ -1104,14 +1089,10 @@ async fn follow(
                 )
             })
             .collect();
-        let in_target = services
-            .iter()
-            .filter(|sv| targets.contains(&sv.state))
-            .count();
         if targets.contains(st) {
             return Ok(format!(
-                "{env_name} {st} after {took}; {in_target}/{} services {}",
-                services.len(),
+                "{env_name} {st} after {took}; {reached}/{} services {}",
+                in_scope.len(),
                 targets[0].as_str().to_lowercase()
             ));
         }

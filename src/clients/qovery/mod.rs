@@ -131,8 +131,9 @@ fn is_std_base64(s: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
 }
 
-/// Where and how to talk to Qovery, after the plan and the environment were combined.
-#[derive(Debug, Clone, PartialEq)]
+/// Where and how to talk to Qovery, after the plan and the environment were combined. Its
+/// `Debug` leaves the token out.
+#[derive(Clone, PartialEq)]
 pub struct QoverySettings {
     pub api_url: String,
     pub token: String,
@@ -141,6 +142,19 @@ pub struct QoverySettings {
     /// Where the URL and token came from, for the log (`plan` or `env:QOVERY_API_URL`).
     pub api_url_source: String,
     pub token_source: String,
+}
+
+impl std::fmt::Debug for QoverySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QoverySettings")
+            .field("api_url", &self.api_url)
+            .field("token", &format_args!("‹from {}›", self.token_source))
+            .field("scheme", &self.scheme)
+            .field("organization", &self.organization)
+            .field("api_url_source", &self.api_url_source)
+            .field("token_source", &self.token_source)
+            .finish()
+    }
 }
 
 impl QoverySettings {
@@ -396,9 +410,10 @@ impl QoveryClient {
         match resp.status {
             200..=299 => {
                 let src = if text.trim().is_empty() { "{}" } else { &text };
+                // serde's message can quote a value from the answer: redacted like the body.
                 serde_json::from_str(src).map_err(|e| QoveryError::Decode {
                     call,
-                    detail: e.to_string(),
+                    detail: redact(&e.to_string()).into_owned(),
                     body: clip_body(&text),
                 })
             }
