@@ -151,24 +151,22 @@ fn common_conf(port: u16, dir: &Path) -> String {
     )
 }
 
-/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback).
-fn primary() -> Pg {
-    require_binaries();
-    let tmp = tempdir();
-    let data = tmp.path().join("primary");
+/// `initdb` a trust-auth cluster (superuser `postgres`) at `data`.
+fn initdb(data: &Path, what: &str) {
     let mut c = pg_cmd("initdb");
     c.arg("-D")
-        .arg(&data)
+        .arg(data)
         .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
-    run(c, "initdb");
+    run(c, what);
+}
+
+/// Configure the cluster at `data` (in `tmp`) on a free port, plus `extra` settings, and start
+/// it; the returned server owns `tmp`.
+fn start_cluster(tmp: tempfile::TempDir, data: PathBuf, extra: &str) -> Pg {
     let port = free_port();
     append(
         &data.join("postgresql.conf"),
-        &common_conf(port, tmp.path()),
-    );
-    append(
-        &data.join("pg_hba.conf"),
-        "\nhost replication all 127.0.0.1/32 trust\n",
+        &format!("{}{extra}", common_conf(port, tmp.path())),
     );
     let pg = Pg {
         data,
@@ -177,6 +175,19 @@ fn primary() -> Pg {
     };
     pg.start();
     pg
+}
+
+/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback).
+fn primary() -> Pg {
+    require_binaries();
+    let tmp = tempdir();
+    let data = tmp.path().join("primary");
+    initdb(&data, "initdb");
+    append(
+        &data.join("pg_hba.conf"),
+        "\nhost replication all 127.0.0.1/32 trust\n",
+    );
+    start_cluster(tmp, data, "")
 }
 
 /// A streaming standby of `p` (`pg_basebackup -R -C -S <slot>`).
@@ -196,18 +207,7 @@ fn standby(p: &Pg, slot: &str) -> Pg {
     .arg(&data)
     .args(["-R", "-X", "stream", "-C", "-S", slot]);
     run(c, "pg_basebackup");
-    let port = free_port();
-    append(
-        &data.join("postgresql.conf"),
-        &common_conf(port, tmp.path()),
-    );
-    let pg = Pg {
-        data,
-        port,
-        _tmp: Some(tmp),
-    };
-    pg.start();
-    pg
+    start_cluster(tmp, data, "")
 }
 
 async fn admin(url: &str) -> postgres::PgSession {
@@ -759,23 +759,8 @@ async fn logical_subscription_lag_is_read() {
     let sub = {
         let tmp = tempdir();
         let data = tmp.path().join("subscriber");
-        let mut c = pg_cmd("initdb");
-        c.arg("-D")
-            .arg(&data)
-            .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
-        run(c, "initdb subscriber");
-        let port = free_port();
-        append(
-            &data.join("postgresql.conf"),
-            &common_conf(port, tmp.path()),
-        );
-        let pg = Pg {
-            data,
-            port,
-            _tmp: Some(tmp),
-        };
-        pg.start();
-        pg
+        initdb(&data, "initdb subscriber");
+        start_cluster(tmp, data, "")
     };
     sql(
         &p.url(),
@@ -910,7 +895,7 @@ async fn missing_step_configuration_is_an_actionable_error() {
         toml::from_str("id = \"f\"\ntitle = \"F\"\nkind = \"postgres.fence\"\nsite = \"prod\"\n")
             .expect("raw");
     let fence = steps::postgres::build("postgres.fence", &raw).expect("fence builds");
-    p.steps.push(_step(fence.clone()));
+    p.steps.push(plan_step(fence.clone()));
     let (i, e) = steps::postgres::check_sites(&p).expect("prod has no database");
     assert_eq!(i, 0);
     assert!(e.contains("[sites.prod] has no `database.postgres`"), "{e}");
@@ -1014,29 +999,14 @@ fn tls_primary() -> (Pg, PathBuf) {
     c.arg("600").arg(d.join("server.key"));
     run(c, "chmod key");
     let data = d.join("tls");
-    let mut c = pg_cmd("initdb");
-    c.arg("-D")
-        .arg(&data)
-        .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
-    run(c, "initdb");
-    let port = free_port();
-    append(
-        &data.join("postgresql.conf"),
-        &format!(
-            "{}ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
-            common_conf(port, d),
-            d.join("server.crt").display(),
-            d.join("server.key").display()
-        ),
+    initdb(&data, "initdb");
+    let tls = format!(
+        "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+        d.join("server.crt").display(),
+        d.join("server.key").display()
     );
     let ca = d.join("ca.crt");
-    let pg = Pg {
-        data,
-        port,
-        _tmp: Some(tmp),
-    };
-    pg.start();
-    (pg, ca)
+    (start_cluster(tmp, data, &tls), ca)
 }
 
 async fn uses_tls(url: &str) -> Result<bool, PgError> {
@@ -1301,7 +1271,7 @@ async fn scaleway_promotion_is_confirmed_by_reading_the_instance_back() {
 }
 
 // A plan step wrapping an action.
-fn _step(action: StepAction) -> Step {
+fn plan_step(action: StepAction) -> Step {
     Step {
         id: "x".into(),
         title: "x".into(),
@@ -1311,15 +1281,5 @@ fn _step(action: StepAction) -> Step {
         confirm: None,
         timeout: None,
         site: None,
-    }
-}
-
-#[allow(dead_code)]
-fn _prom(url: &str) -> PrometheusSource {
-    PrometheusSource {
-        url: url.into(),
-        lag_query: None,
-        replay_age_query: None,
-        backup_age_query: None,
     }
 }

@@ -216,8 +216,8 @@ impl PgTarget {
         if let Some(pw) = config.get_password()
             && let Ok(pw) = std::str::from_utf8(pw)
         {
+            // `register` also covers the percent-encoded form a URL carries.
             crate::redact::register(pw, "postgres password");
-            crate::redact::register(&percent_encode(pw), "postgres password");
         }
         let host = match config.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
@@ -255,19 +255,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn rustls_config(

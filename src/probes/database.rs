@@ -44,10 +44,11 @@ pub const FIELDS: &[&str] = &[
 pub enum Upstream {
     /// `pg_current_wal_lsn()` on the other site's primary, read this round.
     Live(Lsn),
-    /// The primary did not answer; the last position seen `ago`.
+    /// The primary did not answer; the last position seen `ago` (at wall-clock time `at`).
     LastSeen {
         lsn: Lsn,
         ago: Duration,
+        at: chrono::DateTime<chrono::Utc>,
     },
     /// The primary's WAL end as last reported to this standby's WAL receiver.
     Receiver(Lsn),
@@ -55,7 +56,7 @@ pub enum Upstream {
 }
 
 impl Upstream {
-    fn lsn(&self) -> Option<Lsn> {
+    pub fn lsn(&self) -> Option<Lsn> {
         match self {
             Upstream::Live(l) | Upstream::LastSeen { lsn: l, .. } | Upstream::Receiver(l) => {
                 Some(*l)
@@ -66,7 +67,7 @@ impl Upstream {
     fn basis(&self) -> String {
         match self {
             Upstream::Live(l) => format!("vs primary pg_current_wal_lsn {l}"),
-            Upstream::LastSeen { lsn, ago } => format!(
+            Upstream::LastSeen { lsn, ago, .. } => format!(
                 "primary unreachable: vs its last seen position {lsn} ({} ago)",
                 fmt_duration(*ago)
             ),
@@ -76,7 +77,8 @@ impl Upstream {
     }
 }
 
-fn other(site: SiteId) -> SiteId {
+/// The site across from `site`.
+pub(crate) fn other(site: SiteId) -> SiteId {
     match site {
         SiteId::Prod => SiteId::Dr,
         SiteId::Dr => SiteId::Prod,
@@ -105,7 +107,7 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
             let status = read_status(url, cfg.backup_age_query.as_deref()).await?;
             let needs_upstream = status.in_recovery || !status.subscriptions.is_empty();
             let upstream = if needs_upstream {
-                upstream_position(upstream_url.as_deref(), &status).await
+                upstream_position(upstream_url.as_deref(), receiver_end(&status)).await
             } else {
                 Upstream::Unknown
             };
@@ -137,9 +139,14 @@ pub async fn read_status(url: &str, backup_q: Option<&str>) -> Result<ServerStat
     Ok(status)
 }
 
+/// The primary's WAL end as last reported to this server's WAL receiver.
+pub fn receiver_end(st: &ServerStatus) -> Option<Lsn> {
+    st.wal_receiver.as_ref().and_then(|w| w.latest_end_lsn)
+}
+
 /// The primary's WAL position for a standby's lag: live from the other site when it answers
-/// within 2 s, else the last position seen, else what the WAL receiver was told.
-pub async fn upstream_position(primary_url: Option<&str>, st: &ServerStatus) -> Upstream {
+/// within 2 s, else the last position seen, else `receiver_end` (what the WAL receiver was told).
+pub async fn upstream_position(primary_url: Option<&str>, receiver_end: Option<Lsn>) -> Upstream {
     if let Some(url) = primary_url {
         let live = tokio::time::timeout(
             Duration::from_secs(2),
@@ -153,13 +160,13 @@ pub async fn upstream_position(primary_url: Option<&str>, st: &ServerStatus) -> 
             }
             Ok(Ok(_)) => {} // the other site is not a primary (after a failover)
             Ok(Err(_)) | Err(_) => {
-                if let Some((lsn, ago, _)) = postgres::last_primary_position(url) {
-                    return Upstream::LastSeen { lsn, ago };
+                if let Some((lsn, ago, at)) = postgres::last_primary_position(url) {
+                    return Upstream::LastSeen { lsn, ago, at };
                 }
             }
         }
     }
-    match st.wal_receiver.as_ref().and_then(|w| w.latest_end_lsn) {
+    match receiver_end {
         Some(l) => Upstream::Receiver(l),
         None => Upstream::Unknown,
     }
@@ -610,6 +617,39 @@ fn backup_value_to_age(v: f64) -> Duration {
     Duration::from_secs_f64(secs.clamp(0.0, 1e10))
 }
 
+/// The oldest backup among the series of a backup query's answer.
+fn oldest_backup(samples: &[Sample]) -> Duration {
+    samples
+        .iter()
+        .map(|x| backup_value_to_age(x.value))
+        .max()
+        .unwrap_or_default()
+}
+
+/// The samples of a query that is not the reading's main signal (replay age, backup age), or
+/// `None` after marking `{what} ?` as a warning with the reason: the rest of the reading stands.
+fn samples_or_warn(
+    answer: Result<Vec<Sample>, String>,
+    q: &str,
+    what: &str,
+    level: &mut Level,
+    summary: &mut Vec<String>,
+    details: &mut Vec<String>,
+) -> Option<Vec<Sample>> {
+    let why = match answer {
+        Ok(s) if !s.is_empty() => return Some(s),
+        Ok(_) => format!("Prometheus: no series for `{q}`"),
+        Err(e) => format!(
+            "Prometheus {what} query: {}",
+            crate::redact::redact_string(e)
+        ),
+    };
+    *level = worse(*level, Level::Warn);
+    summary.push(format!("{what} ?"));
+    details.push(why);
+    None
+}
+
 async fn add_prometheus_backup(
     http: &HttpClient,
     p: &PrometheusSource,
@@ -618,25 +658,22 @@ async fn add_prometheus_backup(
 ) {
     let Some(q) = &p.backup_age_query else { return };
     let mut summary = vec![std::mem::take(&mut r.summary)];
-    match instant_query(http, &p.url, q).await {
-        Ok(s) if !s.is_empty() => {
-            let age = s
-                .iter()
-                .map(|x| backup_value_to_age(x.value))
-                .max()
-                .unwrap_or_default();
-            apply_backup(age, cfg, &mut r.level, &mut r.fields, &mut summary);
-        }
-        Ok(_) => {
-            r.level = worse(r.level, Level::Warn);
-            summary.push("backup ?".into());
-            r.details.push(format!("Prometheus: no series for `{q}`"));
-        }
-        Err(e) => {
-            r.level = worse(r.level, Level::Warn);
-            summary.push("backup ?".into());
-            r.details.push(format!("Prometheus backup query: {e}"));
-        }
+    let answer = instant_query(http, &p.url, q).await;
+    if let Some(s) = samples_or_warn(
+        answer,
+        q,
+        "backup",
+        &mut r.level,
+        &mut summary,
+        &mut r.details,
+    ) {
+        apply_backup(
+            oldest_backup(&s),
+            cfg,
+            &mut r.level,
+            &mut r.fields,
+            &mut summary,
+        );
     }
     r.fields
         .insert("ok".into(), Value::Bool(r.level != Level::Bad));
@@ -691,58 +728,44 @@ pub async fn probe_prometheus(
         }
     }
     if let Some(q) = &p.replay_age_query {
-        match instant_query(http, &p.url, q).await {
-            Ok(s) if !s.is_empty() => {
-                let secs = s.iter().map(|x| x.value).reduce(f64::max).unwrap_or(0.0);
-                let age = std::time::Duration::from_secs_f64(secs.max(0.0));
-                fields.insert("replay_age".into(), Value::Duration(age));
-                let mut text = format!("replay {}", crate::plan::units::fmt_duration(age));
-                if let Some(m) = cfg.max_replay_age
-                    && age > m
-                {
-                    level = Level::Bad;
-                    text.push_str(&format!(" (> {})", crate::plan::units::fmt_duration(m)));
-                }
-                summary.push(text);
+        let answer = instant_query(http, &p.url, q).await;
+        if let Some(s) =
+            samples_or_warn(answer, q, "replay", &mut level, &mut summary, &mut details)
+        {
+            let secs = s.iter().map(|x| x.value).reduce(f64::max).unwrap_or(0.0);
+            let age = Duration::from_secs_f64(secs.max(0.0));
+            fields.insert("replay_age".into(), Value::Duration(age));
+            let mut text = format!("replay {}", fmt_duration(age));
+            if let Some(m) = cfg.max_replay_age
+                && age > m
+            {
+                level = Level::Bad;
+                text.push_str(&format!(" (> {})", fmt_duration(m)));
             }
-            Ok(_) => {
-                level = worse(level, Level::Warn);
-                summary.push("replay ?".into());
-                details.push(format!("Prometheus: no series for `{q}`"));
-            }
-            Err(e) => {
-                level = worse(level, Level::Warn);
-                summary.push("replay ?".into());
-                details.push(format!("Prometheus replay query: {e}"));
-            }
+            summary.push(text);
         }
     }
     if let Some(q) = &p.backup_age_query {
-        match instant_query(http, &p.url, q).await {
-            Ok(s) if !s.is_empty() => {
-                let age = s
-                    .iter()
-                    .map(|x| backup_value_to_age(x.value))
-                    .max()
-                    .unwrap_or_default();
-                apply_backup(age, cfg, &mut level, &mut fields, &mut summary);
-            }
-            Ok(_) => {
-                level = worse(level, Level::Warn);
-                summary.push("backup ?".into());
-                details.push(format!("Prometheus: no series for `{q}`"));
-            }
+        let answer = match instant_query(http, &p.url, q).await {
+            // Without a lag query, a Prometheus that does not answer fails the probe.
             Err(e) if p.lag_query.is_none() => {
                 return Err(ProbeError::new(
                     "Prometheus error",
                     crate::redact::redact_string(e),
                 ));
             }
-            Err(e) => {
-                level = worse(level, Level::Warn);
-                summary.push("backup ?".into());
-                details.push(format!("Prometheus backup query: {e}"));
-            }
+            answer => answer,
+        };
+        if let Some(s) =
+            samples_or_warn(answer, q, "backup", &mut level, &mut summary, &mut details)
+        {
+            apply_backup(
+                oldest_backup(&s),
+                cfg,
+                &mut level,
+                &mut fields,
+                &mut summary,
+            );
         }
     }
     if summary.is_empty() {
@@ -841,6 +864,7 @@ mod tests {
         let up = Upstream::LastSeen {
             lsn: Lsn::parse("0/3000100").unwrap(),
             ago: Duration::from_secs(12),
+            at: chrono::Utc::now(),
         };
         let r = assess(&st, &up, true, &cfg());
         assert_eq!(r.fields["lag"], Value::Bytes(0x100));

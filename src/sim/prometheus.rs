@@ -1,12 +1,14 @@
 //! Simulated database world seen through Prometheus: `GET /api/v1/query` answers the instant
-//! queries a plan uses for replication lag and backup age, in Prometheus' real JSON shape
+//! queries a plan uses for replication lag, replay age and backup age, in Prometheus' real JSON shape
 //! (`{"status":"success","data":{"resultType":"vector","result":[{"metric":{…},"value":[ts,"v"]}]}}`).
 //!
-//! What a query means is read from its text, as a postgres_exporter dashboard would:
-//! - contains `lag`, `lsn` or `replication` → bytes the site's database is behind its primary
-//!   (`dr`: a slowly wobbling value; `prod`: 0, it is the primary);
+//! What a query means is read from its text, as a postgres_exporter dashboard would (first match):
+//! - contains `replay` or `replicalag` → seconds of replay lag (the byte lag at
+//!   [`SIM_WRITE_BYTES_PER_SEC`]);
 //! - contains `backup` → with `time()` the age in seconds of the last backup, otherwise (e.g.
 //!   `pg_backup_last_success_timestamp_seconds`) its Unix timestamp;
+//! - contains `lag`, `lsn` or `replication` → bytes the site's database is behind its primary
+//!   (`dr`: a slowly wobbling value; `prod`: 0, it is the primary);
 //! - contains `up` (e.g. `pg_up`) → 1, or 0 for a database that is down;
 //! - anything else → an empty vector (an unknown metric), like Prometheus.
 //!
@@ -254,6 +256,7 @@ pub fn world(state: &super::SimState) -> Arc<DbWorld> {
 
 /// This family for [`super::families`].
 pub fn family(db: Arc<DbWorld>) -> super::Family {
-    super::Family::new("prometheus", routes(db))
-        .endpoint("GET /api/v1/query?query=… (lag, backup age, pg_up; site=\"prod\"|\"dr\")")
+    super::Family::new("prometheus", routes(db)).endpoint(
+        "GET /api/v1/query?query=… (lag, replay age, backup age, pg_up; site=\"prod\"|\"dr\")",
+    )
 }

@@ -21,6 +21,7 @@ use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::fmt_bytes;
 use crate::plan::{Plan, SiteId, StepAction};
+use crate::probes::database::{Upstream, other, receiver_end, upstream_position};
 
 /// The output stream carrying RPO evidence (JSON text) for the journal.
 pub const EVIDENCE_STREAM: &str = "evidence:rpo";
@@ -74,13 +75,6 @@ fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, S
             "site",
             format!("`site` must be `prod` or `dr`, not `{other}`"),
         )),
-    }
-}
-
-fn other(site: SiteId) -> SiteId {
-    match site {
-        SiteId::Prod => SiteId::Dr,
-        SiteId::Dr => SiteId::Prod,
     }
 }
 
@@ -321,8 +315,8 @@ pub async fn preflight(step: &PostgresStep, ctx: &StepContext) -> Vec<PreflightC
         },
     });
     if want_standby && status.in_recovery {
-        let up = crate::probes::database::upstream_position(primary_url, &status).await;
-        let lag = match (up_lsn(&up), status.replay_lsn) {
+        let up = upstream_position(primary_url, receiver_end(&status)).await;
+        let lag = match (up.lsn(), status.replay_lsn) {
             (Some(p), Some(r)) => Some(p.bytes_after(r)),
             _ => None,
         };
@@ -348,14 +342,6 @@ pub async fn preflight(step: &PostgresStep, ctx: &StepContext) -> Vec<PreflightC
     checks
 }
 
-fn up_lsn(u: &crate::probes::database::Upstream) -> Option<Lsn> {
-    use crate::probes::database::Upstream;
-    match u {
-        Upstream::Live(l) | Upstream::LastSeen { lsn: l, .. } | Upstream::Receiver(l) => Some(*l),
-        Upstream::Unknown => None,
-    }
-}
-
 pub async fn run(step: &PostgresStep, ctx: &StepContext) -> Result<String, String> {
     match step {
         PostgresStep::Promote(p) => promote(p, ctx).await,
@@ -365,54 +351,36 @@ pub async fn run(step: &PostgresStep, ctx: &StepContext) -> Result<String, Strin
 
 /// The lag at promotion and how it was measured.
 async fn lag_at_promotion(primary_url: Option<&str>, facts: &RecoveryFacts) -> LagAtPromotion {
-    let replay = facts.replay_lsn;
     let now = chrono::Utc::now();
-    if let Some(url) = primary_url {
-        let live = tokio::time::timeout(
-            Duration::from_secs(2),
-            postgres::with_probe_session(url, |s| async move { s.position().await }),
-        )
-        .await;
-        match live {
-            Ok(Ok((false, Some(p)))) => {
-                postgres::note_primary_position(url, p);
-                return LagAtPromotion {
-                    bytes: replay.map(|r| p.bytes_after(r)),
-                    primary_lsn: Some(p),
-                    basis: "primary pg_current_wal_lsn() read at promotion".into(),
-                    primary_alive_at: Some(now),
-                };
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) | Err(_) => {
-                if let Some((p, ago, at)) = postgres::last_primary_position(url) {
-                    return LagAtPromotion {
-                        bytes: replay.map(|r| p.bytes_after(r)),
-                        primary_lsn: Some(p),
-                        basis: format!(
-                            "primary unreachable at promotion: its last position seen at {} ({} s before); writes after that are not counted",
-                            at.to_rfc3339(),
-                            ago.as_secs()
-                        ),
-                        primary_alive_at: Some(at),
-                    };
-                }
-            }
-        }
-    }
-    match facts.receiver_end_lsn {
-        Some(p) => LagAtPromotion {
-            bytes: replay.map(|r| p.bytes_after(r)),
-            primary_lsn: Some(p),
-            basis: "the primary WAL end last reported to this standby's WAL receiver (primary not readable)".into(),
-            primary_alive_at: None,
-        },
-        None => LagAtPromotion {
-            bytes: None,
-            primary_lsn: None,
-            basis: "unknown: the primary is unreachable and never seen; the standby has no WAL receiver position".into(),
-            primary_alive_at: None,
-        },
+    let up = upstream_position(primary_url, facts.receiver_end_lsn).await;
+    let (basis, primary_alive_at) = match &up {
+        Upstream::Live(_) => (
+            "primary pg_current_wal_lsn() read at promotion".into(),
+            Some(now),
+        ),
+        Upstream::LastSeen { ago, at, .. } => (
+            format!(
+                "primary unreachable at promotion: its last position seen at {} ({} s before); writes after that are not counted",
+                at.to_rfc3339(),
+                ago.as_secs()
+            ),
+            Some(*at),
+        ),
+        Upstream::Receiver(_) => (
+            "the primary WAL end last reported to this standby's WAL receiver (primary not readable)".into(),
+            None,
+        ),
+        Upstream::Unknown => (
+            "unknown: the primary is unreachable and never seen; the standby has no WAL receiver position".into(),
+            None,
+        ),
+    };
+    let primary_lsn = up.lsn();
+    LagAtPromotion {
+        bytes: primary_lsn.and_then(|p| facts.replay_lsn.map(|r| p.bytes_after(r))),
+        primary_lsn,
+        basis,
+        primary_alive_at,
     }
 }
 
