@@ -26,7 +26,7 @@ pub fn register(value: &str, reference: &str) {
     let label = format!("‹secret {reference}›");
     let mut variants = vec![value.to_string()];
     // The same secret travels URL-encoded in query strings and form bodies.
-    let encoded = url_encode(value);
+    let encoded = crate::clients::http::percent_encode(value);
     if encoded != value {
         variants.push(encoded);
     }
@@ -69,19 +69,6 @@ pub fn redact_string(text: String) -> String {
 /// How many secrets are registered (for diagnostics and tests).
 pub fn registered_count() -> usize {
     SECRETS.read().map(|g| g.len()).unwrap_or(0)
-}
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -514,10 +514,13 @@ impl RegistryClient {
     ) -> Result<Token, RegistryError> {
         let mut q: Vec<String> = Vec::new();
         if let Some(s) = service {
-            q.push(format!("service={}", enc(s)));
+            q.push(format!(
+                "service={}",
+                crate::clients::http::percent_encode(s)
+            ));
         }
         for s in scope.split(' ').filter(|s| !s.is_empty()) {
-            q.push(format!("scope={}", enc(s)));
+            q.push(format!("scope={}", crate::clients::http::percent_encode(s)));
         }
         let url = if q.is_empty() {
             realm.to_string()
@@ -610,20 +613,6 @@ pub fn base64(input: &[u8]) -> String {
         } else {
             '='
         });
-    }
-    o
-}
-
-/// Percent-encode a query value.
-fn enc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                o.push(b as char)
-            }
-            _ => o.push_str(&format!("%{b:02X}")),
-        }
     }
     o
 }

@@ -538,7 +538,7 @@ pub async fn instant_query(
     let url = format!(
         "{}/api/v1/query?query={}",
         base.trim_end_matches('/'),
-        query_encode(query)
+        crate::clients::http::percent_encode(query)
     );
     let resp = http
         .get(&url, Duration::from_secs(5))
@@ -595,19 +595,6 @@ pub async fn instant_query(
             other.unwrap_or("?")
         )),
     }
-}
-
-fn query_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// Interpret a backup query's value: seconds of age, or a Unix timestamp (> 10⁹) of the backup.

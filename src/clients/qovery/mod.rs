@@ -8,6 +8,8 @@
 
 pub mod types;
 
+/// Path segments are percent-encoded by the one shared encoder.
+pub use crate::clients::http::percent_encode as encode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -299,20 +301,6 @@ fn clip_body(body: &str) -> String {
         s.push('…');
     }
     s
-}
-
-/// Percent-encode one path segment or query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The Qovery client. Cheap to clone (the transport's connection pool is shared).
