@@ -60,6 +60,13 @@ impl SiteId {
             SiteId::Dr => 1,
         }
     }
+    /// The site across from this one.
+    pub fn other(self) -> SiteId {
+        match self {
+            SiteId::Prod => SiteId::Dr,
+            SiteId::Dr => SiteId::Prod,
+        }
+    }
 }
 
 #[derive(

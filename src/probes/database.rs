@@ -77,14 +77,6 @@ impl Upstream {
     }
 }
 
-/// The site across from `site`.
-pub(crate) fn other(site: SiteId) -> SiteId {
-    match site {
-        SiteId::Prod => SiteId::Dr,
-        SiteId::Dr => SiteId::Prod,
-    }
-}
-
 fn pg_probe_error(e: &PgError) -> ProbeError {
     ProbeError::new(
         e.short(),
@@ -98,7 +90,7 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
         return Err(ProbeError::new("not configured", "no database in the plan"));
     };
     let upstream_url = plan
-        .site(other(site))
+        .site(site.other())
         .database
         .as_ref()
         .and_then(|d| d.postgres.clone());

@@ -63,11 +63,7 @@ pub fn build(
                 to.as_str()
             )
         })?;
-    let other = match to {
-        SiteId::Prod => SiteId::Dr,
-        SiteId::Dr => SiteId::Prod,
-    };
-    let other_target = sites[other.index()].dns_target.clone();
+    let other_target = sites[to.other().index()].dns_target.clone();
     if op == DnsOp::Switch && config.provider.is_none() {
         return Err(
             "dns.switch needs a provider in [dns]: provider = { powerdns = {…} } (or cloudflare, route53)"

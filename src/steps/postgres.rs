@@ -21,7 +21,7 @@ use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::fmt_bytes;
 use crate::plan::{Plan, SiteId, StepAction};
-use crate::probes::database::{Upstream, other, receiver_end, upstream_position};
+use crate::probes::database::{Upstream, receiver_end, upstream_position};
 
 /// The output stream carrying RPO evidence (JSON text) for the journal.
 pub const EVIDENCE_STREAM: &str = "evidence:rpo";
@@ -186,7 +186,7 @@ fn servers(plan: &Plan, site: SiteId) -> Result<(String, Option<String>, Option<
         ));
     };
     let other_url = plan
-        .site(other(site))
+        .site(site.other())
         .database
         .as_ref()
         .and_then(|d| d.postgres.clone());
@@ -212,7 +212,7 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
             "  already primary (false) → nothing to do: succeeds with a note (idempotent)".into(),
             format!(
                 "RPO evidence, journaled: lag = the {} primary's pg_current_wal_lsn() − replayed LSN (read-only, 2 s; else the last position seen; else the WAL receiver's latest_end_lsn)",
-                other(p.site).as_str()
+                p.site.other().as_str()
             ),
             format!("SELECT pg_promote(true, {})", p.wait_seconds),
             "  false → re-check pg_is_in_recovery() every second for 15 s".into(),
