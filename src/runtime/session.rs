@@ -157,7 +157,7 @@ pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHan
         .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
     let mut sim = None;
     let mut opts = LoadOptions::default();
-    if text.contains("${sim}") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
+    if text.contains("${sim") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
         let scenario =
             std::env::var("DRCOCKPIT_SIM_SCENARIO").unwrap_or_else(|_| "region-outage".into());
         let handle = crate::sim::start(crate::sim::SimOptions {
