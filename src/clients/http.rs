@@ -1,6 +1,10 @@
 //! The HTTP transport every integration uses. It enforces the session's mode a second time:
 //! a read-only client refuses every method but GET and HEAD before anything leaves the process.
 //! Reads are retried with jittered backoff; mutating calls never are.
+//!
+//! A 5xx answer to a mutating call is an error here ([`HttpError::MaybeApplied`]), never a plain
+//! status: a gateway 5xx can come after the server started the work, so it means "may or may not
+//! have been applied", exactly like a timeout, and must never be reported as "not accepted".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +38,29 @@ pub enum HttpError {
         url: String,
         detail: String,
     },
+    /// A 5xx answer to a mutating call (anything but GET/HEAD). The server (or a gateway in front
+    /// of it) may have started the change before failing: the caller must check before retrying.
+    #[error(
+        "{method} {url}: HTTP {status}{}: the change may or may not have been applied; check the current state of what it changes before retrying (mutations are never retried automatically)",
+        maybe_body(body)
+    )]
+    MaybeApplied {
+        method: String,
+        url: String,
+        status: u16,
+        /// The answer's body, redacted and clipped.
+        body: String,
+    },
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+fn maybe_body(body: &str) -> String {
+    if body.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", body.trim())
+    }
 }
 
 impl HttpError {
@@ -46,8 +71,19 @@ impl HttpError {
             HttpError::Timeout { secs, .. } => format!("timeout {secs}s"),
             HttpError::Connect { .. } => "unreachable".into(),
             HttpError::Other { .. } => "request failed".into(),
+            HttpError::MaybeApplied { status, .. } => format!("HTTP {status}: may be applied"),
             HttpError::Invalid(_) => "invalid request".into(),
         }
+    }
+
+    /// The request may have reached the server and changed something: a timeout, a broken
+    /// connection after sending, or a 5xx to a mutation. Only a connect failure, the read-only
+    /// refusal and an invalid request prove nothing was sent.
+    pub fn may_have_been_applied(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Timeout { .. } | HttpError::Other { .. } | HttpError::MaybeApplied { .. }
+        )
     }
 }
 
@@ -161,7 +197,8 @@ impl HttpClient {
     }
 
     /// Send a request. GET/HEAD are retried on connect errors, timeouts, 429 and 5xx (jittered
-    /// backoff); every other method is sent exactly once.
+    /// backoff); every other method is sent exactly once, and a 5xx answer to it is
+    /// [`HttpError::MaybeApplied`].
     pub async fn send(&self, spec: &RequestSpec, timeout: Duration) -> Result<Response, HttpError> {
         self.guard(&spec.method, &spec.url)?;
         let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
@@ -185,6 +222,15 @@ impl HttpClient {
                         && attempt + 1 < tries =>
                 {
                     last = Some(Ok(r))
+                }
+                Ok(r) if !idempotent_read && r.status >= 500 => {
+                    let body: String = redact(r.body.trim()).chars().take(300).collect();
+                    return Err(HttpError::MaybeApplied {
+                        method: method.to_string(),
+                        url: redact(&spec.url).into_owned(),
+                        status: r.status,
+                        body,
+                    });
                 }
                 Ok(r) => return Ok(r),
                 Err(e @ (HttpError::Timeout { .. } | HttpError::Connect { .. }))

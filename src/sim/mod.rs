@@ -100,7 +100,13 @@ impl Drop for SimHandle {
 }
 
 pub fn scenario_names() -> &'static [&'static str] {
-    &["all-good", "region-outage", "flaky-api", "image-missing"]
+    &[
+        "all-good",
+        "region-outage",
+        "flaky-api",
+        "image-missing",
+        "hostile",
+    ]
 }
 
 /// One family of simulated endpoints: a router with its state already applied (`Router<()>`), and

@@ -7,6 +7,10 @@
 //! - deployments walk QUEUED → DEPLOYING → DEPLOYED over seconds, service by service;
 //! - `region-outage` sends the prod cluster and environment into error states after ~5 s;
 //! - `flaky-api` injects 5xx, slow answers and timeouts (seeded);
+//! - `hostile` keeps the GROUND TRUTH of every deployment apart from WHAT IT ANSWERS: the status
+//!   fields catch up with the truth in one of the orders the spec allows (it defines none; see
+//!   [`FieldOrder`]), deployments stall for a while, and some reads answer after the client's
+//!   timeout. Tests compare the step's verdict with [`QoveryWorld::ground_truth`];
 //! - the `Authorization` header is checked: `Token` + [`ids::DEMO_TOKEN`] or `Bearer` +
 //!   [`ids::DEMO_JWT`]; anything else is a plain-text 401.
 //!
@@ -74,6 +78,58 @@ struct Fault {
     status: Option<(u16, String)>,
     delay: Option<Duration>,
     times: u32,
+    /// Apply the request first, then answer with `status`/after `delay` (a gateway failing after
+    /// the work started, an answer arriving after the client gave up).
+    apply: bool,
+}
+
+/// In which order the ANSWERED status fields catch up with the ground truth. The spec says
+/// nothing about it, so every order is allowed; the lagging fields answer the truth as it was
+/// [`QoveryWorld::with_lag`] ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOrder {
+    /// Every field answers the truth (every scenario but `hostile`).
+    Truthful,
+    /// `deployment_request_id` first; `state`, `last_deployment_state` and the services lag.
+    RequestIdFirst,
+    /// `state` first; `deployment_request_id`, `last_deployment_state` and the services lag.
+    StateFirst,
+    /// `last_deployment_state` first; `deployment_request_id`, `state` and the services lag.
+    LastStateFirst,
+    /// The environment's fields are current; every service's status lags.
+    ServicesLagging,
+}
+
+impl FieldOrder {
+    /// The orders `hostile` draws from (seeded, one per deployment).
+    pub const HOSTILE: [FieldOrder; 4] = [
+        FieldOrder::RequestIdFirst,
+        FieldOrder::StateFirst,
+        FieldOrder::LastStateFirst,
+        FieldOrder::ServicesLagging,
+    ];
+}
+
+/// The status fields as they really are at one instant.
+#[derive(Debug, Clone, PartialEq)]
+struct Snap {
+    state: String,
+    last_deployment_state: String,
+    deployment_request_id: Option<String>,
+    /// `(state, deployment_request_id)` of every service, in the environment's order.
+    services: Vec<(String, Option<String>)>,
+}
+
+/// The ground truth of an environment, for tests (what really is, whatever was answered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundTruth {
+    pub state: String,
+    pub last_deployment_state: String,
+    pub deployment_request_id: Option<String>,
+    /// An operation is still running.
+    pub running: bool,
+    /// `(service id, state)`.
+    pub services: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,6 +190,8 @@ struct Op {
     doomed: bool,
     /// The targets' states before the operation (restored on the ones that never ran).
     prev: Vec<String>,
+    /// The truth stops progressing at this phase for this many phases (`usize::MAX`: for good).
+    stall: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +221,10 @@ struct Env {
     history: Vec<Hist>,
     op: Option<Op>,
     created_at: DateTime<Utc>,
+    /// How this environment's answers catch up with its truth (drawn per deployment in `hostile`).
+    order: FieldOrder,
+    /// The truth of the status fields over time (oldest first), for the lagging answers.
+    truth_log: Vec<(Instant, Snap)>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +254,16 @@ struct Inner {
     flaky: bool,
     fail_next: Vec<String>,
     seq: u64,
+    /// `hostile`: seeded field orders, stalls and late reads.
+    hostile: bool,
+    /// An order chosen by a test (any scenario); otherwise `hostile` draws one per deployment.
+    forced_order: Option<FieldOrder>,
+    /// How far behind the truth the lagging fields answer.
+    lag: Duration,
+    /// `hostile`: some status reads answer after the client's timeout.
+    late_reads: bool,
+    /// The next deployment stalls for good on its first service.
+    stall_next: bool,
 }
 
 /// The simulated Qovery world of one scenario.
@@ -236,7 +308,13 @@ impl QoveryWorld {
                         last_deployment_date: now - chrono::Duration::days(9),
                     },
                 ],
-                envs: vec![prod_env(now), dr_env(now)],
+                envs: vec![prod_env(now), dr_env(now)]
+                    .into_iter()
+                    .map(|mut e| {
+                        record_truth(&mut e, Instant::now());
+                        e
+                    })
+                    .collect(),
                 requests: Vec::new(),
                 faults: Vec::new(),
                 phase: DEMO_PHASE,
@@ -245,6 +323,11 @@ impl QoveryWorld {
                 flaky: scenario_name == "flaky-api",
                 fail_next: Vec::new(),
                 seq: 0,
+                hostile: scenario_name == "hostile",
+                forced_order: None,
+                lag: DEMO_PHASE * 2,
+                late_reads: scenario_name == "hostile",
+                stall_next: false,
             }),
         }
     }
@@ -261,6 +344,8 @@ impl QoveryWorld {
         g.scenario = scenario_name.to_string();
         g.scenario_started = Instant::now();
         g.flaky = scenario_name == "flaky-api";
+        g.hostile = scenario_name == "hostile";
+        g.late_reads = g.hostile;
         if scenario_name == "region-outage" {
             g.outage_after = Some(Duration::from_secs(5));
             g.outage_applied = false;
@@ -305,6 +390,102 @@ impl QoveryWorld {
         self
     }
 
+    /// Answer every deployment's status fields in this order (any scenario), instead of the
+    /// truth (or `hostile`'s seeded draw).
+    pub fn with_field_order(self, order: FieldOrder) -> QoveryWorld {
+        self.lock().forced_order = Some(order);
+        self
+    }
+
+    /// How far behind the truth the lagging fields answer (default two phases).
+    pub fn with_lag(self, lag: Duration) -> QoveryWorld {
+        self.lock().lag = lag;
+        self
+    }
+
+    /// Turn `hostile`'s late status reads (answers after the client's timeout) on or off.
+    pub fn with_late_reads(self, late: bool) -> QoveryWorld {
+        self.lock().late_reads = late;
+        self
+    }
+
+    /// The next deployment stalls for good on its first service (its truth stays DEPLOYING).
+    pub fn stall_next_deployment(&self) {
+        self.lock().stall_next = true;
+    }
+
+    /// The next `times` matching requests are APPLIED, then answered with `status` and `body`
+    /// (a gateway 5xx after the work started).
+    pub fn fail_after_applying(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        body: &str,
+        times: u32,
+    ) {
+        self.lock().faults.push(Fault {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.into(),
+            status: Some((status, body.into())),
+            delay: None,
+            times,
+            apply: true,
+        });
+    }
+
+    /// The next `times` matching requests are APPLIED, then answered only after `delay` (after the
+    /// client's timeout, when `delay` is longer).
+    pub fn answer_late_after_applying(
+        &self,
+        method: &str,
+        path_contains: &str,
+        delay: Duration,
+        times: u32,
+    ) {
+        self.lock().faults.push(Fault {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.into(),
+            status: None,
+            delay: Some(delay),
+            times,
+            apply: true,
+        });
+    }
+
+    /// What really is in an environment, whatever the answers say.
+    pub fn ground_truth(&self, env_id: &str) -> Option<GroundTruth> {
+        let mut g = self.lock();
+        tick(&mut g);
+        let e = g.envs.iter().find(|e| e.id == env_id)?;
+        Some(GroundTruth {
+            state: e.state.clone(),
+            last_deployment_state: e.last_deployment_state.clone(),
+            deployment_request_id: e.deployment_request_id.clone(),
+            running: e.op.is_some(),
+            services: e
+                .services
+                .iter()
+                .map(|s| (s.id.clone(), s.state.clone()))
+                .collect(),
+        })
+    }
+
+    /// How a deployment request really ended (`None` while it runs or if unknown).
+    pub fn request_outcome(&self, request_id: &str) -> Option<String> {
+        let mut g = self.lock();
+        tick(&mut g);
+        for e in &g.envs {
+            if e.op.as_ref().is_some_and(|o| o.request_id == request_id) {
+                return None;
+            }
+            if let Some(h) = e.history.iter().find(|h| h.id == request_id) {
+                return Some(h.status.clone());
+            }
+        }
+        None
+    }
+
     /// Turn the flaky-api faults on or off.
     pub fn with_flaky(self, flaky: bool) -> QoveryWorld {
         self.lock().flaky = flaky;
@@ -340,6 +521,7 @@ impl QoveryWorld {
             status: Some((status, body.into())),
             delay: None,
             times,
+            apply: false,
         });
     }
 
@@ -351,6 +533,7 @@ impl QoveryWorld {
             status: None,
             delay: Some(delay),
             times,
+            apply: false,
         });
     }
 
@@ -366,6 +549,7 @@ impl QoveryWorld {
         if let Some(e) = self.lock().envs.iter_mut().find(|e| e.id == env_id) {
             e.state = state.into();
             e.last_deployment_state = state.into();
+            record_truth(e, Instant::now());
         }
     }
 
@@ -488,6 +672,8 @@ enum Gate {
     Pass,
     Answer(Response),
     Delay(Duration, Option<Response>),
+    /// Apply the request, then (after the delay) answer this instead of the real answer.
+    AfterApply(Option<Duration>, Option<Response>),
 }
 
 async fn handle(
@@ -518,20 +704,33 @@ async fn handle(
         });
         gate(&mut g, &m, &path, auth.as_deref())
     };
-    match gate {
+    let after = match gate {
         Gate::Answer(r) => return r,
         Gate::Delay(d, then) => {
             tokio::time::sleep(d).await;
             if let Some(r) = then {
                 return r;
             }
+            None
         }
-        Gate::Pass => {}
+        Gate::AfterApply(d, r) => Some((d, r)),
+        Gate::Pass => None,
+    };
+    let real = {
+        let mut g = world.lock();
+        tick(&mut g);
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        route(&mut g, &m, &segs, &query, &body)
+    };
+    match after {
+        None => real,
+        Some((delay, instead)) => {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            instead.unwrap_or(real)
+        }
     }
-    let mut g = world.lock();
-    tick(&mut g);
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    route(&mut g, &m, &segs, &query, &body)
 }
 
 fn gate(g: &mut Inner, method: &str, path: &str, auth: Option<&str>) -> Gate {
@@ -553,14 +752,22 @@ fn gate(g: &mut Inner, method: &str, path: &str, auth: Option<&str>) -> Gate {
         f.times -= 1;
         let answer = f.status.clone().map(|(s, b)| text(s, &b));
         let delay = f.delay;
+        let apply = f.apply;
         if f.times == 0 {
             g.faults.remove(i);
+        }
+        if apply {
+            return Gate::AfterApply(delay, answer);
         }
         return match (delay, answer) {
             (Some(d), a) => Gate::Delay(d, a),
             (None, Some(a)) => Gate::Answer(a),
             (None, None) => Gate::Pass,
         };
+    }
+    // `hostile`: a status read that answers after the client's timeout (30 s).
+    if g.late_reads && method == "GET" && path.ends_with("/statuses") && g.rng.f64() < 0.05 {
+        return Gate::Delay(Duration::from_secs(35), None);
     }
     if g.flaky {
         let r = g.rng.f64();
@@ -696,9 +903,9 @@ fn route(g: &mut Inner, m: &str, segs: &[&str], query: &str, body: &str) -> Resp
 fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Response {
     match (m, rest) {
         ("GET", []) => json_resp(200, env_json(&g.envs[ei])),
-        ("GET", ["status"]) => json_resp(200, env_status_json(&g.envs[ei])),
+        ("GET", ["status"]) => json_resp(200, env_status_json(&answered(&g.envs[ei], g.lag))),
         ("GET", ["statuses"]) => {
-            let e = &g.envs[ei];
+            let e = &answered(&g.envs[ei], g.lag);
             let of = |k: Kind| -> Vec<Value> {
                 e.services
                     .iter()
@@ -988,6 +1195,19 @@ fn start_op(g: &mut Inner, ei: usize, kind: OpKind, targets: Option<Vec<usize>>)
         .iter()
         .map(|&i| e.services[i].state.clone())
         .collect();
+    e.order = match g.forced_order {
+        Some(o) => o,
+        None if g.hostile => FieldOrder::HOSTILE[g.rng.usize(0..FieldOrder::HOSTILE.len())],
+        None => FieldOrder::Truthful,
+    };
+    let stall = if std::mem::take(&mut g.stall_next) {
+        Some((1, usize::MAX))
+    } else if g.hostile && g.rng.bool() {
+        // A deployment that stalls for two phases on one of its services, then goes on.
+        Some((1 + g.rng.usize(0..targets.len().max(1)), 2))
+    } else {
+        None
+    };
     e.state = queued.into();
     e.last_deployment_state = queued.into();
     e.deployment_request_id = Some(rid.clone());
@@ -1019,7 +1239,9 @@ fn start_op(g: &mut Inner, ei: usize, kind: OpKind, targets: Option<Vec<usize>>)
         fail_at,
         doomed: outage,
         prev,
+        stall,
     });
+    record_truth(e, Instant::now());
     Some(rid)
 }
 
@@ -1046,7 +1268,12 @@ fn tick(g: &mut Inner) {
     for e in &mut g.envs {
         let Some(op) = e.op.clone() else { continue };
         let el = now.duration_since(op.started);
-        let step = (el.as_nanos() / phase.as_nanos()) as usize;
+        let raw = (el.as_nanos() / phase.as_nanos()) as usize;
+        // A stalled deployment: the truth stays where it was for `extra` phases.
+        let step = match op.stall {
+            Some((at, extra)) if raw > at => raw.saturating_sub(extra).max(at),
+            _ => raw,
+        };
         let stop = op.kind == OpKind::Stop;
         let (running, done, failed) = if stop {
             ("STOPPING", "STOPPED", "STOP_ERROR")
@@ -1105,6 +1332,78 @@ fn tick(g: &mut Inner) {
             e.op = None;
         }
     }
+    for e in &mut g.envs {
+        record_truth(e, now);
+    }
+}
+
+fn snap(e: &Env) -> Snap {
+    Snap {
+        state: e.state.clone(),
+        last_deployment_state: e.last_deployment_state.clone(),
+        deployment_request_id: e.deployment_request_id.clone(),
+        services: e
+            .services
+            .iter()
+            .map(|s| (s.state.clone(), s.deployment_request_id.clone()))
+            .collect(),
+    }
+}
+
+/// Remember the truth of the status fields when it changes (a week of history is not needed:
+/// entries older than a minute are dropped, keeping the newest of them).
+fn record_truth(e: &mut Env, now: Instant) {
+    let s = snap(e);
+    if e.truth_log.last().map(|(_, l)| l) != Some(&s) {
+        e.truth_log.push((now, s));
+    }
+    let horizon = Duration::from_secs(60);
+    while e.truth_log.len() > 1 && now.duration_since(e.truth_log[1].0) > horizon {
+        e.truth_log.remove(0);
+    }
+}
+
+/// What the API answers for an environment: the truth, except the fields the environment's
+/// [`FieldOrder`] makes lag, which answer the truth as it was `lag` ago.
+fn answered(e: &Env, lag: Duration) -> Env {
+    let mut v = e.clone();
+    if e.order == FieldOrder::Truthful {
+        return v;
+    }
+    let now = Instant::now();
+    let old = match now.checked_sub(lag) {
+        Some(cutoff) => e
+            .truth_log
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= cutoff)
+            .or(e.truth_log.first()),
+        None => e.truth_log.first(),
+    };
+    let Some((_, old)) = old else { return v };
+    let (rid, state, last, services) = match e.order {
+        FieldOrder::Truthful => (false, false, false, false),
+        FieldOrder::RequestIdFirst => (false, true, true, true),
+        FieldOrder::StateFirst => (true, false, true, true),
+        FieldOrder::LastStateFirst => (true, true, false, true),
+        FieldOrder::ServicesLagging => (false, false, false, true),
+    };
+    if rid {
+        v.deployment_request_id = old.deployment_request_id.clone();
+    }
+    if state {
+        v.state = old.state.clone();
+    }
+    if last {
+        v.last_deployment_state = old.last_deployment_state.clone();
+    }
+    if services {
+        for (s, (st, r)) in v.services.iter_mut().zip(&old.services) {
+            s.state = st.clone();
+            s.deployment_request_id = r.clone();
+        }
+    }
+    v
 }
 
 fn org_json() -> Value {
@@ -1377,6 +1676,8 @@ fn prod_env(now: DateTime<Utc>) -> Env {
             ),
         ],
         op: None,
+        order: FieldOrder::Truthful,
+        truth_log: Vec::new(),
         created_at: now - chrono::Duration::days(90),
     }
 }
@@ -1478,6 +1779,8 @@ fn dr_env(now: DateTime<Utc>) -> Env {
             ),
         ],
         op: None,
+        order: FieldOrder::Truthful,
+        truth_log: Vec::new(),
         created_at: now - chrono::Duration::days(90),
     }
 }

@@ -23,6 +23,9 @@ pub enum Scenario {
     FlakyApi,
     /// Like `all-good` for health; the registry family leaves an image out of DR.
     ImageMissing,
+    /// A world that disagrees with us (seeded): out-of-order and contradictory status fields,
+    /// stalls, late answers. Ground truth is kept apart from what is answered.
+    Hostile,
 }
 
 /// How long after `region-outage` starts production goes down.
@@ -34,11 +37,12 @@ pub const UPSTREAM_DOWN_BODY: &str =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::AllGood,
         Scenario::RegionOutage,
         Scenario::FlakyApi,
         Scenario::ImageMissing,
+        Scenario::Hostile,
     ];
 
     /// The name used on the command line and in `POST /_sim/scenario/{name}`.
@@ -48,6 +52,7 @@ impl Scenario {
             Scenario::RegionOutage => "region-outage",
             Scenario::FlakyApi => "flaky-api",
             Scenario::ImageMissing => "image-missing",
+            Scenario::Hostile => "hostile",
         }
     }
 
@@ -63,6 +68,9 @@ impl Scenario {
             }
             Scenario::ImageMissing => {
                 "everything is up, but an image is missing from the DR registry"
+            }
+            Scenario::Hostile => {
+                "a world that disagrees with us: out-of-order Qovery status fields, stalls, late answers"
             }
         }
     }

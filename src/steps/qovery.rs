@@ -11,14 +11,14 @@
 //! The client is always built from `ctx.http`, so the session's read-only transport applies to
 //! every Qovery call (review and monitor modes refuse every mutation before it leaves).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::StepContext;
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
     QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest, VariableScope,
-    encode,
+    encode, follow,
 };
 use crate::journal::PreflightCheck;
 use crate::plan::raw::RawStep;
@@ -360,7 +360,7 @@ pub fn describe(q: &QoveryStep) -> Vec<String> {
         if q.wait {
             let every = crate::plan::units::fmt_duration(q.poll_interval);
             v.push(format!(
-                "then GET {base}/environment/{env}/statuses after {every}, then every {every}, until {target} (fails on *_ERROR), streaming every environment and service state"
+                "then GET {base}/environment/{env}/statuses after {every}, then every {every}, until {target} (fails on *_ERROR), streaming every environment and service state; over only when state, last_deployment_state and every service agree for this deployment request"
             ));
         } else {
             v.push("not followed (wait = false)".into());
@@ -779,11 +779,13 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         .await
         .map(|e| e.name)
         .unwrap_or_else(|_| env.clone());
+    let mut previous_rid: Option<String> = None;
     if let Ok(s) = c.environment_statuses(env).await {
         ctx.info(format!(
             "environment {env_name} before: {} (last deployment {})",
             s.environment.state, s.environment.last_deployment_state
         ));
+        previous_rid = s.environment.deployment_request_id.clone();
     }
     let mut watched: Option<Vec<String>> = None;
     let mut deploy_req = None;
@@ -861,7 +863,7 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
                 ctx.info(format!(
                     "{env_name} is busy: waiting for the running operation to end, then sending again (wait_if_busy = true)"
                 ));
-                wait_until_idle(q, ctx, c, &env_name).await?;
+                previous_rid = wait_until_idle(q, ctx, c, &env_name).await?;
             }
             other => break other,
         }
@@ -893,23 +895,25 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
                 "operation in progress on {env_name}: Qovery answered 409 to POST {method_path}; nothing was started. Wait for the running operation to finish (see the Env panel), then retry the step"
             ));
         }
-        Err(
-            e @ QoveryError::Transport(
-                crate::clients::http::HttpError::Timeout { .. }
-                | crate::clients::http::HttpError::Other { .. },
-            ),
-        ) => {
+        Err(e) if e.may_have_been_applied() => {
             ctx.emit("stderr", e.to_string());
             return Err(format!(
-                "{} on {env_name}: no answer ({}); Qovery may or may not have started it. Check the Env panel (or the deployment history) before retrying",
+                "{} on {env_name}: {}; Qovery may or may not have started it. Check the environment's deployment status and history (Env panel, or GET {}) before retrying",
                 q.op.kind_name(),
-                e.short()
+                match e.status() {
+                    Some(st) => format!("HTTP {st} to POST {method_path}"),
+                    None => format!("no answer to POST {method_path} ({})", e.short()),
+                },
+                c.url(&format!(
+                    "/environment/{}/deploymentHistory",
+                    encode(&q.environment)
+                ))
             ));
         }
         Err(e) => {
             ctx.emit("stderr", e.to_string());
             return Err(format!(
-                "{} on {env_name} was not accepted: {}",
+                "{} on {env_name} was refused, nothing was started: {}",
                 q.op.kind_name(),
                 e
             ));
@@ -929,32 +933,55 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         c,
         &env_name,
         rid.as_deref(),
+        previous_rid,
         &names,
         watched.as_deref(),
     )
     .await
 }
 
-/// Poll until the environment is in a terminal state (for `wait_if_busy`), streaming its state.
+/// Poll until the environment is idle (for `wait_if_busy`): its `state` and
+/// `last_deployment_state` and every service terminal ([`follow::Goal::Idle`]). Returns the
+/// environment's `deployment_request_id` as last read.
 async fn wait_until_idle(
     q: &QoveryStep,
     ctx: &StepContext,
     c: &QoveryClient,
     env_name: &str,
-) -> Result<(), String> {
-    let mut last: Option<State> = None;
+) -> Result<Option<String>, String> {
+    let expect = follow::Expectation {
+        goal: follow::Goal::Idle,
+        request_id: None,
+        previous_request_id: None,
+        services: None,
+    };
+    let mut last: Option<(State, State)> = None;
+    let mut logged: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::time::sleep(q.poll_interval).await;
         match c.environment_statuses(&q.environment).await {
             Ok(s) => {
-                let st = s.environment.state;
-                if last.as_ref() != Some(&st) {
-                    ctx.info(format!("environment {env_name}: {st} (waiting until idle)"));
+                let now = (
+                    s.environment.state.clone(),
+                    s.environment.last_deployment_state.clone(),
+                );
+                if last.as_ref() != Some(&now) {
+                    ctx.info(format!(
+                        "environment {env_name}: {} (last deployment {}) (waiting until idle)",
+                        now.0, now.1
+                    ));
                 }
-                if st.is_terminal() {
-                    return Ok(());
+                last = Some(now);
+                let obs = follow::Observation::from_statuses(&s, None, |id| id.to_string());
+                match follow::verdict(&expect, std::slice::from_ref(&obs)) {
+                    follow::Verdict::Succeeded => return Ok(obs.deployment_request_id),
+                    follow::Verdict::Running(Some(why)) => {
+                        if logged.insert(why.clone()) {
+                            ctx.emit("stderr", why);
+                        }
+                    }
+                    _ => {}
                 }
-                last = Some(st);
             }
             Err(e @ (QoveryError::Unauthorized { .. } | QoveryError::NotFound { .. })) => {
                 return Err(format!("cannot wait for {env_name} to be idle: {e}"));
@@ -964,22 +991,32 @@ async fn wait_until_idle(
     }
 }
 
-/// Follow a deployment like the official CLI, streaming every state change.
+/// Follow a deployment, streaming every state change, until [`follow::verdict`] says it is over.
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     q: &QoveryStep,
     ctx: &StepContext,
     c: &QoveryClient,
     env_name: &str,
     rid: Option<&str>,
+    previous_rid: Option<String>,
     names: &BTreeMap<String, String>,
     watched: Option<&[String]>,
 ) -> Result<String, String> {
     let started = Instant::now();
     let targets = target_states(&q.op);
+    let expect = follow::Expectation {
+        goal: follow::Goal::Reach(targets.to_vec()),
+        request_id: rid.map(str::to_string),
+        previous_request_id: previous_rid,
+        services: watched.map(<[String]>::to_vec),
+    };
+    let mut history: Vec<follow::Observation> = Vec::new();
+    let mut logged: BTreeSet<String> = BTreeSet::new();
     let mut last_env: Option<(State, State)> = None;
     let mut last_svc: BTreeMap<String, State> = BTreeMap::new();
-    let mut seen_progress = false;
     let mut failures = 0u32;
+    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     loop {
         tokio::time::sleep(q.poll_interval).await;
         let s: EnvironmentStatuses = match c.environment_statuses(&q.environment).await {
@@ -1041,7 +1078,7 @@ async fn follow(
         for (_, svc) in s.services() {
             let prev = last_svc.get(&svc.id);
             if prev != Some(&svc.state) {
-                let name = names.get(&svc.id).map(String::as_str).unwrap_or(&svc.id);
+                let name = name_of(&svc.id);
                 let line = match prev {
                     Some(p) => format!("  {name}: {p} → {} {progress}", svc.state),
                     None => format!("  {name}: {} {progress}", svc.state),
@@ -1057,58 +1094,42 @@ async fn follow(
                 last_svc.insert(svc.id.clone(), svc.state.clone());
             }
         }
-        let st = &s.environment.last_deployment_state;
-        if !st.is_terminal() {
-            seen_progress = true;
-            continue;
-        }
-        // A terminal state may still be the previous deployment's (the CLI sleeps 3 s "to
-        // prevent race condition"): trust it once this deployment was seen running, or when the
-        // environment reports our deployment request, or when the request's own status
-        // (`GET /environment/deploymentStatus`) is terminal too.
-        let ours = match (rid, s.environment.deployment_request_id.as_deref()) {
-            (Some(a), Some(b)) => a == b,
-            (Some(a), None) if !seen_progress => match c.deployment_status(a).await {
-                Ok(d) => d.status.as_ref().is_none_or(State::is_terminal),
-                Err(_) => true,
-            },
-            _ => true,
+        // The request's own status: a value that cannot be the previous deployment's. Read once
+        // the environment looks finished (it is what confirms the end).
+        let request_status = match rid {
+            Some(r) if env_now.0.is_terminal() && env_now.1.is_terminal() => {
+                match c.deployment_status(r).await {
+                    Ok(d) => d.status,
+                    Err(_) => None,
+                }
+            }
+            _ => None,
         };
-        if !seen_progress && !ours {
-            continue;
+        let obs = follow::Observation::from_statuses(&s, request_status, name_of);
+        // Only changes matter to the verdict; keeps the history short on long deployments.
+        if history.last() != Some(&obs) {
+            history.push(obs);
         }
         let took = crate::plan::units::fmt_duration(started.elapsed());
-        let failing: Vec<String> = in_scope
-            .iter()
-            .filter(|sv| sv.state.is_failing())
-            .map(|sv| {
-                format!(
-                    "{} ({})",
-                    names.get(&sv.id).map(String::as_str).unwrap_or(&sv.id),
-                    sv.state
-                )
-            })
-            .collect();
-        if targets.contains(st) {
-            return Ok(format!(
-                "{env_name} {st} after {took}; {reached}/{} services {}",
-                in_scope.len(),
-                targets[0].as_str().to_lowercase()
-            ));
+        match follow::verdict(&expect, &history) {
+            follow::Verdict::Running(None) => {}
+            follow::Verdict::Running(Some(why)) => {
+                if logged.insert(why.clone()) {
+                    ctx.emit("stderr", format!("{env_name}: {why}"));
+                }
+            }
+            follow::Verdict::Succeeded => {
+                return Ok(format!(
+                    "{env_name} {} after {took}; {reached}/{} services {}",
+                    env_now.1,
+                    in_scope.len(),
+                    targets[0].as_str().to_lowercase()
+                ));
+            }
+            follow::Verdict::Failed(why) => {
+                return Err(format!("{env_name} {why} after {took}"));
+            }
         }
-        let why = if failing.is_empty() {
-            String::new()
-        } else {
-            format!("; failing: {}", failing.join(", "))
-        };
-        return Err(format!(
-            "{env_name} ended in {st} after {took} (expected {}){why}",
-            targets
-                .iter()
-                .map(State::as_str)
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
     }
 }
 

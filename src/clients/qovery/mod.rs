@@ -6,6 +6,7 @@
 //! Paths and fields come from `../shared/reference/qovery-openapi.yaml`; [`ENDPOINTS`] lists every
 //! method and path this client calls (a test checks them against the spec).
 
+pub mod follow;
 pub mod types;
 
 /// Path segments are percent-encoded by the one shared encoder.
@@ -281,8 +282,19 @@ impl QoveryError {
     pub fn is_refused(&self) -> bool {
         matches!(self, QoveryError::Transport(HttpError::ReadOnly { .. }))
     }
+    /// The call may have reached Qovery and started something although it failed: a timeout, a
+    /// broken connection after sending, or a 5xx (a gateway 5xx can come after the work started).
+    /// Never report these as "not accepted".
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            QoveryError::Transport(e) => e.may_have_been_applied(),
+            QoveryError::Api { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
     pub fn status(&self) -> Option<u16> {
         match self {
+            QoveryError::Transport(HttpError::MaybeApplied { status, .. }) => Some(*status),
             QoveryError::Unauthorized { .. } => Some(401),
             QoveryError::Forbidden { .. } => Some(403),
             QoveryError::NotFound { .. } => Some(404),
