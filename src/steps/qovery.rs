@@ -409,7 +409,7 @@ pub fn describe(q: &QoveryStep) -> Vec<String> {
                 let (path, shown) = if var.secret {
                     ("secret", "‹secret value hidden›".to_string())
                 } else {
-                    ("environmentVariable", format!("{:?}", var.value))
+                    ("environmentVariable", shown_plain(&var.key, &var.value, None))
                 };
                 v.push(format!(
                     "PUT {base}/environment/{env}/{path}/‹id of {}›  {{\"key\":{:?},\"value\":{shown}}}{}",
@@ -683,8 +683,65 @@ fn shown_value(v: &QoveryVariable) -> String {
     if v.secret {
         "‹secret value hidden›".into()
     } else {
-        format!("{:?}", v.value)
+        shown_plain(&v.key, &v.value, None)
     }
+}
+
+/// Does a plain variable's value need masking? Its name says it is secret (`*PASSWORD*`,
+/// `*SECRET*`, `*TOKEN*`, `*KEY*`, any case), or the value holds a URL with a password
+/// (`postgres://user:pass@host/…`).
+pub fn is_sensitive(key: &str, value: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "TOKEN", "KEY"]
+        .iter()
+        .any(|w| k.contains(w))
+        || url_has_password(value)
+}
+
+/// A `scheme://user:password@host` anywhere in the value.
+fn url_has_password(value: &str) -> bool {
+    let mut rest = value;
+    while let Some(i) = rest.find("://") {
+        let after = &rest[i + 3..];
+        let authority = after
+            .split(['/', '?', '#', ' ', '"', '\''])
+            .next()
+            .unwrap_or("");
+        if let Some(at) = authority.rfind('@')
+            && authority[..at].contains(':')
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// A masked value: never a fragment of it, only a short sha256 prefix that proves a change.
+pub fn masked(value: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(value.as_bytes()));
+    format!("‹masked sha256:{}›", &h[..8])
+}
+
+/// A plain variable's value as shown on screen, in the journal and in the report: quoted, or
+/// masked when it (or `other`, the value on the other side of a diff) is sensitive, so both sides
+/// of `old → new` are masked together.
+pub fn shown_plain(key: &str, value: &str, other: Option<&str>) -> String {
+    if is_sensitive(key, value) || other.is_some_and(|o| is_sensitive(key, o)) {
+        masked(value)
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// `old → new` for a plain variable (`(no value)` when it has none).
+fn shown_change(key: &str, old: Option<&str>, new: &str) -> String {
+    let old_shown = match old {
+        Some(o) => shown_plain(key, o, Some(new)),
+        None => "(no value)".into(),
+    };
+    format!("{old_shown} → {}", shown_plain(key, new, old))
 }
 
 async fn preflight_variables(q: &QoveryStep, c: &QoveryClient) -> Vec<PreflightCheck> {
@@ -698,12 +755,8 @@ async fn preflight_variables(q: &QoveryStep, c: &QoveryClient) -> Vec<PreflightC
                         format!("variable {} exists", v.key),
                         Some(true),
                         format!(
-                            "{} → {}{}",
-                            cur.value
-                                .as_deref()
-                                .map(|s| format!("{s:?}"))
-                                .unwrap_or_else(|| "(no value)".into()),
-                            shown_value(v),
+                            "{}{}",
+                            shown_change(&v.key, cur.value.as_deref(), &v.value),
                             if cur.value.as_deref() == Some(v.value.as_str()) {
                                 " (already set)"
                             } else {
@@ -1154,14 +1207,10 @@ async fn run_set_variables(
         let (v, result) = match p {
             Plan::EditVar(v, cur) => {
                 ctx.info(format!(
-                    "PUT {}  {}: {} → {}",
+                    "PUT {}  {}: {}",
                     c.url(&QoveryClient::variable_path(env, &cur.id)),
                     v.key,
-                    cur.value
-                        .as_deref()
-                        .map(|s| format!("{s:?}"))
-                        .unwrap_or_else(|| "(no value)".into()),
-                    shown_value(v)
+                    shown_change(&v.key, cur.value.as_deref(), &v.value)
                 ));
                 let r = c
                     .edit_environment_variable(env, &cur.id, &request(v))
@@ -1207,6 +1256,27 @@ async fn run_set_variables(
         };
         if let Err(e) = result {
             ctx.emit("stderr", e.to_string());
+            if e.may_have_been_applied() {
+                return Err(format!(
+                    "{}: {}; the write may or may not have been applied. Check {}'s value in the environment (GET {}) before retrying{}",
+                    v.key,
+                    match e.status() {
+                        Some(st) => format!("HTTP {st}"),
+                        None => format!("no answer ({})", e.short()),
+                    },
+                    v.key,
+                    c.url(&if v.secret {
+                        QoveryClient::secrets_path(env)
+                    } else {
+                        QoveryClient::variables_path(env)
+                    }),
+                    if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (already set: {})", done.join(", "))
+                    }
+                ));
+            }
             return Err(format!(
                 "{} was not set: {e}{}",
                 v.key,
@@ -1260,14 +1330,21 @@ async fn run_set_variables(
                 .find(|e| e.key == v.key && e.scope == VariableScope::Environment)
             {
                 Some(e) if e.value.as_deref() == Some(v.value.as_str()) => {
-                    ctx.info(format!("read back {} = {:?} ✓", v.key, v.value))
+                    ctx.info(format!(
+                        "read back {} = {} ✓",
+                        v.key,
+                        shown_plain(&v.key, &v.value, None)
+                    ))
                 }
-                Some(e) => mismatches.push(format!(
-                    "{} reads back {:?}, expected {:?}",
-                    v.key,
-                    e.value.as_deref().unwrap_or(""),
-                    v.value
-                )),
+                Some(e) => {
+                    let got = e.value.as_deref().unwrap_or("");
+                    mismatches.push(format!(
+                        "{} reads back {}, expected {}",
+                        v.key,
+                        shown_plain(&v.key, got, Some(&v.value)),
+                        shown_plain(&v.key, &v.value, Some(got))
+                    ))
+                }
                 None => mismatches.push(format!("{} is missing after the write", v.key)),
             }
         }
