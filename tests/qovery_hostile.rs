@@ -271,7 +271,10 @@ async fn a_stalled_deployment_is_never_called_succeeded() {
         )
         .await;
         let truth = w.ground_truth(ids::DR_ENV).expect("DR");
-        assert!(truth.running, "{order:?}: the stalled deployment still runs");
+        assert!(
+            truth.running,
+            "{order:?}: the stalled deployment still runs"
+        );
         if let Some(r) = r {
             assert!(
                 r.result.is_err(),
@@ -312,9 +315,13 @@ async fn wait_if_busy_waits_for_every_field_to_be_idle() {
     c.redeploy_environment(ids::DR_ENV)
         .await
         .expect("someone else's redeploy");
-    let r = run(&p, &step(&p, "qovery.deploy", "wait_if_busy = true\n"), LIMIT)
-        .await
-        .expect("ends");
+    let r = run(
+        &p,
+        &step(&p, "qovery.deploy", "wait_if_busy = true\n"),
+        LIMIT,
+    )
+    .await
+    .expect("ends");
     assert_truth(&w, &r, "DEPLOYED", FieldOrder::LastStateFirst);
     // The stale `state` (STOPPED) did not pass for idle: one 409, then one accepted POST.
     let posts = w.requests().iter().filter(|r| r.is_mutating()).count();
@@ -358,7 +365,10 @@ async fn a_5xx_to_deploy_after_the_work_started_says_may_or_may_not() {
         .expect("ends");
     let err = r.result.expect_err("502");
     assert!(err.contains("may or may not"), "{err}");
-    assert!(err.contains("deploymentHistory"), "names what to check: {err}");
+    assert!(
+        err.contains("deploymentHistory"),
+        "names what to check: {err}"
+    );
     assert!(!err.contains("not accepted"), "{err}");
     // It had in fact been applied, and the step did not send it again.
     assert!(w.ground_truth(ids::DR_ENV).expect("DR").running);
@@ -369,7 +379,13 @@ async fn a_5xx_to_deploy_after_the_work_started_says_may_or_may_not() {
 async fn a_5xx_to_a_variable_write_says_may_or_may_not() {
     let (w, url) = hostile(FieldOrder::Truthful).await;
     let p = plan(&url);
-    w.fail_after_applying("PUT", "/environmentVariable/", 503, "Service Unavailable", 1);
+    w.fail_after_applying(
+        "PUT",
+        "/environmentVariable/",
+        503,
+        "Service Unavailable",
+        1,
+    );
     let r = run(
         &p,
         &step(
@@ -400,10 +416,7 @@ async fn the_shared_transport_reports_a_5xx_to_a_mutation_as_maybe_applied() {
     let spec = |method: &str, path: &str| RequestSpec {
         method: method.into(),
         url: format!("{url}/environment/{}/{path}", ids::PROD_ENV),
-        headers: vec![(
-            "Authorization".into(),
-            format!("Token {}", ids::DEMO_TOKEN),
-        )],
+        headers: vec![("Authorization".into(), format!("Token {}", ids::DEMO_TOKEN))],
         body: None,
     };
     let e = http
@@ -631,15 +644,22 @@ async fn set_variables_masks_a_url_password_and_secret_named_values_everywhere()
     let setup = step(
         &p,
         "qovery.set_variables",
-        &format!("variables = {{ DATABASE_URL = \"{old}\", SESSION_SIGNING_KEY = \"k-old-1234\" }}\ncreate_missing = true\n"),
+        &format!(
+            "variables = {{ DATABASE_URL = \"{old}\", SESSION_SIGNING_KEY = \"k-old-1234\" }}\ncreate_missing = true\n"
+        ),
     );
     let r = run(&p, &setup, LIMIT).await.expect("ends");
     r.result.expect("set");
-    assert_eq!(w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(), Some(old));
+    assert_eq!(
+        w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(),
+        Some(old)
+    );
     let action = step(
         &p,
         "qovery.set_variables",
-        &format!("variables = {{ DATABASE_URL = \"{new}\", SESSION_SIGNING_KEY = \"k-new-5678\", LOG_LEVEL = \"warn\" }}\n"),
+        &format!(
+            "variables = {{ DATABASE_URL = \"{new}\", SESSION_SIGNING_KEY = \"k-new-5678\", LOG_LEVEL = \"warn\" }}\n"
+        ),
     );
     let leaks = ["OldPassw0rd", "NewPassw0rd", "k-old-1234", "k-new-5678"];
     // Review mode.
@@ -663,7 +683,10 @@ async fn set_variables_masks_a_url_password_and_secret_named_values_everywhere()
             sha8(new)
         )
     );
-    assert!(shown.contains("\"info\" → \"warn\""), "plain values stay readable: {shown}");
+    assert!(
+        shown.contains("\"info\" → \"warn\""),
+        "plain values stay readable: {shown}"
+    );
     // The run: screen, journal and report all take the step's lines and summary.
     let r = run(&p, &action, LIMIT).await.expect("ends");
     let summary = r.result.clone().expect("set");
@@ -680,11 +703,20 @@ async fn set_variables_masks_a_url_password_and_secret_named_values_everywhere()
         "{all}"
     );
     assert!(
-        all.contains(&format!("read back DATABASE_URL = ‹masked sha256:{}› ✓", sha8(new))),
+        all.contains(&format!(
+            "read back DATABASE_URL = ‹masked sha256:{}› ✓",
+            sha8(new)
+        )),
         "{all}"
     );
-    assert!(all.contains(&format!("‹masked sha256:{}›", sha8("k-old-1234"))), "{all}");
-    assert_eq!(w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(), Some(new));
+    assert!(
+        all.contains(&format!("‹masked sha256:{}›", sha8("k-old-1234"))),
+        "{all}"
+    );
+    assert_eq!(
+        w.variable(ids::DR_ENV, "DATABASE_URL").as_deref(),
+        Some(new)
+    );
 }
 
 #[test]
@@ -708,4 +740,77 @@ fn sensitive_names_and_url_passwords_are_recognised() {
     ] {
         assert!(!is_sensitive(k, v), "{k}={v}");
     }
+}
+
+// ---- the two reports, as observations ----------------------------------------------------
+
+fn obs(state: State, last: State, rid: &str, svcs: (State, &str)) -> Observation {
+    Observation {
+        state,
+        last_deployment_state: last,
+        deployment_request_id: Some(rid.into()),
+        // Three services, all in the same state.
+        services: (0..3)
+            .map(|i| ServiceObservation {
+                id: format!("s{i}"),
+                name: format!("s{i}"),
+                state: svcs.0.clone(),
+                deployment_request_id: Some(svcs.1.into()),
+            })
+            .collect(),
+        request_status: None,
+    }
+}
+
+fn deploy_expectation() -> Expectation {
+    Expectation {
+        goal: Goal::Reach(vec![State::Deployed, State::Restarted]),
+        request_id: Some(NEW.into()),
+        previous_request_id: Some(OLD.into()),
+        services: None,
+    }
+}
+
+/// "failed: shop-dr ended in STOPPED after 3.0s" while `state` was DEPLOYING.
+#[test]
+fn from_stopped_a_stale_last_state_with_a_deploying_state_is_running() {
+    let o = obs(State::Deploying, State::Stopped, NEW, (State::Stopped, OLD));
+    assert_eq!(verdict(&deploy_expectation(), &[o]), Verdict::Running(None));
+}
+
+/// "succeeded: shop-dr DEPLOYED after 3.0s; 0/3 services deployed" while the new deployment ran:
+/// the new request id came with the previous `last_deployment_state`.
+#[test]
+fn a_fresh_request_id_with_the_previous_result_is_not_success() {
+    let stale = obs(
+        State::Deployed,
+        State::Deployed,
+        NEW,
+        (State::Deployed, OLD),
+    );
+    let v = verdict(&deploy_expectation(), std::slice::from_ref(&stale));
+    assert!(matches!(v, Verdict::Running(Some(_))), "{v:?}");
+    // Even once something moved, services of an earlier request do not count.
+    let moving = obs(
+        State::Deploying,
+        State::Deploying,
+        NEW,
+        (State::Queued, NEW),
+    );
+    let v = verdict(&deploy_expectation(), &[moving.clone(), stale]);
+    assert!(matches!(v, Verdict::Running(Some(_))), "{v:?}");
+    // 0/3 deployed is never success, whatever the environment says.
+    let zero = obs(State::Deployed, State::Deployed, NEW, (State::Stopped, NEW));
+    let v = verdict(&deploy_expectation(), &[moving.clone(), zero]);
+    assert!(!matches!(v, Verdict::Succeeded), "{v:?}");
+    let done = obs(
+        State::Deployed,
+        State::Deployed,
+        NEW,
+        (State::Deployed, NEW),
+    );
+    assert_eq!(
+        verdict(&deploy_expectation(), &[moving, done]),
+        Verdict::Succeeded
+    );
 }

@@ -409,7 +409,10 @@ pub fn describe(q: &QoveryStep) -> Vec<String> {
                 let (path, shown) = if var.secret {
                     ("secret", "‹secret value hidden›".to_string())
                 } else {
-                    ("environmentVariable", shown_plain(&var.key, &var.value, None))
+                    (
+                        "environmentVariable",
+                        shown_plain(&var.key, &var.value, None),
+                    )
                 };
                 v.push(format!(
                     "PUT {base}/environment/{env}/{path}/‹id of {}›  {{\"key\":{:?},\"value\":{shown}}}{}",
@@ -1028,10 +1031,8 @@ async fn wait_until_idle(
                 let obs = follow::Observation::from_statuses(&s, None, |id| id.to_string());
                 match follow::verdict(&expect, std::slice::from_ref(&obs)) {
                     follow::Verdict::Succeeded => return Ok(obs.deployment_request_id),
-                    follow::Verdict::Running(Some(why)) => {
-                        if logged.insert(why.clone()) {
-                            ctx.emit("stderr", why);
-                        }
+                    follow::Verdict::Running(Some(why)) if logged.insert(why.clone()) => {
+                        ctx.emit("stderr", why);
                     }
                     _ => {}
                 }
@@ -1329,13 +1330,11 @@ async fn run_set_variables(
                 .iter()
                 .find(|e| e.key == v.key && e.scope == VariableScope::Environment)
             {
-                Some(e) if e.value.as_deref() == Some(v.value.as_str()) => {
-                    ctx.info(format!(
-                        "read back {} = {} ✓",
-                        v.key,
-                        shown_plain(&v.key, &v.value, None)
-                    ))
-                }
+                Some(e) if e.value.as_deref() == Some(v.value.as_str()) => ctx.info(format!(
+                    "read back {} = {} ✓",
+                    v.key,
+                    shown_plain(&v.key, &v.value, None)
+                )),
                 Some(e) => {
                     let got = e.value.as_deref().unwrap_or("");
                     mismatches.push(format!(

@@ -198,7 +198,10 @@ fn reach(
     // Anything still moving: the normal case while the deployment runs.
     let moving = !now.state.is_terminal()
         || !now.last_deployment_state.is_terminal()
-        || now.request_status.as_ref().is_some_and(|s| !s.is_terminal())
+        || now
+            .request_status
+            .as_ref()
+            .is_some_and(|s| !s.is_terminal())
         || in_scope
             .iter()
             .any(|s| fresh(s.deployment_request_id.as_deref()) && !s.state.is_terminal());
@@ -236,8 +239,9 @@ fn reach(
                 || !o.last_deployment_state.is_terminal()
                 || o.request_status.as_ref().is_some_and(|s| !s.is_terminal())
                 || in_scope_of(o).is_ok_and(|v| {
-                    v.iter()
-                        .any(|s| fresh(s.deployment_request_id.as_deref()) && !s.state.is_terminal())
+                    v.iter().any(|s| {
+                        fresh(s.deployment_request_id.as_deref()) && !s.state.is_terminal()
+                    })
                 }))
     });
     let request_done = now.request_status.as_ref().is_some_and(State::is_terminal);
