@@ -269,3 +269,41 @@ async fn monitor_mode_refuses_and_no_mutating_request_reaches_the_api() {
     assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
     assert!(h.journal.is_empty() || h.status() != StepStatus::Succeeded);
 }
+
+/// Issue "Never a false green", defect 1: the API reports the new `deployment_request_id` first,
+/// while `state`, `last_deployment_state` and the services still show the previous result. The
+/// journal records success only once the ground truth got there, with every service deployed.
+#[tokio::test]
+async fn a_deploy_against_out_of_order_status_fields_succeeds_only_when_the_truth_does() {
+    use drcockpit::sim::qovery::FieldOrder;
+    drcockpit::clients::qovery::set_env_overrides(false);
+    for order in FieldOrder::HOSTILE {
+        let w = Arc::new(
+            QoveryWorld::new("hostile", 3)
+                .with_phase(Duration::from_millis(120))
+                .with_lag(Duration::from_millis(300))
+                .with_late_reads(false)
+                .with_field_order(order),
+        );
+        let url = serve(w.clone()).await;
+        let mut h = Harness::new(plan(&url), Mode::Live);
+        h.key(KeyCode::Enter);
+        h.type_str("DEPLOY");
+        h.key(KeyCode::Enter);
+        let (step, attempt) = h.last_run().expect("RunStep after the typed word");
+        h.perform(step, attempt).await;
+        let truth = w.ground_truth(ids::DR_ENV).expect("DR");
+        assert_eq!(h.status(), StepStatus::Succeeded, "{order:?}");
+        assert!(!truth.running, "{order:?}: succeeded while running");
+        assert!(
+            truth.services.iter().all(|(_, s)| s == "DEPLOYED"),
+            "{order:?}: {truth:?}"
+        );
+        assert!(
+            h.journal.iter().any(|r| matches!(&r.event,
+                Event::StepFinished { ok: true, detail, .. } if detail.contains("4/4 services deployed"))),
+            "{order:?}: {:#?}",
+            h.journal
+        );
+    }
+}
