@@ -814,3 +814,26 @@ fn a_fresh_request_id_with_the_previous_result_is_not_success() {
         Verdict::Succeeded
     );
 }
+
+/// `hostile`: an answer that arrives after the client's timeout, for a change that WAS applied.
+#[tokio::test]
+async fn an_answer_after_the_timeout_is_reported_as_maybe_applied_and_was_applied() {
+    let (w, url) = hostile(FieldOrder::Truthful).await;
+    let p = plan(&url);
+    w.answer_late_after_applying("POST", "/redeploy", Duration::from_secs(3), 1);
+    let c = drcockpit::clients::qovery::QoveryClient::from_plan(
+        p.qovery.as_ref().expect("qovery"),
+        HttpClient::new(false),
+    )
+    .with_timeout(Duration::from_millis(300));
+    let e = c
+        .redeploy_environment(ids::DR_ENV)
+        .await
+        .expect_err("answered too late");
+    assert!(e.may_have_been_applied(), "{e}");
+    assert!(
+        w.ground_truth(ids::DR_ENV).expect("DR").running,
+        "the redeploy was applied"
+    );
+    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 1);
+}
