@@ -31,6 +31,11 @@ impl Cockpit {
         cmd.args(args);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("XDG_STATE_HOME", state_home);
+        // Hermetic even on a host with /var/lib/drcockpit: the same directory XDG would give.
+        cmd.env(
+            "DRCOCKPIT_STATE_DIR",
+            state_home.join("drcockpit").join("journal"),
+        );
         cmd.env("XDG_CONFIG_HOME", state_home.join("config"));
         cmd.env("DRCOCKPIT_OPERATOR", "e2e");
         cmd.env("TERM", "xterm-256color");
@@ -576,4 +581,85 @@ fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
             "the secret is in the {format} report"
         );
     }
+}
+
+const TAKEOVER_PLAN: &str = r#"
+[plan]
+name = "take-over test"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "mutate"
+title = "Append to the marker file"
+kind = "command"
+command = ["sh", "-c", "echo ran >> MARKER"]
+"#;
+
+#[test]
+fn after_a_take_over_the_old_cockpit_runs_nothing_and_seq_never_repeats() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("takeover.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+
+    let mut old = Cockpit::spawn(&["live", &plan_s, "--journal", &j], tmp.path(), &[]);
+    old.wait_screen("LIVE", Duration::from_secs(10));
+    wait_event(&journal, "the first session", Duration::from_secs(5), |v| {
+        v["type"] == "session_started"
+    });
+    let mut new = Cockpit::spawn(
+        &["live", &plan_s, "--take-over", "--journal", &j],
+        tmp.path(),
+        &[],
+    );
+    new.wait_screen("LIVE", Duration::from_secs(10));
+    wait_event(&journal, "the take-over", Duration::from_secs(5), |v| {
+        v["type"] == "note"
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("took over"))
+    });
+    // The old cockpit notices within a second (clock tick) or at the latest on the keypress.
+    old.send("\r");
+    old.send("y");
+    old.wait_screen("lost the plan's lock", Duration::from_secs(5));
+    old.wait_screen("MONITOR", Duration::from_secs(5));
+    old.send("\r");
+    old.send("y");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists(), "the old cockpit ran the step after the take-over");
+    assert!(!has_event(&journal, |v| v["type"] == "step_started"));
+
+    old.send("q");
+    assert_eq!(old.wait_exit(Duration::from_secs(10)), Some(0));
+    unsafe { libc::kill(new.pid(), libc::SIGTERM) };
+    new.wait_exit(Duration::from_secs(10));
+    let seqs: Vec<u64> = events(&journal)
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .collect();
+    assert!(seqs.len() >= 5, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq must be strictly increasing: {seqs:?}"
+    );
+    assert!(has_event(&journal, |v| v["type"] == "note"
+        && v["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("lost the plan's lock"))));
 }
