@@ -629,10 +629,7 @@ fn after_a_take_over_the_old_cockpit_runs_nothing_and_seq_never_repeats() {
     );
     new.wait_screen("LIVE", Duration::from_secs(10));
     wait_event(&journal, "the take-over", Duration::from_secs(5), |v| {
-        v["type"] == "note"
-            && v["text"]
-                .as_str()
-                .is_some_and(|t| t.contains("took over"))
+        v["type"] == "note" && v["text"].as_str().is_some_and(|t| t.contains("took over"))
     });
     // The old cockpit notices within a second (clock tick) or at the latest on the keypress.
     old.send("\r");
@@ -642,7 +639,10 @@ fn after_a_take_over_the_old_cockpit_runs_nothing_and_seq_never_repeats() {
     old.send("\r");
     old.send("y");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(!marker.exists(), "the old cockpit ran the step after the take-over");
+    assert!(
+        !marker.exists(),
+        "the old cockpit ran the step after the take-over"
+    );
     assert!(!has_event(&journal, |v| v["type"] == "step_started"));
 
     old.send("q");

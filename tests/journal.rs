@@ -12,8 +12,8 @@ use drcockpit::journal::paths::{self, SessionSummary};
 use drcockpit::journal::read;
 use drcockpit::journal::report::{self, Verdict};
 use drcockpit::journal::writer::{JournalWriter, spawn_writer};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use drcockpit::journal::{Event, PreflightCheck, Record, StepInfo};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0)
@@ -1070,10 +1070,15 @@ command = ["sh", "-c", "echo switched"]
         assert_eq!(mutations(&fx), 0, "{fx:?}");
         assert_eq!(a.mode, Mode::Monitor);
         let note = a.mode_note.clone().expect("says why");
-        assert!(note.contains("lost the plan's lock") && note.contains("bob"), "{note}");
+        assert!(
+            note.contains("lost the plan's lock") && note.contains("bob"),
+            "{note}"
+        );
         // Said on screen (flash), in the log and in the journal.
         assert!(fx.iter().any(|e| matches!(e, Effect::Log { target, line, .. } if target == "safety" && line.contains("watcher"))));
-        assert!(fx.iter().any(|e| matches!(e, Effect::Record(Event::Note { text, .. }) if text.contains("bob"))));
+        assert!(fx.iter().any(
+            |e| matches!(e, Effect::Record(Event::Note { text, .. }) if text.contains("bob"))
+        ));
         drop(b);
     }
 
@@ -1087,7 +1092,10 @@ command = ["sh", "-c", "echo switched"]
         let _b = Lock::acquire(&path, "bob", true).expect("take-over");
         let fx = update(&mut a, Msg::Tick, t0());
         assert_eq!(a.mode, Mode::Monitor);
-        assert!(fx.iter().any(|e| matches!(e, Effect::Record(Event::Note { .. }))));
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Record(Event::Note { .. })))
+        );
         // Only once.
         assert!(update(&mut a, Msg::Tick, t0()).is_empty());
     }
@@ -1102,7 +1110,10 @@ command = ["sh", "-c", "echo switched"]
         // The StepStarted is on disk when the newcomer takes over: the run itself never starts.
         let _b = Lock::acquire(&path, "bob", true).expect("take-over");
         let fx = update(&mut a, Msg::Recorded(started_rec(0)), t0());
-        assert!(!fx.iter().any(|e| matches!(e, Effect::RunStep { .. })), "{fx:?}");
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
+            "{fx:?}"
+        );
         assert!(fx.iter().any(|e| matches!(e, Effect::Record(Event::StepFinished { ok: false, detail, .. }) if detail.starts_with("not run"))), "{fx:?}");
     }
 
@@ -1173,7 +1184,10 @@ command = ["sh", "-c", "echo switched"]
         let env = Some(tmp.path().join("env-dir").into_os_string());
 
         let d = state_dir_from(Some(&plan_dir), env.clone(), &system, user.clone());
-        assert_eq!((d.dir.clone(), d.source), (plan_dir.clone(), StateSource::Plan));
+        assert_eq!(
+            (d.dir.clone(), d.source),
+            (plan_dir.clone(), StateSource::Plan)
+        );
         assert!(d.shared() && d.warning().is_none());
         let d = state_dir_from(None, env.clone(), &system, user.clone());
         assert_eq!(d.source, StateSource::Env);
@@ -1181,7 +1195,10 @@ command = ["sh", "-c", "echo switched"]
         let d = state_dir_from(None, None, &system, user.clone());
         assert_eq!((d.dir.clone(), d.source), (user.clone(), StateSource::User));
         let w = d.warning().expect("warned");
-        assert!(w.contains("per user") && w.contains("/var/lib/drcockpit"), "{w}");
+        assert!(
+            w.contains("per user") && w.contains("/var/lib/drcockpit"),
+            "{w}"
+        );
         std::fs::create_dir_all(&system).expect("mkdir");
         let d = state_dir_from(None, None, &system, user.clone());
         assert_eq!((d.dir, d.source), (system, StateSource::System));
@@ -1222,7 +1239,10 @@ command = ["sh", "-c", "echo switched"]
         let err = drcockpit::plan::load_str(&with("state"), "t.toml", &Default::default())
             .expect_err("relative is refused")
             .to_string();
-        assert!(err.contains("journal.dir") && err.contains("absolute"), "{err}");
+        assert!(
+            err.contains("journal.dir") && err.contains("absolute"),
+            "{err}"
+        );
         assert_eq!(drcockpit::plan::load::journal_dir(PLAN), None);
     }
 
@@ -1232,7 +1252,10 @@ command = ["sh", "-c", "echo switched"]
     fn journal_targets_other_than_a_new_file_or_this_plans_journal_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let name = "Shop: fr-par → eu-west-1";
-        assert_eq!(check_target(&dir.path().join("new.jsonl"), name), Ok(Target::New));
+        assert_eq!(
+            check_target(&dir.path().join("new.jsonl"), name),
+            Ok(Target::New)
+        );
         let empty = dir.path().join("empty.jsonl");
         std::fs::write(&empty, "").expect("write");
         assert_eq!(check_target(&empty, name), Ok(Target::New));
@@ -1261,7 +1284,10 @@ command = ["sh", "-c", "echo switched"]
         std::fs::write(&text, "remember the milk\n").expect("write");
         let e = check_target(&text, name).expect_err("text");
         assert!(e.contains("not a drcockpit journal"), "{e}");
-        assert_eq!(std::fs::read_to_string(&text).expect("read"), "remember the milk\n");
+        assert_eq!(
+            std::fs::read_to_string(&text).expect("read"),
+            "remember the milk\n"
+        );
         // A journal record that is not session_started first.
         let odd = dir.path().join("odd.jsonl");
         write_lines(&odd, &[rec(0, 0, "alice", note("x"))]);
@@ -1269,7 +1295,11 @@ command = ["sh", "-c", "echo switched"]
         // A huge first line is not read whole.
         let big = dir.path().join("big");
         std::fs::write(&big, vec![b'x'; 1 << 20]).expect("write");
-        assert!(check_target(&big, name).expect_err("big").contains("longer"));
+        assert!(
+            check_target(&big, name)
+                .expect_err("big")
+                .contains("longer")
+        );
 
         // Another plan's journal is refused; this plan's journal is continued.
         let mut other = started("live", false, "hash");
@@ -1295,7 +1325,11 @@ command = ["sh", "-c", "echo switched"]
         let bytes = std::fs::read(path).expect("read");
         assert!(bytes.is_empty() || bytes.ends_with(b"\n"));
         let read = read::read(path).expect("parses");
-        assert!(read.torn_lines.is_empty(), "torn lines {:?}", read.torn_lines);
+        assert!(
+            read.torn_lines.is_empty(),
+            "torn lines {:?}",
+            read.torn_lines
+        );
         assert!(read.torn_tail.is_none(), "{:?}", read.torn_tail);
         read.records.iter().map(|r| r.seq).collect()
     }
@@ -1352,7 +1386,10 @@ command = ["sh", "-c", "echo switched"]
             .collect();
         assert_eq!(texts, ["n0", "n1", "n2", "n3"]);
         let status = status.lock().expect("lock");
-        assert!(matches!(status.first(), Some(JournalStatus::Blocked { waiting, .. }) if *waiting >= 1), "{status:?}");
+        assert!(
+            matches!(status.first(), Some(JournalStatus::Blocked { waiting, .. }) if *waiting >= 1),
+            "{status:?}"
+        );
         assert_eq!(status.last(), Some(&JournalStatus::Durable));
         assert_eq!(h.lost(), 0);
         assert_eq!(assert_clean_journal(&path), vec![0, 1, 2, 3]);
@@ -1372,7 +1409,10 @@ command = ["sh", "-c", "echo switched"]
         assert!(h.close_within(Duration::from_secs(30)));
         assert_eq!(h.lost(), 2);
         let done = done.lock().expect("lock");
-        assert!(done.iter().all(|r| r.as_ref().is_err_and(|e| e.contains("never be written"))));
+        assert!(
+            done.iter()
+                .all(|r| r.as_ref().is_err_and(|e| e.contains("never be written")))
+        );
         assert_clean_journal(&path);
     }
 
@@ -1393,7 +1433,10 @@ command = ["sh", "-c", "echo switched"]
             },
             t0(),
         );
-        assert!(fx.iter().any(|e| matches!(e, Effect::Record(Event::StepFinished { .. }))));
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Record(Event::StepFinished { .. })))
+        );
         update(
             &mut a,
             Msg::JournalBlocked {
@@ -1409,7 +1452,11 @@ command = ["sh", "-c", "echo switched"]
             fx.extend(key(&mut a, KeyCode::Char(c)));
         }
         fx.extend(key(&mut a, KeyCode::Enter));
-        assert!(!fx.iter().any(|e| matches!(e, Effect::Record(_) | Effect::RunStep { .. })), "{fx:?}");
+        assert!(
+            !fx.iter()
+                .any(|e| matches!(e, Effect::Record(_) | Effect::RunStep { .. })),
+            "{fx:?}"
+        );
         // The header says so.
         let theme = drcockpit::ui::Theme::builtin("dark").unwrap_or_default();
         let mut term =
@@ -1418,7 +1465,10 @@ command = ["sh", "-c", "echo switched"]
             .expect("draw");
         let buf = term.backend().buffer();
         let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
-        assert!(screen.contains("JOURNAL BLOCKED: 2 events waiting"), "{screen}");
+        assert!(
+            screen.contains("JOURNAL BLOCKED: 2 events waiting"),
+            "{screen}"
+        );
         // Space is back: the finish is written and applied; the step is not running forever.
         let fin = rec(
             1,

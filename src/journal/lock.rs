@@ -72,11 +72,7 @@ impl Lock {
     }
 
     /// [`acquire`](Self::acquire) in a directory shared by a group: the lock file is `0660`.
-    pub fn acquire_shared(
-        path: &Path,
-        operator: &str,
-        take_over: bool,
-    ) -> Result<Lock, LockError> {
+    pub fn acquire_shared(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
         Self::acquire_with(path, operator, take_over, 0o660)
     }
 

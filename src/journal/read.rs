@@ -99,7 +99,9 @@ pub fn check_target(path: &Path, plan_name: &str) -> Result<Target, String> {
     };
     let Some(first) = first else {
         if head.len() as u64 >= FIRST_LINE_MAX {
-            return Err(not_journal("its first line is longer than any journal record"));
+            return Err(not_journal(
+                "its first line is longer than any journal record",
+            ));
         }
         // Only whitespace: nothing was ever recorded in it.
         return Err(not_journal("it holds only blank lines"));

@@ -17,6 +17,7 @@
 //! * [`spawn_writer`] moves the writer onto its own OS thread fed by a channel, so a slow or hung
 //!   disk never stalls the UI loop.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -24,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -339,7 +339,9 @@ fn tail_state(file: &mut File, size: u64) -> std::io::Result<(Option<u64>, bool)
     loop {
         file.seek(SeekFrom::Start(from))?;
         let mut text = Vec::new();
-        Read::by_ref(file).take(size - from).read_to_end(&mut text)?;
+        Read::by_ref(file)
+            .take(size - from)
+            .read_to_end(&mut text)?;
         let ends = text.ends_with(b"\n");
         let last = last_seq(&text);
         if last.is_some() || from == 0 {

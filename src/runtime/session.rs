@@ -66,14 +66,9 @@ pub fn check(path: &Path) -> i32 {
                 println!("note: {n}");
             }
             let state = state_dir_of(path);
-            println!(
-                "lock and journals: {}",
-                state.dir.join(format!(
-                    "{}.lock",
-                    journal::paths::plan_key(&loaded.plan.name)
-                ))
-                .display()
-            );
+            let key = journal::paths::plan_key(&loaded.plan.name);
+            let lock = journal::paths::lock_path(&state.dir, &key);
+            println!("lock and journals: {}", lock.display());
             println!("  state directory: {}", state.describe());
             if let Some(w) = state.warning() {
                 println!("warning: {w}");
@@ -298,10 +293,11 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
     }
 
     let mut resumed = Vec::new();
+    let fresh = || journal::paths::new_journal_path(&dir, &key, chrono::Utc::now());
     let journal_path = if mode == Mode::Monitor {
         None
     } else if let Some(p) = &cfg.journal {
-        // Only a new file or a journal of this plan: never a device, a FIFO or someone's file.
+        // A new file or this plan's journal only (never a device or a FIFO).
         let target = journal::read::check_target(p, &plan.name).map_err(usage)?;
         if target == journal::read::Target::Journal && mode == Mode::Live {
             resumed = read_for_resume(p, &plan)?;
@@ -321,9 +317,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 chosen = Some(prev);
             }
         }
-        Some(chosen.unwrap_or_else(|| {
-            journal::paths::new_journal_path(&dir, &key, chrono::Utc::now())
-        }))
+        Some(chosen.unwrap_or_else(fresh))
     };
     Ok(Prepared {
         plan,
