@@ -71,8 +71,9 @@ pub fn check_target(path: &Path, plan_name: &str) -> Result<Target, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::New),
         Err(e) => return Err(format!("{shown}: cannot use it as the journal: {e}")),
     };
+    let hint = " — give --journal a new file or a journal of this plan";
     if !meta.is_file() {
-        return Err(not_regular(path, &meta));
+        return Err(not_regular(path, &meta) + hint);
     }
     let file = open_nonblocking(path)
         .map_err(|e| format!("{shown}: cannot open the journal to check it: {e}"))?;
@@ -80,7 +81,7 @@ pub fn check_target(path: &Path, plan_name: &str) -> Result<Target, String> {
         .metadata()
         .map_err(|e| format!("{shown}: cannot check the journal: {e}"))?;
     if !meta.is_file() {
-        return Err(not_regular(path, &meta));
+        return Err(not_regular(path, &meta) + hint);
     }
     if meta.len() == 0 {
         return Ok(Target::New);
@@ -148,10 +149,7 @@ fn not_regular(path: &Path, meta: &std::fs::Metadata) -> String {
     } else {
         "not a regular file"
     };
-    format!(
-        "{}: {what}; a journal must be a regular file — give --journal a new file or a journal of this plan",
-        path.display()
-    )
+    format!("{}: {what}; a journal is a regular file", path.display())
 }
 
 /// Parse journal text; `name` is used in error messages.
