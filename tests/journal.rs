@@ -1221,6 +1221,12 @@ command = ["sh", "-c", "echo switched"]
         let _l = Lock::acquire_shared(&path, "alice", false).expect("lock");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o660);
+        let dmode = std::fs::metadata(dir.path().join("shared"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(dmode, 0o2770);
         let j = dir.path().join("shared/j.jsonl");
         JournalWriter::create_shared(&j, "alice").expect("journal");
         let mode = std::fs::metadata(&j).expect("meta").permissions().mode() & 0o777;

@@ -91,10 +91,7 @@ impl Lock {
             LockError::Io(format!("{}: {what}: {e}{hint}", path.display()))
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(if mode & 0o070 != 0 { 0o2770 } else { 0o700 })
-                .create(parent)
+            create_state_dir(parent, mode & 0o070 != 0)
                 .map_err(|e| io("cannot create the lock directory", e))?;
         }
         let info = LockInfo {
@@ -208,6 +205,25 @@ impl Drop for Lock {
         }
         // Closing the descriptor (when `file` drops) releases the flock.
     }
+}
+
+/// Create the state directory (and its parents) if missing: `0700`, or for a shared one `2770`
+/// whatever the umask (setgid, so files stay in the group; group-writable, so a colleague can
+/// create the lock after ours is released). An existing directory is left as it is.
+pub fn create_state_dir(dir: &Path, shared: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mode = if shared { 0o2770 } else { 0o700 };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)?;
+    if shared {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// Read a lock file's holder details without locking (for display).

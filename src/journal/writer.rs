@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -88,10 +88,7 @@ impl JournalWriter {
             )
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(if mode & 0o070 != 0 { 0o2770 } else { 0o700 })
-                .create(parent)
+            super::lock::create_state_dir(parent, mode & 0o070 != 0)
                 .map_err(|e| ctx("cannot create the journal directory", e))?;
         }
         // Never open a device or a FIFO (a FIFO would block, /dev/zero would be read forever).
