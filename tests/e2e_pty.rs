@@ -663,3 +663,81 @@ fn after_a_take_over_the_old_cockpit_runs_nothing_and_seq_never_repeats() {
             .as_str()
             .is_some_and(|t| t.contains("lost the plan's lock"))));
 }
+
+#[test]
+fn a_journal_that_can_never_write_blocks_steps_and_exits_1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("full.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &j],
+        tmp.path(),
+        &[("DRCOCKPIT_FAULT_JOURNAL_ENOSPC", "1000000")],
+    );
+    c.wait_screen("JOURNAL BLOCKED: 1 events waiting", Duration::from_secs(10));
+    c.send("\r");
+    c.send("y");
+    c.wait_screen("cannot run step mutate", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!marker.exists(), "a step ran while the journal was blocked");
+    c.send("q");
+    assert_eq!(
+        c.wait_exit(Duration::from_secs(15)),
+        Some(1),
+        "events that could never be written must not exit 0"
+    );
+    // Every failed write was cut back: no torn line is left.
+    assert_eq!(std::fs::read(&journal).expect("read").len(), 0);
+}
+
+#[test]
+fn a_journal_that_recovers_writes_every_waiting_event_in_order() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("recover.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &j],
+        tmp.path(),
+        &[("DRCOCKPIT_FAULT_JOURNAL_ENOSPC", "4")],
+    );
+    wait_event(
+        &journal,
+        "the session start",
+        Duration::from_secs(15),
+        |v| v["type"] == "session_started",
+    );
+    c.send("\r");
+    c.send("y");
+    wait_event(
+        &journal,
+        "the step's result",
+        Duration::from_secs(10),
+        finished_ok("mutate"),
+    );
+    assert!(marker.exists());
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let seqs: Vec<u64> = events(&journal)
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
+    let read = drcockpit::journal::read::read(&journal).expect("parses");
+    assert!(read.torn_lines.is_empty() && read.torn_tail.is_none());
+}

@@ -34,6 +34,10 @@ use super::{Event, Record};
 /// In-memory writers keep at most this many records (monitor mode can run for days).
 const MEMORY_CAP: usize = 10_000;
 
+/// Set to `N` to make the next `N` journal file writes fail with ENOSPC after writing half of
+/// their line (a disk-full drill; see [`JournalWriter::inject_faults`]).
+pub const FAULT_ENV: &str = "DRCOCKPIT_FAULT_JOURNAL_ENOSPC";
+
 /// How long [`JournalHandle::close`] waits for queued events to reach the disk.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -139,6 +143,15 @@ impl JournalWriter {
             .map_err(|e| ctx("cannot read the journal", e))?;
         let needs_newline = !text.is_empty() && !text.ends_with(b"\n");
         let next_seq = last_seq(&text).map(|s| s + 1).unwrap_or(0);
+        // Drills and end-to-end tests: a disk that fills up (`N` failing writes).
+        let faults = std::env::var(FAULT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .map(|n| {
+                log::warn!(target: "journal", "{FAULT_ENV}={n}: the next {n} journal write(s) will fail with ENOSPC (drill)");
+                Arc::new(AtomicUsize::new(n))
+            });
         Ok(JournalWriter {
             operator: operator.to_string(),
             next_seq,
@@ -148,7 +161,7 @@ impl JournalWriter {
                 len: text.len() as u64,
                 needs_newline,
             },
-            faults: None,
+            faults,
         })
     }
 
