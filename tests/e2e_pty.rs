@@ -741,3 +741,25 @@ fn a_journal_that_recovers_writes_every_waiting_event_in_order() {
     let read = drcockpit::journal::read::read(&journal).expect("parses");
     assert!(read.torn_lines.is_empty() && read.torn_tail.is_none());
 }
+
+#[test]
+fn a_cockpit_that_cannot_take_the_plans_lock_refuses_to_drive() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The plan's [journal] dir cannot exist (its parent is a file): no lock can be taken there.
+    let blocker = tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "").expect("write");
+    let plan = tmp.path().join("nolock.toml");
+    let text = format!(
+        "{}\n[journal]\ndir = \"{}\"\n",
+        TAKEOVER_PLAN.replace("MARKER", &tmp.path().join("m").to_string_lossy()),
+        blocker.join("state").to_string_lossy()
+    );
+    std::fs::write(&plan, text).expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(&["live", &plan_s], tmp.path(), &[]);
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(1));
+    c.wait_screen(
+        "cannot take or read the plan's lock",
+        Duration::from_secs(2),
+    );
+}
