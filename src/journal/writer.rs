@@ -14,8 +14,15 @@
 //! * Opening an existing journal continues `seq` after its last valid record. If the file ends in
 //!   the middle of a line (a crash during a write), the next record starts on a fresh line; the
 //!   torn fragment stays in the file as evidence and readers skip it (see [`super::read`]).
+//! * Each append holds an exclusive `flock` on the journal file. If the file grew since our last
+//!   write (a `--take-over` cockpit writing the same journal), `seq` continues after the last
+//!   record in it: `seq` never repeats, whatever the number of writers.
+//! * A failed or short write (ENOSPC) is cut back to the file's previous length, so no torn line
+//!   is left in the middle of the journal, and the event can be written again.
 //! * [`spawn_writer`] moves the writer onto its own OS thread fed by a channel, so a slow or hung
-//!   disk never stalls the UI loop.
+//!   disk never stalls the UI loop. Events it cannot write stay queued in memory, in order, and
+//!   are retried with backoff ([`spawn_writer_with_status`] reports blocked / durable); what is
+//!   still unwritten at close is reported and counted ([`JournalHandle::lost`]).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
