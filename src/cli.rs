@@ -10,7 +10,8 @@ pub struct Cli {
     /// Theme name (dark, light, high-contrast) or a path to a theme TOML file.
     #[arg(long, global = true)]
     pub theme: Option<String>,
-    /// Journal file (default: under $XDG_STATE_HOME/drcockpit/).
+    /// Journal file: a new file or a journal of this plan (default: in the plan's state directory,
+    /// see README, Safety rules).
     #[arg(long, global = true)]
     pub journal: Option<PathBuf>,
     #[command(subcommand)]
@@ -37,7 +38,7 @@ pub enum Command {
         /// Resume the plan's last unfinished journal without asking.
         #[arg(long)]
         resume: bool,
-        /// Take the plan's lock from another live cockpit.
+        /// Take the plan's lock from another live cockpit (journaled; that one becomes a watcher).
         #[arg(long)]
         take_over: bool,
     },

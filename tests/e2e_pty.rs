@@ -31,6 +31,11 @@ impl Cockpit {
         cmd.args(args);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("XDG_STATE_HOME", state_home);
+        // Hermetic even on a host with /var/lib/drcockpit: the same directory XDG would give.
+        cmd.env(
+            "DRCOCKPIT_STATE_DIR",
+            state_home.join("drcockpit").join("journal"),
+        );
         cmd.env("XDG_CONFIG_HOME", state_home.join("config"));
         cmd.env("DRCOCKPIT_OPERATOR", "e2e");
         cmd.env("TERM", "xterm-256color");
@@ -576,4 +581,185 @@ fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
             "the secret is in the {format} report"
         );
     }
+}
+
+const TAKEOVER_PLAN: &str = r#"
+[plan]
+name = "take-over test"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "mutate"
+title = "Append to the marker file"
+kind = "command"
+command = ["sh", "-c", "echo ran >> MARKER"]
+"#;
+
+#[test]
+fn after_a_take_over_the_old_cockpit_runs_nothing_and_seq_never_repeats() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("takeover.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+
+    let mut old = Cockpit::spawn(&["live", &plan_s, "--journal", &j], tmp.path(), &[]);
+    old.wait_screen("LIVE", Duration::from_secs(10));
+    wait_event(&journal, "the first session", Duration::from_secs(5), |v| {
+        v["type"] == "session_started"
+    });
+    let mut new = Cockpit::spawn(
+        &["live", &plan_s, "--take-over", "--journal", &j],
+        tmp.path(),
+        &[],
+    );
+    new.wait_screen("LIVE", Duration::from_secs(10));
+    wait_event(&journal, "the take-over", Duration::from_secs(5), |v| {
+        v["type"] == "note" && v["text"].as_str().is_some_and(|t| t.contains("took over"))
+    });
+    // The old cockpit notices within a second (clock tick) or at the latest on the keypress.
+    old.send("\r");
+    old.send("y");
+    old.wait_screen("lost the plan's lock", Duration::from_secs(5));
+    old.wait_screen("MONITOR", Duration::from_secs(5));
+    old.send("\r");
+    old.send("y");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !marker.exists(),
+        "the old cockpit ran the step after the take-over"
+    );
+    assert!(!has_event(&journal, |v| v["type"] == "step_started"));
+
+    old.send("q");
+    assert_eq!(old.wait_exit(Duration::from_secs(10)), Some(0));
+    unsafe { libc::kill(new.pid(), libc::SIGTERM) };
+    new.wait_exit(Duration::from_secs(10));
+    let seqs: Vec<u64> = events(&journal)
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .collect();
+    assert!(seqs.len() >= 5, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq must be strictly increasing: {seqs:?}"
+    );
+    assert!(has_event(&journal, |v| v["type"] == "note"
+        && v["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("lost the plan's lock"))));
+}
+
+#[test]
+fn a_journal_that_can_never_write_blocks_steps_and_exits_1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("full.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &j],
+        tmp.path(),
+        &[("DRCOCKPIT_FAULT_JOURNAL_ENOSPC", "1000000")],
+    );
+    c.wait_screen("JOURNAL BLOCKED: 1 events waiting", Duration::from_secs(10));
+    c.send("\r");
+    c.send("y");
+    c.wait_screen("cannot run step mutate", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!marker.exists(), "a step ran while the journal was blocked");
+    c.send("q");
+    assert_eq!(
+        c.wait_exit(Duration::from_secs(15)),
+        Some(1),
+        "events that could never be written must not exit 0"
+    );
+    // Every failed write was cut back: no torn line is left.
+    assert_eq!(std::fs::read(&journal).expect("read").len(), 0);
+}
+
+#[test]
+fn a_journal_that_recovers_writes_every_waiting_event_in_order() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("marker");
+    let plan = tmp.path().join("recover.toml");
+    std::fs::write(
+        &plan,
+        TAKEOVER_PLAN.replace("MARKER", &marker.to_string_lossy()),
+    )
+    .expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let journal = tmp.path().join("j.jsonl");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(
+        &["live", &plan_s, "--journal", &j],
+        tmp.path(),
+        &[("DRCOCKPIT_FAULT_JOURNAL_ENOSPC", "4")],
+    );
+    wait_event(
+        &journal,
+        "the session start",
+        Duration::from_secs(15),
+        |v| v["type"] == "session_started",
+    );
+    c.send("\r");
+    c.send("y");
+    wait_event(
+        &journal,
+        "the step's result",
+        Duration::from_secs(10),
+        finished_ok("mutate"),
+    );
+    assert!(marker.exists());
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let seqs: Vec<u64> = events(&journal)
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
+    let read = drcockpit::journal::read::read(&journal).expect("parses");
+    assert!(read.torn_lines.is_empty() && read.torn_tail.is_none());
+}
+
+#[test]
+fn a_cockpit_that_cannot_take_the_plans_lock_refuses_to_drive() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The plan's [journal] dir cannot exist (its parent is a file): no lock can be taken there.
+    let blocker = tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "").expect("write");
+    let plan = tmp.path().join("nolock.toml");
+    let text = format!(
+        "{}\n[journal]\ndir = \"{}\"\n",
+        TAKEOVER_PLAN.replace("MARKER", &tmp.path().join("m").to_string_lossy()),
+        blocker.join("state").to_string_lossy()
+    );
+    std::fs::write(&plan, text).expect("write plan");
+    let plan_s = plan.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(&["live", &plan_s], tmp.path(), &[]);
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(1));
+    c.wait_screen(
+        "cannot take or read the plan's lock",
+        Duration::from_secs(2),
+    );
 }

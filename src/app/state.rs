@@ -291,6 +291,12 @@ pub struct State {
     pub showing_calls: Option<usize>,
     /// The journal failed: nothing more may run until it is fixed (principle 3).
     pub journal_error: Option<String>,
+    /// Events the journal could not write yet (a full disk): how many wait, and why. Nothing new
+    /// may change the world or the record until they are on disk.
+    pub journal_blocked: Option<(usize, String)>,
+    /// The plan's lock, while this cockpit drives (live). Re-checked on every clock tick and
+    /// before every mutating dispatch: a cockpit that was taken over becomes a watcher.
+    pub lock: Option<Arc<crate::journal::lock::Lock>>,
     /// Why the cockpit is in monitor mode when it was asked for live (e.g. the plan is locked).
     pub mode_note: Option<String>,
     pub quit: bool,
@@ -351,6 +357,8 @@ impl State {
             log_follow: true,
             showing_calls: None,
             journal_error: None,
+            journal_blocked: None,
+            lock: None,
             mode_note: None,
             quit: false,
             spinner: 0,

@@ -54,6 +54,13 @@ pub enum Msg {
     /// An event is in the journal (fsync'd); now the state may show it.
     Recorded(Record),
     JournalFailed(String),
+    /// The journal cannot write: `waiting` events are kept in memory and retried.
+    JournalBlocked {
+        waiting: usize,
+        error: String,
+    },
+    /// Every waiting event is on disk again.
+    JournalDurable,
     /// The dispatcher or the transport refused an effect in this mode.
     Refused {
         what: String,
@@ -124,6 +131,7 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
                 state.flash = None;
             }
             check_waits(state, &mut fx);
+            holds_lock(state, &mut fx);
         }
         Msg::Observed(obs) => on_observed(state, obs, &mut fx),
         Msg::StepOutput {
@@ -203,6 +211,26 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             ));
             state.flash = Some((format!("JOURNAL FAILED: {e}"), now));
             state.journal_error = Some(e);
+        }
+        Msg::JournalBlocked { waiting, error } => {
+            if state.journal_blocked.is_none() {
+                fx.push(log(
+                    log::Level::Error,
+                    "journal",
+                    format!("JOURNAL BLOCKED: {error} — {waiting} event(s) kept in memory and retried; nothing new runs until they are written"),
+                ));
+            }
+            state.journal_blocked = Some((waiting, error));
+        }
+        Msg::JournalDurable => {
+            if state.journal_blocked.take().is_some() {
+                fx.push(log(
+                    log::Level::Info,
+                    "journal",
+                    "the journal is writing again: every waiting event is on disk",
+                ));
+                flash(state, "journal unblocked: every waiting event is on disk");
+            }
         }
         Msg::Refused { what } => {
             fx.push(log(
@@ -463,7 +491,8 @@ fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
                 &id,
                 format!("▶ started by {}{extra}", rec.operator),
             ));
-            match &state.plan.steps[i].action {
+            let plan = state.plan.clone();
+            match &plan.steps[i].action {
                 StepAction::Check { conditions } => {
                     let results: Vec<CondResult> =
                         conditions.iter().map(|c| state.evaluate(c)).collect();
@@ -492,6 +521,15 @@ fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
                     check_waits(state, fx);
                 }
                 StepAction::Approval | StepAction::Manual { .. } => {}
+                // The last check before the world changes: a cockpit taken over since the
+                // operator confirmed runs nothing, and the record says so.
+                _ if !holds_lock(state, fx) || !state.mode.may_mutate() => {
+                    let why = state
+                        .mode_note
+                        .clone()
+                        .unwrap_or_else(|| "this cockpit no longer drives the plan".into());
+                    finish(state, i, *attempt, Err(format!("not run: {why}")), fx);
+                }
                 _ => fx.push(Effect::RunStep {
                     step: i,
                     attempt: *attempt,
@@ -731,12 +769,48 @@ fn mode_allows_change(state: &mut State, what: &str, fx: &mut Vec<Effect>) -> bo
         flash(state, text);
         return false;
     }
+    if !holds_lock(state, fx) {
+        let text = format!("read-only watcher: cannot {what}");
+        refuse(state, fx, text);
+        return false;
+    }
     if let Some(e) = &state.journal_error {
         let text = format!("cannot {what}: the journal is failing ({e})");
         refuse(state, fx, text);
         return false;
     }
+    if let Some((n, e)) = &state.journal_blocked {
+        let text = format!(
+            "cannot {what}: JOURNAL BLOCKED, {n} event(s) waiting ({e}); retrying — free space and it resumes"
+        );
+        refuse(state, fx, text);
+        return false;
+    }
     true
+}
+
+/// Does this cockpit still drive the plan? A live cockpit whose lock was taken over (or whose
+/// lock file vanished) becomes a read-only watcher here, says why on screen and in the log, and
+/// journals it (the append is serialised with the new driver's, so `seq` stays unique).
+fn holds_lock(state: &mut State, fx: &mut Vec<Effect>) -> bool {
+    let Some(lock) = &state.lock else {
+        return true;
+    };
+    let Err(why) = lock.check() else {
+        return true;
+    };
+    state.lock = None;
+    state.mode = Mode::Monitor;
+    state.dialog = None;
+    let text = format!("{why} — this cockpit is now a read-only watcher; nothing more runs here");
+    fx.push(log(log::Level::Error, "safety", text.clone()));
+    fx.push(Effect::Record(Event::Note {
+        step: None,
+        text: text.clone(),
+    }));
+    state.mode_note = Some(text.clone());
+    flash(state, text);
+    false
 }
 
 /// `D`: declare the incident (once per session): a typed note, journaled; the incident clock and
@@ -989,6 +1063,10 @@ fn request_run(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
 }
 
 fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
+    let what = format!("run step {}", state.plan.steps[i].id);
+    if !mode_allows_change(state, &what, fx) {
+        return;
+    }
     let step = &state.plan.steps[i];
     let id = step.id.clone();
     let kind = step.action.kind_name().to_string();
@@ -1132,6 +1210,11 @@ fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     state.dialog = None;
+    if !matches!(d.kind, DialogKind::Filter | DialogKind::Quit)
+        && !mode_allows_change(state, "record this", fx)
+    {
+        return;
+    }
     let host = state.operator.host.clone();
     match (d.kind, d.step, step_id) {
         (DialogKind::Filter, _, _) => state.log_filter = input,

@@ -16,6 +16,12 @@
 //!   available from [`Lock::taken_over_from`] so it can be journaled.
 //! * Dropping the [`Lock`] removes the file only if it is still ours (same inode and our pid),
 //!   then releases the `flock`.
+//! * A driver that was taken over finds out with [`Lock::check`]: the path no longer names the
+//!   inode it locked. The cockpit checks before every mutating dispatch and on its 1 s clock tick,
+//!   and turns into a read-only watcher when the lock is gone.
+//! * In a shared state directory (`/var/lib/drcockpit`, `DRCOCKPIT_STATE_DIR`, `[journal] dir`)
+//!   the lock file is group read-write ([`Lock::acquire_shared`]) so a colleague's cockpit can see
+//!   who holds it; in the per-user directory it stays `0600`.
 //! * `flock` is advisory and local: it does not protect a journal directory shared over NFS
 //!   between hosts.
 
@@ -62,14 +68,30 @@ pub struct Lock {
 
 impl Lock {
     pub fn acquire(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
+        Self::acquire_with(path, operator, take_over, 0o600)
+    }
+
+    /// [`acquire`](Self::acquire) in a directory shared by a group: the lock file is `0660`.
+    pub fn acquire_shared(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
+        Self::acquire_with(path, operator, take_over, 0o660)
+    }
+
+    fn acquire_with(
+        path: &Path,
+        operator: &str,
+        take_over: bool,
+        mode: u32,
+    ) -> Result<Lock, LockError> {
         let io = |what: &str, e: std::io::Error| {
-            LockError::Io(format!("{}: {what}: {e}", path.display()))
+            let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                " (the state directory and the lock file must be writable by everyone who drives this plan: see the README, Install)"
+            } else {
+                ""
+            };
+            LockError::Io(format!("{}: {what}: {e}{hint}", path.display()))
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
+            create_state_dir(parent, mode & 0o070 != 0)
                 .map_err(|e| io("cannot create the lock directory", e))?;
         }
         let info = LockInfo {
@@ -81,7 +103,8 @@ impl Lock {
         // A holder that is releasing may unlink the file between our open and our flock; then we
         // hold a lock on a file nobody else can see. Retry until the inode we lock is the path's.
         for _ in 0..20 {
-            let mut file = open_lock_file(path).map_err(|e| io("cannot open the lock file", e))?;
+            let mut file =
+                open_lock_file(path, mode).map_err(|e| io("cannot open the lock file", e))?;
             match try_flock(&file) {
                 Ok(true) => {
                     if !same_inode(&file, path) {
@@ -116,7 +139,7 @@ impl Lock {
                         holder.pid,
                         holder.since
                     );
-                    let file = replace_lock_file(path, &info)
+                    let file = replace_lock_file(path, &info, mode)
                         .map_err(|e| io("cannot take over the lock file", e))?;
                     return Ok(Lock {
                         file,
@@ -147,6 +170,29 @@ impl Lock {
     pub fn taken_over_from(&self) -> Option<&LockInfo> {
         self.taken_over_from.as_ref()
     }
+
+    /// Do we still hold the plan's lock? Two `stat`s: cheap enough for every clock tick and every
+    /// mutating dispatch. `Err` says who holds it now, for the screen and the log.
+    ///
+    /// The lock is lost when the path no longer names the file we locked: a `--take-over` renamed
+    /// its own file over ours, or someone removed it (then nobody can see us as the holder and a
+    /// newcomer would drive too, so we must stop as well).
+    pub fn check(&self) -> Result<(), String> {
+        if same_inode(&self.file, &self.path) {
+            return Ok(());
+        }
+        let who = match read_holder(&self.path) {
+            Some(h) => format!(
+                "taken over by {}@{} (pid {}, since {})",
+                h.operator, h.host, h.pid, h.since
+            ),
+            None => "the lock file was removed".into(),
+        };
+        Err(format!(
+            "this cockpit lost the plan's lock ({who}; {})",
+            self.path.display()
+        ))
+    }
 }
 
 impl Drop for Lock {
@@ -161,20 +207,56 @@ impl Drop for Lock {
     }
 }
 
+/// Create the state directory (and its parents) if missing: `0700`, or for a shared one `2770`
+/// whatever the umask (setgid, so files stay in the group; group-writable, so a colleague can
+/// create the lock after ours is released). An existing directory is left as it is.
+pub fn create_state_dir(dir: &Path, shared: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mode = if shared { 0o2770 } else { 0o700 };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)?;
+    if shared {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
 /// Read a lock file's holder details without locking (for display).
 pub fn read_holder(path: &Path) -> Option<LockInfo> {
     let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-fn open_lock_file(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
+fn open_lock_file(path: &Path, mode: u32) -> std::io::Result<File> {
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
-        .open(path)
+        .mode(mode)
+        .open(path)?;
+    share_mode(&file, mode);
+    Ok(file)
+}
+
+/// A group-shared file gets its group bits whatever the umask (a `0022` umask would make the
+/// lock unwritable for the colleague who must be able to see and take it).
+fn share_mode(file: &File, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if mode & 0o070 != 0
+        && let Ok(meta) = file.metadata()
+        && meta.permissions().mode() & 0o777 != mode
+        && meta.uid() == euid
+    {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
+    }
 }
 
 /// `Ok(true)` locked, `Ok(false)` held elsewhere.
@@ -233,7 +315,7 @@ fn read_holder_retrying(file: &mut File) -> LockInfo {
 }
 
 /// Take-over: a new, locked file with our details renamed over the old one.
-fn replace_lock_file(path: &Path, info: &LockInfo) -> std::io::Result<File> {
+fn replace_lock_file(path: &Path, info: &LockInfo, mode: u32) -> std::io::Result<File> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -244,8 +326,9 @@ fn replace_lock_file(path: &Path, info: &LockInfo) -> std::io::Result<File> {
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(&tmp)?;
+    share_mode(&file, mode);
     let result = (|| {
         if !try_flock(&file)? {
             return Err(std::io::Error::other(

@@ -1,7 +1,15 @@
 //! Where journals and locks live, and finding the last session of a plan.
 //!
-//! Layout (flat): `DIR/<slug>-<YYYYMMDDTHHMMSSZ>[-N].jsonl` per session and `DIR/<slug>.lock`
-//! next to them, where DIR is [`default_dir`] unless `--journal` says otherwise.
+//! Layout (flat): `DIR/<key>-<YYYYMMDDTHHMMSSZ>[-N].jsonl` per session and `DIR/<key>.lock`
+//! next to them, where `<key>` is [`plan_key`] (the plan's name: slug + short hash, so every
+//! checkout of the plan, by every user, finds the same lock) and DIR is [`state_dir`]'s choice
+//! unless `--journal` says otherwise.
+//!
+//! The lock belongs to the plan, not to whoever opened it: a lock in one user's home does not
+//! stop a colleague (or `sudo`) from driving the same plan. So the state directory is, in order:
+//! the plan's `[journal] dir`, `DRCOCKPIT_STATE_DIR`, [`SYSTEM_DIR`] when it exists and is
+//! writable, and only then the per-user [`default_dir`] — with a warning that the lock is not
+//! shared.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -14,6 +22,116 @@ use super::{Event, Record};
 
 /// Longest slug [`plan_slug`] returns.
 pub const SLUG_MAX: usize = 48;
+
+/// The shared state directory every operator of the host can use (see the README, Install).
+pub const SYSTEM_DIR: &str = "/var/lib/drcockpit";
+
+/// Where the state directory came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateSource {
+    /// `[journal] dir` in the plan.
+    Plan,
+    /// `DRCOCKPIT_STATE_DIR`.
+    Env,
+    /// [`SYSTEM_DIR`].
+    System,
+    /// The per-user directory: the lock is not shared with other accounts.
+    User,
+}
+
+/// The directory holding a plan's lock and journals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    pub dir: PathBuf,
+    pub source: StateSource,
+}
+
+impl StateDir {
+    /// Shared with other accounts (files are created group read-write).
+    pub fn shared(&self) -> bool {
+        self.source != StateSource::User
+    }
+
+    /// Where it came from, in words (for `check` and the log).
+    pub fn describe(&self) -> String {
+        let why = match self.source {
+            StateSource::Plan => "the plan's [journal] dir",
+            StateSource::Env => "DRCOCKPIT_STATE_DIR",
+            StateSource::System => "the shared system directory",
+            StateSource::User => "per-user directory",
+        };
+        format!("{} ({why})", self.dir.display())
+    }
+
+    /// The warning to show when the lock is not shared with other accounts.
+    pub fn warning(&self) -> Option<String> {
+        (self.source == StateSource::User).then(|| {
+            format!(
+                "the plan's lock is per user ({}): another account can drive this plan at the same time — create {SYSTEM_DIR} (README, Install), set DRCOCKPIT_STATE_DIR or [journal] dir",
+                self.dir.display()
+            )
+        })
+    }
+}
+
+/// The state directory for a plan whose `[journal] dir` is `plan_dir` (see the module doc).
+pub fn state_dir(plan_dir: Option<&Path>) -> StateDir {
+    state_dir_from(
+        plan_dir,
+        std::env::var_os("DRCOCKPIT_STATE_DIR"),
+        Path::new(SYSTEM_DIR),
+        default_dir(),
+    )
+}
+
+/// [`state_dir`] with everything passed in (testable without touching the process env or /var).
+pub fn state_dir_from(
+    plan_dir: Option<&Path>,
+    env_dir: Option<OsString>,
+    system: &Path,
+    user: PathBuf,
+) -> StateDir {
+    if let Some(d) = plan_dir.filter(|d| !d.as_os_str().is_empty()) {
+        return StateDir {
+            dir: d.to_path_buf(),
+            source: StateSource::Plan,
+        };
+    }
+    if let Some(d) = env_dir.filter(|d| !d.is_empty()) {
+        return StateDir {
+            dir: PathBuf::from(d),
+            source: StateSource::Env,
+        };
+    }
+    if system.is_dir() && writable(system) {
+        return StateDir {
+            dir: system.to_path_buf(),
+            source: StateSource::System,
+        };
+    }
+    StateDir {
+        dir: user,
+        source: StateSource::User,
+    }
+}
+
+/// May this process create files in `dir`?
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// The plan's identity in file names: its slug and a short hash of its exact name, so two plans
+/// whose names slug alike (`Shop/EU`, `shop eu`) never share a lock.
+pub fn plan_key(name: &str) -> String {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    format!("{}-{}", plan_slug(name), &hash[..8])
+}
 
 /// `$XDG_STATE_HOME/drcockpit/journal` (or `~/.local/state/drcockpit/journal`).
 ///

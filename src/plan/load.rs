@@ -673,6 +673,14 @@ impl<'t> Cx<'t, '_> {
         let images = f.images.as_ref().map(images);
         let dns = f.dns.as_ref().map(|d| self.dns(d)).transpose()?;
         let probes = self.probes(f.probes.as_ref())?;
+        if let Some(dir) = f.journal.as_ref().and_then(|j| j.dir.as_deref())
+            && !std::path::Path::new(dir).is_absolute()
+        {
+            return Err(self.err(
+                at(&[Seg::K("journal"), Seg::K("dir")]),
+                format!("`journal.dir` = \"{dir}\" must be an absolute path: the plan's lock must be the same directory for everyone who opens the plan, from any checkout"),
+            ));
+        }
         self.sites = [prod.clone(), dr.clone()];
         self.qovery = qovery.clone();
         self.dns = dns.clone();
@@ -1380,6 +1388,15 @@ fn images(i: &raw::Images) -> ImagesConfig {
         }
     }
     ImagesConfig { services }
+}
+
+/// The plan's `[journal] dir`, if it sets one (read separately so the loaded [`Plan`] keeps its
+/// shape; `load_str` has already validated it).
+pub fn journal_dir(text: &str) -> Option<std::path::PathBuf> {
+    let value: toml::Value = toml::from_str(text).ok()?;
+    let dir = value.get("journal")?.get("dir")?.as_str()?;
+    let path = std::path::PathBuf::from(dir);
+    path.is_absolute().then_some(path)
 }
 
 pub fn sha256_hex(text: &str) -> String {

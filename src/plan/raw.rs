@@ -23,10 +23,23 @@ pub struct PlanFile {
     pub dns: Option<Dns>,
     #[serde(default)]
     pub probes: Option<Probes>,
+    /// Where the plan's lock and journals live (shared by everyone who drives it).
+    #[serde(default)]
+    pub journal: Option<JournalSection>,
     /// The checklist, in order.
     #[serde(default, rename = "step")]
     #[schemars(with = "Vec<RawStep>")]
     pub steps: Vec<toml::Spanned<RawStep>>,
+}
+
+/// `[journal]`: where the plan's lock and journals live.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSection {
+    /// An absolute directory shared by everyone who drives this plan (e.g.
+    /// `/var/lib/drcockpit`); it comes before `DRCOCKPIT_STATE_DIR` and the defaults.
+    #[serde(default)]
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

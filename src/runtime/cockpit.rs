@@ -20,7 +20,9 @@ use crate::app::{Effect, Mode, Msg, State, update};
 use crate::clients::http::HttpClient;
 use crate::exit;
 use crate::journal::Event;
-use crate::journal::writer::{JournalHandle, JournalWriter, spawn_writer};
+use crate::journal::writer::{
+    JournalHandle, JournalStatus, JournalWriter, spawn_writer, spawn_writer_with_status,
+};
 use crate::ui::{self, Theme, View};
 
 pub fn run(cfg: SessionConfig) -> i32 {
@@ -82,6 +84,7 @@ fn spawn_probes(plan: &Arc<crate::plan::Plan>, tx: &mpsc::UnboundedSender<Msg>) 
 }
 
 fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<JournalHandle, String> {
+    let p_status_tx = tx.clone();
     let tx = tx.clone();
     let on_done = move |r: Result<crate::journal::Record, String>| {
         let _ = tx.send(match r {
@@ -89,11 +92,22 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
             Err(e) => Msg::JournalFailed(e),
         });
     };
+    let status_tx = p_status_tx;
+    let on_status = move |s: JournalStatus| {
+        let _ = status_tx.send(match s {
+            JournalStatus::Blocked { waiting, error } => Msg::JournalBlocked { waiting, error },
+            JournalStatus::Durable => Msg::JournalDurable,
+        });
+    };
     match &p.journal_path {
         Some(path) => {
-            let w = JournalWriter::create(path, &p.operator.name)
-                .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
-            Ok(spawn_writer(w, on_done))
+            let w = if p.shared_state {
+                JournalWriter::create_shared(path, &p.operator.name)
+            } else {
+                JournalWriter::create(path, &p.operator.name)
+            }
+            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            Ok(spawn_writer_with_status(w, on_done, on_status))
         }
         None => Ok(spawn_writer(
             JournalWriter::in_memory(&p.operator.name),
@@ -117,6 +131,9 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
     state.drill = p.drill;
     state.mode_note = p.mode_note.clone();
+    if p.mode == Mode::Live {
+        state.lock = p.lock.clone();
+    }
     let resumed = !p.resumed.is_empty();
     replay(&mut state, &p.resumed);
     journal.send(Event::SessionStarted {
@@ -266,6 +283,12 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     }
     journal.close();
     terminal::leave();
+    let lost = journal.lost();
+    if lost > 0 {
+        eprintln!(
+            "JOURNAL INCOMPLETE: {lost} event(s) could never be written (see the log); the journal does not hold everything that happened"
+        );
+    }
     if let Some(path) = &p.journal_path {
         // After an SSH drop there is no terminal: printing must not panic (EIO).
         use std::io::Write as _;
@@ -277,7 +300,9 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     if let Some(sim) = p.sim {
         sim.shutdown().await;
     }
-    if interrupted {
+    if lost > 0 {
+        exit::FAILURE
+    } else if interrupted {
         exit::INTERRUPTED
     } else {
         exit::OK

@@ -90,6 +90,25 @@ impl Executor {
                 let Some(spec) = self.plan.steps.get(step).cloned() else {
                     return;
                 };
+                // The plan's lock, re-checked at the moment of dispatch: taken over → not run.
+                let lost = match state.lock.as_ref().map(|l| l.check()) {
+                    Some(Err(why)) => Some(why),
+                    _ if !state.mode.may_mutate() => Some(
+                        state
+                            .mode_note
+                            .clone()
+                            .unwrap_or_else(|| "this cockpit no longer drives the plan".into()),
+                    ),
+                    _ => None,
+                };
+                if let Some(why) = lost {
+                    let _ = self.tx.send(Msg::StepDone {
+                        step,
+                        attempt,
+                        result: Err(format!("not run: {why}")),
+                    });
+                    return;
+                }
                 let ctx = self.context(step, attempt);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

@@ -47,7 +47,9 @@ pub struct Prepared {
     /// Records of the session being resumed.
     pub resumed: Vec<Record>,
     pub mode_note: Option<String>,
-    pub lock: Option<journal::lock::Lock>,
+    pub lock: Option<Arc<journal::lock::Lock>>,
+    /// The state directory is shared with other accounts: journals are created group read-write.
+    pub shared_state: bool,
     pub sim: Option<crate::sim::SimHandle>,
 }
 
@@ -62,6 +64,14 @@ pub fn check(path: &Path) -> i32 {
             print_summary(path, &loaded.plan);
             for n in &loaded.notes {
                 println!("note: {n}");
+            }
+            let state = state_dir_of(path);
+            let key = journal::paths::plan_key(&loaded.plan.name);
+            let lock = journal::paths::lock_path(&state.dir, &key);
+            println!("lock and journals: {}", lock.display());
+            println!("  state directory: {}", state.describe());
+            if let Some(w) = state.warning() {
+                println!("warning: {w}");
             }
             exit::OK
         }
@@ -180,6 +190,15 @@ pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHan
     Ok((plan, sim))
 }
 
+/// The state directory for the plan at `path` (its `[journal] dir` first; see
+/// [`journal::paths::state_dir`]).
+fn state_dir_of(path: &Path) -> journal::paths::StateDir {
+    let plan_dir = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| plan::load::journal_dir(&t));
+    journal::paths::state_dir(plan_dir.as_deref())
+}
+
 /// Resolve plan, mode, lock, journal and resume. Runs inside the tokio runtime (the demo starts
 /// its simulator here) but before the terminal is taken over, so it may ask on stdin.
 pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
@@ -220,16 +239,36 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         }
     };
     let plan = Arc::new(plan);
-    let dir = journal::paths::default_dir();
+    // The lock and the journals belong to the plan: keyed by its name, in a directory shared by
+    // everyone who may drive it (the demo keeps to the per-user directory).
+    let state = match &cfg.kind {
+        SessionKind::Live { plan: p, .. }
+        | SessionKind::Review { plan: p }
+        | SessionKind::Monitor { plan: p } => state_dir_of(p),
+        SessionKind::Demo { .. } => journal::paths::StateDir {
+            dir: journal::paths::default_dir(),
+            source: journal::paths::StateSource::User,
+        },
+    };
+    let dir = state.dir.clone();
+    let key = journal::paths::plan_key(&plan.name);
     let mut mode = mode;
     let mut mode_note = None;
     let mut lock = None;
 
     // One live cockpit per plan: a second one opens read-only unless told to take over.
     if let SessionKind::Live { take_over, .. } = &cfg.kind {
-        let lock_path = journal::paths::lock_path(&dir, &journal::paths::plan_slug(&plan.name));
-        match journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over) {
-            Ok(l) => lock = Some(l),
+        let lock_path = journal::paths::lock_path(&dir, &key);
+        let acquired = if state.shared() {
+            journal::lock::Lock::acquire_shared(&lock_path, &operator.name, *take_over)
+        } else {
+            journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over)
+        };
+        match acquired {
+            Ok(l) => {
+                lock = Some(Arc::new(l));
+                mode_note = state.warning();
+            }
             Err(journal::lock::LockError::Held {
                 pid,
                 host,
@@ -242,15 +281,25 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                     "plan locked by {who}@{host} (pid {pid}, since {since}) — read-only; --take-over to drive"
                 ));
             }
-            Err(e) => return Err((exit::FAILURE, format!("cannot lock the plan: {e}"))),
+            Err(e) => {
+                return Err((
+                    exit::FAILURE,
+                    format!(
+                        "cannot take or read the plan's lock, so this cockpit will not drive: {e}"
+                    ),
+                ));
+            }
         }
     }
 
     let mut resumed = Vec::new();
+    let fresh = || journal::paths::new_journal_path(&dir, &key, chrono::Utc::now());
     let journal_path = if mode == Mode::Monitor {
         None
     } else if let Some(p) = &cfg.journal {
-        if p.exists() && mode == Mode::Live {
+        // A new file or this plan's journal only (never a device or a FIFO).
+        let target = journal::read::check_target(p, &plan.name).map_err(usage)?;
+        if target == journal::read::Target::Journal && mode == Mode::Live {
             resumed = read_for_resume(p, &plan)?;
         }
         Some(p.clone())
@@ -268,13 +317,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 chosen = Some(prev);
             }
         }
-        Some(chosen.unwrap_or_else(|| {
-            journal::paths::new_journal_path(
-                &dir,
-                &journal::paths::plan_slug(&plan.name),
-                chrono::Utc::now(),
-            )
-        }))
+        Some(chosen.unwrap_or_else(fresh))
     };
     Ok(Prepared {
         plan,
@@ -285,6 +328,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         resumed,
         mode_note,
         lock,
+        shared_state: state.shared(),
         sim,
     })
 }

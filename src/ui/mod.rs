@@ -326,6 +326,13 @@ fn notice_line(state: &State, t: &Theme) -> Option<Line<'static>> {
             t.bad,
         ));
     }
+    if let Some((n, e)) = &state.journal_blocked {
+        sep(&mut spans);
+        spans.push(sp(
+            format!(" ✗ JOURNAL BLOCKED: {n} events waiting — retrying; nothing new runs until they are written ({e})"),
+            t.bad,
+        ));
+    }
     if let Some(r) = &state.aborted {
         sep(&mut spans);
         spans.push(sp(format!(" ✗ ABORTED: {r}"), t.bad));
