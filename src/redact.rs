@@ -147,7 +147,11 @@ pub fn forms(value: &str) -> Vec<String> {
     }
     // In the path of an http(s) URL a backslash is a slash.
     pct.push(utf8_percent_encode(&value.replace('\\', "/"), PATH).to_string());
-    pct.push(utf8_percent_encode(value, FORM).to_string().replace("%20", "+"));
+    pct.push(
+        utf8_percent_encode(value, FORM)
+            .to_string()
+            .replace("%20", "+"),
+    );
     for p in pct {
         let lower = lower_hex(&p);
         add(p);

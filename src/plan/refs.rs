@@ -82,7 +82,9 @@ pub fn resolve(text: &str, ctx: &mut RefContext) -> Result<String, String> {
 /// Resolve every reference in `text`, registering each secret with the label `used_at` (where
 /// the value is used: `qovery.token`, `step notify: header Authorization`).
 pub fn resolve_for(text: &str, used_at: &str, ctx: &mut RefContext) -> Result<String, String> {
-    resolve_with(text, ctx, &mut |inner, ctx| resolve_one(inner, used_at, ctx))
+    resolve_with(text, ctx, &mut |inner, ctx| {
+        resolve_one(inner, used_at, ctx)
+    })
 }
 
 /// `text` with every secret reference replaced by a harmless placeholder (`drcockpitref0`,
@@ -352,8 +354,7 @@ pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let text =
-        String::from_utf8(out).map_err(|_| "printed non-UTF-8 output".to_string())?;
+    let text = String::from_utf8(out).map_err(|_| "printed non-UTF-8 output".to_string())?;
     Ok(text.trim().to_string())
 }
 
