@@ -42,12 +42,31 @@ struct Registry {
     entries: Vec<Entry>,
     /// Every distinct label, [`MASK`] included: text that already holds one is left alone.
     labels: Vec<String>,
+    /// The first two bytes of every form, as a 65,536-bit set: one pass over a text tells that
+    /// no form can start in it (most texts, every frame), whatever the number of forms.
+    starts: Vec<u64>,
+}
+
+fn pair_index(a: u8, b: u8) -> usize {
+    (usize::from(a) << 8) | usize::from(b)
+}
+
+impl Registry {
+    fn may_hold_a_secret(&self, text: &str) -> bool {
+        let starts = &self.starts;
+        !starts.is_empty()
+            && text.as_bytes().windows(2).any(|w| {
+                let i = pair_index(w[0], w[1]);
+                starts[i / 64] & (1 << (i % 64)) != 0
+            })
+    }
 }
 
 static SECRETS: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
     RwLock::new(Registry {
         entries: Vec::new(),
         labels: vec![MASK.to_string()],
+        starts: Vec::new(),
     })
 });
 
@@ -92,7 +111,14 @@ pub fn register(value: &str, used_at: &str) {
         format!("‹secret {text}›")
     };
     let mut guard = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    if guard.starts.is_empty() {
+        guard.starts = vec![0; 65536 / 64];
+    }
     for v in forms {
+        if let [a, b, ..] = *v.as_bytes() {
+            let i = pair_index(a, b);
+            guard.starts[i / 64] |= 1 << (i % 64);
+        }
         if !guard.entries.iter().any(|e| e.value == v) {
             guard.entries.push(Entry {
                 value: v,
@@ -209,6 +235,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 
 fn replace_secrets(text: &str) -> Cow<'_, str> {
     let guard = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    if !guard.may_hold_a_secret(text) {
+        return Cow::Borrowed(text);
+    }
     let candidates: Vec<&Entry> = guard
         .entries
         .iter()
@@ -375,9 +404,10 @@ fn mask_urls(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// A password or query value that is already a label (or starts one) is left as it is.
+/// A password or query value that is already a label (or starts one) is left as it is, and so
+/// is a reference as written in a plan (`${env:PW}`, shown in a plan error's excerpt).
 fn already_hidden(v: &str) -> bool {
-    v.is_empty() || v.starts_with('‹')
+    v.is_empty() || v.starts_with('‹') || v.starts_with("${")
 }
 
 /// Mask one URL (`scheme://…`, no whitespace).
@@ -449,6 +479,10 @@ mod tests {
         );
         assert_eq!(url("https://h/p?sig=abc"), "https://h/p?sig=‹secret›");
         assert_eq!(url("https://user@h/p?page=2"), "https://user@h/p?page=2");
+        assert_eq!(
+            url("https://u:${env:PW}@h/?key=${env:K}"),
+            "https://u:${env:PW}@h/?key=${env:K}"
+        );
         let t = "GET http://a:b@h/x failed; see \"https://h/?X-Amz-Signature=f00\"";
         let once = redact(t).into_owned();
         assert_eq!(
