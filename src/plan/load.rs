@@ -666,10 +666,10 @@ impl<'t> Cx<'t, '_> {
         let parts = |u: &reqwest::Url| {
             [
                 ("scheme", Some(u.scheme().to_string())),
-                ("user name", Some(u.username().to_string())),
-                ("password", u.password().map(str::to_string)),
                 ("host", u.host_str().map(str::to_string)),
                 ("port", u.port().map(|p| p.to_string())),
+                ("user name", Some(u.username().to_string())),
+                ("password", u.password().map(str::to_string)),
                 ("path", Some(u.path().to_string())),
                 ("query", u.query().map(str::to_string)),
                 ("fragment", u.fragment().map(str::to_string)),
