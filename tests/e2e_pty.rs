@@ -561,7 +561,7 @@ fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
     let text = std::fs::read_to_string(&journal).expect("journal");
     assert!(text.contains("token="), "the output was journaled");
     assert!(
-        text.contains("‹secret env:E2E_SECRET_TOKEN›"),
+        text.contains("‹secret step leaky: env TOKEN›"),
         "redacted in place: {text}"
     );
     assert!(!text.contains(secret), "the secret is in the journal");

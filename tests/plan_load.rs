@@ -270,11 +270,12 @@ fn a_full_plan_resolves_and_registers_its_secrets() {
     ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
+    // Labelled by where each is used, not by its reference.
+    assert!(shown.contains("q=‹secret qovery.token›"), "{shown}");
     assert!(
-        shown.contains("‹secret env:DRC_FIXTURE_QOVERY_TOKEN›"),
+        shown.contains("f=‹secret sites.prod.registry.password›"),
         "{shown}"
     );
-    assert!(shown.contains("‹secret file:secret.txt›"), "{shown}");
 }
 
 #[test]
@@ -301,7 +302,12 @@ fn check_mode_does_not_run_commands() {
         other => panic!("provider {other:?}"),
     }
     assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].contains("printf cf-token-%s 42"), "{notes:?}");
+    // The note names the reference and where it is used, never the command's arguments.
+    assert!(
+        notes[0].contains("`${cmd:printf …}` in `dns.provider.cloudflare.token`"),
+        "{notes:?}"
+    );
+    assert!(!notes[0].contains("cf-token"), "{notes:?}");
 }
 
 #[test]
@@ -456,7 +462,42 @@ label = "DR"
     plan::load_str(text, "literal.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
     let shown = drcockpit::redact::redact("Authorization: Token qov_literal_Zx81PqLm2");
     assert!(!shown.contains("qov_literal_Zx81PqLm2"), "{shown}");
-    assert!(shown.contains("‹secret plan:qovery.token›"), "{shown}");
+    assert!(shown.contains("‹secret qovery.token›"), "{shown}");
     // Not every string is a credential: the organization stays readable.
     assert_eq!(drcockpit::redact::redact("org-1"), "org-1");
+}
+
+#[test]
+fn a_slash_in_a_postgres_password_reference_is_refused_at_load_naming_the_reference() {
+    // SAFETY: unique variable names, only read here.
+    unsafe {
+        std::env::set_var("DRC_PG_PW_SLASH", "8443/secretTail99");
+        std::env::set_var("DRC_PG_PW_OK", "pw%2FsecretTail99");
+    }
+    let plan = |var: &str| {
+        format!(
+            "{HEADER}database = {{ postgres = \"postgresql://app:${{env:{var}}}@db.example.com:5432/shop\" }}\n"
+        )
+    };
+    let e = plan::load_str(&plan("DRC_PG_PW_SLASH"), "pg.toml", &sim()).expect_err("refused");
+    eprintln!("{e}");
+    assert_eq!(e.key.as_deref(), Some("postgres"), "{e}");
+    assert_eq!(e.line, Some(12), "{e}");
+    assert!(e.message.contains("`${env:DRC_PG_PW_SLASH}`"), "{e}");
+    assert!(e.message.contains("percent-encoded"), "{e}");
+    for piece in ["8443", "secretTail99"] {
+        assert!(!e.message.contains(piece), "{piece} shown: {e}");
+    }
+    plan::load_str(&plan("DRC_PG_PW_OK"), "pg.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_command_reference_is_named_by_its_program_only() {
+    let text = format!(
+        "{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"t\"\nkind = \"http.request\"\nurl = \"https://h.example.com/x\"\nbody = \"${{cmd:curl -s -H 'X-Vault-Token: hvs.CAESIvault77' https://vault/v1/x; exit 4}}\"\n"
+    );
+    let e = plan::load_str(&text, "c.toml", &sim()).expect_err("exit 4");
+    let detail = &e.detail;
+    assert!(detail.contains("`${cmd:curl …}` exited 4"), "{e}");
+    assert!(!detail.contains("hvs.CAESIvault77"), "{e}");
 }

@@ -589,7 +589,8 @@ impl<'t> Cx<'t, '_> {
 
     /// Resolve references in a key that may hold a secret.
     fn secret(&mut self, path: &[Seg<'_>], value: &str) -> Result<String, PlanError> {
-        let resolved = refs::resolve(value, &mut self.refs)
+        let used_at = self.used_at(path);
+        let resolved = refs::resolve_for(value, &used_at, &mut self.refs)
             .map_err(|m| self.err(at(path), format!("`{}`: {m}", dotted(path))))?;
         // A credential written into the plan itself (not as a reference) is still a credential:
         // registered like resolved references, so it never reaches a screen, log or journal.
@@ -597,9 +598,96 @@ impl<'t> Cx<'t, '_> {
             && LITERAL_SECRET_KEYS.contains(key)
             && !refs::has_reference(value)
         {
-            crate::redact::register(&resolved, &format!("plan:{}", dotted(path)));
+            crate::redact::register(&resolved, &used_at);
         }
         Ok(resolved)
+    }
+
+    /// Where a value is used, which labels it in redacted output (`‹secret qovery.token›`,
+    /// `‹secret step notify: header Authorization›`); never the text of its reference.
+    fn used_at(&self, path: &[Seg<'_>]) -> String {
+        let [Seg::K("step"), Seg::I(i), rest @ ..] = path else {
+            return dotted(path);
+        };
+        let id = step_id_of(self.doc, &["step".into(), i.to_string()])
+            .unwrap_or_else(|| (i + 1).to_string());
+        let what = match rest {
+            [Seg::K("headers"), Seg::K(k)] => format!("header {k}"),
+            [Seg::K("env"), Seg::K(k)] => format!("env {k}"),
+            [Seg::K("command"), Seg::I(0)] => "program".into(),
+            [Seg::K("command"), Seg::I(n)] => format!("argument {n}"),
+            _ => dotted(rest),
+        };
+        format!("step {id}: {what}")
+    }
+
+    /// A URL is checked after its references are resolved: a `/`, `?`, `#` or `@` inside a
+    /// secret moves the host, port or path (`https://ops:ab/cd@host` is host `ops`, port `ab`),
+    /// and pieces of the secret would then be shown as a host or path. The error names the key
+    /// and its references, never the value.
+    fn check_url(&mut self, path: &[Seg<'_>], value: &str, url: &str) -> Result<(), PlanError> {
+        if !url.contains("://") || url.contains(refs::CMD_PLACEHOLDER) {
+            return Ok(());
+        }
+        let names = refs::names(value);
+        if names.is_empty() && !url.starts_with("http") {
+            // A connection string written out in full is the driver's to judge.
+            return Ok(());
+        }
+        let resolved = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" once {} is resolved", names.join(", "))
+        };
+        const HINT: &str = "a `/`, `?`, `#` or `@` inside a user name, password, path segment or query value must be percent-encoded (%2F, %3F, %23, %40)";
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => {
+                return Err(self.err(
+                    at(path),
+                    format!(
+                        "`{}`{resolved}: not a valid URL ({e}); {HINT}",
+                        dotted(path)
+                    ),
+                ));
+            }
+        };
+        if names.is_empty() {
+            return Ok(());
+        }
+        // The same URL with every secret replaced by a plain word: each part that holds no
+        // reference must come out the same.
+        let Some(expected) = refs::shape(value, &mut self.refs)
+            .ok()
+            .and_then(|s| reqwest::Url::parse(&s).ok())
+        else {
+            return Ok(());
+        };
+        let parts = |u: &reqwest::Url| {
+            [
+                ("scheme", Some(u.scheme().to_string())),
+                ("host", u.host_str().map(str::to_string)),
+                ("port", u.port().map(|p| p.to_string())),
+                ("user name", Some(u.username().to_string())),
+                ("password", u.password().map(str::to_string)),
+                ("path", Some(u.path().to_string())),
+                ("query", u.query().map(str::to_string)),
+                ("fragment", u.fragment().map(str::to_string)),
+            ]
+        };
+        for ((what, want), (_, got)) in parts(&expected).into_iter().zip(parts(&parsed)) {
+            let holds_ref = want.as_deref().is_some_and(|w| w.contains("drcockpitref"));
+            if want.is_some() != got.is_some() || (!holds_ref && want != got) {
+                return Err(self.err(
+                    at(path),
+                    format!(
+                        "`{}`{resolved}: the URL's {what} is not the one written; {HINT}",
+                        dotted(path)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A key that takes no references (labels, ids, titles): `$${` unescapes.
@@ -620,7 +708,7 @@ impl<'t> Cx<'t, '_> {
         let url = self.secret(path, value)?;
         if !(unverified || url.starts_with("http://") || url.starts_with("https://")) {
             let shown = if refs::has_reference(value) {
-                format!("`{value}` does not resolve to")
+                format!("{} does not resolve to", refs::names(value).join(", "))
             } else {
                 format!("`{value}` is not")
             };
@@ -628,6 +716,9 @@ impl<'t> Cx<'t, '_> {
                 at(path),
                 format!("`{}`: {shown} an http:// or https:// URL", dotted(path)),
             ));
+        }
+        if !unverified {
+            self.check_url(path, value, &url)?;
         }
         Ok(url)
     }
@@ -885,8 +976,10 @@ impl<'t> Cx<'t, '_> {
             None => None,
             Some(r) => {
                 let q = |k: &'static str| [base[0], base[1], Seg::K("registry"), Seg::K(k)];
+                let url = self.secret(&q("url"), &r.url)?;
+                self.check_url(&q("url"), &r.url, &url)?;
                 Some(RegistryConfig {
-                    url: self.secret(&q("url"), &r.url)?,
+                    url,
                     username: self.opt_secret(&q("username"), &r.username)?,
                     password: self.opt_secret(&q("password"), &r.password)?,
                     ca_bundle: self.opt_secret(&q("ca_bundle"), &r.ca_bundle)?,
@@ -953,6 +1046,9 @@ impl<'t> Cx<'t, '_> {
             }
         };
         let postgres = self.opt_secret(&p("postgres"), &d.postgres)?;
+        if let (Some(v), Some(conn)) = (&d.postgres, &postgres) {
+            self.check_url(&p("postgres"), v, conn)?;
+        }
         if let Some(conn) = &postgres
             && !conn.contains(super::refs::CMD_PLACEHOLDER)
             && let Err(e) = crate::clients::postgres::PgTarget::parse(conn)

@@ -4,7 +4,10 @@
 //! A reference may sit anywhere inside a string (`Bearer ${env:TOKEN}`, `${sim}/healthz`);
 //! `$${` writes a literal `${`. Every value resolved from `env`, `file` or `cmd` is registered
 //! with [`crate::redact::register`] before this function returns, so nothing can print it
-//! unredacted. Error messages name the reference, never a resolved value or a command's output.
+//! unredacted, labelled by where it is used (the caller says: `qovery.token`), never by the text
+//! of the reference: a command line may itself hold a credential (a vault token on a curl line).
+//! Error messages name the reference, never a resolved value, a command's output or its
+//! arguments (`${cmd:vault …}`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -71,7 +74,49 @@ pub fn has_reference(text: &str) -> bool {
 }
 
 /// Resolve every reference in `text`. `Err` is a message naming the reference (never a value).
+/// Secrets are labelled `‹secret plan reference›`: prefer [`resolve_for`], which says where.
 pub fn resolve(text: &str, ctx: &mut RefContext) -> Result<String, String> {
+    resolve_for(text, "plan reference", ctx)
+}
+
+/// Resolve every reference in `text`, registering each secret with the label `used_at` (where
+/// the value is used: `qovery.token`, `step notify: header Authorization`).
+pub fn resolve_for(text: &str, used_at: &str, ctx: &mut RefContext) -> Result<String, String> {
+    resolve_with(text, ctx, &mut |inner, ctx| {
+        resolve_one(inner, used_at, ctx)
+    })
+}
+
+/// `text` with every secret reference replaced by a harmless placeholder (`drcockpitref0`,
+/// `drcockpitref1`…) and `${sim…}` resolved: the shape the value would have if no secret held a
+/// delimiter, for validating a URL after resolution without reading (or running) anything.
+pub fn shape(text: &str, ctx: &mut RefContext) -> Result<String, String> {
+    let mut n = 0;
+    resolve_with(text, ctx, &mut |inner, ctx| match inner.trim() {
+        "sim" | "sim_dns" | "sim_dns2" => resolve_one(inner, "", ctx),
+        _ => {
+            n += 1;
+            Ok(format!("drcockpitref{}", n - 1))
+        }
+    })
+}
+
+/// The references in `text` as messages name them (`${env:PG_PASSWORD}`, `${cmd:vault …}`).
+pub fn names(text: &str) -> Vec<String> {
+    let mut ctx = RefContext::new(None, false, PathBuf::new());
+    let mut out = Vec::new();
+    let _ = resolve_with(text, &mut ctx, &mut |inner, _| {
+        out.push(format!("`{}`", shown(inner)));
+        Ok(String::new())
+    });
+    out
+}
+
+fn resolve_with(
+    text: &str,
+    ctx: &mut RefContext,
+    one: &mut dyn FnMut(&str, &mut RefContext) -> Result<String, String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {
@@ -88,7 +133,7 @@ pub fn resolve(text: &str, ctx: &mut RefContext) -> Result<String, String> {
                 )
             })?;
             let inner = &tail[..end];
-            out.push_str(&resolve_one(inner, ctx)?);
+            out.push_str(&one(inner, ctx)?);
             rest = &tail[end + 1..];
         } else {
             out.push('$');
@@ -110,8 +155,27 @@ pub fn literal(text: &str) -> Result<String, String> {
     Ok(text.replace("$${", "${"))
 }
 
-fn resolve_one(inner: &str, ctx: &mut RefContext) -> Result<String, String> {
-    let reference = format!("${{{inner}}}");
+/// How a reference is named in messages: `${cmd:…}` shows only the program, never its arguments.
+pub fn shown(inner: &str) -> String {
+    match inner.split_once(':') {
+        Some((kind, arg)) if kind.trim() == "cmd" => {
+            let program = arg.split_whitespace().next().unwrap_or_default();
+            let plain = !program.is_empty()
+                && program
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+            if plain {
+                format!("${{cmd:{program} …}}")
+            } else {
+                "${cmd:…}".into()
+            }
+        }
+        _ => format!("${{{inner}}}"),
+    }
+}
+
+fn resolve_one(inner: &str, used_at: &str, ctx: &mut RefContext) -> Result<String, String> {
+    let reference = shown(inner);
     if inner.trim() == "sim" {
         return sim_url(ctx);
     }
@@ -132,22 +196,27 @@ fn resolve_one(inner: &str, ctx: &mut RefContext) -> Result<String, String> {
     if arg.is_empty() {
         return Err(format!("`{reference}` names nothing after `{kind}:`"));
     }
-    let (value, label) = match kind.trim() {
-        "env" => (env_value(arg, &reference)?, format!("env:{arg}")),
-        "file" => (file_value(arg, &reference, ctx)?, format!("file:{arg}")),
+    let value = match kind.trim() {
+        "env" => env_value(arg, &reference)?,
+        "file" => file_value(arg, &reference, ctx)?,
         "cmd" => {
             if !ctx.run_commands {
+                let place = if used_at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in `{used_at}`")
+                };
                 ctx.notes.push(format!(
-                    "`{reference}` was not run (checking only); it runs when the plan is loaded to drive it"
+                    "`{reference}`{place} was not run (checking only); it runs when the plan is loaded to drive it"
                 ));
                 return Ok(CMD_PLACEHOLDER.to_string());
             }
             if let Some(v) = ctx.cmd_cache.get(arg) {
                 return Ok(v.clone());
             }
-            let v = run_cmd(arg, ctx.cmd_timeout).map_err(|e| format!("`{reference}`: {e}"))?;
+            let v = run_cmd(arg, ctx.cmd_timeout).map_err(|e| format!("`{reference}` {e}"))?;
             ctx.cmd_cache.insert(arg.to_string(), v.clone());
-            (v, format!("cmd:{arg}"))
+            v
         }
         other => {
             let hint = crate::plan::load::suggest(other.trim(), KINDS.iter().copied())
@@ -167,7 +236,7 @@ fn resolve_one(inner: &str, ctx: &mut RefContext) -> Result<String, String> {
             crate::redact::MIN_SECRET_LEN
         ));
     }
-    crate::redact::register(&value, &label);
+    crate::redact::register(&value, used_at);
     Ok(value)
 }
 
@@ -220,8 +289,9 @@ fn file_value(path: &str, reference: &str, ctx: &RefContext) -> Result<String, S
     Ok(text.trim().to_string())
 }
 
-/// Run `command` with `sh -c`, stdin closed, for at most `timeout`; stdout trimmed. Errors name
-/// the command and how it failed, never what it printed.
+/// Run `command` with `sh -c`, stdin closed, for at most `timeout`; stdout trimmed. Errors say
+/// how it failed (the caller names the reference first), never the command line (it may hold a
+/// credential) nor what it printed.
 pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
     use std::os::unix::process::CommandExt;
     let mut child = Command::new("sh")
@@ -232,11 +302,11 @@ pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start `sh -c {command}`: {e}"))?;
+        .map_err(|e| format!("cannot start `sh`: {e}"))?;
     let mut stdout = child
         .stdout
         .take()
-        .ok_or_else(|| format!("`{command}`: no stdout pipe"))?;
+        .ok_or_else(|| "has no stdout pipe".to_string())?;
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = stdout.read_to_end(&mut buf);
@@ -249,14 +319,14 @@ pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(&mut child);
                 return Err(format!(
-                    "`{command}` did not finish within {}s and was killed",
+                    "did not finish within {}s and was killed",
                     timeout.as_secs()
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => {
                 kill_group(&mut child);
-                return Err(format!("waiting for `{command}`: {e}"));
+                return Err(format!("could not be waited for: {e}"));
             }
         }
     };
@@ -267,7 +337,7 @@ pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
             None => "was killed by a signal".into(),
         };
         return Err(format!(
-            "`{command}` {how} (its output is not shown: it may hold a secret; run it yourself to see why)"
+            "{how} (its output is not shown: it may hold a secret; run it yourself to see why)"
         ));
     }
     // The shell has exited; a background child could keep stdout open, so do not wait forever.
@@ -278,14 +348,13 @@ pub fn run_cmd(command: &str, timeout: Duration) -> Result<String, String> {
         if Instant::now() >= deadline {
             kill_group(&mut child);
             return Err(format!(
-                "`{command}` left a process holding its output open past {}s",
+                "left a process holding its output open past {}s",
                 timeout.as_secs()
             ));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let text =
-        String::from_utf8(out).map_err(|_| format!("`{command}` printed non-UTF-8 output"))?;
+    let text = String::from_utf8(out).map_err(|_| "printed non-UTF-8 output".to_string())?;
     Ok(text.trim().to_string())
 }
 

@@ -84,9 +84,11 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
                     "?"
                 }
             };
+            // `what` names URLs (`host answers: …`): redacted like the detail, which masks
+            // URL credentials as every rendering of a URL does (`crate::redact::url`).
             println!(
                 "       {mark} {}: {}",
-                c.what,
+                crate::redact::redact(&c.what),
                 crate::redact::redact(&c.detail)
             );
         }

@@ -124,21 +124,12 @@ fn pagerduty(body: &str, fresh_key: u128) -> Response {
         .into_response()
 }
 
-/// `application/x-www-form-urlencoded` value decoding (`+` is a space, `%XX` a byte).
+/// `application/x-www-form-urlencoded` value decoding (`+` is a space, `%XX` a byte); `None`
+/// when the bytes are not UTF-8.
 fn percent_decode_form(s: &str) -> Option<String> {
-    let s = s.split('&').next().unwrap_or_default();
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = [bytes.next()?, bytes.next()?];
-                let hex = std::str::from_utf8(&hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-            }
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).ok()
+    let s = s.split('&').next().unwrap_or_default().replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }

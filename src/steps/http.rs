@@ -8,7 +8,7 @@ use crate::journal::PreflightCheck;
 use crate::plan::{HttpCheck, HttpRequest};
 
 pub fn describe_check(c: &HttpCheck) -> Vec<String> {
-    let mut v = vec![format!("GET {}", c.url)];
+    let mut v = vec![format!("GET {}", crate::redact::url(&c.url))];
     let status = c
         .expect_status
         .iter()
@@ -31,7 +31,11 @@ pub fn describe_check(c: &HttpCheck) -> Vec<String> {
 }
 
 pub fn describe_request(r: &HttpRequest) -> Vec<String> {
-    let mut v = vec![format!("{} {}", r.method.to_ascii_uppercase(), r.url)];
+    let mut v = vec![format!(
+        "{} {}",
+        r.method.to_ascii_uppercase(),
+        crate::redact::url(&r.url)
+    )];
     for (k, val) in &r.headers {
         v.push(format!("  {k}: {val}"));
     }
@@ -50,7 +54,7 @@ pub fn describe_request(r: &HttpRequest) -> Vec<String> {
 }
 
 pub async fn preflight_url(http: &HttpClient, url: &str) -> PreflightCheck {
-    let what = format!("host answers: {}", origin(url));
+    let what = format!("host answers: {}", crate::redact::url(origin(url)));
     match http
         .send(
             &RequestSpec {
