@@ -7,7 +7,10 @@
 //! Fields conditions can test (`dr.database.<field>`): `role`, `lag` (bytes this server is behind
 //! its primary; 0 on a primary), `replay_age`, `replay_backlog`, `receiver`, `state`,
 //! `primary_reachable`, `replicas`, `replicas_behind`, `slot_lag`, `slots_ok`, `subscriptions`,
-//! `subscription_lag`, `subscription_age`, `backup_age`, `ok`.
+//! `subscription_lag`, `subscription_age`, `backup_age`, `writable`, `fenced`, `ok`.
+//!
+//! Two writable primaries (one per site) are a split brain: the engine judges that across sites
+//! (`State::split_brain`), since one site's reading cannot see the other.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,6 +39,8 @@ pub const FIELDS: &[&str] = &[
     "subscription_lag",
     "subscription_age",
     "backup_age",
+    "writable",
+    "fenced",
     "ok",
 ];
 
@@ -187,6 +192,30 @@ pub fn assess(
     };
     fields.insert("role".into(), Value::Text(role.into()));
     let mut summary_parts: Vec<String> = vec![role.to_string()];
+    // Can this server take writes? A standby cannot; a primary can unless it is fenced
+    // (`default_transaction_read_only` on the server itself, not the probe's own session).
+    if st.in_recovery {
+        fields.insert("writable".into(), Value::Bool(false));
+    } else {
+        match st.server_read_only {
+            Some(true) => {
+                summary_parts[0] = format!("{role} · fenced (read-only)");
+                fields.insert("fenced".into(), Value::Bool(true));
+                fields.insert("writable".into(), Value::Bool(false));
+                details.push(
+                    "fenced: default_transaction_read_only = on on the server, new sessions cannot write"
+                        .into(),
+                );
+            }
+            Some(false) => {
+                fields.insert("fenced".into(), Value::Bool(false));
+                fields.insert("writable".into(), Value::Bool(true));
+            }
+            None => details.push(
+                "fence unknown: the server's default_transaction_read_only could not be told apart from this session's".into(),
+            ),
+        }
+    }
     let mut state: String;
     let mut lag: Option<u64> = None;
     let mut replay_age: Option<Duration> = None;
@@ -791,6 +820,7 @@ mod tests {
             slots: vec![],
             subscriptions: vec![],
             backup_age: None,
+            server_read_only: None,
         }
     }
 

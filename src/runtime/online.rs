@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::SectionView;
-use crate::app::observe::Section;
+use crate::app::observe::{Section, section_health};
 use crate::journal::PreflightCheck;
 use crate::plan::{Plan, SiteId};
 use crate::steps::{self, StepContext};
@@ -34,8 +34,10 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
                     ok = false;
                     format!("✗ {}", error.full)
                 }
+                // The mark is the section verdict the panels and `status` show, never a bare ✓.
                 SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-                    format!("✓ {}", reading.summary)
+                    let h = section_health(&state, site, sec);
+                    format!("{} {} ({})", h.icon(), reading.summary, h.word())
                 }
             };
             println!(
