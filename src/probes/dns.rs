@@ -172,8 +172,12 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     let mut summary = if !foreign.is_empty() {
         // Neither site's target: DR is not ready to take traffic, whatever else holds.
         format!(
-            "{record} → {} ({}) · not a site's target",
-            if points_to == "split" { "split" } else { points_to },
+            "→ {}: {} (neither site)",
+            if points_to == "split" {
+                "split"
+            } else {
+                points_to
+            },
             foreign.join("; ")
         )
     } else if serving {

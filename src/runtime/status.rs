@@ -119,7 +119,8 @@ pub async fn observe_once(plan: Arc<Plan>, timeout: Duration) -> (State, usize) 
     (state, answered)
 }
 
-fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
+/// The report for an already observed `state` (`answered`: how many probes answered).
+pub fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
     let mut sites = Vec::new();
     for site in SiteId::ALL {
         let mut sections = Vec::new();
@@ -255,14 +256,18 @@ pub fn render_prometheus(r: &StatusReport) -> String {
     }
     let plan = esc(&r.plan);
     let mut out = String::new();
-    out.push_str("# HELP drcockpit_build_info The drcockpit build that wrote this file (value 1).\n");
+    out.push_str(
+        "# HELP drcockpit_build_info The drcockpit build that wrote this file (value 1).\n",
+    );
     out.push_str("# TYPE drcockpit_build_info gauge\n");
     out.push_str(&format!(
         "drcockpit_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
         esc(env!("CARGO_PKG_VERSION")),
         esc(BUILD_COMMIT)
     ));
-    out.push_str("# HELP drcockpit_dr_ready 1 when the DR site is ready to take traffic, else 0.\n");
+    out.push_str(
+        "# HELP drcockpit_dr_ready 1 when the DR site is ready to take traffic, else 0.\n",
+    );
     out.push_str("# TYPE drcockpit_dr_ready gauge\n");
     let ready = if r.exit_code == READY { 1 } else { 0 };
     out.push_str(&format!("drcockpit_dr_ready{{plan=\"{plan}\"}} {ready}\n"));
@@ -399,6 +404,33 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// One panel line of `--online` (`None`: not configured) and whether the section answered. The
+/// mark is the section verdict the panels and `status` show (`section_health`), never a bare ✓.
+pub fn panel_line(
+    state: &State,
+    site: SiteId,
+    sec: Section,
+    timeout: Duration,
+) -> Option<(String, bool)> {
+    let h = section_health(state, site, sec);
+    Some(match state.view(site, sec) {
+        SectionView::NotConfigured => return None,
+        SectionView::Waiting => (
+            format!(
+                "{} no answer within {}",
+                h.icon(),
+                crate::plan::units::fmt_duration(timeout)
+            ),
+            false,
+        ),
+        SectionView::Error { error, .. } => (format!("{} {}", h.icon(), error.full), false),
+        SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => (
+            format!("{} {} ({})", h.icon(), reading.summary, h.word()),
+            true,
+        ),
+    })
 }
 
 /// The CLI: load, evaluate, print, exit code. With `textfile`, the Prometheus exposition is also

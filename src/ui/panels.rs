@@ -153,9 +153,7 @@ fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, 
             let level = section_health(state, site, sec)
                 .level()
                 .unwrap_or(reading.level);
-            let sb = sec == Section::Database
-                && level == Level::Bad
-                && reading.level != Level::Bad;
+            let sb = sec == Section::Database && level == Level::Bad && reading.level != Level::Bad;
             (
                 format!(
                     "{} {}{}",
