@@ -625,6 +625,21 @@ fn backup_value_to_age(v: f64) -> Duration {
     Duration::from_secs_f64(secs.clamp(0.0, 1e10))
 }
 
+/// A backup stamped in the future (a skewed clock on either side) says nothing about its age:
+/// the reason, or `None` when every series is plausible. It must never read as a fresh backup.
+fn backup_from_the_future(samples: &[Sample]) -> Option<String> {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    samples.iter().find_map(|x| {
+        let secs = if x.value > 1e9 { now - x.value } else { x.value };
+        (secs < -crate::app::observe::FUTURE_TOLERANCE.as_secs_f64()).then(|| {
+            format!(
+                "the last backup is stamped {} in the future (a skewed clock?): its age is unknown",
+                fmt_duration(Duration::from_secs_f64((-secs).min(1e10)))
+            )
+        })
+    })
+}
+
 /// The oldest backup among the series of a backup query's answer.
 fn oldest_backup(samples: &[Sample]) -> Duration {
     samples
@@ -675,13 +690,19 @@ async fn add_prometheus_backup(
         &mut summary,
         &mut r.details,
     ) {
-        apply_backup(
-            oldest_backup(&s),
-            cfg,
-            &mut r.level,
-            &mut r.fields,
-            &mut summary,
-        );
+        if let Some(why) = backup_from_the_future(&s) {
+            r.level = worse(r.level, Level::Warn);
+            summary.push("backup ?".into());
+            r.details.push(why);
+        } else {
+            apply_backup(
+                oldest_backup(&s),
+                cfg,
+                &mut r.level,
+                &mut r.fields,
+                &mut summary,
+            );
+        }
     }
     r.fields
         .insert("ok".into(), Value::Bool(r.level != Level::Bad));
@@ -767,13 +788,19 @@ pub async fn probe_prometheus(
         if let Some(s) =
             samples_or_warn(answer, q, "backup", &mut level, &mut summary, &mut details)
         {
-            apply_backup(
-                oldest_backup(&s),
-                cfg,
-                &mut level,
-                &mut fields,
-                &mut summary,
-            );
+            if let Some(why) = backup_from_the_future(&s) {
+                level = worse(level, Level::Warn);
+                summary.push("backup ?".into());
+                details.push(why);
+            } else {
+                apply_backup(
+                    oldest_backup(&s),
+                    cfg,
+                    &mut level,
+                    &mut fields,
+                    &mut summary,
+                );
+            }
         }
     }
     if summary.is_empty() {
