@@ -23,6 +23,8 @@ pub enum Scenario {
     FlakyApi,
     /// Like `all-good` for health; the registry family leaves an image out of DR.
     ImageMissing,
+    /// A world that lies: seeded lies one after another (see `sim::hostile`).
+    Hostile,
 }
 
 /// How long after `region-outage` starts production goes down.
@@ -34,11 +36,12 @@ pub const UPSTREAM_DOWN_BODY: &str =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::AllGood,
         Scenario::RegionOutage,
         Scenario::FlakyApi,
         Scenario::ImageMissing,
+        Scenario::Hostile,
     ];
 
     /// The name used on the command line and in `POST /_sim/scenario/{name}`.
@@ -48,6 +51,7 @@ impl Scenario {
             Scenario::RegionOutage => "region-outage",
             Scenario::FlakyApi => "flaky-api",
             Scenario::ImageMissing => "image-missing",
+            Scenario::Hostile => "hostile",
         }
     }
 
@@ -63,6 +67,9 @@ impl Scenario {
             }
             Scenario::ImageMissing => {
                 "everything is up, but an image is missing from the DR registry"
+            }
+            Scenario::Hostile => {
+                "a world that lies: records pointing elsewhere, split brain, a primary dying mid-write, wrong digests, skewed clocks, late answers (seeded)"
             }
         }
     }
@@ -281,6 +288,13 @@ impl SimState {
             .entry(stream.to_owned())
             .or_insert_with(|| fastrand::Rng::with_seed(self.inner.seed ^ fnv1a(stream)));
         f(rng)
+    }
+
+    /// The lie the `hostile` scenario plays now (`None` in every other scenario).
+    pub fn hostile_lie(&self) -> Option<super::hostile::Lie> {
+        let active = self.active();
+        (active.scenario == Scenario::Hostile)
+            .then(|| super::hostile::lie_at(self.inner.seed, active.elapsed()))
     }
 
     /// Is this site up in the scenario playing now?
