@@ -237,16 +237,18 @@ impl SectionHealth {
 pub const SPLIT_BRAIN: &str = "split brain: prod and DR both accept writes";
 
 /// Both sites' databases are fresh primaries and neither is known to refuse writes (fenced or a
-/// standby): a split brain. A primary whose fence cannot be read counts as writable — the
-/// worse reading wins.
+/// standby): a split brain. A primary whose fence cannot be read counts as writable, and so
+/// does one whose `writable` and `fenced` contradict each other — the worse reading wins.
 pub fn split_brain(prod: &SectionView<'_>, dr: &SectionView<'_>) -> bool {
     fn writable_primary(v: &SectionView<'_>) -> bool {
         let SectionView::Fresh { reading, .. } = v else {
             return false;
         };
         let primary = matches!(reading.fields.get("role"), Some(Value::Text(r)) if r == "primary");
+        // Refuses writes only when both fields agree it does (a standby carries no `fenced`);
+        // when they contradict each other, the worse reading (writable) wins.
         let refuses = matches!(reading.fields.get("writable"), Some(Value::Bool(false)))
-            || matches!(reading.fields.get("fenced"), Some(Value::Bool(true)));
+            && !matches!(reading.fields.get("fenced"), Some(Value::Bool(false)));
         primary && !refuses
     }
     writable_primary(prod) && writable_primary(dr)
@@ -283,10 +285,6 @@ pub fn healthy_lookup(state: &crate::app::State, site: SiteId, sec: Section) -> 
     }
 }
 
-/// How far back an observation may be stamped before a newer one and still count as a late
-/// answer (ignored); further back, our clock jumped.
-const CLOCK_JUMP: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
-
 /// A value stamped further than this in the future is not believed (a skewed clock): it is
 /// shown stale, never fresh.
 pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(2);
@@ -302,21 +300,6 @@ pub fn from_the_future(now: DateTime<Utc>, at: DateTime<Utc>) -> bool {
 
 impl SectionState {
     pub fn observe(&mut self, obs: &Observation) {
-        // An answer that arrives after a newer one (it outlived its timeout, or a slow probe
-        // overtook by a faster one) is history: it must not replace what is known now.
-        let latest = [
-            self.last_good.as_ref().map(|(_, t)| *t),
-            self.last_error.as_ref().map(|(_, t)| *t),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        // A stored time far ahead of the new one is our clock having jumped back, not a late
-        // answer: take the new observation rather than freeze the section until the clock
-        // catches up (a future-stamped value is shown stale meanwhile, never fresh).
-        if latest.is_some_and(|t| obs.at < t && t - obs.at < CLOCK_JUMP) {
-            return;
-        }
         match &obs.outcome {
             Ok(r) => {
                 if r.level == Level::Bad {

@@ -630,7 +630,11 @@ fn backup_value_to_age(v: f64) -> Duration {
 fn backup_from_the_future(samples: &[Sample]) -> Option<String> {
     let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     samples.iter().find_map(|x| {
-        let secs = if x.value > 1e9 { now - x.value } else { x.value };
+        let secs = if x.value > 1e9 {
+            now - x.value
+        } else {
+            x.value
+        };
         (secs < -crate::app::observe::FUTURE_TOLERANCE.as_secs_f64()).then(|| {
             format!(
                 "the last backup is stamped {} in the future (a skewed clock?): its age is unknown",

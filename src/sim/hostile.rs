@@ -16,8 +16,9 @@ pub const LIE_LENGTH: Duration = Duration::from_secs(8);
 /// An address that belongs to neither site (TEST-NET-3).
 pub const ELSEWHERE: &str = "203.0.113.9";
 
-/// How far the hostile clocks are off (values stamped this far in the future).
-pub const CLOCK_SKEW: Duration = Duration::from_secs(3600);
+/// How far the hostile clocks are ahead: more than the simulated backup's age, so DR's last
+/// backup is stamped in the future.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(6 * 3600);
 
 /// How late a hostile answer arrives: longer than every probe timeout (2 s health, 5 s
 /// Prometheus, 10 s status round).
@@ -37,7 +38,7 @@ pub enum Lie {
     PrimaryDiesMidWrite,
     /// The DR registry answers 200 for the tag, with another image's digest.
     WrongDigest,
-    /// The DR site's clocks are an hour ahead: its timestamps are in the future.
+    /// The DR site's clocks are hours ahead: its timestamps are in the future.
     SkewedClock,
     /// The DR site answers, but only after every timeout.
     LateAnswers,
@@ -61,7 +62,7 @@ impl Lie {
             Lie::SplitBrain => "both databases are writable primaries",
             Lie::PrimaryDiesMidWrite => "prod's primary died mid-write",
             Lie::WrongDigest => "the DR registry answers 200 with another digest",
-            Lie::SkewedClock => "DR's clocks are an hour ahead",
+            Lie::SkewedClock => "DR's clocks are hours ahead",
             Lie::LateAnswers => "DR answers after every timeout",
         }
     }

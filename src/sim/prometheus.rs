@@ -16,7 +16,7 @@
 //! During a region outage the prod database is unreachable (its series vanish, `pg_up` is 0)
 //! and the DR lag stays frozen at its last value. After a promotion the DR lag is 0.
 //! In the `hostile` scenario: a primary dying mid-write looks like that outage; a split brain
-//! makes DR's replication series vanish; a skewed clock stamps DR's backup an hour in the
+//! makes DR's replication series vanish; a skewed clock stamps DR's backup hours in the
 //! future; late answers come after the probe's timeout.
 
 use std::collections::HashMap;
