@@ -125,7 +125,7 @@ impl Truth {
 /// The order the lies play in for `seed`: a seeded permutation (same seed, same order).
 pub fn schedule(seed: u64) -> Vec<Lie> {
     let mut order = Lie::ALL.to_vec();
-    fastrand::Rng::with_seed(seed ^ 0x686f_7374_696c_65).shuffle(&mut order);
+    fastrand::Rng::with_seed(seed ^ 0x0068_6f73_7469_6c65).shuffle(&mut order);
     order
 }
 
