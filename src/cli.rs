@@ -72,9 +72,9 @@ pub enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
-    /// One-shot DR readiness for cron and monitoring (exit 0 ready, 1 degraded, 2 not ready — a DR
-    /// component down or refusing us, DNS at neither site, split brain —, 3 could not evaluate: the
-    /// plan cannot be used or nothing answered).
+    /// One-shot DR readiness for cron and monitoring (exit 0 ready; 1 degraded; 2 not ready: a DR
+    /// component down or refusing us, DNS at neither site, a split brain; 3 could not evaluate:
+    /// the plan cannot be used or nothing answered).
     Status {
         plan: PathBuf,
         /// text, json or prometheus (node_exporter textfile format).

@@ -299,3 +299,21 @@ fn textfile_publishes_not_ready_too_keeps_the_exit_code_and_leaves_no_temp_file(
     let prom = std::fs::read_to_string(&file).expect("the textfile");
     assert!(prom.contains("state=\"ready\"} 1"), "{prom}");
 }
+
+#[test]
+fn help_states_the_exit_codes_the_tests_check() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["status", "--help"])
+        .output()
+        .expect("run drcockpit status --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("2 not ready: a DR component down or refusing us"),
+        "{help}"
+    );
+    assert!(
+        help.contains("3 could not evaluate: the plan cannot be used or nothing answered"),
+        "{help}"
+    );
+    assert!(help.contains("--textfile <PATH>"), "{help}");
+}

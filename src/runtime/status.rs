@@ -427,7 +427,11 @@ pub fn panel_line(
         ),
         SectionView::Error { error, .. } => (format!("{} {}", h.icon(), error.full), false),
         SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => (
-            format!("{} {} ({})", h.icon(), reading.summary, h.word()),
+            if h.healthy() {
+                format!("{} {}", h.icon(), reading.summary)
+            } else {
+                format!("{} {} ({})", h.icon(), reading.summary, h.word())
+            },
             true,
         ),
     })
