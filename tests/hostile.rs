@@ -416,10 +416,16 @@ fn every_hostile_lie_is_seen_by_the_real_probes_and_never_green() {
             })
             .await
             .expect("simulator");
+            let started = std::time::Instant::now();
             // Let the DNS lie reach the nameservers (applied within 250 ms).
             tokio::time::sleep(Duration::from_millis(600)).await;
             let plan = Arc::new(demo_plan(&sim.url));
             let report = drcockpit::runtime::status::evaluate(plan, Duration::from_secs(5)).await;
+            assert!(
+                started.elapsed() < drcockpit::sim::hostile::LIE_LENGTH,
+                "{lie:?}: the round outlived the lie ({:?}): the answers may belong to the next one",
+                started.elapsed()
+            );
             sim.shutdown().await;
             report
         });

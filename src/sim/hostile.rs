@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 /// How long each lie plays before the next one.
-pub const LIE_LENGTH: Duration = Duration::from_secs(8);
+pub const LIE_LENGTH: Duration = Duration::from_secs(10);
 
 /// An address that belongs to neither site (TEST-NET-3).
 pub const ELSEWHERE: &str = "203.0.113.9";
