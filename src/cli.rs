@@ -73,7 +73,9 @@ pub enum Command {
         #[arg(long, default_value = "md")]
         format: String,
     },
-    /// One-shot DR readiness for cron and monitoring (exit 0 ready, 1 degraded, 2 not ready, 3 could not evaluate).
+    /// One-shot DR readiness for cron and monitoring (exit 0 ready; 1 degraded; 2 not ready: a DR
+    /// component down or refusing us, DNS at neither site, a split brain; 3 could not evaluate:
+    /// the plan cannot be used or nothing answered).
     Status {
         plan: PathBuf,
         /// text, json or prometheus (node_exporter textfile format).
@@ -82,6 +84,10 @@ pub enum Command {
         /// Global timeout for the whole probe round, e.g. 10s.
         #[arg(long, default_value = "10s")]
         timeout: String,
+        /// Also write the Prometheus exposition to this file, atomically (temp file + rename),
+        /// whatever the verdict; the exit code is unchanged.
+        #[arg(long, value_name = "PATH")]
+        textfile: Option<PathBuf>,
     },
     /// Print the plan file's JSON schema.
     Schema,

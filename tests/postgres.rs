@@ -1283,3 +1283,87 @@ fn plan_step(action: StepAction) -> Step {
         site: None,
     }
 }
+
+/// Split brain against real servers: the probe's own read-only session never looks like a
+/// fence; after a promotion with the old primary still writable both are primaries that accept
+/// writes (CRITICAL, not ready, `status` exit 2); fencing the old primary ends it and the panel
+/// says `primary · fenced (read-only)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_brain_is_seen_and_a_fenced_old_primary_is_told_apart_from_the_probe_session() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    let state_of = |prod: &Observation, dr: &Observation| {
+        let mut state = State::new(
+            plan.clone(),
+            Mode::Monitor,
+            Operator::from_env(),
+            Utc::now(),
+        );
+        state.sections[SiteId::Prod.index()][Section::Database.index()].observe(prod);
+        state.sections[SiteId::Dr.index()][Section::Database.index()].observe(dr);
+        state.now = Utc::now();
+        state
+    };
+
+    // Before: a writable primary (the probe's read-only session is not a fence) and a standby.
+    let prod = observe(&plan, SiteId::Prod).await;
+    let dr = observe(&plan, SiteId::Dr).await;
+    assert_eq!(reading_field(&prod, "role"), Value::Text("primary".into()));
+    assert_eq!(reading_field(&prod, "fenced"), Value::Bool(false));
+    assert_eq!(reading_field(&prod, "writable"), Value::Bool(true));
+    assert_eq!(reading_field(&dr, "writable"), Value::Bool(false));
+    let st = state_of(&prod, &dr);
+    assert!(
+        drcockpit::runtime::status::report_of(&plan, &st, 2)
+            .alerts
+            .is_empty()
+    );
+
+    // Promote the standby while the old primary still runs, writable.
+    sql(&s.url(), "SELECT pg_promote(true, 30)").await;
+    assert!(!in_recovery(&s.url()).await);
+    let prod = observe(&plan, SiteId::Prod).await;
+    let dr = observe(&plan, SiteId::Dr).await;
+    assert_eq!(reading_field(&dr, "role"), Value::Text("primary".into()));
+    assert_eq!(reading_field(&dr, "writable"), Value::Bool(true));
+    let st = state_of(&prod, &dr);
+    assert_eq!(st.verdict(SiteId::Dr), Verdict::Down);
+    let report = drcockpit::runtime::status::report_of(&plan, &st, 2);
+    assert_eq!(report.exit_code, 2);
+    let text = drcockpit::runtime::status::render_text(&report);
+    assert!(
+        text.contains("split brain: prod and DR both accept writes"),
+        "{text}"
+    );
+
+    // Fence the old primary: no longer writable, shown as fenced, the split brain is over.
+    steps::run(&fence_step(true), ctx(&plan, false).ctx)
+        .await
+        .expect("fence");
+    let prod = observe(&plan, SiteId::Prod).await;
+    let prod = if prod.outcome.is_err() {
+        // The fence terminated the kept probe session: the next round reconnects.
+        observe(&plan, SiteId::Prod).await
+    } else {
+        prod
+    };
+    assert_eq!(reading_field(&prod, "fenced"), Value::Bool(true));
+    assert_eq!(reading_field(&prod, "writable"), Value::Bool(false));
+    let summary = prod
+        .outcome
+        .as_ref()
+        .map(|r| r.summary.clone())
+        .unwrap_or_default();
+    assert!(
+        summary.starts_with("primary · fenced (read-only)"),
+        "{summary}"
+    );
+    let st = state_of(&prod, &dr);
+    assert!(
+        drcockpit::runtime::status::report_of(&plan, &st, 2)
+            .alerts
+            .is_empty()
+    );
+    assert_ne!(st.verdict(SiteId::Dr), Verdict::Down);
+}

@@ -184,3 +184,136 @@ fn the_cockpit_without_a_terminal_says_what_to_use_instead() {
     assert!(err.contains("needs a terminal"), "{err}");
     assert!(err.contains("drcockpit status PLAN"), "{err}");
 }
+
+#[test]
+fn dns_pointing_at_neither_site_or_nothing_is_not_ready_exit_2() {
+    let (_rt, s) = sim("all-good");
+    for (values, named) in [(&["203.0.113.9"][..], "203.0.113.9"), (&[][..], "NXDOMAIN")] {
+        s.dns_world
+            .set_record(drcockpit::sim::dns::DEMO_RECORD, "A", 5, values)
+            .expect("set the record");
+        s.dns_world.settle();
+        let (code, out, err) = status(&["plans/demo.toml"], &s.url);
+        assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+        assert!(out.contains("NOT-READY"), "{out}");
+        let dns_lines: Vec<&str> = out.lines().filter(|l| l.contains(" dns ")).collect();
+        assert_eq!(dns_lines.len(), 2, "{out}");
+        for l in dns_lines {
+            assert!(l.contains(" bad "), "{l}");
+            assert!(l.contains(named), "{l}");
+        }
+    }
+}
+
+/// A copy of the demo plan with one text replaced (to break one DR component).
+fn demo_plan_with(dir: &std::path::Path, from: &str, to: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/demo.toml"),
+    )
+    .expect("demo plan");
+    assert!(text.contains(from), "the demo plan no longer has {from}");
+    let path = dir.join("demo.toml");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write plan");
+    path
+}
+
+#[test]
+fn a_dr_registry_refusing_our_credentials_is_not_ready_exit_2_not_3() {
+    let (_rt, s) = sim("all-good");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = demo_plan_with(
+        dir.path(),
+        r#"username = "AWS", password = "sim-registry-password""#,
+        r#"username = "AWS", password = "wrong-password""#,
+    );
+    let (code, out, err) = status(&[plan.to_str().expect("utf-8")], &s.url);
+    assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("NOT-READY"), "{out}");
+}
+
+#[test]
+fn a_dr_database_that_does_not_answer_is_not_ready_exit_2_not_3() {
+    let (_rt, s) = sim("all-good");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = demo_plan_with(
+        dir.path(),
+        r#"database = { prometheus = { url = "${sim}", lag_query = 'pg_replication_lag_bytes{site="dr"}'"#,
+        &format!(
+            r#"database = {{ prometheus = {{ url = "http://127.0.0.1:{dead}", lag_query = 'pg_replication_lag_bytes{{site="dr"}}'"#
+        ),
+    );
+    let (code, out, err) = status(&[plan.to_str().expect("utf-8"), "--timeout", "5s"], &s.url);
+    assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+}
+
+#[test]
+fn textfile_publishes_not_ready_too_keeps_the_exit_code_and_leaves_no_temp_file() {
+    let (_rt, s) = sim("image-missing");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("drcockpit.prom");
+    std::fs::write(&file, "drcockpit_dr_ready{plan=\"x\"} 1\n").expect("seed an old file");
+    let (code, out, err) = status(
+        &[
+            "plans/demo.toml",
+            "--textfile",
+            file.to_str().expect("utf-8"),
+        ],
+        &s.url,
+    );
+    assert_eq!(code, 2, "the exit code is the verdict's: {out}\n{err}");
+    assert!(out.contains("NOT-READY"), "stdout keeps its format: {out}");
+    let prom = std::fs::read_to_string(&file).expect("the textfile");
+    assert!(
+        prom.contains("drcockpit_dr_ready{plan=\"demo shop"),
+        "{prom}"
+    );
+    assert!(prom.contains("\"} 0\n"), "{prom}");
+    assert!(prom.contains("drcockpit_build_info{version=\""), "{prom}");
+    assert!(prom.contains("state=\"not-ready\"} 1"), "{prom}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["drcockpit.prom".to_string()],
+        "no temp file left"
+    );
+
+    // Ready again: the same file now says ready, exit 0.
+    let (_rt2, good) = sim("all-good");
+    let (code, _, _) = status(
+        &[
+            "plans/demo.toml",
+            "--textfile",
+            file.to_str().expect("utf-8"),
+        ],
+        &good.url,
+    );
+    assert_eq!(code, 0);
+    let prom = std::fs::read_to_string(&file).expect("the textfile");
+    assert!(prom.contains("state=\"ready\"} 1"), "{prom}");
+}
+
+#[test]
+fn help_states_the_exit_codes_the_tests_check() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["status", "--help"])
+        .output()
+        .expect("run drcockpit status --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("2 not ready: a DR component down or refusing us"),
+        "{help}"
+    );
+    assert!(
+        help.contains("3 could not evaluate: the plan cannot be used or nothing answered"),
+        "{help}"
+    );
+    assert!(help.contains("--textfile <PATH>"), "{help}");
+}

@@ -161,10 +161,141 @@ impl SectionView<'_> {
             _ => None,
         }
     }
+
+    /// This section's verdict on its own (see [`section_health`] for the one every screen uses).
+    pub fn health(&self) -> SectionHealth {
+        match self {
+            SectionView::NotConfigured => SectionHealth::NotConfigured,
+            SectionView::Waiting => SectionHealth::Waiting,
+            SectionView::Error { .. } => SectionHealth::Error,
+            SectionView::Stale { .. } => SectionHealth::Stale,
+            SectionView::Fresh { reading, .. } => match reading.level {
+                Level::Good => SectionHealth::Good,
+                Level::Warn => SectionHealth::Warn,
+                Level::Bad => SectionHealth::Bad,
+            },
+        }
+    }
 }
+
+/// The one verdict of one section of one site. The panels, `status`, `check --online` and the
+/// conditions' derived `healthy` field all read it from [`section_health`], so no two of them
+/// can disagree. Only `Good` is healthy: stale, unknown and erroring are never healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionHealth {
+    NotConfigured,
+    /// Configured, no answer yet.
+    Waiting,
+    Good,
+    Warn,
+    Bad,
+    /// The last value is too old (or stamped in the future) to be believed.
+    Stale,
+    /// The last probe failed.
+    Error,
+}
+
+impl SectionHealth {
+    /// The word `status` prints and exports (`good`, `warn`, `bad`, `stale`, `error`, `waiting`).
+    pub fn word(self) -> &'static str {
+        match self {
+            SectionHealth::NotConfigured => "not-configured",
+            SectionHealth::Waiting => "waiting",
+            SectionHealth::Good => "good",
+            SectionHealth::Warn => "warn",
+            SectionHealth::Bad => "bad",
+            SectionHealth::Stale => "stale",
+            SectionHealth::Error => "error",
+        }
+    }
+    /// A mark that does not rely on colour.
+    pub fn icon(self) -> &'static str {
+        match self {
+            SectionHealth::NotConfigured => " ",
+            SectionHealth::Waiting => "?",
+            SectionHealth::Good => "✓",
+            SectionHealth::Warn => "!",
+            SectionHealth::Bad | SectionHealth::Error => "✗",
+            SectionHealth::Stale => "~",
+        }
+    }
+    pub fn healthy(self) -> bool {
+        self == SectionHealth::Good
+    }
+    /// The level this contributes to a site's verdict; `None` = unknown.
+    pub fn level(self) -> Option<Level> {
+        match self {
+            SectionHealth::Good => Some(Level::Good),
+            SectionHealth::Warn => Some(Level::Warn),
+            SectionHealth::Bad => Some(Level::Bad),
+            _ => None,
+        }
+    }
+}
+
+/// What the header says when both databases are primaries that accept writes.
+pub const SPLIT_BRAIN: &str = "split brain: prod and DR both accept writes";
+
+/// Both sites' databases are fresh primaries and neither is known to refuse writes (fenced or a
+/// standby): a split brain. A primary whose fence cannot be read counts as writable, and so
+/// does one whose `writable` and `fenced` contradict each other — the worse reading wins.
+pub fn split_brain(prod: &SectionView<'_>, dr: &SectionView<'_>) -> bool {
+    fn writable_primary(v: &SectionView<'_>) -> bool {
+        let SectionView::Fresh { reading, .. } = v else {
+            return false;
+        };
+        let primary = matches!(reading.fields.get("role"), Some(Value::Text(r)) if r == "primary");
+        // Refuses writes only when both fields agree it does (a standby carries no `fenced`);
+        // when they contradict each other, the worse reading (writable) wins.
+        let refuses = matches!(reading.fields.get("writable"), Some(Value::Bool(false)))
+            && !matches!(reading.fields.get("fenced"), Some(Value::Bool(false)));
+        primary && !refuses
+    }
+    writable_primary(prod) && writable_primary(dr)
+}
+
+/// THE verdict function of one section of one site, as every screen and command shows it: the
+/// section's own verdict, made `Bad` for the databases in a split brain.
+pub fn section_health(state: &crate::app::State, site: SiteId, sec: Section) -> SectionHealth {
+    let h = state.view(site, sec).health();
+    if sec == Section::Database
+        && matches!(h, SectionHealth::Good | SectionHealth::Warn)
+        && split_brain(
+            &state.view(SiteId::Prod, Section::Database),
+            &state.view(SiteId::Dr, Section::Database),
+        )
+    {
+        return SectionHealth::Bad;
+    }
+    h
+}
+
+/// The derived `SITE.SECTION.healthy` condition field: [`section_health`] is `Good`.
+pub fn healthy_lookup(state: &crate::app::State, site: SiteId, sec: Section) -> Lookup {
+    let view = state.view(site, sec);
+    match view {
+        SectionView::NotConfigured => Lookup::Missing("section not configured in the plan".into()),
+        SectionView::Waiting => Lookup::Missing("not observed yet".into()),
+        SectionView::Error { error, .. } => Lookup::Error(error.short.clone()),
+        SectionView::Fresh { age, .. } | SectionView::Stale { age, .. } => Lookup::Value {
+            value: Value::Bool(section_health(state, site, sec).healthy()),
+            age,
+            stale: matches!(view, SectionView::Stale { .. }),
+        },
+    }
+}
+
+/// A value stamped further than this in the future is not believed (a skewed clock): it is
+/// shown stale, never fresh.
+pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(2);
 
 pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
     (now - at).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Is `at` too far in the future of `now` to be believed?
+pub fn from_the_future(now: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+    (at - now).to_std().is_ok_and(|d| d > FUTURE_TOLERANCE)
 }
 
 impl SectionState {
@@ -201,7 +332,7 @@ impl SectionState {
             None => SectionView::Waiting,
             Some((r, at)) => {
                 let a = age(now, *at);
-                if a > stale_after {
+                if a > stale_after || from_the_future(now, *at) {
                     SectionView::Stale { reading: r, age: a }
                 } else {
                     SectionView::Fresh { reading: r, age: a }
@@ -243,18 +374,20 @@ impl SectionState {
                 (None, Some((e, _)), None) => Lookup::Error(e.short.clone()),
             };
         }
-        match self.view(now, stale_after) {
+        let view = self.view(now, stale_after);
+        match view {
             SectionView::NotConfigured => {
                 Lookup::Missing("section not configured in the plan".into())
             }
             SectionView::Waiting => Lookup::Missing("not observed yet".into()),
             SectionView::Error { error, .. } => Lookup::Error(error.short.clone()),
             SectionView::Fresh { reading, age } | SectionView::Stale { reading, age } => {
+                let stale = matches!(view, SectionView::Stale { .. });
                 match reading.fields.get(field) {
                     Some(v) => Lookup::Value {
                         value: v.clone(),
                         age,
-                        stale: age > stale_after,
+                        stale,
                     },
                     None => {
                         let known: Vec<&str> = reading.fields.keys().map(String::as_str).collect();
@@ -300,11 +433,16 @@ impl Verdict {
 /// Combine the views of one site's configured sections into a verdict. Anything not fresh counts
 /// as unknown, so a site is only READY when every configured section is fresh and good.
 pub fn verdict<'a>(views: impl IntoIterator<Item = SectionView<'a>>) -> Verdict {
+    verdict_of(views.into_iter().map(|v| v.health()))
+}
+
+/// [`verdict`] from each section's [`SectionHealth`] (as [`section_health`] gives it).
+pub fn verdict_of(healths: impl IntoIterator<Item = SectionHealth>) -> Verdict {
     let mut configured = 0;
     let mut unknown = 0;
     let mut worst = Level::Good;
-    for v in views {
-        if matches!(v, SectionView::NotConfigured) {
+    for v in healths {
+        if v == SectionHealth::NotConfigured {
             continue;
         }
         configured += 1;

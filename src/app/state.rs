@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::observe::{Section, SectionState, SectionView, Verdict, verdict};
+use super::observe::{Section, SectionState, SectionView, Verdict};
 use crate::journal::PreflightCheck;
 use crate::plan::condition::{CondResult, Condition, Lookup};
 use crate::plan::{Plan, SiteId, StepAction};
@@ -385,10 +385,10 @@ impl State {
         // A section the plan asks for but this build cannot probe (and that never received a
         // value) is left out of the verdict — the panel says "no probe" — rather than holding
         // the site at DEGRADED forever.
-        verdict(Section::ALL.iter().filter_map(|s| {
+        crate::app::observe::verdict_of(Section::ALL.iter().filter_map(|s| {
             let v = self.view(site, *s);
             let unprobed = !self.section(site, *s).probed && v == SectionView::Waiting;
-            (!unprobed).then_some(v)
+            (!unprobed).then(|| crate::app::observe::section_health(self, site, *s))
         }))
     }
 
@@ -407,6 +407,9 @@ impl State {
         let Some(sec) = Section::parse(sec) else {
             return Lookup::Missing(format!("unknown section `{sec}`"));
         };
+        if field == "healthy" {
+            return crate::app::observe::healthy_lookup(self, site, sec);
+        }
         self.section(site, sec)
             .lookup(field, self.now, self.stale_after())
     }

@@ -538,9 +538,10 @@ pub async fn connect_target(
         " -c statement_timeout={}",
         opts.statement_timeout.as_millis().max(1)
     ));
-    if opts.read_only {
-        options.push_str(" -c default_transaction_read_only=on");
-    }
+    // A read-only session is made read-only with a `SET` after connecting, not a startup
+    // option: a startup option hides the server's own setting (pg_settings then shows
+    // source `client` and that value as `reset_val`), and the probe must tell a fenced server
+    // from its own read-only session (see `STATUS_SQL`'s `read_only`).
     config.options(options.trim());
     if config.get_application_name().is_none() {
         config.application_name(if opts.read_only {
@@ -607,6 +608,16 @@ pub async fn connect_target(
         }
         Ok(Ok(c)) => c,
     };
+    if opts.read_only
+        && let Err(e) = client
+            .batch_execute("SET default_transaction_read_only = on")
+            .await
+    {
+        return Err(PgError::Connect {
+            target: name,
+            detail: redact(&format!("making the session read-only: {e}")).into_owned(),
+        });
+    }
     Ok(PgSession {
         client,
         target: name,
@@ -954,6 +965,9 @@ pub struct ServerStatus {
     pub subscriptions: Vec<SubscriptionRow>,
     /// `None`: no backup query configured; `Some(Ok(None))`: it returned NULL (no backup).
     pub backup_age: Option<Result<Option<Duration>, String>>,
+    /// The server's `default_transaction_read_only` (a fence), not the probe session's own;
+    /// `None` when it cannot be told.
+    pub server_read_only: Option<bool>,
 }
 
 impl ServerStatus {
@@ -1018,6 +1032,29 @@ struct RawStatus {
     slots: Vec<RawSlot>,
     #[serde(default)]
     subscriptions: Vec<RawSub>,
+    read_only: Option<RawSetting>,
+}
+
+/// A `pg_settings` row.
+#[derive(Deserialize)]
+struct RawSetting {
+    setting: Option<String>,
+    source: Option<String>,
+    reset_val: Option<String>,
+}
+
+impl RawSetting {
+    /// The server's own `default_transaction_read_only` (what every new session gets), apart
+    /// from the probe session's own `SET`: with source `session` the server's value is
+    /// `reset_val`; with source `client` a startup option hides it (unknown).
+    fn server_value(&self) -> Option<bool> {
+        let v = match self.source.as_deref() {
+            Some("session") => self.reset_val.as_deref(),
+            Some("client") | None => None,
+            Some(_) => self.setting.as_deref(),
+        }?;
+        Some(v == "on")
+    }
 }
 
 #[derive(Deserialize)]
@@ -1081,6 +1118,7 @@ impl RawStatus {
             replay_backlog_bytes: bytes(self.replay_backlog),
             last_replay_at: self.last_replay.and_then(epoch_to_datetime),
             since_last_replay: self.since_last_replay.map(secs),
+            server_read_only: self.read_only.as_ref().and_then(RawSetting::server_value),
             replicas: self
                 .replicas
                 .into_iter()
@@ -1148,6 +1186,8 @@ c AS (SELECT CASE WHEN s.rec THEN NULL ELSE pg_current_wal_lsn() END AS cur,
 SELECT json_build_object(
   'in_recovery', s.rec,
   'version', current_setting('server_version_num')::int,
+  'read_only', (SELECT json_build_object('setting', setting, 'source', source,
+      'reset_val', reset_val) FROM pg_settings WHERE name = 'default_transaction_read_only'),
   'now', extract(epoch from now()),
   'current_lsn', c.cur::text,
   'receive_lsn', pg_last_wal_receive_lsn()::text,

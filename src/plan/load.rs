@@ -868,8 +868,8 @@ impl<'t> Cx<'t, '_> {
                     else {
                         continue;
                     };
-                    if field != "down_for" && !fields.contains(&field) {
-                        let all = fields.iter().copied().chain(["down_for"]);
+                    if !matches!(field, "down_for" | "healthy") && !fields.contains(&field) {
+                        let all = fields.iter().copied().chain(["down_for", "healthy"]);
                         let mut e = self.err_full(
                             a(),
                             format!(

@@ -7,7 +7,10 @@
 //! Fields conditions can test (`dr.database.<field>`): `role`, `lag` (bytes this server is behind
 //! its primary; 0 on a primary), `replay_age`, `replay_backlog`, `receiver`, `state`,
 //! `primary_reachable`, `replicas`, `replicas_behind`, `slot_lag`, `slots_ok`, `subscriptions`,
-//! `subscription_lag`, `subscription_age`, `backup_age`, `ok`.
+//! `subscription_lag`, `subscription_age`, `backup_age`, `writable`, `fenced`, `ok`.
+//!
+//! Two writable primaries (one per site) are a split brain: the engine judges that across sites
+//! (`State::split_brain`), since one site's reading cannot see the other.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,6 +39,8 @@ pub const FIELDS: &[&str] = &[
     "subscription_lag",
     "subscription_age",
     "backup_age",
+    "writable",
+    "fenced",
     "ok",
 ];
 
@@ -187,6 +192,30 @@ pub fn assess(
     };
     fields.insert("role".into(), Value::Text(role.into()));
     let mut summary_parts: Vec<String> = vec![role.to_string()];
+    // Can this server take writes? A standby cannot; a primary can unless it is fenced
+    // (`default_transaction_read_only` on the server itself, not the probe's own session).
+    if st.in_recovery {
+        fields.insert("writable".into(), Value::Bool(false));
+    } else {
+        match st.server_read_only {
+            Some(true) => {
+                summary_parts[0] = format!("{role} · fenced (read-only)");
+                fields.insert("fenced".into(), Value::Bool(true));
+                fields.insert("writable".into(), Value::Bool(false));
+                details.push(
+                    "fenced: default_transaction_read_only = on on the server, new sessions cannot write"
+                        .into(),
+                );
+            }
+            Some(false) => {
+                fields.insert("fenced".into(), Value::Bool(false));
+                fields.insert("writable".into(), Value::Bool(true));
+            }
+            None => details.push(
+                "fence unknown: the server's default_transaction_read_only could not be told apart from this session's".into(),
+            ),
+        }
+    }
     let mut state: String;
     let mut lag: Option<u64> = None;
     let mut replay_age: Option<Duration> = None;
@@ -596,6 +625,25 @@ fn backup_value_to_age(v: f64) -> Duration {
     Duration::from_secs_f64(secs.clamp(0.0, 1e10))
 }
 
+/// A backup stamped in the future (a skewed clock on either side) says nothing about its age:
+/// the reason, or `None` when every series is plausible. It must never read as a fresh backup.
+fn backup_from_the_future(samples: &[Sample]) -> Option<String> {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    samples.iter().find_map(|x| {
+        let secs = if x.value > 1e9 {
+            now - x.value
+        } else {
+            x.value
+        };
+        (secs < -crate::app::observe::FUTURE_TOLERANCE.as_secs_f64()).then(|| {
+            format!(
+                "the last backup is stamped {} in the future (a skewed clock?): its age is unknown",
+                fmt_duration(Duration::from_secs_f64((-secs).min(1e10)))
+            )
+        })
+    })
+}
+
 /// The oldest backup among the series of a backup query's answer.
 fn oldest_backup(samples: &[Sample]) -> Duration {
     samples
@@ -646,13 +694,19 @@ async fn add_prometheus_backup(
         &mut summary,
         &mut r.details,
     ) {
-        apply_backup(
-            oldest_backup(&s),
-            cfg,
-            &mut r.level,
-            &mut r.fields,
-            &mut summary,
-        );
+        if let Some(why) = backup_from_the_future(&s) {
+            r.level = worse(r.level, Level::Warn);
+            summary.push("backup ?".into());
+            r.details.push(why);
+        } else {
+            apply_backup(
+                oldest_backup(&s),
+                cfg,
+                &mut r.level,
+                &mut r.fields,
+                &mut summary,
+            );
+        }
     }
     r.fields
         .insert("ok".into(), Value::Bool(r.level != Level::Bad));
@@ -738,13 +792,19 @@ pub async fn probe_prometheus(
         if let Some(s) =
             samples_or_warn(answer, q, "backup", &mut level, &mut summary, &mut details)
         {
-            apply_backup(
-                oldest_backup(&s),
-                cfg,
-                &mut level,
-                &mut fields,
-                &mut summary,
-            );
+            if let Some(why) = backup_from_the_future(&s) {
+                level = worse(level, Level::Warn);
+                summary.push("backup ?".into());
+                details.push(why);
+            } else {
+                apply_backup(
+                    oldest_backup(&s),
+                    cfg,
+                    &mut level,
+                    &mut fields,
+                    &mut summary,
+                );
+            }
         }
     }
     if summary.is_empty() {
@@ -791,6 +851,7 @@ mod tests {
             slots: vec![],
             subscriptions: vec![],
             backup_age: None,
+            server_read_only: None,
         }
     }
 

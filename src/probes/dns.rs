@@ -5,6 +5,10 @@
 //! (this site is the one it points at), `ttl` (seconds), `serial_agree`, `serial`, `answering`,
 //! `nameservers`, `target_ready` (this site has a target to switch to) and, after a switch in this
 //! process, `caches_left` (how long resolvers may still hold the old answer).
+//!
+//! The section is healthy only when every authoritative nameserver answers the same target and
+//! that target is one of the sites' `dns_target`: an answer pointing at neither site (`other`)
+//! or at nothing (`none`) is an error on both panels, with the answer named.
 
 use std::time::Duration;
 
@@ -66,6 +70,16 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
         } else {
             format!("standby · → {} (proxied)", upper(points_to))
         };
+        // The edge addresses made the nameservers' answer look foreign: judge the API's.
+        let partial = matches!(
+            (r.fields.get("answering"), r.fields.get("nameservers")),
+            (Some(Value::Num(a)), Some(Value::Num(n))) if a < n
+        );
+        r.level = match points_to {
+            "prod" | "dr" if partial => Level::Warn,
+            "prod" | "dr" => Level::Good,
+            _ => Level::Bad,
+        };
         r.fields
             .insert("points_to".into(), Value::Text(points_to.into()));
         r.fields.insert("serving".into(), Value::Bool(serving));
@@ -90,11 +104,18 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     let mut details = Vec::new();
     let mut sites: Vec<&'static str> = Vec::new();
     let mut errors = Vec::new();
+    // Answers that point at neither site (`other`) or at nothing (`none`), named for the panel.
+    let mut foreign: Vec<String> = Vec::new();
     for a in &view.answers {
         match &a.result {
             Ok(r) => {
                 let p = classify(plan, &cfg.record_type, &r.values);
                 sites.push(p);
+                match p {
+                    "other" => foreign.push(r.values.join(", ")),
+                    "none" => foreign.push(format!("no {} record ({})", cfg.record_type, r.rcode)),
+                    _ => {}
+                }
                 details.push(format!(
                     "{}: {} ({}) TTL {} serial {} · {} ms",
                     a.ns,
@@ -146,7 +167,20 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     let serving = points_to == site.as_str();
     let record = cfg.record.trim_end_matches('.');
     let ttl_text = ttl.map(|t| format!(" TTL {t}")).unwrap_or_default();
-    let mut summary = if serving {
+    foreign.sort();
+    foreign.dedup();
+    let mut summary = if !foreign.is_empty() {
+        // Neither site's target: DR is not ready to take traffic, whatever else holds.
+        format!(
+            "→ {}: {} (neither site)",
+            if points_to == "split" {
+                "split"
+            } else {
+                points_to
+            },
+            foreign.join("; ")
+        )
+    } else if serving {
         format!("{record} → {}{ttl_text}", site.upper())
     } else if points_to == "split" {
         let n = sites.iter().filter(|s| **s == site.as_str()).count();
@@ -172,6 +206,9 @@ pub fn reading(plan: &Plan, site: SiteId, view: &ZoneView) -> Result<Reading, Pr
     }
     if points_to == "split" || (own_target.is_none() && !serving) {
         level = Level::Warn;
+    }
+    if !foreign.is_empty() {
+        level = Level::Bad;
     }
     let mut r = Reading::new(summary, level)
         .field("points_to", Value::Text(points_to.into()))

@@ -70,8 +70,9 @@ pub fn main_entry() -> i32 {
             plan,
             format,
             timeout,
+            textfile,
         } => match crate::plan::parse_duration(&timeout) {
-            Ok(t) => status::run_cli(&plan, &format, t),
+            Ok(t) => status::run_cli(&plan, &format, t, textfile.as_deref()),
             Err(e) => {
                 eprintln!("--timeout {timeout}: {e}");
                 status::UNKNOWN

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::SectionView;
 use crate::app::observe::Section;
 use crate::journal::PreflightCheck;
 use crate::plan::{Plan, SiteId};
@@ -21,23 +20,11 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
     println!("online: the panels (every probe once, read-only)");
     for site in SiteId::ALL {
         for sec in Section::ALL {
-            let line = match state.view(site, sec) {
-                SectionView::NotConfigured => continue,
-                SectionView::Waiting => {
-                    ok = false;
-                    format!(
-                        "? no answer within {}",
-                        crate::plan::units::fmt_duration(timeout)
-                    )
-                }
-                SectionView::Error { error, .. } => {
-                    ok = false;
-                    format!("✗ {}", error.full)
-                }
-                SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-                    format!("✓ {}", reading.summary)
-                }
+            let Some((line, answered)) = super::status::panel_line(&state, site, sec, timeout)
+            else {
+                continue;
             };
+            ok &= answered;
             println!(
                 "  {:<4} {:<9} {}",
                 site.upper(),

@@ -3,7 +3,12 @@
 //! transport and the same verdict rules as the panels — so the exit code never disagrees with the
 //! screen. Nothing is journaled and nothing can mutate.
 //!
-//! Exit codes: 0 ready, 1 degraded, 2 not ready, 3 could not evaluate (bad plan, nothing answered).
+//! Exit codes: 0 ready, 1 degraded, 2 not ready (a DR section bad, erroring, refusing us or
+//! silent while something else answered; DNS pointing at neither site; a split brain), 3 could
+//! not evaluate (the plan cannot be used, or nothing answered at all).
+//!
+//! `--textfile PATH` also writes the Prometheus exposition to PATH atomically (a temp file in the
+//! same directory, then a rename) whatever the verdict, so a cron job publishes "not ready" too.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +17,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::app::{Level, Mode, Msg, Operator, Section, SectionView, State, Verdict, update};
+use crate::app::observe::{SPLIT_BRAIN, SectionHealth, section_health, split_brain};
+use crate::app::{Mode, Msg, Operator, Section, SectionView, State, Verdict, update};
 use crate::clients::http::HttpClient;
 use crate::plan::{Plan, SiteId};
 
@@ -30,6 +36,8 @@ pub struct StatusReport {
     /// `ready`, `degraded`, `not-ready` or `unknown`: the DR site's readiness to take traffic.
     pub overall: String,
     pub exit_code: i32,
+    /// Critical findings across sites, in words (e.g. a split brain); empty when none.
+    pub alerts: Vec<String>,
     pub sites: Vec<SiteStatus>,
 }
 
@@ -44,7 +52,8 @@ pub struct SiteStatus {
 #[derive(Debug, Serialize)]
 pub struct SectionStatus {
     pub section: String,
-    /// `good`, `warn`, `bad`, `error`, `waiting` (no answer within the timeout).
+    /// `good`, `warn`, `bad`, `stale`, `error`, `waiting` (no answer within the timeout): the
+    /// section verdict the panels show (`app::observe::section_health`).
     pub state: String,
     pub summary: String,
     /// Seconds since the value was read.
@@ -55,15 +64,21 @@ pub struct SectionStatus {
     pub texts: std::collections::BTreeMap<String, String>,
 }
 
-fn overall_of(dr: Verdict, answered: usize) -> (&'static str, i32) {
+/// The overall readiness and exit code. Exit 3 only when nothing answered at all; once
+/// something answered, a DR section that is down, erroring, refusing us or silent means the DR
+/// site is not ready (exit 2) — never "could not evaluate".
+fn overall_of(dr: Verdict, dr_sections: &[SectionHealth], answered: usize) -> (&'static str, i32) {
     if answered == 0 {
         return ("unknown", UNKNOWN);
     }
+    let dr_failing = dr_sections
+        .iter()
+        .any(|h| matches!(h, SectionHealth::Error | SectionHealth::Waiting));
     match dr {
+        Verdict::Down | Verdict::Unknown => ("not-ready", NOT_READY),
+        _ if dr_failing => ("not-ready", NOT_READY),
         Verdict::Ready => ("ready", READY),
         Verdict::Degraded => ("degraded", DEGRADED),
-        Verdict::Down => ("not-ready", NOT_READY),
-        Verdict::Unknown => ("unknown", UNKNOWN),
     }
 }
 
@@ -104,12 +119,14 @@ pub async fn observe_once(plan: Arc<Plan>, timeout: Duration) -> (State, usize) 
     (state, answered)
 }
 
-fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
+/// The report for an already observed `state` (`answered`: how many probes answered).
+pub fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
     let mut sites = Vec::new();
     for site in SiteId::ALL {
         let mut sections = Vec::new();
         for sec in Section::ALL {
             let view = state.view(site, sec);
+            let health = section_health(state, site, sec);
             let (st, summary, age, values, texts) = match view {
                 SectionView::NotConfigured => continue,
                 SectionView::Waiting => (
@@ -127,11 +144,7 @@ fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
                     Default::default(),
                 ),
                 SectionView::Fresh { reading, age } | SectionView::Stale { reading, age } => {
-                    let st = match reading.level {
-                        Level::Good => "good",
-                        Level::Warn => "warn",
-                        Level::Bad => "bad",
-                    };
+                    let st = health.word();
                     let values = reading
                         .fields
                         .iter()
@@ -166,13 +179,25 @@ fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
             sections,
         });
     }
-    let (overall, code) = overall_of(state.verdict(SiteId::Dr), answered);
+    let dr_sections: Vec<SectionHealth> = Section::ALL
+        .iter()
+        .map(|s| section_health(state, SiteId::Dr, *s))
+        .collect();
+    let (overall, code) = overall_of(state.verdict(SiteId::Dr), &dr_sections, answered);
+    let mut alerts = Vec::new();
+    if split_brain(
+        &state.view(SiteId::Prod, Section::Database),
+        &state.view(SiteId::Dr, Section::Database),
+    ) {
+        alerts.push(SPLIT_BRAIN.to_string());
+    }
     StatusReport {
         plan: plan.name.clone(),
         plan_hash: plan.hash.clone(),
         at: state.now,
         overall: overall.into(),
         exit_code: code,
+        alerts,
         sites,
     }
 }
@@ -195,6 +220,9 @@ pub fn render_text(r: &StatusReport) -> String {
         r.overall.to_uppercase(),
         r.exit_code
     );
+    for a in &r.alerts {
+        out.push_str(&format!("  ✗ CRITICAL: {a}\n"));
+    }
     for s in &r.sites {
         out.push_str(&format!(
             "  {:<4} {:<9} {}\n",
@@ -228,15 +256,39 @@ pub fn render_prometheus(r: &StatusReport) -> String {
     }
     let plan = esc(&r.plan);
     let mut out = String::new();
-    out.push_str("# HELP drcockpit_dr_ready DR readiness: 1 ready, 0.5 degraded, 0 not ready, -1 could not evaluate.\n");
+    out.push_str(
+        "# HELP drcockpit_build_info The drcockpit build that wrote this file (value 1).\n",
+    );
+    out.push_str("# TYPE drcockpit_build_info gauge\n");
+    out.push_str(&format!(
+        "drcockpit_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
+        esc(env!("CARGO_PKG_VERSION")),
+        esc(BUILD_COMMIT)
+    ));
+    out.push_str(
+        "# HELP drcockpit_dr_ready 1 when the DR site is ready to take traffic, else 0.\n",
+    );
     out.push_str("# TYPE drcockpit_dr_ready gauge\n");
-    let v = match r.exit_code {
-        READY => "1",
-        DEGRADED => "0.5",
-        NOT_READY => "0",
-        _ => "-1",
+    let ready = if r.exit_code == READY { 1 } else { 0 };
+    out.push_str(&format!("drcockpit_dr_ready{{plan=\"{plan}\"}} {ready}\n"));
+    out.push_str(
+        "# HELP drcockpit_dr_state The overall DR verdict: 1 for the current state, 0 for the others.\n",
+    );
+    out.push_str("# TYPE drcockpit_dr_state gauge\n");
+    for word in ["ready", "degraded", "not-ready", "unknown"] {
+        let on = if r.overall == word { 1 } else { 0 };
+        out.push_str(&format!(
+            "drcockpit_dr_state{{plan=\"{plan}\",state=\"{word}\"}} {on}\n"
+        ));
+    }
+    out.push_str("# HELP drcockpit_split_brain 1 when both sites' databases accept writes.\n");
+    out.push_str("# TYPE drcockpit_split_brain gauge\n");
+    let sb = if r.alerts.iter().any(|a| a == SPLIT_BRAIN) {
+        1
+    } else {
+        0
     };
-    out.push_str(&format!("drcockpit_dr_ready{{plan=\"{plan}\"}} {v}\n"));
+    out.push_str(&format!("drcockpit_split_brain{{plan=\"{plan}\"}} {sb}\n"));
     out.push_str("# HELP drcockpit_site_verdict Site verdict (1 for the current one).\n");
     out.push_str("# TYPE drcockpit_site_verdict gauge\n");
     for s in &r.sites {
@@ -259,6 +311,21 @@ pub fn render_prometheus(r: &StatusReport) -> String {
                 "drcockpit_section_ok{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {ok}\n",
                 s.site, sec.section
             ));
+        }
+    }
+    out.push_str(
+        "# HELP drcockpit_section_state The section verdict: 1 for the current state, 0 for the others.\n",
+    );
+    out.push_str("# TYPE drcockpit_section_state gauge\n");
+    for s in &r.sites {
+        for sec in &s.sections {
+            for word in ["good", "warn", "bad", "stale", "error", "waiting"] {
+                let on = if sec.state == word { 1 } else { 0 };
+                out.push_str(&format!(
+                    "drcockpit_section_state{{plan=\"{plan}\",site=\"{}\",section=\"{}\",state=\"{word}\"}} {on}\n",
+                    s.site, sec.section
+                ));
+            }
         }
     }
     out.push_str("# HELP drcockpit_section_age_seconds Age of the section's value.\n");
@@ -306,8 +373,73 @@ pub fn render_prometheus(r: &StatusReport) -> String {
     out
 }
 
-/// The CLI: load, evaluate, print, exit code.
-pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
+/// The commit this binary was built from (`build.rs`; `unknown` when git was not available).
+pub const BUILD_COMMIT: &str = match option_env!("DRCOCKPIT_BUILD_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+
+/// Write `text` to `path` atomically: a temp file in the same directory (so the rename cannot
+/// cross filesystems), flushed, then renamed over `path`. A reader (node_exporter) sees the old
+/// file or the new one, never half of one; on failure the temp file is removed.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "drcockpit.prom".into());
+    // A leading dot: node_exporter's textfile collector only reads `*.prom`.
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// One panel line of `--online` (`None`: not configured) and whether the section answered. The
+/// mark is the section verdict the panels and `status` show (`section_health`), never a bare ✓.
+pub fn panel_line(
+    state: &State,
+    site: SiteId,
+    sec: Section,
+    timeout: Duration,
+) -> Option<(String, bool)> {
+    let h = section_health(state, site, sec);
+    Some(match state.view(site, sec) {
+        SectionView::NotConfigured => return None,
+        SectionView::Waiting => (
+            format!(
+                "{} no answer within {}",
+                h.icon(),
+                crate::plan::units::fmt_duration(timeout)
+            ),
+            false,
+        ),
+        SectionView::Error { error, .. } => (format!("{} {}", h.icon(), error.full), false),
+        SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => (
+            if h.healthy() {
+                format!("{} {}", h.icon(), reading.summary)
+            } else {
+                format!("{} {} ({})", h.icon(), reading.summary, h.word())
+            },
+            true,
+        ),
+    })
+}
+
+/// The CLI: load, evaluate, print, exit code. With `textfile`, the Prometheus exposition is also
+/// written there atomically whatever the verdict; the exit code stays the verdict's.
+pub fn run_cli(path: &Path, format: &str, timeout: Duration, textfile: Option<&Path>) -> i32 {
     if !matches!(format, "text" | "json" | "prometheus") {
         eprintln!("--format {format}: expected text, json or prometheus");
         return UNKNOWN;
@@ -334,6 +466,16 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
             _ => render_text(&report),
         };
         println!("{}", crate::redact::redact(text.trim_end()));
+        if let Some(file) = textfile {
+            let prom = crate::redact::redact(&render_prometheus(&report)).into_owned();
+            if let Err(e) = write_atomically(file, &prom) {
+                eprintln!(
+                    "--textfile {}: could not write the metrics: {e} (check the directory exists and is writable)",
+                    file.display()
+                );
+                return UNKNOWN;
+            }
+        }
         report.exit_code
     })
 }

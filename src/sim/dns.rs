@@ -550,3 +550,46 @@ pub fn routes(world: Arc<DnsWorld>) -> Router {
         )
         .with_state(world)
 }
+
+/// Play the `hostile` scenario's DNS lies on `world` for as long as the simulator runs: while
+/// [`super::hostile::Lie::DnsElsewhere`] plays the demo record answers an address of neither
+/// site, while [`super::hostile::Lie::DnsNothing`] plays it does not exist; afterwards it is put
+/// back as it was (a switch made in between is kept).
+pub fn play_hostile(world: Arc<DnsWorld>, state: super::SimState) {
+    use super::hostile::{ELSEWHERE, Lie};
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        let mut playing: Option<Lie> = None;
+        let mut saved: Option<(u32, Vec<String>)> = None;
+        loop {
+            let lie = state
+                .hostile_lie()
+                .filter(|l| matches!(l, Lie::DnsElsewhere | Lie::DnsNothing));
+            if lie != playing {
+                if playing.is_none() {
+                    saved = world.record(DEMO_RECORD, "A");
+                }
+                let lied = |v: &Option<(u32, Vec<String>)>| match v {
+                    None => true,
+                    Some((_, vals)) => vals.iter().all(|x| x == ELSEWHERE),
+                };
+                let next: Option<(u32, Vec<String>)> = match lie {
+                    Some(Lie::DnsElsewhere) => Some((5, vec![ELSEWHERE.to_string()])),
+                    Some(_) => Some((5, vec![])),
+                    // Put it back unless someone changed it meanwhile (a switch is kept).
+                    None if lied(&world.record(DEMO_RECORD, "A")) => saved.take(),
+                    None => None,
+                };
+                if let Some((ttl, values)) = next {
+                    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                    let _ = world.set_record(DEMO_RECORD, "A", ttl, &refs);
+                    world.settle();
+                }
+                playing = lie;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+}

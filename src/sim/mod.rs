@@ -7,6 +7,7 @@
 //! answers are added by [`build_router`].
 
 pub mod dns;
+pub mod hostile;
 pub mod prometheus;
 pub mod qovery;
 pub mod registry;
@@ -269,6 +270,7 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
             (Arc::new(dns::DnsWorld::demo()), vec![])
         }
     };
+    dns::play_hostile(dns_world.clone(), state.clone());
     let mut fams = families(&state);
     fams.push(
         Family::new(

@@ -15,6 +15,9 @@
 //! The site is taken from a `site="prod"` / `site="dr"` matcher (default `dr`).
 //! During a region outage the prod database is unreachable (its series vanish, `pg_up` is 0)
 //! and the DR lag stays frozen at its last value. After a promotion the DR lag is 0.
+//! In the `hostile` scenario: a primary dying mid-write looks like that outage; a split brain
+//! makes DR's replication series vanish; a skewed clock stamps DR's backup hours in the
+//! future; late answers come after the probe's timeout.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,10 +32,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
+use super::hostile::Lie;
+
 /// How old the last backup is when the simulator starts.
 pub const INITIAL_BACKUP_AGE: Duration = Duration::from_secs(2 * 3600 + 17 * 60);
 
 type OutageSource = Box<dyn Fn() -> bool + Send + Sync>;
+type LieSource = Box<dyn Fn() -> Option<super::hostile::Lie> + Send + Sync>;
 
 /// The simulated databases of both sites (shared by the Prometheus and Scaleway families).
 pub struct DbWorld {
@@ -40,6 +46,8 @@ pub struct DbWorld {
     seed: u64,
     outage: AtomicBool,
     outage_source: Option<OutageSource>,
+    /// The `hostile` scenario's lie playing now.
+    lie_source: Option<LieSource>,
     inner: Mutex<Inner>,
 }
 
@@ -57,6 +65,7 @@ impl DbWorld {
             seed,
             outage: AtomicBool::new(false),
             outage_source: None,
+            lie_source: None,
             inner: Mutex::new(Inner {
                 last_lag: 0,
                 promoted: false,
@@ -72,13 +81,28 @@ impl DbWorld {
         self
     }
 
+    /// Ask `f` which lie the `hostile` scenario plays (see `sim::hostile`).
+    pub fn with_lie_source(
+        mut self,
+        f: impl Fn() -> Option<super::hostile::Lie> + Send + Sync + 'static,
+    ) -> DbWorld {
+        self.lie_source = Some(Box::new(f));
+        self
+    }
+
+    fn lie(&self) -> Option<super::hostile::Lie> {
+        self.lie_source.as_ref().and_then(|f| f())
+    }
+
     /// The region-outage hook: the prod primary becomes unreachable and the DR lag freezes.
     pub fn set_region_outage(&self, on: bool) {
         self.outage.store(on, Ordering::SeqCst);
     }
 
     pub fn region_outage(&self) -> bool {
-        self.outage.load(Ordering::SeqCst) || self.outage_source.as_ref().is_some_and(|f| f())
+        self.outage.load(Ordering::SeqCst)
+            || self.outage_source.as_ref().is_some_and(|f| f())
+            || self.lie() == Some(super::hostile::Lie::PrimaryDiesMidWrite)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -182,6 +206,19 @@ async fn query(
     let now = unix(SystemTime::now());
     let site = site_of(q);
     let lower = q.to_ascii_lowercase();
+    // The hostile scenario's lies about DR (ground truth: `sim::hostile::Lie::truth`).
+    let lie = db.lie();
+    if site == "dr" && lie == Some(Lie::LateAnswers) {
+        tokio::time::sleep(super::hostile::LATE_BY).await;
+    }
+    // A promoted DR (split brain) exports no replication series.
+    let split = site == "dr" && lie == Some(Lie::SplitBrain);
+    // DR's clock is ahead: its backup is stamped in the future.
+    let skew = if site == "dr" && lie == Some(Lie::SkewedClock) {
+        super::hostile::CLOCK_SKEW.as_secs_f64()
+    } else {
+        0.0
+    };
     let sample = |name: Option<&str>, v: f64| {
         let mut metric = serde_json::Map::new();
         if let Some(n) = name {
@@ -198,7 +235,7 @@ async fn query(
     {
         // Seconds of replay lag: the DR copy is behind by its byte lag at the primary's
         // simulated write rate (frozen with the byte lag during an outage).
-        match db.lag_bytes(site) {
+        match db.lag_bytes(site).filter(|_| !split) {
             None => vec![],
             Some(b) => vec![sample(
                 (!arithmetic).then_some("pg_replication_replay_lag_seconds"),
@@ -209,15 +246,15 @@ async fn query(
         if !db.up(site) {
             vec![]
         } else if lower.contains("time()") {
-            vec![sample(None, db.backup_age().as_secs_f64())]
+            vec![sample(None, db.backup_age().as_secs_f64() - skew)]
         } else {
             vec![sample(
                 Some("pg_backup_last_success_timestamp_seconds"),
-                unix(db.last_backup()),
+                unix(db.last_backup()) + skew,
             )]
         }
     } else if lower.contains("lag") || lower.contains("lsn") || lower.contains("replication") {
-        match db.lag_bytes(site) {
+        match db.lag_bytes(site).filter(|_| !split) {
             None => vec![],
             Some(b) => vec![sample(
                 (!arithmetic).then_some("pg_replication_lag_bytes"),
@@ -251,7 +288,12 @@ fn format_value(v: f64) -> String {
 /// site down ⇒ prod database unreachable, DR lag frozen).
 pub fn world(state: &super::SimState) -> Arc<DbWorld> {
     let s = state.clone();
-    Arc::new(DbWorld::new(state.seed()).with_outage_source(move || !s.site_up(super::Site::Prod)))
+    let lies = state.clone();
+    Arc::new(
+        DbWorld::new(state.seed())
+            .with_outage_source(move || !s.site_up(super::Site::Prod))
+            .with_lie_source(move || lies.hostile_lie()),
+    )
 }
 
 /// This family for [`super::families`].

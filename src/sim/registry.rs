@@ -142,6 +142,13 @@ impl RegistryWorld {
         {
             return None;
         }
+        // Hostile: 200 for the tag, with another image behind it (another digest).
+        if site == "dr"
+            && self.state.as_ref().and_then(|s| s.hostile_lie())
+                == Some(super::hostile::Lie::WrongDigest)
+        {
+            return Some(manifest_body(svc, &format!("{tag}-rebuilt")));
+        }
         Some(manifest_body(svc, tag))
     }
 }

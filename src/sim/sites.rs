@@ -30,6 +30,10 @@ async fn healthz(State(state): State<SimState>, Path(site): Path<String>) -> Res
         )
             .into_response();
     };
+    // Hostile: DR answers, but only after every probe's timeout.
+    if site == Site::Dr && state.hostile_lie() == Some(super::hostile::Lie::LateAnswers) {
+        tokio::time::sleep(super::hostile::LATE_BY).await;
+    }
     if state.site_up(site) {
         (StatusCode::OK, "ok").into_response()
     } else {

@@ -23,8 +23,9 @@ pub enum Scenario {
     FlakyApi,
     /// Like `all-good` for health; the registry family leaves an image out of DR.
     ImageMissing,
-    /// A world that disagrees with us (seeded): out-of-order and contradictory status fields,
-    /// stalls, late answers. Ground truth is kept apart from what is answered.
+    /// A world that disagrees with us (seeded; ground truth kept apart from what is answered):
+    /// lies one after another (see `sim::hostile`) and out-of-order, contradictory, stalled or
+    /// late Qovery status fields (see `sim::qovery`).
     Hostile,
 }
 
@@ -70,7 +71,7 @@ impl Scenario {
                 "everything is up, but an image is missing from the DR registry"
             }
             Scenario::Hostile => {
-                "a world that disagrees with us: out-of-order Qovery status fields, stalls, late answers"
+                "a world that lies: records pointing elsewhere, split brain, a primary dying mid-write, wrong digests, skewed clocks, late answers, out-of-order and stalled Qovery deployments (seeded)"
             }
         }
     }
@@ -289,6 +290,13 @@ impl SimState {
             .entry(stream.to_owned())
             .or_insert_with(|| fastrand::Rng::with_seed(self.inner.seed ^ fnv1a(stream)));
         f(rng)
+    }
+
+    /// The lie the `hostile` scenario plays now (`None` in every other scenario).
+    pub fn hostile_lie(&self) -> Option<super::hostile::Lie> {
+        let active = self.active();
+        (active.scenario == Scenario::Hostile)
+            .then(|| super::hostile::lie_at(self.inner.seed, active.elapsed()))
     }
 
     /// Is this site up in the scenario playing now?

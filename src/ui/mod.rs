@@ -242,6 +242,16 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         Span::styled("  operator ", t.dim),
         sp(state.operator.display(), t.text),
     ];
+    // A split brain outranks everything but the badge: said in words, never dropped.
+    if crate::app::observe::split_brain(
+        &state.view(crate::plan::SiteId::Prod, crate::app::Section::Database),
+        &state.view(crate::plan::SiteId::Dr, crate::app::Section::Database),
+    ) {
+        spans.push(Span::styled(
+            format!(" ✗ CRITICAL {} ", crate::app::observe::SPLIT_BRAIN),
+            t.bad.add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
     let w = width as usize;
     let pieces = [
         (0, name_piece),

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Theme, pad, red, sp, trunc};
+use crate::app::observe::section_health;
 use crate::app::{Level, Section, SectionView, State, Verdict};
 use crate::plan::SiteId;
 use crate::plan::units::fmt_duration;
@@ -146,12 +147,25 @@ fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, 
             t.dim,
         ),
         SectionView::Waiting => ("waiting…".into(), t.unknown, String::new(), t.dim),
-        SectionView::Fresh { reading, age } => (
-            format!("{} {}", level_icon(reading.level), reading.summary),
-            level_style(reading.level, t),
-            fmt_duration(age),
-            t.dim,
-        ),
+        SectionView::Fresh { reading, age } => {
+            // The one section verdict (`section_health`): a database in a split brain is drawn
+            // bad even though its own reading, alone, looks fine.
+            let level = section_health(state, site, sec)
+                .level()
+                .unwrap_or(reading.level);
+            let sb = sec == Section::Database && level == Level::Bad && reading.level != Level::Bad;
+            (
+                format!(
+                    "{} {}{}",
+                    level_icon(level),
+                    reading.summary,
+                    if sb { " · SPLIT BRAIN" } else { "" }
+                ),
+                level_style(level, t),
+                fmt_duration(age),
+                t.dim,
+            )
+        }
         SectionView::Stale { reading, age } => (
             format!("~ {}", reading.summary),
             t.stale,
