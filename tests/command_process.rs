@@ -176,7 +176,10 @@ fn a_child_runs_in_its_own_session_and_a_stop_kills_its_grandchildren() {
                 break;
             }
         }
-        (child.expect("child pid"), grandchild.expect("grandchild pid"))
+        (
+            child.expect("child pid"),
+            grandchild.expect("grandchild pid"),
+        )
     });
     // Its own session: the session id (field 6) is its own pid, not the test's session.
     assert_eq!(stat_field(child, 6), Some(child.to_string()));
@@ -186,7 +189,10 @@ fn a_child_runs_in_its_own_session_and_a_stop_kills_its_grandchildren() {
         std::thread::sleep(Duration::from_millis(50));
         waited += 1;
     }
-    assert!(gone(grandchild), "the grandchild sleep {grandchild} survived the stop");
+    assert!(
+        gone(grandchild),
+        "the grandchild sleep {grandchild} survived the stop"
+    );
     assert!(gone(child), "the child {child} survived the stop");
 }
 
@@ -204,7 +210,10 @@ fn a_process_is_recognised_by_pid_and_start_time() {
         boot_id: Some("another-boot".into()),
         ..me.clone()
     };
-    assert!(!rebooted.is_alive(), "same pid and ticks after a reboot: not it");
+    assert!(
+        !rebooted.is_alive(),
+        "same pid and ticks after a reboot: not it"
+    );
     let unknown = ProcessIdentity {
         start_ticks: None,
         ..me
@@ -254,12 +263,15 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
     let StepAction::Command(push) = &loaded.plan.steps[0].action else {
         panic!("a command step");
     };
-    assert_eq!(push.secret_env, vec![("TOKEN".to_string(), secret.to_string())]);
+    assert_eq!(
+        push.secret_env,
+        vec![("TOKEN".to_string(), secret.to_string())]
+    );
     assert!(!push.args.iter().any(|a| a.contains(secret)));
     // Review mode shows the variable and a label, never the value.
     let described = drcockpit::steps::describe(&loaded.plan.steps[0].action)
         .into_iter()
-        .map(|l| drcockpit::redact::redact_string(l))
+        .map(drcockpit::redact::redact_string)
         .collect::<Vec<_>>()
         .join("\n");
     assert!(described.contains("TOKEN=‹secret"), "{described}");
@@ -270,7 +282,12 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
         .iter()
         .filter(|n| n.contains("secret_env") && n.contains("ps"))
         .collect();
-    assert_eq!(warnings.len(), 1, "one warning, for `leaky`: {:?}", loaded.notes);
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, for `leaky`: {:?}",
+        loaded.notes
+    );
     assert!(warnings[0].contains("leaky") && !warnings[0].contains(secret));
 
     // A key in both maps is ambiguous.
@@ -278,10 +295,13 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
         "secret_env = { TOKEN",
         "env = { TOKEN = \"x\" }\nsecret_env = { TOKEN",
     );
-    let e = drcockpit::plan::load::load_str_with_notes(&both, "<test>", &opts)
-        .err()
-        .expect("refused");
-    assert!(e.to_string().contains("both in `env` and `secret_env`"), "{e}");
+    let Err(e) = drcockpit::plan::load::load_str_with_notes(&both, "<test>", &opts) else {
+        panic!("a key in both env and secret_env is refused");
+    };
+    assert!(
+        e.to_string().contains("both in `env` and `secret_env`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -671,9 +671,16 @@ fn sighup_while_a_command_runs_waits_for_it_then_journals_and_exits() {
     })
     .expect("the session ended on SIGHUP");
     assert!(finished < ended, "the outcome is journaled before the end");
-    assert!(ev.iter().any(|v| is(v, "step_output", "mutate") && v["line"] == "done"));
-    assert!(ev.iter().any(|v| is(v, "note", "mutate")
-        && v["text"].as_str().is_some_and(|t| t.contains("stays without a terminal"))));
+    assert!(
+        ev.iter()
+            .any(|v| is(v, "step_output", "mutate") && v["line"] == "done")
+    );
+    assert!(ev.iter().any(|v| {
+        is(v, "note", "mutate")
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("stays without a terminal"))
+    }));
 }
 
 #[test]
@@ -700,17 +707,28 @@ fn resume_follows_a_command_that_outlived_a_kill_9() {
     assert!(alive(pid), "the child outlives a kill -9 of the cockpit");
 
     let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
-    c.wait_screen(&format!("still running (pid {pid}"), Duration::from_secs(10));
+    c.wait_screen(
+        &format!("still running (pid {pid}"),
+        Duration::from_secs(10),
+    );
     // Not offered for retry while it runs.
     c.send("r");
-    assert!(!events(&journal).iter().any(|v| is(v, "step_started", "mutate")
-        && v["attempt"] == 2));
-    wait_event(&journal, "the followed process's end", Duration::from_secs(20), |v| {
-        is(v, "process_ended", "mutate")
-            && v["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains("ended while the cockpit was away"))
-    });
+    assert!(
+        !events(&journal)
+            .iter()
+            .any(|v| is(v, "step_started", "mutate") && v["attempt"] == 2)
+    );
+    wait_event(
+        &journal,
+        "the followed process's end",
+        Duration::from_secs(20),
+        |v| {
+            is(v, "process_ended", "mutate")
+                && v["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("ended while the cockpit was away"))
+        },
+    );
     c.wait_screen("ended while the cockpit was away", Duration::from_secs(5));
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));

@@ -944,7 +944,13 @@ fn resume_follows_a_step_whose_process_still_runs_instead_of_offering_retry() {
     );
     assert!(r.take_effects().iter().any(|e| matches!(
         e,
-        Effect::Follow { step: 3, attempt: 1, pid: 4242, start_ticks: Some(777), .. }
+        Effect::Follow {
+            step: 3,
+            attempt: 1,
+            pid: 4242,
+            start_ticks: Some(777),
+            ..
+        }
     )));
     // Neither retry nor Enter runs it a second time.
     r.observe(SiteId::Dr, true);
@@ -953,7 +959,10 @@ fn resume_follows_a_step_whose_process_still_runs_instead_of_offering_retry() {
     r.key(KeyCode::Enter);
     r.key(KeyCode::Char('d'));
     assert!(r.state.dialog.is_none(), "no confirmation, no mark-done");
-    assert!(r.run_steps().is_empty(), "a running process is not run twice");
+    assert!(
+        r.run_steps().is_empty(),
+        "a running process is not run twice"
+    );
 
     // It ends: the exit status of a process that is not our child cannot be known.
     r.send(Msg::FollowedEnded {
@@ -999,11 +1008,7 @@ fn still_running_for_a_step_that_is_not_unknown_changes_nothing() {
         since: t0(),
     });
     assert_eq!(h.status("promote"), StepStatus::Succeeded);
-    assert!(
-        !h.effects
-            .iter()
-            .any(|e| matches!(e, Effect::Follow { .. }))
-    );
+    assert!(!h.effects.iter().any(|e| matches!(e, Effect::Follow { .. })));
 }
 
 #[test]
@@ -1016,9 +1021,9 @@ fn aborting_the_checklist_stops_the_running_step() {
     h.key(KeyCode::Enter);
     assert!(h.state.aborted.is_some());
     assert!(
-        h.take_effects()
-            .iter()
-            .any(|e| matches!(e, Effect::StopStep { step: 3, reason } if reason.contains("aborted"))),
+        h.take_effects().iter().any(
+            |e| matches!(e, Effect::StopStep { step: 3, reason } if reason.contains("aborted"))
+        ),
         "the running step's process group is stopped"
     );
     // Its result still lands in the journal.

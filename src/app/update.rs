@@ -237,7 +237,15 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             start_ticks,
             boot_id,
             since,
-        } => still_running(state, step, attempt, pid, (start_ticks, boot_id), since, &mut fx),
+        } => still_running(
+            state,
+            step,
+            attempt,
+            pid,
+            (start_ticks, boot_id),
+            since,
+            &mut fx,
+        ),
         Msg::FollowedEnded {
             step,
             attempt,

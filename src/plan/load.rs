@@ -1651,7 +1651,14 @@ const CORE_KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "command",
-        keys: &["command", "cwd", "env", "secret_env", "inherit_env", "timeout"],
+        keys: &[
+            "command",
+            "cwd",
+            "env",
+            "secret_env",
+            "inherit_env",
+            "timeout",
+        ],
         build: build_command,
     },
 ];

@@ -134,11 +134,15 @@ impl Executor {
                 pid,
                 start_ticks,
                 boot_id,
-            } => self.follow(step, attempt, steps::command::ProcessIdentity {
-                pid,
-                start_ticks,
-                boot_id,
-            }),
+            } => self.follow(
+                step,
+                attempt,
+                steps::command::ProcessIdentity {
+                    pid,
+                    start_ticks,
+                    boot_id,
+                },
+            ),
             Effect::Preflight { step } => {
                 let Some(spec) = self.plan.steps.get(step).cloned() else {
                     return;
