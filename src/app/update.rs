@@ -578,8 +578,11 @@ fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
                 "checklist",
                 format!("ABORTED by {}: {reason}", rec.operator),
             ));
-            // Aborting stops the step that runs, grandchildren included.
-            if let Some(step) = state.running_step() {
+            // Aborting stops a running command, grandchildren included. (Other kinds finish and
+            // record their real outcome: a request cut mid-flight would leave it unknowable.)
+            if let Some(step) = state.running_step()
+                && matches!(state.plan.steps[step].action, StepAction::Command(_))
+            {
                 fx.push(Effect::StopStep {
                     step,
                     reason: format!("stopped: the checklist was aborted by {}", rec.operator),

@@ -345,7 +345,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             _ = spinner.tick(), if spinning => Some(Msg::Tick),
             _ = sigint.recv() => { interrupted = true; end_reason = Some("signal SIGINT".into()); None }
             _ = sigterm.recv() => { interrupted = true; end_reason = Some("signal SIGTERM".into()); None }
-            _ = sighup.recv(), if detached.is_none() => { interrupted = true; lost = Some("signal SIGHUP (terminal hung up)".into()); None }
+            _ = sighup.recv() => { interrupted = true; lost = Some("signal SIGHUP (terminal hung up)".into()); None }
         };
         let Some(first) = first else { continue };
         // Batch-drain whatever else is waiting, then draw once.
