@@ -441,9 +441,9 @@ fn kill_9_mid_step_then_resume_marks_it_unknown() {
     c.send("y");
     wait_event(
         &journal,
-        "the step's output",
+        "the step's process",
         Duration::from_secs(10),
-        |v| is(v, "step_output", "long"),
+        |v| is(v, "process_started", "long"),
     );
     unsafe { libc::kill(c.pid(), libc::SIGKILL) };
     c.wait_exit(Duration::from_secs(5));

@@ -54,11 +54,6 @@ pub fn describe(c: &CommandSpec) -> Vec<String> {
     }
     if c.inherit_env {
         v.push("  inherits the cockpit's whole environment (inherit_env = true)".into());
-    } else {
-        v.push(format!(
-            "  environment: only {} from the cockpit, plus the variables above",
-            BASE_ENV.join(", ")
-        ));
     }
     v.push(format!(
         "  timeout {}",
