@@ -687,7 +687,10 @@ fn sighup_while_a_command_runs_waits_for_it_then_journals_and_exits() {
 fn resume_follows_a_command_that_outlived_a_kill_9() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let plan = tmp.path().join("follow.toml");
-    std::fs::write(&plan, one_command_plan("follow", "sleep 4")).expect("plan");
+    let marker = tmp.path().join("finished");
+    // It prints after the cockpit is gone: that write must not kill it (no SIGPIPE).
+    let script = format!("sleep 4; echo done; touch {}", marker.display());
+    std::fs::write(&plan, one_command_plan("follow", &script)).expect("plan");
     let journal = tmp.path().join("j.jsonl");
     let (plan_s, journal_s) = (
         plan.to_string_lossy().to_string(),
@@ -730,6 +733,10 @@ fn resume_follows_a_command_that_outlived_a_kill_9() {
         },
     );
     c.wait_screen("ended while the cockpit was away", Duration::from_secs(5));
+    assert!(
+        marker.exists(),
+        "the child ran to its end although it printed with no cockpit reading"
+    );
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
 }

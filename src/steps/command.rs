@@ -7,13 +7,17 @@
 //! - it gets a minimal environment (PATH, HOME, LANG, TZ, USER, TERM) plus the step's `env` and
 //!   `secret_env` (secrets travel in the environment, never on the command line `ps` shows);
 //! - stopping it (timeout, abort, quit) signals its whole process group, grandchildren included:
-//!   SIGTERM, then SIGKILL after a grace period.
+//!   SIGTERM, then SIGKILL after a grace period;
+//! - its stdout and stderr go to unlinked temporary files the cockpit tails, not pipes: if the
+//!   cockpit dies, the child's next write must not kill it with SIGPIPE (and nothing it printed
+//!   stays on disk once both are gone).
 
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use super::StepContext;
@@ -276,6 +280,80 @@ impl Drop for GroupGuard {
     }
 }
 
+/// A temporary file for one output stream: (the child's append-only end, the cockpit's reading
+/// end). Unlinked at once: only these two descriptors keep it, so it disappears with them.
+fn output_file(stream: &str) -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = std::env::temp_dir().join(format!(
+        ".drcockpit-{}-{:016x}.{stream}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let w = std::fs::OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    let r = std::fs::File::open(&path);
+    let _ = std::fs::remove_file(&path);
+    Ok((w, r?))
+}
+
+/// Where the cockpit reads a child's stream from.
+enum Source {
+    /// An unlinked file, tailed until the child is done.
+    File(std::fs::File),
+    /// A pipe (when no temporary file could be made), read to EOF.
+    Pipe(Box<dyn AsyncRead + Unpin + Send>),
+}
+
+/// Set when the step is over (the child ended, or the step's future was dropped).
+struct DoneOnDrop(Arc<AtomicBool>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Emit a stream line by line until it ends (pipe) or the step is done and the file is read.
+async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: &'static str) {
+    match source {
+        Source::Pipe(p) => {
+            let mut lines = BufReader::new(p).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                ctx.emit(stream, l);
+            }
+        }
+        Source::File(f) => {
+            let mut f = tokio::fs::File::from_std(f);
+            let mut pending: Vec<u8> = Vec::new();
+            let mut chunk = vec![0u8; 16 * 1024];
+            loop {
+                // Read `done` before reading: after it is set, one more read gets everything.
+                let finished = done.load(Ordering::SeqCst);
+                let n = f.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    if finished {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                pending.extend_from_slice(&chunk[..n]);
+                while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=pos).collect();
+                    let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+                    ctx.emit(stream, text.trim_end_matches('\r').to_string());
+                }
+            }
+            if !pending.is_empty() {
+                ctx.emit(stream, String::from_utf8_lossy(&pending).into_owned());
+            }
+        }
+    }
+}
+
 pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
     if !ctx.allow_spawn {
         log::warn!(target: "safety", "refused to spawn `{}`: this session is read-only", c.program);
@@ -285,13 +363,28 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
         ));
     }
     ctx.info(format!("$ {}", command_line(c)));
+    let (out_file, err_file) = match (output_file("stdout"), output_file("stderr")) {
+        (Ok(o), Ok(e)) => (Some(o), Some(e)),
+        (Err(e), _) | (_, Err(e)) => {
+            log::warn!(target: "safety", "no temporary file for `{}`'s output ({e}): using pipes — if the cockpit dies, the program may die on its next write", c.program);
+            (None, None)
+        }
+    };
     let mut cmd = Command::new(&c.program);
     cmd.args(&c.args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         // The guard below stops the whole group; dropping the handle alone must not.
         .kill_on_drop(false);
+    let (out_src, err_src) = match (out_file, err_file) {
+        (Some((ow, or)), Some((ew, er))) => {
+            cmd.stdout(Stdio::from(ow)).stderr(Stdio::from(ew));
+            (Some(Source::File(or)), Some(Source::File(er)))
+        }
+        _ => {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            (None, None)
+        }
+    };
     if let Some(base) = base_env(c) {
         cmd.env_clear();
         cmd.envs(base);
@@ -327,32 +420,32 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
             boot_id: id.boot_id,
         });
     }
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let (c1, c2) = (ctx.clone(), ctx.clone());
-    let out_task = tokio::spawn(async move {
-        if let Some(s) = stdout {
-            let mut lines = BufReader::new(s).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
-                c1.emit("stdout", l);
-            }
-        }
+    let out_src = out_src.or_else(|| {
+        child
+            .stdout
+            .take()
+            .map(|p| Source::Pipe(Box::new(p) as Box<dyn AsyncRead + Unpin + Send>))
     });
-    let err_task = tokio::spawn(async move {
-        if let Some(s) = stderr {
-            let mut lines = BufReader::new(s).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
-                c2.emit("stderr", l);
-            }
-        }
+    let err_src = err_src.or_else(|| {
+        child
+            .stderr
+            .take()
+            .map(|p| Source::Pipe(Box::new(p) as Box<dyn AsyncRead + Unpin + Send>))
     });
+    let done = Arc::new(AtomicBool::new(false));
+    let done_guard = DoneOnDrop(done.clone());
+    let out_task = out_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stdout")));
+    let err_task = err_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stderr")));
     let status = child
         .wait()
         .await
         .map_err(|e| format!("waiting for `{}`: {e}", c.program))?;
-    // A grandchild may still hold the output open: until it closes, a stop still reaches it.
-    let _ = out_task.await;
-    let _ = err_task.await;
+    drop(done_guard);
+    // With pipes, a grandchild may still hold the output open: until it closes, a stop still
+    // reaches it.
+    for t in [out_task, err_task].into_iter().flatten() {
+        let _ = t.await;
+    }
     if let Some(g) = guard.as_mut() {
         g.disarm();
     }
