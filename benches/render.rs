@@ -38,6 +38,8 @@ fn busy_state() -> State {
                 args: vec!["-c".into(), "SELECT pg_promote(true, 60)".into()],
                 cwd: None,
                 env: vec![],
+                secret_env: vec![],
+                inherit_env: false,
                 timeout: Duration::from_secs(60),
             }),
             requires: vec![

@@ -446,11 +446,15 @@ fn kill_9_mid_step_then_resume_marks_it_unknown() {
     c.send("y");
     wait_event(
         &journal,
-        "the step's output",
+        "the step's process",
         Duration::from_secs(10),
-        |v| is(v, "step_output", "long"),
+        |v| is(v, "process_started", "long"),
     );
     unsafe { libc::kill(c.pid(), libc::SIGKILL) };
+    // The child survives the cockpit (its own session); here it is stopped before the resume, so
+    // the step is left unknown (`resume_follows_a_command_that_outlived_a_kill_9` covers the
+    // still-running case).
+    stop_recorded_child(&journal, "long");
     c.wait_exit(Duration::from_secs(5));
     let ev = events(&journal);
     assert!(ev.iter().any(|v| is(v, "step_started", "long")));
@@ -762,4 +766,163 @@ fn a_cockpit_that_cannot_take_the_plans_lock_refuses_to_drive() {
         "cannot take or read the plan's lock",
         Duration::from_secs(2),
     );
+}
+
+/// The pid a step's child was journaled with.
+fn recorded_pid(journal: &Path, step: &str) -> i32 {
+    events(journal)
+        .iter()
+        .rev()
+        .find(|v| is(v, "process_started", step))
+        .and_then(|v| v["pid"].as_i64())
+        .and_then(|p| i32::try_from(p).ok())
+        .unwrap_or_else(|| panic!("no process_started for {step} in {}", journal.display()))
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| {
+            let rest = t[t.rfind(')')? + 1..].to_string();
+            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
+}
+
+/// Kill a step's child process group (it leads its own session) and wait until it is gone.
+fn stop_recorded_child(journal: &Path, step: &str) {
+    let pid = recorded_pid(journal, step);
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    let start = Instant::now();
+    while alive(pid) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn one_command_plan(name: &str, script: &str) -> String {
+    format!(
+        r#"
+[plan]
+name = "{name}"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+
+[sites.prod]
+label = "Prod"
+
+[sites.dr]
+label = "DR"
+
+[[step]]
+id = "mutate"
+title = "A half-done mutation must not be cut"
+kind = "command"
+command = ["sh", "-c", "{script}"]
+timeout = "1m"
+"#
+    )
+}
+
+#[test]
+fn sighup_while_a_command_runs_waits_for_it_then_journals_and_exits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("hup.toml");
+    std::fs::write(&plan, one_command_plan("hangup", "sleep 2; echo done")).expect("plan");
+    let journal = tmp.path().join("j.jsonl");
+    let (plan_s, journal_s) = (
+        plan.to_string_lossy().to_string(),
+        journal.to_string_lossy().to_string(),
+    );
+    let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(&journal, "the child's pid", Duration::from_secs(10), |v| {
+        is(v, "process_started", "mutate") && v["start_ticks"].is_u64()
+    });
+    // The SSH session drops: the cockpit gets SIGHUP (its child, in its own session, does not).
+    unsafe { libc::kill(c.pid(), libc::SIGHUP) };
+    assert_eq!(
+        c.wait_exit(Duration::from_secs(30)),
+        Some(130),
+        "the cockpit exits once the step has ended"
+    );
+    let ev = events(&journal);
+    let pos = |f: &dyn Fn(&serde_json::Value) -> bool| ev.iter().position(f);
+    let finished = pos(&|v| finished_ok("mutate")(v)).expect("the step succeeded");
+    let ended = pos(&|v| {
+        v["type"] == "session_ended" && v["reason"].as_str().is_some_and(|r| r.contains("SIGHUP"))
+    })
+    .expect("the session ended on SIGHUP");
+    assert!(finished < ended, "the outcome is journaled before the end");
+    assert!(
+        ev.iter()
+            .any(|v| is(v, "step_output", "mutate") && v["line"] == "done")
+    );
+    assert!(ev.iter().any(|v| {
+        is(v, "note", "mutate")
+            && v["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("stays without a terminal"))
+    }));
+}
+
+#[test]
+fn resume_follows_a_command_that_outlived_a_kill_9() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("follow.toml");
+    let marker = tmp.path().join("finished");
+    // It prints after the cockpit is gone: that write must not kill it (no SIGPIPE).
+    let script = format!("sleep 4; echo done; touch {}", marker.display());
+    std::fs::write(&plan, one_command_plan("follow", &script)).expect("plan");
+    let journal = tmp.path().join("j.jsonl");
+    let (plan_s, journal_s) = (
+        plan.to_string_lossy().to_string(),
+        journal.to_string_lossy().to_string(),
+    );
+    let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
+    c.wait_screen("LIVE", Duration::from_secs(10));
+    c.send("\r");
+    c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.send("y");
+    wait_event(&journal, "the child's pid", Duration::from_secs(10), |v| {
+        is(v, "process_started", "mutate")
+    });
+    unsafe { libc::kill(c.pid(), libc::SIGKILL) };
+    c.wait_exit(Duration::from_secs(5));
+    let pid = recorded_pid(&journal, "mutate");
+    assert!(alive(pid), "the child outlives a kill -9 of the cockpit");
+
+    let mut c = Cockpit::spawn(&["live", &plan_s, "--journal", &journal_s], tmp.path(), &[]);
+    c.wait_screen(
+        &format!("still running (pid {pid}"),
+        Duration::from_secs(10),
+    );
+    // Not offered for retry while it runs.
+    c.send("r");
+    assert!(
+        !events(&journal)
+            .iter()
+            .any(|v| is(v, "step_started", "mutate") && v["attempt"] == 2)
+    );
+    wait_event(
+        &journal,
+        "the followed process's end",
+        Duration::from_secs(20),
+        |v| {
+            is(v, "process_ended", "mutate")
+                && v["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("ended while the cockpit was away"))
+        },
+    );
+    c.wait_screen("ended while the cockpit was away", Duration::from_secs(5));
+    assert!(
+        marker.exists(),
+        "the child ran to its end although it printed with no cockpit reading"
+    );
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
 }

@@ -57,6 +57,8 @@ fn test_plan() -> Plan {
             args: vec![],
             cwd: None,
             env: vec![],
+            secret_env: vec![],
+            inherit_env: false,
             timeout: Duration::from_secs(10),
         }),
     );
@@ -875,4 +877,160 @@ fn declaring_the_incident_is_journaled_once_and_starts_the_clock() {
         assert!(h.state.dialog.is_none(), "{mode:?} cannot declare");
         assert!(h.journal.is_empty());
     }
+}
+
+/// Start `promote` (a command step) and let its child report its identity.
+fn start_promote_with_child(h: &mut Harness) {
+    h.walk_to_promote();
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.run_steps(), vec![(3, 1)]);
+    h.send(Msg::ProcessStarted {
+        step: 3,
+        attempt: 1,
+        pid: 4242,
+        start_ticks: Some(777),
+        boot_id: Some("boot-a".into()),
+    });
+}
+
+#[test]
+fn a_started_child_is_journaled_with_its_pid_and_start_time() {
+    let mut h = Harness::new(Mode::Live);
+    start_promote_with_child(&mut h);
+    assert!(
+        h.events().iter().any(|e| matches!(e,
+            Event::ProcessStarted { step, attempt: 1, pid: 4242, start_ticks: Some(777), boot_id: Some(b), host }
+                if step == "promote" && b == "boot-a" && host == "bastion-1")),
+        "{:?}",
+        h.events()
+    );
+    // A late report from an earlier attempt is not journaled.
+    let before = h.journal.len();
+    h.send(Msg::ProcessStarted {
+        step: 3,
+        attempt: 7,
+        pid: 1,
+        start_ticks: None,
+        boot_id: None,
+    });
+    assert_eq!(h.journal.len(), before);
+}
+
+#[test]
+fn resume_follows_a_step_whose_process_still_runs_instead_of_offering_retry() {
+    let mut h = Harness::new(Mode::Live);
+    start_promote_with_child(&mut h);
+    // The cockpit is killed here; its child goes on. A new cockpit replays the journal, and the
+    // runtime finds pid 4242 alive with the same start time.
+    let mut r = Harness::new(Mode::Live);
+    replay(&mut r.state, &h.journal);
+    assert_eq!(r.status("promote"), StepStatus::Unknown);
+    r.send(Msg::StillRunning {
+        step: 3,
+        attempt: 1,
+        pid: 4242,
+        start_ticks: Some(777),
+        boot_id: Some("boot-a".into()),
+        since: t0(),
+    });
+    assert_eq!(r.status("promote"), StepStatus::Running);
+    let shown = r.state.steps[3].last_output.clone().unwrap_or_default();
+    assert!(
+        shown.contains("still running (pid 4242, started 2026-11-24 09:00:00 UTC)")
+            && shown.contains("output is not available"),
+        "{shown}"
+    );
+    assert!(r.take_effects().iter().any(|e| matches!(
+        e,
+        Effect::Follow {
+            step: 3,
+            attempt: 1,
+            pid: 4242,
+            start_ticks: Some(777),
+            ..
+        }
+    )));
+    // Neither retry nor Enter runs it a second time.
+    r.observe(SiteId::Dr, true);
+    r.select("promote");
+    r.key(KeyCode::Char('r'));
+    r.key(KeyCode::Enter);
+    r.key(KeyCode::Char('d'));
+    assert!(r.state.dialog.is_none(), "no confirmation, no mark-done");
+    assert!(
+        r.run_steps().is_empty(),
+        "a running process is not run twice"
+    );
+
+    // It ends: the exit status of a process that is not our child cannot be known.
+    r.send(Msg::FollowedEnded {
+        step: 3,
+        attempt: 1,
+        pid: 4242,
+        detail: "process 4242 ended while the cockpit was away — its exit status cannot be known"
+            .into(),
+    });
+    assert_eq!(r.status("promote"), StepStatus::Unknown);
+    assert!(
+        r.events()
+            .iter()
+            .any(|e| matches!(e, Event::ProcessEnded { step, pid: 4242, .. } if step == "promote"))
+    );
+    assert!(r.take_effects().iter().any(|e| matches!(
+        e,
+        Effect::Log { line, .. } if line.contains("ended while the cockpit was away") && line.contains("check its effect")
+    )));
+    // A third cockpit replaying this journal sees it unknown too, and can retry it now.
+    let mut again = Harness::new(Mode::Live);
+    let all: Vec<Record> = h.journal.iter().chain(r.journal.iter()).cloned().collect();
+    replay(&mut again.state, &all);
+    assert_eq!(again.status("promote"), StepStatus::Unknown);
+}
+
+#[test]
+fn still_running_for_a_step_that_is_not_unknown_changes_nothing() {
+    let mut h = Harness::new(Mode::Live);
+    start_promote_with_child(&mut h);
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("exited 0".into()),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Succeeded);
+    h.send(Msg::StillRunning {
+        step: 3,
+        attempt: 1,
+        pid: 4242,
+        start_ticks: Some(777),
+        boot_id: None,
+        since: t0(),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Succeeded);
+    assert!(!h.effects.iter().any(|e| matches!(e, Effect::Follow { .. })));
+}
+
+#[test]
+fn aborting_the_checklist_stops_the_running_step() {
+    let mut h = Harness::new(Mode::Live);
+    start_promote_with_child(&mut h);
+    h.take_effects();
+    h.key(KeyCode::Char('A'));
+    h.type_str("ABORT");
+    h.key(KeyCode::Enter);
+    assert!(h.state.aborted.is_some());
+    assert!(
+        h.take_effects().iter().any(
+            |e| matches!(e, Effect::StopStep { step: 3, reason } if reason.contains("aborted"))
+        ),
+        "the running step's process group is stopped"
+    );
+    // Its result still lands in the journal.
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Err("stopped: the checklist was aborted by alice".into()),
+    });
+    assert_eq!(h.status("promote"), StepStatus::Failed);
 }

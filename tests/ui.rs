@@ -87,6 +87,8 @@ fn test_plan() -> Plan {
             args: vec!["-c".into(), "SELECT pg_promote(true, 60)".into()],
             cwd: None,
             env: vec![],
+            secret_env: vec![],
+            inherit_env: false,
             timeout: Duration::from_secs(60),
         }),
     );

@@ -51,6 +51,31 @@ pub enum Msg {
         step: usize,
         checks: Vec<PreflightCheck>,
     },
+    /// A `command` step's child started (its identity goes into the journal).
+    ProcessStarted {
+        step: usize,
+        attempt: u32,
+        pid: u32,
+        start_ticks: Option<u64>,
+        boot_id: Option<String>,
+    },
+    /// Resume: the process a crashed cockpit started for this step still runs (same pid and
+    /// start time). The step is followed until it ends instead of being offered for retry.
+    StillRunning {
+        step: usize,
+        attempt: u32,
+        pid: u32,
+        start_ticks: Option<u64>,
+        boot_id: Option<String>,
+        since: DateTime<Utc>,
+    },
+    /// A followed process (see `StillRunning`) is gone.
+    FollowedEnded {
+        step: usize,
+        attempt: u32,
+        pid: u32,
+        detail: String,
+    },
     /// An event is in the journal (fsync'd); now the state may show it.
     Recorded(Record),
     JournalFailed(String),
@@ -91,6 +116,19 @@ pub enum Effect {
     /// Review mode: run the step's read-only preflight.
     Preflight {
         step: usize,
+    },
+    /// Watch a process this cockpit did not start until it ends (`Msg::FollowedEnded`).
+    Follow {
+        step: usize,
+        attempt: u32,
+        pid: u32,
+        start_ticks: Option<u64>,
+        boot_id: Option<String>,
+    },
+    /// Stop a running step: its process group gets SIGTERM, then SIGKILL after a grace.
+    StopStep {
+        step: usize,
+        reason: String,
     },
     /// A line for the log pane (the runtime redacts it).
     Log {
@@ -182,6 +220,56 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
                 finish(state, step, attempt, result, &mut fx);
             }
         }
+        Msg::ProcessStarted {
+            step,
+            attempt,
+            pid,
+            start_ticks,
+            boot_id,
+        } => {
+            if is_current(state, step, attempt) {
+                fx.push(Effect::Record(Event::ProcessStarted {
+                    step: state.plan.steps[step].id.clone(),
+                    attempt,
+                    pid,
+                    start_ticks,
+                    boot_id,
+                    host: state.operator.host.clone(),
+                }));
+            }
+        }
+        Msg::StillRunning {
+            step,
+            attempt,
+            pid,
+            start_ticks,
+            boot_id,
+            since,
+        } => still_running(
+            state,
+            step,
+            attempt,
+            pid,
+            (start_ticks, boot_id),
+            since,
+            &mut fx,
+        ),
+        Msg::FollowedEnded {
+            step,
+            attempt,
+            pid,
+            detail,
+        } => {
+            if is_current(state, step, attempt) && !state.steps[step].finishing {
+                state.steps[step].finishing = true;
+                fx.push(Effect::Record(Event::ProcessEnded {
+                    step: state.plan.steps[step].id.clone(),
+                    attempt,
+                    pid,
+                    detail,
+                }));
+            }
+        }
         Msg::PreflightDone { step, checks } => {
             let id = state.plan.steps[step].id.clone();
             state.steps[step].review.preflight_running = false;
@@ -247,6 +335,45 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
         Msg::Notice { text } => state.flash = Some((text, now)),
     }
     fx
+}
+
+/// Resume found the step's process alive: show it running and follow it (nothing runs it again).
+fn still_running(
+    state: &mut State,
+    step: usize,
+    attempt: u32,
+    pid: u32,
+    (start_ticks, boot_id): (Option<u64>, Option<String>),
+    since: DateTime<Utc>,
+    fx: &mut Vec<Effect>,
+) {
+    if step >= state.steps.len()
+        || !matches!(state.steps[step].phase, StepPhase::Unknown { attempt: a } if a == attempt)
+    {
+        return;
+    }
+    let id = state.plan.steps[step].id.clone();
+    let text = format!(
+        "still running (pid {pid}, started {} UTC) — followed until it ends; its output is not available to this session",
+        since.format("%Y-%m-%d %H:%M:%S")
+    );
+    let s = &mut state.steps[step];
+    s.phase = StepPhase::Running { attempt, since };
+    s.finishing = false;
+    s.last_output = Some(text.clone());
+    fx.push(log(log::Level::Warn, &id, text.clone()));
+    flash(state, format!("step {id}: {text}"));
+    fx.push(Effect::Record(Event::Note {
+        step: Some(id),
+        text,
+    }));
+    fx.push(Effect::Follow {
+        step,
+        attempt,
+        pid,
+        start_ticks,
+        boot_id,
+    });
 }
 
 fn is_current(state: &State, step: usize, attempt: u32) -> bool {
@@ -439,6 +566,10 @@ pub fn apply(state: &mut State, rec: &Record) {
             state.steps[i].review.preflight = Some(checks.clone())
         }
         (Event::Aborted { reason }, _) => state.aborted = Some(reason.clone()),
+        (Event::ProcessEnded { attempt, .. }, Some(i)) => {
+            state.steps[i].phase = StepPhase::Unknown { attempt: *attempt };
+            state.steps[i].finishing = false;
+        }
         _ => {}
     }
 }
@@ -475,6 +606,16 @@ fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
                 "checklist",
                 format!("ABORTED by {}: {reason}", rec.operator),
             ));
+            // Aborting stops a running command, grandchildren included. (Other kinds finish and
+            // record their real outcome: a request cut mid-flight would leave it unknowable.)
+            if let Some(step) = state.running_step()
+                && matches!(state.plan.steps[step].action, StepAction::Command(_))
+            {
+                fx.push(Effect::StopStep {
+                    step,
+                    reason: format!("stopped: the checklist was aborted by {}", rec.operator),
+                });
+            }
         }
         return;
     };
@@ -597,6 +738,16 @@ fn after_recorded(state: &mut State, rec: &Record, fx: &mut Vec<Effect>) {
             ));
             advance_selection(state, i);
         }
+        Event::ProcessStarted { pid, .. } => fx.push(log(
+            log::Level::Info,
+            &id,
+            format!("runs as pid {pid} in its own session: a dropped connection does not stop it"),
+        )),
+        Event::ProcessEnded { detail, .. } => fx.push(log(
+            log::Level::Warn,
+            &id,
+            format!("{detail} — check its effect, then r retry · d mark done · s skip"),
+        )),
         Event::Note { text, .. } => fx.push(log(
             log::Level::Info,
             &id,

@@ -42,6 +42,27 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kind: Option<String>,
     },
+    /// The child process of a `command` step started (in its own session). A resumed cockpit
+    /// uses pid + start time (+ boot id) to tell whether this very process still runs.
+    ProcessStarted {
+        step: String,
+        attempt: u32,
+        pid: u32,
+        /// Linux: `/proc/PID/stat` starttime (clock ticks after boot).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_ticks: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot_id: Option<String>,
+        host: String,
+    },
+    /// A step's process that a resumed cockpit followed (not its child) ended. Its exit status
+    /// cannot be known, so the step becomes unknown until the operator checks its effect.
+    ProcessEnded {
+        step: String,
+        attempt: u32,
+        pid: u32,
+        detail: String,
+    },
     StepOutput {
         step: String,
         attempt: u32,
@@ -139,6 +160,8 @@ impl Event {
     pub fn step(&self) -> Option<&str> {
         match self {
             Event::StepStarted { step, .. }
+            | Event::ProcessStarted { step, .. }
+            | Event::ProcessEnded { step, .. }
             | Event::StepOutput { step, .. }
             | Event::StepFinished { step, .. }
             | Event::Approved { step, .. }

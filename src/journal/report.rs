@@ -451,6 +451,14 @@ pub fn build(records: &[Record]) -> ReportModel {
                 a.last_start = Some((rec.at, op.clone()));
                 text = Some(format!("{}: started (attempt {attempt})", r(step)));
             }
+            Event::ProcessStarted { step, pid, .. } => {
+                text = Some(format!("{}: runs as pid {pid} in its own session", r(step)));
+            }
+            Event::ProcessEnded { step, detail, .. } => {
+                // The step stays "running" here: its outcome is unknown (the process was not
+                // the cockpit's child).
+                text = Some(format!("{}: {}", r(step), one_line(detail)));
+            }
             Event::StepOutput {
                 step,
                 attempt,

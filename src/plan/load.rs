@@ -1764,7 +1764,14 @@ const CORE_KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "command",
-        keys: &["command", "cwd", "env", "timeout"],
+        keys: &[
+            "command",
+            "cwd",
+            "env",
+            "secret_env",
+            "inherit_env",
+            "timeout",
+        ],
         build: build_command,
     },
 ];
@@ -1858,6 +1865,14 @@ fn build_command(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let mut resolved = Vec::with_capacity(argv.len());
     for (n, a) in argv.iter().enumerate() {
         let p = [Seg::K("step"), Seg::I(s.i), Seg::K("command"), Seg::I(n)];
+        if crate::steps::command::has_secret_reference(a) {
+            // Every local user sees a process's arguments (`ps`, /proc/PID/cmdline).
+            let note = format!(
+                "warning: step `{}`: command argument {n} uses a reference (`${{…}}`): its resolved value is visible to every local user in `ps`; pass secrets with `secret_env = {{ NAME = \"${{env:X}}\" }}` and read $NAME in the command",
+                s.id()
+            );
+            s.cx.refs.notes.push(note);
+        }
         resolved.push(s.cx.secret(&p, a).map_err(|e| s.prefix(e))?);
     }
     let program = resolved.remove(0);
@@ -1883,6 +1898,25 @@ fn build_command(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         let v = s.cx.secret(&p, v).map_err(|e| s.prefix(e))?;
         env.push((k.clone(), v));
     }
+    let mut secret_env = Vec::with_capacity(s.raw.secret_env.len());
+    for (k, v) in &s.raw.secret_env {
+        if s.raw.env.contains_key(k) {
+            return Err(s.prefix(s.cx.err(
+                at(&[Seg::K("step"), Seg::I(s.i), Seg::K("secret_env")]),
+                format!("`{k}` is both in `env` and `secret_env`: keep it in `secret_env` only"),
+            )));
+        }
+        let p = [
+            Seg::K("step"),
+            Seg::I(s.i),
+            Seg::K("secret_env"),
+            Seg::K(k.as_str()),
+        ];
+        let v = s.cx.secret(&p, v).map_err(|e| s.prefix(e))?;
+        // Labelled by where it is used, whatever its reference (a literal value included).
+        crate::redact::register(&v, &format!("step {}: secret_env {k}", s.id()));
+        secret_env.push((k.clone(), v));
+    }
     let timeout = s
         .duration("timeout", &s.raw.timeout)?
         .unwrap_or(Duration::from_secs(300));
@@ -1893,6 +1927,8 @@ fn build_command(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             args: resolved,
             cwd,
             env,
+            secret_env,
+            inherit_env: s.raw.inherit_env.unwrap_or(false),
             timeout,
         }),
         timeout: None,

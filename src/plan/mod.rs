@@ -324,6 +324,10 @@ pub struct CommandSpec {
     pub args: Vec<String>,
     pub cwd: Option<String>,
     pub env: Vec<(String, String)>,
+    /// Secrets for the child's environment (registered with the redactor at load).
+    pub secret_env: Vec<(String, String)>,
+    /// Pass the cockpit's whole environment (default: a minimal one).
+    pub inherit_env: bool,
     pub timeout: Duration,
 }
 

@@ -296,6 +296,14 @@ pub struct RawStep {
     pub cwd: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// command: secrets passed in the child's environment, by reference:
+    /// `secret_env = { TOKEN = "${env:X}" }` (never on the command line, where `ps` shows them).
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, String>,
+    /// command: give the child the cockpit's whole environment (default false: only PATH, HOME,
+    /// LANG, TZ, USER and TERM, plus `env` and `secret_env`).
+    #[serde(default)]
+    pub inherit_env: Option<bool>,
     // qovery.*
     /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
     #[serde(default)]

@@ -1,7 +1,9 @@
 //! The cockpit's event loop. Keys, probe results, step results and journal acknowledgements all
 //! arrive as messages; the loop drains them in batches, runs `update`, dispatches effects, and
 //! draws only when something changed (a clock tick once a second; a spinner only while a step
-//! runs). Signals and a lost terminal end the session cleanly with the journal flushed.
+//! runs). Signals and a lost terminal end the session cleanly with the journal flushed — except
+//! that a hang-up (SIGHUP, a lost terminal) while a step runs does not stop it: the cockpit stays,
+//! without a terminal, until the step ends (bounded by its timeout), journals the outcome, exits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +118,75 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
     }
 }
 
+/// The step that is running or being recorded (a hang-up waits for it).
+fn busy_step(state: &State) -> Option<usize> {
+    state
+        .running_step()
+        .or_else(|| state.steps.iter().position(|s| s.finishing))
+}
+
+/// Resume: the steps left unknown whose journaled process still runs on this host (same pid,
+/// same start time, same boot), as messages for the engine.
+fn still_running(state: &State, records: &[crate::journal::Record], host: &str) -> Vec<Msg> {
+    use crate::app::StepPhase;
+    use std::collections::HashMap;
+    let mut last: HashMap<&str, &crate::journal::Record> = HashMap::new();
+    for r in records {
+        match &r.event {
+            Event::ProcessStarted { step, .. } => {
+                last.insert(step, r);
+            }
+            Event::ProcessEnded { step, attempt, .. } => {
+                if matches!(last.get(step.as_str()).map(|x| &x.event), Some(Event::ProcessStarted { attempt: a, .. }) if a == attempt)
+                {
+                    last.remove(step.as_str());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (step, rec) in last {
+        let Event::ProcessStarted {
+            attempt,
+            pid,
+            start_ticks,
+            boot_id,
+            host: on,
+            ..
+        } = &rec.event
+        else {
+            continue;
+        };
+        let Some(i) = state.plan.step_index(step) else {
+            continue;
+        };
+        if !matches!(state.steps[i].phase, StepPhase::Unknown { attempt: a } if a == *attempt) {
+            continue;
+        }
+        if on != host {
+            log::warn!(target: "safety", "step {step} ran as pid {pid} on {on}: from {host} the cockpit cannot tell whether it still runs — check there before retrying");
+            continue;
+        }
+        let id = crate::steps::command::ProcessIdentity {
+            pid: *pid,
+            start_ticks: *start_ticks,
+            boot_id: boot_id.clone(),
+        };
+        if id.is_alive() {
+            out.push(Msg::StillRunning {
+                step: i,
+                attempt: *attempt,
+                pid: *pid,
+                start_ticks: *start_ticks,
+                boot_id: boot_id.clone(),
+                since: rec.at,
+            });
+        }
+    }
+    out
+}
+
 async fn run_session(p: Prepared, theme: Theme) -> i32 {
     if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
         eprintln!("log pane: {e}");
@@ -208,7 +279,13 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     }
     spawn_probes(&p.plan, &tx);
 
-    let mut events = EventStream::new();
+    // Resume: a step whose process (started by the crashed cockpit) still runs is followed, not
+    // offered for retry.
+    for m in still_running(&state, &p.resumed, &p.operator.host) {
+        let _ = tx.send(m);
+    }
+
+    let mut events = Some(EventStream::new());
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut spinner = tokio::time::interval(Duration::from_millis(120));
@@ -227,24 +304,65 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
         }
     };
     let mut interrupted = false;
+    // Why the terminal went away, and until when the cockpit waits for the running step.
+    let mut detached: Option<(String, tokio::time::Instant)> = None;
+    let mut lost: Option<String> = None;
+    if let Some(why) = end_reason.take() {
+        lost = Some(why);
+    }
 
-    while end_reason.is_none() {
-        let spinning = state.running_step().is_some()
-            || state.steps.iter().any(|s| s.review.preflight_running);
+    loop {
+        if let Some(why) = lost.take() {
+            match busy_step(&state) {
+                Some(i) if detached.is_none() => {
+                    let spec = &p.plan.steps[i];
+                    let limit = crate::steps::timeout_of(spec) + Duration::from_secs(30);
+                    let text = format!(
+                        "{why}: step {} is running; the cockpit stays without a terminal until it ends (at most {}), journals its outcome, then exits",
+                        spec.id,
+                        crate::plan::units::fmt_duration(limit)
+                    );
+                    log::warn!(target: "safety", "{text}");
+                    journal.send(Event::Note {
+                        step: Some(spec.id.clone()),
+                        text,
+                    });
+                    terminal::abandon();
+                    events = None;
+                    detached = Some((why, tokio::time::Instant::now() + limit));
+                }
+                Some(_) => {}
+                None if detached.is_none() => end_reason = Some(why),
+                None => {}
+            }
+        }
+        if let Some((why, until)) = &detached {
+            if busy_step(&state).is_none() {
+                end_reason = Some(format!("{why}; the running step ended first"));
+            } else if tokio::time::Instant::now() >= *until {
+                end_reason = Some(format!("{why}; the running step outlived its timeout"));
+            }
+        }
+        if end_reason.is_some() {
+            break;
+        }
+        let spinning = detached.is_none()
+            && (state.running_step().is_some()
+                || state.steps.iter().any(|s| s.review.preflight_running));
         let first = tokio::select! {
-            ev = events.next() => match ev {
+            ev = async { events.as_mut()?.next().await }, if events.is_some() => match ev {
                 Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
                 Some(Ok(TermEvent::Resize(..))) => Some(Msg::Resize),
                 Some(Ok(_)) => None,
-                Some(Err(e)) => { end_reason = Some(format!("terminal lost: {e}")); None }
-                None => { end_reason = Some("terminal closed".into()); None }
+                Some(Err(e)) => { lost = Some(format!("terminal lost: {e}")); None }
+                None => { lost = Some("terminal closed".into()); None }
             },
             Some(m) = rx.recv() => Some(m),
             _ = clock.tick() => Some(Msg::Tick),
             _ = spinner.tick(), if spinning => Some(Msg::Tick),
             _ = sigint.recv() => { interrupted = true; end_reason = Some("signal SIGINT".into()); None }
             _ = sigterm.recv() => { interrupted = true; end_reason = Some("signal SIGTERM".into()); None }
-            _ = sighup.recv() => { interrupted = true; end_reason = Some("signal SIGHUP (terminal hung up)".into()); None }
+            _ = sighup.recv() => { interrupted = true; lost = Some("signal SIGHUP (terminal hung up)".into()); None }
         };
         let Some(first) = first else { continue };
         // Batch-drain whatever else is waiting, then draw once.
@@ -264,9 +382,10 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             }
         }
         if end_reason.is_none()
+            && detached.is_none()
             && let Err(e) = draw(&mut term, &state)
         {
-            end_reason = Some(format!("terminal lost: {e}"));
+            lost = Some(format!("terminal lost: {e}"));
         }
     }
 
@@ -276,16 +395,27 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     } else {
         reason
     };
+    // Quit, SIGINT, SIGTERM with a step running: stop its process group (SIGTERM, then SIGKILL
+    // after a grace) so nothing this cockpit started outlives it unrecorded.
+    let _ = tokio::task::spawn_blocking(|| {
+        crate::steps::command::stop_all_groups(crate::steps::command::STOP_GRACE)
+    })
+    .await;
     if p.mode != Mode::Monitor {
         journal.send(Event::SessionEnded {
             reason: reason.clone(),
         });
     }
     journal.close();
-    terminal::leave();
+    if detached.is_none() {
+        terminal::leave();
+    }
     let lost = journal.lost();
     if lost > 0 {
-        eprintln!(
+        // eprintln! would panic on a hung-up terminal (EIO); this must not.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "JOURNAL INCOMPLETE: {lost} event(s) could never be written (see the log); the journal does not hold everything that happened"
         );
     }

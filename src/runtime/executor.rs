@@ -2,7 +2,8 @@
 //! here a second time (the engine checked it first), and the transports handed to steps are
 //! read-only unless the mode may mutate — so a bug in one layer is caught by the next.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -23,6 +24,8 @@ pub struct Executor {
     pub log_state: Arc<tui_logger::TuiWidgetState>,
     /// Where this session's journal is (review exports go next to it).
     pub journal_path: Option<std::path::PathBuf>,
+    /// How to stop each running step (`Effect::StopStep`): the reason goes to its task.
+    stops: Mutex<HashMap<usize, tokio::sync::oneshot::Sender<String>>>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -60,6 +63,7 @@ impl Executor {
             http,
             log_state: Arc::new(tui_logger::TuiWidgetState::new()),
             journal_path: None,
+            stops: Mutex::new(HashMap::new()),
         }
     }
 
@@ -111,16 +115,22 @@ impl Executor {
                 }
                 let ctx = self.context(step, attempt);
                 let tx = self.tx.clone();
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<String>();
+                self.stop_senders().insert(step, stop_tx);
                 tokio::spawn(async move {
                     let limit = steps::timeout_of(&spec);
-                    let result =
-                        match tokio::time::timeout(limit, steps::run(&spec.action, ctx)).await {
+                    // Timeout and stop both drop the step's future: a command's guard then stops
+                    // its whole process group (SIGTERM, SIGKILL after a grace).
+                    let result = tokio::select! {
+                        r = tokio::time::timeout(limit, steps::run(&spec.action, ctx)) => match r {
                             Ok(r) => r,
                             Err(_) => Err(format!(
                                 "timed out after {}",
                                 crate::plan::units::fmt_duration(limit)
                             )),
-                        };
+                        },
+                        Ok(reason) = stop_rx => Err(reason),
+                    };
                     let result = result
                         .map(crate::redact::redact_string)
                         .map_err(crate::redact::redact_string);
@@ -131,6 +141,27 @@ impl Executor {
                     });
                 });
             }
+            Effect::StopStep { step, reason } => {
+                if let Some(stop) = self.stop_senders().remove(&step) {
+                    log::warn!(target: "safety", "{reason}: its process group gets SIGTERM, then SIGKILL after {}s", steps::command::STOP_GRACE.as_secs());
+                    let _ = stop.send(reason);
+                }
+            }
+            Effect::Follow {
+                step,
+                attempt,
+                pid,
+                start_ticks,
+                boot_id,
+            } => self.follow(
+                step,
+                attempt,
+                steps::command::ProcessIdentity {
+                    pid,
+                    start_ticks,
+                    boot_id,
+                },
+            ),
             Effect::Preflight { step } => {
                 let Some(spec) = self.plan.steps.get(step).cloned() else {
                     return;
@@ -177,6 +208,55 @@ impl Executor {
             }
             Effect::Quit => {}
         }
+    }
+
+    fn stop_senders(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<usize, tokio::sync::oneshot::Sender<String>>> {
+        self.stops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Follow a step's process that an earlier cockpit started (resume): poll /proc until it is
+    /// gone. It is not our child, so its exit status cannot be known. A stop signals its group
+    /// (it leads its own session), after checking it is still the same process.
+    fn follow(&self, step: usize, attempt: u32, id: steps::command::ProcessIdentity) {
+        let tx = self.tx.clone();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<String>();
+        self.stop_senders().insert(step, stop_tx);
+        tokio::spawn(async move {
+            let mut stopped: Option<String> = None;
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    Ok(reason) = &mut stop_rx, if stopped.is_none() => {
+                        if id.is_alive() && let Ok(pgid) = i32::try_from(id.pid) {
+                            steps::command::stop_group(pgid, steps::command::STOP_GRACE);
+                        }
+                        stopped = Some(reason);
+                    }
+                }
+                if !id.is_alive() {
+                    break;
+                }
+            }
+            let detail = match stopped {
+                Some(reason) => format!(
+                    "{reason}; process {} (started by an earlier cockpit) is gone — its exit status cannot be known",
+                    id.pid
+                ),
+                None => format!(
+                    "process {} ended while the cockpit was away — its exit status cannot be known (it was not this cockpit's child)",
+                    id.pid
+                ),
+            };
+            let _ = tx.send(Msg::FollowedEnded {
+                step,
+                attempt,
+                pid: id.pid,
+                detail,
+            });
+        });
     }
 
     fn context(&self, step: usize, attempt: u32) -> StepContext {

@@ -312,6 +312,8 @@ pub fn timeline_line(rec: &crate::journal::Record) -> String {
         ),
         E::StepStarted { step, attempt, .. } => format!("{step}: started (attempt {attempt})"),
         E::StepOutput { step, line, .. } => format!("{step}: {line}"),
+        E::ProcessStarted { step, pid, .. } => format!("{step}: runs as pid {pid}"),
+        E::ProcessEnded { step, detail, .. } => format!("{step}: {detail}"),
         E::StepFinished {
             step, ok, detail, ..
         } => {
