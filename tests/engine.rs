@@ -1052,7 +1052,7 @@ fn offered_step_keys_are_exactly_the_ones_that_act() {
     });
     assert_eq!(
         offered(&h),
-        vec![Action::Skip, Action::Retry, Action::Note, Action::Abort]
+        vec![Action::Retry, Action::Skip, Action::Abort, Action::Note]
     );
     assert!(!offered(&h).contains(&Action::Run));
     h.send(Msg::StepDone {

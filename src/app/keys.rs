@@ -164,10 +164,27 @@ pub fn for_step(state: &State, i: usize) -> Vec<Binding> {
     if i >= state.steps.len() || state.dialog.is_some() {
         return Vec::new();
     }
-    checklist(state.mode)
+    let mut v: Vec<Binding> = checklist(state.mode)
         .into_iter()
         .filter(|b| applies(state, i, b.action))
-        .collect()
+        .collect();
+    // The way forward first (run, retry, override…), the way around (skip, abort) next.
+    v.sort_by_key(|b| {
+        [
+            Action::Run,
+            Action::MarkReviewed,
+            Action::Retry,
+            Action::Override,
+            Action::MarkDone,
+            Action::Skip,
+            Action::Abort,
+            Action::Note,
+        ]
+        .iter()
+        .position(|a| *a == b.action)
+        .unwrap_or(usize::MAX)
+    });
+    v
 }
 
 fn applies(state: &State, i: usize, action: Action) -> bool {

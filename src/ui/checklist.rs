@@ -192,10 +192,6 @@ pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
         _ if state.aborted.is_some() => Some("aborted: nothing more runs".into()),
         (StepPhase::Running { .. }, _) => Some("running: output in the log".into()),
         (StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }, _) => Some("finished".into()),
-        (StepPhase::Pending, _) => match state.status(i) {
-            StepStatus::Blocked { .. } => None,
-            _ => state.why_not_run(i),
-        },
         _ => None,
     };
     v.extend(why.map(|w| (String::new(), w)));
@@ -283,6 +279,12 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             ),
             t.unknown,
         ))),
+        // Why ⏎ is not offered (a blocked step says so in its preconditions below).
+        StepPhase::Pending if state.mode.may_mutate() && !matches!(st, StepStatus::Blocked { .. }) => {
+            if let Some(why) = state.why_not_run(i) {
+                lines.push(Line::from(vec![label("not yet:"), sp(why, t.dim)]));
+            }
+        }
         StepPhase::Pending => {}
     }
 
