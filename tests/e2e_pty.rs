@@ -167,7 +167,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         .pop()
         .expect("the demo writes a journal");
 
-    // 1. detect: a check that passes once prod health has failed long enough. Enter retries it.
+    // 1. detect: a check that passes once prod health has failed long enough. ⏎ runs it once;
+    // a failed attempt is retried with `r` (⏎ never re-runs a step that already ran).
     let start = Instant::now();
     while !has_event(&j, finished_ok("detect")) {
         assert!(
@@ -175,7 +176,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
             "detect never passed:\n{}",
             c.screen()
         );
-        c.send("\r");
+        let failed_once = has_event(&j, |v| is(v, "step_finished", "detect"));
+        c.send(if failed_once { "r" } else { "\r" });
         std::thread::sleep(Duration::from_millis(900));
     }
     // 2. approve with the typed word. Each key waits for the screen it acts on, so a slow
@@ -222,9 +224,15 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("promote-db"),
     );
     // 6. Qovery: point DATABASE_URL at DR (old → new, read back), through the real client.
+    // A double ⏎ opens the confirmation and does not answer it (issue 11: two ⏎ sent two PUTs).
     c.wait_screen("Step 6 · qovery.set_variables", Duration::from_secs(10));
-    c.send("\r");
+    c.send("\r\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.wait_screen("press y to run it", Duration::from_secs(5));
+    assert!(
+        !has_event(&j, |v| is(v, "step_started", "point-db-at-dr")),
+        "⏎ confirmed a mutating step"
+    );
     c.send("y");
     wait_event(
         &j,
@@ -232,6 +240,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(30),
         finished_ok("point-db-at-dr"),
     );
+    // Back on the finished step (the selection moved on), ⏎ and y dispatch nothing more.
+    c.wait_screen("Step 7 · qovery.set_image", Duration::from_secs(10));
+    c.send("k\r\ry\rj");
     // 7. Qovery: point the DR containers at the DR registry (images checked, PUT, read back).
     c.wait_screen("Step 7 · qovery.set_image", Duration::from_secs(10));
     c.send("\r");
@@ -304,6 +315,13 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("notify"),
     );
+    let started = |id: &str| {
+        events(&j)
+            .iter()
+            .filter(|v| is(v, "step_started", id))
+            .count()
+    };
+    assert_eq!(started("point-db-at-dr"), 1, "the variables were set twice");
     c.send("q");
     let code = c.wait_exit(Duration::from_secs(10));
     assert_eq!(code, Some(0));
@@ -376,7 +394,8 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
         "the webhook sink received something in monitor mode: {received}"
     );
     c.send("q");
-    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let code = c.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "q did not quit:\n{}", c.screen());
     let _ = sim.kill();
     let _ = sim.wait();
 }
