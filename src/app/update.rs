@@ -985,16 +985,15 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
             detail: detail.into(),
         }));
     }
-    if matches!(
-        kind.as_str(),
-        "scaleway.promote_replica" | "postgres.promote"
-    ) {
+    if kind == "scaleway.promote_replica" {
         // What the panels knew of the DR database's lag at the moment of promotion: the RPO
-        // evidence for a managed promotion (a postgres.promote step adds its own, exact one).
+        // evidence for a managed promotion. (A postgres.promote step records its own, read at
+        // promotion — and none when the server was already primary and nothing was done.)
+        let standby = step.site.unwrap_or(crate::plan::SiteId::Dr);
         fx.push(Effect::Record(Event::Evidence {
             step: Some(id.clone()),
             what: "rpo at promotion (panels)".into(),
-            detail: panel_rpo_evidence(state),
+            detail: panel_rpo_evidence(state, standby),
         }));
     }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
@@ -1006,12 +1005,56 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     }));
 }
 
-fn panel_rpo_evidence(state: &State) -> serde_json::Value {
+fn panel_rpo_evidence(state: &State, standby: crate::plan::SiteId) -> serde_json::Value {
     use crate::plan::condition::Lookup;
     let mut detail = serde_json::Map::new();
-    detail.insert("source".into(), "DR database section of the panels".into());
+    let (sb, primary) = (standby.as_str(), standby.other());
+    detail.insert(
+        "source".into(),
+        format!("{} database section of the panels", standby.upper()).into(),
+    );
+    // The lag is only a measurement while the primary answers: against a position last seen
+    // before it died, "0 bytes behind" says nothing about what it wrote since.
+    let primary_view = state.view(primary, super::observe::Section::Database);
+    if !matches!(primary_view, super::observe::SectionView::Fresh { .. }) {
+        let why = match primary_view {
+            super::observe::SectionView::NotConfigured => "not watched by the plan".to_string(),
+            super::observe::SectionView::Waiting => "never read".to_string(),
+            super::observe::SectionView::Stale { age, .. } => {
+                format!("stale (last read {} ago)", fmt_duration(age))
+            }
+            super::observe::SectionView::Error {
+                error,
+                last_good_age,
+                ..
+            } => {
+                if let Some(a) = last_good_age {
+                    detail.insert(
+                        "primary_last_seen_age_secs".into(),
+                        serde_json::json!(a.as_secs_f64()),
+                    );
+                }
+                format!("unreachable: {}", error.short)
+            }
+            super::observe::SectionView::Fresh { .. } => String::new(),
+        };
+        detail.insert("rpo".into(), "unknown".into());
+        detail.insert("primary_reachable".into(), false.into());
+        detail.insert(
+            "primary".into(),
+            format!("{} database {why}", primary.upper()).into(),
+        );
+        detail.insert(
+            "needed".into(),
+            format!(
+                "the {} primary's final WAL position (from its provider or its data directory), compared with the replica's replayed position",
+                primary.upper()
+            )
+            .into(),
+        );
+    }
     for (field, key) in [("lag", "lag_bytes"), ("replay_age", "replay_age_secs")] {
-        match state.lookup(&format!("dr.database.{field}")) {
+        match state.lookup(&format!("{sb}.database.{field}")) {
             Lookup::Value { value, age, stale } => {
                 let v = match value {
                     crate::plan::Value::Bytes(b) => serde_json::json!(b),
