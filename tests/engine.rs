@@ -942,7 +942,12 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
     assert_eq!(starts(&h, "set-vars"), 1);
     assert_eq!(h.run_steps(), vec![(0, 1)]);
     // More keys while it runs: nothing is dispatched again.
-    for k in [KeyCode::Enter, KeyCode::Enter, KeyCode::Char('y'), KeyCode::Char('r')] {
+    for k in [
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Char('y'),
+        KeyCode::Char('r'),
+    ] {
         h.key(k);
     }
     assert!(h.state.dialog.is_none());
@@ -982,7 +987,13 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
     });
     // Finished: ⏎ (and y, r) on it do nothing.
     h.select("set-vars");
-    for k in [KeyCode::Enter, KeyCode::Enter, KeyCode::Char('y'), KeyCode::Char('r'), KeyCode::Char('y')] {
+    for k in [
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Char('y'),
+        KeyCode::Char('r'),
+        KeyCode::Char('y'),
+    ] {
         h.key(k);
     }
     assert_eq!(starts(&h, "set-vars"), 2);
@@ -1146,7 +1157,10 @@ fn panel_rpo_evidence_with_the_primary_unreachable_is_unknown() {
     assert_eq!(detail["rpo"], "unknown", "{detail}");
     assert_eq!(detail["primary_reachable"], false, "{detail}");
     assert!(
-        detail["primary"].as_str().unwrap_or("").contains("unreachable"),
+        detail["primary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unreachable"),
         "{detail}"
     );
     h.send(Msg::StepDone {
@@ -1164,7 +1178,11 @@ fn panel_rpo_evidence_with_the_primary_unreachable_is_unknown() {
     p.steps = vec![scw_promote_step()];
     let mut h2 = Harness::new(Mode::Live);
     h2.state = State::new(Arc::new(p), Mode::Live, h2.state.operator.clone(), t0());
-    db(&mut h2, SiteId::Prod, Ok(Reading::new("primary", Level::Good)));
+    db(
+        &mut h2,
+        SiteId::Prod,
+        Ok(Reading::new("primary", Level::Good)),
+    );
     db(
         &mut h2,
         SiteId::Dr,

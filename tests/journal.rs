@@ -804,7 +804,10 @@ fn report_measures_rto_and_rpo_against_targets_and_lists_decisions() {
         md.starts_with("# Incident report — Prod EU failover"),
         "{md}"
     );
-    assert!(md.contains("| RTO | 30m 00s | — | **NOT REACHED** |"), "{md}");
+    assert!(
+        md.contains("| RTO | 30m 00s | — | **NOT REACHED** |"),
+        "{md}"
+    );
     assert!(md.contains("| RPO | 5m 00s | 12s | **MET** |"), "{md}");
     assert!(
         md.contains("## Approvals")
@@ -847,7 +850,8 @@ fn report_marks_a_missed_rto_and_an_unmeasured_rpo() {
     assert_eq!(model.rpo.verdict, Verdict::NotMeasurable);
     let md = report::render_markdown(&model);
     assert!(
-        md.contains("| RTO | 30m 00s | — | **NOT REACHED** |") && md.contains("over the 30m 00s target"),
+        md.contains("| RTO | 30m 00s | — | **NOT REACHED** |")
+            && md.contains("over the 30m 00s target"),
         "{md}"
     );
     assert!(

@@ -1329,14 +1329,23 @@ async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
     let j: serde_json::Value = serde_json::from_str(&ev.1).expect("json");
     assert_eq!(j["rpo"], "unknown", "{j}");
     assert_eq!(j["primary_reachable"], false, "{j}");
-    assert!(j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')), "{j}");
-    assert!(j["receive_lsn"].as_str().is_some_and(|l| l.contains('/')), "{j}");
+    assert!(
+        j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')),
+        "{j}"
+    );
+    assert!(
+        j["receive_lsn"].as_str().is_some_and(|l| l.contains('/')),
+        "{j}"
+    );
     assert!(
         j["primary_last_seen_lsn"].as_str().is_some() || j["receiver_end_lsn"].as_str().is_some(),
         "{j}"
     );
     assert!(
-        j["needed"].as_str().unwrap_or("").contains("pg_controldata"),
+        j["needed"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pg_controldata"),
         "{j}"
     );
     assert_eq!(j["timeline_before"], 1, "{j}");

@@ -276,7 +276,11 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
             "the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"
         ]
     );
-    assert!(m.rto.note.contains("over the 30m 00s target"), "{}", m.rto.note);
+    assert!(
+        m.rto.note.contains("over the 30m 00s target"),
+        "{}",
+        m.rto.note
+    );
     assert_eq!(m.rpo.verdict, Verdict::NotMeasurable);
     assert_eq!(m.rpo.measured_secs, None);
     assert!(
@@ -579,7 +583,11 @@ fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
     assert_eq!(m.measured_secs, None);
     assert_eq!(m.verdict, Verdict::NotReached);
     assert_eq!(m.missing.len(), 1);
-    assert!(m.missing[0].ends_with("passed after it: step `verify` failed"), "{:?}", m.missing);
+    assert!(
+        m.missing[0].ends_with("passed after it: step `verify` failed"),
+        "{:?}",
+        m.missing
+    );
     assert!(
         m.missing[0].starts_with("traffic moved at 2026-03-01 10:01:40 UTC (`switch` succeeded (attempt 1)) but no verification"),
         "{:?}",
@@ -625,7 +633,9 @@ fn without_a_traffic_switch_step_rto_is_not_reached() {
     assert_eq!((m.measured_secs, m.verdict), (None, Verdict::NotReached));
     assert_eq!(
         m.missing,
-        vec!["the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"]
+        vec![
+            "the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"
+        ]
     );
     let mut b = B::new(
         &[("approve", "approval"), ("promote", "postgres.promote")],
@@ -749,7 +759,11 @@ fn rpo_without_evidence_says_what_is_missing() {
         (m.measured_secs, m.lag_bytes, m.verdict),
         (None, Some(0), Verdict::NotMeasurable)
     );
-    assert!(m.note.contains("not a measurement at promotion"), "{}", m.note);
+    assert!(
+        m.note.contains("not a measurement at promotion"),
+        "{}",
+        m.note
+    );
 
     // Promoted, nothing read at all.
     let mut b = B::new(DEMO, None, Some(60));
@@ -914,7 +928,10 @@ fn an_unfinished_failover_is_not_reached_never_met() {
         },
     );
     let m = b.build();
-    assert_eq!((m.rto.measured_secs, m.rto.verdict), (None, Verdict::NotReached));
+    assert_eq!(
+        (m.rto.measured_secs, m.rto.verdict),
+        (None, Verdict::NotReached)
+    );
     assert_ne!(m.rto.verdict, Verdict::Met);
     let md = report::render_markdown(&m);
     assert!(md.contains("**NOT REACHED**"), "{md}");
@@ -956,7 +973,11 @@ fn an_unfinished_failover_is_not_reached_never_met() {
         .run(230, "verify", false);
     let m = b.build().rto;
     assert_eq!(m.verdict, Verdict::NotReached);
-    assert!(m.missing[0].ends_with("step `verify` failed"), "{:?}", m.missing);
+    assert!(
+        m.missing[0].ends_with("step `verify` failed"),
+        "{:?}",
+        m.missing
+    );
     // Only traffic moved + a verification after it gives a number.
     b.ok(260, "verify");
     let m = b.build().rto;
@@ -979,7 +1000,11 @@ fn rpo_is_unknown_when_the_primary_was_unreachable_at_promotion() {
     ] {
         assert!(m.rpo.note.contains(want), "{want}: {}", m.rpo.note);
     }
-    assert!(m.rpo.missing[0].contains("final WAL position"), "{:?}", m.rpo.missing);
+    assert!(
+        m.rpo.missing[0].contains("final WAL position"),
+        "{:?}",
+        m.rpo.missing
+    );
     let md = report::render_markdown(&m);
     assert!(md.contains("**UNKNOWN**"), "{md}");
     assert!(!md.contains("RPO 0s") && !md.contains("· **MET**"), "{md}");

@@ -1,5 +1,6 @@
-//! Key bindings as data: the help overlay and the footer are built from this table, so a key
-//! that works is a key that is listed.
+//! Key bindings as data: the help overlay, the footer and the step detail's hints are built from
+//! this table, so a key that works is a key that is listed — and the footer and hints list only
+//! the keys that act on the selected step now ([`for_step`]).
 
 use super::state::{Focus, Mode, State, StepPhase};
 
@@ -63,9 +64,19 @@ pub fn checklist(mode: Mode) -> Vec<Binding> {
     ];
     match mode {
         Mode::Live | Mode::Demo => v.extend([
-            b("⏎", Action::Run, "run / act on the step (confirm)", true),
+            b(
+                "⏎",
+                Action::Run,
+                "run / act on a pending step (opens its confirmation: y or the typed word)",
+                true,
+            ),
             b("s", Action::Skip, "skip with a reason", true),
-            b("r", Action::Retry, "retry a failed or unknown step", true),
+            b(
+                "r",
+                Action::Retry,
+                "retry a failed or unknown step (asks again)",
+                true,
+            ),
             b(
                 "o",
                 Action::Override,
@@ -211,9 +222,10 @@ fn applies(state: &State, i: usize, action: Action) -> bool {
     match (&run.phase, action) {
         (StepPhase::Pending, Action::Run) => can_start(),
         (StepPhase::Failed { .. } | StepPhase::Unknown { .. }, Action::Retry) => can_start(),
-        (StepPhase::Pending | StepPhase::Failed { .. } | StepPhase::Unknown { .. }, Action::Skip) => {
-            true
-        }
+        (
+            StepPhase::Pending | StepPhase::Failed { .. } | StepPhase::Unknown { .. },
+            Action::Skip,
+        ) => true,
         (
             StepPhase::Pending | StepPhase::Failed { .. } | StepPhase::Unknown { .. },
             Action::Override,

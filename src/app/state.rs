@@ -502,7 +502,9 @@ impl State {
             ));
         }
         if let StepStatus::Blocked { reason } = self.status(i) {
-            return Some(format!("blocked: {reason} — o overrides with a typed reason"));
+            return Some(format!(
+                "blocked: {reason} — o overrides with a typed reason"
+            ));
         }
         None
     }

@@ -268,10 +268,7 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     }
     // First, so a long description wrapped past the estimated height never hides it.
     if let Some(e) = &d.error {
-        body.insert(
-            0,
-            Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]),
-        );
+        body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
     }
     body.push(Line::raw(""));
     let keys = dialog_keys(d);
