@@ -67,7 +67,7 @@ pub fn checklist(mode: Mode) -> Vec<Binding> {
             b(
                 "⏎",
                 Action::Run,
-                "run / act on a pending step (opens its confirmation: y or the typed word)",
+                "run a pending step (confirm with y or its typed word)",
                 true,
             ),
             b("s", Action::Skip, "skip with a reason", true),
