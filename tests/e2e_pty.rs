@@ -172,7 +172,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         .pop()
         .expect("the demo writes a journal");
 
-    // 1. detect: a check that passes once prod health has failed long enough. Enter retries it.
+    // 1. detect: a check that passes once prod health has failed long enough. ⏎ runs it once;
+    // a failed attempt is retried with `r` (⏎ never re-runs a step that already ran).
     let start = Instant::now();
     while !has_event(&j, finished_ok("detect")) {
         assert!(
@@ -180,7 +181,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
             "detect never passed:\n{}",
             c.screen()
         );
-        c.send("\r");
+        let failed_once = has_event(&j, |v| is(v, "step_finished", "detect"));
+        c.send(if failed_once { "r" } else { "\r" });
         std::thread::sleep(Duration::from_millis(900));
     }
     // 2. approve with the typed word. Each key waits for the screen it acts on, so a slow
@@ -227,9 +229,15 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         finished_ok("promote-db"),
     );
     // 6. Qovery: point DATABASE_URL at DR (old → new, read back), through the real client.
+    // A double ⏎ opens the confirmation and does not answer it (issue 11: two ⏎ sent two PUTs).
     c.wait_screen("Step 6 · qovery.set_variables", Duration::from_secs(10));
-    c.send("\r");
+    c.send("\r\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
+    c.wait_screen("press y to run it", Duration::from_secs(5));
+    assert!(
+        !has_event(&j, |v| is(v, "step_started", "point-db-at-dr")),
+        "⏎ confirmed a mutating step"
+    );
     c.send("y");
     wait_event(
         &j,
@@ -237,6 +245,9 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(30),
         finished_ok("point-db-at-dr"),
     );
+    // Back on the finished step (the selection moved on), ⏎ and y dispatch nothing more.
+    c.wait_screen("Step 7 · qovery.set_image", Duration::from_secs(10));
+    c.send("k\r\ry\rj");
     // 7. Qovery: point the DR containers at the DR registry (images checked, PUT, read back).
     c.wait_screen("Step 7 · qovery.set_image", Duration::from_secs(10));
     c.send("\r");
@@ -309,9 +320,16 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         Duration::from_secs(20),
         finished_ok("notify"),
     );
+    let started = |id: &str| {
+        events(&j)
+            .iter()
+            .filter(|v| is(v, "step_started", id))
+            .count()
+    };
+    assert_eq!(started("point-db-at-dr"), 1, "the variables were set twice");
     c.send("q");
-    let code = c.wait_exit(Duration::from_secs(10));
-    assert_eq!(code, Some(0));
+    let code = c.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "q did not quit:\n{}", c.screen());
     assert!(has_event(&j, |v| v["type"] == "session_ended"
         && v["reason"] == "completed"));
     // The journal becomes the record: RTO and RPO measured against the plan's targets.
@@ -334,9 +352,11 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         .lines()
         .find(|l| l.starts_with("| RPO | target"))
         .unwrap_or_default();
+    // The demo's PROD database is down at promotion: the replica's "0 B behind" is against a
+    // position seen before it died, so data loss cannot be known (issue 11) — never MET.
     assert!(
-        rpo.contains("**MET**"),
-        "RPO measured from the promotion evidence:\n{md}"
+        rpo.contains("**UNKNOWN**"),
+        "RPO unknown with the primary gone:\n{md}"
     );
 }
 
@@ -380,8 +400,17 @@ fn monitor_mode_changes_nothing_whatever_keys_are_pressed() {
         received.contains("[]"),
         "the webhook sink received something in monitor mode: {received}"
     );
+    // A barrier: a debug build on a loaded machine draws slower than keys arrive, so wait
+    // until the cockpit has worked through the barrage (the help it opens last is on screen)
+    // before asking it to quit.
+    // (Esc first closes whatever overlay the barrage left open.)
+    c.send("\x1b");
+    c.send("?");
+    c.wait_screen("Keys for the ", Duration::from_secs(120));
+    c.send("\x1b");
     c.send("q");
-    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let code = c.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "q did not quit:\n{}", c.screen());
     let _ = sim.kill();
     let _ = sim.wait();
 }

@@ -1034,3 +1034,334 @@ fn aborting_the_checklist_stops_the_running_step() {
     });
     assert_eq!(h.status("promote"), StepStatus::Failed);
 }
+
+/// A plan whose first step changes the world and has no typed word (like `qovery.set_variables`).
+fn one_mutating_step_plan() -> Plan {
+    let mut p = test_plan();
+    p.steps = vec![
+        step(
+            "set-vars",
+            StepAction::HttpRequest(HttpRequest {
+                method: "PUT".into(),
+                url: "http://127.0.0.1:9/api/environment/variables".into(),
+                headers: vec![],
+                body: Some("{}".into()),
+                expect_status: vec![200],
+                timeout: Duration::from_secs(5),
+            }),
+        ),
+        step(
+            "verify",
+            StepAction::Check {
+                conditions: vec![cond("dr.health.ok")],
+            },
+        ),
+    ];
+    p
+}
+
+fn starts(h: &Harness, id: &str) -> usize {
+    h.events()
+        .iter()
+        .filter(|e| matches!(e, Event::StepStarted { step, .. } if step == id))
+        .count()
+}
+
+fn key_kind(code: KeyCode, kind: crossterm::event::KeyEventKind) -> Msg {
+    Msg::Key(KeyEvent {
+        code,
+        modifiers: KeyModifiers::NONE,
+        kind,
+        state: crossterm::event::KeyEventState::NONE,
+    })
+}
+
+/// Issue 11 defect 9: two ⏎ presses on a mutating step sent two PUTs. The key that opens the
+/// confirmation never confirms it; `y` does, once; a finished step is never re-dispatched by ⏎.
+#[test]
+fn double_enter_on_a_mutating_step_never_confirms_it() {
+    let mut h = Harness::new(Mode::Live);
+    h.state = State::new(
+        Arc::new(one_mutating_step_plan()),
+        Mode::Live,
+        h.state.operator.clone(),
+        t0(),
+    );
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    let d = h.state.dialog.clone().expect("the confirmation stays open");
+    assert_eq!(d.kind, DialogKind::ConfirmRun);
+    assert!(
+        d.error.as_deref().is_some_and(|e| e.contains("press y")),
+        "{d:?}"
+    );
+    assert_eq!(starts(&h, "set-vars"), 0, "⏎ must not confirm");
+    h.key(KeyCode::Char('y'));
+    assert_eq!(starts(&h, "set-vars"), 1);
+    assert_eq!(h.run_steps(), vec![(0, 1)]);
+    // More keys while it runs: nothing is dispatched again.
+    for k in [
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Char('y'),
+        KeyCode::Char('r'),
+    ] {
+        h.key(k);
+    }
+    assert!(h.state.dialog.is_none());
+    assert_eq!(starts(&h, "set-vars"), 1);
+    // It fails: ⏎ does not re-run it (retry is `r`, with its own confirmation).
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 1,
+        result: Err("502 from the gateway".into()),
+    });
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('y'));
+    assert_eq!(starts(&h, "set-vars"), 1, "⏎ on a failed step re-ran it");
+    assert!(
+        h.state
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.0.contains("r retries")),
+        "{:?}",
+        h.state.flash
+    );
+    h.key(KeyCode::Char('r'));
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::ConfirmRun)
+    );
+    h.key(KeyCode::Char('r'));
+    h.key(KeyCode::Enter);
+    assert_eq!(starts(&h, "set-vars"), 1, "r or ⏎ confirmed the retry");
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.run_steps(), vec![(0, 1), (0, 2)]);
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 2,
+        result: Ok("2 variables set".into()),
+    });
+    // Finished: ⏎ (and y, r) on it do nothing.
+    h.select("set-vars");
+    for k in [
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Char('y'),
+        KeyCode::Char('r'),
+        KeyCode::Char('y'),
+    ] {
+        h.key(k);
+    }
+    assert_eq!(starts(&h, "set-vars"), 2);
+    assert!(h.state.dialog.is_none());
+}
+
+/// Key auto-repeat (a held key) never opens or answers a confirmation.
+#[test]
+fn key_auto_repeat_never_runs_a_step() {
+    use crossterm::event::KeyEventKind::{Press, Repeat};
+    let mut h = Harness::new(Mode::Live);
+    h.state = State::new(
+        Arc::new(one_mutating_step_plan()),
+        Mode::Live,
+        h.state.operator.clone(),
+        t0(),
+    );
+    h.send(key_kind(KeyCode::Enter, Repeat));
+    assert!(h.state.dialog.is_none(), "a repeated ⏎ opened a dialog");
+    h.send(key_kind(KeyCode::Enter, Press));
+    h.send(key_kind(KeyCode::Char('y'), Repeat));
+    assert_eq!(starts(&h, "set-vars"), 0, "a repeated y confirmed");
+    h.send(key_kind(KeyCode::Char('y'), Press));
+    assert_eq!(starts(&h, "set-vars"), 1);
+    for _ in 0..5 {
+        h.send(key_kind(KeyCode::Char('y'), Repeat));
+        h.send(key_kind(KeyCode::Enter, Repeat));
+    }
+    assert_eq!(starts(&h, "set-vars"), 1);
+    // Navigation still repeats.
+    h.send(key_kind(KeyCode::Down, Repeat));
+    assert_eq!(h.state.selected, 1);
+}
+
+/// Issue 11 defect 12: every key the footer and the step detail offer acts, and a key that
+/// would do nothing (⏎ on a finished step, `r` on a pending one) is not offered.
+#[test]
+fn offered_step_keys_are_exactly_the_ones_that_act() {
+    use drcockpit::app::keys::{Action, for_step};
+    let offered = |h: &Harness| -> Vec<Action> {
+        for_step(&h.state, h.state.selected)
+            .iter()
+            .map(|b| b.action)
+            .collect()
+    };
+    let mut h = Harness::new(Mode::Live);
+    h.state = State::new(
+        Arc::new(one_mutating_step_plan()),
+        Mode::Live,
+        h.state.operator.clone(),
+        t0(),
+    );
+    assert_eq!(offered(&h), vec![Action::Run, Action::Skip, Action::Note]);
+    // The second step cannot start before the first: ⏎ is not offered there.
+    h.select("verify");
+    assert!(!offered(&h).contains(&Action::Run), "{:?}", offered(&h));
+    h.key(KeyCode::Enter);
+    assert_eq!(starts(&h, "verify"), 0);
+    h.select("set-vars");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('y'));
+    assert_eq!(offered(&h), vec![Action::Note], "running");
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 1,
+        result: Err("boom".into()),
+    });
+    assert_eq!(
+        offered(&h),
+        vec![Action::Retry, Action::Skip, Action::Abort, Action::Note]
+    );
+    assert!(!offered(&h).contains(&Action::Run));
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 1,
+        result: Ok("late".into()),
+    });
+    h.key(KeyCode::Char('r'));
+    h.key(KeyCode::Char('y'));
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 2,
+        result: Ok("2 variables set".into()),
+    });
+    h.select("set-vars");
+    assert_eq!(offered(&h), vec![Action::Note], "finished: only a note");
+    // Monitor and review modes offer no run.
+    let mon = Harness::new(Mode::Monitor);
+    assert!(offered(&mon).is_empty());
+    let rev = Harness::new(Mode::Review);
+    assert!(offered(&rev).contains(&Action::MarkReviewed));
+    assert!(!offered(&rev).contains(&Action::Retry));
+}
+
+/// A managed promotion step (`scaleway.promote_replica`), built as the plan loader does.
+fn scw_promote_step() -> Step {
+    let raw: drcockpit::plan::raw::RawStep = toml::from_str(
+        "id = \"promote-db\"\ntitle = \"Promote\"\nkind = \"scaleway.promote_replica\"\nsite = \"dr\"\nregion = \"nl-ams\"\nread_replica_id = \"5e1d2c3b-4a59-4f6e-8d7c-0b1a2f3e4d5c\"\ntoken = \"tok\"\napi_url = \"http://127.0.0.1:9\"\n",
+    )
+    .expect("raw step");
+    let mut resolve = |v: &str, _key: &str| -> Result<String, String> { Ok(v.to_string()) };
+    let action = drcockpit::steps::scaleway::build("scaleway.promote_replica", &raw, &mut resolve)
+        .expect("build");
+    let mut s = step("promote-db", action);
+    s.site = Some(SiteId::Dr);
+    s.confirm = Some("PROMOTE".into());
+    s
+}
+
+/// Issue 11 defect 4: the panels' RPO evidence at a managed promotion, taken while the PROD
+/// database does not answer, says the RPO is unknown (its "0 B behind" is against a position
+/// seen before PROD died) — and the report built from the journal says UNKNOWN, never MET.
+#[test]
+fn panel_rpo_evidence_with_the_primary_unreachable_is_unknown() {
+    use drcockpit::journal::report::{self, Verdict as RV};
+    let mut p = test_plan();
+    p.sites[0].database = Some(DatabaseConfig::default());
+    p.sites[1].database = Some(DatabaseConfig::default());
+    p.steps = vec![scw_promote_step()];
+    let mut h = Harness::new(Mode::Live);
+    h.state = State::new(Arc::new(p), Mode::Live, h.state.operator.clone(), t0());
+    let db = |h: &mut Harness, site: SiteId, outcome: Result<Reading, ProbeError>| {
+        let at = h.now;
+        h.send(Msg::Observed(Observation {
+            site,
+            section: Section::Database,
+            at,
+            outcome,
+        }));
+    };
+    db(
+        &mut h,
+        SiteId::Prod,
+        Ok(Reading::new("primary", Level::Good)),
+    );
+    h.advance(33);
+    db(
+        &mut h,
+        SiteId::Prod,
+        Err(ProbeError::new("unreachable", "connection refused")),
+    );
+    db(
+        &mut h,
+        SiteId::Dr,
+        Ok(Reading::new("standby · 0 B behind", Level::Good)
+            .field("lag", Value::Bytes(0))
+            .field("replay_age", Value::Duration(Duration::ZERO))),
+    );
+    h.key(KeyCode::Enter);
+    h.type_str("PROMOTE");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.run_steps(), vec![(0, 1)]);
+    let detail = h
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            Event::Evidence { what, detail, .. } if what.contains("rpo") => Some(detail.clone()),
+            _ => None,
+        })
+        .expect("panel rpo evidence");
+    assert_eq!(detail["rpo"], "unknown", "{detail}");
+    assert_eq!(detail["primary_reachable"], false, "{detail}");
+    assert!(
+        detail["primary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unreachable"),
+        "{detail}"
+    );
+    h.send(Msg::StepDone {
+        step: 0,
+        attempt: 1,
+        result: Ok("read replica promoted".into()),
+    });
+    let m = report::build(&h.journal);
+    assert_eq!(m.rpo.verdict, RV::Unknown, "{:?}", m.rpo);
+
+    // With PROD answering at the moment of promotion, the panels' lag is evidence.
+    let mut p = test_plan();
+    p.sites[0].database = Some(DatabaseConfig::default());
+    p.sites[1].database = Some(DatabaseConfig::default());
+    p.steps = vec![scw_promote_step()];
+    let mut h2 = Harness::new(Mode::Live);
+    h2.state = State::new(Arc::new(p), Mode::Live, h2.state.operator.clone(), t0());
+    db(
+        &mut h2,
+        SiteId::Prod,
+        Ok(Reading::new("primary", Level::Good)),
+    );
+    db(
+        &mut h2,
+        SiteId::Dr,
+        Ok(Reading::new("standby · 0 B behind", Level::Good)
+            .field("lag", Value::Bytes(0))
+            .field("replay_age", Value::Duration(Duration::ZERO))),
+    );
+    h2.key(KeyCode::Enter);
+    h2.type_str("PROMOTE");
+    h2.key(KeyCode::Enter);
+    h2.send(Msg::StepDone {
+        step: 0,
+        attempt: 1,
+        result: Ok("read replica promoted".into()),
+    });
+    let m = report::build(&h2.journal);
+    // Measured (this journal has no session record, so no target to be MET against).
+    assert_eq!(
+        (m.rpo.measured_secs, m.rpo.verdict),
+        (Some(0), RV::NotMeasurable),
+        "{:?}",
+        m.rpo
+    );
+}

@@ -771,8 +771,9 @@ fn report_measures_rto_and_rpo_against_targets_and_lists_decisions() {
     drcockpit::redact::register(secret, "env:TEST_REPORT_TOKEN");
     let model = report::build(&incident(secret, 720));
     assert_eq!(model.title, "Incident report");
-    assert_eq!(model.rto.measured_secs, Some(720));
-    assert_eq!(model.rto.verdict, Verdict::Met);
+    // No traffic switch in this plan: the RTO is never reached (issue 11), never a number.
+    assert_eq!(model.rto.measured_secs, None);
+    assert_eq!(model.rto.verdict, Verdict::NotReached);
     assert_eq!(model.rpo.measured_secs, Some(12));
     assert_eq!(model.rpo.verdict, Verdict::Met);
     let promote = model
@@ -795,7 +796,10 @@ fn report_measures_rto_and_rpo_against_targets_and_lists_decisions() {
         md.starts_with("# Incident report — Prod EU failover"),
         "{md}"
     );
-    assert!(md.contains("| RTO | 30m 00s | 12m 00s | **MET** |"), "{md}");
+    assert!(
+        md.contains("| RTO | 30m 00s | — | **NOT REACHED** |"),
+        "{md}"
+    );
     assert!(md.contains("| RPO | 5m 00s | 12s | **MET** |"), "{md}");
     assert!(
         md.contains("## Approvals")
@@ -822,7 +826,7 @@ fn report_measures_rto_and_rpo_against_targets_and_lists_decisions() {
     let json = report::render_json(&model).expect("json");
     assert!(!json.contains(secret));
     let v: serde_json::Value = serde_json::from_str(&json).expect("json parses");
-    assert_eq!(v["rto"]["verdict"], "met");
+    assert_eq!(v["rto"]["verdict"], "not_reached");
     assert_eq!(v["rto"]["target_secs"], 1800);
     assert_eq!(v["approvals"][0]["operator"], "bob");
     assert_eq!(v["overrides"][0]["unmet"][0], "dr.lag < 30s");
@@ -833,12 +837,13 @@ fn report_marks_a_missed_rto_and_an_unmeasured_rpo() {
     let mut records = incident("unused-secret-xyz", 2400);
     records.retain(|r| !matches!(r.event, Event::Evidence { .. }));
     let model = report::build(&records);
-    assert_eq!(model.rto.verdict, Verdict::Missed);
-    assert_eq!(model.rto.measured_secs, Some(2400));
+    assert_eq!(model.rto.verdict, Verdict::NotReached);
+    assert_eq!(model.rto.measured_secs, None);
     assert_eq!(model.rpo.verdict, Verdict::NotMeasurable);
     let md = report::render_markdown(&model);
     assert!(
-        md.contains("| RTO | 30m 00s | 40m 00s | **MISSED** |"),
+        md.contains("| RTO | 30m 00s | — | **NOT REACHED** |")
+            && md.contains("over the 30m 00s target"),
         "{md}"
     );
     assert!(
@@ -855,7 +860,7 @@ fn unfinished_recovery_is_not_reported_as_met() {
         .take(34)
         .collect();
     let model = report::build(&records);
-    assert_eq!(model.rto.verdict, Verdict::NotMeasurable, "{:?}", model.rto);
+    assert_eq!(model.rto.verdict, Verdict::NotReached, "{:?}", model.rto);
     assert_eq!(model.end_reason, None);
     let promote = model
         .steps

@@ -1367,3 +1367,135 @@ async fn split_brain_is_seen_and_a_fenced_old_primary_is_told_apart_from_the_pro
     );
     assert_ne!(st.verdict(SiteId::Dr), Verdict::Down);
 }
+
+/// Issue 11 defect 4: the primary is killed mid-write and the standby promoted. Data loss cannot
+/// be measured: the evidence says RPO unknown (last-seen primary position and age, the standby's
+/// received and replayed LSN, what would tell), the report says UNKNOWN — never MET — and the
+/// step reports the new timeline (2), read from the server after promotion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
+    use drcockpit::journal::report::{self, Verdict as RV};
+    use drcockpit::journal::{Event, Record, StepInfo};
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    sql(&p.url(), "CREATE TABLE t(i int)").await;
+    wait_lag_zero(&plan, Duration::from_secs(30)).await;
+    // A writer keeps committing until the primary dies under it.
+    let url = p.url();
+    let writer = tokio::spawn(async move {
+        let w = admin(&url).await;
+        let mut n = 0u32;
+        while w
+            .simple("INSERT INTO t SELECT generate_series(1, 500)")
+            .await
+            .is_ok()
+        {
+            n += 1;
+        }
+        n
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    p.stop_immediate();
+    let commits = writer.await.expect("writer task");
+    assert!(commits > 0, "the writer never committed");
+
+    let mut c = ctx(&plan, false);
+    let res = steps::run(&promote_step(), c.ctx.clone()).await;
+    let got = lines(&mut c.rx);
+    let done = res.unwrap_or_else(|e| panic!("promote: {e}\n{got:#?}"));
+    assert!(done.contains("timeline 2"), "{done}");
+    assert!(done.contains("RPO UNKNOWN"), "{done}");
+    let ev = got
+        .iter()
+        .find(|(st, _)| st == "evidence:rpo")
+        .expect("evidence");
+    let j: serde_json::Value = serde_json::from_str(&ev.1).expect("json");
+    assert_eq!(j["rpo"], "unknown", "{j}");
+    assert_eq!(j["primary_reachable"], false, "{j}");
+    assert!(
+        j["replay_lsn"].as_str().is_some_and(|l| l.contains('/')),
+        "{j}"
+    );
+    assert!(
+        j["receive_lsn"].as_str().is_some_and(|l| l.contains('/')),
+        "{j}"
+    );
+    assert!(
+        j["primary_last_seen_lsn"].as_str().is_some() || j["receiver_end_lsn"].as_str().is_some(),
+        "{j}"
+    );
+    assert!(
+        j["needed"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pg_controldata"),
+        "{j}"
+    );
+    assert_eq!(j["timeline_before"], 1, "{j}");
+    // The server agrees: it writes on timeline 2 now.
+    let promoted = admin(&s.url()).await;
+    assert_eq!(promoted.timeline().await.expect("timeline"), Some(2));
+
+    // The report built from what the engine journals says UNKNOWN.
+    let t0 = Utc::now();
+    let rec = |seq: u64, event: Event| Record {
+        seq,
+        at: t0 + chrono::Duration::seconds(seq as i64),
+        operator: "ops".into(),
+        event,
+    };
+    let records = vec![
+        rec(
+            0,
+            Event::SessionStarted {
+                plan_name: "pg".into(),
+                plan_source: "pg.toml".into(),
+                plan_hash: "h".into(),
+                mode: "live".into(),
+                drill: true,
+                host: "h".into(),
+                pid: 1,
+                version: "0".into(),
+                resumed_from: None,
+                rto_secs: Some(1800),
+                rpo_secs: Some(300),
+                steps: vec![StepInfo {
+                    id: "promote".into(),
+                    title: "Promote".into(),
+                    kind: "postgres.promote".into(),
+                    mutating: Some(true),
+                }],
+            },
+        ),
+        rec(
+            1,
+            Event::StepStarted {
+                step: "promote".into(),
+                attempt: 1,
+                kind: Some("postgres.promote".into()),
+            },
+        ),
+        rec(
+            2,
+            Event::Evidence {
+                step: Some("promote".into()),
+                what: "rpo".into(),
+                detail: j.clone(),
+            },
+        ),
+        rec(
+            3,
+            Event::StepFinished {
+                step: "promote".into(),
+                attempt: 1,
+                ok: true,
+                detail: done.clone(),
+            },
+        ),
+    ];
+    let m = report::build(&records);
+    assert_eq!(m.rpo.verdict, RV::Unknown, "{:?}", m.rpo);
+    assert!(m.rpo.note.contains("pg_controldata"), "{}", m.rpo.note);
+    assert!(!report::render_markdown(&m).contains("· **MET**"));
+}

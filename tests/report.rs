@@ -268,13 +268,18 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
     let m = model("missing-evidence.jsonl");
     assert_eq!(m.end_reason, None);
     assert_eq!(m.rto.measured_secs, None);
-    // Approved at +95 s, last record at +2110.2 s: 2015 s > 30 m, so already missed.
-    assert_eq!(m.rto.verdict, Verdict::Missed, "{:?}", m.rto);
+    // Approved at +95 s, last record at +2110.2 s: 2015 s > 30 m, and traffic never moved.
+    assert_eq!(m.rto.verdict, Verdict::NotReached, "{:?}", m.rto);
     assert_eq!(
         m.rto.missing,
         vec![
-            "the plan has no traffic-move (dns.switch) step, and its mutating step(s) `promote-db`, `point-db-at-dr`, `deploy-dr` did not complete"
+            "the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"
         ]
+    );
+    assert!(
+        m.rto.note.contains("over the 30m 00s target"),
+        "{}",
+        m.rto.note
     );
     assert_eq!(m.rpo.verdict, Verdict::NotMeasurable);
     assert_eq!(m.rpo.measured_secs, None);
@@ -299,7 +304,7 @@ fn missing_evidence_report_matches_its_golden_and_says_what_is_missing() {
 
     let text = report::render_markdown(&m);
     assert!(
-        text.contains("- **RTO — missing**: the plan has no traffic-move (dns.switch) step, and its mutating step(s) `promote-db`, `point-db-at-dr`, `deploy-dr` did not complete."),
+        text.contains("- **RTO — missing**: the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded."),
         "{text}"
     );
     assert!(
@@ -576,8 +581,13 @@ fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
         .run(200, "verify", false);
     let m = b.build().rto;
     assert_eq!(m.measured_secs, None);
-    assert_eq!(m.verdict, Verdict::NotMeasurable);
+    assert_eq!(m.verdict, Verdict::NotReached);
     assert_eq!(m.missing.len(), 1);
+    assert!(
+        m.missing[0].ends_with("passed after it: step `verify` failed"),
+        "{:?}",
+        m.missing
+    );
     assert!(
         m.missing[0].starts_with("traffic moved at 2026-03-01 10:01:40 UTC (`switch` succeeded (attempt 1)) but no verification"),
         "{:?}",
@@ -592,7 +602,7 @@ fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
         },
     );
     let m = b.build().rto;
-    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::Missed));
+    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::NotReached));
     assert!(
         m.note.contains("already 11m 40s after the start"),
         "{}",
@@ -600,8 +610,10 @@ fn rto_not_measured_when_traffic_moved_but_nothing_verified() {
     );
 }
 
+/// Issue 11 defect 5: without a traffic switch the recovery's end is unknowable: RTO is NOT
+/// REACHED, never measured to "the last mutating step".
 #[test]
-fn without_a_traffic_move_step_rto_ends_at_the_first_verification_after_the_last_mutating_step() {
+fn without_a_traffic_switch_step_rto_is_not_reached() {
     let plan = &[
         ("approve", "approval"),
         ("promote", "postgres.promote"),
@@ -613,21 +625,18 @@ fn without_a_traffic_move_step_rto_ends_at_the_first_verification_after_the_last
     let mut b = B::new(plan, Some(900), None);
     b.approve(0, "approve")
         .ok(60, "promote")
-        .ok(70, "health") // after promote, but deploy (mutating) is still to come
+        .ok(70, "health")
         .ok(300, "deploy")
         .ok(360, "stable")
-        .ok(400, "notify"); // after the last verification: not part of the recovery
+        .ok(400, "notify");
     let m = b.build().rto;
-    assert_eq!((m.measured_secs, m.verdict), (Some(360), Verdict::Met));
-    assert!(
-        m.note.contains(
-            "no traffic-move (dns.switch) step in the plan; the last mutating step, `deploy`"
-        ),
-        "{}",
-        m.note
+    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::NotReached));
+    assert_eq!(
+        m.missing,
+        vec![
+            "the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"
+        ]
     );
-
-    // Neither a traffic move nor a verification: the end of the whole recovery.
     let mut b = B::new(
         &[("approve", "approval"), ("promote", "postgres.promote")],
         Some(60),
@@ -635,15 +644,14 @@ fn without_a_traffic_move_step_rto_ends_at_the_first_verification_after_the_last
     );
     b.approve(0, "approve").ok(90, "promote").end(95);
     let m = b.build().rto;
-    assert_eq!((m.measured_secs, m.verdict), (Some(90), Verdict::Missed));
-    assert!(m.note.contains("the last completed step"), "{}", m.note);
+    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::NotReached));
 }
 
 #[test]
 fn rto_without_any_start_says_so() {
     let b = B::new(DEMO, Some(600), Some(60));
     let m = b.build();
-    assert_eq!(m.rto.verdict, Verdict::NotMeasurable);
+    assert_eq!(m.rto.verdict, Verdict::NotReached);
     assert_eq!(
         m.rto.missing,
         vec!["a start: a `Declared` event, an approval or a started step"]
@@ -746,9 +754,15 @@ fn rpo_without_evidence_says_what_is_missing() {
     b.at(9, precondition("dr.database.lag = 0 B (0.5s ago)"))
         .ok(10, "promote");
     let m = b.build().rpo;
+    // Read before the promotion (maybe against a primary already gone): never MET.
     assert_eq!(
         (m.measured_secs, m.lag_bytes, m.verdict),
-        (Some(0), Some(0), Verdict::Met)
+        (None, Some(0), Verdict::NotMeasurable)
+    );
+    assert!(
+        m.note.contains("not a measurement at promotion"),
+        "{}",
+        m.note
     );
 
     // Promoted, nothing read at all.
@@ -890,34 +904,139 @@ fn rto_spans_resumed_sessions_and_counts_a_switch_done_by_hand() {
     assert_eq!(m.sessions.len(), 2);
 }
 
+// ---------------------------------------------------------------- issue 11: no false green
+
+/// Issue 11 defect 5: one mutating step interrupted and another never started. The old report
+/// said RTO MET, "measured" to the verification after the last mutating step before it.
 #[test]
-fn a_step_journaled_as_not_mutating_does_not_hold_the_rto_window_open() {
-    // A GET http.request before the last verification: recorded as not mutating, so the RTO
-    // ends at the first verification after the deploy, without waiting for it.
+fn an_unfinished_failover_is_not_reached_never_met() {
     let plan = &[
         ("approve", "approval"),
+        ("promote", "postgres.promote"),
+        ("check-db", "check"),
+        ("point-db", "qovery.set_variables"),
         ("deploy", "qovery.deploy"),
-        ("lookup", "http.request"),
-        ("stable", "wait"),
     ];
-    let mut b = B::new(plan, Some(900), None);
-    if let Event::SessionStarted { steps, .. } = &mut b.recs[0].event {
-        for s in steps.iter_mut() {
-            s.mutating = Some(matches!(s.kind.as_str(), "qovery.deploy"));
-        }
-    }
-    b.approve(0, "approve").ok(300, "deploy").ok(360, "stable");
-    let m = b.build().rto;
-    assert_eq!(
-        (m.measured_secs, m.verdict),
-        (Some(360), Verdict::Met),
-        "{}",
-        m.note
+    let mut b = B::new(plan, Some(1800), None);
+    b.approve(0, "approve").ok(60, "promote").ok(70, "check-db");
+    b.at(
+        80,
+        Event::StepStarted {
+            step: "point-db".into(),
+            attempt: 1,
+            kind: None,
+        },
     );
+    let m = b.build();
+    assert_eq!(
+        (m.rto.measured_secs, m.rto.verdict),
+        (None, Verdict::NotReached)
+    );
+    assert_ne!(m.rto.verdict, Verdict::Met);
+    let md = report::render_markdown(&m);
+    assert!(md.contains("**NOT REACHED**"), "{md}");
+    assert!(!md.contains("| RTO | target 30m 00s · measured"), "{md}");
 
-    // Without the flag (an older journal), an http.request counts as mutating: not measurable.
-    let mut b = B::new(plan, Some(900), None);
-    b.approve(0, "approve").ok(300, "deploy").ok(360, "stable");
+    // With a traffic switch: it was interrupted and the verification never ran — named.
+    let mut b = B::new(DEMO, Some(1800), None);
+    b.approve(0, "approve").ok(60, "promote").ok(100, "health");
+    b.at(
+        200,
+        Event::StepStarted {
+            step: "switch".into(),
+            attempt: 1,
+            kind: None,
+        },
+    )
+    .at(
+        210,
+        Event::SessionEnded {
+            reason: "signal SIGHUP (terminal hung up)".into(),
+        },
+    );
+    let m = b.build();
+    assert_eq!(m.rto.verdict, Verdict::NotReached);
+    assert_eq!(
+        m.rto.missing,
+        vec!["traffic never moved: step `switch` interrupted; `verify` never ran"]
+    );
+    let md = report::render_markdown(&m);
+    assert!(
+        md.contains("RTO: **NOT REACHED** (the 30m 00s target): traffic never moved: step `switch` interrupted; `verify` never ran"),
+        "{md}"
+    );
+    // The switch failed; then it is retried and succeeds, but the verification fails.
+    let mut b = B::new(DEMO, Some(1800), None);
+    b.approve(0, "approve")
+        .run(200, "switch", false)
+        .ok(220, "switch")
+        .run(230, "verify", false);
     let m = b.build().rto;
-    assert_ne!(m.measured_secs, Some(360), "{}", m.note);
+    assert_eq!(m.verdict, Verdict::NotReached);
+    assert!(
+        m.missing[0].ends_with("step `verify` failed"),
+        "{:?}",
+        m.missing
+    );
+    // Only traffic moved + a verification after it gives a number.
+    b.ok(260, "verify");
+    let m = b.build().rto;
+    assert_eq!((m.measured_secs, m.verdict), (Some(260), Verdict::Met));
+}
+
+/// Issue 11 defect 4: the primary was killed mid-write and the standby promoted. The report
+/// said `RPO 0s MET … 0 byte(s) not replicated`, against a position seen 33 s earlier.
+#[test]
+fn rpo_is_unknown_when_the_primary_was_unreachable_at_promotion() {
+    let m = model("primary-killed.jsonl");
+    assert_eq!(m.rpo.verdict, Verdict::Unknown, "{:?}", m.rpo);
+    assert_eq!(m.rpo.measured_secs, None);
+    for want in [
+        "UNKNOWN",
+        "last seen at 0/3000148, 33s before the promotion",
+        "received 0/3000148",
+        "replayed 0/3000148",
+        "pg_controldata",
+    ] {
+        assert!(m.rpo.note.contains(want), "{want}: {}", m.rpo.note);
+    }
+    assert!(
+        m.rpo.missing[0].contains("final WAL position"),
+        "{:?}",
+        m.rpo.missing
+    );
+    let md = report::render_markdown(&m);
+    assert!(md.contains("**UNKNOWN**"), "{md}");
+    assert!(!md.contains("RPO 0s") && !md.contains("· **MET**"), "{md}");
+    let json = report::render_json(&m).expect("json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("parses");
+    assert_eq!(v["rpo"]["verdict"], "unknown");
+}
+
+/// The panels' RPO evidence for a managed promotion says unknown when the primary's database
+/// did not answer; a promote that did nothing records no RPO evidence (not measured, not MET).
+#[test]
+fn panel_rpo_evidence_with_the_primary_gone_is_unknown_and_a_no_op_promote_measures_nothing() {
+    let mut b = B::new(DEMO, None, Some(300));
+    b.evidence(
+        9,
+        "rpo at promotion (panels)",
+        serde_json::json!({
+            "source": "DR database section of the panels",
+            "rpo": "unknown",
+            "primary_reachable": false,
+            "primary": "PROD database unreachable: connection refused",
+            "lag_bytes": 0,
+            "replay_age_secs": 0.0,
+        }),
+    )
+    .ok(10, "promote");
+    let m = b.build().rpo;
+    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::Unknown));
+    assert!(m.note.contains("PROD database unreachable"), "{}", m.note);
+
+    let mut b = B::new(DEMO, None, Some(300));
+    b.ok(10, "promote");
+    let m = b.build().rpo;
+    assert_eq!((m.measured_secs, m.verdict), (None, Verdict::NotMeasurable));
 }

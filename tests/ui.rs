@@ -874,3 +874,53 @@ fn the_step_detail_scrolls_on_a_small_terminal() {
     h.key(KeyCode::Up);
     assert_eq!(h.state.detail_scroll, 0);
 }
+
+/// The last screen row (the footer).
+fn footer_row(s: &str) -> String {
+    s.lines().last().unwrap_or_default().to_string()
+}
+
+/// Issue 11 defect 12: on a finished step the footer said `⏎ run · r retry` and ⏎ silently did
+/// nothing. The footer and the step detail's hints offer only the keys that act on the selection.
+#[test]
+fn finished_step_offers_no_run_or_retry() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.run_promote();
+    h.send(Msg::StepDone {
+        step: 3,
+        attempt: 1,
+        result: Ok("DR database promoted (timeline 2)".into()),
+    });
+    h.state.selected = 3;
+    for (w, ht) in [(160, 48), (80, 24)] {
+        let s = text(&render(&h.state, w, ht));
+        let footer = footer_row(&s);
+        assert!(!footer.contains("⏎ run"), "{w}x{ht}: {footer}");
+        assert!(!footer.contains("r retry"), "{w}x{ht}: {footer}");
+        assert!(!footer.contains("s skip"), "{w}x{ht}: {footer}");
+        assert!(footer.contains("n note"), "{w}x{ht}: {footer}");
+    }
+    let s = text(&render(&h.state, 160, 48));
+    assert!(s.contains("n note   finished"), "{s}");
+    snap("finished", &h.state);
+    // ⏎ there does nothing but say so; nothing is journaled.
+    let before = h.state.records.len();
+    h.key(KeyCode::Enter);
+    assert_eq!(h.state.records.len(), before);
+    assert!(h.state.dialog.is_none());
+}
+
+/// A step that must wait for an earlier one: ⏎ is not offered, and the detail says why.
+#[test]
+fn a_step_that_cannot_start_yet_offers_no_run() {
+    let mut h = Harness::new(Mode::Live);
+    h.outage(true);
+    h.state.selected = 2;
+    let s = text(&render(&h.state, 160, 48));
+    assert!(!footer_row(&s).contains("⏎ run"), "{}", footer_row(&s));
+    assert!(s.contains("finish or skip step 1"), "{s}");
+    h.state.selected = 0;
+    let s = text(&render(&h.state, 160, 48));
+    assert!(footer_row(&s).contains("⏎ run"), "{}", footer_row(&s));
+}

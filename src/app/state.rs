@@ -473,6 +473,53 @@ impl State {
         }
     }
 
+    /// Why step `i` cannot be started now, or `None` when ⏎ (or `r`) would open its
+    /// confirmation or start it. One rule for the dispatcher and for the key hints, so a key
+    /// that is offered is a key that acts.
+    pub fn why_not_run(&self, i: usize) -> Option<String> {
+        if !self.mode.may_mutate() {
+            return Some(format!("{} mode: steps do not run", self.mode.as_str()));
+        }
+        if let Some(e) = &self.journal_error {
+            return Some(format!("cannot run a step: the journal is failing ({e})"));
+        }
+        if self.aborted.is_some() {
+            return Some("the checklist was aborted; nothing more runs in this session".into());
+        }
+        if self
+            .steps
+            .iter()
+            .any(|s| s.finishing && !matches!(s.phase, StepPhase::Running { .. }))
+        {
+            return Some("a step is being recorded; try again in a moment".into());
+        }
+        if let Some(r) = self.running_step() {
+            return Some(format!(
+                "step {} is running; one step at a time",
+                self.plan.steps[r].id
+            ));
+        }
+        if let Some(f) = self.failed_step().filter(|f| *f != i) {
+            return Some(format!(
+                "step {} failed: retry (r), skip (s) or abort (A) before going on",
+                self.plan.steps[f].id
+            ));
+        }
+        if let Some(prev) = (0..i).find(|p| !self.steps[*p].is_done()) {
+            return Some(format!(
+                "finish or skip step {} ({}) first",
+                prev + 1,
+                self.plan.steps[prev].id
+            ));
+        }
+        if let StepStatus::Blocked { reason } = self.status(i) {
+            return Some(format!(
+                "blocked: {reason} — o overrides with a typed reason"
+            ));
+        }
+        None
+    }
+
     pub fn running_step(&self) -> Option<usize> {
         self.steps
             .iter()

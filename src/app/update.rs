@@ -157,7 +157,9 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Key(key) => {
-            if key.kind == KeyEventKind::Press || key.kind == KeyEventKind::Repeat {
+            if key.kind == KeyEventKind::Press
+                || key.kind == KeyEventKind::Repeat && repeat_allowed(state, &key)
+            {
                 on_key(state, key, &mut fx);
             }
         }
@@ -374,6 +376,31 @@ fn still_running(
         start_ticks,
         boot_id,
     });
+}
+
+/// May an auto-repeated key act? Only keys that move, scroll or edit text: a held key never
+/// opens, confirms or runs anything (the engine refuses a second run anyway; this is the first
+/// fence). In a y/n confirmation no repeated key counts.
+fn repeat_allowed(state: &State, key: &KeyEvent) -> bool {
+    let moves = matches!(
+        key.code,
+        KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Left
+            | KeyCode::Right
+    );
+    match &state.dialog {
+        Some(d) if yes_no(d) => false,
+        Some(_) => moves || matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace),
+        None => moves || matches!(key.code, KeyCode::Char('j' | 'k')),
+    }
+}
+
+/// A confirmation answered with `y` / `n` (no typed word).
+fn yes_no(d: &Dialog) -> bool {
+    d.kind == DialogKind::ConfirmRun && d.word.is_none() || d.kind == DialogKind::Quit
 }
 
 fn is_current(state: &State, step: usize, attempt: u32) -> bool {
@@ -1118,7 +1145,17 @@ fn activate(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
                 fx,
                 "this step was running when the cockpit stopped: check the world, then r retry · d mark done · s skip".into(),
             ),
-            StepPhase::Pending | StepPhase::Failed { .. } => request_run(state, i, fx),
+            // ⏎ never re-runs a step that already ran: a retry is the explicit `r`, with its own
+            // confirmation (a held or doubled ⏎ must not send the same change twice).
+            StepPhase::Failed { .. } => {
+                let id = state.plan.steps[i].id.clone();
+                refuse(
+                    state,
+                    fx,
+                    format!("step {id} failed: r retries it (asks again) · s skip · A abort"),
+                );
+            }
+            StepPhase::Pending => request_run(state, i, fx),
         },
     }
 }
@@ -1130,67 +1167,8 @@ fn request_run(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     if !mode_allows_change(state, &format!("run step {id}"), fx) {
         return;
     }
-    if !state.mode.may_mutate() {
-        refuse(
-            state,
-            fx,
-            format!("{} mode: steps do not run", state.mode.as_str()),
-        );
-        return;
-    }
-    if state.aborted.is_some() {
-        refuse(
-            state,
-            fx,
-            "the checklist was aborted; nothing more runs in this session".into(),
-        );
-        return;
-    }
-    if state
-        .steps
-        .iter()
-        .any(|s| s.finishing && !matches!(s.phase, StepPhase::Running { .. }))
-    {
-        refuse(
-            state,
-            fx,
-            "a step is being recorded; try again in a moment".into(),
-        );
-        return;
-    }
-    if let Some(r) = state.running_step() {
-        let rid = state.plan.steps[r].id.clone();
-        refuse(
-            state,
-            fx,
-            format!("step {rid} is running; one step at a time"),
-        );
-        return;
-    }
-    if let Some(f) = state.failed_step().filter(|f| *f != i) {
-        let fid = state.plan.steps[f].id.clone();
-        refuse(
-            state,
-            fx,
-            format!("step {fid} failed: retry (r), skip (s) or abort (A) before going on"),
-        );
-        return;
-    }
-    if let Some(prev) = (0..i).find(|p| !state.steps[*p].is_done()) {
-        let pid = state.plan.steps[prev].id.clone();
-        refuse(
-            state,
-            fx,
-            format!("finish or skip step {} ({pid}) first", prev + 1),
-        );
-        return;
-    }
-    if let StepStatus::Blocked { reason } = state.status(i) {
-        refuse(
-            state,
-            fx,
-            format!("blocked: {reason} — o overrides with a typed reason"),
-        );
+    if let Some(why) = state.why_not_run(i) {
+        refuse(state, fx, why);
         return;
     }
     let step = &state.plan.steps[i];
@@ -1236,16 +1214,15 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
             detail: detail.into(),
         }));
     }
-    if matches!(
-        kind.as_str(),
-        "scaleway.promote_replica" | "postgres.promote"
-    ) {
+    if kind == "scaleway.promote_replica" {
         // What the panels knew of the DR database's lag at the moment of promotion: the RPO
-        // evidence for a managed promotion (a postgres.promote step adds its own, exact one).
+        // evidence for a managed promotion. (A postgres.promote step records its own, read at
+        // promotion — and none when the server was already primary and nothing was done.)
+        let standby = step.site.unwrap_or(crate::plan::SiteId::Dr);
         fx.push(Effect::Record(Event::Evidence {
             step: Some(id.clone()),
             what: "rpo at promotion (panels)".into(),
-            detail: panel_rpo_evidence(state),
+            detail: panel_rpo_evidence(state, standby),
         }));
     }
     state.steps[i].finishing = true; // until StepStarted is recorded, nothing else may start it
@@ -1257,12 +1234,56 @@ fn start(state: &mut State, i: usize, fx: &mut Vec<Effect>) {
     }));
 }
 
-fn panel_rpo_evidence(state: &State) -> serde_json::Value {
+fn panel_rpo_evidence(state: &State, standby: crate::plan::SiteId) -> serde_json::Value {
     use crate::plan::condition::Lookup;
     let mut detail = serde_json::Map::new();
-    detail.insert("source".into(), "DR database section of the panels".into());
+    let (sb, primary) = (standby.as_str(), standby.other());
+    detail.insert(
+        "source".into(),
+        format!("{} database section of the panels", standby.upper()).into(),
+    );
+    // The lag is only a measurement while the primary answers: against a position last seen
+    // before it died, "0 bytes behind" says nothing about what it wrote since.
+    let primary_view = state.view(primary, super::observe::Section::Database);
+    if !matches!(primary_view, super::observe::SectionView::Fresh { .. }) {
+        let why = match primary_view {
+            super::observe::SectionView::NotConfigured => "not watched by the plan".to_string(),
+            super::observe::SectionView::Waiting => "never read".to_string(),
+            super::observe::SectionView::Stale { age, .. } => {
+                format!("stale (last read {} ago)", fmt_duration(age))
+            }
+            super::observe::SectionView::Error {
+                error,
+                last_good_age,
+                ..
+            } => {
+                if let Some(a) = last_good_age {
+                    detail.insert(
+                        "primary_last_seen_age_secs".into(),
+                        serde_json::json!(a.as_secs_f64()),
+                    );
+                }
+                format!("unreachable: {}", error.short)
+            }
+            super::observe::SectionView::Fresh { .. } => String::new(),
+        };
+        detail.insert("rpo".into(), "unknown".into());
+        detail.insert("primary_reachable".into(), false.into());
+        detail.insert(
+            "primary".into(),
+            format!("{} database {why}", primary.upper()).into(),
+        );
+        detail.insert(
+            "needed".into(),
+            format!(
+                "the {} primary's final WAL position (from its provider or its data directory), compared with the replica's replayed position",
+                primary.upper()
+            )
+            .into(),
+        );
+    }
     for (field, key) in [("lag", "lag_bytes"), ("replay_age", "replay_age_secs")] {
-        match state.lookup(&format!("dr.database.{field}")) {
+        match state.lookup(&format!("{sb}.database.{field}")) {
             Lookup::Value { value, age, stale } => {
                 let v = match value {
                     crate::plan::Value::Bytes(b) => serde_json::json!(b),
@@ -1306,10 +1327,15 @@ fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 state.log_filter = d.input.clone();
             }
         }
+        // ⏎ opened this confirmation: it never confirms it (a double ⏎ ran a step twice).
+        // A step that changes the world is confirmed with `y` or its typed word.
+        KeyCode::Enter if d.kind == DialogKind::ConfirmRun && d.word.is_none() => {
+            d.error = Some("press y to run it (⏎ does not confirm) · n or Esc cancels".into());
+        }
         KeyCode::Enter => submit_dialog(state, fx),
         KeyCode::Char(c) => {
             // A plain confirmation (no typed word) answers to y / n.
-            if d.kind == DialogKind::ConfirmRun && d.word.is_none() || d.kind == DialogKind::Quit {
+            if yes_no(d) {
                 match c {
                     'y' | 'Y' => return submit_dialog(state, fx),
                     'n' | 'N' => {

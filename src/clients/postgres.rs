@@ -796,6 +796,21 @@ impl PgSession {
         })
     }
 
+    /// The server's current timeline, readable by any role: on a primary the first 8 hex
+    /// digits of `pg_walfile_name(pg_current_wal_lsn())` (the timeline WAL is written on now);
+    /// on a standby the WAL receiver's `received_tli`. (`pg_control_checkpoint()` is only
+    /// updated at the next checkpoint: right after a promotion it still says the old one.)
+    pub async fn timeline(&self) -> Result<Option<u32>, PgError> {
+        let v = self
+            .scalar(
+                "SELECT CASE WHEN pg_is_in_recovery() \
+                 THEN (SELECT lpad(to_hex(received_tli), 8, '0') FROM pg_stat_wal_receiver LIMIT 1) \
+                 ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END",
+            )
+            .await?;
+        Ok(v.and_then(|h| u32::from_str_radix(h.trim(), 16).ok()))
+    }
+
     /// `SELECT pg_promote(true, wait_seconds)`. `Ok(true)` promoted, `Ok(false)` not (yet)
     /// promoted within the wait (re-check), `Err` with SQLSTATE 55000 when not in recovery.
     pub async fn promote(&self, wait_seconds: u32) -> Result<bool, PgError> {

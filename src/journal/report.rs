@@ -10,16 +10,19 @@
 //! * **RTO** starts at the declaration: the first `Declared` event, else the first `Approved`
 //!   (the approval step), else the first `StepStarted`. It ends at the first passing
 //!   verification (a successful step of kind `dns.verify`, `http.check`, `check` or `wait`)
-//!   after traffic moved (the first successful `dns.switch` step). A plan without a
-//!   `dns.switch` step ends at the first passing verification after the last of its mutating
-//!   steps that come before its last verification (all of them must have completed or been
-//!   skipped); a plan with neither ends at the last completed step once the recovery completed.
-//!   Without an end, an elapsed time already past the target is MISSED (no number is given).
+//!   after traffic moved (the first successful `dns.switch` step). RTO is measured only then:
+//!   a failover whose traffic never moved, or that nothing verified after it moved, is
+//!   **NOT REACHED**, and the report names what is missing ("step `switch-dns` interrupted;
+//!   `verify-dns` never ran") — never a number, never MET.
 //! * **RPO** comes from the last `Evidence` whose `what` mentions "rpo" (or "promot…"): its
 //!   detail's `data_loss_secs` / `replay_age_secs` / `rpo_secs` / `lag_secs` (time) and
 //!   `lag_bytes` (volume; 0 bytes is 0 s). Bytes alone are reported as bytes, the time-based RPO
 //!   not computed. Without such evidence, the lag a promotion step's `preconditions` evidence
-//!   read (`….database.lag = 1.2 MiB`) is reported as bytes, and what is missing is said.
+//!   read (`….database.lag = 1.2 MiB`) is reported as bytes (never a verdict: it was read before
+//!   the promotion), and what is missing is said. Evidence saying the primary was unreachable
+//!   at promotion (`"rpo": "unknown"`) makes the RPO **UNKNOWN**: the report gives the last-seen
+//!   primary position and its age, the standby's received and replayed LSN, and what would be
+//!   needed to know — never MET.
 //!
 //! Drill and demo reports always have a "What failed" section (failed attempts and what came
 //! of them, skips, overrides, interrupted steps, aborts) for the runbook; review sessions render
@@ -141,6 +144,11 @@ pub enum Verdict {
     Met,
     Missed,
     NotMeasurable,
+    /// RTO: the recovery did not get there (traffic never moved, or no verification passed
+    /// after it). Never a number.
+    NotReached,
+    /// RPO: data loss could not be known (the primary was unreachable at promotion).
+    Unknown,
 }
 
 impl Verdict {
@@ -149,6 +157,8 @@ impl Verdict {
             Verdict::Met => "MET",
             Verdict::Missed => "MISSED",
             Verdict::NotMeasurable => "not measurable",
+            Verdict::NotReached => "NOT REACHED",
+            Verdict::Unknown => "UNKNOWN",
         }
     }
 }
@@ -888,12 +898,6 @@ pub fn build(records: &[Record]) -> ReportModel {
     }
 
     // Objectives.
-    let summary = super::paths::session_summary(records);
-    let all_done = !step_list.is_empty()
-        && step_list
-            .iter()
-            .all(|s| summary.steps_finished.contains(&s.id));
-    let completed = summary.ended.as_deref() == Some("completed") || all_done;
     let last_at = records.last().map(|r| r.at);
     let start = if let Some(d) = m.declared.first() {
         Some(Bound {
@@ -924,14 +928,7 @@ pub fn build(records: &[Record]) -> ReportModel {
             start,
             plan: &infos,
             completions: &completions,
-            skipped: records
-                .iter()
-                .filter_map(|r| match &r.event {
-                    Event::Skipped { step, .. } => Some(step.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            completed,
+            states: &final_states,
             last_at,
         })
     };
@@ -972,9 +969,8 @@ struct RtoInput<'a> {
     /// The checklist in plan order, with kinds.
     plan: &'a [StepInfo],
     completions: &'a [Completion],
-    /// Steps skipped (they do not hold up the end of the recovery).
-    skipped: Vec<&'a str>,
-    completed: bool,
+    /// Each step's final state (as in the steps table), to say what is missing.
+    states: &'a HashMap<String, (String, u32)>,
     last_at: Option<DateTime<Utc>>,
 }
 
@@ -1097,6 +1093,13 @@ fn measure_phrase(x: &Measure) -> String {
         (None, _, Verdict::Missed) => {
             format!("not measured, but already past {target} — **MISSED**")
         }
+        (None, _, Verdict::NotReached) => format!(
+            "**NOT REACHED** ({target}): {}",
+            x.missing.first().map(String::as_str).unwrap_or("see below")
+        ),
+        (None, _, Verdict::Unknown) => format!(
+            "**UNKNOWN** — the primary was unreachable at promotion, data loss cannot be measured ({target})"
+        ),
         (None, Some(b), _) => format!(
             "{} behind at promotion, time window unknown — not measurable against {target}",
             fmt_lag(b)
@@ -1176,8 +1179,9 @@ fn measure_rto(input: &RtoInput) -> Measure {
     let Some(start) = &input.start else {
         let mut m = not_measured(
             target,
-            "not measured: no `Declared` event, no approval and no started step were recorded",
+            "NOT REACHED: no `Declared` event, no approval and no started step were recorded",
         );
+        m.verdict = Verdict::NotReached;
         m.missing
             .push("a start: a `Declared` event, an approval or a started step".into());
         return m;
@@ -1207,26 +1211,75 @@ fn measure_rto(input: &RtoInput) -> Measure {
         .iter()
         .filter(|s| is_traffic_move(&s.kind))
         .collect();
-    let has_verification = input.plan.iter().any(|s| is_verification(&s.kind));
+    // The verifications that come after the (first) traffic switch in the plan.
+    let first_switch = input.plan.iter().position(|s| is_traffic_move(&s.kind));
+    let later_verifications: Vec<&StepInfo> = first_switch
+        .map(|i| {
+            input.plan[i + 1..]
+                .iter()
+                .filter(|s| is_verification(&s.kind))
+                .collect()
+        })
+        .unwrap_or_default();
+    let state_phrase = |id: &str| -> String {
+        let state = input
+            .states
+            .get(id)
+            .map(|(s, _)| s.as_str())
+            .unwrap_or("not started");
+        match state {
+            "not started" => format!("`{id}` never ran"),
+            s if s.starts_with("unknown") => format!("step `{id}` interrupted"),
+            "failed" => format!("step `{id}` failed"),
+            "skipped" => format!("step `{id}` was skipped"),
+            other => format!("step `{id}` {other}"),
+        }
+    };
+    let verifications_missing = || -> String {
+        if later_verifications.is_empty() {
+            format!(
+                "the plan has no verification ({}) after its traffic switch",
+                VERIFY_KINDS.join(", ")
+            )
+        } else {
+            later_verifications
+                .iter()
+                .map(|v| state_phrase(&v.id))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    };
 
-    // (end bound, description of what bounded it) or what is missing.
-    let end: Result<(Bound, String), String> = if !switches.is_empty() {
-        let ids: Vec<String> = switches.iter().map(|s| format!("`{}`", s.id)).collect();
+    // (end bound, description of what bounded it) or what is missing. RTO is measured only
+    // when traffic moved (a traffic switch succeeded) and a verification passed after it:
+    // anything else is NOT REACHED, never a number.
+    let end: Result<(Bound, String), String> = if switches.is_empty() {
+        Err(
+            "the plan has no traffic-switch step (dns.switch), so when traffic moved was never recorded"
+                .to_string(),
+        )
+    } else {
         match after_start
             .iter()
             .find(|(_, c)| is_traffic_move(kind_of(&c.step)))
         {
             None => Err(format!(
-                "traffic never moved: {} (dns.switch) did not succeed after the start",
-                ids.join(", ")
+                "traffic never moved: {}; {}",
+                switches
+                    .iter()
+                    .map(|s| state_phrase(&s.id))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                verifications_missing()
             )),
             Some((i, moved)) => match first_verification_after(*i) {
                 None => Err(format!(
-                    "traffic moved at {} (`{}` {}) but no verification ({}) passed after it",
+                    "traffic moved at {} (`{}` {}) but no verification ({}) passed after it: {}",
                     ts(moved.at),
                     moved.step,
                     moved.how,
-                    VERIFY_KINDS.join(", ")
+                    VERIFY_KINDS.join(", "),
+                    verifications_missing()
                 )),
                 Some(v) => Ok((
                     Bound {
@@ -1246,90 +1299,6 @@ fn measure_rto(input: &RtoInput) -> Measure {
                     ),
                 )),
             },
-        }
-    } else if has_verification {
-        // No traffic-move step: the first passing verification after the last mutating step
-        // (mutating steps after the plan's last verification, e.g. notifications, do not count).
-        let last_verif = input
-            .plan
-            .iter()
-            .rposition(|s| is_verification(&s.kind))
-            .unwrap_or(0);
-        let recovery: Vec<&str> = input.plan[..last_verif]
-            .iter()
-            .filter(|s| s.mutating.unwrap_or_else(|| is_mutating_kind(&s.kind)))
-            .map(|s| s.id.as_str())
-            .collect();
-        let pending: Vec<String> = recovery
-            .iter()
-            .filter(|id| {
-                !input.skipped.contains(id) && !after_start.iter().any(|(_, c)| c.step == **id)
-            })
-            .map(|id| format!("`{id}`"))
-            .collect();
-        match after_start
-            .iter()
-            .rev()
-            .find(|(_, c)| recovery.contains(&c.step.as_str()))
-        {
-            _ if recovery.is_empty() => Err(
-                "the plan has no traffic-move (dns.switch) step and no mutating step before its last verification"
-                    .to_string(),
-            ),
-            _ if !pending.is_empty() => Err(format!(
-                "the plan has no traffic-move (dns.switch) step, and its mutating step(s) {} did not complete",
-                pending.join(", ")
-            )),
-            None => Err(
-                "the plan has no traffic-move (dns.switch) step, and none of its mutating steps completed"
-                    .to_string(),
-            ),
-            Some((i, last)) => match first_verification_after(*i) {
-                None => Err(format!(
-                    "the last mutating step, `{}`, {} at {} but no verification ({}) passed after it",
-                    last.step,
-                    last.how,
-                    ts(last.at),
-                    VERIFY_KINDS.join(", ")
-                )),
-                Some(v) => Ok((
-                    Bound {
-                        at: v.at,
-                        what: format!(
-                            "`{}` ({}) {}: the first verification after the last mutating step",
-                            v.step,
-                            kind_of(&v.step),
-                            v.how
-                        ),
-                    },
-                    format!(
-                        "no traffic-move (dns.switch) step in the plan; the last mutating step, `{}`, {} at {}",
-                        last.step,
-                        last.how,
-                        ts(last.at)
-                    ),
-                )),
-            },
-        }
-    } else {
-        // Neither a traffic move nor a verification in the plan: the recovery is over when
-        // every step is.
-        let last_completion = input.completions.last().map(|c| c.at);
-        match last_completion.filter(|t| *t >= start.at) {
-            Some(to) if input.completed => Ok((
-                Bound {
-                    at: to,
-                    what: "the last completed step".into(),
-                },
-                format!(
-                    "the plan has no traffic-move (dns.switch) or verification ({}) step, so the end is the last completed step",
-                    VERIFY_KINDS.join(", ")
-                ),
-            )),
-            _ => Err(format!(
-                "the plan has no traffic-move (dns.switch) or verification ({}) step, and the recovery did not complete",
-                VERIFY_KINDS.join(", ")
-            )),
         }
     };
 
@@ -1365,28 +1334,22 @@ fn measure_rto(input: &RtoInput) -> Measure {
                 .last_at
                 .map(|t| secs_between(start.at, t))
                 .unwrap_or(0);
-            let (verdict, tail) = match target {
-                Some(t) if elapsed > t => (
-                    Verdict::Missed,
-                    format!(
-                        "; already {} after the start at the last record, over the {} target",
-                        fmt_secs(elapsed),
-                        fmt_secs(t)
-                    ),
+            let tail = match target {
+                Some(t) if elapsed > t => format!(
+                    "; already {} after the start at the last record, over the {} target",
+                    fmt_secs(elapsed),
+                    fmt_secs(t)
                 ),
-                _ => (
-                    Verdict::NotMeasurable,
-                    format!(" ({} elapsed at the last record)", fmt_secs(elapsed)),
-                ),
+                _ => format!(" ({} elapsed at the last record)", fmt_secs(elapsed)),
             };
             Measure {
                 target_secs: target,
                 measured_secs: None,
-                verdict,
+                verdict: Verdict::NotReached,
                 from: Some(start.at),
                 to: None,
                 lag_bytes: None,
-                note: format!("not measured: {missing}{tail}; started when {}", start.what),
+                note: format!("NOT REACHED: {missing}{tail}; started when {}", start.what),
                 from_event: Some(start.what.clone()),
                 to_event: None,
                 missing: vec![missing],
@@ -1436,6 +1399,9 @@ fn measure_rpo(
             .push("`rpo` evidence recorded at promotion".into());
         return m;
     };
+    if rpo_unknown(&detail) {
+        return rpo_unknown_measure(target, at, &what, &detail);
+    }
     let secs = find_number(&detail, RPO_TIME_KEYS).map(|s| s.max(0.0).round() as u64);
     let bytes = find_number(&detail, &["lag_bytes"]).map(|b| b.max(0.0).round() as u64);
     let mut m = not_measured(target, "");
@@ -1486,6 +1452,85 @@ fn measure_rpo(
             ));
         }
     }
+    m
+}
+
+/// Does the evidence say data loss could not be measured (the primary was unreachable)?
+pub fn rpo_unknown(detail: &serde_json::Value) -> bool {
+    detail.get("rpo").and_then(|v| v.as_str()) == Some("unknown")
+        || detail.get("primary_reachable").and_then(|v| v.as_bool()) == Some(false)
+}
+
+/// What a PostgreSQL promotion needs to know the data loss when the primary is gone.
+pub const RPO_UNKNOWN_NEEDED: &str = "the old primary's final WAL position (`pg_controldata` on its data directory, or the last segment in its WAL archive), compared with the standby's replayed LSN";
+
+/// RPO UNKNOWN: the primary was unreachable at promotion. Says what was seen and what is needed.
+fn rpo_unknown_measure(
+    target: Option<u64>,
+    at: DateTime<Utc>,
+    what: &str,
+    detail: &serde_json::Value,
+) -> Measure {
+    let text = |k: &str| -> Option<String> {
+        match detail.get(k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let nr = || "not recorded".to_string();
+    let seen = match (
+        text("primary_last_seen_lsn"),
+        find_number(detail, &["primary_last_seen_age_secs"]),
+    ) {
+        (Some(lsn), Some(age)) => format!(
+            "the primary was last seen at {lsn}, {} before the promotion{}",
+            fmt_secs(age.max(0.0).round() as u64),
+            text("primary_last_seen_at")
+                .map(|t| format!(" (at {t})"))
+                .unwrap_or_default()
+        ),
+        (Some(lsn), None) => format!("the primary was last seen at {lsn} (age not recorded)"),
+        _ => match text("primary") {
+            Some(p) => format!("{p}; its last WAL position was not recorded"),
+            None => "the primary's position was never seen".to_string(),
+        },
+    };
+    let standby = match (text("receive_lsn"), text("replay_lsn")) {
+        (None, None) => format!(
+            "the standby's received and replayed LSN were not recorded{}",
+            find_number(detail, &["lag_bytes"])
+                .map(|b| format!(
+                    " (the panels showed {} behind the primary's last seen position)",
+                    fmt_lag(b.max(0.0) as u64)
+                ))
+                .unwrap_or_default()
+        ),
+        (rx, rp) => format!(
+            "the standby had received {} and replayed {}{}{}",
+            rx.unwrap_or_else(nr),
+            rp.unwrap_or_else(nr),
+            text("receiver_end_lsn")
+                .map(|l| format!(" (its WAL receiver was last told the primary was at {l})"))
+                .unwrap_or_default(),
+            find_number(detail, &["lag_bytes"])
+                .filter(|b| *b > 0.0)
+                .map(|b| format!(
+                    "; at least {} were not replayed (against the last seen position)",
+                    fmt_lag(b as u64)
+                ))
+                .unwrap_or_default()
+        ),
+    };
+    let needed = text("needed").unwrap_or_else(|| RPO_UNKNOWN_NEEDED.to_string());
+    let mut m = not_measured(target, "");
+    m.verdict = Verdict::Unknown;
+    m.from = Some(at);
+    m.from_event = Some(format!("evidence \"{what}\" recorded at {}", ts(at)));
+    m.note = format!(
+        "UNKNOWN: the primary was unreachable at promotion, so data loss cannot be measured; {seen}; {standby}; to know: {needed}"
+    );
+    m.missing.push(needed);
     m
 }
 
@@ -1545,11 +1590,11 @@ fn rpo_without_evidence(
                 ts(*at),
                 r(ev)
             ));
+            // Read before the promotion, possibly against a primary already gone: a figure
+            // for the record, never a verdict.
             if bytes == 0 {
-                rpo_verdict(&mut m, 0, target);
-                m.missing.clear();
                 m.note = format!(
-                    "`{}` ({kind}) recorded no `rpo` evidence; its precondition check at {} read a replication lag of 0 bytes: no data lost",
+                    "`{}` ({kind}) recorded no `rpo` evidence; its precondition check at {} read a replication lag of 0 bytes before the promotion — not a measurement at promotion (the primary may have written since)",
                     done.step,
                     ts(*at)
                 );

@@ -209,14 +209,14 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
                 p.site.as_str()
             ),
             "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp(), (pg_stat_wal_receiver.latest_end_lsn, status), timeline_id".into(),
-            "  already primary (false) → nothing to do: succeeds with a note (idempotent)".into(),
+            "  already primary (false) → nothing to do: succeeds with a note (idempotent; no RPO evidence)".into(),
             format!(
-                "RPO evidence, journaled: lag = the {} primary's pg_current_wal_lsn() − replayed LSN (read-only, 2 s; else the last position seen; else the WAL receiver's latest_end_lsn)",
+                "RPO evidence, journaled: lag = the {} primary's pg_current_wal_lsn() − replayed LSN (read-only, 2 s); if it does not answer, RPO UNKNOWN with its last position seen and the received/replayed LSN",
                 p.site.other().as_str()
             ),
             format!("SELECT pg_promote(true, {})", p.wait_seconds),
             "  false → re-check pg_is_in_recovery() every second for 15 s".into(),
-            "verify: pg_is_in_recovery() = false, then BEGIN; CREATE TEMP TABLE drcockpit_write_check(x int); INSERT INTO drcockpit_write_check VALUES (1); ROLLBACK".into(),
+            "verify: pg_is_in_recovery() = false, then BEGIN; CREATE TEMP TABLE drcockpit_write_check(x int); INSERT INTO drcockpit_write_check VALUES (1); ROLLBACK; the new timeline from pg_walfile_name(pg_current_wal_lsn())".into(),
         ],
         PostgresStep::Fence(f) => {
             let mut v = vec![
@@ -379,6 +379,11 @@ async fn lag_at_promotion(primary_url: Option<&str>, facts: &RecoveryFacts) -> L
     LagAtPromotion {
         bytes: primary_lsn.and_then(|p| facts.replay_lsn.map(|r| p.bytes_after(r))),
         primary_lsn,
+        primary_live: matches!(up, Upstream::Live(_)),
+        last_seen_lsn: match &up {
+            Upstream::LastSeen { lsn, .. } => Some(*lsn),
+            _ => None,
+        },
         basis,
         primary_alive_at,
     }
@@ -387,6 +392,10 @@ async fn lag_at_promotion(primary_url: Option<&str>, facts: &RecoveryFacts) -> L
 struct LagAtPromotion {
     bytes: Option<u64>,
     primary_lsn: Option<Lsn>,
+    /// The primary answered at promotion: only then is the lag a measurement.
+    primary_live: bool,
+    /// The primary's last position seen before it stopped answering.
+    last_seen_lsn: Option<Lsn>,
     basis: String,
     /// When the primary was last known to be at `primary_lsn`.
     primary_alive_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -419,12 +428,13 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
     .map_err(|e| format!("cannot promote: {e}"))?;
     let facts = s.recovery_facts().await.map_err(|e| e.to_string())?;
     if !facts.in_recovery {
+        // Nothing is promoted, so no RPO evidence is recorded: there is no promotion to measure.
         ctx.info("pg_is_in_recovery() = false: already primary, nothing to promote");
+        let timeline = s.timeline().await.ok().flatten().or(facts.timeline);
         return match s.write_check().await.map_err(|e| e.to_string())? {
             Ok(()) => Ok(format!(
-                "{name} is already primary (nothing done); it accepts writes{}",
-                facts
-                    .timeline
+                "{name} is already primary (nothing done; no RPO evidence recorded); it accepts writes{}",
+                timeline
                     .map(|t| format!(", timeline {t}"))
                     .unwrap_or_default()
             )),
@@ -444,9 +454,10 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         facts.receiver_status.as_deref().unwrap_or("not running")
     ));
     let measured = lag_at_promotion(primary_url.as_deref(), &facts).await;
+    let timeline_before = s.timeline().await.ok().flatten().or(facts.timeline);
     let lag = measured.bytes;
     let basis = measured.basis.clone();
-    let evidence = serde_json::json!({
+    let mut evidence = serde_json::json!({
         "what": "rpo at promotion",
         "site": p.site.as_str(),
         "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
@@ -459,13 +470,58 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         "replay_age_secs": measured.window_secs(facts.last_replay_at),
         "lag_basis": basis,
         "wal_receiver": facts.receiver_status,
-        "timeline_before": facts.timeline,
+        "timeline_before": timeline_before,
     });
+    if !measured.primary_live
+        && let Some(o) = evidence.as_object_mut()
+    {
+        // The primary did not answer: whatever it wrote after it was last seen is not counted,
+        // so the data loss cannot be measured (the lag above is only a lower bound). The report
+        // says RPO UNKNOWN, with what was seen and what would tell.
+        let seen_age = measured
+            .primary_alive_at
+            .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0);
+        o.insert("rpo".into(), "unknown".into());
+        o.insert("primary_reachable".into(), false.into());
+        o.insert("lag_is_lower_bound".into(), true.into());
+        o.insert(
+            "primary_last_seen_lsn".into(),
+            serde_json::json!(measured.last_seen_lsn),
+        );
+        o.insert(
+            "primary_last_seen_at".into(),
+            serde_json::json!(measured.primary_alive_at.map(|t| t.to_rfc3339())),
+        );
+        o.insert(
+            "primary_last_seen_age_secs".into(),
+            serde_json::json!(seen_age),
+        );
+        o.insert(
+            "receiver_end_lsn".into(),
+            serde_json::json!(facts.receiver_end_lsn),
+        );
+        o.insert(
+            "needed".into(),
+            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
+        );
+    }
     ctx.emit(EVIDENCE_STREAM, evidence.to_string());
-    ctx.info(format!(
-        "RPO evidence: {} behind at promotion ({basis})",
-        lag.map(fmt_bytes).unwrap_or_else(|| "unknown".into())
-    ));
+    if measured.primary_live {
+        ctx.info(format!(
+            "RPO evidence: {} behind at promotion ({basis})",
+            lag.map(fmt_bytes).unwrap_or_else(|| "unknown".into())
+        ));
+    } else {
+        ctx.emit(
+            "stderr",
+            format!(
+                "RPO UNKNOWN: {basis}; standby received {} · replayed {}. To know the data loss: {}",
+                opt(facts.receive_lsn),
+                opt(facts.replay_lsn),
+                crate::journal::report::RPO_UNKNOWN_NEEDED
+            ),
+        );
+    }
 
     ctx.info(format!("SELECT pg_promote(true, {})", p.wait_seconds));
     let t0 = Instant::now();
@@ -511,16 +567,22 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             ));
         }
     }
-    let after = s.recovery_facts().await.ok();
+    // The timeline it now writes on (not pg_control_checkpoint(): stale until a checkpoint).
+    let timeline = s.timeline().await.ok().flatten();
     Ok(format!(
-        "{name} promoted in {} ms; writable at {}{}; {} behind the primary at promotion",
+        "{name} promoted in {} ms; writable at {}{}; {}",
         elapsed.as_millis(),
         opt(pos),
-        after
-            .and_then(|f| f.timeline)
+        timeline
             .map(|t| format!(", timeline {t}"))
             .unwrap_or_default(),
-        lag.map(fmt_bytes).unwrap_or_else(|| "unknown".into())
+        match lag {
+            _ if !measured.primary_live => {
+                "RPO UNKNOWN: the primary did not answer at promotion".to_string()
+            }
+            Some(b) => format!("{} behind the primary at promotion", fmt_bytes(b)),
+            None => "lag behind the primary unknown".into(),
+        }
     ))
 }
 

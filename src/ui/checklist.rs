@@ -173,47 +173,28 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
 }
 
-/// The keys that act on step `i` right now (the detail pane's last line).
+/// The keys that act on step `i` right now (the detail pane's last line): the same list as the
+/// footer's ([`crate::app::keys::for_step`]), plus a word on why nothing else acts.
 pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
-    let p = |k: &str, w: &str| (k.to_string(), w.to_string());
-    let mut v = Vec::new();
-    if state.dialog.is_some() {
-        return v;
+    if state.dialog.is_some() || i >= state.steps.len() {
+        return Vec::new();
     }
-    match state.mode {
-        Mode::Monitor => return vec![p("", "monitor: read-only, no step can run")],
-        Mode::Review => {
-            v.push(p("⏎", "show calls + preflight"));
-            v.push(p("m", "mark reviewed"));
-            v.push(p("n", "note"));
-            return v;
-        }
-        Mode::Live | Mode::Demo => {}
-    }
-    if state.aborted.is_some() {
-        return vec![p("", "aborted: nothing more runs")];
-    }
-    match (&state.steps[i].phase, state.status(i)) {
-        (StepPhase::Running { .. }, _) => v.push(p("", "running: output in the log")),
-        (StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }, _) => v.push(p("n", "note")),
-        (StepPhase::Failed { .. }, _) => {
-            v.extend([
-                p("r", "retry"),
-                p("s", "skip"),
-                p("A", "abort"),
-                p("n", "note"),
-            ]);
-        }
-        (StepPhase::Unknown { .. }, _) => {
-            v.extend([p("r", "retry"), p("d", "mark done"), p("s", "skip")]);
-        }
-        (StepPhase::Pending, StepStatus::Blocked { .. }) => {
-            v.extend([p("o", "override"), p("s", "skip"), p("n", "note")]);
-        }
-        (StepPhase::Pending, _) => {
-            v.extend([p("⏎", "run"), p("s", "skip"), p("n", "note")]);
-        }
-    }
+    let mut v: Vec<(String, String)> = crate::app::keys::for_step(state, i)
+        .iter()
+        .map(|b| {
+            let what = crate::app::keys::short(b.action, state.mode);
+            (b.keys.to_string(), what.to_string())
+        })
+        .collect();
+    let why = match (&state.steps[i].phase, state.mode) {
+        (_, Mode::Monitor) => Some("monitor: read-only, no step can run".to_string()),
+        (_, Mode::Review) => None,
+        _ if state.aborted.is_some() => Some("aborted: nothing more runs".into()),
+        (StepPhase::Running { .. }, _) => Some("running: output in the log".into()),
+        (StepPhase::Succeeded { .. } | StepPhase::Skipped { .. }, _) => Some("finished".into()),
+        _ => None,
+    };
+    v.extend(why.map(|w| (String::new(), w)));
     v
 }
 
@@ -298,6 +279,12 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             ),
             t.unknown,
         ))),
+        // Why ⏎ is not offered (a blocked step says so in its preconditions below).
+        StepPhase::Pending if state.mode.may_mutate() && !matches!(st, StepStatus::Blocked { .. }) => {
+            if let Some(why) = state.why_not_run(i) {
+                lines.push(Line::from(vec![label("not yet:"), sp(why, t.dim)]));
+            }
+        }
         StepPhase::Pending => {}
     }
 
@@ -330,7 +317,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         }
         (crate::plan::StepAction::Manual { .. }, _) => "a note saying what was done".into(),
         (_, Some(w)) => format!("type {w}"),
-        _ if state.is_mutating(i) => "y / ⏎".into(),
+        _ if state.is_mutating(i) => "y (⏎ does not confirm)".into(),
         _ => "none (read-only)".into(),
     };
     lines.push(Line::from(vec![

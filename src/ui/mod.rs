@@ -19,7 +19,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::keys::Action;
 use crate::app::{Mode, State};
 use crate::plan::units::fmt_target;
 pub use theme::Theme;
@@ -369,42 +368,9 @@ fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     } else if state.help {
         vec![("?/Esc".into(), "close help".into())]
     } else {
-        crate::app::keys::for_focus(state.focus, state.mode)
-            .into_iter()
-            .filter(|b| b.footer)
-            .map(|b| (b.keys.to_string(), short_what(b.action, state.mode)))
-            .collect()
+        crate::app::keys::footer(state)
     };
     key_line(&pairs, t, width as usize)
-}
-
-/// The footer's short word for an action.
-fn short_what(action: Action, mode: Mode) -> String {
-    match action {
-        Action::Run if mode == Mode::Review => "calls + preflight",
-        Action::Run => "run",
-        Action::Skip => "skip",
-        Action::Retry => "retry",
-        Action::Override => "override",
-        Action::Note => "note",
-        Action::MarkReviewed => "reviewed",
-        Action::MarkDone => "mark done",
-        Action::Abort => "abort",
-        Action::ToggleFocus => "focus",
-        Action::Filter => "filter log",
-        Action::ClearFilter => "clear filter",
-        Action::Follow => "follow",
-        Action::PageUp | Action::PageDown => "scroll",
-        Action::Expand => "expand",
-        Action::Timeline => "timeline",
-        Action::Export => "export review",
-        Action::Declare => "declare",
-        Action::Help => "help",
-        Action::Quit => "quit",
-        Action::Up | Action::Down => "select",
-        Action::Top | Action::Bottom => "first/last",
-    }
-    .to_string()
 }
 
 /// `key what  key what …`, cut to the width.

@@ -79,8 +79,9 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
 pub fn dialog_keys(d: &Dialog) -> Vec<(String, String)> {
     let p = |k: &str, w: &str| (k.to_string(), w.to_string());
     match d.kind {
+        // ⏎ opened it, so ⏎ does not confirm it.
         DialogKind::ConfirmRun if d.word.is_none() => {
-            vec![p("y/⏎", "run"), p("n/Esc", "cancel")]
+            vec![p("y", "run"), p("n/Esc", "cancel")]
         }
         DialogKind::Quit => vec![p("y/⏎", "quit"), p("n/Esc", "stay")],
         DialogKind::Filter => vec![p("⏎", "apply"), p("Esc", "clear filter")],
@@ -104,7 +105,13 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let text = |s: String| Line::from(sp(s, t.text));
     let (title, prompt): (String, Option<String>) = match &d.kind {
         DialogKind::ConfirmRun => {
-            body.push(text(format!("Run {step}. It will:")));
+            let retry = d
+                .step
+                .and_then(|i| state.steps.get(i))
+                .filter(|r| r.attempts > 0)
+                .map(|r| format!(" again (attempt {})", r.attempts + 1))
+                .unwrap_or_default();
+            body.push(text(format!("Run {step}{retry}. It will:")));
             if let Some(i) = d.step
                 && let Some(s) = state.plan.steps.get(i)
             {
@@ -259,8 +266,9 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             ));
         }
     }
+    // First, so a long description wrapped past the estimated height never hides it.
     if let Some(e) = &d.error {
-        body.push(Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
+        body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
     }
     body.push(Line::raw(""));
     let keys = dialog_keys(d);
