@@ -678,9 +678,13 @@ impl<'t> Cx<'t, '_> {
         self.dns = dns.clone();
         self.images = images.clone();
         let mut steps: Vec<Step> = Vec::with_capacity(f.steps.len());
+        // Index of the first step with each id: a scan of `steps` per step made `check`
+        // quadratic in the plan's length.
+        let mut first_with_id: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
             let step = self.step(i, s)?;
-            if let Some(first) = steps.iter().position(|p| p.id == step.id) {
+            if let Some(&first) = first_with_id.get(&step.id) {
                 let first_line = self
                     .span(&at(&[Seg::K("step"), Seg::I(first), Seg::K("id")]))
                     .map(|s| line_col(self.text, s.start).0);
@@ -698,6 +702,7 @@ impl<'t> Cx<'t, '_> {
                     Some(&step.id),
                 ));
             }
+            first_with_id.insert(step.id.clone(), i);
             steps.push(step);
         }
         let plan = Plan {
