@@ -460,3 +460,80 @@ label = "DR"
     // Not every string is a credential: the organization stays readable.
     assert_eq!(drcockpit::redact::redact("org-1"), "org-1");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Limits: one fixture per value past its ceiling (found by fuzzing `check`: each one panicked,
+// or passed `check` and panicked later where it met the clock or the first frame).
+
+/// `(fixture, line, col, words the message must contain)`.
+const PAST_THE_CEILING: &[(&str, usize, usize, &str)] = &[
+    (
+        "limits_rto_giant_days.toml",
+        5,
+        7,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_timeout_u64_max_seconds.toml",
+        20,
+        11,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_probe_interval_giant.toml",
+        16,
+        12,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_condition_literal_giant.toml",
+        20,
+        29,
+        "durations go up to 30 days",
+    ),
+    ("limits_size_giant.toml", 13, 74, "sizes go up to 1 TiB"),
+    (
+        "limits_duration_31_days.toml",
+        13,
+        81,
+        "durations go up to 30 days",
+    ),
+    ("limits_stale_after_giant.toml", 15, 15, "use 1 to 1000"),
+    ("limits_concurrency_giant.toml", 15, 15, "use 1 to 256"),
+];
+
+#[test]
+fn values_past_their_ceiling_are_refused_at_their_line_never_a_panic() {
+    for (name, line, col, words) in PAST_THE_CEILING {
+        let e = std::panic::catch_unwind(|| fail(name))
+            .unwrap_or_else(|_| panic!("{name}: loading panicked"));
+        assert_at(&e, name, *line, *col);
+        assert!(e.message.contains(words), "{name}: {e}");
+    }
+}
+
+#[test]
+fn thirty_days_and_one_tebibyte_are_still_accepted() {
+    let text = std::fs::read_to_string(fixture("limits_duration_31_days.toml"))
+        .expect("fixture")
+        .replace("30d1s", "30d")
+        .replace("max_backup_age", "max_lag = \"1024GiB\", max_backup_age");
+    let p = load_str_with_notes(&text, "<limits>", &sim())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .plan;
+    let db = p.sites[1].database.as_ref().expect("database");
+    assert_eq!(db.max_backup_age, Some(Duration::from_secs(30 * 86_400)));
+    assert_eq!(db.max_lag_bytes, Some(1 << 40));
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_the_line_and_column_of_the_first_bad_byte() {
+    let e = fail("bad_utf8_latin1.toml");
+    assert_at(&e, "bad_utf8_latin1.toml", 3, 12);
+    assert!(e.message.contains("not valid UTF-8"), "{e}");
+    assert!(e.message.contains("0xE9"), "{e}");
+    // Columns count characters: the multi-byte `é`s before the cut emoji are one column each.
+    let e = fail("bad_utf8_truncated.toml");
+    assert_at(&e, "bad_utf8_truncated.toml", 8, 18);
+    assert!(e.message.contains("0xF0"), "{e}");
+}

@@ -153,8 +153,7 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
 /// Load a plan file. A plan that points at `${sim}` (like `plans/demo.toml`) with no
 /// `DRCOCKPIT_SIM_URL` set gets the embedded simulator, started here, so it runs anywhere.
 pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHandle>), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
+    let text = plan::load::read_plan_file(path).map_err(|e| e.to_string())?;
     let mut sim = None;
     let mut opts = LoadOptions::default();
     if text.contains("${sim") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
