@@ -333,7 +333,7 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration) -> i32 {
             "prometheus" => render_prometheus(&report),
             _ => render_text(&report),
         };
-        println!("{}", crate::redact::redact(text.trim_end()));
+        crate::outln!("{}", crate::redact::redact(text.trim_end()));
         report.exit_code
     })
 }
