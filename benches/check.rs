@@ -23,7 +23,10 @@ fn plan_with_steps(n: usize) -> String {
         let block = blocks[i % blocks.len()];
         out.push_str("[[step]]");
         for line in block.lines() {
-            match line.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')) {
+            match line
+                .strip_prefix("id = \"")
+                .and_then(|r| r.strip_suffix('"'))
+            {
                 Some(id) => out.push_str(&format!("id = \"{id}-{i}\"")),
                 None => out.push_str(line),
             }

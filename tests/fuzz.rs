@@ -207,16 +207,40 @@ fn tokens() -> &'static [Vec<u8>] {
 /// One edit of an input. Positions are taken modulo the input's length, so every edit applies.
 #[derive(Debug, Clone)]
 enum Mutation {
-    FlipByte { at: usize, byte: u8 },
-    Insert { at: usize, token: usize },
+    FlipByte {
+        at: usize,
+        byte: u8,
+    },
+    Insert {
+        at: usize,
+        token: usize,
+    },
     /// Replace the content of the n-th quoted string (or the n-th number) with a token.
-    ReplaceValue { nth: usize, token: usize },
-    Delete { at: usize, len: usize },
-    DuplicateLine { line: usize },
-    DropLine { line: usize },
-    SwapLines { a: usize, b: usize },
-    Truncate { at: usize },
-    RepeatLine { line: usize, times: usize },
+    ReplaceValue {
+        nth: usize,
+        token: usize,
+    },
+    Delete {
+        at: usize,
+        len: usize,
+    },
+    DuplicateLine {
+        line: usize,
+    },
+    DropLine {
+        line: usize,
+    },
+    SwapLines {
+        a: usize,
+        b: usize,
+    },
+    Truncate {
+        at: usize,
+    },
+    RepeatLine {
+        line: usize,
+        times: usize,
+    },
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -235,7 +259,9 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 }
 
 fn split_lines(b: &[u8]) -> Vec<Vec<u8>> {
-    b.split_inclusive(|c| *c == b'\n').map(<[u8]>::to_vec).collect()
+    b.split_inclusive(|c| *c == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn apply(input: &[u8], m: &Mutation) -> Vec<u8> {
@@ -257,8 +283,7 @@ fn apply(input: &[u8], m: &Mutation) -> Vec<u8> {
             let mut i = 0;
             while i < b.len() {
                 if b[i] == b'"' {
-                    if let Some(end) = b[i + 1..].iter().position(|c| *c == b'"' || *c == b'\n')
-                    {
+                    if let Some(end) = b[i + 1..].iter().position(|c| *c == b'"' || *c == b'\n') {
                         spans.push(i + 1..i + 1 + end);
                         i += end + 2;
                         continue;
@@ -436,6 +461,7 @@ fn mutated_plans_never_panic_the_loader_or_the_first_frame() {
         }
     });
     // The budget is not spent only on plans refused at the first byte.
+    eprintln!("{} mutated plans loaded and were drawn", loaded.get());
     assert!(loaded.get() > 0, "no mutated plan loaded");
     assert_no_command_ran();
 }
@@ -471,15 +497,19 @@ const FIELDS: &[&str] = &[
     "",
     "ok.ok",
 ];
-const OPS: &[&str] = &["<", "<=", ">", ">=", "==", "!=", "=", "<<", "=>", "", " < <"];
+const OPS: &[&str] = &[
+    "<", "<=", ">", ">=", "==", "!=", "=", "<<", "=>", "", " < <",
+];
 
 fn condition_text() -> impl Strategy<Value = String> {
     let n = tokens().len();
+    // Mostly well-formed paths and operators, so that the literal is reached and evaluated.
+    let pick = |valid: &'static [&'static str], all: &'static [&'static str]| prop_oneof![3 => prop::sample::select(valid), 1 => prop::sample::select(all)];
     let structured = (
-        prop::sample::select(SITES),
-        prop::sample::select(SECTIONS),
+        pick(&["prod", "dr"], SITES),
+        pick(&["health", "database", "dns"], SECTIONS),
         prop::sample::select(FIELDS),
-        prop::sample::select(OPS),
+        pick(&["<", "<=", ">", ">=", "==", "!="], OPS),
         0..n,
         "[0-9a-zA-Z .\"é]{0,12}",
         any::<bool>(),
@@ -511,15 +541,26 @@ fn value() -> impl Strategy<Value = Value> {
 fn conditions_never_panic_when_parsed_or_evaluated() {
     proptest!(config(2_000), |(text in condition_text(), v in value(), age_s in any::<u64>(), stale in any::<bool>())| {
         if let Ok(c) = Condition::parse(&text) {
-            for lookup in [
-                Lookup::Value { value: v.clone(), age: Duration::from_secs(age_s), stale },
-                Lookup::Value { value: v.clone(), age: Duration::ZERO, stale: false },
-                Lookup::Error("timeout".into()),
-                Lookup::Missing("not configured".into()),
-            ] {
-                let r = c.evaluate(&lookup);
-                let _ = (r.known(), r.evidence().len());
+            // The literal meets a value of every type: it is only interpreted at evaluation.
+            let every_type = [
+                v.clone(),
+                Value::Bool(true),
+                Value::Num(1.0),
+                Value::Bytes(1024),
+                Value::Duration(Duration::from_secs(5)),
+                Value::Text("DEPLOYED".into()),
+            ];
+            for value in every_type {
+                for lookup in [
+                    Lookup::Value { value: value.clone(), age: Duration::from_secs(age_s), stale },
+                    Lookup::Value { value, age: Duration::ZERO, stale: false },
+                ] {
+                    let r = c.evaluate(&lookup);
+                    let _ = (r.known(), r.evidence().len());
+                }
             }
+            let _ = c.evaluate(&Lookup::Error("timeout".into()));
+            let _ = c.evaluate(&Lookup::Missing("not configured".into()));
         }
         // The display of any value must not panic either (it is on every panel).
         let _ = v.to_string();
@@ -528,11 +569,45 @@ fn conditions_never_panic_when_parsed_or_evaluated() {
 
 fn reference_text() -> impl Strategy<Value = String> {
     const PARTS: &[&str] = &[
-        "${", "$${", "}", "$", "{", ":", " ", "env:", "file:", "cmd:", "sim", "sim_dns",
-        "sim_dns2", "HOME", "PATH", "DRCOCKPIT_FUZZ_UNSET", "secret.txt", "missing.txt", ".",
-        "..", "é", "🚨", "\u{0}", "\n", "echo hi", "${env:PATH}", "${file:secret.txt}",
-        "${cmd:echo x}", "${sim}", "${ sim }", "${sim_dns2}", "${env:}", "${file:.}", "${:}",
-        "${}", "%", "%zz", "%ff", "x",
+        "${",
+        "$${",
+        "}",
+        "$",
+        "{",
+        ":",
+        " ",
+        "env:",
+        "file:",
+        "cmd:",
+        "sim",
+        "sim_dns",
+        "sim_dns2",
+        "HOME",
+        "PATH",
+        "DRCOCKPIT_FUZZ_UNSET",
+        "secret.txt",
+        "missing.txt",
+        ".",
+        "..",
+        "é",
+        "🚨",
+        "\u{0}",
+        "\n",
+        "echo hi",
+        "${env:PATH}",
+        "${file:secret.txt}",
+        "${cmd:echo x}",
+        "${sim}",
+        "${ sim }",
+        "${sim_dns2}",
+        "${env:}",
+        "${file:.}",
+        "${:}",
+        "${}",
+        "%",
+        "%zz",
+        "%ff",
+        "x",
     ];
     let n = tokens().len();
     prop_oneof![
