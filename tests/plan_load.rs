@@ -537,3 +537,29 @@ fn invalid_utf8_is_reported_at_the_line_and_column_of_the_first_bad_byte() {
     assert_at(&e, "bad_utf8_truncated.toml", 8, 18);
     assert!(e.message.contains("0xF0"), "{e}");
 }
+
+#[test]
+fn a_duplicate_id_far_down_a_long_plan_still_names_the_first_line() {
+    // 5,000 steps: the duplicate-id check is a map lookup per step (it was a scan of every
+    // earlier step, which made `check` quadratic; timings in BENCHMARKS.md, none asserted here).
+    let mut text = String::from(
+        "[plan]\nname = \"long\"\nstrategy = \"warm-standby\"\nrto = \"30m\"\nrpo = \"5m\"\n\n[sites.prod]\nlabel = \"Prod\"\n\n[sites.dr]\nlabel = \"DR\"\n",
+    );
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "\n[[step]]\nid = \"step-{i}\"\ntitle = \"Step {i}\"\nkind = \"manual\"\ninstructions = \"Do {i}.\"\n"
+        ));
+    }
+    text.push_str("\n[[step]]\nid = \"step-7\"\ntitle = \"Again\"\nkind = \"manual\"\ninstructions = \"Do it again.\"\n");
+    let e = match load_str_with_notes(&text, "<long>", &sim()) {
+        Ok(_) => panic!("a duplicate id loaded"),
+        Err(e) => e,
+    };
+    // Step 7's id is on line 12 + 6 * 7 + 2.
+    assert!(
+        e.message
+            .contains("duplicate step id `step-7` (first used on line 56)"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(12 + 6 * 5_000 + 2), "{e}");
+}
