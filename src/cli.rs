@@ -96,19 +96,24 @@ pub enum Command {
 /// said once on stderr and turns a success into exit 1 ([`out::finish`]).
 pub mod out {
     use std::io::{ErrorKind, Write};
-    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
     const OPEN: u8 = 0;
     const READER_GONE: u8 = 1;
     const FAILED: u8 = 2;
 
     static STATE: AtomicU8 = AtomicU8::new(OPEN);
+    /// Whether anything went through here: only then is there something of ours to flush (the
+    /// cockpit draws through crossterm; taking the stdout lock at exit could wait on a thread
+    /// still blocked writing to a terminal nobody reads).
+    static WROTE: AtomicBool = AtomicBool::new(false);
 
     /// Write formatted text to stdout; after a failed write, nothing more is written.
     pub fn write(args: std::fmt::Arguments<'_>) {
         if STATE.load(Ordering::Relaxed) != OPEN {
             return;
         }
+        WROTE.store(true, Ordering::Relaxed);
         let mut out = std::io::stdout().lock();
         if let Err(e) = out.write_fmt(args) {
             failed(&e);
@@ -117,7 +122,7 @@ pub mod out {
 
     /// Push out what is buffered (a prompt without a newline, the last line before exit).
     pub fn flush() {
-        if STATE.load(Ordering::Relaxed) != OPEN {
+        if STATE.load(Ordering::Relaxed) != OPEN || !WROTE.load(Ordering::Relaxed) {
             return;
         }
         if let Err(e) = std::io::stdout().lock().flush() {
