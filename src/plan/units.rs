@@ -147,8 +147,12 @@ pub fn bytes(s: &str) -> Result<u64, UnitError> {
 
 /// A condition's literal that is written as a duration or a size but is past its ceiling
 /// (`99999999999999999999d`), so `check` refuses it instead of every evaluation failing. A
-/// literal that is neither (a number, a word) is not judged here.
+/// literal that is neither (a plain number, which may be compared with a number, or a word) is
+/// not judged here.
 pub fn literal_out_of_range(lit: &str) -> Option<String> {
+    if lit.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
     match (duration(lit), bytes(lit)) {
         (Ok(_), _) | (_, Ok(_)) => None,
         (Err(UnitError::Range(m)), _) | (_, Err(UnitError::Range(m))) => Some(m),
@@ -245,6 +249,8 @@ mod tests {
         assert!(literal_out_of_range("16MiB").is_none());
         assert!(literal_out_of_range("DEPLOYED").is_none());
         assert!(literal_out_of_range("2048GiB").is_some());
+        // A plain number may be compared with a number (a serial, a timestamp): not a size.
+        assert!(literal_out_of_range("99999999999999999999").is_none());
     }
 
     #[test]
