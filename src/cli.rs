@@ -92,3 +92,94 @@ pub enum Command {
     /// Print the plan file's JSON schema.
     Schema,
 }
+
+/// Standard output for every command. Nothing prints with `println!`, which panics when the
+/// reader has gone (`drcockpit schema | true`, `check --online … | grep -m1`, exit 101): lines go
+/// through [`crate::outln!`] / [`crate::out!`] instead.
+///
+/// A closed stdout (EPIPE) is the reader saying it has read enough: further output is dropped
+/// without a word, long commands may stop early ([`out::closed`]), and the command exits quietly
+/// with the code it would have had. Any other write error (`> /dev/full`, a dead terminal) is
+/// said once on stderr and turns a success into exit 1 ([`out::finish`]).
+pub mod out {
+    use std::io::{ErrorKind, Write};
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+    const OPEN: u8 = 0;
+    const READER_GONE: u8 = 1;
+    const FAILED: u8 = 2;
+
+    static STATE: AtomicU8 = AtomicU8::new(OPEN);
+    /// Whether anything went through here: only then is there something of ours to flush (the
+    /// cockpit draws through crossterm; taking the stdout lock at exit could wait on a thread
+    /// still blocked writing to a terminal nobody reads).
+    static WROTE: AtomicBool = AtomicBool::new(false);
+
+    /// Write formatted text to stdout; after a failed write, nothing more is written.
+    pub fn write(args: std::fmt::Arguments<'_>) {
+        if STATE.load(Ordering::Relaxed) != OPEN {
+            return;
+        }
+        WROTE.store(true, Ordering::Relaxed);
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_fmt(args) {
+            failed(&e);
+        }
+    }
+
+    /// Push out what is buffered (a prompt without a newline, the last line before exit).
+    pub fn flush() {
+        if STATE.load(Ordering::Relaxed) != OPEN || !WROTE.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(e) = std::io::stdout().lock().flush() {
+            failed(&e);
+        }
+    }
+
+    /// Whether stdout can no longer be written (the reader went away, or writing failed).
+    pub fn closed() -> bool {
+        STATE.load(Ordering::Relaxed) != OPEN
+    }
+
+    /// The process's exit code once the command returned `code`: flushes, and makes a success
+    /// a failure when output was lost for another reason than the reader leaving.
+    pub fn finish(code: i32) -> i32 {
+        flush();
+        if STATE.load(Ordering::Relaxed) == FAILED && code == crate::exit::OK {
+            crate::exit::FAILURE
+        } else {
+            code
+        }
+    }
+
+    fn failed(e: &std::io::Error) {
+        if e.kind() == ErrorKind::BrokenPipe {
+            STATE.store(READER_GONE, Ordering::Relaxed);
+            return;
+        }
+        if STATE.swap(FAILED, Ordering::Relaxed) != FAILED {
+            // Not `eprintln!`: it panics too when stderr is gone as well.
+            let _ = writeln!(std::io::stderr(), "cannot write to standard output: {e}");
+        }
+    }
+}
+
+/// `println!` for command output, through [`out`]: a closed stdout is a quiet exit, never a panic.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::cli::out::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for command output, through [`out`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!($($arg)*))
+    };
+}

@@ -5,6 +5,10 @@
 //! [`app::Effect`]s; the [`runtime`] performs effects on tokio tasks and feeds results back;
 //! [`ui::draw`] reads state and nothing else.
 
+// Command output goes through `cli::out` (`outln!`): `println!` panics when the reader of stdout
+// has gone (`drcockpit schema | true`).
+#![deny(clippy::print_stdout)]
+
 pub mod app;
 pub mod cli;
 pub mod clients;

@@ -501,3 +501,106 @@ fn a_command_reference_is_named_by_its_program_only() {
     assert!(detail.contains("`${cmd:curl …}` exited 4"), "{e}");
     assert!(!detail.contains("hvs.CAESIvault77"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Limits: one fixture per value past its ceiling (found by fuzzing `check`: each one panicked,
+// or passed `check` and panicked later where it met the clock or the first frame).
+
+/// `(fixture, line, col, words the message must contain)`.
+const PAST_THE_CEILING: &[(&str, usize, usize, &str)] = &[
+    (
+        "limits_rto_giant_days.toml",
+        5,
+        7,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_timeout_u64_max_seconds.toml",
+        20,
+        11,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_probe_interval_giant.toml",
+        16,
+        12,
+        "durations go up to 30 days",
+    ),
+    (
+        "limits_condition_literal_giant.toml",
+        20,
+        29,
+        "durations go up to 30 days",
+    ),
+    ("limits_size_giant.toml", 13, 74, "sizes go up to 1 TiB"),
+    (
+        "limits_duration_31_days.toml",
+        13,
+        81,
+        "durations go up to 30 days",
+    ),
+    ("limits_stale_after_giant.toml", 15, 15, "use 1 to 1000"),
+    ("limits_concurrency_giant.toml", 15, 15, "use 1 to 256"),
+];
+
+#[test]
+fn values_past_their_ceiling_are_refused_at_their_line_never_a_panic() {
+    for (name, line, col, words) in PAST_THE_CEILING {
+        let e = std::panic::catch_unwind(|| fail(name))
+            .unwrap_or_else(|_| panic!("{name}: loading panicked"));
+        assert_at(&e, name, *line, *col);
+        assert!(e.message.contains(words), "{name}: {e}");
+    }
+}
+
+#[test]
+fn thirty_days_and_one_tebibyte_are_still_accepted() {
+    let text = std::fs::read_to_string(fixture("limits_duration_31_days.toml"))
+        .expect("fixture")
+        .replace("30d1s", "30d")
+        .replace("max_backup_age", "max_lag = \"1024GiB\", max_backup_age");
+    let p = load_str_with_notes(&text, "<limits>", &sim())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .plan;
+    let db = p.sites[1].database.as_ref().expect("database");
+    assert_eq!(db.max_backup_age, Some(Duration::from_secs(30 * 86_400)));
+    assert_eq!(db.max_lag_bytes, Some(1 << 40));
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_the_line_and_column_of_the_first_bad_byte() {
+    let e = fail("bad_utf8_latin1.toml");
+    assert_at(&e, "bad_utf8_latin1.toml", 3, 12);
+    assert!(e.message.contains("not valid UTF-8"), "{e}");
+    assert!(e.message.contains("0xE9"), "{e}");
+    // Columns count characters: the multi-byte `é`s before the cut emoji are one column each.
+    let e = fail("bad_utf8_truncated.toml");
+    assert_at(&e, "bad_utf8_truncated.toml", 8, 18);
+    assert!(e.message.contains("0xF0"), "{e}");
+}
+
+#[test]
+fn a_duplicate_id_far_down_a_long_plan_still_names_the_first_line() {
+    // 5,000 steps: the duplicate-id check is a map lookup per step (it was a scan of every
+    // earlier step, which made `check` quadratic; timings in BENCHMARKS.md, none asserted here).
+    let mut text = String::from(
+        "[plan]\nname = \"long\"\nstrategy = \"warm-standby\"\nrto = \"30m\"\nrpo = \"5m\"\n\n[sites.prod]\nlabel = \"Prod\"\n\n[sites.dr]\nlabel = \"DR\"\n",
+    );
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "\n[[step]]\nid = \"step-{i}\"\ntitle = \"Step {i}\"\nkind = \"manual\"\ninstructions = \"Do {i}.\"\n"
+        ));
+    }
+    text.push_str("\n[[step]]\nid = \"step-7\"\ntitle = \"Again\"\nkind = \"manual\"\ninstructions = \"Do it again.\"\n");
+    let e = match load_str_with_notes(&text, "<long>", &sim()) {
+        Ok(_) => panic!("a duplicate id loaded"),
+        Err(e) => e,
+    };
+    // Step 7's id is on line 12 + 6 * 7 + 2.
+    assert!(
+        e.message
+            .contains("duplicate step id `step-7` (first used on line 56)"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(12 + 6 * 5_000 + 2), "{e}");
+}

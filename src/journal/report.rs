@@ -2159,15 +2159,8 @@ pub fn run_report_cli(journal: &Path, format: &str) -> i32 {
             }
         }
     };
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{}", text.trim_end()).and_then(|_| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return crate::exit::OK;
-        }
-        eprintln!("cannot write the report: {e}");
-        return crate::exit::FAILURE;
-    }
+    // A reader that went away (`| head`) is a quiet exit; see `crate::cli::out`.
+    crate::outln!("{}", text.trim_end());
     crate::exit::OK
 }
 

@@ -142,6 +142,12 @@ impl Condition {
                         op.as_str()
                     ));
                 }
+                // A literal is interpreted against the observed value's type only when it is
+                // evaluated; one past the ceiling of durations or sizes can never be right, so
+                // it is refused here, where `check` reports it with its line.
+                if let Some(m) = super::units::literal_out_of_range(rhs) {
+                    return Err(format!("`{t}`: {m}"));
+                }
                 (t[..pos].trim(), Some((op, Literal(rhs.to_string()))))
             }
             None => (t, None),
@@ -309,6 +315,22 @@ mod tests {
             c.evaluate(&Lookup::Missing("not configured".into())),
             CondResult::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn giant_literals_are_refused_at_parse_and_never_panic_at_evaluation() {
+        let e = Condition::parse("dr.health.down_for < 99999999999999999999d").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        assert!(Condition::parse("dr.database.lag < 4096GiB").is_err());
+        // A literal built by hand (not through `parse`) still only makes the condition unknown.
+        let c = Condition {
+            text: "dr.health.down_for < 99999999999999999999d".into(),
+            path: "dr.health.down_for".into(),
+            negate: false,
+            cmp: Some((CmpOp::Lt, Literal("99999999999999999999d".into()))),
+        };
+        let r = c.evaluate(&fresh(Value::Duration(Duration::from_secs(5))));
+        assert!(matches!(r, CondResult::Unknown(_)), "{r:?}");
     }
 
     #[test]

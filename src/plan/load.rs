@@ -165,15 +165,32 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Plan, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The plan's text. A file that is not UTF-8 is refused at the line and column of its first
+/// invalid byte (a plan saved as Latin-1, or a binary file given by mistake), with that line
+/// shown and the byte marked.
+pub fn read_plan_file(path: &Path) -> Result<String, PlanError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| PlanError::new(&origin, None, None, format!("cannot read the plan: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes()[at];
+        // Everything before `at` is valid, so offsets up to it are the same in the lossy copy,
+        // where the bad byte became U+FFFD (3 bytes) for the snippet.
+        let shown = String::from_utf8_lossy(e.as_bytes());
         PlanError::new(
-            &path.display().to_string(),
-            None,
-            None,
-            format!("cannot read the plan: {e}"),
+            &origin,
+            Some(&shown),
+            Some(at..at + 3),
+            format!(
+                "the plan is not valid UTF-8: byte 0x{bad:02X} at offset {at}; save the file as UTF-8"
+            ),
         )
-    })?;
+    })
+}
+
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Plan, PlanError> {
+    let text = read_plan_file(path)?;
     load_str(&text, &path.display().to_string(), opts)
 }
 
@@ -190,14 +207,7 @@ pub struct Loaded {
 }
 
 pub fn load_file_with_notes(path: &Path, opts: &LoadOptions) -> Result<Loaded, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        PlanError::new(
-            &path.display().to_string(),
-            None,
-            None,
-            format!("cannot read the plan: {e}"),
-        )
-    })?;
+    let text = read_plan_file(path)?;
     load_str_with_notes(&text, &path.display().to_string(), opts)
 }
 
@@ -777,9 +787,13 @@ impl<'t> Cx<'t, '_> {
         self.dns = dns.clone();
         self.images = images.clone();
         let mut steps: Vec<Step> = Vec::with_capacity(f.steps.len());
+        // Index of the first step with each id: a scan of `steps` per step made `check`
+        // quadratic in the plan's length.
+        let mut first_with_id: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
             let step = self.step(i, s)?;
-            if let Some(first) = steps.iter().position(|p| p.id == step.id) {
+            if let Some(&first) = first_with_id.get(&step.id) {
                 let first_line = self
                     .span(&at(&[Seg::K("step"), Seg::I(first), Seg::K("id")]))
                     .map(|s| line_col(self.text, s.start).0);
@@ -797,6 +811,7 @@ impl<'t> Cx<'t, '_> {
                     Some(&step.id),
                 ));
             }
+            first_with_id.insert(step.id.clone(), i);
             steps.push(step);
         }
         let plan = Plan {
@@ -1170,19 +1185,21 @@ impl<'t> Cx<'t, '_> {
             }
         }
         if let Some(s) = p.stale_after {
-            if s == 0 {
+            if !(1..=MAX_STALE_AFTER).contains(&s) {
                 return Err(self.err(
                     at(&k("stale_after")),
-                    "`probes.stale_after` must be at least 1 (a number of intervals)".into(),
+                    format!("`probes.stale_after` = {s}: use 1 to {MAX_STALE_AFTER} (a number of intervals)"),
                 ));
             }
             out.stale_after = s;
         }
         if let Some(c) = p.concurrency {
-            if c == 0 {
+            if !(1..=MAX_CONCURRENCY).contains(&c) {
                 return Err(self.err(
                     at(&k("concurrency")),
-                    "`probes.concurrency` must be at least 1".into(),
+                    format!(
+                        "`probes.concurrency` = {c}: use 1 to {MAX_CONCURRENCY} probes at a time"
+                    ),
                 ));
             }
             out.concurrency = c;
@@ -1407,6 +1424,15 @@ impl<'t> Cx<'t, '_> {
         )
     }
 }
+
+/// The most intervals `probes.stale_after` may give (a value goes stale after at most this
+/// many probe intervals; with the 30-day ceiling on `interval` the product stays far from
+/// overflowing where it meets the clock).
+pub const MAX_STALE_AFTER: u32 = 1000;
+
+/// The most probes that may run at once (`probes.concurrency`): beyond a few dozen it only
+/// hammers the APIs, and tokio's semaphore panics past `usize::MAX >> 3`.
+pub const MAX_CONCURRENCY: usize = 256;
 
 /// Keys that hold credentials: a literal value there is registered with the redactor too.
 const LITERAL_SECRET_KEYS: &[&str] = &["token", "password", "api_key"];

@@ -1,16 +1,56 @@
 //! Human units in plan files: durations (`90s`, `5m`, `1h30m`, `250ms`) and sizes (`16MiB`, `512KB`, `0`).
+//!
+//! Both have a ceiling ([`MAX_DURATION`], [`MAX_BYTES`]): a value past it is refused here, with
+//! a message, rather than overflowing later where it meets the clock (`Instant + Duration`,
+//! chrono) and panicking in the middle of a failover. No plan needs more: a probe, a timeout or
+//! a backup age beyond 30 days is a typo.
 
 use std::time::Duration;
 
-/// Parse a duration such as `30m`, `1h30m`, `2s`, `250ms`. A bare `0` is zero.
+/// The longest duration a plan, a condition or the command line may give: 30 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
+/// The largest size a plan or a condition may give: 1 TiB.
+pub const MAX_BYTES: u64 = 1 << 40;
+
+/// Why a duration or size was refused: not one at all, or one past its ceiling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitError {
+    Syntax(String),
+    Range(String),
+}
+
+impl From<UnitError> for String {
+    fn from(e: UnitError) -> String {
+        match e {
+            UnitError::Syntax(m) | UnitError::Range(m) => m,
+        }
+    }
+}
+
+/// Parse a duration such as `30m`, `1h30m`, `2s`, `250ms`. A bare `0` is zero. At most
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    duration(s).map_err(String::from)
+}
+
+/// [`parse_duration`], telling a value past the ceiling from one that is not a duration.
+pub fn duration(s: &str) -> Result<Duration, UnitError> {
+    use UnitError::Syntax;
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
     }
     if t.is_empty() {
-        return Err("an empty duration; expected e.g. `30s`, `5m`, `1h30m`".into());
+        return Err(Syntax(
+            "an empty duration; expected e.g. `30s`, `5m`, `1h30m`".into(),
+        ));
     }
+    let too_long = || {
+        UnitError::Range(format!(
+            "`{s}` is too long; durations go up to 30 days (`30d`)"
+        ))
+    };
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
@@ -18,13 +58,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_end == 0 {
-            return Err(format!(
+            return Err(Syntax(format!(
                 "`{s}` is not a duration; expected e.g. `30s`, `5m`, `1h30m`"
-            ));
+            )));
         }
-        let num: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration; expected e.g. `30s`, `5m`, `1h30m`"))?;
+        let num: f64 = rest[..num_end].parse().map_err(|_| {
+            Syntax(format!(
+                "`{s}` is not a duration; expected e.g. `30s`, `5m`, `1h30m`"
+            ))
+        })?;
         rest = &rest[num_end..];
         let unit_end = rest
             .find(|c: char| c.is_ascii_digit())
@@ -38,35 +80,48 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "h" => num * 3600.0,
             "d" => num * 86400.0,
             "" => {
-                return Err(format!(
+                return Err(Syntax(format!(
                     "`{s}` needs a unit (ms, s, m, h, d), e.g. `{num}s`"
-                ));
+                )));
             }
             other => {
-                return Err(format!(
+                return Err(Syntax(format!(
                     "unknown duration unit `{other}` in `{s}`; use ms, s, m, h or d"
-                ));
+                )));
             }
         };
-        total += Duration::from_secs_f64(secs);
+        // `from_secs_f64` and `+=` panic past `Duration::MAX`: compare while still a float.
+        if !secs.is_finite() || secs > MAX_DURATION.as_secs_f64() {
+            return Err(too_long());
+        }
+        total = total
+            .checked_add(Duration::from_secs_f64(secs))
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
     Ok(total)
 }
 
-/// Parse a size such as `16MiB`, `512 KB`, `1GiB`, `0`, `1024` (bytes).
+/// Parse a size such as `16MiB`, `512 KB`, `1GiB`, `0`, `1024` (bytes). At most [`MAX_BYTES`].
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    bytes(s).map_err(String::from)
+}
+
+/// [`parse_bytes`], telling a value past the ceiling from one that is not a size.
+pub fn bytes(s: &str) -> Result<u64, UnitError> {
+    use UnitError::Syntax;
     let t = s.trim();
     let num_end = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     if num_end == 0 {
-        return Err(format!(
+        return Err(Syntax(format!(
             "`{s}` is not a size; expected e.g. `16MiB`, `512KB`, `0`"
-        ));
+        )));
     }
     let num: f64 = t[..num_end]
         .parse()
-        .map_err(|_| format!("`{s}` is not a size; expected e.g. `16MiB`"))?;
+        .map_err(|_| Syntax(format!("`{s}` is not a size; expected e.g. `16MiB`")))?;
     let mult: f64 = match t[num_end..].trim() {
         "" | "B" => 1.0,
         "KB" | "kB" => 1e3,
@@ -76,12 +131,33 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
         other => {
-            return Err(format!(
+            return Err(Syntax(format!(
                 "unknown size unit `{other}` in `{s}`; use B, KB, MB, GB, KiB, MiB or GiB"
-            ));
+            )));
         }
     };
-    Ok((num * mult).round() as u64)
+    let n = (num * mult).round();
+    if !n.is_finite() || n > MAX_BYTES as f64 {
+        return Err(UnitError::Range(format!(
+            "`{s}` is too large; sizes go up to 1 TiB (`1024GiB`)"
+        )));
+    }
+    Ok(n as u64)
+}
+
+/// A condition's literal that is written as a duration or a size but is past its ceiling
+/// (`99999999999999999999d`), so `check` refuses it instead of every evaluation failing. A
+/// literal that is neither (a plain number, which may be compared with a number, or a word) is
+/// not judged here.
+pub fn literal_out_of_range(lit: &str) -> Option<String> {
+    if lit.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    match (duration(lit), bytes(lit)) {
+        (Ok(_), _) | (_, Ok(_)) => None,
+        (Err(UnitError::Range(m)), _) | (_, Err(UnitError::Range(m))) => Some(m),
+        _ => None,
+    }
 }
 
 /// Format a duration compactly for the screen: `42s`, `7m05s`, `1h02m`.
@@ -147,6 +223,34 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown duration unit")
         );
+    }
+
+    #[test]
+    fn durations_past_the_ceiling_are_refused_not_panicking() {
+        for s in [
+            "99999999999999999999d",
+            "18446744073709551615s",
+            "2562047788015215h",
+            "31d",
+            "30d1ms",
+            "20d20d",
+        ] {
+            assert!(
+                matches!(duration(s), Err(UnitError::Range(_))),
+                "{s}: {:?}",
+                duration(s)
+            );
+        }
+        assert_eq!(parse_duration("30d").unwrap(), MAX_DURATION);
+        assert_eq!(
+            literal_out_of_range("99999999999999999999d").as_deref(),
+            Some("`99999999999999999999d` is too long; durations go up to 30 days (`30d`)")
+        );
+        assert!(literal_out_of_range("16MiB").is_none());
+        assert!(literal_out_of_range("DEPLOYED").is_none());
+        assert!(literal_out_of_range("2048GiB").is_some());
+        // A plain number may be compared with a number (a serial, a timestamp): not a size.
+        assert!(literal_out_of_range("99999999999999999999").is_none());
     }
 
     #[test]

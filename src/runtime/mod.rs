@@ -51,7 +51,7 @@ pub fn main_entry() -> i32 {
     });
     match command {
         Command::Schema => {
-            println!("{}", crate::plan::schema_json());
+            crate::outln!("{}", crate::plan::schema_json());
             exit::OK
         }
         Command::Check {

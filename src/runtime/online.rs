@@ -17,7 +17,7 @@ use crate::steps::{self, StepContext};
 pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
     let (state, _answered) = super::status::observe_once(plan.clone(), timeout).await;
     let mut ok = true;
-    println!("online: the panels (every probe once, read-only)");
+    crate::outln!("online: the panels (every probe once, read-only)");
     for site in SiteId::ALL {
         for sec in Section::ALL {
             let Some((line, answered)) = super::status::panel_line(&state, site, sec, timeout)
@@ -25,7 +25,7 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
                 continue;
             };
             ok &= answered;
-            println!(
+            crate::outln!(
                 "  {:<4} {:<9} {}",
                 site.upper(),
                 sec.title(),
@@ -33,9 +33,13 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
             );
         }
     }
-    println!("online: every step's read-only preflight");
+    crate::outln!("online: every step's read-only preflight");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     for (i, step) in plan.steps.iter().enumerate() {
+        if crate::cli::out::closed() {
+            // The reader has gone (`| grep -m1`): no one will see the remaining preflights.
+            break;
+        }
         let from_state = state.precondition_checks(i);
         let ctx = StepContext::read_only(plan.clone(), i, tx.clone());
         let checks =
@@ -52,9 +56,9 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
                     ),
                 }],
             };
-        println!("  {:>2} {} ({})", i + 1, step.id, step.action.kind_name());
+        crate::outln!("  {:>2} {} ({})", i + 1, step.id, step.action.kind_name());
         if checks.is_empty() {
-            println!("       · nothing to check before it runs");
+            crate::outln!("       · nothing to check before it runs");
         }
         for c in checks {
             // A failing precondition is today's truth, not a plan error: it is reported, and
@@ -73,7 +77,7 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
             };
             // `what` names URLs (`host answers: …`): redacted like the detail, which masks
             // URL credentials as every rendering of a URL does (`crate::redact::url`).
-            println!(
+            crate::outln!(
                 "       {mark} {}: {}",
                 crate::redact::redact(&c.what),
                 crate::redact::redact(&c.detail)

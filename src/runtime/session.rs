@@ -2,7 +2,7 @@
 //! resume. Everything here can fail with a message the operator can act on, printed before the
 //! terminal is taken over.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,7 +63,7 @@ pub fn check(path: &Path) -> i32 {
         Ok(loaded) => {
             print_summary(path, &loaded.plan);
             for n in &loaded.notes {
-                println!("note: {n}");
+                crate::outln!("note: {n}");
             }
             let state = state_dir_of(path);
             let key = journal::paths::plan_key(&loaded.plan.name);
@@ -84,7 +84,7 @@ pub fn check(path: &Path) -> i32 {
 
 /// The valid plan in a few lines: name, strategy, targets, and the checklist.
 fn print_summary(path: &Path, p: &Plan) {
-    println!(
+    crate::outln!(
         "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
         path.display(),
         p.name,
@@ -94,7 +94,7 @@ fn print_summary(path: &Path, p: &Plan) {
         plan::units::fmt_target(p.rpo)
     );
     for (i, s) in p.steps.iter().enumerate() {
-        println!(
+        crate::outln!(
             "  {:>2} {:<24} {:<22} {}",
             i + 1,
             s.action.kind_name(),
@@ -125,10 +125,10 @@ pub fn check_online(path: &Path, timeout: std::time::Duration) -> i32 {
             sim.shutdown().await;
         }
         if ok {
-            println!("online: everything answered and every preflight passed");
+            crate::outln!("online: everything answered and every preflight passed");
             exit::OK
         } else {
-            println!("online: some checks failed or could not run (see ✗ and ? above)");
+            crate::outln!("online: some checks failed or could not run (see ✗ and ? above)");
             exit::FAILURE
         }
     })
@@ -163,8 +163,7 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
 /// Load a plan file. A plan that points at `${sim}` (like `plans/demo.toml`) with no
 /// `DRCOCKPIT_SIM_URL` set gets the embedded simulator, started here, so it runs anywhere.
 pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHandle>), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
+    let text = plan::load::read_plan_file(path).map_err(|e| e.to_string())?;
     let mut sim = None;
     let mut opts = LoadOptions::default();
     if text.contains("${sim") && std::env::var_os("DRCOCKPIT_SIM_URL").is_none() {
@@ -366,7 +365,7 @@ fn ask_resume(path: &Path, s: &journal::paths::SessionSummary) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    print!(
+    crate::out!(
         "An unfinished session of this plan exists: {} (started {}, {} step(s) finished).\nResume it? [Y/n] ",
         path.display(),
         s.started
@@ -374,7 +373,7 @@ fn ask_resume(path: &Path, s: &journal::paths::SessionSummary) -> bool {
             .unwrap_or_else(|| "at an unknown time".into()),
         s.steps_finished.len()
     );
-    let _ = std::io::stdout().flush();
+    crate::cli::out::flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return false;

@@ -465,7 +465,7 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration, textfile: Option<&P
             "prometheus" => render_prometheus(&report),
             _ => render_text(&report),
         };
-        println!("{}", crate::redact::redact(text.trim_end()));
+        crate::outln!("{}", crate::redact::redact(text.trim_end()));
         if let Some(file) = textfile {
             let prom = crate::redact::redact(&render_prometheus(&report)).into_owned();
             if let Err(e) = write_atomically(file, &prom) {
