@@ -68,10 +68,10 @@ pub fn check(path: &Path) -> i32 {
             let state = state_dir_of(path);
             let key = journal::paths::plan_key(&loaded.plan.name);
             let lock = journal::paths::lock_path(&state.dir, &key);
-            println!("lock and journals: {}", lock.display());
-            println!("  state directory: {}", state.describe());
+            crate::outln!("lock and journals: {}", lock.display());
+            crate::outln!("  state directory: {}", state.describe());
             if let Some(w) = state.warning() {
-                println!("warning: {w}");
+                crate::outln!("warning: {w}");
             }
             exit::OK
         }
