@@ -481,11 +481,12 @@ impl Harness {
         }
         self.state.selected = i;
         self.effects.clear();
-        for _ in 0..3 {
+        // ⏎ opens the confirmation, `y` answers it (⏎ never confirms a mutating step).
+        for code in [KeyCode::Enter, KeyCode::Char('y'), KeyCode::Enter] {
             if self.last_run().is_some() {
                 break;
             }
-            self.key(KeyCode::Enter);
+            self.key(code);
         }
         let (step, attempt) = self.last_run().unwrap_or((i, 1));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
