@@ -176,14 +176,13 @@ fn a_child_runs_in_its_own_session_and_a_stop_kills_its_grandchildren() {
                 break;
             }
         }
-        (
-            child.expect("child pid"),
-            grandchild.expect("grandchild pid"),
-        )
+        let child = child.expect("child pid");
+        // Its own session: the session id (field 6) is its own pid, not the test's session.
+        // Read while the step still runs: dropping it below stops (and reaps) the child.
+        assert_eq!(stat_field(child, 6), Some(child.to_string()));
+        assert_ne!(stat_field(child, 6), stat_field(std::process::id(), 6));
+        (child, grandchild.expect("grandchild pid"))
     });
-    // Its own session: the session id (field 6) is its own pid, not the test's session.
-    assert_eq!(stat_field(child, 6), Some(child.to_string()));
-    assert_ne!(stat_field(child, 6), stat_field(std::process::id(), 6));
     let mut waited = 0;
     while !(gone(child) && gone(grandchild)) && waited < 200 {
         std::thread::sleep(Duration::from_millis(50));

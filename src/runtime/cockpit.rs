@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -187,6 +187,24 @@ fn still_running(state: &State, records: &[crate::journal::Record], host: &str) 
     out
 }
 
+/// A terminal event as a message; a read error or the end of the stream means the terminal is
+/// gone (`lost` says why).
+fn term_msg(ev: Option<std::io::Result<TermEvent>>, lost: &mut Option<String>) -> Option<Msg> {
+    match ev {
+        Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
+        Some(Ok(TermEvent::Resize(..))) => Some(Msg::Resize),
+        Some(Ok(_)) => None,
+        Some(Err(e)) => {
+            *lost = Some(format!("terminal lost: {e}"));
+            None
+        }
+        None => {
+            *lost = Some("terminal closed".into());
+            None
+        }
+    }
+}
+
 async fn run_session(p: Prepared, theme: Theme) -> i32 {
     if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
         eprintln!("log pane: {e}");
@@ -257,6 +275,20 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
         log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
     }
 
+    // Signal handlers before the terminal is taken and the first frame drawn: a SIGTERM or a
+    // hang-up that arrives as soon as the screen shows is journaled, never the default death.
+    let (mut sigint, mut sigterm, mut sighup) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            journal.close();
+            eprintln!("cannot install signal handlers");
+            return exit::FAILURE;
+        }
+    };
     let mut term = match terminal::enter() {
         Ok(t) => t,
         Err(e) => {
@@ -290,19 +322,6 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut spinner = tokio::time::interval(Duration::from_millis(120));
     spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut sigint, mut sigterm, mut sighup) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        _ => {
-            terminal::leave();
-            journal.close();
-            eprintln!("cannot install signal handlers");
-            return exit::FAILURE;
-        }
-    };
     let mut interrupted = false;
     // Why the terminal went away, and until when the cockpit waits for the running step.
     let mut detached: Option<(String, tokio::time::Instant)> = None;
@@ -350,13 +369,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             && (state.running_step().is_some()
                 || state.steps.iter().any(|s| s.review.preflight_running));
         let first = tokio::select! {
-            ev = async { events.as_mut()?.next().await }, if events.is_some() => match ev {
-                Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
-                Some(Ok(TermEvent::Resize(..))) => Some(Msg::Resize),
-                Some(Ok(_)) => None,
-                Some(Err(e)) => { lost = Some(format!("terminal lost: {e}")); None }
-                None => { lost = Some("terminal closed".into()); None }
-            },
+            ev = async { events.as_mut()?.next().await }, if events.is_some() => term_msg(ev, &mut lost),
             Some(m) = rx.recv() => Some(m),
             _ = clock.tick() => Some(Msg::Tick),
             _ = spinner.tick(), if spinning => Some(Msg::Tick),
@@ -371,6 +384,16 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             batch.push(m);
             if batch.len() > 512 {
                 break;
+            }
+        }
+        // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
+        // one frame for all of them, not one per key.
+        while batch.len() <= 1024 && lost.is_none() {
+            let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
+                break;
+            };
+            if let Some(m) = term_msg(ev, &mut lost) {
+                batch.push(m);
             }
         }
         for msg in batch {
