@@ -490,3 +490,29 @@ fn a_value_stamped_in_the_future_is_never_fresh() {
     );
     assert_ne!(st.verdict(SiteId::Dr), Verdict::Ready);
 }
+
+// ---- the header's RPO figure ----------------------------------------------------------------
+
+/// The DR standby's lag measures data loss only while the prod primary answers: with the primary
+/// down the header said `RPO 0 B · 0s / 5m`, a number that only looked right.
+#[test]
+fn the_header_rpo_is_unknown_while_the_prod_primary_does_not_answer() {
+    let mut st = state();
+    all_good(&mut st);
+    assert!(st.rpo_estimate().is_some(), "both databases answer");
+    assert!(st.rpo_unknown_reason().is_none());
+    observe(
+        &mut st,
+        SiteId::Prod,
+        Section::Database,
+        Err(ProbeError::new("connection refused", "connection refused")),
+    );
+    assert_eq!(st.rpo_estimate(), None);
+    assert_eq!(st.rpo_unknown_reason().as_deref(), Some("prod db down"));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let text = screen(&st, w, h);
+        let header = text.lines().next().unwrap_or_default();
+        assert!(header.contains("RPO UNKNOWN"), "{w}x{h}: {header}");
+        assert!(!header.contains("RPO 0 B"), "{w}x{h}: {header}");
+    }
+}

@@ -558,7 +558,30 @@ impl State {
 
     /// RPO estimate: the DR database lag (bytes behind, the primary signal), with the replay
     /// age when known — fresh values only.
+    /// Why the header's RPO cannot be believed right now, if it cannot: the DR standby's lag
+    /// measures data loss only while the prod primary answers. With the primary down, erroring,
+    /// stale or in a split brain, the data it never shipped is unknowable from here, so the
+    /// figure would only look right (issue 11: never a number that only looks right).
+    pub fn rpo_unknown_reason(&self) -> Option<String> {
+        use super::observe::{SectionHealth, section_health};
+        let why = match section_health(self, SiteId::Prod, Section::Database) {
+            SectionHealth::NotConfigured | SectionHealth::Good | SectionHealth::Warn => {
+                return None;
+            }
+            SectionHealth::Waiting => "prod db not seen yet",
+            SectionHealth::Stale => "prod db stale",
+            SectionHealth::Error => "prod db down",
+            SectionHealth::Bad => "prod db unhealthy",
+        };
+        Some(why.to_string())
+    }
+
+    /// The RPO the header shows: DR lag (bytes · replay age), only while it can be believed
+    /// (see [`State::rpo_unknown_reason`]).
     pub fn rpo_estimate(&self) -> Option<String> {
+        if self.rpo_unknown_reason().is_some() {
+            return None;
+        }
         let fresh = |path: &str| match self.lookup(path) {
             Lookup::Value {
                 value,

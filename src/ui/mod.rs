@@ -201,13 +201,20 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     if over {
         clock_piece.push(Span::styled(" ✗ over RTO", t.bad));
     }
-    let rpo = match state.rpo_estimate() {
-        Some(v) => Span::styled(red(&v), t.title),
-        None => Span::styled("?", t.unknown),
+    let rpo = match (state.rpo_estimate(), state.rpo_unknown_reason()) {
+        (Some(v), _) => Span::styled(red(&v), t.title),
+        (None, Some(why)) => Span::styled(format!("UNKNOWN ({why})"), t.unknown),
+        (None, None) => Span::styled("?", t.unknown),
     };
     let rpo_piece = vec![
         Span::styled("  RPO ", t.dim),
         rpo,
+        Span::styled(format!(" / {}", fmt_target(plan.rpo)), t.dim),
+    ];
+    // On a narrow terminal an unknown RPO keeps its word and drops the reason, never the piece.
+    let rpo_short = vec![
+        Span::styled("  RPO ", t.dim),
+        Span::styled("UNKNOWN", t.unknown),
         Span::styled(format!(" / {}", fmt_target(plan.rpo)), t.dim),
     ];
     let dns_piece = match state.dns_caches_until() {
@@ -268,7 +275,10 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     let reserve: usize = pieces
         .iter()
         .filter(|(o, _)| matches!(o, 1 | 2 | 6))
-        .map(|(_, p)| spans_width(p))
+        .map(|(o, p)| match o {
+            2 => spans_width(p).min(spans_width(&rpo_short)),
+            _ => spans_width(p),
+        })
         .sum();
     for (order, p) in pieces {
         let pw = spans_width(&p);
@@ -285,6 +295,12 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         if used + pw <= w {
             used += pw;
             chosen.push((order, p));
+        } else if order == 2
+            && state.rpo_unknown_reason().is_some()
+            && used + spans_width(&rpo_short) <= w
+        {
+            used += spans_width(&rpo_short);
+            chosen.push((order, rpo_short.clone()));
         }
     }
     // Keep the display order: name, sites, strategy, clock, RPO, operator.
