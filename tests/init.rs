@@ -90,9 +90,15 @@ async fn init_with_flags_writes_every_id_the_dr_guide_steps_and_todos() {
     }
     let v: toml::Value = toml::from_str(&text).expect("toml");
     assert_eq!(v["qovery"]["organization"].as_str(), Some(ids::ORG));
-    assert_eq!(v["sites"]["prod"]["environment"].as_str(), Some(ids::PROD_ENV));
+    assert_eq!(
+        v["sites"]["prod"]["environment"].as_str(),
+        Some(ids::PROD_ENV)
+    );
     assert_eq!(v["sites"]["dr"]["environment"].as_str(), Some(ids::DR_ENV));
-    assert_eq!(v["sites"]["prod"]["cluster"].as_str(), Some(ids::PROD_CLUSTER));
+    assert_eq!(
+        v["sites"]["prod"]["cluster"].as_str(),
+        Some(ids::PROD_CLUSTER)
+    );
     assert_eq!(v["sites"]["dr"]["cluster"].as_str(), Some(ids::DR_CLUSTER));
     assert_eq!(
         v["sites"]["dr"]["registry"]["url"].as_str(),
@@ -252,7 +258,10 @@ async fn the_picker_asks_for_what_the_flags_leave_out() {
     assert_eq!(p.1, ["production environment", "DR environment"]);
     let v: toml::Value =
         toml::from_str(&std::fs::read_to_string(s.path).expect("plan")).expect("toml");
-    assert_eq!(v["sites"]["prod"]["environment"].as_str(), Some(ids::PROD_ENV));
+    assert_eq!(
+        v["sites"]["prod"]["environment"].as_str(),
+        Some(ids::PROD_ENV)
+    );
     assert_eq!(v["sites"]["dr"]["environment"].as_str(), Some(ids::DR_ENV));
 }
 
@@ -266,7 +275,10 @@ async fn an_existing_file_is_kept_without_force() {
         .await
         .expect_err("refused");
     assert!(e.to_string().contains("--force"), "{e}");
-    assert_eq!(std::fs::read_to_string(&o.output).expect("read"), "# mine\n");
+    assert_eq!(
+        std::fs::read_to_string(&o.output).expect("read"),
+        "# mine\n"
+    );
     let o = InitOptions { force: true, ..o };
     run(&o, env_of(&url, ids::DEMO_TOKEN), &mut NoPicker)
         .await

@@ -483,12 +483,7 @@ fn env_name(key: &str) -> String {
 /// The panel title (the panel itself prefixes `PROD · ` / `DR · `).
 fn site_label(s: &Side) -> String {
     match &s.cluster {
-        Some(c) => format!(
-            "{} · {} {}",
-            clean(&s.env.name),
-            c.cloud_provider,
-            c.region
-        ),
+        Some(c) => format!("{} · {} {}", clean(&s.env.name), c.cloud_provider, c.region),
         None => clean(&s.env.name),
     }
 }
@@ -527,12 +522,16 @@ fn render(i: &RenderInput<'_>) -> String {
             clean(&dr.env.name)
         ))
     ));
-    l("strategy = \"warm-standby\"   # TODO: backup-restore, pilot-light, warm-standby or active-active");
+    l(
+        "strategy = \"warm-standby\"   # TODO: backup-restore, pilot-light, warm-standby or active-active",
+    );
     l("rto = \"30m\"                 # TODO: your recovery time objective");
     l("rpo = \"5m\"                  # TODO: your recovery point objective");
     l("");
     l("[qovery]");
-    l("# The token `drcockpit init` used; QOVERY_CLI_ACCESS_TOKEN also overrides it, as in the official CLI.");
+    l(
+        "# The token `drcockpit init` used; QOVERY_CLI_ACCESS_TOKEN also overrides it, as in the official CLI.",
+    );
     l("token = \"${env:QOVERY_CLI_ACCESS_TOKEN}\"");
     l(&format!(
         "organization = {}   # {}",
@@ -553,19 +552,25 @@ fn render(i: &RenderInput<'_>) -> String {
                 clean(&c.name)
             )),
             (Some(cid), None) => l(&format!("cluster = {}", q(cid))),
-            (None, _) => l("# TODO: cluster = \"…\"   (the API gave no cluster for this environment)"),
+            (None, _) => {
+                l("# TODO: cluster = \"…\"   (the API gave no cluster for this environment)")
+            }
         }
         l(&format!(
             "environment = {}   # Qovery environment {}",
             q(&s.env.id),
             clean(&s.env.name)
         ));
-        l("# TODO: health = \"https://…/healthz\"   (answers 200 when this site serves; then use it in `detect` and `verify`)");
+        l(
+            "# TODO: health = \"https://…/healthz\"   (answers 200 when this site serves; then use it in `detect` and `verify`)",
+        );
         l(&format!(
             "# TODO: database = {{ postgres = \"${{env:{}_DATABASE_URL}}\" }}   (docs/plan-format.md, Database)",
             id.to_ascii_uppercase()
         ));
-        l("# TODO: dns_target = \"lb.….example.net.\"   (what the public record holds when this site serves)");
+        l(
+            "# TODO: dns_target = \"lb.….example.net.\"   (what the public record holds when this site serves)",
+        );
         if let Some(c) = s.containers.first() {
             l(&format!(
                 "registry = {{ url = {} }}   # {} ({}), Qovery registry {}",
@@ -574,7 +579,9 @@ fn render(i: &RenderInput<'_>) -> String {
                 c.registry.kind.as_str(),
                 c.registry.id
             ));
-            l("# TODO: registry credentials: username = \"…\", password = \"${env:…}\" (docs/plan-format.md, Sites)");
+            l(
+                "# TODO: registry credentials: username = \"…\", password = \"${env:…}\" (docs/plan-format.md, Sites)",
+            );
         }
     }
     if !prod.containers.is_empty() {
@@ -589,7 +596,11 @@ fn render(i: &RenderInput<'_>) -> String {
     l("");
     l("# What the API showed in each environment:");
     for (title, s) in [("production", prod), ("DR", dr)] {
-        l(&format!("#   {title} {} ({}):", clean(&s.env.name), s.env.id));
+        l(&format!(
+            "#   {title} {} ({}):",
+            clean(&s.env.name),
+            s.env.id
+        ));
         for c in &s.containers {
             l(&format!(
                 "#     container {} {} ({})",
@@ -616,7 +627,9 @@ fn render(i: &RenderInput<'_>) -> String {
         }
     }
     l("");
-    l("# TODO: [dns]: the API does not say which DNS provider serves your domain (docs/plan-format.md, [dns]):");
+    l(
+        "# TODO: [dns]: the API does not say which DNS provider serves your domain (docs/plan-format.md, [dns]):",
+    );
     l("# [dns]");
     l("# record = \"www.example.com.\"");
     l("# type = \"CNAME\"");
@@ -682,7 +695,9 @@ fn render(i: &RenderInput<'_>) -> String {
             ));
         }
         None => {
-            l("# TODO: no variable holding a database URL was found in the DR environment: name the one your services read.");
+            l(
+                "# TODO: no variable holding a database URL was found in the DR environment: name the one your services read.",
+            );
             l("variables = { DATABASE_URL = \"${env:DR_DATABASE_URL}\" }");
         }
     }
@@ -701,7 +716,9 @@ fn render(i: &RenderInput<'_>) -> String {
     l("id = \"switch-dns\"");
     l("title = \"Switch DNS to the DR site\"");
     l("kind = \"manual\"");
-    l("# TODO: with a [dns] section and both `dns_target`s, use kind = \"dns.switch\" (site = \"dr\"),");
+    l(
+        "# TODO: with a [dns] section and both `dns_target`s, use kind = \"dns.switch\" (site = \"dr\"),",
+    );
     l("# then a `dns.verify` step.");
     l(&format!(
         "instructions = {}",
@@ -723,7 +740,9 @@ fn render(i: &RenderInput<'_>) -> String {
     l("title = \"Tell the team\"");
     l("kind = \"http.request\"");
     l("method = \"POST\"");
-    l("# TODO: a chat webhook (Slack, Mattermost, …); its URL is a secret, read from the environment.");
+    l(
+        "# TODO: a chat webhook (Slack, Mattermost, …); its URL is a secret, read from the environment.",
+    );
     l("url = \"${env:SLACK_WEBHOOK_URL}\"");
     l("headers = { \"Content-Type\" = \"application/json\" }");
     let body = serde_json::json!({
@@ -790,7 +809,8 @@ mod tests {
 
     #[test]
     fn strings_are_toml_safe() {
-        let v: toml::Value = toml::from_str(&format!("a = {}", q("x \"y\" \\ z\n\u{7}"))).expect("toml");
+        let v: toml::Value =
+            toml::from_str(&format!("a = {}", q("x \"y\" \\ z\n\u{7}"))).expect("toml");
         assert_eq!(v["a"].as_str(), Some("x \"y\" \\ z\n\u{7}"));
     }
 
