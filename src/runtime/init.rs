@@ -226,8 +226,10 @@ pub async fn run(
             .map(|c| format!("cluster {} ({} {})", c.name, c.cloud_provider, c.region))
             .or_else(|| e.cluster_name.clone().map(|n| format!("cluster {n}")))
             .unwrap_or_else(|| "no cluster".into());
-        let mode = e.mode.clone().unwrap_or_default();
-        format!("{mode} {cluster}").trim().to_string()
+        match e.mode.as_deref() {
+            Some(mode) if !mode.is_empty() => format!("{mode}, {cluster}"),
+            _ => cluster,
+        }
     };
     let prod = choose(
         "production environment",
