@@ -91,6 +91,31 @@ pub enum Command {
     },
     /// Print the plan file's JSON schema.
     Schema,
+    /// Write a first plan from the Qovery API (reads only). Token and URL as the official CLI:
+    /// QOVERY_CLI_ACCESS_TOKEN (then Q_CLI_ACCESS_TOKEN), QOVERY_API_URL. A choice not given is
+    /// asked in a terminal, otherwise init fails listing the choices.
+    ///
+    /// Example: drcockpit init --org "Shop Inc." --project shop --prod-env shop --dr-env shop-dr --output shop.toml
+    Init {
+        /// Organization id or name (taken without asking when the token sees only one).
+        #[arg(long)]
+        org: Option<String>,
+        /// Project id or name (taken without asking when the organization has only one).
+        #[arg(long)]
+        project: Option<String>,
+        /// Production environment id or name.
+        #[arg(long, value_name = "NAME")]
+        prod_env: Option<String>,
+        /// DR environment id or name.
+        #[arg(long, value_name = "NAME")]
+        dr_env: Option<String>,
+        /// Where to write the plan.
+        #[arg(long, value_name = "PATH", default_value = "drcockpit-plan.toml")]
+        output: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Standard output for every command. Nothing prints with `println!`, which panics when the

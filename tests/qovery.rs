@@ -1375,6 +1375,18 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         ),
         (
             "GET",
+            "/organization/{organizationId}/project".into(),
+            format!("/organization/{org}/project"),
+            None,
+        ),
+        (
+            "GET",
+            "/project/{projectId}/environment".into(),
+            format!("/project/{}/environment", ids::PROJECT),
+            None,
+        ),
+        (
+            "GET",
             "/container/{containerId}".into(),
             format!("/container/{}", ids::DR_WEB),
             None,

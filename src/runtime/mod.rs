@@ -3,6 +3,7 @@
 
 mod cockpit;
 mod executor;
+pub mod init;
 mod online;
 mod session;
 pub mod status;
@@ -50,6 +51,21 @@ pub fn main_entry() -> i32 {
         seed: 42,
     });
     match command {
+        Command::Init {
+            org,
+            project,
+            prod_env,
+            dr_env,
+            output,
+            force,
+        } => init::run_cli(init::InitOptions {
+            org,
+            project,
+            prod_env,
+            dr_env,
+            output,
+            force,
+        }),
         Command::Schema => {
             crate::outln!("{}", crate::plan::schema_json());
             exit::OK

@@ -639,6 +639,8 @@ const PATHS: &[&str] = &[
     "/variable",
     "/container/{containerId}",
     "/organization/{organizationId}/containerRegistry",
+    "/organization/{organizationId}/project",
+    "/project/{projectId}/environment",
 ];
 
 /// The Qovery routes with their state applied, ready to `merge` into the simulator's router.
@@ -809,6 +811,19 @@ fn route(g: &mut Inner, m: &str, segs: &[&str], query: &str, body: &str) -> Resp
                 return text(404, "Organization not found");
             }
             let l: Vec<Value> = g.clusters.iter().map(cluster_json).collect();
+            json_resp(200, json!({ "results": l }))
+        }
+        ("GET", ["organization", org, "project"]) => {
+            if *org != ids::ORG {
+                return text(404, "Organization not found");
+            }
+            json_resp(200, json!({ "results": [project_json(g.envs.len())] }))
+        }
+        ("GET", ["project", project, "environment"]) => {
+            if *project != ids::PROJECT {
+                return text(404, "Project not found");
+            }
+            let l: Vec<Value> = g.envs.iter().map(env_json).collect();
             json_resp(200, json!({ "results": l }))
         }
         ("GET", ["organization", org, "containerRegistry"]) => {
@@ -1395,6 +1410,15 @@ fn org_json() -> Value {
     json!({
         "id": ids::ORG, "created_at": "2024-03-01T09:00:00Z", "name": "Shop Inc.",
         "plan": "TEAM_2025", "description": "drcockpit demo organization",
+    })
+}
+
+/// `Project` (listProject): the one project holding both environments.
+fn project_json(envs: usize) -> Value {
+    json!({
+        "id": ids::PROJECT, "created_at": "2024-03-01T09:00:00Z", "updated_at": "2024-03-01T09:00:00Z",
+        "name": "shop", "description": "the demo shop", "associated_environments_count": envs,
+        "organization": { "id": ids::ORG },
     })
 }
 

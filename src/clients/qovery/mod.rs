@@ -66,6 +66,8 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/container/{containerId}"),
     ("PUT", "/container/{containerId}"),
     ("GET", "/organization/{organizationId}/containerRegistry"),
+    ("GET", "/organization/{organizationId}/project"),
+    ("GET", "/project/{projectId}/environment"),
 ];
 
 static ENV_OVERRIDES: AtomicBool = AtomicBool::new(true);
@@ -473,6 +475,22 @@ impl QoveryClient {
     /// `GET /organization/{organizationId}` (getOrganization).
     pub async fn organization(&self, org: &str) -> Result<Organization, QoveryError> {
         self.get(&format!("/organization/{}", encode(org))).await
+    }
+
+    /// `GET /organization/{organizationId}/project` (listProject): `drcockpit init`.
+    pub async fn list_projects(&self, org: &str) -> Result<Vec<Project>, QoveryError> {
+        let l: ResultList<Project> = self
+            .get(&format!("/organization/{}/project", encode(org)))
+            .await?;
+        Ok(l.results)
+    }
+
+    /// `GET /project/{projectId}/environment` (listEnvironment): `drcockpit init`.
+    pub async fn list_environments(&self, project: &str) -> Result<Vec<Environment>, QoveryError> {
+        let l: ResultList<Environment> = self
+            .get(&format!("/project/{}/environment", encode(project)))
+            .await?;
+        Ok(l.results)
     }
 
     // ---- clusters ---------------------------------------------------------------------------

@@ -286,6 +286,15 @@ pub struct Organization {
     pub plan: Option<String>,
 }
 
+/// `Project` (from `GET /organization/{organizationId}/project`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
 /// `Cluster` (from the organization's cluster list; the fields the panels show).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Cluster {
