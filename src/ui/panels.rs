@@ -69,8 +69,23 @@ fn level_style(l: Level, t: &Theme) -> Style {
 fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     let v = state.verdict(site);
     let label = &state.plan.site(site).label;
+    // A label that already names its site (`DR · AWS eu-west-1`, the docs' example) is not
+    // prefixed again.
+    let named = label
+        .trim_start()
+        .get(..site.upper().len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(site.upper()))
+        && label.trim_start()[site.upper().len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+    let prefix = if named {
+        " ".to_string()
+    } else {
+        format!(" {} · ", site.upper())
+    };
     let title = Line::from(vec![
-        Span::styled(format!(" {} · ", site.upper()), t.title),
+        Span::styled(prefix, t.title),
         sp(label, t.title),
         Span::raw(" "),
     ]);
