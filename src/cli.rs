@@ -89,7 +89,8 @@ pub enum Command {
     )]
     Report {
         /// The journal to render (or give it with --journal).
-        #[arg(value_name = "JOURNAL")]
+        // Its own id: sharing the global `--journal`'s id made clap refuse `report --journal`.
+        #[arg(id = "journal_file", value_name = "JOURNAL")]
         journal: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
@@ -133,7 +134,6 @@ Environment:
 pub enum StatusFormat {
     Text,
     Json,
-    /// node_exporter textfile format.
     Prometheus,
 }
 
@@ -150,7 +150,6 @@ impl StatusFormat {
 /// `report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
-    /// Markdown.
     #[value(alias = "markdown")]
     Md,
     Json,
