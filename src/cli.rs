@@ -56,7 +56,9 @@ pub enum Command {
     Monitor { plan: PathBuf },
     /// Validate a plan without touching the network and without any secret: references that
     /// are not set are listed in one warning ("needs at run time: …"); commands never run.
-    #[command(after_help = "Examples:\n  drcockpit check plans/qovery-warm-standby.toml\n  drcockpit check --strict plans/qovery-warm-standby.toml   # on the bastion, secrets set\n  drcockpit check --online --timeout 5s plans/qovery-warm-standby.toml")]
+    #[command(
+        after_help = "Examples:\n  drcockpit check plans/qovery-warm-standby.toml\n  drcockpit check --strict plans/qovery-warm-standby.toml   # on the bastion, secrets set\n  drcockpit check --online --timeout 5s plans/qovery-warm-standby.toml"
+    )]
     Check {
         plan: PathBuf,
         /// Also resolve the plan against the live world, read-only: every probe once and every

@@ -214,7 +214,10 @@ fn check_of_the_shipped_plan_needs_no_secret_and_says_what_it_needs_in_one_warni
 
 #[test]
 fn strict_check_reports_every_unset_reference_in_one_run() {
-    let (code, out, err) = clean(&["check", "--strict", "plans/qovery-warm-standby.toml"], &[]);
+    let (code, out, err) = clean(
+        &["check", "--strict", "plans/qovery-warm-standby.toml"],
+        &[],
+    );
     assert_eq!(code, Some(2), "{out}\n{err}");
     for (name, line) in [
         ("QOVERY_API_TOKEN", ":20:"),
@@ -235,7 +238,9 @@ fn the_cli_token_satisfies_a_plan_whose_token_reference_is_unset() {
         );
         assert_eq!(code, Some(0), "{var}: {out}\n{err}");
         assert!(
-            out.contains("warning: needs at run time: env DR_DATABASE_URL, env SLACK_WEBHOOK_URL\n"),
+            out.contains(
+                "warning: needs at run time: env DR_DATABASE_URL, env SLACK_WEBHOOK_URL\n"
+            ),
             "{var}: {out}"
         );
         assert!(!out.contains("qov-cli-token-t14"), "{out}");
@@ -311,7 +316,10 @@ fn help_lists_the_environment_and_every_subcommand_has_an_example() {
         );
     }
     let (_, out, _) = clean(&["status", "--help"], &[]);
-    assert!(out.contains("[possible values: text, json, prometheus]"), "{out}");
+    assert!(
+        out.contains("[possible values: text, json, prometheus]"),
+        "{out}"
+    );
     let (_, out, _) = clean(&["report", "--help"], &[]);
     assert!(out.contains("[possible values: md, json]"), "{out}");
 }
@@ -321,7 +329,10 @@ fn formats_and_timeouts_are_refused_by_the_parser() {
     let (code, _, err) = clean(&["report", "--format", "pdf", "x.jsonl"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("[possible values: md, json]"), "{err}");
-    let (code, _, err) = clean(&["check", "--online", "plans/demo.toml", "--timeout", "soon"], &[]);
+    let (code, _, err) = clean(
+        &["check", "--online", "plans/demo.toml", "--timeout", "soon"],
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--timeout"), "{err}");
     // `status` keeps its contract for monitors: 3 is "could not evaluate", never 2.

@@ -290,7 +290,10 @@ fn check_mode_does_not_run_commands() {
         ..sim()
     };
     let Loaded {
-        plan, notes, needed, ..
+        plan,
+        notes,
+        needed,
+        ..
     } = load_str_with_notes(
         &text,
         &fixture("good_full.toml").display().to_string(),
@@ -761,9 +764,15 @@ fn a_step_error_names_its_step_once() {
 #[test]
 fn an_unresolved_url_reference_is_checked_for_shape_with_a_placeholder() {
     let with = |url: &str| SMALL.replace("${env:DRC_T14_UNSET_HOOK}", url);
-    check_str(&with("https://hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"), false)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let e = match check_str(&with("hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"), false) {
+    check_str(
+        &with("https://hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"),
+        false,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = match check_str(
+        &with("hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"),
+        false,
+    ) {
         Ok(_) => panic!("a URL without a scheme passed check"),
         Err(e) => e,
     };
@@ -792,10 +801,7 @@ fn a_registry_url_without_a_scheme_is_refused_at_load_with_the_fix() {
 #[test]
 fn qovery_auth_takes_the_schemes_case_insensitively_and_jwt_as_bearer() {
     let with = |auth: &str| {
-        let text = SMALL.replace(
-            "[qovery]\n",
-            &format!("[qovery]\nauth = \"{auth}\"\n"),
-        );
+        let text = SMALL.replace("[qovery]\n", &format!("[qovery]\nauth = \"{auth}\"\n"));
         check_str(&text, false)
     };
     for (auth, scheme) in [
@@ -807,7 +813,10 @@ fn qovery_auth_takes_the_schemes_case_insensitively_and_jwt_as_bearer() {
         ("JWT", "bearer"),
     ] {
         let loaded = with(auth).unwrap_or_else(|e| panic!("{auth}: {e}"));
-        let q = loaded.plan.qovery.unwrap_or_else(|| panic!("{auth}: no [qovery]"));
+        let q = loaded
+            .plan
+            .qovery
+            .unwrap_or_else(|| panic!("{auth}: no [qovery]"));
         assert_eq!(q.auth_scheme.as_deref(), Some(scheme), "{auth}");
     }
     let e = match with("basic") {

@@ -1107,7 +1107,9 @@ impl<'t> Cx<'t, '_> {
             _ => match &q.api_url {
                 Some(u) => {
                     let r = self.url(&p("api_url"), u);
-                    self.soft(r, String::new()).trim_end_matches('/').to_string()
+                    self.soft(r, String::new())
+                        .trim_end_matches('/')
+                        .to_string()
                 }
                 None => "https://api.qovery.com".into(),
             },

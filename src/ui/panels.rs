@@ -237,7 +237,10 @@ mod tests {
     #[test]
     fn a_label_that_names_its_site_is_not_prefixed_again() {
         let title = |site, label: &str| format!("{}{label}", title_prefix(site, label));
-        assert_eq!(title(SiteId::Dr, "DR · AWS eu-west-1"), " DR · AWS eu-west-1");
+        assert_eq!(
+            title(SiteId::Dr, "DR · AWS eu-west-1"),
+            " DR · AWS eu-west-1"
+        );
         assert_eq!(title(SiteId::Dr, "AWS eu-west-1"), " DR · AWS eu-west-1");
         assert_eq!(title(SiteId::Prod, "prod - fr-par"), " prod - fr-par");
         // A word that only starts like the site is not its name.
