@@ -358,3 +358,31 @@ fn report_takes_the_journal_positionally_or_with_journal_but_not_two() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("which journal?"), "{err}");
 }
+
+#[test]
+fn the_readme_gives_the_journal_paths_the_binary_uses() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let per_user = drcockpit::journal::paths::dir_from(Some("/XDG".into()), None);
+    assert_eq!(per_user, PathBuf::from("/XDG/drcockpit/journal"));
+    assert!(
+        readme.contains("`$XDG_STATE_HOME/drcockpit/journal`"),
+        "README: per-user directory"
+    );
+    // Flat and plan-keyed: `<key>.lock` and `<key>-<time>.jsonl`, key = slug + hash.
+    let key = drcockpit::journal::paths::plan_key("shop");
+    let lock = drcockpit::journal::paths::lock_path(Path::new("/s"), &key);
+    assert_eq!(lock, PathBuf::from(format!("/s/{key}.lock")));
+    assert!(
+        key.starts_with("shop-") && key.len() == "shop-".len() + 8,
+        "{key}"
+    );
+    assert!(readme.contains("`<plan>-<hash>.lock`"), "README: lock name");
+    assert!(
+        readme.contains("`<plan>-<hash>-<time>.jsonl`"),
+        "README: journal name"
+    );
+    assert!(
+        readme.contains("`[journal] dir` (absolute), `DRCOCKPIT_STATE_DIR`, `/var/lib/drcockpit`"),
+        "README: state directory order"
+    );
+}
