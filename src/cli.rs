@@ -1,11 +1,13 @@
 //! The command line (clap). `drcockpit` with no arguments is `drcockpit demo`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "drcockpit", version, about = "A terminal cockpit for disaster-recovery failover", long_about = None)]
+#[command(after_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     /// Theme name (dark, light, high-contrast) or a path to a theme TOML file.
     #[arg(long, global = true)]
@@ -21,6 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The embedded simulator plays a world; the built-in demo plan runs against it (default).
+    #[command(after_help = "Example:\n  drcockpit demo --scenario flaky-api")]
     Demo {
         /// all-good, region-outage, flaky-api.
         #[arg(long, default_value = "region-outage")]
@@ -30,6 +33,9 @@ pub enum Command {
         seed: u64,
     },
     /// Drive a plan for real: steps run on keypress after confirmation.
+    #[command(
+        after_help = "Example:\n  DRCOCKPIT_OPERATOR=alice drcockpit live --drill plans/qovery-warm-standby.toml"
+    )]
     Live {
         plan: PathBuf,
         /// Record this session as a drill, not an incident.
@@ -43,21 +49,34 @@ pub enum Command {
         take_over: bool,
     },
     /// Walk the runbook: nothing mutates; Enter shows exact calls and runs read-only preflight.
+    #[command(after_help = "Example:\n  drcockpit review plans/qovery-warm-standby.toml")]
     Review { plan: PathBuf },
     /// Panels only; no step can run (enforced at the dispatcher and in the transport).
+    #[command(after_help = "Example:\n  drcockpit monitor plans/qovery-warm-standby.toml")]
     Monitor { plan: PathBuf },
-    /// Validate a plan without touching the network.
+    /// Validate a plan without touching the network and without any secret: references that
+    /// are not set are listed in one warning ("needs at run time: …"); commands never run.
+    #[command(
+        after_help = "Examples:\n  drcockpit check plans/qovery-warm-standby.toml\n  drcockpit check --strict plans/qovery-warm-standby.toml   # on the bastion, secrets set\n  drcockpit check --online --timeout 5s plans/qovery-warm-standby.toml"
+    )]
     Check {
         plan: PathBuf,
         /// Also resolve the plan against the live world, read-only: every probe once and every
         /// step's preflight (ids, variables, images, DNS provider, …).
         #[arg(long)]
         online: bool,
-        /// With --online: how long each probe or preflight may take, e.g. 10s.
-        #[arg(long, default_value = "10s")]
-        timeout: String,
+        /// An `${env:…}` that is not set or a `${file:…}` that cannot be read is an error, not
+        /// a warning (a `${cmd:…}` is still not run).
+        #[arg(long)]
+        strict: bool,
+        /// With --online: how long each probe or preflight may take, e.g. 10s, 1m30s.
+        #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+        timeout: Duration,
     },
     /// Serve the simulator on loopback.
+    #[command(
+        after_help = "Example:\n  drcockpit simulate --scenario region-outage &\n  DRCOCKPIT_SIM_URL=http://127.0.0.1:7400 drcockpit review plans/demo.toml"
+    )]
     Simulate {
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: String,
@@ -67,29 +86,38 @@ pub enum Command {
         seed: u64,
     },
     /// Render a journal as an incident, drill or review report.
+    #[command(
+        after_help = "Examples:\n  drcockpit report /var/lib/drcockpit/shop-1a2b3c4d-20260101T031500Z.jsonl\n  drcockpit report --format json --journal ./drill.jsonl"
+    )]
     Report {
-        journal: PathBuf,
-        /// md or json.
-        #[arg(long, default_value = "md")]
-        format: String,
+        /// The journal to render (or give it with --journal).
+        // Its own id: sharing the global `--journal`'s id made clap refuse `report --journal`.
+        #[arg(id = "journal_file", value_name = "JOURNAL")]
+        journal: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
     },
     /// One-shot DR readiness for cron and monitoring (exit 0 ready; 1 degraded; 2 not ready: a DR
     /// component down or refusing us, DNS at neither site, a split brain; 3 could not evaluate:
     /// the plan cannot be used or nothing answered).
+    #[command(
+        after_help = "Examples:\n  drcockpit status plans/qovery-warm-standby.toml\n  drcockpit status --format prometheus --textfile /var/lib/node_exporter/drcockpit.prom plans/qovery-warm-standby.toml"
+    )]
     Status {
         plan: PathBuf,
-        /// text, json or prometheus (node_exporter textfile format).
-        #[arg(long, default_value = "text")]
-        format: String,
-        /// Global timeout for the whole probe round, e.g. 10s.
-        #[arg(long, default_value = "10s")]
-        timeout: String,
+        /// prometheus is the node_exporter textfile format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+        /// Global timeout for the whole probe round, e.g. 10s, 1m30s.
+        #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+        timeout: Duration,
         /// Also write the Prometheus exposition to this file, atomically (temp file + rename),
         /// whatever the verdict; the exit code is unchanged.
         #[arg(long, value_name = "PATH")]
         textfile: Option<PathBuf>,
     },
     /// Print the plan file's JSON schema.
+    #[command(after_help = "Example:\n  drcockpit schema > plan.schema.json")]
     Schema,
     /// Write a first plan from the Qovery API (reads only). Token and URL as the official CLI:
     /// QOVERY_CLI_ACCESS_TOKEN (then Q_CLI_ACCESS_TOKEN), QOVERY_API_URL. A choice not given is
@@ -116,6 +144,59 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// The environment variables drcockpit reads, at the end of `--help`.
+pub const ENVIRONMENT_HELP: &str = "\
+Environment:
+  DRCOCKPIT_OPERATOR        who is at the keyboard, for the journal (else SUDO_USER, USER)
+  DRCOCKPIT_STATE_DIR       directory of the plans' locks and journals (after a plan's [journal] dir)
+  DRCOCKPIT_SIM_URL         the simulator's URL for plans that use ${sim} (else an embedded one)
+  QOVERY_API_URL            replaces the plan's [qovery] api_url (like the official CLI)
+  QOVERY_CLI_ACCESS_TOKEN   replaces the plan's [qovery] token (then Q_CLI_ACCESS_TOKEN)
+  NO_COLOR                  no colours";
+
+/// `status --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Prometheus,
+}
+
+impl StatusFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFormat::Text => "text",
+            StatusFormat::Json => "json",
+            StatusFormat::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    #[value(alias = "markdown")]
+    Md,
+    Json,
+}
+
+impl ReportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Md => "md",
+            ReportFormat::Json => "json",
+        }
+    }
+}
+
+/// `--timeout` as a duration (`10s`, `1m30s`), refused by the parser when it is not one.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match crate::plan::units::parse_duration(s)? {
+        d if d.is_zero() => Err("must be longer than 0".into()),
+        d => Ok(d),
+    }
 }
 
 /// Standard output for every command. Nothing prints with `println!`, which panics when the

@@ -171,3 +171,218 @@ fn giant_durations_on_the_command_line_are_a_usage_error() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 14: `check` without secrets, CLI polish, docs that match the binary.
+
+/// The binary in an environment holding only PATH, HOME (a scratch one) and `env`.
+fn clean(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run drcockpit");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_of_the_shipped_plan_needs_no_secret_and_says_what_it_needs_in_one_warning() {
+    let (code, out, err) = clean(&["check", "plans/qovery-warm-standby.toml"], &[]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let needs: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("needs at run time"))
+        .collect();
+    assert_eq!(
+        needs,
+        vec![
+            "warning: needs at run time: env QOVERY_API_TOKEN, env DR_DATABASE_URL, env SLACK_WEBHOOK_URL"
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn strict_check_reports_every_unset_reference_in_one_run() {
+    let (code, out, err) = clean(
+        &["check", "--strict", "plans/qovery-warm-standby.toml"],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    for (name, line) in [
+        ("QOVERY_API_TOKEN", ":20:"),
+        ("DR_DATABASE_URL", ":80:"),
+        ("SLACK_WEBHOOK_URL", ":123:"),
+    ] {
+        assert!(err.contains(name) && err.contains(line), "{name}: {err}");
+    }
+    assert!(err.contains("3 problems in"), "{err}");
+}
+
+#[test]
+fn the_cli_token_satisfies_a_plan_whose_token_reference_is_unset() {
+    for var in ["QOVERY_CLI_ACCESS_TOKEN", "Q_CLI_ACCESS_TOKEN"] {
+        let (code, out, err) = clean(
+            &["check", "plans/qovery-warm-standby.toml"],
+            &[(var, "qov-cli-token-t14-0123456789")],
+        );
+        assert_eq!(code, Some(0), "{var}: {out}\n{err}");
+        assert!(
+            out.contains(
+                "warning: needs at run time: env DR_DATABASE_URL, env SLACK_WEBHOOK_URL\n"
+            ),
+            "{var}: {out}"
+        );
+        assert!(!out.contains("qov-cli-token-t14"), "{out}");
+        // Strict too, once the others are set.
+        let (code, out, err) = clean(
+            &["check", "--strict", "plans/qovery-warm-standby.toml"],
+            &[
+                (var, "qov-cli-token-t14-0123456789"),
+                ("DR_DATABASE_URL", "postgresql://app:pw-t14-0123@db/shop"),
+                ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/t14"),
+            ],
+        );
+        assert_eq!(code, Some(0), "{var}: {out}\n{err}");
+        assert!(!out.contains("needs at run time"), "{out}");
+    }
+}
+
+#[test]
+fn a_plan_with_three_mistakes_reports_all_three_in_one_run() {
+    let text = std::fs::read_to_string(root().join("plans/qovery-warm-standby.toml"))
+        .expect("plan")
+        .replace("rto = \"30m\"", "rto = \"30 parsecs\"")
+        .replace(
+            "health = \"https://eu-west-1.shop.example.com/healthz\"",
+            "health = \"eu-west-1.shop.example.com/healthz\"",
+        )
+        .replace("kind = \"qovery.redeploy\"", "kind = \"qovery.redeploi\"");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("three.toml");
+    std::fs::write(&plan, text).expect("write");
+    let (code, out, err) = clean(&["check", plan.to_str().expect("utf-8")], &[]);
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    for what in [
+        "three.toml:15:7: `plan.rto`",
+        "three.toml:34:10: `sites.dr.health`",
+        "write `https://eu-west-1.shop.example.com/healthz`",
+        "unknown kind `qovery.redeploi`",
+        "did you mean `qovery.redeploy`?",
+        "3 problems in",
+    ] {
+        assert!(err.contains(what), "{what}: {err}");
+    }
+}
+
+#[test]
+fn the_check_summary_names_the_strategy_once() {
+    let (code, out, err) = clean(&["check", "plans/qovery-pilot-light.toml"], &[]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(out.matches("(pilot light)").count(), 1, "{out}");
+}
+
+#[test]
+fn help_lists_the_environment_and_every_subcommand_has_an_example() {
+    let (code, out, _) = clean(&["--help"], &[]);
+    assert_eq!(code, Some(0));
+    for var in [
+        "DRCOCKPIT_OPERATOR",
+        "DRCOCKPIT_SIM_URL",
+        "DRCOCKPIT_STATE_DIR",
+        "QOVERY_API_URL",
+        "QOVERY_CLI_ACCESS_TOKEN",
+    ] {
+        assert!(out.contains(var), "{var} missing from --help:\n{out}");
+    }
+    for sub in [
+        "demo", "live", "review", "monitor", "check", "simulate", "report", "status", "schema",
+    ] {
+        let (code, out, err) = clean(&[sub, "--help"], &[]);
+        assert_eq!(code, Some(0), "{sub}: {err}");
+        assert!(
+            out.contains("Example") && out.contains(&format!("drcockpit {sub}")),
+            "{sub} --help has no example:\n{out}"
+        );
+    }
+    let (_, out, _) = clean(&["status", "--help"], &[]);
+    assert!(
+        out.contains("[possible values: text, json, prometheus]"),
+        "{out}"
+    );
+    let (_, out, _) = clean(&["report", "--help"], &[]);
+    assert!(out.contains("[possible values: md, json]"), "{out}");
+}
+
+#[test]
+fn formats_and_timeouts_are_refused_by_the_parser() {
+    let (code, _, err) = clean(&["report", "--format", "pdf", "x.jsonl"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("[possible values: md, json]"), "{err}");
+    let (code, _, err) = clean(
+        &["check", "--online", "plans/demo.toml", "--timeout", "soon"],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--timeout"), "{err}");
+    // `status` keeps its contract for monitors: 3 is "could not evaluate", never 2.
+    let (code, _, err) = clean(&["status", "plans/demo.toml", "--timeout", "0s"], &[]);
+    assert_eq!(code, Some(3), "{err}");
+}
+
+#[test]
+fn report_takes_the_journal_positionally_or_with_journal_but_not_two() {
+    let journal = root().join("tests/fixtures/journals/incident.jsonl");
+    let journal = journal.to_str().expect("utf-8 path");
+    let (code, positional, err) = clean(&["report", journal], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, flag, err) = clean(&["report", "--journal", journal], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(positional, flag);
+    let (code, _, err) = clean(&["report", "--format", "json", "--journal", journal], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = clean(&["report", journal, "--journal", "other.jsonl"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("two journals given"), "{err}");
+    let (code, _, err) = clean(&["report"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("which journal?"), "{err}");
+}
+
+#[test]
+fn the_readme_gives_the_journal_paths_the_binary_uses() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let per_user = drcockpit::journal::paths::dir_from(Some("/XDG".into()), None);
+    assert_eq!(per_user, PathBuf::from("/XDG/drcockpit/journal"));
+    assert!(
+        readme.contains("`$XDG_STATE_HOME/drcockpit/journal`"),
+        "README: per-user directory"
+    );
+    // Flat and plan-keyed: `<key>.lock` and `<key>-<time>.jsonl`, key = slug + hash.
+    let key = drcockpit::journal::paths::plan_key("shop");
+    let lock = drcockpit::journal::paths::lock_path(Path::new("/s"), &key);
+    assert_eq!(lock, PathBuf::from(format!("/s/{key}.lock")));
+    assert!(
+        key.starts_with("shop-") && key.len() == "shop-".len() + 8,
+        "{key}"
+    );
+    assert!(readme.contains("`<plan>-<hash>.lock`"), "README: lock name");
+    assert!(
+        readme.contains("`<plan>-<hash>-<time>.jsonl`"),
+        "README: journal name"
+    );
+    assert!(
+        readme.contains("`[journal] dir` (absolute), `DRCOCKPIT_STATE_DIR`, `/var/lib/drcockpit`"),
+        "README: state directory order"
+    );
+}

@@ -289,7 +289,12 @@ fn check_mode_does_not_run_commands() {
         run_commands: false,
         ..sim()
     };
-    let Loaded { plan, notes } = load_str_with_notes(
+    let Loaded {
+        plan,
+        notes,
+        needed,
+        ..
+    } = load_str_with_notes(
         &text,
         &fixture("good_full.toml").display().to_string(),
         &opts,
@@ -301,13 +306,9 @@ fn check_mode_does_not_run_commands() {
         }
         other => panic!("provider {other:?}"),
     }
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    // The note names the reference and where it is used, never the command's arguments.
-    assert!(
-        notes[0].contains("`${cmd:printf …}` in `dns.provider.cloudflare.token`"),
-        "{notes:?}"
-    );
-    assert!(!notes[0].contains("cf-token"), "{notes:?}");
+    assert!(notes.is_empty(), "{notes:?}");
+    // What it needs at run time names the command's program, never its arguments.
+    assert_eq!(needed, vec!["cmd printf …".to_string()]);
 }
 
 #[test]
@@ -603,4 +604,224 @@ fn a_duplicate_id_far_down_a_long_plan_still_names_the_first_line() {
         "{e}"
     );
     assert_eq!(e.line, Some(12 + 6 * 5_000 + 2), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 14: `check` without secrets, every error in one run, docs that match the binary.
+
+/// A small Qovery plan whose three references are never set in any test.
+const SMALL: &str = r#"version = 1
+
+[plan]
+name = "small"
+strategy = "warm-standby"
+rto = "30m"
+rpo = "5m"
+
+[qovery]
+token = "${env:DRC_T14_UNSET_TOKEN}"
+organization = "1b6e2f6c-8c4c-4a59-9a39-5f0f6a3c1001"
+
+[sites.prod]
+label = "Prod"
+health = "https://prod.example.com/healthz"
+
+[sites.dr]
+label = "DR · AWS eu-west-1"
+environment = "3d8a4b8e-ae6e-4c7b-9c5b-7b2b8c5e3002"
+health = "https://dr.example.com/healthz"
+
+[[step]]
+id = "point-db-at-dr"
+title = "Point DATABASE_URL at the promoted database"
+kind = "qovery.set_variables"
+site = "dr"
+variables = { DATABASE_URL = "${env:DRC_T14_UNSET_DB}" }
+
+[[step]]
+id = "notify"
+title = "Tell the team"
+kind = "http.request"
+url = "${env:DRC_T14_UNSET_HOOK}"
+"#;
+
+/// The error is at `line:col` of `small.toml`, and its message says so first.
+fn at_small(e: &PlanError, line: usize, col: usize) {
+    assert_eq!((e.line, e.col), (Some(line), Some(col)), "{e}");
+    assert!(
+        e.message.starts_with(&format!("small.toml:{line}:{col}: ")),
+        "{}",
+        e.message
+    );
+}
+
+fn checking() -> LoadOptions {
+    LoadOptions {
+        sim_url: Some("http://127.0.0.1:0".into()),
+        run_commands: false,
+    }
+}
+
+fn check_str(text: &str, strict: bool) -> Result<Loaded, PlanError> {
+    drcockpit::plan::load::load_checking(text, "small.toml", &checking(), strict)
+}
+
+#[test]
+fn check_needs_no_secret_and_lists_what_it_needs_at_run_time() {
+    let loaded = check_str(SMALL, false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        loaded.needed,
+        vec![
+            "env DRC_T14_UNSET_TOKEN".to_string(),
+            "env DRC_T14_UNSET_DB".into(),
+            "env DRC_T14_UNSET_HOOK".into()
+        ]
+    );
+    // A file that cannot be read is named by its path; a command by its program only.
+    let more = SMALL.replace(
+        "organization = \"1b6e2f6c-8c4c-4a59-9a39-5f0f6a3c1001\"",
+        "organization = \"${file:/nonexistent/drc-t14/org}\"",
+    );
+    let more = more.replace(
+        "${env:DRC_T14_UNSET_HOOK}",
+        "${cmd:vault read -field=url secret/hook token=hvs.t14-do-not-show}",
+    );
+    let loaded = check_str(&more, false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        loaded.needed,
+        vec![
+            "env DRC_T14_UNSET_TOKEN".to_string(),
+            "file /nonexistent/drc-t14/org".into(),
+            "env DRC_T14_UNSET_DB".into(),
+            "cmd vault …".into()
+        ]
+    );
+}
+
+#[test]
+fn strict_check_makes_each_unresolved_reference_an_error_all_in_one_run() {
+    let e = match check_str(SMALL, true) {
+        Ok(_) => panic!("--strict accepted unset references"),
+        Err(e) => e,
+    };
+    let lines: Vec<Option<usize>> = e.all().map(|e| e.line).collect();
+    assert_eq!(lines, vec![Some(10), Some(27), Some(33)], "{e}");
+    let text = e.to_string();
+    for name in [
+        "DRC_T14_UNSET_TOKEN",
+        "DRC_T14_UNSET_DB",
+        "DRC_T14_UNSET_HOOK",
+    ] {
+        assert!(text.contains(name), "{text}");
+    }
+    assert!(text.contains("3 problems in small.toml"), "{text}");
+}
+
+#[test]
+fn three_independent_mistakes_are_reported_in_one_run() {
+    let bad = SMALL
+        .replace("rto = \"30m\"", "rto = \"30 parsecs\"")
+        .replace(
+            "health = \"https://dr.example.com/healthz\"",
+            "health = \"dr.example.com/healthz\"",
+        )
+        .replace("kind = \"http.request\"", "kind = \"http.requets\"");
+    let e = match check_str(&bad, false) {
+        Ok(_) => panic!("a plan with three mistakes loaded"),
+        Err(e) => e,
+    };
+    let all: Vec<&PlanError> = e.all().collect();
+    assert_eq!(all.len(), 3, "{e}");
+    at_small(all[0], 6, 7);
+    assert_eq!(all[0].key.as_deref(), Some("rto"));
+    at_small(all[1], 20, 10);
+    at_small(all[2], 32, 8);
+    assert_eq!(all[2].suggestion.as_deref(), Some("http.request"));
+    let text = e.to_string();
+    // Each keeps its caret excerpt.
+    assert!(text.matches(" | ").count() >= 3, "{text}");
+    assert!(text.contains("3 problems in small.toml"), "{text}");
+}
+
+#[test]
+fn a_step_error_names_its_step_once() {
+    // Loading to drive it: the references must resolve.
+    let e = match plan::load_str(SMALL, "small.toml", &sim()) {
+        Ok(_) => panic!("unset references loaded"),
+        Err(e) => e,
+    };
+    let vars = e
+        .all()
+        .find(|e| e.step.as_deref() == Some("point-db-at-dr"))
+        .unwrap_or_else(|| panic!("no error for point-db-at-dr: {e}"));
+    assert_eq!(
+        vars.detail,
+        "step `point-db-at-dr`: variables.DATABASE_URL: `${env:DRC_T14_UNSET_DB}`: environment variable DRC_T14_UNSET_DB is not set",
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unresolved_url_reference_is_checked_for_shape_with_a_placeholder() {
+    let with = |url: &str| SMALL.replace("${env:DRC_T14_UNSET_HOOK}", url);
+    check_str(
+        &with("https://hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"),
+        false,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = match check_str(
+        &with("hooks.slack.com/services/${env:DRC_T14_UNSET_HOOK}"),
+        false,
+    ) {
+        Ok(_) => panic!("a URL without a scheme passed check"),
+        Err(e) => e,
+    };
+    assert!(e.to_string().contains("http:// or https://"), "{e}");
+}
+
+#[test]
+fn a_registry_url_without_a_scheme_is_refused_at_load_with_the_fix() {
+    let text = SMALL.replace(
+        "health = \"https://dr.example.com/healthz\"",
+        "health = \"https://dr.example.com/healthz\"\nregistry = { url = \"registry.example.com:5000\" }",
+    );
+    let e = match check_str(&text, false) {
+        Ok(_) => panic!("a registry URL without a scheme loaded"),
+        Err(e) => e,
+    };
+    at_small(&e, 21, 20);
+    assert!(e.message.contains("`sites.dr.registry.url`"), "{e}");
+    assert!(
+        e.message.contains("`https://registry.example.com:5000`")
+            && e.message.contains("`http://registry.example.com:5000`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn qovery_auth_takes_the_schemes_case_insensitively_and_jwt_as_bearer() {
+    let with = |auth: &str| {
+        let text = SMALL.replace("[qovery]\n", &format!("[qovery]\nauth = \"{auth}\"\n"));
+        check_str(&text, false)
+    };
+    for (auth, scheme) in [
+        ("token", "token"),
+        ("Token", "token"),
+        ("bearer", "bearer"),
+        ("Bearer", "bearer"),
+        ("jwt", "bearer"),
+        ("JWT", "bearer"),
+    ] {
+        let loaded = with(auth).unwrap_or_else(|e| panic!("{auth}: {e}"));
+        let q = loaded
+            .plan
+            .qovery
+            .unwrap_or_else(|| panic!("{auth}: no [qovery]"));
+        assert_eq!(q.auth_scheme.as_deref(), Some(scheme), "{auth}");
+    }
+    let e = match with("basic") {
+        Ok(_) => panic!("auth = basic loaded"),
+        Err(e) => e,
+    };
+    assert_eq!(e.key.as_deref(), Some("auth"), "{e}");
 }

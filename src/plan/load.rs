@@ -39,10 +39,40 @@ impl Default for LoadOptions {
 }
 
 /// A plan that could not be loaded: where, which key, what was expected, and a suggestion.
-/// Dereferences to [`PlanErrorInfo`] (`e.line`, `e.key`, …); displays as `e.message`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{}", .0.message)]
+/// Dereferences to [`PlanErrorInfo`] (`e.line`, `e.key`, …) of the first problem; displays as
+/// every problem found in one pass (up to [`MAX_ERRORS`]), so a plan with three mistakes is
+/// fixed in one round, not three.
+#[derive(Debug, Clone)]
 pub struct PlanError(Box<PlanErrorInfo>);
+
+impl std::error::Error for PlanError {}
+
+/// The most problems one load reports (the rest are counted).
+pub const MAX_ERRORS: usize = 20;
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for e in &self.others {
+            write!(f, "\n\n{}", e.message)?;
+        }
+        let shown = 1 + self.others.len();
+        if shown > 1 || self.not_shown > 0 {
+            write!(f, "\n\n{shown} problems in {}", self.origin)?;
+            if self.not_shown > 0 {
+                write!(f, " shown, {} more not shown", self.not_shown)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PlanError {
+    /// Every problem, the first one first.
+    pub fn all(&self) -> impl Iterator<Item = &PlanError> {
+        std::iter::once(self).chain(self.others.iter())
+    }
+}
 
 impl std::ops::Deref for PlanError {
     type Target = PlanErrorInfo;
@@ -79,6 +109,10 @@ pub struct PlanErrorInfo {
     pub detail: String,
     /// Byte range in the plan text.
     span: Option<Range<usize>>,
+    /// The other problems found in the same load, in plan order (at most [`MAX_ERRORS`] in all).
+    pub others: Vec<PlanError>,
+    /// Problems found beyond [`MAX_ERRORS`].
+    pub not_shown: usize,
 }
 
 impl PlanError {
@@ -101,6 +135,8 @@ impl PlanError {
             suggestion: None,
             detail,
             span,
+            others: Vec::new(),
+            not_shown: 0,
         }));
         e.render(text);
         e
@@ -204,6 +240,9 @@ pub fn load_str(text: &str, origin: &str, opts: &LoadOptions) -> Result<Plan, Pl
 pub struct Loaded {
     pub plan: Plan,
     pub notes: Vec<String>,
+    /// References not resolved now that the plan needs at run time (`env QOVERY_API_TOKEN`,
+    /// `file /etc/x`, `cmd vault …`): only when checking (`run_commands: false`).
+    pub needed: Vec<String>,
 }
 
 pub fn load_file_with_notes(path: &Path, opts: &LoadOptions) -> Result<Loaded, PlanError> {
@@ -216,6 +255,19 @@ pub fn load_str_with_notes(
     origin: &str,
     opts: &LoadOptions,
 ) -> Result<Loaded, PlanError> {
+    load_checking(text, origin, opts, false)
+}
+
+/// `drcockpit check [--strict] PLAN`. When references are not resolved to drive the plan
+/// (`run_commands: false`), an `${env:…}` that is not set or a `${file:…}` that cannot be read
+/// is not an error but listed in [`Loaded::needed`]; with `strict` it is an error as when
+/// driving. A `${cmd:…}` is never run while checking.
+pub fn load_checking(
+    text: &str,
+    origin: &str,
+    opts: &LoadOptions,
+    strict: bool,
+) -> Result<Loaded, PlanError> {
     // Syntax first: DeTable gives spans for everything, and its errors are syntax errors.
     let doc = DeTable::parse(text).map_err(|e| {
         let msg = e.message().trim().replace('\n', "; ");
@@ -224,20 +276,32 @@ pub fn load_str_with_notes(
     let file: raw::PlanFile =
         toml::from_str(text).map_err(|e| serde_error(&e, text, origin, doc.get_ref()))?;
     let base_dir = base_dir(origin);
+    let mut refs = RefContext::new(opts.sim_url.clone(), opts.run_commands, base_dir);
+    refs.allow_unresolved = !opts.run_commands && !strict;
     let mut cx = Cx {
         text,
         origin,
         doc: doc.get_ref(),
-        refs: RefContext::new(opts.sim_url.clone(), opts.run_commands, base_dir),
+        refs,
         sites: Default::default(),
         qovery: None,
         dns: None,
         images: None,
+        errors: Vec::new(),
+        not_shown: 0,
     };
-    let plan = cx.convert(file)?;
+    let plan = cx.convert(file);
+    let mut errors = std::mem::take(&mut cx.errors).into_iter();
+    if let Some(mut first) = errors.next() {
+        first.others = errors.collect();
+        first.not_shown = cx.not_shown;
+        return Err(first);
+    }
+    let plan = plan?;
     Ok(Loaded {
         plan,
         notes: cx.refs.notes,
+        needed: cx.refs.needed,
     })
 }
 
@@ -493,6 +557,10 @@ struct Cx<'t, 'd> {
     dns: Option<DnsConfig>,
     /// `[images]`, converted before the steps (`qovery.set_image` reads its services).
     images: Option<ImagesConfig>,
+    /// Problems found so far; loading goes on past one so that all are reported at once.
+    errors: Vec<PlanError>,
+    /// Problems beyond [`MAX_ERRORS`].
+    not_shown: usize,
 }
 
 /// What a validation error is about.
@@ -636,7 +704,7 @@ impl<'t> Cx<'t, '_> {
     /// and pieces of the secret would then be shown as a host or path. The error names the key
     /// and its references, never the value.
     fn check_url(&mut self, path: &[Seg<'_>], value: &str, url: &str) -> Result<(), PlanError> {
-        if !url.contains("://") || url.contains(refs::CMD_PLACEHOLDER) {
+        if !url.contains("://") || refs::is_placeholder(url) {
             return Ok(());
         }
         let names = refs::names(value);
@@ -714,20 +782,53 @@ impl<'t> Cx<'t, '_> {
     }
 
     fn url(&mut self, path: &[Seg<'_>], value: &str) -> Result<String, PlanError> {
-        let unverified = value.contains("${cmd:") && !self.refs.run_commands;
         let url = self.secret(path, value)?;
-        if !(unverified || url.starts_with("http://") || url.starts_with("https://")) {
+        // Checking offline, a reference may not be resolved: the URL's shape is checked with a
+        // plain word in its place (nothing to check when the reference is the whole URL).
+        let unresolved = refs::is_placeholder(&url);
+        let checked = if unresolved {
+            match refs::shape(value, &mut self.refs) {
+                Ok(s) if !s.starts_with("drcockpitref") => s,
+                _ => return Ok(url),
+            }
+        } else {
+            url.clone()
+        };
+        let scheme_ok = |u: &str| {
+            let l = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+            l.starts_with("http://") || l.starts_with("https://")
+        };
+        if !scheme_ok(&checked) {
             let shown = if refs::has_reference(value) {
                 format!("{} does not resolve to", refs::names(value).join(", "))
             } else {
                 format!("`{value}` is not")
             };
+            // `registry.example.com:5000/v2` (no scheme) is the usual slip: say what to write.
+            let hint = if !value.contains("://") && !value.trim_start().starts_with("${") {
+                format!(
+                    "; write `https://{0}` (or `http://{0}` for a server without TLS)",
+                    value.trim()
+                )
+            } else {
+                String::new()
+            };
             return Err(self.err(
                 at(path),
-                format!("`{}`: {shown} an http:// or https:// URL", dotted(path)),
+                format!(
+                    "`{}`: {shown} an http:// or https:// URL{hint}",
+                    dotted(path)
+                ),
             ));
         }
-        if !unverified {
+        if unresolved {
+            if let Err(e) = reqwest::Url::parse(&checked) {
+                return Err(self.err(
+                    at(path),
+                    format!("`{}`: not a valid URL ({e})", dotted(path)),
+                ));
+            }
+        } else {
             self.check_url(path, value, &url)?;
         }
         Ok(url)
@@ -741,46 +842,80 @@ impl<'t> Cx<'t, '_> {
         value.as_deref().map(|v| self.secret(path, v)).transpose()
     }
 
+    /// Record a problem and go on, so that one load reports every problem it can find.
+    fn push(&mut self, e: PlanError) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(e);
+        } else {
+            self.not_shown += 1;
+        }
+    }
+
+    /// The value, or `None` with the problem recorded.
+    fn keep<T>(&mut self, r: Result<T, PlanError>) -> Option<T> {
+        r.map_err(|e| self.push(e)).ok()
+    }
+
+    /// The value, or `fallback` with the problem recorded.
+    fn soft<T>(&mut self, r: Result<T, PlanError>, fallback: T) -> T {
+        self.keep(r).unwrap_or(fallback)
+    }
+
+    /// The plan, going on past problems (recorded in `errors`): the caller reports them all
+    /// and never uses a plan converted with any.
     fn convert(&mut self, f: raw::PlanFile) -> Result<Plan, PlanError> {
         if let Some(v) = f.version
             && v != 1
         {
-            return Err(self.err(
+            let e = self.err(
                 at(&[Seg::K("version")]),
                 format!(
                     "plan format version {v} is not supported by this build; it reads version 1"
                 ),
-            ));
+            );
+            self.push(e);
         }
         let meta = &f.plan;
-        let strategy = self.strategy(&meta.strategy)?;
-        let rto = self.duration(&[Seg::K("plan"), Seg::K("rto")], &meta.rto)?;
-        let rpo = self.duration(&[Seg::K("plan"), Seg::K("rpo")], &meta.rpo)?;
-        let name = self.lit(&[Seg::K("plan"), Seg::K("name")], &meta.name)?;
+        let r = self.strategy(&meta.strategy);
+        let strategy = self.soft(r, Strategy::WarmStandby);
+        let r = self.duration(&[Seg::K("plan"), Seg::K("rto")], &meta.rto);
+        let rto = self.soft(r, Duration::ZERO);
+        let r = self.duration(&[Seg::K("plan"), Seg::K("rpo")], &meta.rpo);
+        let rpo = self.soft(r, Duration::ZERO);
+        let r = self.lit(&[Seg::K("plan"), Seg::K("name")], &meta.name);
+        let name = self.keep(r).unwrap_or_else(|| "?".into());
         if name.trim().is_empty() {
-            return Err(self.err(
+            let e = self.err(
                 at(&[Seg::K("plan"), Seg::K("name")]),
                 "`plan.name` is empty; it is shown in the header".into(),
-            ));
+            );
+            self.push(e);
         }
-        let description = meta
+        let r = meta
             .description
             .as_deref()
             .map(|d| self.lit(&[Seg::K("plan"), Seg::K("description")], d))
-            .transpose()?;
-        let qovery = f.qovery.as_ref().map(|q| self.qovery(q)).transpose()?;
-        let prod = self.site("prod", &f.sites.prod)?;
-        let dr = self.site("dr", &f.sites.dr)?;
+            .transpose();
+        let description = self.soft(r, None);
+        let r = f.qovery.as_ref().map(|q| self.qovery(q)).transpose();
+        let qovery = self.soft(r, None);
+        let r = self.site("prod", &f.sites.prod);
+        let prod = self.soft(r, Site::default());
+        let r = self.site("dr", &f.sites.dr);
+        let dr = self.soft(r, Site::default());
         let images = f.images.as_ref().map(images);
-        let dns = f.dns.as_ref().map(|d| self.dns(d)).transpose()?;
-        let probes = self.probes(f.probes.as_ref())?;
+        let r = f.dns.as_ref().map(|d| self.dns(d)).transpose();
+        let dns = self.soft(r, None);
+        let r = self.probes(f.probes.as_ref());
+        let probes = self.soft(r, ProbeSettings::default());
         if let Some(dir) = f.journal.as_ref().and_then(|j| j.dir.as_deref())
             && !std::path::Path::new(dir).is_absolute()
         {
-            return Err(self.err(
+            let e = self.err(
                 at(&[Seg::K("journal"), Seg::K("dir")]),
                 format!("`journal.dir` = \"{dir}\" must be an absolute path: the plan's lock must be the same directory for everyone who opens the plan, from any checkout"),
-            ));
+            );
+            self.push(e);
         }
         self.sites = [prod.clone(), dr.clone()];
         self.qovery = qovery.clone();
@@ -792,7 +927,10 @@ impl<'t> Cx<'t, '_> {
         let mut first_with_id: std::collections::HashMap<String, usize> =
             std::collections::HashMap::with_capacity(f.steps.len());
         for (i, s) in f.steps.iter().enumerate() {
-            let step = self.step(i, s)?;
+            let r = self.step(i, s);
+            let Some(step) = self.keep(r) else {
+                continue;
+            };
             if let Some(&first) = first_with_id.get(&step.id) {
                 let first_line = self
                     .span(&at(&[Seg::K("step"), Seg::I(first), Seg::K("id")]))
@@ -800,7 +938,7 @@ impl<'t> Cx<'t, '_> {
                 let also = first_line
                     .map(|l| format!(" (first used on line {l})"))
                     .unwrap_or_default();
-                return Err(self.err_full(
+                let e = self.err_full(
                     at(&[Seg::K("step"), Seg::I(i), Seg::K("id")]),
                     format!(
                         "duplicate step id `{}`{also}; step ids must be unique (the journal and --resume use them)",
@@ -809,7 +947,9 @@ impl<'t> Cx<'t, '_> {
                     vec![],
                     None,
                     Some(&step.id),
-                ));
+                );
+                self.push(e);
+                continue;
             }
             first_with_id.insert(step.id.clone(), i);
             steps.push(step);
@@ -829,16 +969,22 @@ impl<'t> Cx<'t, '_> {
             probes,
             steps,
         };
-        self.condition_targets(&plan)?;
+        // These read the plan as a whole: after a problem, they would only repeat it.
+        if !self.errors.is_empty() {
+            return Ok(plan);
+        }
+        let r = self.condition_targets(&plan);
+        self.keep(r);
         if let Some((i, msg)) = crate::steps::postgres::check_sites(&plan) {
             let id = plan.steps[i].id.clone();
-            return Err(self.err_full(
+            let e = self.err_full(
                 at(&[Seg::K("step"), Seg::I(i)]),
                 msg,
                 vec![],
                 None,
                 Some(&id),
-            ));
+            );
+            self.push(e);
         }
         Ok(plan)
     }
@@ -930,35 +1076,61 @@ impl<'t> Cx<'t, '_> {
 
     fn qovery(&mut self, q: &raw::Qovery) -> Result<QoveryConfig, PlanError> {
         let p = |k| [Seg::K("qovery"), Seg::K(k)];
-        let token = self.secret(&p("token"), &q.token)?;
-        let organization = self.secret(&p("organization"), &q.organization)?;
+        // Like the official CLI, `QOVERY_CLI_ACCESS_TOKEN` (then `Q_CLI_ACCESS_TOKEN`) replaces
+        // the plan's token: the plan's reference is then not needed, so it is not resolved
+        // (nor its command run). The client takes (and registers) the variable itself.
+        let env_token = crate::clients::qovery::env_overrides_enabled()
+            .then(|| {
+                ["QOVERY_CLI_ACCESS_TOKEN", "Q_CLI_ACCESS_TOKEN"]
+                    .iter()
+                    .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            })
+            .flatten();
+        let token = match env_token {
+            Some(t) if refs::has_reference(&q.token) => {
+                let t = t.trim().to_string();
+                crate::redact::register(&t, "qovery.token");
+                t
+            }
+            _ => {
+                let r = self.secret(&p("token"), &q.token);
+                self.soft(r, refs::UNRESOLVED_PLACEHOLDER.to_string())
+            }
+        };
+        let r = self.secret(&p("organization"), &q.organization);
+        let organization = self.soft(r, refs::UNRESOLVED_PLACEHOLDER.to_string());
         let env_url = std::env::var("QOVERY_API_URL")
             .ok()
             .filter(|_| crate::clients::qovery::env_overrides_enabled());
         let api_url = match env_url {
             Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
             _ => match &q.api_url {
-                Some(u) => self
-                    .url(&p("api_url"), u)?
-                    .trim_end_matches('/')
-                    .to_string(),
+                Some(u) => {
+                    let r = self.url(&p("api_url"), u);
+                    self.soft(r, String::new())
+                        .trim_end_matches('/')
+                        .to_string()
+                }
                 None => "https://api.qovery.com".into(),
             },
         };
+        // HTTP authentication schemes are case-insensitive (RFC 9110 §11.1): `Bearer` is
+        // `bearer`. The spec's `bearerAuth` has `bearerFormat: JWT`, so `jwt` means `bearer`.
         let auth = q.auth.as_deref().map(|a| a.trim().to_ascii_lowercase());
         let auth_scheme = match auth.as_deref() {
             None => None,
             Some(a @ ("token" | "bearer")) => Some(a.to_string()),
-            // A JWT is sent as a Bearer token (the official CLI's rule).
             Some("jwt") => Some("bearer".to_string()),
             Some(other) => {
-                return Err(self.err_full(
+                let e = self.err_full(
                     at(&p("auth")),
                     format!("`qovery.auth`: unknown scheme `{other}`"),
                     vec!["token".into(), "bearer".into()],
                     suggest(other, ["token", "bearer"]).map(str::to_string),
                     None,
-                ));
+                );
+                self.push(e);
+                None
             }
         };
         Ok(QoveryConfig {
@@ -972,57 +1144,69 @@ impl<'t> Cx<'t, '_> {
     fn site(&mut self, id: &'static str, s: &raw::Site) -> Result<Site, PlanError> {
         let base = [Seg::K("sites"), Seg::K(id)];
         let p = |k: &'static str| [base[0], base[1], Seg::K(k)];
-        let label = self.lit(&p("label"), &s.label)?;
+        let r = self.lit(&p("label"), &s.label);
+        let label = self.keep(r).unwrap_or_else(|| id.to_string());
         if label.trim().is_empty() {
-            return Err(self.err(
+            let e = self.err(
                 at(&p("label")),
                 format!("`sites.{id}.label` is empty; it titles the site's panel"),
-            ));
+            );
+            self.push(e);
         }
-        let cluster = self.opt_secret(&p("cluster"), &s.cluster)?;
-        let environment = self.opt_secret(&p("environment"), &s.environment)?;
-        let dns_target = self.opt_secret(&p("dns_target"), &s.dns_target)?;
-        let database = s
+        let r = self.opt_secret(&p("cluster"), &s.cluster);
+        let cluster = self.soft(r, None);
+        let r = self.opt_secret(&p("environment"), &s.environment);
+        let environment = self.soft(r, None);
+        let r = self.opt_secret(&p("dns_target"), &s.dns_target);
+        let dns_target = self.soft(r, None);
+        let r = s
             .database
             .as_ref()
             .map(|d| self.database(id, d))
-            .transpose()?;
-        let registry = match &s.registry {
-            None => None,
-            Some(r) => {
+            .transpose();
+        let database = self.soft(r, None);
+        let r = match &s.registry {
+            None => Ok(None),
+            Some(r) => (|| {
                 let q = |k: &'static str| [base[0], base[1], Seg::K("registry"), Seg::K(k)];
-                let url = self.secret(&q("url"), &r.url)?;
-                self.check_url(&q("url"), &r.url, &url)?;
-                Some(RegistryConfig {
+                // Validated as a URL at load: `registry.example.com:5000` would otherwise fail
+                // at the first probe with a TLS error that says nothing about the scheme.
+                let url = self.url(&q("url"), &r.url)?;
+                Ok(Some(RegistryConfig {
                     url,
                     username: self.opt_secret(&q("username"), &r.username)?,
                     password: self.opt_secret(&q("password"), &r.password)?,
                     ca_bundle: self.opt_secret(&q("ca_bundle"), &r.ca_bundle)?,
                     namespace: self.opt_secret(&q("namespace"), &r.namespace)?,
-                })
-            }
+                }))
+            })(),
         };
-        let health = match &s.health {
-            None => None,
-            Some(raw::Health::Url(u)) => Some(HealthConfig {
-                url: self.url(&p("health"), u)?,
-                expect_status: vec![200],
-                timeout: Duration::from_secs(5),
-            }),
-            Some(raw::Health::Full(h)) => {
-                let q = |k: &'static str| [base[0], base[1], Seg::K("health"), Seg::K(k)];
-                let timeout = match &h.timeout {
-                    Some(t) => self.duration(&q("timeout"), t)?,
-                    None => Duration::from_secs(5),
-                };
-                let expect_status = self.statuses(&q("expect_status"), &h.expect_status, &[200])?;
-                Some(HealthConfig {
-                    url: self.url(&q("url"), &h.url)?,
-                    expect_status,
-                    timeout,
-                })
-            }
-        };
+        let registry = self.soft(r, None);
+        let r = (|| {
+            Ok(match &s.health {
+                None => None,
+                Some(raw::Health::Url(u)) => Some(HealthConfig {
+                    url: self.url(&p("health"), u)?,
+                    expect_status: vec![200],
+                    timeout: Duration::from_secs(5),
+                }),
+                Some(raw::Health::Full(h)) => {
+                    let q = |k: &'static str| [base[0], base[1], Seg::K("health"), Seg::K(k)];
+                    let timeout = match &h.timeout {
+                        Some(t) => self.duration(&q("timeout"), t)?,
+                        None => Duration::from_secs(5),
+                    };
+                    let expect_status =
+                        self.statuses(&q("expect_status"), &h.expect_status, &[200])?;
+                    Some(HealthConfig {
+                        url: self.url(&q("url"), &h.url)?,
+                        expect_status,
+                        timeout,
+                    })
+                }
+            })
+        })();
+        let health = self.soft(r, None);
         Ok(Site {
             label,
             cluster,
@@ -1065,7 +1249,7 @@ impl<'t> Cx<'t, '_> {
             self.check_url(&p("postgres"), v, conn)?;
         }
         if let Some(conn) = &postgres
-            && !conn.contains(super::refs::CMD_PLACEHOLDER)
+            && !refs::is_placeholder(conn)
             && let Err(e) = crate::clients::postgres::PgTarget::parse(conn)
         {
             // Caught here rather than at the first probe: a typo in a connection string should
@@ -1607,7 +1791,18 @@ fn build_qovery(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let qovery = s.cx.qovery.clone();
     let raw = s.raw;
     let kind = s.kind().to_string();
-    let mut resolve = |key: &'static str, v: &str| s.secret(key, v).map_err(|e| e.detail.clone());
+    let i = s.i;
+    // Messages without the step's id: the error built from them below names the step once.
+    let mut resolve = |key: &'static str, v: &str| {
+        let path = [Seg::K("step"), Seg::I(i), Seg::K(key)];
+        if matches!(key, "variables" | "secrets") {
+            // The builder says which variable (`variables.DATABASE_URL: …`).
+            let used_at = s.cx.used_at(&path);
+            refs::resolve_for(v, &used_at, &mut s.cx.refs)
+        } else {
+            s.cx.secret(&path, v).map_err(|e| e.detail.clone())
+        }
+    };
     let r = crate::steps::qovery::build_keyed(
         &kind,
         raw,

@@ -24,6 +24,15 @@ pub const SIM_ENV: &str = "DRCOCKPIT_SIM_URL";
 /// What a `${cmd:…}` reference becomes when commands are not run (`drcockpit check`).
 pub const CMD_PLACEHOLDER: &str = "‹cmd not run›";
 
+/// What an `${env:…}` or `${file:…}` reference that cannot be resolved becomes while checking
+/// offline (`drcockpit check` without `--strict`): checks that need the value skip it.
+pub const UNRESOLVED_PLACEHOLDER: &str = "‹not resolved›";
+
+/// Whether `value` holds a placeholder instead of a resolved reference (checking only).
+pub fn is_placeholder(value: &str) -> bool {
+    value.contains(CMD_PLACEHOLDER) || value.contains(UNRESOLVED_PLACEHOLDER)
+}
+
 /// The reference kinds, for error messages.
 pub const KINDS: &[&str] = &["env", "file", "cmd", "sim", "sim_dns", "sim_dns2"];
 
@@ -32,25 +41,42 @@ pub const KINDS: &[&str] = &["env", "file", "cmd", "sim", "sim_dns", "sim_dns2"]
 pub struct RefContext {
     /// What `${sim}` expands to (`None`: `DRCOCKPIT_SIM_URL`, else an error).
     pub sim_url: Option<String>,
-    /// Whether `${cmd:…}` runs; when false it becomes [`CMD_PLACEHOLDER`] and a note is added.
+    /// Whether `${cmd:…}` runs; when false it becomes [`CMD_PLACEHOLDER`] and is recorded in
+    /// `needed`.
     pub run_commands: bool,
     /// Relative `${file:…}` paths are relative to this directory (the plan's).
     pub base_dir: PathBuf,
     pub cmd_timeout: Duration,
-    /// Things the operator should know (commands not run), one line each.
+    /// Whether an `${env:…}` that is not set or a `${file:…}` that cannot be read becomes
+    /// [`UNRESOLVED_PLACEHOLDER`] (recorded in `needed`) instead of an error: offline checking
+    /// never needs a secret.
+    pub allow_unresolved: bool,
+    /// Things the operator should know, one line each.
     pub notes: Vec<String>,
+    /// What the plan needs at run time and was not resolved now, as `check` names it
+    /// (`env QOVERY_API_TOKEN`, `file /etc/x`, `cmd vault …`), each once, in plan order.
+    pub needed: Vec<String>,
     /// `${cmd:…}` results by command, so a command used twice runs once.
     cmd_cache: HashMap<String, String>,
 }
 
 impl RefContext {
+    /// Record that the plan needs `what` at run time (once).
+    pub fn need(&mut self, what: String) {
+        if !self.needed.contains(&what) {
+            self.needed.push(what);
+        }
+    }
+
     pub fn new(sim_url: Option<String>, run_commands: bool, base_dir: PathBuf) -> Self {
         RefContext {
             sim_url,
             run_commands,
             base_dir,
             cmd_timeout: CMD_TIMEOUT,
+            allow_unresolved: false,
             notes: Vec::new(),
+            needed: Vec::new(),
             cmd_cache: HashMap::new(),
         }
     }
@@ -197,18 +223,31 @@ fn resolve_one(inner: &str, used_at: &str, ctx: &mut RefContext) -> Result<Strin
         return Err(format!("`{reference}` names nothing after `{kind}:`"));
     }
     let value = match kind.trim() {
-        "env" => env_value(arg, &reference)?,
-        "file" => file_value(arg, &reference, ctx)?,
+        "env" => match env_value(arg, &reference) {
+            Err(_) if ctx.allow_unresolved && std::env::var_os(arg).is_none() => {
+                ctx.need(format!("env {arg}"));
+                return Ok(UNRESOLVED_PLACEHOLDER.to_string());
+            }
+            r => r?,
+        },
+        "file" => match file_value(arg, &reference, ctx) {
+            Err(_) if ctx.allow_unresolved => {
+                let full = expand_path(arg, &ctx.base_dir);
+                ctx.need(format!("file {}", full.display()));
+                return Ok(UNRESOLVED_PLACEHOLDER.to_string());
+            }
+            r => r?,
+        },
         "cmd" => {
             if !ctx.run_commands {
-                let place = if used_at.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in `{used_at}`")
-                };
-                ctx.notes.push(format!(
-                    "`{reference}`{place} was not run (checking only); it runs when the plan is loaded to drive it"
-                ));
+                // Named by its program only: the rest of a command line may hold a credential.
+                let shown = shown(inner);
+                let what = shown
+                    .strip_prefix("${")
+                    .and_then(|s| s.strip_suffix('}'))
+                    .unwrap_or("cmd …")
+                    .replacen(':', " ", 1);
+                ctx.need(what);
                 return Ok(CMD_PLACEHOLDER.to_string());
             }
             if let Some(v) = ctx.cmd_cache.get(arg) {
@@ -396,6 +435,6 @@ mod tests {
         );
         let mut c = RefContext::new(None, false, PathBuf::from("/"));
         assert_eq!(resolve("${cmd:false}", &mut c).unwrap(), CMD_PLACEHOLDER);
-        assert_eq!(c.notes.len(), 1);
+        assert_eq!(c.needed, vec!["cmd false …".to_string()]);
     }
 }

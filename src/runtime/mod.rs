@@ -38,7 +38,13 @@ pub fn main_entry() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
-                exit::USAGE
+                // `status` keeps its contract for monitors: 2 is "not ready", so a command
+                // line it cannot use (`--format xml`, `--timeout soon`) is 3, "could not evaluate".
+                if std::env::args_os().nth(1).is_some_and(|a| a == "status") {
+                    status::UNKNOWN
+                } else {
+                    exit::USAGE
+                }
             } else {
                 exit::OK
             };
@@ -73,29 +79,42 @@ pub fn main_entry() -> i32 {
         Command::Check {
             plan,
             online,
+            strict,
             timeout,
-        } => match crate::plan::parse_duration(&timeout) {
-            Ok(t) if online => session::check_online(&plan, t),
-            Ok(_) => session::check(&plan),
-            Err(e) => {
-                eprintln!("--timeout {timeout}: {e}");
-                exit::USAGE
+        } => {
+            if online {
+                session::check_online(&plan, timeout)
+            } else {
+                session::check(&plan, strict)
             }
-        },
+        }
         Command::Status {
             plan,
             format,
             timeout,
             textfile,
-        } => match crate::plan::parse_duration(&timeout) {
-            Ok(t) => status::run_cli(&plan, &format, t, textfile.as_deref()),
-            Err(e) => {
-                eprintln!("--timeout {timeout}: {e}");
-                status::UNKNOWN
-            }
-        },
+        } => status::run_cli(&plan, format.as_str(), timeout, textfile.as_deref()),
         Command::Report { journal, format } => {
-            crate::journal::report::run_report_cli(&journal, &format)
+            // `report JOURNAL` or `report --journal JOURNAL` (the global flag), not both.
+            let journal = match (journal, cli.journal) {
+                (Some(a), Some(b)) if a != b => {
+                    eprintln!(
+                        "report: two journals given ({} and --journal {}): give one, e.g. `drcockpit report {}`",
+                        a.display(),
+                        b.display(),
+                        a.display()
+                    );
+                    return exit::USAGE;
+                }
+                (Some(j), _) | (None, Some(j)) => j,
+                (None, None) => {
+                    eprintln!(
+                        "report: which journal? e.g. `drcockpit report /var/lib/drcockpit/shop-1a2b3c4d-20260101T031500Z.jsonl` (`drcockpit check PLAN` prints the plan's journal directory)"
+                    );
+                    return exit::USAGE;
+                }
+            };
+            crate::journal::report::run_report_cli(&journal, format.as_str())
         }
         Command::Simulate {
             listen,

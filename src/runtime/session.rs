@@ -53,17 +53,28 @@ pub struct Prepared {
     pub sim: Option<crate::sim::SimHandle>,
 }
 
-/// `drcockpit check PLAN`: validate without touching the network (no `${cmd:…}` is run).
-pub fn check(path: &Path) -> i32 {
+/// `drcockpit check [--strict] PLAN`: validate without touching the network and without any
+/// secret (no `${cmd:…}` is run); what the plan needs at run time is one warning, or with
+/// `strict` an error for each `${env:…}` / `${file:…}` that does not resolve now.
+pub fn check(path: &Path, strict: bool) -> i32 {
     let opts = LoadOptions {
         sim_url: Some("http://127.0.0.1:0".into()),
         run_commands: false,
     };
-    match plan::load::load_file_with_notes(path, &opts) {
+    let loaded = plan::load::read_plan_file(path).and_then(|text| {
+        plan::load::load_checking(&text, &path.display().to_string(), &opts, strict)
+    });
+    match loaded {
         Ok(loaded) => {
             print_summary(path, &loaded.plan);
             for n in &loaded.notes {
                 crate::outln!("note: {n}");
+            }
+            if !loaded.needed.is_empty() {
+                crate::outln!(
+                    "warning: needs at run time: {}",
+                    crate::redact::redact(&loaded.needed.join(", "))
+                );
             }
             let state = state_dir_of(path);
             let key = journal::paths::plan_key(&loaded.plan.name);
@@ -84,11 +95,17 @@ pub fn check(path: &Path) -> i32 {
 
 /// The valid plan in a few lines: name, strategy, targets, and the checklist.
 fn print_summary(path: &Path, p: &Plan) {
+    // A name that already says its strategy (`… (pilot light)`) is not told it twice.
+    let strategy = format!("({})", p.strategy.label());
+    let strategy = if p.name.trim_end().ends_with(&strategy) {
+        String::new()
+    } else {
+        format!(" {strategy}")
+    };
     crate::outln!(
-        "{}: OK — {} ({}), {} steps, RTO {} / RPO {}",
+        "{}: OK — {}{strategy}, {} steps, RTO {} / RPO {}",
         path.display(),
         p.name,
-        p.strategy.label(),
         p.steps.len(),
         plan::units::fmt_target(p.rto),
         plan::units::fmt_target(p.rpo)

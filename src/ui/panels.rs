@@ -66,11 +66,31 @@ fn level_style(l: Level, t: &Theme) -> Style {
     }
 }
 
+/// What goes before the site's label in its panel title: ` DR · `, or just ` ` when the label
+/// already names the site (`DR · AWS eu-west-1`, the docs' example), which would otherwise read
+/// `DR · DR · AWS eu-west-1`.
+fn title_prefix(site: SiteId, label: &str) -> String {
+    let word = site.upper();
+    let label = label.trim_start();
+    let named = label
+        .get(..word.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        && label[word.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+    if named {
+        " ".to_string()
+    } else {
+        format!(" {word} · ")
+    }
+}
+
 fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     let v = state.verdict(site);
     let label = &state.plan.site(site).label;
     let title = Line::from(vec![
-        Span::styled(format!(" {} · ", site.upper()), t.title),
+        Span::styled(title_prefix(site, label), t.title),
         sp(label, t.title),
         Span::raw(" "),
     ]);
@@ -212,5 +232,22 @@ mod tests {
         for l in [Level::Good, Level::Warn, Level::Bad] {
             assert_eq!(level_icon(l).chars().count(), 1);
         }
+    }
+
+    #[test]
+    fn a_label_that_names_its_site_is_not_prefixed_again() {
+        let title = |site, label: &str| format!("{}{label}", title_prefix(site, label));
+        assert_eq!(
+            title(SiteId::Dr, "DR · AWS eu-west-1"),
+            " DR · AWS eu-west-1"
+        );
+        assert_eq!(title(SiteId::Dr, "AWS eu-west-1"), " DR · AWS eu-west-1");
+        assert_eq!(title(SiteId::Prod, "prod - fr-par"), " prod - fr-par");
+        // A word that only starts like the site is not its name.
+        assert_eq!(title(SiteId::Dr, "Dresden"), " DR · Dresden");
+        assert_eq!(
+            title(SiteId::Prod, "Production · Scaleway fr-par"),
+            " PROD · Production · Scaleway fr-par"
+        );
     }
 }
