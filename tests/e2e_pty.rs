@@ -586,10 +586,14 @@ fn a_secret_from_the_environment_never_reaches_screen_journal_or_report() {
         "the secret is on screen:\n{screen}"
     );
     c.send("\x1b");
+    // A lone ESC followed at once by `x` reads as Alt-x: let the ESC arrive on its own.
+    std::thread::sleep(Duration::from_millis(300));
     c.send("x"); // expanded panels and full errors
+    std::thread::sleep(Duration::from_millis(300));
     assert!(!c.screen().contains(secret));
     c.send("q");
-    assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
+    let code = c.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "screen:\n{}", c.screen());
 
     let text = std::fs::read_to_string(&journal).expect("journal");
     assert!(text.contains("token="), "the output was journaled");
