@@ -23,7 +23,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let bindings = crate::app::keys::for_focus(state.focus, state.mode);
+    let bindings = crate::app::keys::for_focus(state);
     let focus = match state.focus {
         Focus::Checklist => "checklist",
         Focus::Log => "log",
@@ -43,7 +43,7 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     lines.push(Line::raw(""));
     for b in &bindings {
         lines.push(Line::from(vec![
-            Span::styled(pad(b.keys, kw), t.key),
+            Span::styled(pad(&b.keys, kw), t.key),
             Span::styled(b.what, t.text),
         ]));
     }
