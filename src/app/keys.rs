@@ -379,7 +379,7 @@ impl Keymap {
     /// docs/keys.md: every binding, by where it acts (a test keeps the committed file current).
     pub fn markdown(&self) -> String {
         let mut s = String::from(
-            "# Keys\n\n<!-- Generated from src/app/keys.rs (DEFAULTS) by `cargo test --test ui keys_md`; do not edit. -->\n\n\
+            "# Keys\n\n<!-- Generated from src/app/keys.rs (DEFAULTS) by `DRCOCKPIT_WRITE_DOCS=1 cargo test --test ui keys_md`; do not edit. -->\n\n\
              Every key can be rebound in `$XDG_CONFIG_HOME/drcockpit/config.toml` (else\n\
              `~/.config/drcockpit/config.toml`) under `[keys]`, by the name in the first column:\n\n\
              ```toml\n[keys]\nquit = \"Q\"\nup = [\"up\", \"i\"]\ndown = [\"down\", \"k\"]\n```\n\n\
@@ -417,7 +417,10 @@ impl Keymap {
 
 /// A binding as shown: its keys (from the live map) and what it does.
 pub struct Binding {
+    /// Every key, as the help shows them (`↑/k`).
     pub keys: String,
+    /// The first key only, as the footer shows it (it is short on room).
+    pub key: String,
     pub action: Action,
     pub what: &'static str,
     /// Shown in the footer (the short list).
@@ -448,6 +451,7 @@ fn bindings(map: &Keymap, ctx: Ctx, mode: Mode) -> Vec<Binding> {
         .filter(|(_, d)| d.ctx == ctx && in_mode(d.action, mode))
         .map(|(i, d)| Binding {
             keys: map.label(i),
+            key: map.chords[i].first().map(Chord::label).unwrap_or_default(),
             action: d.action,
             what: if d.action == Action::Run && mode == Mode::Review {
                 "show exact calls + run read-only preflight"
@@ -586,7 +590,7 @@ pub fn short(action: Action, mode: Mode) -> &'static str {
 /// The footer when no dialog or overlay is open: the selected step's keys (checklist focus),
 /// then the keys that always work in this focus.
 pub fn footer(state: &State) -> Vec<(String, String)> {
-    let pair = |b: &Binding| (b.keys.clone(), short(b.action, state.mode).to_string());
+    let pair = |b: &Binding| (b.key.clone(), short(b.action, state.mode).to_string());
     let mut v: Vec<(String, String)> = match state.focus {
         Focus::Checklist => for_step(state, state.selected).iter().map(pair).collect(),
         Focus::Log => bindings(&state.keys, Ctx::Log, state.mode)

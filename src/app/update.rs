@@ -1467,7 +1467,10 @@ fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         // ⏎ opened this confirmation: it never confirms it (a double ⏎ ran a step twice).
         // A step that changes the world is confirmed with `y` or its typed word.
         KeyCode::Enter if d.kind == DialogKind::ConfirmRun && d.word.is_none() => {
-            d.error = Some("press y to run it (⏎ does not confirm) · n or Esc cancels".into());
+            d.error = Some(format!(
+                "press {} to run it (⏎ does not confirm) · n or Esc cancels",
+                state.keys.confirm_label()
+            ));
         }
         KeyCode::Enter => submit_dialog(state, fx),
         KeyCode::Char(c) => {

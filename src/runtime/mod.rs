@@ -6,7 +6,7 @@ mod executor;
 mod online;
 mod session;
 pub mod status;
-mod terminal;
+pub mod terminal;
 
 use clap::Parser;
 

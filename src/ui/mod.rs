@@ -428,7 +428,7 @@ pub fn step_at(state: &State, size: Rect, col: u16, row: u16) -> Option<usize> {
 
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
-        overlay::dialog_keys(d)
+        overlay::dialog_keys(d, &state.keys.confirm_label())
     } else if state.timeline.is_some() {
         vec![
             ("↑↓".into(), "scroll".into()),

@@ -76,14 +76,15 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
 }
 
 /// The keys a dialog answers to (also shown in the footer).
-pub fn dialog_keys(d: &Dialog) -> Vec<(String, String)> {
+/// `confirm`: the confirming key's label (`y`, or config.toml's `confirm`).
+pub fn dialog_keys(d: &Dialog, confirm: &str) -> Vec<(String, String)> {
     let p = |k: &str, w: &str| (k.to_string(), w.to_string());
     match d.kind {
         // ⏎ opened it, so ⏎ does not confirm it.
         DialogKind::ConfirmRun if d.word.is_none() => {
-            vec![p("y", "run"), p("n/Esc", "cancel")]
+            vec![p(confirm, "run"), p("n/Esc", "cancel")]
         }
-        DialogKind::Quit => vec![p("y/⏎", "quit"), p("n/Esc", "stay")],
+        DialogKind::Quit => vec![p(&format!("{confirm}/⏎"), "quit"), p("n/Esc", "stay")],
         DialogKind::Filter => vec![p("⏎", "apply"), p("Esc", "clear filter")],
         _ => vec![p("⏎", "submit"), p("Esc", "cancel"), p("⌫", "erase")],
     }
@@ -271,7 +272,7 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
     }
     body.push(Line::raw(""));
-    let keys = dialog_keys(d);
+    let keys = dialog_keys(d, &state.keys.confirm_label());
     let max_w = area.width.saturating_sub(4).min(76);
     let content_w = body
         .iter()
