@@ -1396,13 +1396,20 @@ fn y_yanks_the_redacted_call_outside_a_dialog_and_confirms_inside_one() {
     // No dialog: `y` copies the step's exact call, and runs nothing.
     h.key(KeyCode::Char('y'));
     assert!(h.state.dialog.is_none());
-    assert_eq!(starts(&h, "set-vars"), 0, "y outside a dialog must never run");
+    assert_eq!(
+        starts(&h, "set-vars"),
+        0,
+        "y outside a dialog must never run"
+    );
     let y = yanks(&h);
     let [drcockpit::app::Yank::Text { what, text }] = y.as_slice() else {
         panic!("one yank of the step's call: {y:?}")
     };
     assert!(what.contains("set-vars"), "{what}");
-    assert!(text.contains("PUT http://127.0.0.1:9/api/environment/variables"), "{text}");
+    assert!(
+        text.contains("PUT http://127.0.0.1:9/api/environment/variables"),
+        "{text}"
+    );
     assert!(text.contains("Authorization: Bearer"), "{text}");
     // The payload on the wire, plain and through tmux: the secret is in it in no form.
     for tmux in [false, true] {
@@ -1418,15 +1425,24 @@ fn y_yanks_the_redacted_call_outside_a_dialog_and_confirms_inside_one() {
         let decoded = String::from_utf8(decoded).expect("utf-8");
         assert_eq!(&decoded, text);
         for form in drcockpit::redact::forms(secret) {
-            assert!(!decoded.contains(&form), "secret form {form:?} in {decoded}");
+            assert!(
+                !decoded.contains(&form),
+                "secret form {form:?} in {decoded}"
+            );
             assert!(!seq.contains(&form), "secret form {form:?} in the escape");
             let enc = base64::engine::general_purpose::STANDARD.encode(form.as_bytes());
-            assert!(!seq.contains(&enc[..enc.len() - 4]), "base64 of the secret in {seq:?}");
+            assert!(
+                !seq.contains(&enc[..enc.len() - 4]),
+                "base64 of the secret in {seq:?}"
+            );
         }
     }
     // With the confirmation open, `y` confirms (and yanks nothing).
     h.key(KeyCode::Enter);
-    assert_eq!(h.state.dialog.as_ref().map(|d| d.kind.clone()), Some(DialogKind::ConfirmRun));
+    assert_eq!(
+        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        Some(DialogKind::ConfirmRun)
+    );
     h.key(KeyCode::Char('y'));
     assert_eq!(starts(&h, "set-vars"), 1);
     assert_eq!(yanks(&h).len(), 1, "y in a dialog must not also yank");
@@ -1435,7 +1451,10 @@ fn y_yanks_the_redacted_call_outside_a_dialog_and_confirms_inside_one() {
     h.key(KeyCode::Char('y'));
     h.key(KeyCode::Char('Y'));
     let y = yanks(&h);
-    assert!(matches!(y[1], drcockpit::app::Yank::LogLine { .. }), "{y:?}");
+    assert!(
+        matches!(y[1], drcockpit::app::Yank::LogLine { .. }),
+        "{y:?}"
+    );
     assert_eq!(y[2], drcockpit::app::Yank::JournalPath);
 }
 
@@ -1456,16 +1475,18 @@ fn ctrl_d_and_ctrl_u_scroll_the_detail_and_the_log_even_held() {
     h.key(KeyCode::Tab);
     press(&mut h, KeyCode::Char('u'), KeyModifiers::CONTROL);
     assert!(!h.state.log_follow);
-    assert!(h.effects.contains(&Effect::LogView(
-        drcockpit::app::update::LogView::PageUp
-    )));
+    assert!(
+        h.effects
+            .contains(&Effect::LogView(drcockpit::app::update::LogView::PageUp))
+    );
 }
 
 #[test]
 fn config_keys_rebind_dispatch_and_bad_maps_are_refused() {
     use drcockpit::ui::theme::input_from;
-    let (keys, mouse) = input_from("mouse = false\n[keys]\nquit = \"Q\"\ndown = [\"down\", \"ctrl-n\"]\n")
-        .expect("a good config");
+    let (keys, mouse) =
+        input_from("mouse = false\n[keys]\nquit = \"Q\"\ndown = [\"down\", \"ctrl-n\"]\n")
+            .expect("a good config");
     assert!(!mouse);
     let mut h = Harness::new(Mode::Live);
     h.state.keys = Arc::new(keys);
@@ -1478,15 +1499,27 @@ fn config_keys_rebind_dispatch_and_bad_maps_are_refused() {
     h.key(KeyCode::Char('Q'));
     assert!(h.state.quit);
     let help = drcockpit::app::keys::for_focus(&h.state);
-    assert!(help.iter().any(|b| b.keys == "Q"), "the help shows the rebound key");
+    assert!(
+        help.iter().any(|b| b.keys == "Q"),
+        "the help shows the rebound key"
+    );
 
     for (bad, says) in [
         ("[keys]\nskip = \"n\"\n", "bound to both"),
         ("[keys]\nfilter = \"q\"\n", "bound to both"),
         ("[keys]\nconfirm = \"enter\"\n", "⏎ never confirms"),
-        ("[keys]\nconfirm = \"r\"\n", "must not be the key that confirms"),
-        ("[keys]\nrun = \"y\"\nyank = \"c\"\n", "must not be the key that confirms"),
-        ("[keys]\nretry = \"c\"\nconfirm = \"c\"\n", "must not be the key that confirms"),
+        (
+            "[keys]\nconfirm = \"r\"\n",
+            "must not be the key that confirms",
+        ),
+        (
+            "[keys]\nrun = \"y\"\nyank = \"c\"\n",
+            "must not be the key that confirms",
+        ),
+        (
+            "[keys]\nretry = \"c\"\nconfirm = \"c\"\n",
+            "must not be the key that confirms",
+        ),
         ("[keys]\nlaunch = \"l\"\n", "not an action"),
         ("[keys]\nquit = \"ctrl-\"\n", "unknown key"),
         ("[keys]\nquit = []\n", "no key"),
@@ -1511,7 +1544,11 @@ fn a_rebound_confirm_key_confirms_and_y_then_yanks() {
     h.state.keys = Arc::new(keys);
     h.key(KeyCode::Enter);
     h.key(KeyCode::Char('y'));
-    assert_eq!(starts(&h, "set-vars"), 0, "y is no longer the confirming key");
+    assert_eq!(
+        starts(&h, "set-vars"),
+        0,
+        "y is no longer the confirming key"
+    );
     h.key(KeyCode::Char('c'));
     assert_eq!(starts(&h, "set-vars"), 1);
 }
@@ -1520,11 +1557,20 @@ fn a_rebound_confirm_key_confirms_and_y_then_yanks() {
 fn mouse_wheel_scrolls_and_a_click_only_selects() {
     use drcockpit::app::Pane;
     let mut h = Harness::new(Mode::Live);
-    h.send(Msg::Wheel { pane: Pane::Detail, down: true });
+    h.send(Msg::Wheel {
+        pane: Pane::Detail,
+        down: true,
+    });
     assert_eq!(h.state.detail_scroll, 3);
-    h.send(Msg::Wheel { pane: Pane::Log, down: false });
+    h.send(Msg::Wheel {
+        pane: Pane::Log,
+        down: false,
+    });
     assert!(!h.state.log_follow);
-    h.send(Msg::Wheel { pane: Pane::Checklist, down: true });
+    h.send(Msg::Wheel {
+        pane: Pane::Checklist,
+        down: true,
+    });
     assert_eq!(h.state.selected, 1);
     let before = h.effects.len();
     h.send(Msg::Click { step: 3 });
@@ -1541,6 +1587,9 @@ fn mouse_wheel_scrolls_and_a_click_only_selects() {
     h.key(KeyCode::Esc);
     // The timeline scrolls with the wheel.
     h.key(KeyCode::Char('t'));
-    h.send(Msg::Wheel { pane: Pane::Other, down: false });
+    h.send(Msg::Wheel {
+        pane: Pane::Other,
+        down: false,
+    });
     assert!(h.state.timeline.is_some());
 }

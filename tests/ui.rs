@@ -942,7 +942,16 @@ fn keys_md_is_generated_from_the_key_table() {
         "docs/keys.md is out of date: run `DRCOCKPIT_WRITE_DOCS=1 cargo test --test ui keys_md`"
     );
     // Keys that worked but were not listed are listed now.
-    for k in ["`↑/k`", "`pgup/up/k`", "`G/End`", "`g/Home`", "`f/End`", "`Ctrl-d`", "`Ctrl-u`", "`y`"] {
+    for k in [
+        "`↑/k`",
+        "`pgup/up/k`",
+        "`G/End`",
+        "`g/Home`",
+        "`f/End`",
+        "`Ctrl-d`",
+        "`Ctrl-u`",
+        "`y`",
+    ] {
         let k = k.replace("pgup", "PgUp").replace("up/", "↑/");
         assert!(want.contains(&k), "docs/keys.md lacks {k}");
     }
@@ -962,7 +971,8 @@ fn a_click_on_a_drawn_step_row_selects_that_step() {
             let want = format!("{} {}", i + 1, &title[..title.len().min(8)]);
             let Some((col, row)) = (0..hh).find_map(|y| {
                 let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
-                line.find(&want).map(|byte| (line[..byte].chars().count() as u16, y))
+                line.find(&want)
+                    .map(|byte| (line[..byte].chars().count() as u16, y))
             }) else {
                 continue; // scrolled out of view at this size
             };
@@ -977,6 +987,9 @@ fn a_click_on_a_drawn_step_row_selects_that_step() {
         }
         // The header row is no step; the log pane is the log.
         assert_eq!(ui::step_at(&h.state, size, 1, 0), None);
-        assert_eq!(ui::pane_at(&h.state, size, 0, 0), drcockpit::app::Pane::Other);
+        assert_eq!(
+            ui::pane_at(&h.state, size, 0, 0),
+            drcockpit::app::Pane::Other
+        );
     }
 }

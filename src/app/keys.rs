@@ -75,10 +75,14 @@ impl Chord {
         let (mut ctrl, mut alt) = (false, false);
         loop {
             let lower = rest.to_ascii_lowercase();
-            if rest.chars().count() > 2 && (lower.starts_with("ctrl-") || lower.starts_with("ctrl+")) {
+            if rest.chars().count() > 2
+                && (lower.starts_with("ctrl-") || lower.starts_with("ctrl+"))
+            {
                 ctrl = true;
                 rest = &rest[5..];
-            } else if rest.chars().count() > 2 && (lower.starts_with("alt-") || lower.starts_with("alt+")) {
+            } else if rest.chars().count() > 2
+                && (lower.starts_with("alt-") || lower.starts_with("alt+"))
+            {
                 alt = true;
                 rest = &rest[4..];
             } else {
@@ -188,40 +192,250 @@ const fn d(
 use Ctx::{Checklist as C, Dialog as Dg, Global as G, Log as L};
 
 pub const DEFAULTS: &[Default] = &[
-    d("up", Action::Up, C, &["up", "k"], "select the step above", false),
-    d("down", Action::Down, C, &["down", "j"], "select the step below", false),
+    d(
+        "up",
+        Action::Up,
+        C,
+        &["up", "k"],
+        "select the step above",
+        false,
+    ),
+    d(
+        "down",
+        Action::Down,
+        C,
+        &["down", "j"],
+        "select the step below",
+        false,
+    ),
     d("top", Action::Top, C, &["g", "home"], "first step", false),
-    d("bottom", Action::Bottom, C, &["G", "end"], "last step", false),
-    d("detail_page_up", Action::PageUp, C, &["pgup"], "scroll the step detail up", false),
-    d("detail_page_down", Action::PageDown, C, &["pgdn"], "scroll the step detail down", false),
-    d("detail_half_up", Action::HalfPageUp, C, &["ctrl-u"], "scroll the step detail up half a page", false),
-    d("detail_half_down", Action::HalfPageDown, C, &["ctrl-d"], "scroll the step detail down half a page", false),
-    d("run", Action::Run, C, &["enter"], "run a pending step (confirm with y or its typed word)", true),
+    d(
+        "bottom",
+        Action::Bottom,
+        C,
+        &["G", "end"],
+        "last step",
+        false,
+    ),
+    d(
+        "detail_page_up",
+        Action::PageUp,
+        C,
+        &["pgup"],
+        "scroll the step detail up",
+        false,
+    ),
+    d(
+        "detail_page_down",
+        Action::PageDown,
+        C,
+        &["pgdn"],
+        "scroll the step detail down",
+        false,
+    ),
+    d(
+        "detail_half_up",
+        Action::HalfPageUp,
+        C,
+        &["ctrl-u"],
+        "scroll the step detail up half a page",
+        false,
+    ),
+    d(
+        "detail_half_down",
+        Action::HalfPageDown,
+        C,
+        &["ctrl-d"],
+        "scroll the step detail down half a page",
+        false,
+    ),
+    d(
+        "run",
+        Action::Run,
+        C,
+        &["enter"],
+        "run a pending step (confirm with y or its typed word)",
+        true,
+    ),
     d("skip", Action::Skip, C, &["s"], "skip with a reason", true),
-    d("retry", Action::Retry, C, &["r"], "retry a failed or unknown step (asks again)", true),
-    d("override", Action::Override, C, &["o"], "override unmet preconditions (typed reason)", false),
-    d("mark_done", Action::MarkDone, C, &["d"], "mark an unknown step done (after checking)", false),
-    d("mark_reviewed", Action::MarkReviewed, C, &["m"], "mark reviewed with a note", true),
-    d("note", Action::Note, C, &["n"], "add a note to the journal", true),
-    d("declare", Action::Declare, C, &["D"], "declare the incident (journaled; the RTO clock runs from it)", false),
-    d("abort", Action::Abort, C, &["A"], "abort the checklist (type ABORT)", false),
-    d("export", Action::Export, C, &["e"], "export the review record (Markdown, next to the journal)", true),
-    d("yank", Action::Yank, C, &["y"], "copy the step's exact call, redacted (OSC 52)", false),
-    d("log_page_up", Action::PageUp, L, &["pgup", "up", "k"], "scroll the log up (pauses follow)", false),
-    d("log_page_down", Action::PageDown, L, &["pgdn", "down", "j"], "scroll the log down", false),
-    d("log_half_up", Action::HalfPageUp, L, &["ctrl-u"], "scroll the log up (the log pane scrolls by pages)", false),
-    d("log_half_down", Action::HalfPageDown, L, &["ctrl-d"], "scroll the log down (the log pane scrolls by pages)", false),
-    d("follow", Action::Follow, L, &["f", "end"], "follow the newest lines", true),
-    d("clear_filter", Action::ClearFilter, L, &["esc"], "clear the filter, follow again", false),
-    d("yank_log", Action::Yank, L, &["y"], "copy the newest log line shown (OSC 52)", false),
-    d("focus", Action::ToggleFocus, G, &["tab", "backtab"], "switch focus checklist ↔ log", true),
+    d(
+        "retry",
+        Action::Retry,
+        C,
+        &["r"],
+        "retry a failed or unknown step (asks again)",
+        true,
+    ),
+    d(
+        "override",
+        Action::Override,
+        C,
+        &["o"],
+        "override unmet preconditions (typed reason)",
+        false,
+    ),
+    d(
+        "mark_done",
+        Action::MarkDone,
+        C,
+        &["d"],
+        "mark an unknown step done (after checking)",
+        false,
+    ),
+    d(
+        "mark_reviewed",
+        Action::MarkReviewed,
+        C,
+        &["m"],
+        "mark reviewed with a note",
+        true,
+    ),
+    d(
+        "note",
+        Action::Note,
+        C,
+        &["n"],
+        "add a note to the journal",
+        true,
+    ),
+    d(
+        "declare",
+        Action::Declare,
+        C,
+        &["D"],
+        "declare the incident (journaled; the RTO clock runs from it)",
+        false,
+    ),
+    d(
+        "abort",
+        Action::Abort,
+        C,
+        &["A"],
+        "abort the checklist (type ABORT)",
+        false,
+    ),
+    d(
+        "export",
+        Action::Export,
+        C,
+        &["e"],
+        "export the review record (Markdown, next to the journal)",
+        true,
+    ),
+    d(
+        "yank",
+        Action::Yank,
+        C,
+        &["y"],
+        "copy the step's exact call, redacted (OSC 52)",
+        false,
+    ),
+    d(
+        "log_page_up",
+        Action::PageUp,
+        L,
+        &["pgup", "up", "k"],
+        "scroll the log up (pauses follow)",
+        false,
+    ),
+    d(
+        "log_page_down",
+        Action::PageDown,
+        L,
+        &["pgdn", "down", "j"],
+        "scroll the log down",
+        false,
+    ),
+    d(
+        "log_half_up",
+        Action::HalfPageUp,
+        L,
+        &["ctrl-u"],
+        "scroll the log up (the log pane scrolls by pages)",
+        false,
+    ),
+    d(
+        "log_half_down",
+        Action::HalfPageDown,
+        L,
+        &["ctrl-d"],
+        "scroll the log down (the log pane scrolls by pages)",
+        false,
+    ),
+    d(
+        "follow",
+        Action::Follow,
+        L,
+        &["f", "end"],
+        "follow the newest lines",
+        true,
+    ),
+    d(
+        "clear_filter",
+        Action::ClearFilter,
+        L,
+        &["esc"],
+        "clear the filter, follow again",
+        false,
+    ),
+    d(
+        "yank_log",
+        Action::Yank,
+        L,
+        &["y"],
+        "copy the newest log line shown (OSC 52)",
+        false,
+    ),
+    d(
+        "focus",
+        Action::ToggleFocus,
+        G,
+        &["tab", "backtab"],
+        "switch focus checklist ↔ log",
+        true,
+    ),
     d("filter", Action::Filter, G, &["/"], "filter the log", true),
-    d("expand", Action::Expand, G, &["x"], "expand the site panels", false),
-    d("timeline", Action::Timeline, G, &["t"], "timeline: the journal so far", false),
-    d("yank_journal", Action::YankJournal, G, &["Y"], "copy the journal's path (OSC 52)", false),
+    d(
+        "expand",
+        Action::Expand,
+        G,
+        &["x"],
+        "expand the site panels",
+        false,
+    ),
+    d(
+        "timeline",
+        Action::Timeline,
+        G,
+        &["t"],
+        "timeline: the journal so far",
+        false,
+    ),
+    d(
+        "yank_journal",
+        Action::YankJournal,
+        G,
+        &["Y"],
+        "copy the journal's path (OSC 52)",
+        false,
+    ),
     d("help", Action::Help, G, &["?"], "this help", true),
-    d("quit", Action::Quit, G, &["q", "ctrl-c"], "quit (asks while a step runs)", true),
-    d("confirm", Action::Confirm, Dg, &["y"], "in a y/n confirmation: run it (⏎ never confirms; n or Esc cancels)", false),
+    d(
+        "quit",
+        Action::Quit,
+        G,
+        &["q", "ctrl-c"],
+        "quit (asks while a step runs)",
+        true,
+    ),
+    d(
+        "confirm",
+        Action::Confirm,
+        Dg,
+        &["y"],
+        "in a y/n confirmation: run it (⏎ never confirms; n or Esc cancels)",
+        false,
+    ),
 ];
 
 /// The live key map: [`DEFAULTS`] with the overrides of config.toml's `[keys]`.
@@ -236,12 +450,7 @@ impl std::default::Default for Keymap {
         Keymap {
             chords: DEFAULTS
                 .iter()
-                .map(|d| {
-                    d.keys
-                        .iter()
-                        .filter_map(|k| Chord::parse(k).ok())
-                        .collect()
-                })
+                .map(|d| d.keys.iter().filter_map(|k| Chord::parse(k).ok()).collect())
                 .collect(),
         }
     }
@@ -280,7 +489,9 @@ impl Keymap {
                 }
             };
             if keys.is_empty() {
-                return Err(format!("[keys] `{name}` has no key: it could never be pressed"));
+                return Err(format!(
+                    "[keys] `{name}` has no key: it could never be pressed"
+                ));
             }
             map.chords[i] = keys
                 .iter()
@@ -347,7 +558,13 @@ impl Keymap {
                 .find(|(d, cs)| d.ctx == want && cs.contains(&chord))
                 .map(|(d, _)| d.action)
         };
-        hit(ctx).or_else(|| if ctx == Ctx::Dialog { None } else { hit(Ctx::Global) })
+        hit(ctx).or_else(|| {
+            if ctx == Ctx::Dialog {
+                None
+            } else {
+                hit(Ctx::Global)
+            }
+        })
     }
 
     pub fn keys_of(&self, ctx: Ctx, action: Action) -> Vec<Chord> {
@@ -392,12 +609,15 @@ impl Keymap {
              `mouse = false` in the same file (or `--no-mouse`) turns the mouse off.\n",
         );
         for ctx in [Ctx::Checklist, Ctx::Log, Ctx::Global, Ctx::Dialog] {
-            s.push_str(&format!("\n## {}\n\n| name | keys | what |\n|---|---|---|\n", match ctx {
-                Ctx::Global => "Both panes",
-                Ctx::Checklist => "Checklist focus",
-                Ctx::Log => "Log focus",
-                Ctx::Dialog => "In a y/n confirmation",
-            }));
+            s.push_str(&format!(
+                "\n## {}\n\n| name | keys | what |\n|---|---|---|\n",
+                match ctx {
+                    Ctx::Global => "Both panes",
+                    Ctx::Checklist => "Checklist focus",
+                    Ctx::Log => "Log focus",
+                    Ctx::Dialog => "In a y/n confirmation",
+                }
+            ));
             for (i, d) in DEFAULTS.iter().enumerate().filter(|(_, d)| d.ctx == ctx) {
                 let keys = self.label(i).replace('|', "\\|");
                 s.push_str(&format!("| `{}` | `{keys}` | {} |\n", d.name, d.what));

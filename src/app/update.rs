@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::observe::{Level, Observation, age};
 use super::keys::{Action, Ctx};
+use super::observe::{Level, Observation, age};
 use super::state::{Dialog, DialogKind, Focus, Mode, State, StepPhase, StepStatus};
 use crate::journal::{Event, PreflightCheck, Record};
 use crate::plan::StepAction;
@@ -1011,9 +1011,7 @@ fn on_checklist_key(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
         Action::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(5),
         Action::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(5),
-        Action::HalfPageDown => {
-            state.detail_scroll = state.detail_scroll.saturating_add(HALF_PAGE)
-        }
+        Action::HalfPageDown => state.detail_scroll = state.detail_scroll.saturating_add(HALF_PAGE),
         Action::HalfPageUp => state.detail_scroll = state.detail_scroll.saturating_sub(HALF_PAGE),
         _ => on_checklist_action(state, action, n, fx),
     }

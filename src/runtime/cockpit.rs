@@ -337,7 +337,9 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
             return exit::FAILURE;
         }
     };
-    if input.mouse && let Err(e) = terminal::enable_mouse() {
+    if input.mouse
+        && let Err(e) = terminal::enable_mouse()
+    {
         log::warn!(target: "terminal", "mouse off: {e}");
     }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());

@@ -212,9 +212,9 @@ impl Executor {
                     Yank::Text { what, text } => (what, Some(text)),
                     Yank::LogLine { filter } => (
                         "the newest log line".to_string(),
-                        crate::ui::logstore::matching(&filter, 1)
-                            .pop()
-                            .map(|l| format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)),
+                        crate::ui::logstore::matching(&filter, 1).pop().map(|l| {
+                            format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)
+                        }),
                     ),
                     Yank::JournalPath => (
                         "the journal's path".to_string(),

@@ -64,7 +64,10 @@ pub fn yank(text: &str, what: &str) -> String {
             text.len() / 1024
         );
     }
-    let seq = osc52(&text, std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()));
+    let seq = osc52(
+        &text,
+        std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()),
+    );
     let mut out = io::stdout().lock();
     match out.write_all(seq.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => format!(
@@ -78,7 +81,15 @@ pub fn yank(text: &str, what: &str) -> String {
 /// Mouse reporting on (wheel and clicks; `--no-mouse` or `mouse = false` keep it off, so the
 /// terminal's own selection works).
 pub fn enable_mouse() -> io::Result<()> {
-    crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)
+    crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)?;
+    // ratatui's panic hook restores raw mode and the screen, not mouse reporting: turn it off
+    // first, or the shell after a panic fills with mouse codes.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        disable_mouse();
+        previous(info);
+    }));
+    Ok(())
 }
 
 pub fn disable_mouse() {
@@ -92,9 +103,6 @@ mod tests {
     #[test]
     fn osc52_plain_and_in_tmux() {
         assert_eq!(osc52("hi", false), "\x1b]52;c;aGk=\x07");
-        assert_eq!(
-            osc52("hi", true),
-            "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
-        );
+        assert_eq!(osc52("hi", true), "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\");
     }
 }

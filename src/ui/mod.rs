@@ -54,7 +54,10 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
     }
     let notice = notice_line(state, t);
     let at = areas(state, area);
-    frame.render_widget(Paragraph::new(header_line(state, t, at.header.width)), at.header);
+    frame.render_widget(
+        Paragraph::new(header_line(state, t, at.header.width)),
+        at.header,
+    );
     if let Some(n) = notice {
         frame.render_widget(Paragraph::new(n), at.notice);
     }
@@ -421,9 +424,7 @@ pub fn step_at(state: &State, size: Rect, col: u16, row: u16) -> Option<usize> {
         return None;
     }
     let (owners, scroll) = checklist::list_rows(state, usize::from(inner.height));
-    owners
-        .get(usize::from(row - inner.y) + scroll)
-        .copied()
+    owners.get(usize::from(row - inner.y) + scroll).copied()
 }
 
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
