@@ -1593,3 +1593,20 @@ fn mouse_wheel_scrolls_and_a_click_only_selects() {
     });
     assert!(h.state.timeline.is_some());
 }
+
+#[test]
+fn esc_then_q_read_as_alt_q_still_quits_but_ctrl_d_is_not_mark_done() {
+    let mut h = Harness::new(Mode::Monitor);
+    press(&mut h, KeyCode::Char('q'), KeyModifiers::ALT);
+    assert!(h.state.quit, "Esc+q over a slow link arrives as Alt-q");
+}
+
+#[test]
+fn esc_then_x_read_as_alt_x_closes_the_timeline_then_expands() {
+    let mut h = Harness::new(Mode::Live);
+    h.key(KeyCode::Char('t'));
+    assert!(h.state.timeline.is_some());
+    press(&mut h, KeyCode::Char('x'), KeyModifiers::ALT);
+    assert!(h.state.timeline.is_none(), "the Esc closed the timeline");
+    assert!(h.state.expanded, "then x expanded the panels");
+}

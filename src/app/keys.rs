@@ -549,21 +549,37 @@ impl Keymap {
     }
 
     /// The action of a key in a context (the focus first, then the keys that work everywhere).
+    /// Alt falls back to the plain key when nothing is bound with Alt: over a slow link an Esc
+    /// followed by a key arrives as Alt+key (Esc then `q` must still quit). Ctrl never falls
+    /// back: Ctrl-d scrolls, it is not `d` (mark done).
     pub fn action(&self, ctx: Ctx, key: &KeyEvent) -> Option<Action> {
         let chord = Chord::of(key);
-        let hit = |want: Ctx| {
-            DEFAULTS
-                .iter()
-                .zip(&self.chords)
-                .find(|(d, cs)| d.ctx == want && cs.contains(&chord))
-                .map(|(d, _)| d.action)
+        let find = |chord: Chord| {
+            let hit = |want: Ctx| {
+                DEFAULTS
+                    .iter()
+                    .zip(&self.chords)
+                    .find(|(d, cs)| d.ctx == want && cs.contains(&chord))
+                    .map(|(d, _)| d.action)
+            };
+            hit(ctx).or_else(|| {
+                if ctx == Ctx::Dialog {
+                    None
+                } else {
+                    hit(Ctx::Global)
+                }
+            })
         };
-        hit(ctx).or_else(|| {
-            if ctx == Ctx::Dialog {
-                None
-            } else {
-                hit(Ctx::Global)
-            }
+        find(chord).or_else(|| {
+            chord
+                .alt
+                .then(|| {
+                    find(Chord {
+                        alt: false,
+                        ..chord
+                    })
+                })
+                .flatten()
         })
     }
 

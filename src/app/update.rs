@@ -191,10 +191,32 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Key(key) => {
-            if key.kind == KeyEventKind::Press
-                || key.kind == KeyEventKind::Repeat && repeat_allowed(state, &key)
+            // Esc then a key, arriving together (a fast typist, a slow link), is read as Alt+key:
+            // when nothing is bound to Alt+key, it is the Esc (closing an overlay, cancelling a
+            // dialog) and then the key — what was typed.
+            let keys = if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_))
+                && !state
+                    .keys
+                    .chords
+                    .iter()
+                    .flatten()
+                    .any(|c| c.alt && c.code == key.code)
             {
-                on_key(state, key, &mut fx);
+                let mut plain = key;
+                plain.modifiers.remove(KeyModifiers::ALT);
+                let mut esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+                esc.kind = key.kind;
+                vec![esc, plain]
+            } else {
+                vec![key]
+            };
+            for key in keys {
+                if key.kind == KeyEventKind::Press
+                    || key.kind == KeyEventKind::Repeat && repeat_allowed(state, &key)
+                {
+                    on_key(state, key, &mut fx);
+                }
             }
         }
         Msg::Tick => {
