@@ -41,11 +41,37 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         ));
     }
     lines.push(Line::raw(""));
-    for b in &bindings {
-        lines.push(Line::from(vec![
-            Span::styled(pad(&b.keys, kw), t.key),
-            Span::styled(b.what, t.text),
-        ]));
+    // Two columns when one does not fit the height (80×24 has ~22 rows for 26 keys).
+    // Each description is cut to its column then (docs/keys.md has every word).
+    let two = bindings.len() + 10 > usize::from(area.height);
+    let ww = if two {
+        (usize::from(area.width).saturating_sub(4) / 2)
+            .saturating_sub(kw)
+            .max(8)
+    } else {
+        bindings.iter().map(|b| b.what.width()).max().unwrap_or(10) + 2
+    };
+    let rows = if two {
+        bindings.len().div_ceil(2)
+    } else {
+        bindings.len()
+    };
+    for r in 0..rows {
+        let mut spans = Vec::new();
+        for b in [
+            bindings.get(r),
+            two.then(|| bindings.get(r + rows)).flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            spans.push(Span::styled(pad(&b.keys, kw), t.key));
+            spans.push(Span::styled(
+                pad(&super::trunc(b.what, ww.saturating_sub(1)), ww),
+                t.text,
+            ));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Step states", t.title));
