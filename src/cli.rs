@@ -16,6 +16,10 @@ pub struct Cli {
     /// see README, Safety rules).
     #[arg(long, global = true)]
     pub journal: Option<PathBuf>,
+    /// No mouse reporting (the terminal's own selection keeps working); also `mouse = false` in
+    /// config.toml.
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

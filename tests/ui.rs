@@ -429,7 +429,7 @@ fn help_overlay_lists_every_key_of_the_focus() {
     h.key(KeyCode::Char('?'));
     assert!(h.state.help);
     let s = text(&render(&h.state, 150, 40));
-    for b in drcockpit::app::keys::for_focus(h.state.focus, h.state.mode) {
+    for b in drcockpit::app::keys::for_focus(&h.state) {
         assert!(s.contains(b.what), "help lacks {:?}:\n{s}", b.what);
     }
     snap("help", &h.state);
@@ -809,10 +809,10 @@ fn log_focus_changes_footer_and_help() {
     h.key(KeyCode::Tab);
     let s = text(&render(&h.state, 80, 24));
     assert!(s.contains("» Log"), "{s}");
-    assert!(s.contains("f / End follow"), "{s}");
+    assert!(s.contains("f follow"), "{s}");
     h.key(KeyCode::Char('?'));
     let s = text(&render(&h.state, 150, 40));
-    for b in drcockpit::app::keys::log() {
+    for b in drcockpit::app::keys::log(&h.state.keys, h.state.mode) {
         assert!(s.contains(b.what), "help lacks {:?}\n{s}", b.what);
     }
 }
@@ -925,4 +925,73 @@ fn a_step_that_cannot_start_yet_offers_no_run() {
     h.state.selected = 0;
     let s = text(&render(&h.state, 160, 48));
     assert!(footer_row(&s).contains("⏎ run"), "{}", footer_row(&s));
+}
+
+// ---- issue 14: keys are data, mouse ----
+
+/// docs/keys.md is generated from the key table; this fails when it is out of date
+/// (`DRCOCKPIT_WRITE_DOCS=1 cargo test --test ui keys_md` rewrites it).
+#[test]
+fn keys_md_is_generated_from_the_key_table() {
+    let want = drcockpit::app::keys::Keymap::default().markdown();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys.md");
+    if std::env::var_os("DRCOCKPIT_WRITE_DOCS").is_some() {
+        std::fs::write(&path, &want).expect("write docs/keys.md");
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/keys.md is out of date: run `DRCOCKPIT_WRITE_DOCS=1 cargo test --test ui keys_md`"
+    );
+    // Keys that worked but were not listed are listed now.
+    for k in [
+        "`↑/k`",
+        "`pgup/up/k`",
+        "`G/End`",
+        "`g/Home`",
+        "`f/End`",
+        "`Ctrl-d`",
+        "`Ctrl-u`",
+        "`y`",
+    ] {
+        let k = k.replace("pgup", "PgUp").replace("up/", "↑/");
+        assert!(want.contains(&k), "docs/keys.md lacks {k}");
+    }
+}
+
+/// A click maps to the step drawn under it, through the geometry the checklist is drawn with.
+#[test]
+fn a_click_on_a_drawn_step_row_selects_that_step() {
+    for (w, hh) in [(160u16, 48u16), (80, 24)] {
+        let mut h = Harness::new(Mode::Live);
+        h.outage(true);
+        let term = render(&h.state, w, hh);
+        let buf = term.backend().buffer().clone();
+        let size = ratatui::layout::Rect::new(0, 0, w, hh);
+        for i in 0..h.state.steps.len() {
+            let title = h.state.plan.steps[i].title.clone();
+            let want = format!("{} {}", i + 1, &title[..title.len().min(8)]);
+            let Some((col, row)) = (0..hh).find_map(|y| {
+                let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+                line.find(&want)
+                    .map(|byte| (line[..byte].chars().count() as u16, y))
+            }) else {
+                continue; // scrolled out of view at this size
+            };
+            assert_eq!(
+                ui::step_at(&h.state, size, col, row),
+                Some(i),
+                "{w}x{hh}: click on {want:?} at {col},{row}"
+            );
+            h.send(Msg::Click { step: i });
+            assert_eq!(h.state.selected, i);
+            h.send(Msg::Click { step: 0 });
+        }
+        // The header row is no step; the log pane is the log.
+        assert_eq!(ui::step_at(&h.state, size, 1, 0), None);
+        assert_eq!(
+            ui::pane_at(&h.state, size, 0, 0),
+            drcockpit::app::Pane::Other
+        );
+    }
 }

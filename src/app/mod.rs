@@ -11,4 +11,4 @@ pub use observe::{
     Level, Observation, ProbeError, Reading, Section, SectionState, SectionView, Verdict,
 };
 pub use state::{Dialog, DialogKind, Focus, Mode, Operator, State, StepPhase, StepRun, StepStatus};
-pub use update::{Effect, Msg, OutputLine, apply, update};
+pub use update::{Effect, Msg, OutputLine, Pane, Yank, apply, update};

@@ -311,6 +311,8 @@ pub struct State {
     pub declared: Option<DateTime<Utc>>,
     /// The timeline overlay is open, scrolled this many records up from the newest.
     pub timeline: Option<usize>,
+    /// The key map: the defaults with config.toml's `[keys]` (see `keys::DEFAULTS`).
+    pub keys: std::sync::Arc<super::keys::Keymap>,
 }
 
 /// Does the plan ask to watch this section of this site?
@@ -366,6 +368,7 @@ impl State {
             declared: None,
             detail_scroll: 0,
             timeline: None,
+            keys: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::keys::{Action, Ctx};
 use super::observe::{Level, Observation, age};
 use super::state::{Dialog, DialogKind, Focus, Mode, State, StepPhase, StepStatus};
 use crate::journal::{Event, PreflightCheck, Record};
@@ -91,10 +92,41 @@ pub enum Msg {
         what: String,
     },
     Resize,
+    /// The mouse wheel turned over a pane (`down`: towards the newest / the end).
+    Wheel {
+        pane: Pane,
+        down: bool,
+    },
+    /// A click on a step's row in the checklist (the runtime maps the position through the same
+    /// geometry the checklist is drawn with, `ui::step_at`). A click only selects.
+    Click {
+        step: usize,
+    },
     /// Something the operator should see in the status line (and the log already has).
     Notice {
         text: String,
     },
+}
+
+/// What the mouse wheel turned over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Log,
+    Detail,
+    Checklist,
+    /// Anything else (the panels, the header): the wheel does nothing there.
+    Other,
+}
+
+/// What `y` / `Y` copy to the clipboard (OSC 52, written by the runtime).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Yank {
+    /// Text the engine has (a step's exact call), already redacted.
+    Text { what: String, text: String },
+    /// The newest log line the log pane shows (with the filter).
+    LogLine { filter: String },
+    /// The journal's path.
+    JournalPath,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +172,8 @@ pub enum Effect {
     /// Review mode: write the review record (every step, reviewed by whom, notes, preflight
     /// results) next to the journal.
     ExportReview,
+    /// Copy to the operator's clipboard through the terminal (OSC 52; tmux passthrough).
+    Yank(Yank),
     Quit,
 }
 
@@ -157,10 +191,32 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Key(key) => {
-            if key.kind == KeyEventKind::Press
-                || key.kind == KeyEventKind::Repeat && repeat_allowed(state, &key)
+            // Esc then a key, arriving together (a fast typist, a slow link), is read as Alt+key:
+            // when nothing is bound to Alt+key, it is the Esc (closing an overlay, cancelling a
+            // dialog) and then the key — what was typed.
+            let keys = if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_))
+                && !state
+                    .keys
+                    .chords
+                    .iter()
+                    .flatten()
+                    .any(|c| c.alt && c.code == key.code)
             {
-                on_key(state, key, &mut fx);
+                let mut plain = key;
+                plain.modifiers.remove(KeyModifiers::ALT);
+                let mut esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+                esc.kind = key.kind;
+                vec![esc, plain]
+            } else {
+                vec![key]
+            };
+            for key in keys {
+                if key.kind == KeyEventKind::Press
+                    || key.kind == KeyEventKind::Repeat && repeat_allowed(state, &key)
+                {
+                    on_key(state, key, &mut fx);
+                }
             }
         }
         Msg::Tick => {
@@ -334,6 +390,20 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             ));
         }
         Msg::Resize => {}
+        Msg::Wheel { pane, down } => on_wheel(state, pane, down, &mut fx),
+        Msg::Click { step } => {
+            if state.dialog.is_none()
+                && state.timeline.is_none()
+                && !state.help
+                && step < state.steps.len()
+            {
+                if state.selected != step {
+                    state.detail_scroll = 0;
+                }
+                state.selected = step;
+                state.focus = Focus::Checklist;
+            }
+        }
         Msg::Notice { text } => state.flash = Some((text, now)),
     }
     fx
@@ -394,7 +464,24 @@ fn repeat_allowed(state: &State, key: &KeyEvent) -> bool {
     match &state.dialog {
         Some(d) if yes_no(d) => false,
         Some(_) => moves || matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace),
-        None => moves || matches!(key.code, KeyCode::Char('j' | 'k')),
+        None => {
+            let ctx = match state.focus {
+                Focus::Checklist => Ctx::Checklist,
+                Focus::Log => Ctx::Log,
+            };
+            moves
+                || matches!(
+                    state.keys.action(ctx, key),
+                    Some(
+                        Action::Up
+                            | Action::Down
+                            | Action::PageUp
+                            | Action::PageDown
+                            | Action::HalfPageUp
+                            | Action::HalfPageDown
+                    )
+                )
+        }
     }
 }
 
@@ -798,80 +885,132 @@ fn advance_selection(state: &mut State, done: usize) {
 }
 
 fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if state.dialog.is_some() {
         on_dialog_key(state, key, fx);
         return;
     }
+    let map = state.keys.clone();
     if let Some(off) = state.timeline {
         let n = state.records.len();
-        state.timeline = match key.code {
-            KeyCode::Esc | KeyCode::Char('t') | KeyCode::Char('q') => None,
-            KeyCode::Up | KeyCode::Char('k') => Some((off + 1).min(n.saturating_sub(1))),
-            KeyCode::Down | KeyCode::Char('j') => Some(off.saturating_sub(1)),
-            KeyCode::PageUp => Some((off + 10).min(n.saturating_sub(1))),
-            KeyCode::PageDown => Some(off.saturating_sub(10)),
-            KeyCode::Home | KeyCode::Char('g') => Some(n.saturating_sub(1)),
-            KeyCode::End | KeyCode::Char('G') => Some(0),
+        let last = n.saturating_sub(1);
+        state.timeline = match (key.code, map.action(Ctx::Checklist, &key)) {
+            (KeyCode::Esc, _) | (_, Some(Action::Timeline | Action::Quit)) => None,
+            (_, Some(Action::Up)) => Some((off + 1).min(last)),
+            (_, Some(Action::Down)) => Some(off.saturating_sub(1)),
+            (_, Some(Action::PageUp | Action::HalfPageUp)) => Some((off + 10).min(last)),
+            (_, Some(Action::PageDown | Action::HalfPageDown)) => Some(off.saturating_sub(10)),
+            (_, Some(Action::Top)) => Some(last),
+            (_, Some(Action::Bottom)) => Some(0),
             _ => Some(off),
         };
         return;
     }
     if state.help {
-        if matches!(
-            key.code,
-            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter
-        ) {
+        if matches!(key.code, KeyCode::Esc | KeyCode::Enter)
+            || matches!(
+                map.action(Ctx::Global, &key),
+                Some(Action::Help | Action::Quit)
+            )
+        {
             state.help = false;
         }
         return;
     }
-    match key.code {
-        KeyCode::Char('c') if ctrl => request_quit(state, fx),
-        KeyCode::Char('q') => request_quit(state, fx),
-        KeyCode::Char('?') => state.help = true,
-        KeyCode::Tab | KeyCode::BackTab => {
+    let ctx = match state.focus {
+        Focus::Checklist => Ctx::Checklist,
+        Focus::Log => Ctx::Log,
+    };
+    let Some(action) = map.action(ctx, &key) else {
+        return;
+    };
+    match action {
+        Action::Quit => request_quit(state, fx),
+        Action::Help => state.help = true,
+        Action::ToggleFocus => {
             state.focus = if state.focus == Focus::Checklist {
                 Focus::Log
             } else {
                 Focus::Checklist
             };
         }
-        KeyCode::Char('/') => {
+        Action::Filter => {
             let mut d = Dialog::new(DialogKind::Filter, None, None);
             d.input = state.log_filter.clone();
             state.dialog = Some(d);
         }
-        KeyCode::Char('x') => state.expanded = !state.expanded,
-        KeyCode::Char('t') => state.timeline = Some(0),
-        KeyCode::Char('e') if state.mode == Mode::Review => {
+        Action::Expand => state.expanded = !state.expanded,
+        Action::Timeline => state.timeline = Some(0),
+        Action::Export if state.mode == Mode::Review => {
             flash(state, "exporting the review record…");
             fx.push(Effect::ExportReview);
         }
-        _ if state.focus == Focus::Log => on_log_key(state, key, fx),
-        _ => on_checklist_key(state, key, fx),
+        Action::YankJournal => {
+            fx.push(Effect::Yank(Yank::JournalPath));
+        }
+        _ if state.focus == Focus::Log => on_log_key(state, action, fx),
+        _ => on_checklist_key(state, action, fx),
     }
 }
 
-fn on_log_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
-    match key.code {
-        KeyCode::PageUp | KeyCode::Up | KeyCode::Char('k') => {
+fn on_log_key(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::PageUp | Action::HalfPageUp => {
             state.log_follow = false;
             fx.push(Effect::LogView(LogView::PageUp));
         }
-        KeyCode::PageDown | KeyCode::Down | KeyCode::Char('j') => {
-            fx.push(Effect::LogView(LogView::PageDown))
-        }
-        KeyCode::Char('f') | KeyCode::End => {
+        Action::PageDown | Action::HalfPageDown => fx.push(Effect::LogView(LogView::PageDown)),
+        Action::Follow => {
             state.log_follow = true;
             fx.push(Effect::LogView(LogView::Follow));
         }
-        KeyCode::Esc => {
+        Action::ClearFilter => {
             state.log_filter.clear();
             state.log_follow = true;
             fx.push(Effect::LogView(LogView::Follow));
         }
+        Action::Yank => fx.push(Effect::Yank(Yank::LogLine {
+            filter: state.log_filter.clone(),
+        })),
         _ => {}
+    }
+}
+
+/// The mouse wheel: the timeline when it is open, else the pane under the pointer. It only
+/// scrolls — like a held key, it never opens, confirms or runs anything.
+fn on_wheel(state: &mut State, pane: Pane, down: bool, fx: &mut Vec<Effect>) {
+    if state.dialog.is_some() || state.help {
+        return;
+    }
+    if let Some(off) = state.timeline {
+        let last = state.records.len().saturating_sub(1);
+        state.timeline = Some(if down {
+            off.saturating_sub(3)
+        } else {
+            (off + 3).min(last)
+        });
+        return;
+    }
+    match (pane, down) {
+        (Pane::Log, false) => {
+            state.log_follow = false;
+            fx.push(Effect::LogView(LogView::PageUp));
+        }
+        (Pane::Log, true) => fx.push(Effect::LogView(LogView::PageDown)),
+        (Pane::Detail, true) => state.detail_scroll = state.detail_scroll.saturating_add(3),
+        (Pane::Detail, false) => state.detail_scroll = state.detail_scroll.saturating_sub(3),
+        (Pane::Checklist, _) => {
+            let n = state.steps.len();
+            let before = state.selected;
+            state.selected = if down {
+                (state.selected + 1).min(n.saturating_sub(1))
+            } else {
+                state.selected.saturating_sub(1)
+            };
+            if state.selected != before {
+                state.detail_scroll = 0;
+            }
+        }
+        (Pane::Other, _) => {}
     }
 }
 
@@ -884,38 +1023,56 @@ fn request_quit(state: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-fn on_checklist_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+/// Half of the step detail's page, in lines (the detail is at least 8 rows high at the
+/// smallest supported size; PgUp/PgDn move 5).
+const HALF_PAGE: u16 = 5;
+
+fn on_checklist_key(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     let n = state.steps.len();
     let before = state.selected;
-    match key.code {
-        KeyCode::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(5),
-        KeyCode::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(5),
-        _ => on_checklist_action(state, key, n, fx),
+    match action {
+        Action::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(5),
+        Action::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(5),
+        Action::HalfPageDown => state.detail_scroll = state.detail_scroll.saturating_add(HALF_PAGE),
+        Action::HalfPageUp => state.detail_scroll = state.detail_scroll.saturating_sub(HALF_PAGE),
+        _ => on_checklist_action(state, action, n, fx),
     }
     if state.selected != before {
         state.detail_scroll = 0;
     }
 }
 
-fn on_checklist_action(state: &mut State, key: KeyEvent, n: usize, fx: &mut Vec<Effect>) {
-    match key.code {
-        KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => {
-            state.selected = (state.selected + 1).min(n.saturating_sub(1))
-        }
-        KeyCode::Home | KeyCode::Char('g') => state.selected = 0,
-        KeyCode::End | KeyCode::Char('G') => state.selected = n.saturating_sub(1),
-        KeyCode::Enter => activate(state, state.selected, fx),
-        KeyCode::Char('s') => act(state, Act::Skip, fx),
-        KeyCode::Char('r') => act(state, Act::Retry, fx),
-        KeyCode::Char('o') => act(state, Act::Override, fx),
-        KeyCode::Char('d') => act(state, Act::MarkDone, fx),
-        KeyCode::Char('n') => act(state, Act::Note, fx),
-        KeyCode::Char('m') => act(state, Act::Reviewed, fx),
-        KeyCode::Char('A') => act(state, Act::Abort, fx),
-        KeyCode::Char('D') => declare(state, fx),
+fn on_checklist_action(state: &mut State, action: Action, n: usize, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Up => state.selected = state.selected.saturating_sub(1),
+        Action::Down => state.selected = (state.selected + 1).min(n.saturating_sub(1)),
+        Action::Top => state.selected = 0,
+        Action::Bottom => state.selected = n.saturating_sub(1),
+        Action::Run => activate(state, state.selected, fx),
+        Action::Skip => act(state, Act::Skip, fx),
+        Action::Retry => act(state, Act::Retry, fx),
+        Action::Override => act(state, Act::Override, fx),
+        Action::MarkDone => act(state, Act::MarkDone, fx),
+        Action::Note => act(state, Act::Note, fx),
+        Action::MarkReviewed => act(state, Act::Reviewed, fx),
+        Action::Abort => act(state, Act::Abort, fx),
+        Action::Declare => declare(state, fx),
+        Action::Yank => yank_step(state, fx),
         _ => {}
     }
+}
+
+/// `y` with no dialog open: the selected step's exact call, as review mode describes it, redacted.
+/// (Inside a y/n confirmation `y` confirms — that path never reaches here.)
+fn yank_step(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(spec) = state.plan.steps.get(state.selected) else {
+        return;
+    };
+    let text = crate::steps::describe(&spec.action).join("\n");
+    fx.push(Effect::Yank(Yank::Text {
+        what: format!("step {}'s exact call", spec.id),
+        text: crate::redact::redact_string(text),
+    }));
 }
 
 #[derive(Clone, Copy)]
@@ -1330,14 +1487,27 @@ fn on_dialog_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         // ⏎ opened this confirmation: it never confirms it (a double ⏎ ran a step twice).
         // A step that changes the world is confirmed with `y` or its typed word.
         KeyCode::Enter if d.kind == DialogKind::ConfirmRun && d.word.is_none() => {
-            d.error = Some("press y to run it (⏎ does not confirm) · n or Esc cancels".into());
+            d.error = Some(format!(
+                "press {} to run it (⏎ does not confirm) · n or Esc cancels",
+                state.keys.confirm_label()
+            ));
         }
         KeyCode::Enter => submit_dialog(state, fx),
         KeyCode::Char(c) => {
-            // A plain confirmation (no typed word) answers to y / n.
+            // A plain confirmation (no typed word) answers to y (or config's `confirm`) / n.
             if yes_no(d) {
+                let confirm = state.keys.action(Ctx::Dialog, &key) == Some(Action::Confirm)
+                    || !ctrl
+                        && c == 'Y'
+                        && state
+                            .keys
+                            .keys_of(Ctx::Dialog, Action::Confirm)
+                            .iter()
+                            .any(|k| k.code == KeyCode::Char('y') && !k.ctrl && !k.alt);
+                if confirm {
+                    return submit_dialog(state, fx);
+                }
                 match c {
-                    'y' | 'Y' => return submit_dialog(state, fx),
                     'n' | 'N' => {
                         state.dialog = None;
                         return;

@@ -27,11 +27,24 @@ use crate::journal::writer::{
 };
 use crate::ui::{self, Theme, View};
 
+/// `--no-mouse` (set once by the command line, before the session starts).
+pub static NO_MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn run(cfg: SessionConfig) -> i32 {
     let theme = match Theme::load(cfg.theme.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("theme: {e}");
+            return exit::USAGE;
+        }
+    };
+    let input = match crate::ui::theme::config_input() {
+        Ok((keys, mouse)) => Input {
+            keys: Arc::new(keys),
+            mouse: mouse && !NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed),
+        },
+        Err(e) => {
+            eprintln!("keys: {e}");
             return exit::USAGE;
         }
     };
@@ -50,7 +63,7 @@ pub fn run(cfg: SessionConfig) -> i32 {
     };
     rt.block_on(async move {
         match session::prepare(&cfg).await {
-            Ok(p) => run_session(p, theme).await,
+            Ok(p) => run_session(p, theme, input).await,
             Err((code, msg)) => {
                 eprintln!("{}", crate::redact::redact(&msg));
                 code
@@ -187,11 +200,37 @@ fn still_running(state: &State, records: &[crate::journal::Record], host: &str) 
     out
 }
 
+/// The key map and the mouse setting (config.toml, `--no-mouse`).
+struct Input {
+    keys: Arc<crate::app::keys::Keymap>,
+    mouse: bool,
+}
+
 /// A terminal event as a message; a read error or the end of the stream means the terminal is
-/// gone (`lost` says why).
-fn term_msg(ev: Option<std::io::Result<TermEvent>>, lost: &mut Option<String>) -> Option<Msg> {
+/// gone (`lost` says why). Mouse positions are mapped through the layout the screen is drawn
+/// with (`ui::pane_at`, `ui::step_at`), for the terminal's current size.
+fn term_msg(
+    ev: Option<std::io::Result<TermEvent>>,
+    lost: &mut Option<String>,
+    state: &State,
+) -> Option<Msg> {
     match ev {
         Some(Ok(TermEvent::Key(k))) => Some(Msg::Key(k)),
+        Some(Ok(TermEvent::Mouse(m))) => {
+            use crossterm::event::{MouseButton, MouseEventKind as K};
+            let (w, h) = crossterm::terminal::size().ok()?;
+            let size = ratatui::layout::Rect::new(0, 0, w, h);
+            match m.kind {
+                K::ScrollUp | K::ScrollDown => Some(Msg::Wheel {
+                    pane: ui::pane_at(state, size, m.column, m.row),
+                    down: m.kind == K::ScrollDown,
+                }),
+                K::Down(MouseButton::Left) => {
+                    ui::step_at(state, size, m.column, m.row).map(|step| Msg::Click { step })
+                }
+                _ => None,
+            }
+        }
         Some(Ok(TermEvent::Resize(..))) => Some(Msg::Resize),
         Some(Ok(_)) => None,
         Some(Err(e)) => {
@@ -205,7 +244,7 @@ fn term_msg(ev: Option<std::io::Result<TermEvent>>, lost: &mut Option<String>) -
     }
 }
 
-async fn run_session(p: Prepared, theme: Theme) -> i32 {
+async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
         eprintln!("log pane: {e}");
     }
@@ -219,6 +258,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     };
     let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
     state.drill = p.drill;
+    state.keys = input.keys.clone();
     state.mode_note = p.mode_note.clone();
     if p.mode == Mode::Live {
         state.lock = p.lock.clone();
@@ -297,6 +337,11 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             return exit::FAILURE;
         }
     };
+    if input.mouse
+        && let Err(e) = terminal::enable_mouse()
+    {
+        log::warn!(target: "terminal", "mouse off: {e}");
+    }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
@@ -369,7 +414,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             && (state.running_step().is_some()
                 || state.steps.iter().any(|s| s.review.preflight_running));
         let first = tokio::select! {
-            ev = async { events.as_mut()?.next().await }, if events.is_some() => term_msg(ev, &mut lost),
+            ev = async { events.as_mut()?.next().await }, if events.is_some() => term_msg(ev, &mut lost, &state),
             Some(m) = rx.recv() => Some(m),
             _ = clock.tick() => Some(Msg::Tick),
             _ = spinner.tick(), if spinning => Some(Msg::Tick),
@@ -392,7 +437,7 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
             let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
                 break;
             };
-            if let Some(m) = term_msg(ev, &mut lost) {
+            if let Some(m) = term_msg(ev, &mut lost, &state) {
                 batch.push(m);
             }
         }
@@ -431,6 +476,9 @@ async fn run_session(p: Prepared, theme: Theme) -> i32 {
     }
     journal.close();
     if detached.is_none() {
+        if input.mouse {
+            terminal::disable_mouse();
+        }
         terminal::leave();
     }
     let lost = journal.lost();

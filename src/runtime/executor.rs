@@ -206,6 +206,27 @@ impl Executor {
                     let _ = tx.send(Msg::Notice { text });
                 });
             }
+            Effect::Yank(y) => {
+                use crate::app::Yank;
+                let (what, text) = match y {
+                    Yank::Text { what, text } => (what, Some(text)),
+                    Yank::LogLine { filter } => (
+                        "the newest log line".to_string(),
+                        crate::ui::logstore::matching(&filter, 1).pop().map(|l| {
+                            format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)
+                        }),
+                    ),
+                    Yank::JournalPath => (
+                        "the journal's path".to_string(),
+                        self.journal_path.as_ref().map(|p| p.display().to_string()),
+                    ),
+                };
+                let text = match text {
+                    Some(t) => super::terminal::yank(&t, &what),
+                    None => format!("nothing to copy: no {}", what.trim_start_matches("the ")),
+                };
+                let _ = self.tx.send(Msg::Notice { text });
+            }
             Effect::Quit => {}
         }
     }

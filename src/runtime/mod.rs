@@ -7,7 +7,7 @@ pub mod init;
 mod online;
 mod session;
 pub mod status;
-mod terminal;
+pub mod terminal;
 
 use clap::Parser;
 
@@ -52,6 +52,7 @@ pub fn main_entry() -> i32 {
             return code;
         }
     };
+    cockpit::NO_MOUSE.store(cli.no_mouse, std::sync::atomic::Ordering::Relaxed);
     let command = cli.command.unwrap_or(Command::Demo {
         scenario: "region-outage".into(),
         seed: 42,

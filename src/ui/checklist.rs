@@ -115,8 +115,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     if h == 0 || state.steps.is_empty() {
         return;
     }
-    // Reason lines for every step when they fit, else only for the selected step.
-    let all_reasons = (rows_wanted(state) as usize) <= h;
+    let (owners, scroll) = list_rows(state, h);
     let mut lines: Vec<Line> = Vec::new();
     let mut sel_line = 0;
     for i in 0..state.steps.len() {
@@ -150,7 +149,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             }
         }
         lines.push(Line::from(spans));
-        if (all_reasons || sel)
+        if owners.iter().filter(|o| **o == i).count() > 1
             && let Some(r) = reason(state, i)
         {
             let rs = match st {
@@ -164,13 +163,35 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             ]));
         }
     }
+    debug_assert_eq!(lines.len(), owners.len());
+    let _ = sel_line;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
+
+/// The checklist's geometry in a list `h` rows high: the step each line belongs to (a step's
+/// line, then its reason line when shown) and how far the list is scrolled to keep the selection
+/// in view. [`draw_list`] draws by it and a mouse click is mapped by it ([`super::step_at`]).
+pub fn list_rows(state: &State, h: usize) -> (Vec<usize>, usize) {
+    // Reason lines for every step when they fit, else only for the selected step.
+    let all_reasons = (rows_wanted(state) as usize) <= h;
+    let mut owners = Vec::new();
+    let mut sel_line = 0;
+    for i in 0..state.steps.len() {
+        if i == state.selected {
+            sel_line = owners.len();
+        }
+        owners.push(i);
+        if (all_reasons || i == state.selected) && reason(state, i).is_some() {
+            owners.push(i);
+        }
+    }
     // Keep the selection in view.
     let scroll = if sel_line + 2 > h {
-        (sel_line + 2 - h).min(lines.len().saturating_sub(h))
+        (sel_line + 2 - h).min(owners.len().saturating_sub(h))
     } else {
         0
     };
-    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+    (owners, scroll)
 }
 
 /// The keys that act on step `i` right now (the detail pane's last line): the same list as the

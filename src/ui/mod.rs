@@ -53,58 +53,22 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
         return;
     }
     let notice = notice_line(state, t);
-    let [header, notice_area, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(u16::from(notice.is_some())),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    frame.render_widget(Paragraph::new(header_line(state, t, header.width)), header);
+    let at = areas(state, area);
+    frame.render_widget(
+        Paragraph::new(header_line(state, t, at.header.width)),
+        at.header,
+    );
     if let Some(n) = notice {
-        frame.render_widget(Paragraph::new(n), notice_area);
+        frame.render_widget(Paragraph::new(n), at.notice);
     }
-    frame.render_widget(Paragraph::new(footer_line(state, t, footer.width)), footer);
-
-    let wide = area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT;
-    let panel_h = panels::height(state, wide, body.height);
-    if wide {
-        let right_w = (area.width * 34 / 100).clamp(38, 64);
-        let [left, right] =
-            Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(body);
-        let [panels_area, log_area] =
-            Layout::vertical([Constraint::Length(panel_h), Constraint::Min(3)]).areas(left);
-        panels::draw(frame, panels_area, state, t);
-        logpane::draw(frame, log_area, state, view);
-        let want = checklist::rows_wanted(state) + 2;
-        let check_h = want.min(right.height.saturating_mul(55) / 100).max(5);
-        let [check_area, detail_area] =
-            Layout::vertical([Constraint::Length(check_h), Constraint::Min(4)]).areas(right);
-        checklist::draw_list(frame, check_area, state, t);
-        checklist::draw_detail(frame, detail_area, state, t);
-    } else {
-        let remain = body.height.saturating_sub(panel_h);
-        let log_h = if remain >= 15 {
-            5
-        } else if remain >= 11 {
-            4
-        } else {
-            3
-        };
-        let [panels_area, middle, log_area] = Layout::vertical([
-            Constraint::Length(panel_h),
-            Constraint::Min(4),
-            Constraint::Length(log_h),
-        ])
-        .areas(body);
-        panels::draw(frame, panels_area, state, t);
-        let [check_area, detail_area] =
-            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
-                .areas(middle);
-        checklist::draw_list(frame, check_area, state, t);
-        checklist::draw_detail(frame, detail_area, state, t);
-        logpane::draw(frame, log_area, state, view);
-    }
+    frame.render_widget(
+        Paragraph::new(footer_line(state, t, at.footer.width)),
+        at.footer,
+    );
+    panels::draw(frame, at.panels, state, t);
+    logpane::draw(frame, at.log, state, view);
+    checklist::draw_list(frame, at.checklist, state, t);
+    checklist::draw_detail(frame, at.detail, state, t);
 
     // Overlays never cover the header: the mode badge stays visible.
     let below = Rect::new(
@@ -373,9 +337,115 @@ fn notice_line(state: &State, t: &Theme) -> Option<Line<'static>> {
     (!spans.is_empty()).then(|| Line::from(spans))
 }
 
+/// Where everything goes on a screen of `area`: the one layout that [`draw`] draws by and the
+/// mouse is mapped by ([`pane_at`], [`step_at`]).
+pub struct Areas {
+    pub header: Rect,
+    pub notice: Rect,
+    pub footer: Rect,
+    pub panels: Rect,
+    pub log: Rect,
+    pub checklist: Rect,
+    pub detail: Rect,
+}
+
+pub fn areas(state: &State, area: Rect) -> Areas {
+    // The same test draw makes (the notice row shows only when there is something to say).
+    let has_notice = notice_line(state, &Theme::default()).is_some();
+    let [header, notice, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(has_notice)),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let wide = area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT;
+    let panel_h = panels::height(state, wide, body.height);
+    if wide {
+        let right_w = (area.width * 34 / 100).clamp(38, 64);
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(body);
+        let [panels, log] =
+            Layout::vertical([Constraint::Length(panel_h), Constraint::Min(3)]).areas(left);
+        let want = checklist::rows_wanted(state) + 2;
+        let check_h = want.min(right.height.saturating_mul(55) / 100).max(5);
+        let [checklist, detail] =
+            Layout::vertical([Constraint::Length(check_h), Constraint::Min(4)]).areas(right);
+        Areas {
+            header,
+            notice,
+            footer,
+            panels,
+            log,
+            checklist,
+            detail,
+        }
+    } else {
+        let remain = body.height.saturating_sub(panel_h);
+        let log_h = if remain >= 15 {
+            5
+        } else if remain >= 11 {
+            4
+        } else {
+            3
+        };
+        let [panels, middle, log] = Layout::vertical([
+            Constraint::Length(panel_h),
+            Constraint::Min(4),
+            Constraint::Length(log_h),
+        ])
+        .areas(body);
+        let [checklist, detail] =
+            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
+                .areas(middle);
+        Areas {
+            header,
+            notice,
+            footer,
+            panels,
+            log,
+            checklist,
+            detail,
+        }
+    }
+}
+
+/// The pane under a mouse position on a `size` screen.
+pub fn pane_at(state: &State, size: Rect, col: u16, row: u16) -> crate::app::Pane {
+    use crate::app::Pane;
+    if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
+        return Pane::Other;
+    }
+    let at = areas(state, size);
+    let p = ratatui::layout::Position::new(col, row);
+    if at.log.contains(p) {
+        Pane::Log
+    } else if at.detail.contains(p) {
+        Pane::Detail
+    } else if at.checklist.contains(p) {
+        Pane::Checklist
+    } else {
+        Pane::Other
+    }
+}
+
+/// The step whose row is at a mouse position on a `size` screen (the checklist's border and
+/// empty rows are no step).
+pub fn step_at(state: &State, size: Rect, col: u16, row: u16) -> Option<usize> {
+    if pane_at(state, size, col, row) != crate::app::Pane::Checklist {
+        return None;
+    }
+    let inner = Block::bordered().inner(areas(state, size).checklist);
+    if !inner.contains(ratatui::layout::Position::new(col, row)) {
+        return None;
+    }
+    let (owners, scroll) = checklist::list_rows(state, usize::from(inner.height));
+    owners.get(usize::from(row - inner.y) + scroll).copied()
+}
+
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
     let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
-        overlay::dialog_keys(d)
+        overlay::dialog_keys(d, &state.keys.confirm_label())
     } else if state.timeline.is_some() {
         vec![
             ("↑↓".into(), "scroll".into()),

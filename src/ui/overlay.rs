@@ -23,7 +23,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let bindings = crate::app::keys::for_focus(state.focus, state.mode);
+    let bindings = crate::app::keys::for_focus(state);
     let focus = match state.focus {
         Focus::Checklist => "checklist",
         Focus::Log => "log",
@@ -41,11 +41,37 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         ));
     }
     lines.push(Line::raw(""));
-    for b in &bindings {
-        lines.push(Line::from(vec![
-            Span::styled(pad(b.keys, kw), t.key),
-            Span::styled(b.what, t.text),
-        ]));
+    // Two columns when one does not fit the height (80×24 has ~22 rows for 26 keys).
+    // Each description is cut to its column then (docs/keys.md has every word).
+    let two = bindings.len() + 10 > usize::from(area.height);
+    let ww = if two {
+        (usize::from(area.width).saturating_sub(4) / 2)
+            .saturating_sub(kw)
+            .max(8)
+    } else {
+        bindings.iter().map(|b| b.what.width()).max().unwrap_or(10) + 2
+    };
+    let rows = if two {
+        bindings.len().div_ceil(2)
+    } else {
+        bindings.len()
+    };
+    for r in 0..rows {
+        let mut spans = Vec::new();
+        for b in [
+            bindings.get(r),
+            two.then(|| bindings.get(r + rows)).flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            spans.push(Span::styled(pad(&b.keys, kw), t.key));
+            spans.push(Span::styled(
+                pad(&super::trunc(b.what, ww.saturating_sub(1)), ww),
+                t.text,
+            ));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Step states", t.title));
@@ -76,14 +102,15 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
 }
 
 /// The keys a dialog answers to (also shown in the footer).
-pub fn dialog_keys(d: &Dialog) -> Vec<(String, String)> {
+/// `confirm`: the confirming key's label (`y`, or config.toml's `confirm`).
+pub fn dialog_keys(d: &Dialog, confirm: &str) -> Vec<(String, String)> {
     let p = |k: &str, w: &str| (k.to_string(), w.to_string());
     match d.kind {
         // ⏎ opened it, so ⏎ does not confirm it.
         DialogKind::ConfirmRun if d.word.is_none() => {
-            vec![p("y", "run"), p("n/Esc", "cancel")]
+            vec![p(confirm, "run"), p("n/Esc", "cancel")]
         }
-        DialogKind::Quit => vec![p("y/⏎", "quit"), p("n/Esc", "stay")],
+        DialogKind::Quit => vec![p(&format!("{confirm}/⏎"), "quit"), p("n/Esc", "stay")],
         DialogKind::Filter => vec![p("⏎", "apply"), p("Esc", "clear filter")],
         _ => vec![p("⏎", "submit"), p("Esc", "cancel"), p("⌫", "erase")],
     }
@@ -271,7 +298,7 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
     }
     body.push(Line::raw(""));
-    let keys = dialog_keys(d);
+    let keys = dialog_keys(d, &state.keys.confirm_label());
     let max_w = area.width.saturating_sub(4).min(76);
     let content_w = body
         .iter()

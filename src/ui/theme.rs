@@ -407,6 +407,46 @@ fn config_theme(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
+/// The input settings of config.toml: the `[keys]` overrides and `mouse` (default on). No file:
+/// the defaults. A bad `[keys]` (one key for two actions, a confirming key that opens the
+/// confirmation too) is refused with a message naming the file.
+pub fn config_input() -> Result<(crate::app::keys::Keymap, bool), String> {
+    match config_path() {
+        Some(path) if path.is_file() => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+            input_from(&text).map_err(|e| format!("bad config {}: {e}", path.display()))
+        }
+        _ => Ok((Default::default(), true)),
+    }
+}
+
+/// [`config_input`] from the file's text.
+pub fn input_from(text: &str) -> Result<(crate::app::keys::Keymap, bool), String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let keys = match table.get("keys") {
+        None => Default::default(),
+        Some(toml::Value::Table(t)) => crate::app::keys::Keymap::with_overrides(t)?,
+        Some(other) => {
+            return Err(format!(
+                "`keys` must be a table ([keys] quit = \"Q\"), not {}",
+                other.type_str()
+            ));
+        }
+    };
+    let mouse = match table.get("mouse") {
+        None => true,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(other) => {
+            return Err(format!(
+                "`mouse` must be true or false, not {}",
+                other.type_str()
+            ));
+        }
+    };
+    Ok((keys, mouse))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
