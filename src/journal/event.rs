@@ -26,6 +26,9 @@ pub enum Event {
         host: String,
         pid: u32,
         version: String,
+        /// The git commit the binary was built from (journals before it: absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resumed_from: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
