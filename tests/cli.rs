@@ -250,8 +250,18 @@ fn info_names_the_build_and_the_paths_a_plan_would_use() {
         &[("NO_COLOR", "1")],
     );
     for key in [
-        "version", "commit", "build date", "config", "theme", "state dir", "lock", "journals",
-        "debug log", "terminal", "colours", "NO_COLOR",
+        "version",
+        "commit",
+        "build date",
+        "config",
+        "theme",
+        "state dir",
+        "lock",
+        "journals",
+        "debug log",
+        "terminal",
+        "colours",
+        "NO_COLOR",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(key)),

@@ -1504,7 +1504,7 @@ command = ["sh", "-c", "echo switched"]
 fn session_started_records_the_build_commit_and_the_report_names_the_build() {
     let mut ev = started("live", true, "abc123");
     if let Event::SessionStarted { commit, .. } = &mut ev {
-        *commit = Some("0123456789ab".into());
+        *commit = Some(Box::new("0123456789ab".into()));
     }
     let line = serde_json::to_string(&rec(1, 0, "ana", ev)).expect("serialise");
     assert!(line.contains(r#""commit":"0123456789ab""#), "{line}");

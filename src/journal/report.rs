@@ -432,7 +432,7 @@ pub fn build(records: &[Record]) -> ReportModel {
                     host: r(host),
                     pid: *pid,
                     version: r(version),
-                    commit: commit.as_deref().map(r),
+                    commit: commit.as_deref().map(|c| r(c)),
                     resumed_from: resumed_from.as_deref().map(r),
                 });
                 text = Some(format!(
