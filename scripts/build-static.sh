@@ -71,6 +71,6 @@ done
 
 for bin in "${built[@]}"; do
   bytes=$(stat -c %s "$bin")
-  printf '%s: %s bytes (%s MB)\n' "$bin" "$bytes" "$(awk "BEGIN{printf \"%.1f\", $bytes/1048576}")"
+  printf '%s: %s bytes (%s MiB)\n' "$bin" "$bytes" "$(awk "BEGIN{printf \"%.2f\", $bytes/1048576}")"
   file "$bin"
 done
