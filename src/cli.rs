@@ -5,8 +5,19 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `--version`: the crate version, the git commit and the build date (`build.rs`), so a bug
+/// report or a journal names the exact build.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DRCOCKPIT_BUILD_COMMIT"),
+    ", built ",
+    env!("DRCOCKPIT_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
-#[command(name = "drcockpit", version, about = "A terminal cockpit for disaster-recovery failover", long_about = None)]
+#[command(name = "drcockpit", version = LONG_VERSION, about = "A terminal cockpit for disaster-recovery failover", long_about = None)]
 #[command(after_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     /// Theme name (dark, light, high-contrast) or a path to a theme TOML file.
@@ -20,6 +31,19 @@ pub struct Cli {
     /// config.toml.
     #[arg(long, global = true)]
     pub no_mouse: bool,
+    /// Debug log for bug reports: the log pane's records, redacted, appended to this file.
+    #[arg(long, global = true, env = "DRCOCKPIT_LOG", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// The debug log's level, RUST_LOG style: error, warn, info or debug, optionally per target
+    /// (`info,deploy-dr=debug`).
+    #[arg(
+        long,
+        global = true,
+        env = "DRCOCKPIT_LOG_LEVEL",
+        default_value = "debug",
+        value_name = "SPEC"
+    )]
+    pub log_level: String,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -148,6 +172,17 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print a shell completion script, e.g. `drcockpit completions bash >
+    /// ~/.local/share/bash-completion/completions/drcockpit`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `drcockpit man > ~/.local/share/man/man1/drcockpit.1`.
+    Man,
+    /// What this binary is and what it would use: version, commit, config, theme, state
+    /// directory, lock and journal paths (for PLAN when given), debug log, terminal, colours.
+    Info { plan: Option<PathBuf> },
 }
 
 /// The environment variables drcockpit reads, at the end of `--help`.

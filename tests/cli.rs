@@ -58,6 +58,9 @@ fn every_printing_command_exits_quietly_when_the_reader_of_stdout_has_gone() {
     let journal = journal.to_str().expect("utf-8 path");
     let cases: &[(&[&str], &[i32])] = &[
         (&["schema"], &[0]),
+        (&["completions", "zsh"], &[0]),
+        (&["man"], &[0]),
+        (&["info", "plans/demo.toml"], &[0]),
         (&["--help"], &[0]),
         (&["--version"], &[0]),
         (&["check", "--help"], &[0]),
@@ -385,4 +388,131 @@ fn the_readme_gives_the_journal_paths_the_binary_uses() {
         readme.contains("`[journal] dir` (absolute), `DRCOCKPIT_STATE_DIR`, `/var/lib/drcockpit`"),
         "README: state directory order"
     );
+}
+
+fn run_ok(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drcockpit"));
+    cmd.args(args)
+        .current_dir(root())
+        .env_remove("DRCOCKPIT_SIM_URL")
+        .env_remove("DRCOCKPIT_LOG")
+        .env_remove("NO_COLOR")
+        .env("XDG_STATE_HOME", state.path())
+        .env("XDG_CONFIG_HOME", state.path())
+        .env("DRCOCKPIT_STATE_DIR", state.path())
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run drcockpit");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _drcockpit"),
+        ("zsh", "#compdef drcockpit"),
+        ("fish", "complete -c drcockpit"),
+        ("elvish", "drcockpit"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let text = run_ok(&["completions", shell], &[]);
+        assert!(text.contains(marker), "{shell}: {text:.400}");
+        // Subcommands, including the new ones, are completed.
+        assert!(text.contains("review") && text.contains("info"), "{shell}");
+    }
+}
+
+#[test]
+fn man_prints_a_roff_page_naming_the_build() {
+    let text = run_ok(&["man"], &[]);
+    assert!(text.contains(".TH drcockpit 1"), "{text:.400}");
+    assert!(text.contains("completions") && text.contains("\\-\\-log\\-file"));
+    assert!(text.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn version_names_the_commit_and_build_date() {
+    let text = run_ok(&["--version"], &[]);
+    assert!(
+        text.starts_with(&format!("drcockpit {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains(", built "), "{text}");
+}
+
+#[test]
+fn info_names_the_build_and_the_paths_a_plan_would_use() {
+    let log = tempfile::tempdir().expect("tempdir");
+    let log_path = log.path().join("debug.log");
+    let text = run_ok(
+        &[
+            "info",
+            "plans/demo.toml",
+            "--theme",
+            "light",
+            "--log-file",
+            log_path.to_str().expect("utf-8"),
+        ],
+        &[("NO_COLOR", "1")],
+    );
+    for key in [
+        "version",
+        "commit",
+        "build date",
+        "config",
+        "theme",
+        "state dir",
+        "lock",
+        "journals",
+        "debug log",
+        "terminal",
+        "colours",
+        "NO_COLOR",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(key)),
+            "no `{key}` in:\n{text}"
+        );
+    }
+    assert!(text.contains("light (from --theme)"), "{text}");
+    assert!(text.contains("(DRCOCKPIT_STATE_DIR)"), "{text}");
+    assert!(
+        text.contains("demo-shop-scaleway-fr-par-scaleway-nl-ams-") && text.contains(".lock"),
+        "{text}"
+    );
+    assert!(text.contains("NO_COLOR      set"), "{text}");
+    assert!(text.contains("(level debug)"), "{text}");
+}
+
+#[test]
+fn a_debug_log_that_cannot_be_opened_is_a_usage_error_before_anything_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["schema"])
+        .env("DRCOCKPIT_LOG", "/nonexistent-dir/drcockpit.log")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run drcockpit");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the debug log /nonexistent-dir/drcockpit.log"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(["info", "--log-level", "loud"])
+        .env("DRCOCKPIT_LOG", "/tmp/drcockpit-cli-test-unused.log")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run drcockpit");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("log level `loud`"));
 }

@@ -40,6 +40,7 @@ fn started(mode: &str, drill: bool, hash: &str) -> Event {
         host: "ops-1".into(),
         pid: 4242,
         version: "0.1.0".into(),
+        commit: None,
         resumed_from: None,
         rto_secs: Some(1800),
         rpo_secs: Some(300),
@@ -1497,4 +1498,33 @@ command = ["sh", "-c", "echo switched"]
         assert!(a.journal_blocked.is_none());
         assert_eq!(a.status(0), drcockpit::app::state::StepStatus::Succeeded);
     }
+}
+
+#[test]
+fn session_started_records_the_build_commit_and_the_report_names_the_build() {
+    let mut ev = started("live", true, "abc123");
+    if let Event::SessionStarted { commit, .. } = &mut ev {
+        *commit = Some(Box::new("0123456789ab".into()));
+    }
+    let line = serde_json::to_string(&rec(1, 0, "ana", ev)).expect("serialise");
+    assert!(line.contains(r#""commit":"0123456789ab""#), "{line}");
+    // Journals written before the field existed still read, without a commit.
+    let old = line.replace(r#","commit":"0123456789ab""#, "");
+    let back: Record = serde_json::from_str(&old).expect("old journal line");
+    assert!(matches!(
+        back.event,
+        Event::SessionStarted { commit: None, .. }
+    ));
+
+    let records = vec![
+        serde_json::from_str::<Record>(&line).expect("parse"),
+        rec(2, 10, "ana", note("drill begins")),
+    ];
+    let md = report::render_markdown(&report::build(&records));
+    assert!(
+        md.contains("| Build | drcockpit 0.1.0 (commit 0123456789ab) |"),
+        "{md}"
+    );
+    let json = report::render_json(&report::build(&records)).expect("json");
+    assert!(json.contains("0123456789ab"), "{json}");
 }

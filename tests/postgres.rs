@@ -1459,6 +1459,7 @@ async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
                 host: "h".into(),
                 pid: 1,
                 version: "0".into(),
+                commit: None,
                 resumed_from: None,
                 rto_secs: Some(1800),
                 rpo_secs: Some(300),

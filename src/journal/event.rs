@@ -26,6 +26,10 @@ pub enum Event {
         host: String,
         pid: u32,
         version: String,
+        /// The git commit the binary was built from (journals before it: absent). Boxed: one
+        /// pointer, so every other event (and the engine's `Msg`) does not grow for it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<Box<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resumed_from: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

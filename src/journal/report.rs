@@ -128,6 +128,9 @@ pub struct SessionRow {
     pub host: String,
     pub pid: u32,
     pub version: String,
+    /// The build's git commit (journals that predate it: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     pub resumed_from: Option<String>,
 }
 
@@ -397,6 +400,7 @@ pub fn build(records: &[Record]) -> ReportModel {
                 host,
                 pid,
                 version,
+                commit,
                 resumed_from,
                 rto_secs,
                 rpo_secs,
@@ -428,6 +432,7 @@ pub fn build(records: &[Record]) -> ReportModel {
                     host: r(host),
                     pid: *pid,
                     version: r(version),
+                    commit: commit.as_deref().map(|c| r(c)),
                     resumed_from: resumed_from.as_deref().map(r),
                 });
                 text = Some(format!(
@@ -1790,6 +1795,22 @@ pub fn render_markdown(m: &ReportModel) -> String {
     if m.kind != "review" {
         facts.push(vec!["RTO".into(), measure_cell(&m.rto)]);
         facts.push(vec!["RPO".into(), measure_cell(&m.rpo)]);
+    }
+    let builds: Vec<String> = m
+        .sessions
+        .iter()
+        .filter_map(|s| {
+            let c = s.commit.as_deref()?;
+            Some(format!("drcockpit {} (commit {c})", s.version))
+        })
+        .fold(Vec::new(), |mut v, b| {
+            if !v.contains(&b) {
+                v.push(b);
+            }
+            v
+        });
+    if !builds.is_empty() {
+        facts.push(vec!["Build".into(), builds.join(", ")]);
     }
     if m.sessions.len() > 1 {
         facts.push(vec![

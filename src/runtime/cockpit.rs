@@ -274,6 +274,7 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         host: p.operator.host.clone(),
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").into(),
+        commit: Some(Box::new(crate::runtime::status::BUILD_COMMIT.into())),
         resumed_from: resumed.then(|| {
             p.journal_path
                 .as_ref()

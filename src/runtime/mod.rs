@@ -3,6 +3,7 @@
 
 mod cockpit;
 mod executor;
+mod info;
 pub mod init;
 mod online;
 mod session;
@@ -52,6 +53,19 @@ pub fn main_entry() -> i32 {
             return code;
         }
     };
+    if let Some(path) = &cli.log_file {
+        // Before anything logs: the logger picks the file up when the cockpit installs it.
+        if let Err(e) = crate::ui::logstore::open_log_file(path, &cli.log_level) {
+            eprintln!("--log-file: {e}");
+            return exit::USAGE;
+        }
+    }
+    let code = run_command(cli);
+    crate::ui::logstore::flush_log_file();
+    code
+}
+
+fn run_command(cli: Cli) -> i32 {
     cockpit::NO_MOUSE.store(cli.no_mouse, std::sync::atomic::Ordering::Relaxed);
     let command = cli.command.unwrap_or(Command::Demo {
         scenario: "region-outage".into(),
@@ -72,6 +86,15 @@ pub fn main_entry() -> i32 {
             dr_env,
             output,
             force,
+        }),
+        Command::Completions { shell } => info::completions(shell),
+        Command::Man => info::man(),
+        Command::Info { plan } => info::info(&info::InfoArgs {
+            plan: plan.as_deref(),
+            theme: cli.theme.as_deref(),
+            journal: cli.journal.as_deref(),
+            log_file: cli.log_file.as_deref(),
+            log_level: &cli.log_level,
         }),
         Command::Schema => {
             crate::outln!("{}", crate::plan::schema_json());

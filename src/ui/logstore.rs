@@ -4,9 +4,19 @@
 //! A thin logger sits in front of tui-logger: it redacts each message, keeps a bounded copy of
 //! the newest lines (so the pane can show only the lines matching the operator's filter, which
 //! tui-logger itself cannot do), and forwards the redacted record to tui-logger's buffer.
+//!
+//! With `--log-file` / `DRCOCKPIT_LOG`, the same redacted records also go to a file for bug
+//! reports ([`open_log_file`]). The cockpit never waits for that file: lines go through a bounded
+//! channel to a writer thread, and when the thread falls behind (a full disk, a hung NFS mount)
+//! lines are dropped and counted, never queued without limit.
 
 use std::collections::VecDeque;
-use std::sync::{LazyLock, Mutex, OnceLock};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -25,9 +35,15 @@ pub struct LogLine {
 static MIRROR: LazyLock<Mutex<VecDeque<LogLine>>> =
     LazyLock::new(|| Mutex::new(VecDeque::with_capacity(256)));
 static INSTALLED: OnceLock<()> = OnceLock::new();
+/// The debug log file, when asked for (set before the logger is installed).
+static FILE: OnceLock<Arc<FileSink>> = OnceLock::new();
+
+/// Lines the writer thread may be behind before new ones are dropped.
+pub const FILE_QUEUE_DEPTH: usize = 4096;
 
 struct PaneLogger {
     level: log::LevelFilter,
+    file: Option<Arc<FileSink>>,
 }
 
 impl log::Log for PaneLogger {
@@ -51,6 +67,9 @@ impl log::Log for PaneLogger {
         let text = crate::redact::redact_string(record.args().to_string());
         let target = crate::redact::redact(record.target());
         remember(record.level(), &target, &text);
+        if let Some(file) = &self.file {
+            file.write(record.level(), &target, &text);
+        }
         tui_logger::Drain::new().log(
             &log::Record::builder()
                 .args(format_args!("{text}"))
@@ -63,7 +82,196 @@ impl log::Log for PaneLogger {
         );
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        if let Some(file) = &self.file {
+            file.flush(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Which records the debug log keeps: `RUST_LOG`-style, a default level and `target=level`
+/// entries separated by commas (`info,deploy-dr=debug`); the longest matching target prefix
+/// wins. Levels: off, error, warn, info, debug, trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSpec {
+    default: log::LevelFilter,
+    targets: Vec<(String, log::LevelFilter)>,
+}
+
+impl LevelSpec {
+    pub fn parse(spec: &str) -> Result<LevelSpec, String> {
+        let level = |s: &str| {
+            s.trim().parse::<log::LevelFilter>().map_err(|_| {
+                format!(
+                    "log level `{}`: expected off, error, warn, info, debug or trace",
+                    s.trim()
+                )
+            })
+        };
+        let mut out = LevelSpec {
+            default: log::LevelFilter::Debug,
+            targets: Vec::new(),
+        };
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some((target, l)) => out.targets.push((target.trim().to_string(), level(l)?)),
+                None => out.default = level(part)?,
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn allows(&self, level: log::Level, target: &str) -> bool {
+        let limit = self
+            .targets
+            .iter()
+            .filter(|(t, _)| target.starts_with(t.as_str()))
+            .max_by_key(|(t, _)| t.len())
+            .map_or(self.default, |(_, l)| *l);
+        level <= limit
+    }
+}
+
+enum FileMsg {
+    Line(String),
+    /// Write out what is buffered, then answer.
+    Flush(SyncSender<()>),
+}
+
+/// The debug log file: a bounded queue to a writer thread that owns the file.
+pub struct FileSink {
+    path: PathBuf,
+    spec: LevelSpec,
+    tx: SyncSender<FileMsg>,
+    dropped: AtomicU64,
+}
+
+impl FileSink {
+    /// Open (append, created 0600: the records are redacted but still operational detail) and
+    /// start the writer thread.
+    pub fn open(path: &Path, spec: LevelSpec) -> Result<Arc<FileSink>, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("cannot open the debug log {}: {e}", path.display()))?;
+        let (tx, rx) = sync_channel(FILE_QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("drcockpit-log-file".into())
+            .spawn(move || write_loop(file, rx))
+            .map_err(|e| format!("cannot start the debug log writer: {e}"))?;
+        let sink = Arc::new(FileSink {
+            path: path.to_path_buf(),
+            spec,
+            tx,
+            dropped: AtomicU64::new(0),
+        });
+        let _ = sink.tx.try_send(FileMsg::Line(format!(
+            "{} ---- drcockpit {} log opened (pid {})\n",
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            crate::cli::LONG_VERSION,
+            std::process::id()
+        )));
+        Ok(sink)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queue one redacted line; never waits. A full queue drops it (counted, said later).
+    pub fn write(&self, level: log::Level, target: &str, text: &str) {
+        if !self.spec.allows(level, target) {
+            return;
+        }
+        let mut line = String::new();
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            line.push_str(&format!(
+                "{} WARN  drcockpit: {dropped} line(s) dropped: the log file writer fell behind\n",
+                Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ));
+        }
+        line.push_str(&format!(
+            "{} {:<5} {target}: {text}\n",
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            level
+        ));
+        match self.tx.try_send(FileMsg::Line(line)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1 + dropped, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Wait up to `wait` for the writer to write out what was queued (at exit).
+    pub fn flush(&self, wait: Duration) {
+        let (ack, done) = sync_channel(1);
+        if send_within(&self.tx, FileMsg::Flush(ack), wait) {
+            let _ = done.recv_timeout(wait);
+        }
+    }
+}
+
+/// `SyncSender` has no `send_timeout` on stable: retry `try_send` until `wait` has passed.
+fn send_within(tx: &SyncSender<FileMsg>, mut msg: FileMsg, wait: Duration) -> bool {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        match tx.try_send(msg) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(m)) => {
+                if std::time::Instant::now() >= until {
+                    return false;
+                }
+                msg = m;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// The writer thread: buffered, flushed whenever the queue runs dry. A failed write (a full
+/// disk) is retried on the next line; nothing here can reach the UI.
+fn write_loop(file: std::fs::File, rx: Receiver<FileMsg>) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+    while let Ok(msg) = rx.recv() {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            match msg {
+                FileMsg::Line(l) => {
+                    let _ = out.write_all(l.as_bytes());
+                }
+                FileMsg::Flush(ack) => {
+                    let _ = out.flush();
+                    let _ = ack.try_send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+/// `--log-file` / `DRCOCKPIT_LOG`: send the log pane's records (redacted) to `path` as well,
+/// at the levels `spec` allows. Call before the logger is installed; the first call wins.
+pub fn open_log_file(path: &Path, spec: &str) -> Result<(), String> {
+    let spec = LevelSpec::parse(spec)?;
+    let sink = FileSink::open(path, spec)?;
+    let _ = FILE.set(sink);
+    Ok(())
+}
+
+/// Write out the debug log before the process exits (waits at most a second).
+pub fn flush_log_file() {
+    if let Some(f) = FILE.get() {
+        f.flush(Duration::from_secs(1));
+    }
 }
 
 /// Keep a redacted copy of a line for the filtered view (tests call this; the logger, which has
@@ -118,8 +326,11 @@ pub fn install(level: log::LevelFilter) -> Result<(), String> {
         tui_logger::set_default_level(level);
         return Ok(());
     }
-    log::set_boxed_logger(Box::new(PaneLogger { level }))
-        .map_err(|e| format!("cannot install the log pane as the logger: {e}"))?;
+    log::set_boxed_logger(Box::new(PaneLogger {
+        level,
+        file: FILE.get().cloned(),
+    }))
+    .map_err(|e| format!("cannot install the log pane as the logger: {e}"))?;
     let _ = INSTALLED.set(());
     log::set_max_level(level);
     tui_logger::set_default_level(level);
@@ -150,5 +361,48 @@ mod tests {
                 .all(|l| !l.text.contains("hunter2-logstore-secret"))
         );
         assert!(!dns.is_empty());
+    }
+
+    #[test]
+    fn level_spec_reads_rust_log_style_directives() {
+        let s = LevelSpec::parse("info,deploy-dr=debug,drcockpit::clients=warn").expect("spec");
+        assert!(s.allows(log::Level::Info, "promote"));
+        assert!(!s.allows(log::Level::Debug, "promote"));
+        assert!(s.allows(log::Level::Debug, "deploy-dr"));
+        assert!(!s.allows(log::Level::Info, "drcockpit::clients::http"));
+        assert!(LevelSpec::parse("loud").is_err());
+    }
+
+    #[test]
+    fn the_debug_log_file_receives_redacted_records_and_never_the_secret() {
+        crate::redact::register("hunter2-logfile-secret", "env:LOGFILE_TEST");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("debug.log");
+        let sink = FileSink::open(&path, LevelSpec::parse("info").expect("spec")).expect("open");
+        let logger = PaneLogger {
+            level: log::LevelFilter::Debug,
+            file: Some(sink.clone()),
+        };
+        let log = |level, text: &str| {
+            log::Log::log(
+                &logger,
+                &log::Record::builder()
+                    .args(format_args!("{text}"))
+                    .level(level)
+                    .target("point-db-at-dr")
+                    .build(),
+            )
+        };
+        log(
+            log::Level::Warn,
+            "login with hunter2-logfile-secret refused",
+        );
+        log(log::Level::Debug, "below the file's level");
+        log::Log::flush(&logger);
+        let text = std::fs::read_to_string(&path).expect("read log");
+        assert!(text.contains("drcockpit"), "{text}");
+        assert!(text.contains("WARN  point-db-at-dr: login with"), "{text}");
+        assert!(!text.contains("hunter2-logfile-secret"), "{text}");
+        assert!(!text.contains("below the file's level"), "{text}");
     }
 }
