@@ -1512,7 +1512,8 @@ fn output(n: usize) -> Event {
 }
 
 /// Holds an exclusive `flock` on the journal (as another cockpit appending would) until dropped.
-struct HeldLock(std::fs::File);
+// The file is only held: closing it releases the lock.
+struct HeldLock(#[allow(dead_code)] std::fs::File);
 
 impl HeldLock {
     fn take(path: &Path) -> HeldLock {
@@ -1616,7 +1617,11 @@ fn a_failed_batch_hands_every_event_back_and_leaves_the_journal_as_it_was() {
     let (back, e) = w.append_batch(events.clone()).expect_err("ENOSPC");
     assert!(e.to_string().contains("No space left"), "{e}");
     assert_eq!(back, events, "every event back, in order");
-    assert_eq!(std::fs::metadata(&path).expect("meta").len(), len, "cut back");
+    assert_eq!(
+        std::fs::metadata(&path).expect("meta").len(),
+        len,
+        "cut back"
+    );
     let recs = w.append_batch(back).expect("retry");
     assert_eq!(recs.first().map(|r| r.seq), Some(1));
     let on_disk = read::read(&path).expect("read");
@@ -1639,7 +1644,10 @@ fn a_flood_of_output_keeps_only_the_newest_lines_in_state_and_every_other_event(
         host: "h1".into(),
     };
     let mut state = State::new(Arc::new(loaded.plan), Mode::Live, op, t0());
-    apply(&mut state, &rec(0, 0, "alice", started("live", false, "h1")));
+    apply(
+        &mut state,
+        &rec(0, 0, "alice", started("live", false, "h1")),
+    );
     const N: u64 = 30_000;
     for i in 0..N {
         apply(&mut state, &rec(i + 1, 1, "alice", output(i as usize)));
@@ -1655,7 +1663,15 @@ fn a_flood_of_output_keeps_only_the_newest_lines_in_state_and_every_other_event(
         "{} output lines kept",
         outputs.len()
     );
-    assert_eq!(outputs.last().map(|r| r.seq), Some(N), "the newest lines are kept");
-    assert_eq!(state.records.first().map(|r| r.seq), Some(0), "the session start stays");
+    assert_eq!(
+        outputs.last().map(|r| r.seq),
+        Some(N),
+        "the newest lines are kept"
+    );
+    assert_eq!(
+        state.records.first().map(|r| r.seq),
+        Some(0),
+        "the session start stays"
+    );
     assert_eq!(state.records.last().map(|r| r.seq), Some(N + 1));
 }

@@ -206,9 +206,7 @@ impl JournalWriter {
 
     /// Redact, serialise, write, fsync one event; returns the record as written.
     pub fn append(&mut self, event: Event) -> std::io::Result<Record> {
-        let mut written = self
-            .append_batch(vec![event])
-            .map_err(|(_, e)| e)?;
+        let mut written = self.append_batch(vec![event]).map_err(|(_, e)| e)?;
         written
             .pop()
             .ok_or_else(|| std::io::Error::other("journal: a write returned no record"))
@@ -473,7 +471,9 @@ fn redact_value_changed(v: &mut serde_json::Value) -> bool {
         Value::Array(a) => a.iter_mut().fold(false, |c, v| redact_value_changed(v) | c),
         Value::Object(o) => {
             let mut changed = false;
-            if o.keys().any(|k| matches!(crate::redact::redact(k), std::borrow::Cow::Owned(_))) {
+            if o.keys()
+                .any(|k| matches!(crate::redact::redact(k), std::borrow::Cow::Owned(_)))
+            {
                 let taken = std::mem::take(o);
                 for (k, val) in taken {
                     o.insert(crate::redact::redact_string(k), val);
