@@ -11,7 +11,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use drcockpit::journal::Event;
 use drcockpit::journal::writer::{JournalWriter, spawn_writer};
 
@@ -37,6 +39,8 @@ fn journal(c: &mut Criterion) {
     let mut group = c.benchmark_group("journal");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(8));
+    // A flood takes up to a second: the same few iterations per sample, not 1..=10 of them.
+    group.sampling_mode(SamplingMode::Flat);
 
     for n in [10_000usize, 100_000] {
         group.throughput(Throughput::Elements(n as u64));
@@ -66,6 +70,7 @@ fn journal(c: &mut Criterion) {
         });
     }
 
+    group.sampling_mode(SamplingMode::Auto);
     group.throughput(Throughput::Elements(1));
     group.bench_function("one_event", |b| {
         let path = dir.path().join("one.jsonl");
