@@ -5,13 +5,18 @@
   idle CPU        CPU time used over an idle window with the demo running (utime+stime from /proc)
   key → frame     time from writing a key to the first redraw bytes, while every probe is slow
                   (health URLs point at a local server that accepts and never answers)
+  idle RSS        resident memory of the demo after 5 s idle (/proc/PID/status VmRSS)
+  100k flood      a live `command` step printing 100,000 lines (`seq 100000`): time from the
+                  child's exit to the step's `step_finished` in the journal (its `at`, and when the
+                  script saw it on disk), and the cockpit's peak RSS (VmHWM)
 
-Usage: scripts/measure_budgets.py [path/to/drcockpit]   (default target/release/drcockpit)
+Usage: scripts/measure_budgets.py [path/to/drcockpit] [--flood-only]   (default target/release/drcockpit)
 Prints a Markdown table; numbers go into BENCHMARKS.md. Only loopback is used.
 """
 import os, pty, select, socket, statistics, sys, tempfile, threading, time
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/drcockpit"
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+BIN = ARGS[0] if ARGS else "target/release/drcockpit"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -171,12 +176,155 @@ def key_to_frame(n=40):
     return times
 
 
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Pump:
+    """Keep reading the terminal (a cockpit blocks when nobody reads its screen)."""
+    def __init__(self, fd):
+        self.fd, self.buf, self.stop_evt = fd, bytearray(), threading.Event()
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def run(self):
+        while not self.stop_evt.is_set():
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    return
+                self.buf += chunk
+                del self.buf[:-200000]
+
+    def wait_for(self, needle, limit=10.0):
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            if needle in self.buf:
+                return
+            time.sleep(0.02)
+        raise SystemExit(f"never saw {needle!r}")
+
+    def close(self):
+        self.stop_evt.set()
+        self.th.join()
+
+
+def idle_rss(settle=5.0):
+    with tempfile.TemporaryDirectory() as state:
+        pid, fd = spawn([], {"XDG_STATE_HOME": state})
+        pump = Pump(fd)
+        pump.wait_for(b"DEMO")
+        time.sleep(settle)
+        rss, hwm = status_kb(pid, "VmRSS"), status_kb(pid, "VmHWM")
+        pump.close()
+        stop(pid, fd)
+    return rss, hwm
+
+
+FLOOD_PLAN = """
+[plan]
+name = "flood"
+strategy = "pilot-light"
+rto = "1h"
+rpo = "15m"
+[sites.prod]
+label = "Prod"
+[sites.dr]
+label = "DR"
+[[step]]
+id = "flood"
+title = "A step printing {n} lines"
+kind = "command"
+command = ["sh", "-c", "seq {n}; date +%s.%N > {exited}"]
+"""
+
+
+def flood(n=int(os.environ.get("FLOOD_LINES", "100000"))):
+    """A live command step printing `n` lines; the child writes its exit time just before exiting."""
+    import json
+    from datetime import datetime
+    with tempfile.TemporaryDirectory() as state:
+        plan, journal = os.path.join(state, "flood.toml"), os.path.join(state, "j.jsonl")
+        exited = os.path.join(state, "exited")
+        with open(plan, "w") as f:
+            f.write(FLOOD_PLAN.format(n=n, exited=exited))
+        pid, fd = spawn(["live", plan, "--journal", journal], {"XDG_STATE_HOME": state})
+        pump = Pump(fd)
+        pump.wait_for(b"LIVE")
+        time.sleep(1.0)
+        before = status_kb(pid, "VmRSS")
+        os.write(fd, b"\r")
+        pump.wait_for(b"Confirm run")
+        os.write(fd, b"y")
+        seen, finished_at, lines = None, None, 0
+        end = time.monotonic() + 300
+        while time.monotonic() < end and seen is None:
+            time.sleep(0.02)
+            try:
+                with open(journal) as f:
+                    for line in f:
+                        if '"step_finished"' in line:
+                            seen = time.time()
+                            finished_at = json.loads(line)["at"]
+            except FileNotFoundError:
+                pass
+        if seen is None:
+            raise SystemExit("the flood step never finished")
+        hwm = status_kb(pid, "VmHWM")
+        time.sleep(2.0)
+        after = status_kb(pid, "VmRSS")
+        outs = []
+        with open(journal) as f:
+            for l in f:
+                if '"step_output"' in l:
+                    outs.append(json.loads(l)["at"])
+        lines = len(outs)
+        with open(exited) as f:
+            child_exit = float(f.read().strip())
+        pump.close()
+        stop(pid, fd)
+    ts = lambda a: datetime.fromisoformat(a.replace("Z", "+00:00")).timestamp()
+    at = ts(finished_at)
+    # Journal throughput in the real binary: output records over the span of their `at`s.
+    span = ts(outs[-1]) - ts(outs[0]) if len(outs) > 1 else 0
+    return {
+        "journal_at": at - child_exit,
+        "seen": seen - child_exit,
+        "hwm_kb": hwm,
+        "before_kb": before,
+        "after_kb": after,
+        "lines": lines,
+        "n": n,
+        "rate": lines / span if span > 0 else 0,
+    }
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def print_memory():
+    rss, hwm = idle_rss()
+    fl = flood()
+    print(f"| idle RSS, demo running 5 s after the first frame | ≤ 12 MB | {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB) |")
+    print(f"| {fl['n']}-line command step: child exit → `step_finished` journaled ({fl['lines']} output lines journaled) | ≤ 2 s | {fl['journal_at']:.2f} s (seen on disk by the script after {fl['seen']:.2f} s) |")
+    print(f"| {fl['n']}-line command step: output records journaled per second (first to last `at`) | ≥ 50,000/s | {fl['rate']:,.0f}/s |")
+    print(f"| {fl['n']}-line command step: peak RSS (VmHWM) | ≤ 30 MB | {fl['hwm_kb'] / 1024:.1f} MiB (before the step {fl['before_kb'] / 1024:.1f} MiB, 2 s after it {fl['after_kb'] / 1024:.1f} MiB) |")
+
+
 if __name__ == "__main__":
+    if "--flood-only" in sys.argv:
+        print("| budget | target | measured |")
+        print("|---|---|---|")
+        print_memory()
+        sys.exit(0)
     ff = first_frame()
     kf = key_to_frame()
     cpu = idle_cpu()
@@ -185,3 +333,4 @@ if __name__ == "__main__":
     print(f"| first frame (exec → mode badge drawn), n={len(ff)} | < 50 ms | median {statistics.median(ff):.1f} ms, max {max(ff):.1f} ms |")
     print(f"| idle CPU, demo running, 20 s window | < 1 % of a core | {cpu:.2f} % |")
     print(f"| key → redrawn frame with every probe hanging, n={len(kf)} | < 16 ms | median {statistics.median(kf):.2f} ms, p95 {pct(kf, 95):.2f} ms, max {max(kf):.2f} ms |")
+    print_memory()

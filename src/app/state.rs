@@ -302,8 +302,11 @@ pub struct State {
     pub quit: bool,
     /// Bumped on every change that needs a redraw.
     pub spinner: usize,
-    /// The journal so far (as recorded), for the timeline view.
+    /// The journal so far (as recorded), for the timeline view. Output lines are thinned to the
+    /// newest few hundred (a step's full output is in the journal; see `update::apply`).
     pub records: Vec<crate::journal::Record>,
+    /// How many `StepOutput` records `records` holds.
+    pub output_records: usize,
     /// How far the step-detail pane is scrolled (PgUp/PgDn in the checklist); reset when the
     /// selection moves.
     pub detail_scroll: u16,
@@ -365,6 +368,7 @@ impl State {
             quit: false,
             spinner: 0,
             records: Vec::new(),
+            output_records: 0,
             declared: None,
             detail_scroll: 0,
             timeline: None,

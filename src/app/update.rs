@@ -594,9 +594,30 @@ fn check_waits(state: &mut State, fx: &mut Vec<Effect>) {
 const MAX_TIMELINE: usize = 10_000;
 
 /// Fold one journal record into the state. Used live (after the journal write) and on resume.
+/// Output lines the timeline keeps (the newest): a 100,000-line step must not fill memory nor push
+/// the session's other events out of the timeline. Every line stays in the journal and the report.
+pub const OUTPUT_KEPT: usize = 200;
+
 pub fn apply(state: &mut State, rec: &Record) {
+    if matches!(rec.event, Event::StepOutput { .. }) {
+        state.output_records += 1;
+        if state.output_records >= 2 * OUTPUT_KEPT {
+            // Amortised: one pass per OUTPUT_KEPT lines drops the oldest OUTPUT_KEPT of them.
+            let mut drop = state.output_records - OUTPUT_KEPT;
+            state.records.retain(|r| {
+                let old_output = drop > 0 && matches!(r.event, Event::StepOutput { .. });
+                drop -= usize::from(old_output);
+                !old_output
+            });
+            state.output_records = OUTPUT_KEPT;
+        }
+    }
     if state.records.len() >= MAX_TIMELINE {
-        state.records.drain(..MAX_TIMELINE / 10);
+        let dropped = state.records.drain(..MAX_TIMELINE / 10);
+        let outputs = dropped
+            .filter(|r| matches!(r.event, Event::StepOutput { .. }))
+            .count();
+        state.output_records -= outputs.min(state.output_records);
     }
     state.records.push(rec.clone());
     let idx = rec.event.step().and_then(|id| state.plan.step_index(id));

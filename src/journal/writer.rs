@@ -8,8 +8,10 @@
 //!   caught; the serialised line is passed through it again, so a secret outside any string
 //!   (a number in an `Evidence` detail) is caught too. If that second pass breaks the JSON, the
 //!   event is replaced by a note saying it was withheld.
-//! * Each line is written with one `write_all` and followed by `sync_data()`; only then is the
-//!   record handed back. A new file is created with mode `0600` (parent directories `0700`) and its
+//! * Group commit: the writer thread drains everything queued (up to [`MAX_BATCH`] records),
+//!   writes the batch with one `write_all`, calls `sync_data()` once, and only then hands every
+//!   record of the batch back, in order. A burst of output lines costs one fsync, not one each;
+//!   a lone event (an approval) is written alone, as soon as it arrives, with no waiting. A new file is created with mode `0600` (parent directories `0700`) and its
 //!   directory is synced so the file itself survives a crash.
 //! * Opening an existing journal continues `seq` after its last valid record. If the file ends in
 //!   the middle of a line (a crash during a write), the next record starts on a fresh line; the
@@ -45,6 +47,10 @@ const MEMORY_CAP: usize = 10_000;
 /// their line (a disk-full drill; see [`JournalWriter::inject_faults`]).
 pub const FAULT_ENV: &str = "DRCOCKPIT_FAULT_JOURNAL_ENOSPC";
 
+/// Most records written (and fsync'd) together: bounds the buffer of one write (a record is a
+/// few hundred bytes) while a flood of output lines still costs one fsync per thousands.
+pub const MAX_BATCH: usize = 4096;
+
 /// How long [`JournalHandle::close`] waits for queued events to reach the disk.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -70,6 +76,8 @@ pub struct JournalWriter {
     /// Test and drill hook: while positive, each write writes half its bytes and then fails
     /// with ENOSPC (see [`JournalWriter::inject_faults`]).
     faults: Option<Arc<AtomicUsize>>,
+    /// Test and bench hook: counts successful `fsync`s (see [`JournalWriter::count_syncs`]).
+    syncs: Option<Arc<AtomicUsize>>,
 }
 
 impl JournalWriter {
@@ -169,6 +177,7 @@ impl JournalWriter {
                 needs_newline,
             },
             faults,
+            syncs: None,
         })
     }
 
@@ -179,6 +188,7 @@ impl JournalWriter {
             next_seq: 0,
             sink: Sink::Memory(Vec::new()),
             faults: None,
+            syncs: None,
         }
     }
 
@@ -188,14 +198,30 @@ impl JournalWriter {
         self.faults = Some(faults);
     }
 
-    /// Redact, serialise, write, fsync; returns the record as written.
+    /// Test and bench hook: `syncs` is incremented after each successful `fsync` of the journal
+    /// file, before any record of that write is handed back.
+    pub fn count_syncs(&mut self, syncs: Arc<AtomicUsize>) {
+        self.syncs = Some(syncs);
+    }
+
+    /// Redact, serialise, write, fsync one event; returns the record as written.
+    pub fn append(&mut self, event: Event) -> std::io::Result<Record> {
+        let mut written = self.append_batch(vec![event]).map_err(|(_, e)| e)?;
+        written
+            .pop()
+            .ok_or_else(|| std::io::Error::other("journal: a write returned no record"))
+    }
+
+    /// Group commit: redact and serialise every event, write them all with one `write_all`,
+    /// `fsync` once; returns the records as written, in order. All or nothing: on error no
+    /// record of the batch is in the journal and the events are handed back (to retry).
     ///
     /// A file append happens under an exclusive `flock` on the journal: if another cockpit (a
     /// take-over) appended since our last write, `seq` continues after its last record, so `seq`
     /// never repeats however many processes write. A failed or short write is cut back to the
     /// file's length before it, so no torn line is left in the middle of the journal; the event
     /// can be appended again later (the writer thread retries).
-    pub fn append(&mut self, event: Event) -> std::io::Result<Record> {
+    pub fn append_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, BatchError> {
         let Sink::File {
             file,
             path,
@@ -203,59 +229,99 @@ impl JournalWriter {
             needs_newline,
         } = &mut self.sink
         else {
-            let record = Record {
-                seq: self.next_seq,
-                at: Utc::now(),
-                operator: self.operator.clone(),
-                event,
-            };
-            let (_, written) = redacted_line(&record)?;
-            self.next_seq += 1;
-            if let Sink::Memory(records) = &mut self.sink {
-                if records.len() >= MEMORY_CAP {
-                    records.drain(..MEMORY_CAP / 10);
+            let mut out = Vec::with_capacity(events.len());
+            let mut events = events.into_iter();
+            while let Some(event) = events.next() {
+                let record = Record {
+                    seq: self.next_seq,
+                    at: Utc::now(),
+                    operator: self.operator.clone(),
+                    event,
+                };
+                let written = match redacted_line(&record) {
+                    Ok((_, changed)) => changed.unwrap_or(record),
+                    Err(e) => {
+                        let mut back = vec![record.event];
+                        back.extend(events);
+                        return Err((back, e));
+                    }
+                };
+                self.next_seq += 1;
+                if let Sink::Memory(records) = &mut self.sink {
+                    if records.len() >= MEMORY_CAP {
+                        records.drain(..MEMORY_CAP / 10);
+                    }
+                    records.push(written.clone());
                 }
-                records.push(written.clone());
+                out.push(written);
             }
-            return Ok(written);
+            return Ok(out);
         };
         let shown = path.display().to_string();
         let ctx = |what: &str, e: std::io::Error| {
             std::io::Error::new(e.kind(), format!("{shown}: {what}: {e}"))
         };
-        let _guard = FileLock::exclusive(file).map_err(|e| ctx("cannot lock the journal", e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| ctx("cannot check the journal", e))?
-            .len();
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = match FileLock::exclusive(file) {
+            Ok(g) => g,
+            Err(e) => return Err((events, ctx("cannot lock the journal", e))),
+        };
+        let size = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => return Err((events, ctx("cannot check the journal", e))),
+        };
         if size != *len {
             // Someone else appended (or the file was cut): continue after what is there now.
-            let (last, ends_with_newline) =
-                tail_state(file, size).map_err(|e| ctx("cannot read the journal", e))?;
+            let (last, ends_with_newline) = match tail_state(file, size) {
+                Ok(t) => t,
+                Err(e) => return Err((events, ctx("cannot read the journal", e))),
+            };
             if let Some(last) = last {
                 self.next_seq = self.next_seq.max(last + 1);
             }
             *needs_newline = size > 0 && !ends_with_newline;
             *len = size;
         }
-        let record = Record {
-            seq: self.next_seq,
-            at: Utc::now(),
-            operator: self.operator.clone(),
-            event,
-        };
-        let (line, written) = redacted_line(&record)?;
-        let mut buf = Vec::with_capacity(line.len() + 2);
+        let n = events.len() as u64;
+        let first = self.next_seq;
+        let mut buf = Vec::with_capacity(events.len() * 256 + 1);
         if *needs_newline {
             buf.push(b'\n');
         }
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
+        let mut records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Record {
+                seq: first + i as u64,
+                at: Utc::now(),
+                operator: self.operator.clone(),
+                event,
+            })
+            .collect();
+        // Records whose redacted form differs from the original (rare: a secret in them).
+        let mut changed = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            match redacted_line(record) {
+                Ok((line, rec)) => {
+                    buf.extend_from_slice(line.as_bytes());
+                    buf.push(b'\n');
+                    if let Some(rec) = rec {
+                        changed.push((i, rec));
+                    }
+                }
+                // Nothing written yet: every event goes back, in order.
+                Err(e) => return Err((records.into_iter().map(|r| r.event).collect(), e)),
+            }
+        }
+        let seqs = if n == 1 {
+            format!("seq {first}")
+        } else {
+            format!("seq {first}..={}", first + n - 1)
+        };
         let ctx = |what: &str, e: std::io::Error| {
-            std::io::Error::new(
-                e.kind(),
-                format!("{shown}: {what} (seq {}): {e}", record.seq),
-            )
+            std::io::Error::new(e.kind(), format!("{shown}: {what} ({seqs}): {e}"))
         };
         let result = match self.faults.as_ref().filter(|f| {
             f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -271,7 +337,7 @@ impl JournalWriter {
                 .and_then(|()| file.sync_data().map_err(|e| ctx("journal fsync failed", e))),
         };
         if let Err(e) = result {
-            // Cut the partial line back off; the event stays unwritten and may be retried.
+            // Cut the partial batch back off; the events stay unwritten and may be retried.
             match file.set_len(size).and_then(|()| file.sync_data()) {
                 Ok(()) => *len = size,
                 Err(cut) => {
@@ -280,15 +346,21 @@ impl JournalWriter {
                     log::error!(target: "journal", "{shown}: cannot cut back a failed write: {cut}");
                     *needs_newline = true;
                     *len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-                    self.next_seq += 1;
+                    self.next_seq += n;
                 }
             }
-            return Err(e);
+            return Err((records.into_iter().map(|r| r.event).collect(), e));
+        }
+        if let Some(syncs) = &self.syncs {
+            syncs.fetch_add(1, Ordering::SeqCst);
         }
         *needs_newline = false;
         *len = size + buf.len() as u64;
-        self.next_seq += 1;
-        Ok(written)
+        self.next_seq += n;
+        for (i, rec) in changed {
+            records[i] = rec;
+        }
+        Ok(records)
     }
 
     /// The records kept by an in-memory writer (empty for a file writer).
@@ -382,35 +454,56 @@ fn last_seq(text: &[u8]) -> Option<u64> {
 
 /// Replace every registered secret in every string (keys included) of a JSON value.
 pub fn redact_value(v: &mut serde_json::Value) {
+    redact_value_changed(v);
+}
+
+/// [`redact_value`]; returns whether anything was replaced.
+fn redact_value_changed(v: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::String(s) => {
             if let std::borrow::Cow::Owned(r) = crate::redact::redact(s) {
                 *s = r;
+                return true;
             }
+            false
         }
-        Value::Array(a) => a.iter_mut().for_each(redact_value),
+        Value::Array(a) => a.iter_mut().fold(false, |c, v| redact_value_changed(v) | c),
         Value::Object(o) => {
-            let taken = std::mem::take(o);
-            for (k, mut val) in taken {
-                redact_value(&mut val);
-                o.insert(crate::redact::redact_string(k), val);
+            let mut changed = false;
+            if o.keys()
+                .any(|k| matches!(crate::redact::redact(k), std::borrow::Cow::Owned(_)))
+            {
+                let taken = std::mem::take(o);
+                for (k, val) in taken {
+                    o.insert(crate::redact::redact_string(k), val);
+                }
+                changed = true;
             }
+            for val in o.values_mut() {
+                changed |= redact_value_changed(val);
+            }
+            changed
         }
-        _ => {}
+        _ => false,
     }
 }
 
-/// The line to write (no newline) and the record it holds after redaction.
-fn redacted_line(record: &Record) -> std::io::Result<(String, Record)> {
+/// The line to write (no newline) and, when redaction changed anything, the record it holds
+/// (`None`: the line holds `record` exactly, so the caller keeps it instead of parsing it back).
+fn redacted_line(record: &Record) -> std::io::Result<(String, Option<Record>)> {
     let mut value = serde_json::to_value(record)
         .map_err(|e| std::io::Error::other(format!("cannot serialise a journal record: {e}")))?;
-    redact_value(&mut value);
+    let changed = redact_value_changed(&mut value);
     let line = serde_json::to_string(&value)
         .map_err(|e| std::io::Error::other(format!("cannot serialise a journal record: {e}")))?;
-    let line = crate::redact::redact_string(line);
+    let line = match crate::redact::redact(&line) {
+        std::borrow::Cow::Borrowed(_) if !changed => return Ok((line, None)),
+        std::borrow::Cow::Borrowed(_) => line,
+        std::borrow::Cow::Owned(l) => l,
+    };
     match serde_json::from_str::<Record>(&line) {
-        Ok(written) => Ok((line, written)),
+        Ok(written) => Ok((line, Some(written))),
         Err(_) => {
             // Line-level redaction cut through JSON syntax (a secret spanning a quote): keep the
             // record, drop its content, never the secret.
@@ -428,7 +521,7 @@ fn redacted_line(record: &Record) -> std::io::Result<(String, Record)> {
             let line = serde_json::to_string(&withheld).map_err(|e| {
                 std::io::Error::other(format!("cannot serialise a journal record: {e}"))
             })?;
-            Ok((line, withheld))
+            Ok((line, Some(withheld)))
         }
     }
 }
@@ -439,6 +532,9 @@ fn event_name(ev: &Event) -> String {
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
         .unwrap_or_else(|| "event".into())
 }
+
+/// A failed [`JournalWriter::append_batch`]: the events (none of them written, in order) and why.
+pub type BatchError = (Vec<Event>, std::io::Error);
 
 type OnDone = Box<dyn Fn(Result<Record, String>) + Send>;
 type OnStatus = Box<dyn Fn(JournalStatus) + Send>;
@@ -631,16 +727,24 @@ pub fn spawn_writer_with_status(
                 if retry_at.is_some_and(|at| Instant::now() < at) {
                     continue;
                 }
-                // 3. Write in order; stop at the first failure.
+                // 3. Group commit, in order: everything queued (up to MAX_BATCH) in one write and
+                //    one fsync, then every record of the batch acknowledged; stop at a failure.
                 let was_blocked = retry_at.is_some();
                 let mut failed = None;
-                while let Some(ev) = pending.front() {
-                    match writer.append(ev.clone()) {
-                        Ok(rec) => {
-                            pending.pop_front();
-                            report(Ok(rec));
-                        }
-                        Err(e) => {
+                while !pending.is_empty() {
+                    // Whatever arrived meanwhile joins this batch.
+                    while let Ok(Cmd::Event(ev)) = rx.try_recv() {
+                        pending.push_back(*ev);
+                    }
+                    let take = pending.len().min(MAX_BATCH);
+                    let batch: Vec<Event> = pending.drain(..take).collect();
+                    match writer.append_batch(batch) {
+                        Ok(recs) => recs.into_iter().for_each(|rec| report(Ok(rec))),
+                        Err((back, e)) => {
+                            // Not written: back to the front of the queue, in order.
+                            for ev in back.into_iter().rev() {
+                                pending.push_front(ev);
+                            }
                             failed = Some(crate::redact::redact_string(e.to_string()));
                             break;
                         }

@@ -20,8 +20,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// How many lines the filter copy keeps (the tui-logger buffer keeps its own 10 000).
-pub const MIRROR_DEPTH: usize = 5000;
+/// How many lines the filter copy keeps.
+pub const MIRROR_DEPTH: usize = 2000;
+
+/// How many lines tui-logger's buffer keeps (its default is 10,000). Both stores stay small: a
+/// step's full output is in the journal, the pane only shows the recent past (bounded memory
+/// with a 100,000-line step).
+pub const PANE_DEPTH: usize = 2000;
 
 /// One redacted log line, as the filtered view shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,6 +337,7 @@ pub fn install(level: log::LevelFilter) -> Result<(), String> {
     }))
     .map_err(|e| format!("cannot install the log pane as the logger: {e}"))?;
     let _ = INSTALLED.set(());
+    tui_logger::set_buffer_depth(PANE_DEPTH);
     log::set_max_level(level);
     tui_logger::set_default_level(level);
     // No mover thread: the draw loop calls tui_logger::move_events() before every frame (at
