@@ -53,7 +53,7 @@ pub enum Command {
     /// The embedded simulator plays a world; the built-in demo plan runs against it (default).
     #[command(after_help = "Example:\n  drcockpit demo --scenario flaky-api")]
     Demo {
-        /// all-good, region-outage, flaky-api.
+        /// all-good, region-outage, flaky-api, image-missing or hostile (a seeded world that lies).
         #[arg(long, default_value = "region-outage")]
         scenario: String,
         /// Seed for the simulator's randomness (deterministic given a seed).
@@ -108,6 +108,7 @@ pub enum Command {
     Simulate {
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: String,
+        /// all-good, region-outage, flaky-api, image-missing or hostile.
         #[arg(long, default_value = "all-good")]
         scenario: String,
         #[arg(long, default_value_t = 42)]
