@@ -424,13 +424,26 @@ impl QoveryWorld {
         body: &str,
         times: u32,
     ) {
+        self.push_status_fault(method, path_contains, status, body, times, true);
+    }
+
+    /// One status fault; `apply`: the request is carried out before the fault answers.
+    fn push_status_fault(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        body: &str,
+        times: u32,
+        apply: bool,
+    ) {
         self.lock().faults.push(Fault {
             method: method.to_ascii_uppercase(),
             path_contains: path_contains.into(),
             status: Some((status, body.into())),
             delay: None,
             times,
-            apply: true,
+            apply,
         });
     }
 
@@ -515,14 +528,7 @@ impl QoveryWorld {
         body: &str,
         times: u32,
     ) {
-        self.lock().faults.push(Fault {
-            method: method.to_ascii_uppercase(),
-            path_contains: path_contains.into(),
-            status: Some((status, body.into())),
-            delay: None,
-            times,
-            apply: false,
-        });
+        self.push_status_fault(method, path_contains, status, body, times, false);
     }
 
     /// Delay the next `times` matching requests by `delay` before answering.

@@ -184,7 +184,8 @@ impl QoverySettings {
             .or_else(|| nonempty("Q_CLI_ACCESS_TOKEN").map(|t| (t, "env:Q_CLI_ACCESS_TOKEN")));
         let (token, token_source, scheme) = match env_token {
             Some((t, src)) => {
-                crate::redact::register(t.trim(), src);
+                // Labelled by use, like every secret (never by where it was read from).
+                crate::redact::register(t.trim(), "qovery.token");
                 let s = AuthScheme::detect(&t);
                 (t.trim().to_string(), src.to_string(), s)
             }
