@@ -337,29 +337,7 @@ async fn api(
             .is_some_and(|until| *until > Instant::now())
     });
     if !valid {
-        let host = headers
-            .get("host")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("127.0.0.1");
-        let mut challenge =
-            format!("Bearer realm=\"http://{host}/registry/token\",service=\"drcockpit-sim\"");
-        if !scope.is_empty() {
-            challenge.push_str(&format!(",scope=\"{scope}\""));
-        }
-        let mut r = oci_error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "authentication required",
-            serde_json::Value::Null,
-        );
-        if let Ok(v) = challenge.parse() {
-            r.headers_mut().insert("www-authenticate", v);
-        }
-        r.headers_mut().insert(
-            "docker-distribution-api-version",
-            axum::http::HeaderValue::from_static("registry/2.0"),
-        );
-        return r;
+        return unauthorized(&headers, &scope);
     }
     let version = [("docker-distribution-api-version", "registry/2.0")];
     if rest.is_empty() {
@@ -381,6 +359,47 @@ async fn api(
             serde_json::Value::Null,
         );
     }
+    manifest_answer(&w, site, name, reference, &method, &headers)
+}
+
+/// 401 with the challenge that sends the client to the token service (as distribution does).
+fn unauthorized(headers: &HeaderMap, scope: &str) -> Response {
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let mut challenge =
+        format!("Bearer realm=\"http://{host}/registry/token\",service=\"drcockpit-sim\"");
+    if !scope.is_empty() {
+        challenge.push_str(&format!(",scope=\"{scope}\""));
+    }
+    let mut r = oci_error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "authentication required",
+        serde_json::Value::Null,
+    );
+    if let Ok(v) = challenge.parse() {
+        r.headers_mut().insert("www-authenticate", v);
+    }
+    r.headers_mut().insert(
+        "docker-distribution-api-version",
+        axum::http::HeaderValue::from_static("registry/2.0"),
+    );
+    r
+}
+
+/// `HEAD|GET …/v2/<name>/manifests/<reference>` once authorized: the manifest by tag or by
+/// digest, 404 when it is unknown or when `Accept` does not allow OCI manifests.
+fn manifest_answer(
+    w: &RegistryWorld,
+    site: &str,
+    name: &str,
+    reference: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response {
+    let version = [("docker-distribution-api-version", "registry/2.0")];
     // By tag, or by digest (any tag whose manifest has that digest).
     let body = if reference.starts_with("sha256:") {
         TAGS.iter()
@@ -427,7 +446,7 @@ async fn api(
     }
     let digest = sha256(body.as_bytes());
     let omit = w.lock().omit_digest;
-    let mut r = if method == Method::HEAD {
+    let mut r = if *method == Method::HEAD {
         (StatusCode::OK, version, "").into_response()
     } else {
         (StatusCode::OK, version, body.clone()).into_response()
