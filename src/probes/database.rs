@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::app::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
-use crate::clients::postgres::{self, Lsn, PgError, ServerStatus};
+use crate::clients::postgres::{Lsn, PgError, ProbeSessions, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Plan, PrometheusSource, SiteId, Value};
 
@@ -89,8 +89,13 @@ fn pg_probe_error(e: &PgError) -> ProbeError {
     )
 }
 
-/// Probe one site's database.
-pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
+/// Probe one site's database, on the run's kept sessions.
+pub async fn probe(
+    plan: &Plan,
+    http: &HttpClient,
+    pg: &ProbeSessions,
+    site: SiteId,
+) -> Result<Reading, ProbeError> {
     let Some(cfg) = plan.site(site).database.as_ref() else {
         return Err(ProbeError::new("not configured", "no database in the plan"));
     };
@@ -101,10 +106,10 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
         .and_then(|d| d.postgres.clone());
     match (&cfg.postgres, &cfg.prometheus) {
         (Some(url), prom) => {
-            let status = read_status(url, cfg.backup_age_query.as_deref()).await?;
+            let status = read_status(pg, url, cfg.backup_age_query.as_deref()).await?;
             let needs_upstream = status.in_recovery || !status.subscriptions.is_empty();
             let upstream = if needs_upstream {
-                upstream_position(upstream_url.as_deref(), receiver_end(&status)).await
+                upstream_position(pg, upstream_url.as_deref(), receiver_end(&status)).await
             } else {
                 Upstream::Unknown
             };
@@ -126,12 +131,17 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
 }
 
 /// One round on the kept session for `url`.
-pub async fn read_status(url: &str, backup_q: Option<&str>) -> Result<ServerStatus, ProbeError> {
-    let status = postgres::with_probe_session(url, |s| async move { s.status(backup_q).await })
+pub async fn read_status(
+    pg: &ProbeSessions,
+    url: &str,
+    backup_q: Option<&str>,
+) -> Result<ServerStatus, ProbeError> {
+    let status = pg
+        .with_session(url, |s| async move { s.status(backup_q).await })
         .await
         .map_err(|e| pg_probe_error(&e))?;
     if let Some(l) = status.current_lsn {
-        postgres::note_primary_position(url, l);
+        pg.note_primary_position(url, l);
     }
     Ok(status)
 }
@@ -143,21 +153,25 @@ pub fn receiver_end(st: &ServerStatus) -> Option<Lsn> {
 
 /// The primary's WAL position for a standby's lag: live from the other site when it answers
 /// within 2 s, else the last position seen, else `receiver_end` (what the WAL receiver was told).
-pub async fn upstream_position(primary_url: Option<&str>, receiver_end: Option<Lsn>) -> Upstream {
+pub async fn upstream_position(
+    pg: &ProbeSessions,
+    primary_url: Option<&str>,
+    receiver_end: Option<Lsn>,
+) -> Upstream {
     if let Some(url) = primary_url {
         let live = tokio::time::timeout(
             Duration::from_secs(2),
-            postgres::with_probe_session(url, |s| async move { s.position().await }),
+            pg.with_session(url, |s| async move { s.position().await }),
         )
         .await;
         match live {
             Ok(Ok((false, Some(lsn)))) => {
-                postgres::note_primary_position(url, lsn);
+                pg.note_primary_position(url, lsn);
                 return Upstream::Live(lsn);
             }
             Ok(Ok(_)) => {} // the other site is not a primary (after a failover)
             Ok(Err(_)) | Err(_) => {
-                if let Some((lsn, ago, at)) = postgres::last_primary_position(url) {
+                if let Some((lsn, ago, at)) = pg.last_primary_position(url) {
                     return Upstream::LastSeen { lsn, ago, at };
                 }
             }
