@@ -561,11 +561,12 @@ async fn the_demo_images_panels_against_the_simulator() {
     let sim = start_sim("all-good").await;
     let plan = demo_plan(&sim.url);
     let http = HttpClient::new(true);
-    let prod = drcockpit::probes::images::probe(&plan, &http, SiteId::Prod)
+    let mem = drcockpit::probes::images::ImagesMemory::default();
+    let prod = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Prod)
         .await
         .expect("prod reading");
     assert_eq!(prod.summary, "3/3 present");
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "3/3 synced");
@@ -576,7 +577,7 @@ async fn the_demo_images_panels_against_the_simulator() {
             .any(|d| d.starts_with("worker 1.4.2 · prod "))
     );
     sim.set_scenario(Scenario::ImageMissing);
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "2/3 synced · missing: worker");
@@ -588,7 +589,7 @@ async fn the_demo_images_panels_against_the_simulator() {
     if let Some(r) = wrong.sites[1].registry.as_mut() {
         r.password = Some("wrong-password".into());
     }
-    let e = drcockpit::probes::images::probe(&wrong, &http, SiteId::Dr)
+    let e = drcockpit::probes::images::probe(&wrong, &http, &mem, SiteId::Dr)
         .await
         .expect_err("refused");
     assert_eq!(e.short, "DR registry unreadable");
@@ -611,6 +612,7 @@ fn ctx(plan: &drcockpit::plan::Plan, read_only: bool) -> Ctx {
             step: 0,
             attempt: 1,
             out: tx,
+            probes: Default::default(),
         },
         _rx: rx,
     }
@@ -771,17 +773,18 @@ async fn dr_compares_with_the_last_prod_digests_when_prod_is_down() {
     let sim = start_sim("all-good").await;
     let plan = demo_plan(&sim.url);
     let http = HttpClient::new(true).with_read_retries(0);
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let mem = drcockpit::probes::images::ImagesMemory::default();
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "3/3 synced");
     sim.set_scenario(Scenario::RegionOutage);
     tokio::time::sleep(drcockpit::sim::REGION_OUTAGE_AFTER + Duration::from_millis(200)).await;
-    let prod = drcockpit::probes::images::probe(&plan, &http, SiteId::Prod)
+    let prod = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Prod)
         .await
         .expect_err("prod registry down");
     assert_eq!(prod.short, "registry unreadable");
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading from the last prod digests");
     assert_eq!(dr.summary, "3/3 synced (prod last seen)");
@@ -811,9 +814,10 @@ async fn the_prod_and_dr_panels_share_one_round_of_prod_lookups() {
     let mut unshared = plan.clone();
     unshared.probes.interval = Duration::ZERO;
     let http = HttpClient::new(true).with_read_retries(0);
+    let mem = drcockpit::probes::images::ImagesMemory::default();
     let probe = |p: &drcockpit::plan::Plan, site| {
-        let (p, http) = (p.clone(), http.clone());
-        async move { drcockpit::probes::images::probe(&p, &http, site).await }
+        let (p, http, mem) = (p.clone(), http.clone(), &mem);
+        async move { drcockpit::probes::images::probe(&p, &http, mem, site).await }
     };
     // Warm the challenges and tokens of both registries.
     probe(&unshared, SiteId::Dr).await.expect("dr reading");

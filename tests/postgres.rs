@@ -255,10 +255,19 @@ fn db(url: &str) -> DatabaseConfig {
     }
 }
 
+/// The probe memory of this test binary, shared by its probe rounds and steps the way one
+/// cockpit run shares its memory between its probes and its steps.
+fn mem() -> Arc<probes::ProbeMemory> {
+    static MEM: std::sync::LazyLock<Arc<probes::ProbeMemory>> =
+        std::sync::LazyLock::new(Arc::default);
+    MEM.clone()
+}
+
 async fn observe(plan: &Arc<Plan>, site: SiteId) -> Observation {
     probes::run(
         plan,
         &HttpClient::new(true),
+        &mem(),
         ProbeKey {
             site,
             section: Section::Database,
@@ -300,6 +309,7 @@ fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
             step: 0,
             attempt: 1,
             out: tx,
+            probes: mem(),
         },
         rx,
     }
@@ -432,7 +442,7 @@ async fn an_idle_primary_raises_no_false_lag_alarm() {
     // Idle for longer than max_replay_age: the last replayed commit gets old.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let o = wait_lag_zero(&plan, Duration::from_secs(10)).await;
-    let st = postgres::probe_session(&s.url())
+    let st = mem().pg.session(&s.url())
         .await
         .expect("session")
         .status(None)
@@ -723,7 +733,7 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
 
     // The probe's kept session is read-only on the primary.
     observe(&plan, SiteId::Prod).await;
-    let session = postgres::probe_session(&p.url())
+    let session = mem().pg.session(&p.url())
         .await
         .expect("probe session");
     assert!(session.is_read_only());
@@ -834,10 +844,10 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Warm up: connections are opened once.
     observe(&plan, SiteId::Prod).await;
     observe(&plan, SiteId::Dr).await;
-    let ps = postgres::probe_session(&p.url())
+    let ps = mem().pg.session(&p.url())
         .await
         .expect("prod session");
-    let ss = postgres::probe_session(&s.url()).await.expect("dr session");
+    let ss = mem().pg.session(&s.url()).await.expect("dr session");
     let (p0, s0) = (ps.round_trips(), ss.round_trips());
     let rounds = 20u64;
     let t = Instant::now();
@@ -856,11 +866,11 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Same sessions: nothing reconnected.
     assert!(Arc::ptr_eq(
         &ps,
-        &postgres::probe_session(&p.url()).await.expect("same")
+        &mem().pg.session(&p.url()).await.expect("same")
     ));
     assert!(Arc::ptr_eq(
         &ss,
-        &postgres::probe_session(&s.url()).await.expect("same")
+        &mem().pg.session(&s.url()).await.expect("same")
     ));
     assert_eq!((p1 - p0) / rounds, 1, "prod: one round trip per round");
     assert_eq!(
