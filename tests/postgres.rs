@@ -442,7 +442,9 @@ async fn an_idle_primary_raises_no_false_lag_alarm() {
     // Idle for longer than max_replay_age: the last replayed commit gets old.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let o = wait_lag_zero(&plan, Duration::from_secs(10)).await;
-    let st = mem().pg.session(&s.url())
+    let st = mem()
+        .pg
+        .session(&s.url())
         .await
         .expect("session")
         .status(None)
@@ -733,9 +735,7 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
 
     // The probe's kept session is read-only on the primary.
     observe(&plan, SiteId::Prod).await;
-    let session = mem().pg.session(&p.url())
-        .await
-        .expect("probe session");
+    let session = mem().pg.session(&p.url()).await.expect("probe session");
     assert!(session.is_read_only());
     let e = session
         .simple("INSERT INTO t VALUES (1)")
@@ -844,9 +844,7 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Warm up: connections are opened once.
     observe(&plan, SiteId::Prod).await;
     observe(&plan, SiteId::Dr).await;
-    let ps = mem().pg.session(&p.url())
-        .await
-        .expect("prod session");
+    let ps = mem().pg.session(&p.url()).await.expect("prod session");
     let ss = mem().pg.session(&s.url()).await.expect("dr session");
     let (p0, s0) = (ps.round_trips(), ss.round_trips());
     let rounds = 20u64;

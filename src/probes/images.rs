@@ -334,9 +334,10 @@ pub fn use_last_seen_prod(plan: &Plan, mem: &ImagesMemory, rows: &mut [ImageRow]
                 );
             }
             Lookup::Error(_) => {
-                if let Some(s) = seen.get(&key).filter(|s| {
-                    s.repository == r.target.prod_repository && s.tag == r.target.tag
-                }) {
+                if let Some(s) = seen
+                    .get(&key)
+                    .filter(|s| s.repository == r.target.prod_repository && s.tag == r.target.tag)
+                {
                     r.prod = Lookup::Present(s.manifest.clone());
                     r.prod_seen_ago = Some(s.at.elapsed());
                 }

@@ -26,8 +26,7 @@ mod tls;
 pub use probe::ProbeSessions;
 pub use session::{ConnectOptions, PgSession, PgStats, TERMINATE_SQL, connect, connect_target};
 pub use status::{
-    Lsn, RecoveryFacts, ReplicaRow, STATUS_SQL, ServerStatus, SlotRow, SubscriptionRow,
-    WalReceiver,
+    Lsn, RecoveryFacts, ReplicaRow, STATUS_SQL, ServerStatus, SlotRow, SubscriptionRow, WalReceiver,
 };
 pub use target::{PgTarget, SslMode};
 pub use tls::{MakeRustls, RustlsConnect, RustlsStream};
@@ -98,7 +97,6 @@ impl PgError {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
