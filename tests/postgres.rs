@@ -1510,3 +1510,63 @@ async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
     assert!(m.rpo.note.contains("pg_controldata"), "{}", m.rpo.note);
     assert!(!report::render_markdown(&m).contains("· **MET**"));
 }
+
+/// Issue 17: what the database probes remember (kept sessions, the primary's last position,
+/// the cost counters) belongs to the run that probes. Another run in the same process starts
+/// with none of it and opens its own sessions; and however many rounds run, one run holds one
+/// session per server and one position per primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_run_keeps_its_own_sessions_and_positions_bounded() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    let round = |mem: Arc<probes::ProbeMemory>, site| {
+        let plan = plan.clone();
+        async move {
+            let key = ProbeKey {
+                site,
+                section: Section::Database,
+            };
+            probes::run(&plan, &HttpClient::new(true), &mem, key).await
+        }
+    };
+    let first = Arc::new(probes::ProbeMemory::new());
+    let rounds = 30;
+    for _ in 0..rounds {
+        for site in SiteId::ALL {
+            let o = round(first.clone(), site).await;
+            assert!(o.outcome.is_ok(), "{:?}", o.outcome);
+        }
+    }
+    assert_eq!(
+        first.pg.entries(),
+        (2, 1),
+        "one session per server, one primary position"
+    );
+    let stats = first.pg.stats();
+    assert_eq!(
+        stats.connects.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "sessions are kept across rounds"
+    );
+    assert!(stats.round_trips.load(std::sync::atomic::Ordering::Relaxed) >= 2 * rounds);
+    assert!(first.pg.last_primary_position(&p.url()).is_some());
+
+    let second = Arc::new(probes::ProbeMemory::new());
+    assert_eq!(second.pg.entries(), (0, 0), "a new run starts empty");
+    assert!(second.pg.last_primary_position(&p.url()).is_none());
+    let o = round(second.clone(), SiteId::Prod).await;
+    assert!(o.outcome.is_ok(), "{:?}", o.outcome);
+    assert!(!Arc::ptr_eq(
+        &first.pg.session(&p.url()).await.expect("first"),
+        &second.pg.session(&p.url()).await.expect("second")
+    ));
+    assert_eq!(
+        second
+            .pg
+            .stats()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}

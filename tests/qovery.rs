@@ -1681,3 +1681,51 @@ fn example_plans_build_their_qovery_steps() {
         assert!(n >= 2, "{name}: {n} Qovery steps");
     }
 }
+
+/// Issue 17: the names the Qovery probes remember belong to one probe memory. A second memory
+/// (another run in the same process) reads them again instead of inheriting the first one's.
+#[tokio::test]
+async fn each_probe_memory_reads_names_for_itself() {
+    let (w, url) = world(100).await;
+    let c = client(&url);
+    let first = drcockpit::probes::qovery::QoveryMemory::default();
+    let second = drcockpit::probes::qovery::QoveryMemory::default();
+    for mem in [&first, &first, &second, &second] {
+        let cl = drcockpit::probes::qovery::cluster(&c, mem, ids::DR_CLUSTER)
+            .await
+            .expect("cluster");
+        assert_eq!(cl.summary, "dr-eu1 DEPLOYED");
+        drcockpit::probes::qovery::environment(&c, mem, SiteId::Dr, ids::DR_ENV)
+            .await
+            .expect("env");
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(gets(format!("/organization/{}/cluster", ids::ORG)), 2);
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 2);
+    // Bounded by what is configured: one cluster and one environment, however many rounds.
+    assert_eq!(first.entries(), (1, 1));
+    assert_eq!(second.entries(), (1, 1));
+}
+
+/// Issue 17: a second `status` run in the same process starts with an empty probe memory: it
+/// reads the cluster and environment names again rather than reusing the first run's.
+#[tokio::test]
+async fn a_second_status_run_in_one_process_starts_with_an_empty_memory() {
+    let (w, url) = world(100).await;
+    let p = Arc::new(plan(&url));
+    for _ in 0..2 {
+        let (_, answered) =
+            drcockpit::runtime::status::observe_once(p.clone(), Duration::from_secs(10)).await;
+        assert_eq!(answered, 4);
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(
+        gets(format!("/organization/{}/cluster", ids::ORG)),
+        4,
+        "each run reads both clusters' names once"
+    );
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 2);
+    assert_eq!(gets(format!("/environment/{}", ids::PROD_ENV)), 2);
+}
