@@ -12,10 +12,10 @@
 //! Every error text goes through [`crate::redact`]: the URL's password is registered with the
 //! redactor when the URL is parsed, and messages name the server as `user@host:port/db` only.
 //!
-//! The pieces: [`target`] parses a connection string, [`tls`] makes its TLS per `sslmode`,
-//! [`session`] opens a session and runs statements on it, [`status`] reads a server's whole
-//! replication status into typed results, and [`probe`] keeps the probes' read-only sessions
-//! (owned by the runtime, passed in).
+//! The pieces: `target` parses a connection string, `tls` makes its TLS per `sslmode`, `session`
+//! opens a session and runs statements on it, `status` reads a server's whole replication status
+//! into typed results, and `probe` keeps the probes' read-only sessions ([`ProbeSessions`], owned
+//! by the runtime and passed in).
 
 mod probe;
 mod session;
