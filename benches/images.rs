@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use drcockpit::clients::http::HttpClient;
-use drcockpit::clients::registry::{RegistryClient, clear_auth_cache};
+use drcockpit::clients::registry::RegistryClient;
 use drcockpit::probes::images::{DEFAULT_FANOUT, ImageTarget, Sync, compare};
 use drcockpit::sim::registry::{PASSWORD, RegistryWorld};
 use drcockpit::sim::{Scenario, SimState};
@@ -84,8 +84,7 @@ fn bench(c: &mut Criterion) {
     let warm_bound = LATENCY * rounds;
     let hwm0 = vm_hwm_kib();
 
-    // One cold refresh (every token fetched), measured once.
-    clear_auth_cache();
+    // One cold refresh (new clients: every token fetched), measured once.
     let t = Instant::now();
     let rows = rt.block_on(compare(targets(), Some(&prod), Some(&dr), DEFAULT_FANOUT));
     let cold = t.elapsed();

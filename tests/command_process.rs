@@ -60,6 +60,7 @@ fn new_ctx() -> (StepContext, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
         step: 0,
         attempt: 1,
         out: tx,
+        probes: Default::default(),
     };
     (ctx, rx)
 }

@@ -259,6 +259,7 @@ impl Ctx {
                 step: 0,
                 attempt: 1,
                 out: tx,
+                probes: Default::default(),
             },
             rx,
         }

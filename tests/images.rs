@@ -561,11 +561,12 @@ async fn the_demo_images_panels_against_the_simulator() {
     let sim = start_sim("all-good").await;
     let plan = demo_plan(&sim.url);
     let http = HttpClient::new(true);
-    let prod = drcockpit::probes::images::probe(&plan, &http, SiteId::Prod)
+    let mem = drcockpit::probes::images::ImagesMemory::default();
+    let prod = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Prod)
         .await
         .expect("prod reading");
     assert_eq!(prod.summary, "3/3 present");
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "3/3 synced");
@@ -576,7 +577,7 @@ async fn the_demo_images_panels_against_the_simulator() {
             .any(|d| d.starts_with("worker 1.4.2 · prod "))
     );
     sim.set_scenario(Scenario::ImageMissing);
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "2/3 synced · missing: worker");
@@ -588,7 +589,7 @@ async fn the_demo_images_panels_against_the_simulator() {
     if let Some(r) = wrong.sites[1].registry.as_mut() {
         r.password = Some("wrong-password".into());
     }
-    let e = drcockpit::probes::images::probe(&wrong, &http, SiteId::Dr)
+    let e = drcockpit::probes::images::probe(&wrong, &http, &mem, SiteId::Dr)
         .await
         .expect_err("refused");
     assert_eq!(e.short, "DR registry unreadable");
@@ -611,6 +612,7 @@ fn ctx(plan: &drcockpit::plan::Plan, read_only: bool) -> Ctx {
             step: 0,
             attempt: 1,
             out: tx,
+            probes: Default::default(),
         },
         _rx: rx,
     }
@@ -771,17 +773,18 @@ async fn dr_compares_with_the_last_prod_digests_when_prod_is_down() {
     let sim = start_sim("all-good").await;
     let plan = demo_plan(&sim.url);
     let http = HttpClient::new(true).with_read_retries(0);
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let mem = drcockpit::probes::images::ImagesMemory::default();
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading");
     assert_eq!(dr.summary, "3/3 synced");
     sim.set_scenario(Scenario::RegionOutage);
     tokio::time::sleep(drcockpit::sim::REGION_OUTAGE_AFTER + Duration::from_millis(200)).await;
-    let prod = drcockpit::probes::images::probe(&plan, &http, SiteId::Prod)
+    let prod = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Prod)
         .await
         .expect_err("prod registry down");
     assert_eq!(prod.short, "registry unreadable");
-    let dr = drcockpit::probes::images::probe(&plan, &http, SiteId::Dr)
+    let dr = drcockpit::probes::images::probe(&plan, &http, &mem, SiteId::Dr)
         .await
         .expect("dr reading from the last prod digests");
     assert_eq!(dr.summary, "3/3 synced (prod last seen)");
@@ -811,9 +814,10 @@ async fn the_prod_and_dr_panels_share_one_round_of_prod_lookups() {
     let mut unshared = plan.clone();
     unshared.probes.interval = Duration::ZERO;
     let http = HttpClient::new(true).with_read_retries(0);
+    let mem = drcockpit::probes::images::ImagesMemory::default();
     let probe = |p: &drcockpit::plan::Plan, site| {
-        let (p, http) = (p.clone(), http.clone());
-        async move { drcockpit::probes::images::probe(&p, &http, site).await }
+        let (p, http, mem) = (p.clone(), http.clone(), &mem);
+        async move { drcockpit::probes::images::probe(&p, &http, mem, site).await }
     };
     // Warm the challenges and tokens of both registries.
     probe(&unshared, SiteId::Dr).await.expect("dr reading");
@@ -872,4 +876,114 @@ async fn a_private_ca_registry_needs_the_ca_bundle() {
         .err()
         .expect("not PEM");
     assert!(e.to_string().contains("CA bundle"), "{e}");
+}
+
+/// Issue 17: the prod digests DR falls back on belong to one probe memory. A run that never read
+/// prod (a new memory, as a second `status` run in the same process has) cannot claim to compare
+/// with "the last prod digests"; the run that read them still can.
+#[tokio::test]
+async fn a_new_probe_memory_has_no_last_seen_prod_digests() {
+    let sim = start_sim("all-good").await;
+    let plan = demo_plan(&sim.url);
+    let http = HttpClient::new(true).with_read_retries(0);
+    let seen = drcockpit::probes::images::ImagesMemory::default();
+    let dr = drcockpit::probes::images::probe(&plan, &http, &seen, SiteId::Dr)
+        .await
+        .expect("dr reading");
+    assert_eq!(dr.summary, "3/3 synced");
+    sim.set_scenario(Scenario::RegionOutage);
+    tokio::time::sleep(drcockpit::sim::REGION_OUTAGE_AFTER + Duration::from_millis(200)).await;
+    let fresh = drcockpit::probes::images::ImagesMemory::default();
+    match drcockpit::probes::images::probe(&plan, &http, &fresh, SiteId::Dr).await {
+        Ok(r) => assert!(!r.summary.contains("last seen"), "{}", r.summary),
+        Err(e) => assert!(!e.full.contains("last seen"), "{e:?}"),
+    }
+    assert_eq!(fresh.entries().1, 0, "nothing of prod was ever read here");
+    let dr = drcockpit::probes::images::probe(&plan, &http, &seen, SiteId::Dr)
+        .await
+        .expect("dr reading from the last prod digests");
+    assert_eq!(dr.summary, "3/3 synced (prod last seen)");
+    sim.shutdown().await;
+}
+
+/// Issue 17: the Images memory is bounded by the configured services: a service whose tag
+/// changes round after round keeps one remembered prod digest, and only for the tag it was read
+/// for.
+#[test]
+fn the_images_memory_keeps_one_prod_digest_per_service() {
+    use drcockpit::clients::registry::Manifest;
+    use drcockpit::probes::images::{ImageRow, ImagesMemory, Lookup, use_last_seen_prod};
+    let plan = demo_plan("http://127.0.0.1:9");
+    let mem = ImagesMemory::default();
+    let row = |tag: usize, prod: Lookup| ImageRow {
+        target: ImageTarget {
+            service: "web".into(),
+            prod_repository: "shop/web".into(),
+            dr_repository: "shop-dr/web".into(),
+            tag: Some(format!("1.{tag}")),
+            source: "qovery".into(),
+        },
+        prod,
+        dr: Lookup::NotAsked,
+        prod_seen_ago: None,
+    };
+    let manifest = |tag: usize| Manifest {
+        digest: format!("sha256:{tag:064x}"),
+        media_type: None,
+        size: None,
+        digest_from_body: false,
+    };
+    for tag in 0..200 {
+        let mut rows = [row(tag, Lookup::Present(manifest(tag)))];
+        use_last_seen_prod(&plan, &mem, &mut rows);
+    }
+    assert_eq!(mem.entries(), (0, 1, 0), "one prod digest for one service");
+    // The prod registry stops answering: the digest of the tag last read is used…
+    let mut rows = [row(199, Lookup::Error("down".into()))];
+    use_last_seen_prod(&plan, &mem, &mut rows);
+    assert_eq!(rows[0].prod, Lookup::Present(manifest(199)));
+    assert!(rows[0].prod_seen_ago.is_some());
+    // …but never for another tag.
+    let mut rows = [row(7, Lookup::Error("down".into()))];
+    use_last_seen_prod(&plan, &mem, &mut rows);
+    assert_eq!(rows[0].prod, Lookup::Error("down".into()));
+}
+
+/// Issue 17: registry tokens live in the cache a client is given, not in the process: two
+/// independent clients each fetch their own token; a client given the first one's cache reuses
+/// its token. The cache holds one token per scope however many reads are made.
+#[tokio::test]
+async fn registry_tokens_live_in_the_cache_they_are_given() {
+    let w = Arc::new(RegistryWorld::new(None));
+    let url = serve_registry(w.clone()).await;
+    let make = || {
+        RegistryClient::new(&format!("{url}/registry/dr"), HttpClient::new(true))
+            .with_credentials("AWS", PASSWORD)
+    };
+    let cache = Arc::new(drcockpit::clients::registry::AuthCache::default());
+    let first = make().with_auth_cache(cache.clone());
+    first.manifest("shop-dr/web", "1.4.2").await.expect("read");
+    assert_eq!(w.token_requests(), 1);
+    make().manifest("shop-dr/web", "1.4.2").await.expect("read");
+    assert_eq!(
+        w.token_requests(),
+        2,
+        "an independent client has its own cache"
+    );
+    let sharing = make().with_auth_cache(cache.clone());
+    for _ in 0..20 {
+        for repo in ["shop-dr/web", "shop-dr/api"] {
+            sharing.manifest(repo, "1.4.2").await.expect("read");
+        }
+    }
+    assert_eq!(
+        w.token_requests(),
+        3,
+        "one more token, for the second scope"
+    );
+    assert_eq!(
+        cache.entries(),
+        (2, 1),
+        "one token per scope, one challenge"
+    );
 }

@@ -255,10 +255,19 @@ fn db(url: &str) -> DatabaseConfig {
     }
 }
 
+/// The probe memory of this test binary, shared by its probe rounds and steps the way one
+/// cockpit run shares its memory between its probes and its steps.
+fn mem() -> Arc<probes::ProbeMemory> {
+    static MEM: std::sync::LazyLock<Arc<probes::ProbeMemory>> =
+        std::sync::LazyLock::new(Arc::default);
+    MEM.clone()
+}
+
 async fn observe(plan: &Arc<Plan>, site: SiteId) -> Observation {
     probes::run(
         plan,
         &HttpClient::new(true),
+        &mem(),
         ProbeKey {
             site,
             section: Section::Database,
@@ -300,6 +309,7 @@ fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
             step: 0,
             attempt: 1,
             out: tx,
+            probes: mem(),
         },
         rx,
     }
@@ -432,7 +442,9 @@ async fn an_idle_primary_raises_no_false_lag_alarm() {
     // Idle for longer than max_replay_age: the last replayed commit gets old.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let o = wait_lag_zero(&plan, Duration::from_secs(10)).await;
-    let st = postgres::probe_session(&s.url())
+    let st = mem()
+        .pg
+        .session(&s.url())
         .await
         .expect("session")
         .status(None)
@@ -723,9 +735,7 @@ async fn monitor_mode_cannot_promote_and_the_probe_session_refuses_writes() {
 
     // The probe's kept session is read-only on the primary.
     observe(&plan, SiteId::Prod).await;
-    let session = postgres::probe_session(&p.url())
-        .await
-        .expect("probe session");
+    let session = mem().pg.session(&p.url()).await.expect("probe session");
     assert!(session.is_read_only());
     let e = session
         .simple("INSERT INTO t VALUES (1)")
@@ -834,10 +844,8 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Warm up: connections are opened once.
     observe(&plan, SiteId::Prod).await;
     observe(&plan, SiteId::Dr).await;
-    let ps = postgres::probe_session(&p.url())
-        .await
-        .expect("prod session");
-    let ss = postgres::probe_session(&s.url()).await.expect("dr session");
+    let ps = mem().pg.session(&p.url()).await.expect("prod session");
+    let ss = mem().pg.session(&s.url()).await.expect("dr session");
     let (p0, s0) = (ps.round_trips(), ss.round_trips());
     let rounds = 20u64;
     let t = Instant::now();
@@ -856,11 +864,11 @@ async fn one_probe_round_costs_one_round_trip_per_server() {
     // Same sessions: nothing reconnected.
     assert!(Arc::ptr_eq(
         &ps,
-        &postgres::probe_session(&p.url()).await.expect("same")
+        &mem().pg.session(&p.url()).await.expect("same")
     ));
     assert!(Arc::ptr_eq(
         &ss,
-        &postgres::probe_session(&s.url()).await.expect("same")
+        &mem().pg.session(&s.url()).await.expect("same")
     ));
     assert_eq!((p1 - p0) / rounds, 1, "prod: one round trip per round");
     assert_eq!(
@@ -1501,4 +1509,64 @@ async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
     assert_eq!(m.rpo.verdict, RV::Unknown, "{:?}", m.rpo);
     assert!(m.rpo.note.contains("pg_controldata"), "{}", m.rpo.note);
     assert!(!report::render_markdown(&m).contains("· **MET**"));
+}
+
+/// Issue 17: what the database probes remember (kept sessions, the primary's last position,
+/// the cost counters) belongs to the run that probes. Another run in the same process starts
+/// with none of it and opens its own sessions; and however many rounds run, one run holds one
+/// session per server and one position per primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_run_keeps_its_own_sessions_and_positions_bounded() {
+    let p = primary();
+    let s = standby(&p, "standby1");
+    let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));
+    let round = |mem: Arc<probes::ProbeMemory>, site| {
+        let plan = plan.clone();
+        async move {
+            let key = ProbeKey {
+                site,
+                section: Section::Database,
+            };
+            probes::run(&plan, &HttpClient::new(true), &mem, key).await
+        }
+    };
+    let first = Arc::new(probes::ProbeMemory::new());
+    let rounds = 30;
+    for _ in 0..rounds {
+        for site in SiteId::ALL {
+            let o = round(first.clone(), site).await;
+            assert!(o.outcome.is_ok(), "{:?}", o.outcome);
+        }
+    }
+    assert_eq!(
+        first.pg.entries(),
+        (2, 1),
+        "one session per server, one primary position"
+    );
+    let stats = first.pg.stats();
+    assert_eq!(
+        stats.connects.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "sessions are kept across rounds"
+    );
+    assert!(stats.round_trips.load(std::sync::atomic::Ordering::Relaxed) >= 2 * rounds);
+    assert!(first.pg.last_primary_position(&p.url()).is_some());
+
+    let second = Arc::new(probes::ProbeMemory::new());
+    assert_eq!(second.pg.entries(), (0, 0), "a new run starts empty");
+    assert!(second.pg.last_primary_position(&p.url()).is_none());
+    let o = round(second.clone(), SiteId::Prod).await;
+    assert!(o.outcome.is_ok(), "{:?}", o.outcome);
+    assert!(!Arc::ptr_eq(
+        &first.pg.session(&p.url()).await.expect("first"),
+        &second.pg.session(&p.url()).await.expect("second")
+    ));
+    assert_eq!(
+        second
+            .pg
+            .stats()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }

@@ -117,6 +117,7 @@ async fn run_step(p: &Plan, action: &StepAction, read_only: bool) -> Run {
         step: 0,
         attempt: 1,
         out: tx,
+        probes: Default::default(),
     };
     let result = drcockpit::steps::run(action, ctx).await;
     let mut lines = Vec::new();
@@ -137,6 +138,7 @@ async fn preflight(p: &Plan, action: &StepAction) -> Vec<drcockpit::journal::Pre
         step: 0,
         attempt: 0,
         out: tx,
+        probes: Default::default(),
     };
     drcockpit::steps::preflight(action, &ctx, vec![]).await
 }
@@ -349,6 +351,7 @@ async fn unknown_enum_values_decode_to_the_catch_all() {
     w.set_cluster_state(ids::DR_CLUSTER, "HIBERNATING");
     w.set_env_state(ids::DR_ENV, "WARMING_UP");
     let c = client(&url);
+    let mem = drcockpit::probes::qovery::QoveryMemory::default();
     let cs = c
         .cluster_status(ids::ORG, ids::DR_CLUSTER)
         .await
@@ -358,7 +361,7 @@ async fn unknown_enum_values_decode_to_the_catch_all() {
     assert_eq!(s.environment.state, State::Other("WARMING_UP".into()));
     assert!(!s.environment.state.is_terminal());
     // The probe shows it as it is, never as healthy.
-    let r = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+    let r = drcockpit::probes::qovery::cluster(&c, &mem, ids::DR_CLUSTER)
         .await
         .expect("reading");
     assert!(r.summary.contains("HIBERNATING"));
@@ -757,7 +760,8 @@ async fn preflight_checks_environment_idle_and_cluster_deployed() {
 async fn probes_show_cluster_env_and_every_service() {
     let (_w, url) = world(100).await;
     let c = client(&url);
-    let cl = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+    let mem = drcockpit::probes::qovery::QoveryMemory::default();
+    let cl = drcockpit::probes::qovery::cluster(&c, &mem, ids::DR_CLUSTER)
         .await
         .expect("cluster");
     assert_eq!(cl.level, Level::Good);
@@ -771,7 +775,7 @@ async fn probes_show_cluster_env_and_every_service() {
         cl.fields.get("is_deployed"),
         Some(&drcockpit::plan::Value::Bool(true))
     );
-    let env = drcockpit::probes::qovery::environment(&c, SiteId::Dr, ids::DR_ENV)
+    let env = drcockpit::probes::qovery::environment(&c, &mem, SiteId::Dr, ids::DR_ENV)
         .await
         .expect("env");
     assert_eq!(env.level, Level::Good, "a stopped DR standby is fine");
@@ -789,7 +793,7 @@ async fn probes_show_cluster_env_and_every_service() {
         env.details
     );
     assert!(env.fields.contains_key("last_deployment_age"));
-    let prod = drcockpit::probes::qovery::environment(&c, SiteId::Prod, ids::PROD_ENV)
+    let prod = drcockpit::probes::qovery::environment(&c, &mem, SiteId::Prod, ids::PROD_ENV)
         .await
         .expect("prod env");
     assert_eq!(prod.level, Level::Good);
@@ -811,7 +815,7 @@ async fn probes_show_cluster_env_and_every_service() {
     let keys = drcockpit::probes::configured(&p);
     assert_eq!(keys.len(), 4);
     for k in keys {
-        let obs = drcockpit::probes::run(&p, &HttpClient::new(true), k).await;
+        let obs = drcockpit::probes::run(&p, &HttpClient::new(true), &Default::default(), k).await;
         assert!(obs.outcome.is_ok(), "{k:?}: {:?}", obs.outcome);
     }
 }
@@ -820,12 +824,13 @@ async fn probes_show_cluster_env_and_every_service() {
 async fn probes_read_names_once_not_every_round() {
     let (w, url) = world(100).await;
     let c = client(&url);
+    let mem = drcockpit::probes::qovery::QoveryMemory::default();
     for _ in 0..3 {
-        let cl = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+        let cl = drcockpit::probes::qovery::cluster(&c, &mem, ids::DR_CLUSTER)
             .await
             .expect("cluster");
         assert_eq!(cl.summary, "dr-eu1 DEPLOYED");
-        let env = drcockpit::probes::qovery::environment(&c, SiteId::Dr, ids::DR_ENV)
+        let env = drcockpit::probes::qovery::environment(&c, &mem, SiteId::Dr, ids::DR_ENV)
             .await
             .expect("env");
         assert!(env.summary.starts_with("shop-dr "), "{}", env.summary);
@@ -856,17 +861,18 @@ async fn region_outage_sends_prod_into_error_states() {
     );
     let url = serve(w.clone()).await;
     let c = client(&url);
-    let before = drcockpit::probes::qovery::cluster(&c, ids::PROD_CLUSTER)
+    let mem = drcockpit::probes::qovery::QoveryMemory::default();
+    let before = drcockpit::probes::qovery::cluster(&c, &mem, ids::PROD_CLUSTER)
         .await
         .expect("cluster");
     assert_eq!(before.level, Level::Good);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let cl = drcockpit::probes::qovery::cluster(&c, ids::PROD_CLUSTER)
+    let cl = drcockpit::probes::qovery::cluster(&c, &mem, ids::PROD_CLUSTER)
         .await
         .expect("cluster");
     assert_eq!(cl.level, Level::Bad);
     assert!(cl.summary.contains("DEPLOYMENT_ERROR"));
-    let env = drcockpit::probes::qovery::environment(&c, SiteId::Prod, ids::PROD_ENV)
+    let env = drcockpit::probes::qovery::environment(&c, &mem, SiteId::Prod, ids::PROD_ENV)
         .await
         .expect("env");
     assert_eq!(env.level, Level::Bad);
@@ -877,7 +883,7 @@ async fn region_outage_sends_prod_into_error_states() {
         env.summary
     );
     // DR is untouched.
-    let dr = drcockpit::probes::qovery::cluster(&c, ids::DR_CLUSTER)
+    let dr = drcockpit::probes::qovery::cluster(&c, &mem, ids::DR_CLUSTER)
         .await
         .expect("dr cluster");
     assert_eq!(dr.level, Level::Good);
@@ -1674,4 +1680,52 @@ fn example_plans_build_their_qovery_steps() {
         }
         assert!(n >= 2, "{name}: {n} Qovery steps");
     }
+}
+
+/// Issue 17: the names the Qovery probes remember belong to one probe memory. A second memory
+/// (another run in the same process) reads them again instead of inheriting the first one's.
+#[tokio::test]
+async fn each_probe_memory_reads_names_for_itself() {
+    let (w, url) = world(100).await;
+    let c = client(&url);
+    let first = drcockpit::probes::qovery::QoveryMemory::default();
+    let second = drcockpit::probes::qovery::QoveryMemory::default();
+    for mem in [&first, &first, &second, &second] {
+        let cl = drcockpit::probes::qovery::cluster(&c, mem, ids::DR_CLUSTER)
+            .await
+            .expect("cluster");
+        assert_eq!(cl.summary, "dr-eu1 DEPLOYED");
+        drcockpit::probes::qovery::environment(&c, mem, SiteId::Dr, ids::DR_ENV)
+            .await
+            .expect("env");
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(gets(format!("/organization/{}/cluster", ids::ORG)), 2);
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 2);
+    // Bounded by what is configured: one cluster and one environment, however many rounds.
+    assert_eq!(first.entries(), (1, 1));
+    assert_eq!(second.entries(), (1, 1));
+}
+
+/// Issue 17: a second `status` run in the same process starts with an empty probe memory: it
+/// reads the cluster and environment names again rather than reusing the first run's.
+#[tokio::test]
+async fn a_second_status_run_in_one_process_starts_with_an_empty_memory() {
+    let (w, url) = world(100).await;
+    let p = Arc::new(plan(&url));
+    for _ in 0..2 {
+        let (_, answered) =
+            drcockpit::runtime::status::observe_once(p.clone(), Duration::from_secs(10)).await;
+        assert_eq!(answered, 4);
+    }
+    let reqs = w.requests();
+    let gets = |p: String| reqs.iter().filter(|r| r.path == p).count();
+    assert_eq!(
+        gets(format!("/organization/{}/cluster", ids::ORG)),
+        4,
+        "each run reads both clusters' names once"
+    );
+    assert_eq!(gets(format!("/environment/{}", ids::DR_ENV)), 2);
+    assert_eq!(gets(format!("/environment/{}", ids::PROD_ENV)), 2);
 }

@@ -156,6 +156,7 @@ impl Harness {
             step,
             attempt,
             out: tx.clone(),
+            probes: Default::default(),
         };
         let action = self.state.plan.steps[step].action.clone();
         let task = tokio::spawn(async move {

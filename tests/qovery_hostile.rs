@@ -114,6 +114,7 @@ async fn run(p: &Plan, action: &StepAction, limit: Duration) -> Option<Run> {
         step: 0,
         attempt: 1,
         out: tx,
+        probes: Default::default(),
     };
     let result = tokio::time::timeout(limit, drcockpit::steps::run(action, ctx))
         .await
@@ -627,6 +628,7 @@ async fn preflight(p: &Plan, action: &StepAction) -> Vec<drcockpit::journal::Pre
         step: 0,
         attempt: 0,
         out: tx,
+        probes: Default::default(),
     };
     match action {
         StepAction::Qovery(q) => drcockpit::steps::qovery::preflight(q, &ctx).await,

@@ -17,7 +17,7 @@
 //! through the session's transport (read-only guard, retries with backoff, redaction).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::clients::http::{HttpClient, HttpError, RequestSpec, Response};
@@ -188,22 +188,40 @@ struct Token {
     until: Instant,
 }
 
-/// Tokens by (registry, user, scope), shared by every client of the process so a probe that
-/// builds a client per refresh still reuses its token until it expires.
-static TOKENS: LazyLock<Mutex<HashMap<String, Token>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-/// The challenge each registry answered last, so later calls authenticate up front.
-static CHALLENGES: LazyLock<Mutex<HashMap<String, Challenge>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Bearer tokens and the challenge each registry answered last.
+///
+/// Why: a probe builds its registry clients anew every refresh; sharing one cache (through
+/// [`RegistryClient::with_auth_cache`]) lets them reuse a token until it expires and authenticate
+/// up front instead of collecting a 401 first. Owned by whoever shares it (the probes' memory of
+/// one run), never process-wide, so another run (or another set of credentials in a test) starts
+/// clean.
+///
+/// Bound: tokens are keyed by (registry, user, password hash, scope) and a renewed token replaces
+/// the old one under the same key, so there is at most one per registry and repository the plan
+/// names; challenges are one per registry.
+#[derive(Default)]
+pub struct AuthCache {
+    tokens: Mutex<HashMap<String, Token>>,
+    challenges: Mutex<HashMap<String, Challenge>>,
+}
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the tokens themselves.
+        let (t, c) = self.entries();
+        write!(f, "AuthCache({t} tokens, {c} challenges)")
+    }
+}
+
+impl AuthCache {
+    /// How many entries are held: (tokens, challenges).
+    pub fn entries(&self) -> (usize, usize) {
+        (lock(&self.tokens).len(), lock(&self.challenges).len())
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Forget every cached token and challenge (tests).
-pub fn clear_auth_cache() {
-    lock(&TOKENS).clear();
-    lock(&CHALLENGES).clear();
 }
 
 /// A client for one registry. Cheap to clone.
@@ -214,6 +232,8 @@ pub struct RegistryClient {
     username: Option<String>,
     password: Option<String>,
     timeout: Duration,
+    /// Shared by clones; see [`AuthCache`].
+    auth: Arc<AuthCache>,
 }
 
 impl RegistryClient {
@@ -232,6 +252,7 @@ impl RegistryClient {
             username: None,
             password: None,
             timeout: DEFAULT_TIMEOUT,
+            auth: Arc::default(),
         }
     }
 
@@ -260,6 +281,13 @@ impl RegistryClient {
     pub fn with_credentials(mut self, username: &str, password: &str) -> RegistryClient {
         self.username = Some(username.to_string());
         self.password = Some(password.to_string());
+        self
+    }
+
+    /// Keep tokens and challenges in `auth` (shared with other clients) rather than this
+    /// client's own cache.
+    pub fn with_auth_cache(mut self, auth: Arc<AuthCache>) -> RegistryClient {
+        self.auth = auth;
         self
     }
 
@@ -388,7 +416,7 @@ impl RegistryClient {
         scope: Option<&str>,
         headers: &[(String, String)],
     ) -> Result<(Response, Option<String>), RegistryError> {
-        let known = lock(&CHALLENGES).get(&self.base).cloned();
+        let known = lock(&self.auth.challenges).get(&self.base).cloned();
         let mut auth = match &known {
             Some(c) => self.authorization(c, scope, false).await?,
             None => None,
@@ -454,13 +482,13 @@ impl RegistryClient {
                     }
                 });
             }
-            lock(&CHALLENGES).insert(self.base.clone(), ch.clone());
+            lock(&self.auth.challenges).insert(self.base.clone(), ch.clone());
             // A token that was refused is dropped before asking for a new one.
             let scope_for = match &ch {
                 Challenge::Bearer { scope: Some(s), .. } => Some(s.clone()),
                 _ => scope.map(str::to_string),
             };
-            lock(&TOKENS).remove(&self.token_key(scope_for.as_deref().unwrap_or("")));
+            lock(&self.auth.tokens).remove(&self.token_key(scope_for.as_deref().unwrap_or("")));
             auth = self.authorization(&ch, scope_for.as_deref(), true).await?;
             if auth.is_none() {
                 return Err(RegistryError::NeedsCredentials {
@@ -492,14 +520,14 @@ impl RegistryClient {
                 let scope = scope.or(ch_scope.as_deref()).unwrap_or("");
                 let key = self.token_key(scope);
                 if !fresh
-                    && let Some(t) = lock(&TOKENS).get(&key)
+                    && let Some(t) = lock(&self.auth.tokens).get(&key)
                     && t.until > Instant::now()
                 {
                     return Ok(Some(format!("Bearer {}", t.value)));
                 }
                 let token = self.fetch_token(realm, service.as_deref(), scope).await?;
                 let value = format!("Bearer {}", token.value);
-                lock(&TOKENS).insert(key, token);
+                lock(&self.auth.tokens).insert(key, token);
                 Ok(Some(value))
             }
         }

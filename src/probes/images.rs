@@ -14,14 +14,14 @@
 //! present with another digest), `errors` (could not be read).
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
 use crate::app::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
-use crate::clients::registry::{Manifest, RegistryClient, RegistryError};
+use crate::clients::registry::{AuthCache, Manifest, RegistryClient, RegistryError};
 use crate::plan::{Plan, RegistryConfig, SiteId, Value};
 
 /// Every field an Images reading may carry (for the loader's condition check).
@@ -134,10 +134,57 @@ pub fn short_digest(d: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-/// Targets last resolved per plan, used when the prod Qovery API cannot answer (a region outage
-/// is exactly when DR needs them).
-static LAST_TARGETS: LazyLock<Mutex<HashMap<String, Vec<ImageTarget>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// What the Images probes remember between rounds, for one run (inside `probes::ProbeMemory`).
+///
+/// Why each part exists:
+/// - `last_targets`: the targets last resolved, used when the prod Qovery API cannot answer (a
+///   region outage is exactly when DR needs them);
+/// - `prod_seen`: the prod digest last read per service, so DR still compares when the prod
+///   registry is down;
+/// - `rounds`: the current round of prod lookups, so the two panels of one refresh read prod once;
+/// - `auth`: the registry tokens and challenges, so a client built per refresh reuses its token.
+///
+/// Bound: `last_targets` and `rounds` hold one entry per plan (and prod configuration) probed by
+/// the run; `prod_seen` one per service of `[images]` (a new tag replaces the service's entry
+/// rather than adding one); `auth` see [`AuthCache`]. None grows with time.
+#[derive(Default)]
+pub struct ImagesMemory {
+    last_targets: Mutex<HashMap<String, Vec<ImageTarget>>>,
+    prod_seen: Mutex<HashMap<String, SeenDigest>>,
+    rounds: Mutex<HashMap<String, RoundSlot>>,
+    /// Registry tokens and challenges of every client the Images probes build.
+    pub auth: Arc<AuthCache>,
+}
+
+impl std::fmt::Debug for ImagesMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (t, s, r) = self.entries();
+        write!(
+            f,
+            "ImagesMemory({t} target sets, {s} prod digests, {r} rounds, {:?})",
+            self.auth
+        )
+    }
+}
+
+impl ImagesMemory {
+    /// How many entries are held: (target sets, prod digests, prod rounds).
+    pub fn entries(&self) -> (usize, usize, usize) {
+        (
+            lock(&self.last_targets).len(),
+            lock(&self.prod_seen).len(),
+            lock(&self.rounds).len(),
+        )
+    }
+}
+
+/// A prod digest as last read: for which repository and tag, and when.
+struct SeenDigest {
+    repository: String,
+    tag: Option<String>,
+    manifest: Manifest,
+    at: Instant,
+}
 
 /// Map a prod repository into the DR registry: swap the prod namespace prefix for the DR one.
 pub fn dr_repository(
@@ -163,7 +210,11 @@ pub fn dr_repository(
 }
 
 /// The images to compare: tags from the prod Qovery containers unless pinned.
-pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>, ProbeError> {
+pub async fn targets(
+    plan: &Plan,
+    http: &HttpClient,
+    mem: &ImagesMemory,
+) -> Result<Vec<ImageTarget>, ProbeError> {
     let Some(images) = &plan.images else {
         return Err(ProbeError::new(
             "not configured",
@@ -199,7 +250,7 @@ pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>,
         && let Some(e) = &qovery_error
     {
         // Fall back on what was resolved before (say during a prod region outage).
-        if let Some(last) = lock(&LAST_TARGETS).get(&plan.hash) {
+        if let Some(last) = lock(&mem.last_targets).get(&plan.hash) {
             return Ok(last
                 .iter()
                 .map(|t| ImageTarget {
@@ -247,15 +298,12 @@ pub async fn targets(plan: &Plan, http: &HttpClient) -> Result<Vec<ImageTarget>,
         });
     }
     if containers.is_some() {
-        lock(&LAST_TARGETS).insert(plan.hash.clone(), out.clone());
+        lock(&mem.last_targets).insert(plan.hash.clone(), out.clone());
     }
     Ok(out)
 }
 
-/// Prod digests last read in this process, by prod registry, repository and tag.
-static PROD_SEEN: LazyLock<Mutex<HashMap<String, (Manifest, Instant)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
+/// One entry per service and prod registry: a new tag replaces the old one.
 fn seen_key(plan: &Plan, t: &ImageTarget) -> String {
     let base = plan
         .site(SiteId::Prod)
@@ -263,28 +311,35 @@ fn seen_key(plan: &Plan, t: &ImageTarget) -> String {
         .as_ref()
         .map(|r| r.url.as_str())
         .unwrap_or("");
-    format!(
-        "{base}\u{0}{}\u{0}{}",
-        t.prod_repository,
-        t.tag.as_deref().unwrap_or("")
-    )
+    format!("{base}\u{0}{}", t.service)
 }
 
 /// Remember every prod digest read; where the prod registry did not answer, use the digest it
-/// gave last (a prod region outage is when DR needs the comparison most). Rows that fall back
-/// say how old their prod digest is.
-pub fn use_last_seen_prod(plan: &Plan, rows: &mut [ImageRow]) {
-    let mut seen = lock(&PROD_SEEN);
+/// gave last for the same repository and tag (a prod region outage is when DR needs the
+/// comparison most). Rows that fall back say how old their prod digest is.
+pub fn use_last_seen_prod(plan: &Plan, mem: &ImagesMemory, rows: &mut [ImageRow]) {
+    let mut seen = lock(&mem.prod_seen);
     for r in rows.iter_mut() {
         let key = seen_key(plan, &r.target);
         match &r.prod {
             Lookup::Present(m) => {
-                seen.insert(key, (m.clone(), Instant::now()));
+                seen.insert(
+                    key,
+                    SeenDigest {
+                        repository: r.target.prod_repository.clone(),
+                        tag: r.target.tag.clone(),
+                        manifest: m.clone(),
+                        at: Instant::now(),
+                    },
+                );
             }
             Lookup::Error(_) => {
-                if let Some((m, at)) = seen.get(&key) {
-                    r.prod = Lookup::Present(m.clone());
-                    r.prod_seen_ago = Some(at.elapsed());
+                if let Some(s) = seen
+                    .get(&key)
+                    .filter(|s| s.repository == r.target.prod_repository && s.tag == r.target.tag)
+                {
+                    r.prod = Lookup::Present(s.manifest.clone());
+                    r.prod_seen_ago = Some(s.at.elapsed());
                 }
             }
             _ => {}
@@ -296,7 +351,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn client(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<RegistryClient, ProbeError> {
+fn client(
+    plan: &Plan,
+    http: &HttpClient,
+    mem: &ImagesMemory,
+    site: SiteId,
+) -> Result<RegistryClient, ProbeError> {
     let Some(cfg) = &plan.site(site).registry else {
         return Err(ProbeError::new(
             "not configured",
@@ -304,7 +364,7 @@ fn client(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<RegistryClient
         ));
     };
     RegistryClient::from_config(cfg, http)
-        .map(|c| c.with_timeout(TIMEOUT))
+        .map(|c| c.with_timeout(TIMEOUT).with_auth_cache(mem.auth.clone()))
         .map_err(|e| ProbeError::new(e.short(), crate::redact::redact_string(e.to_string())))
 }
 
@@ -355,16 +415,17 @@ pub async fn compare(
 pub async fn check(
     plan: &Plan,
     http: &HttpClient,
+    mem: &ImagesMemory,
     services: Option<&[String]>,
 ) -> Result<Vec<ImageRow>, ProbeError> {
-    let mut t = targets(plan, http).await?;
+    let mut t = targets(plan, http, mem).await?;
     if let Some(s) = services {
         t.retain(|x| s.contains(&x.service));
     }
-    let prod = client(plan, http, SiteId::Prod)?;
-    let dr = client(plan, http, SiteId::Dr)?;
+    let prod = client(plan, http, mem, SiteId::Prod)?;
+    let dr = client(plan, http, mem, SiteId::Dr)?;
     let mut rows = compare(t, Some(&prod), Some(&dr), DEFAULT_FANOUT).await;
-    use_last_seen_prod(plan, &mut rows);
+    use_last_seen_prod(plan, mem, &mut rows);
     Ok(rows)
 }
 
@@ -381,8 +442,6 @@ struct ProdRound {
 /// its round is read, so the probe that comes second waits for the first one's answers instead
 /// of asking again.
 type RoundSlot = Arc<tokio::sync::Mutex<Option<ProdRound>>>;
-static PROD_ROUNDS: LazyLock<Mutex<HashMap<String, RoundSlot>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Everything a round's answers depend on: the plan, and where and as whom prod Qovery and the
 /// prod registry are asked (hashed, so no credential is kept in the key).
@@ -412,8 +471,9 @@ fn round_key(plan: &Plan) -> String {
 async fn prod_round(
     plan: &Plan,
     http: &HttpClient,
+    mem: &ImagesMemory,
 ) -> Result<(Vec<ImageTarget>, Vec<Lookup>), ProbeError> {
-    let slot = lock(&PROD_ROUNDS)
+    let slot = lock(&mem.rounds)
         .entry(round_key(plan))
         .or_default()
         .clone();
@@ -424,8 +484,8 @@ async fn prod_round(
     {
         return Ok((r.targets.clone(), r.prod.clone()));
     }
-    let t = targets(plan, http).await?;
-    let prod = client(plan, http, SiteId::Prod)?;
+    let t = targets(plan, http, mem).await?;
+    let prod = client(plan, http, mem, SiteId::Prod)?;
     let prod: Vec<Lookup> = compare(t.clone(), Some(&prod), None, DEFAULT_FANOUT)
         .await
         .into_iter()
@@ -440,8 +500,13 @@ async fn prod_round(
 }
 
 /// The Images section of one site.
-pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
-    let (t, prod) = prod_round(plan, http).await?;
+pub async fn probe(
+    plan: &Plan,
+    http: &HttpClient,
+    mem: &ImagesMemory,
+    site: SiteId,
+) -> Result<Reading, ProbeError> {
+    let (t, prod) = prod_round(plan, http, mem).await?;
     let mut rows = match site {
         SiteId::Prod => t
             .into_iter()
@@ -454,7 +519,7 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
             })
             .collect(),
         SiteId::Dr => {
-            let dr = client(plan, http, SiteId::Dr)?;
+            let dr = client(plan, http, mem, SiteId::Dr)?;
             let mut rows = compare(t, None, Some(&dr), DEFAULT_FANOUT).await;
             for (r, p) in rows.iter_mut().zip(prod) {
                 r.prod = p;
@@ -465,7 +530,7 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
     // The prod panel shows the prod registry as it is; DR compares with the last digests seen.
     let prod_dead = all_failed(&rows, |r| &r.prod);
     if site == SiteId::Dr {
-        use_last_seen_prod(plan, &mut rows);
+        use_last_seen_prod(plan, mem, &mut rows);
     } else if let Some(e) = &prod_dead {
         return Err(ProbeError::new("registry unreadable", e.clone()));
     }

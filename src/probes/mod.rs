@@ -1,12 +1,18 @@
 //! What the panels watch. Each probe reads one section of one site and returns an
 //! [`Observation`]; the runtime schedules them on their intervals with bounded concurrency.
 //! Probes never block the screen and never decide anything: the engine does.
+//!
+//! What probes remember between rounds (kept sessions, names, last digests and positions) is a
+//! [`ProbeMemory`] owned by the run and passed to [`run`], never a process-wide cache.
 
 pub mod database;
 pub mod dns;
 pub mod health;
 pub mod images;
+pub mod memory;
 pub mod qovery;
+
+pub use memory::ProbeMemory;
 
 use std::sync::Arc;
 
@@ -73,8 +79,13 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
     v
 }
 
-/// Run one probe once.
-pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observation {
+/// Run one probe once, with the run's memory of earlier rounds.
+pub async fn run(
+    plan: &Arc<Plan>,
+    http: &HttpClient,
+    mem: &ProbeMemory,
+    key: ProbeKey,
+) -> Observation {
     let outcome = match key.section {
         Section::Health => match &plan.site(key.site).health {
             Some(cfg) => health::probe(http, cfg).await,
@@ -83,10 +94,10 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
                 "no health URL in the plan",
             )),
         },
-        Section::Cluster | Section::Env => qovery_probe(plan, http, key).await,
-        Section::Database => database::probe(plan, http, key.site).await,
+        Section::Cluster | Section::Env => qovery_probe(plan, http, &mem.qovery, key).await,
+        Section::Database => database::probe(plan, http, &mem.pg, key.site).await,
         Section::Dns => dns::probe(plan, http, key.site).await,
-        Section::Images => images::probe(plan, http, key.site).await,
+        Section::Images => images::probe(plan, http, &mem.images, key.site).await,
     };
     Observation {
         site: key.site,
@@ -99,6 +110,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
 async fn qovery_probe(
     plan: &Arc<Plan>,
     http: &HttpClient,
+    mem: &qovery::QoveryMemory,
     key: ProbeKey,
 ) -> Result<crate::app::Reading, crate::app::ProbeError> {
     let not_configured = |what: &str| {
@@ -115,11 +127,11 @@ async fn qovery_probe(
     let site = plan.site(key.site);
     match key.section {
         Section::Cluster => match &site.cluster {
-            Some(id) => qovery::cluster(&client, id).await,
+            Some(id) => qovery::cluster(&client, mem, id).await,
             None => not_configured("cluster id for this site"),
         },
         _ => match &site.environment {
-            Some(id) => qovery::environment(&client, key.site, id).await,
+            Some(id) => qovery::environment(&client, mem, key.site, id).await,
             None => not_configured("environment id for this site"),
         },
     }

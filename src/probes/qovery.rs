@@ -10,7 +10,7 @@
 //! `services_deployed`, `services_failing`, `ok`, `last_deployment_age`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 
 use chrono::Utc;
 
@@ -41,17 +41,31 @@ fn err(e: QoveryError) -> ProbeError {
 
 /// A cluster's name, provider and region, and an environment's name: they do not change while
 /// the cockpit runs, so each is read once per (API, id) instead of on every probe round.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct ClusterInfo {
     name: String,
     cloud_provider: String,
     region: String,
 }
 
-static CLUSTER_INFO: LazyLock<Mutex<HashMap<String, ClusterInfo>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-static ENV_NAMES: LazyLock<Mutex<HashMap<String, String>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Cluster infos and environment names already read, for one run (inside
+/// `probes::ProbeMemory`).
+///
+/// Why: they do not change while the cockpit runs, so each is read once rather than every round.
+/// Bound: one entry per (API, organization, id) the plan configures, i.e. at most one cluster
+/// and one environment per site; a failed read stores nothing.
+#[derive(Debug, Default)]
+pub struct QoveryMemory {
+    clusters: Mutex<HashMap<String, ClusterInfo>>,
+    env_names: Mutex<HashMap<String, String>>,
+}
+
+impl QoveryMemory {
+    /// How many entries are held: (clusters, environment names).
+    pub fn entries(&self) -> (usize, usize) {
+        (lock(&self.clusters).len(), lock(&self.env_names).len())
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -63,9 +77,13 @@ fn cache_key(c: &QoveryClient, id: &str) -> String {
 
 /// The cluster's name, provider and region from the organization's cluster list, read once
 /// (a failed read is retried next round).
-async fn cluster_info(c: &QoveryClient, cluster_id: &str) -> Option<ClusterInfo> {
+async fn cluster_info(
+    c: &QoveryClient,
+    mem: &QoveryMemory,
+    cluster_id: &str,
+) -> Option<ClusterInfo> {
     let key = cache_key(c, cluster_id);
-    if let Some(i) = lock(&CLUSTER_INFO).get(&key) {
+    if let Some(i) = lock(&mem.clusters).get(&key) {
         return Some(i.clone());
     }
     let found = c
@@ -79,19 +97,19 @@ async fn cluster_info(c: &QoveryClient, cluster_id: &str) -> Option<ClusterInfo>
         cloud_provider: found.cloud_provider,
         region: found.region,
     };
-    lock(&CLUSTER_INFO).insert(key, info.clone());
+    lock(&mem.clusters).insert(key, info.clone());
     Some(info)
 }
 
 /// The environment's name, read once (the id stands in until a read succeeds).
-async fn environment_name(c: &QoveryClient, env_id: &str) -> String {
+async fn environment_name(c: &QoveryClient, mem: &QoveryMemory, env_id: &str) -> String {
     let key = cache_key(c, env_id);
-    if let Some(n) = lock(&ENV_NAMES).get(&key) {
+    if let Some(n) = lock(&mem.env_names).get(&key) {
         return n.clone();
     }
     match c.environment(env_id).await {
         Ok(e) => {
-            lock(&ENV_NAMES).insert(key, e.name.clone());
+            lock(&mem.env_names).insert(key, e.name.clone());
             e.name
         }
         Err(_) => env_id.to_string(),
@@ -99,12 +117,16 @@ async fn environment_name(c: &QoveryClient, env_id: &str) -> String {
 }
 
 /// The Cluster section of a site.
-pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, ProbeError> {
+pub async fn cluster(
+    c: &QoveryClient,
+    mem: &QoveryMemory,
+    cluster_id: &str,
+) -> Result<Reading, ProbeError> {
     let org = c.organization_id();
     let (status, ready, info) = futures::join!(
         c.cluster_status(org, cluster_id),
         c.cluster_is_ready(org, cluster_id),
-        cluster_info(c, cluster_id)
+        cluster_info(c, mem, cluster_id)
     );
     let s = status.map_err(err)?;
     let ok = s.is_deployed && s.status.is_running();
@@ -150,12 +172,13 @@ pub async fn cluster(c: &QoveryClient, cluster_id: &str) -> Result<Reading, Prob
 /// The Env section of a site.
 pub async fn environment(
     c: &QoveryClient,
+    mem: &QoveryMemory,
     site: SiteId,
     env_id: &str,
 ) -> Result<Reading, ProbeError> {
     let (statuses, name, containers, apps, dbs) = futures::join!(
         c.environment_statuses(env_id),
-        environment_name(c, env_id),
+        environment_name(c, mem, env_id),
         c.list_containers(env_id),
         c.list_applications(env_id),
         c.list_databases(env_id)

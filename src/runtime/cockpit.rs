@@ -72,13 +72,18 @@ pub fn run(cfg: SessionConfig) -> i32 {
     })
 }
 
-fn spawn_probes(plan: &Arc<crate::plan::Plan>, tx: &mpsc::UnboundedSender<Msg>) {
+fn spawn_probes(
+    plan: &Arc<crate::plan::Plan>,
+    mem: &Arc<crate::probes::ProbeMemory>,
+    tx: &mpsc::UnboundedSender<Msg>,
+) {
     // Probes only read: their transport is read-only in every mode, and they do not retry
     // within a round (the next round is the retry).
     let http = HttpClient::new(true).with_read_retries(0);
     let limit = Arc::new(Semaphore::new(plan.probes.concurrency.max(1)));
     for key in crate::probes::configured(plan) {
         let (plan, http, limit, tx) = (plan.clone(), http.clone(), limit.clone(), tx.clone());
+        let mem = mem.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(plan.probes.interval);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -88,7 +93,7 @@ fn spawn_probes(plan: &Arc<crate::plan::Plan>, tx: &mpsc::UnboundedSender<Msg>) 
                     let Ok(_permit) = limit.acquire().await else {
                         return;
                     };
-                    crate::probes::run(&plan, &http, key).await
+                    crate::probes::run(&plan, &http, &mem, key).await
                 };
                 if tx.send(Msg::Observed(obs)).is_err() {
                     return;
@@ -355,7 +360,7 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     if let Err(e) = draw(&mut term, &state) {
         end_reason = Some(format!("terminal lost: {e}"));
     }
-    spawn_probes(&p.plan, &tx);
+    spawn_probes(&p.plan, &executor.probes, &tx);
 
     // Resume: a step whose process (started by the crashed cockpit) still runs is followed, not
     // offered for retry.

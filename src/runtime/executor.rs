@@ -26,6 +26,8 @@ pub struct Executor {
     pub journal_path: Option<std::path::PathBuf>,
     /// How to stop each running step (`Effect::StopStep`): the reason goes to its task.
     stops: Mutex<HashMap<usize, tokio::sync::oneshot::Sender<String>>>,
+    /// The session's probe memory, shared by its probes and handed to its steps.
+    pub probes: Arc<crate::probes::ProbeMemory>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -64,6 +66,7 @@ impl Executor {
             log_state: Arc::new(tui_logger::TuiWidgetState::new()),
             journal_path: None,
             stops: Mutex::new(HashMap::new()),
+            probes: Arc::default(),
         }
     }
 
@@ -167,7 +170,8 @@ impl Executor {
                     return;
                 };
                 // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
-                let ctx = StepContext::read_only(self.plan.clone(), step, self.tx.clone());
+                let ctx = StepContext::read_only(self.plan.clone(), step, self.tx.clone())
+                    .with_probes(self.probes.clone());
                 let from_state = state.precondition_checks(step);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -288,6 +292,7 @@ impl Executor {
             step,
             attempt,
             out: self.tx.clone(),
+            probes: self.probes.clone(),
         }
     }
 }

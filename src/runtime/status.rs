@@ -93,10 +93,12 @@ pub async fn evaluate(plan: Arc<Plan>, timeout: Duration) -> StatusReport {
 pub async fn observe_once(plan: Arc<Plan>, timeout: Duration) -> (State, usize) {
     let http = HttpClient::new(true).with_read_retries(0);
     let keys = crate::probes::configured(&plan);
+    // This run's own memory: nothing carries over from an earlier run in the same process.
+    let mem = Arc::new(crate::probes::ProbeMemory::new());
     let mut set = tokio::task::JoinSet::new();
     for key in keys {
-        let (plan, http) = (plan.clone(), http.clone());
-        set.spawn(async move { crate::probes::run(&plan, &http, key).await });
+        let (plan, http, mem) = (plan.clone(), http.clone(), mem.clone());
+        set.spawn(async move { crate::probes::run(&plan, &http, &mem, key).await });
     }
     let mut observations = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;

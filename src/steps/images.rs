@@ -400,7 +400,7 @@ async fn registry_id(a: &SetImage, c: &QoveryClient) -> Result<(String, String),
 /// each container exists, and the exact body each PUT would send.
 pub async fn preflight(a: &SetImage, ctx: &StepContext) -> Vec<PreflightCheck> {
     let mut out = Vec::new();
-    let rows = match check(&ctx.plan, &ctx.http, Some(&a.services)).await {
+    let rows = match check(&ctx.plan, &ctx.http, &ctx.probes.images, Some(&a.services)).await {
         Ok(r) => r,
         Err(e) => {
             out.push(check_line("images readable", Some(false), e.full));
@@ -499,7 +499,7 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
         a.services.len(),
         a.site.upper()
     ));
-    let rows = check(&ctx.plan, &ctx.http, Some(&a.services))
+    let rows = check(&ctx.plan, &ctx.http, &ctx.probes.images, Some(&a.services))
         .await
         .map_err(|e| format!("cannot check the images: {}", e.full))?;
     for r in &rows {

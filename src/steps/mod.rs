@@ -31,6 +31,8 @@ pub struct StepContext {
     pub step: usize,
     pub attempt: u32,
     pub out: mpsc::UnboundedSender<Msg>,
+    /// The run's probe memory (kept database sessions, last primary positions, last digests).
+    pub probes: Arc<crate::probes::ProbeMemory>,
 }
 
 impl StepContext {
@@ -44,7 +46,14 @@ impl StepContext {
             step,
             attempt: 0,
             out,
+            probes: Arc::default(),
         }
+    }
+
+    /// Share the run's probe memory rather than a fresh one.
+    pub fn with_probes(mut self, probes: Arc<crate::probes::ProbeMemory>) -> StepContext {
+        self.probes = probes;
+        self
     }
 
     /// Stream one line of output into the log and the journal.

@@ -278,7 +278,7 @@ pub async fn preflight(step: &PostgresStep, ctx: &StepContext) -> Vec<PreflightC
     let url = &url;
     let name = display(url);
     let mut checks = Vec::new();
-    let status = match crate::probes::database::read_status(url, None).await {
+    let status = match crate::probes::database::read_status(&ctx.probes.pg, url, None).await {
         Ok(s) => {
             checks.push(PreflightCheck {
                 what: format!("reachable: {name}"),
@@ -315,7 +315,7 @@ pub async fn preflight(step: &PostgresStep, ctx: &StepContext) -> Vec<PreflightC
         },
     });
     if want_standby && status.in_recovery {
-        let up = upstream_position(primary_url, receiver_end(&status)).await;
+        let up = upstream_position(&ctx.probes.pg, primary_url, receiver_end(&status)).await;
         let lag = match (up.lsn(), status.replay_lsn) {
             (Some(p), Some(r)) => Some(p.bytes_after(r)),
             _ => None,
@@ -350,9 +350,13 @@ pub async fn run(step: &PostgresStep, ctx: &StepContext) -> Result<String, Strin
 }
 
 /// The lag at promotion and how it was measured.
-async fn lag_at_promotion(primary_url: Option<&str>, facts: &RecoveryFacts) -> LagAtPromotion {
+async fn lag_at_promotion(
+    pg: &crate::clients::postgres::ProbeSessions,
+    primary_url: Option<&str>,
+    facts: &RecoveryFacts,
+) -> LagAtPromotion {
     let now = chrono::Utc::now();
-    let up = upstream_position(primary_url, facts.receiver_end_lsn).await;
+    let up = upstream_position(pg, primary_url, facts.receiver_end_lsn).await;
     let (basis, primary_alive_at) = match &up {
         Upstream::Live(_) => (
             "primary pg_current_wal_lsn() read at promotion".into(),
@@ -453,7 +457,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             .unwrap_or_else(|| "none".into()),
         facts.receiver_status.as_deref().unwrap_or("not running")
     ));
-    let measured = lag_at_promotion(primary_url.as_deref(), &facts).await;
+    let measured = lag_at_promotion(&ctx.probes.pg, primary_url.as_deref(), &facts).await;
     let timeline_before = s.timeline().await.ok().flatten().or(facts.timeline);
     let lag = measured.bytes;
     let basis = measured.basis.clone();

@@ -17,9 +17,14 @@ use std::time::Duration;
 
 use crate::app::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
-use crate::clients::postgres::{self, Lsn, PgError, ServerStatus};
+use crate::clients::postgres::{Lsn, PgError, ProbeSessions, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Plan, PrometheusSource, SiteId, Value};
+
+mod assess;
+
+pub use assess::assess;
+use assess::{apply_backup, worse};
 
 /// Every field a database reading may carry (for the loader's condition check).
 pub const FIELDS: &[&str] = &[
@@ -89,8 +94,13 @@ fn pg_probe_error(e: &PgError) -> ProbeError {
     )
 }
 
-/// Probe one site's database.
-pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Reading, ProbeError> {
+/// Probe one site's database, on the run's kept sessions.
+pub async fn probe(
+    plan: &Plan,
+    http: &HttpClient,
+    pg: &ProbeSessions,
+    site: SiteId,
+) -> Result<Reading, ProbeError> {
     let Some(cfg) = plan.site(site).database.as_ref() else {
         return Err(ProbeError::new("not configured", "no database in the plan"));
     };
@@ -101,10 +111,10 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
         .and_then(|d| d.postgres.clone());
     match (&cfg.postgres, &cfg.prometheus) {
         (Some(url), prom) => {
-            let status = read_status(url, cfg.backup_age_query.as_deref()).await?;
+            let status = read_status(pg, url, cfg.backup_age_query.as_deref()).await?;
             let needs_upstream = status.in_recovery || !status.subscriptions.is_empty();
             let upstream = if needs_upstream {
-                upstream_position(upstream_url.as_deref(), receiver_end(&status)).await
+                upstream_position(pg, upstream_url.as_deref(), receiver_end(&status)).await
             } else {
                 Upstream::Unknown
             };
@@ -126,12 +136,17 @@ pub async fn probe(plan: &Plan, http: &HttpClient, site: SiteId) -> Result<Readi
 }
 
 /// One round on the kept session for `url`.
-pub async fn read_status(url: &str, backup_q: Option<&str>) -> Result<ServerStatus, ProbeError> {
-    let status = postgres::with_probe_session(url, |s| async move { s.status(backup_q).await })
+pub async fn read_status(
+    pg: &ProbeSessions,
+    url: &str,
+    backup_q: Option<&str>,
+) -> Result<ServerStatus, ProbeError> {
+    let status = pg
+        .with_session(url, |s| async move { s.status(backup_q).await })
         .await
         .map_err(|e| pg_probe_error(&e))?;
     if let Some(l) = status.current_lsn {
-        postgres::note_primary_position(url, l);
+        pg.note_primary_position(url, l);
     }
     Ok(status)
 }
@@ -143,21 +158,25 @@ pub fn receiver_end(st: &ServerStatus) -> Option<Lsn> {
 
 /// The primary's WAL position for a standby's lag: live from the other site when it answers
 /// within 2 s, else the last position seen, else `receiver_end` (what the WAL receiver was told).
-pub async fn upstream_position(primary_url: Option<&str>, receiver_end: Option<Lsn>) -> Upstream {
+pub async fn upstream_position(
+    pg: &ProbeSessions,
+    primary_url: Option<&str>,
+    receiver_end: Option<Lsn>,
+) -> Upstream {
     if let Some(url) = primary_url {
         let live = tokio::time::timeout(
             Duration::from_secs(2),
-            postgres::with_probe_session(url, |s| async move { s.position().await }),
+            pg.with_session(url, |s| async move { s.position().await }),
         )
         .await;
         match live {
             Ok(Ok((false, Some(lsn)))) => {
-                postgres::note_primary_position(url, lsn);
+                pg.note_primary_position(url, lsn);
                 return Upstream::Live(lsn);
             }
             Ok(Ok(_)) => {} // the other site is not a primary (after a failover)
             Ok(Err(_)) | Err(_) => {
-                if let Some((lsn, ago, at)) = postgres::last_primary_position(url) {
+                if let Some((lsn, ago, at)) = pg.last_primary_position(url) {
                     return Upstream::LastSeen { lsn, ago, at };
                 }
             }
@@ -167,376 +186,6 @@ pub async fn upstream_position(primary_url: Option<&str>, receiver_end: Option<L
         Some(l) => Upstream::Receiver(l),
         None => Upstream::Unknown,
     }
-}
-
-fn worse(a: Level, b: Level) -> Level {
-    a.max(b)
-}
-
-/// Turn one server's status into the panel's reading. Pure: unit-tested without a server.
-pub fn assess(
-    st: &ServerStatus,
-    upstream: &Upstream,
-    primary_configured: bool,
-    cfg: &DatabaseConfig,
-) -> Reading {
-    let mut level = Level::Good;
-    let mut details: Vec<String> = Vec::new();
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
-    let role = if st.in_recovery {
-        "standby"
-    } else if !st.subscriptions.is_empty() {
-        "subscriber"
-    } else {
-        "primary"
-    };
-    fields.insert("role".into(), Value::Text(role.into()));
-    let mut summary_parts: Vec<String> = vec![role.to_string()];
-    // Can this server take writes? A standby cannot; a primary can unless it is fenced
-    // (`default_transaction_read_only` on the server itself, not the probe's own session).
-    if st.in_recovery {
-        fields.insert("writable".into(), Value::Bool(false));
-    } else {
-        match st.server_read_only {
-            Some(true) => {
-                summary_parts[0] = format!("{role} · fenced (read-only)");
-                fields.insert("fenced".into(), Value::Bool(true));
-                fields.insert("writable".into(), Value::Bool(false));
-                details.push(
-                    "fenced: default_transaction_read_only = on on the server, new sessions cannot write"
-                        .into(),
-                );
-            }
-            Some(false) => {
-                fields.insert("fenced".into(), Value::Bool(false));
-                fields.insert("writable".into(), Value::Bool(true));
-            }
-            None => details.push(
-                "fence unknown: the server's default_transaction_read_only could not be told apart from this session's".into(),
-            ),
-        }
-    }
-    let mut state: String;
-    let mut lag: Option<u64> = None;
-    let mut replay_age: Option<Duration> = None;
-
-    if primary_configured && (st.in_recovery || !st.subscriptions.is_empty()) {
-        let reachable = matches!(upstream, Upstream::Live(_));
-        fields.insert("primary_reachable".into(), Value::Bool(reachable));
-    }
-
-    if st.in_recovery {
-        // ---- standby
-        let receiver = st.wal_receiver.as_ref();
-        state = receiver
-            .map(|w| w.status.clone())
-            .unwrap_or_else(|| "disconnected".into());
-        fields.insert("receiver".into(), Value::Text(state.clone()));
-        if state != "streaming" {
-            level = worse(level, Level::Warn);
-            details.push(format!(
-                "WAL receiver: {state} (not streaming from the primary)"
-            ));
-        }
-        if let Some(w) = receiver {
-            details.push(format!(
-                "receiver {} from {}{}{}",
-                w.status,
-                w.sender.as_deref().unwrap_or("?"),
-                w.slot
-                    .as_deref()
-                    .map(|s| format!(" slot {s}"))
-                    .unwrap_or_default(),
-                w.since_last_msg
-                    .map(|d| format!(", last message {} ago", fmt_duration(d)))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(b) = st.replay_backlog_bytes {
-            fields.insert("replay_backlog".into(), Value::Bytes(b));
-        }
-        details.push(format!(
-            "received {} · replayed {} · replay backlog {}",
-            opt_lsn(st.receive_lsn),
-            opt_lsn(st.replay_lsn),
-            st.replay_backlog_bytes
-                .map(fmt_bytes)
-                .unwrap_or_else(|| "?".into())
-        ));
-        if matches!(upstream, Upstream::LastSeen { .. }) {
-            level = worse(level, Level::Warn);
-        }
-        match (upstream.lsn(), st.replay_lsn) {
-            (Some(p), Some(r)) => {
-                let behind = p.bytes_after(r);
-                lag = Some(behind);
-                details.push(format!("{} behind {}", fmt_bytes(behind), upstream.basis()));
-                if behind == 0 {
-                    // Idle-primary caveat: nothing to replay, whatever the commit timestamp's age.
-                    replay_age = Some(Duration::ZERO);
-                    if let Some(a) = st.since_last_replay {
-                        details.push(format!(
-                            "caught up: last replayed commit {} ago (primary idle since), replay age counted as 0",
-                            fmt_duration(a)
-                        ));
-                    }
-                } else {
-                    replay_age = st.since_last_replay;
-                }
-            }
-            (None, Some(_)) => {
-                // No primary position at all: the backlog is what we can measure.
-                lag = st.replay_backlog_bytes;
-                replay_age = st.since_last_replay;
-                level = worse(level, Level::Warn);
-                details.push(
-                    "primary position unknown: lag shown is the local replay backlog only".into(),
-                );
-            }
-            (_, None) => {
-                level = worse(level, Level::Warn);
-                details.push("nothing replayed yet: lag unknown".into());
-            }
-        }
-    } else {
-        // ---- primary (or a writable subscriber)
-        lag = Some(0);
-        replay_age = Some(Duration::ZERO);
-        if let Some(l) = st.current_lsn {
-            details.push(format!("current WAL position {l}"));
-        }
-        let standbys: Vec<&crate::clients::postgres::ReplicaRow> =
-            st.replicas.iter().filter(|r| !r.logical).collect();
-        let n = standbys.len();
-        fields.insert("replicas".into(), Value::Num(n as f64));
-        if n == 0 {
-            state = "no standby".into();
-            details
-                .push("no standby connected (no physical walsender in pg_stat_replication)".into());
-        } else {
-            let max_behind = standbys.iter().filter_map(|r| r.bytes_behind).max();
-            if let Some(b) = max_behind {
-                fields.insert("replicas_behind".into(), Value::Bytes(b));
-            }
-            let not_streaming: Vec<&str> = standbys
-                .iter()
-                .filter(|r| r.state != "streaming")
-                .map(|r| r.state.as_str())
-                .collect();
-            state = not_streaming
-                .first()
-                .copied()
-                .unwrap_or("streaming")
-                .to_string();
-            if !not_streaming.is_empty() {
-                level = worse(level, Level::Warn);
-            }
-            summary_parts.push(format!(
-                "{n} standby{} {state}{}",
-                if n == 1 { "" } else { "s" },
-                max_behind
-                    .map(|b| format!(", max {} behind", fmt_bytes(b)))
-                    .unwrap_or_default()
-            ));
-        }
-        for r in &st.replicas {
-            details.push(format!(
-                "→ {}{} {} {} {}: {} behind · lag write {} flush {} replay {}",
-                if r.name.is_empty() { "?" } else { &r.name },
-                if r.logical { " (logical)" } else { "" },
-                r.client.as_deref().unwrap_or(""),
-                r.state,
-                r.sync_state,
-                r.bytes_behind.map(fmt_bytes).unwrap_or_else(|| "?".into()),
-                opt_dur(r.write_lag),
-                opt_dur(r.flush_lag),
-                opt_dur(r.replay_lag),
-            ));
-        }
-        fields.insert("replica_state".into(), Value::Text(state.clone()));
-    }
-
-    // ---- logical replication, subscriber side
-    if !st.subscriptions.is_empty() {
-        fields.insert(
-            "subscriptions".into(),
-            Value::Num(st.subscriptions.len() as f64),
-        );
-        let mut max_lag: Option<u64> = None;
-        let mut max_age: Option<Duration> = None;
-        for s in &st.subscriptions {
-            let sub_lag = match (upstream.lsn(), s.latest_end_lsn.or(s.received_lsn)) {
-                (Some(p), Some(e)) => Some(p.bytes_after(e)),
-                _ => None,
-            };
-            if let Some(l) = sub_lag {
-                max_lag = Some(max_lag.map_or(l, |m: u64| m.max(l)));
-            }
-            if let Some(a) = s.since_latest_end {
-                max_age = Some(max_age.map_or(a, |m: Duration| m.max(a)));
-            }
-            if s.pid.is_none() {
-                level = worse(level, Level::Warn);
-            }
-            details.push(format!(
-                "subscription {}: {} · received {} · confirmed {}{}{}",
-                s.name,
-                if s.pid.is_some() {
-                    "worker running"
-                } else {
-                    "NO WORKER"
-                },
-                opt_lsn(s.received_lsn),
-                opt_lsn(s.latest_end_lsn),
-                sub_lag
-                    .map(|l| format!(" · {} behind", fmt_bytes(l)))
-                    .unwrap_or_default(),
-                s.since_latest_end
-                    .map(|a| format!(" · confirmed {} ago", fmt_duration(a)))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(l) = max_lag {
-            fields.insert("subscription_lag".into(), Value::Bytes(l));
-            if !st.in_recovery {
-                lag = Some(l);
-                details.push(upstream.basis());
-            }
-        }
-        if let Some(a) = max_age {
-            fields.insert("subscription_age".into(), Value::Duration(a));
-        }
-        if state.is_empty() || state == "no standby" {
-            state = if st.subscriptions.iter().all(|s| s.pid.is_some()) {
-                "subscribed".into()
-            } else {
-                "subscription down".into()
-            };
-        }
-    }
-
-    // ---- slots
-    if !st.slots.is_empty() {
-        let max_slot = st.slots.iter().filter_map(|s| s.lag_bytes).max();
-        if let Some(m) = max_slot {
-            fields.insert("slot_lag".into(), Value::Bytes(m));
-        }
-        let mut ok = true;
-        for s in &st.slots {
-            let ws = s.wal_status.as_deref().unwrap_or("?");
-            match ws {
-                "lost" => {
-                    level = Level::Bad;
-                    ok = false;
-                }
-                "unreserved" => {
-                    level = worse(level, Level::Warn);
-                    ok = false;
-                }
-                _ => {}
-            }
-            details.push(format!(
-                "slot {} ({}) {} wal {}: {} behind",
-                s.name,
-                s.slot_type,
-                if s.active { "active" } else { "inactive" },
-                ws,
-                s.lag_bytes.map(fmt_bytes).unwrap_or_else(|| "?".into())
-            ));
-        }
-        fields.insert("slots_ok".into(), Value::Bool(ok));
-        if !ok {
-            summary_parts.push("slot at risk".into());
-        }
-    }
-
-    // ---- thresholds
-    if let Some(l) = lag {
-        fields.insert("lag".into(), Value::Bytes(l));
-        let mut s = format!("{} behind", fmt_bytes(l));
-        if let Some(max) = cfg.max_lag_bytes
-            && l > max
-        {
-            level = Level::Bad;
-            s.push_str(&format!(" (> {})", fmt_bytes(max)));
-        }
-        if st.in_recovery || !st.subscriptions.is_empty() {
-            summary_parts.push(s);
-        }
-    }
-    if let Some(a) = replay_age {
-        fields.insert("replay_age".into(), Value::Duration(a));
-        if st.in_recovery {
-            let mut s = format!("replay {}", fmt_duration(a));
-            if let Some(max) = cfg.max_replay_age
-                && a > max
-            {
-                level = Level::Bad;
-                s.push_str(&format!(" (> {})", fmt_duration(max)));
-            }
-            summary_parts.push(s);
-        }
-    }
-    if st.in_recovery {
-        summary_parts.push(state.clone());
-    }
-    match &st.backup_age {
-        None => {}
-        Some(Ok(Some(age))) => {
-            apply_backup(*age, cfg, &mut level, &mut fields, &mut summary_parts);
-        }
-        Some(Ok(None)) => {
-            level = worse(
-                level,
-                if cfg.max_backup_age.is_some() {
-                    Level::Bad
-                } else {
-                    Level::Warn
-                },
-            );
-            summary_parts.push("no backup".into());
-            details.push("the backup-age query returned NULL: no backup found".into());
-        }
-        Some(Err(e)) => {
-            level = worse(level, Level::Warn);
-            summary_parts.push("backup ?".into());
-            details.push(e.clone());
-        }
-    }
-    fields.insert("state".into(), Value::Text(state));
-    fields.insert("ok".into(), Value::Bool(level != Level::Bad));
-    Reading {
-        summary: summary_parts.join(" · "),
-        level,
-        fields,
-        details,
-    }
-}
-
-fn apply_backup(
-    age: Duration,
-    cfg: &DatabaseConfig,
-    level: &mut Level,
-    fields: &mut BTreeMap<String, Value>,
-    summary: &mut Vec<String>,
-) {
-    fields.insert("backup_age".into(), Value::Duration(age));
-    let mut s = format!("backup {} ago", fmt_duration(age));
-    if let Some(max) = cfg.max_backup_age
-        && age > max
-    {
-        *level = Level::Bad;
-        s.push_str(&format!(" (> {})", fmt_duration(max)));
-    }
-    summary.push(s);
-}
-
-fn opt_lsn(l: Option<Lsn>) -> String {
-    l.map(|l| l.to_string()).unwrap_or_else(|| "-".into())
-}
-
-fn opt_dur(d: Option<Duration>) -> String {
-    d.map(fmt_duration).unwrap_or_else(|| "-".into())
 }
 
 // ---------------------------------------------------------------------------------------------
