@@ -300,7 +300,9 @@ pub struct State {
     /// Why the cockpit is in monitor mode when it was asked for live (e.g. the plan is locked).
     pub mode_note: Option<String>,
     pub quit: bool,
-    /// Bumped on every change that needs a redraw.
+    /// The running step's spinner frame: advanced by one on every `Msg::Tick` (once a second, or
+    /// every 120 ms while a step runs); the checklist draws `SPINNER[spinner % len]`. It says
+    /// nothing about whether a redraw is needed.
     pub spinner: usize,
     /// The journal so far (as recorded), for the timeline view. Output lines are thinned to the
     /// newest few hundred (a step's full output is in the journal; see `update::apply`).

@@ -178,12 +178,6 @@ impl HttpClient {
         self
     }
 
-    /// The underlying reqwest client, for integrations that need streaming or custom bodies.
-    /// Callers must check [`HttpClient::guard`] before a mutating call.
-    pub fn raw(&self) -> &reqwest::Client {
-        &self.inner
-    }
-
     /// The transport's mode check: refuse anything but GET/HEAD on a read-only client.
     pub fn guard(&self, method: &str, url: &str) -> Result<(), HttpError> {
         let m = method.to_ascii_uppercase();

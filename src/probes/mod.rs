@@ -7,14 +7,15 @@ pub mod dns;
 pub mod health;
 pub mod images;
 pub mod qovery;
+pub mod reading;
 
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::app::{Observation, Section};
 use crate::clients::http::HttpClient;
 use crate::plan::{Plan, SiteId};
+use reading::{Observation, Section};
 
 /// One thing to watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +79,7 @@ pub async fn run(plan: &Arc<Plan>, http: &HttpClient, key: ProbeKey) -> Observat
     let outcome = match key.section {
         Section::Health => match &plan.site(key.site).health {
             Some(cfg) => health::probe(http, cfg).await,
-            None => Err(crate::app::ProbeError::new(
+            None => Err(reading::ProbeError::new(
                 "not configured",
                 "no health URL in the plan",
             )),
@@ -100,9 +101,9 @@ async fn qovery_probe(
     plan: &Arc<Plan>,
     http: &HttpClient,
     key: ProbeKey,
-) -> Result<crate::app::Reading, crate::app::ProbeError> {
+) -> Result<reading::Reading, reading::ProbeError> {
     let not_configured = |what: &str| {
-        Err(crate::app::ProbeError::new(
+        Err(reading::ProbeError::new(
             "not configured",
             format!("no {what} in the plan"),
         ))

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{Theme, key_line, pad, red, sp, trunc};
+use super::{Theme, key_line, pad, redacted, sp, trunc};
 use crate::app::state::StepPhase;
 use crate::app::{Focus, Mode, State, StepStatus};
 use crate::plan::condition::CondResult;
@@ -135,7 +135,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         let word = state_word(state, i);
         let word_w = word.width().min(w / 2);
         let title_w = w.saturating_sub(left.width() + word_w + 1);
-        let title = pad(&red(&state.plan.steps[i].title), title_w);
+        let title = pad(&redacted(&state.plan.steps[i].title), title_w);
         let mut spans = vec![
             Span::styled(left, style),
             Span::styled(title, if sel { t.title } else { t.text }),
@@ -159,7 +159,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             };
             lines.push(Line::from(vec![
                 Span::raw("     "),
-                sp(trunc(&red(&r), w.saturating_sub(5)), rs),
+                sp(trunc(&redacted(&r), w.saturating_sub(5)), rs),
             ]));
         }
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerWidget};
 use unicode_width::UnicodeWidthChar;
 
-use super::{Theme, red, sp};
+use super::{Theme, redacted, sp};
 use crate::app::{DialogKind, Focus, State};
 
 fn level_tag(l: log::Level) -> &'static str {
@@ -59,11 +59,11 @@ fn format_line(
     width: usize,
     t: &Theme,
 ) -> Vec<Line<'static>> {
-    let target = red(target);
+    let target = redacted(target);
     let target: String = target.chars().take(12).collect();
     let prefix = format!("{time} {} {target:<12} ", level_tag(level));
     let indent = prefix.chars().count();
-    let msg = red(msg);
+    let msg = redacted(msg);
     let avail = width.saturating_sub(indent).max(8);
     let style = level_style(level, t);
     let mut lines = Vec::new();

@@ -2,7 +2,7 @@
 //! Pure: reads `State`, writes the frame, performs no I/O.
 //!
 //! Every string that comes from the plan, a probe, a step or the operator goes through
-//! [`crate::redact::redact`] (via [`red`]) before it reaches the frame. Every state is shown by an
+//! [`crate::redact::redact`] (via [`redacted`]) before it reaches the frame. Every state is shown by an
 //! icon or a word as well as a colour. Ages and clocks are relative to `state.now`.
 
 mod checklist;
@@ -87,13 +87,13 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
 }
 
 /// Redact a string for the screen.
-pub(crate) fn red(s: &str) -> String {
+pub(crate) fn redacted(s: &str) -> String {
     crate::redact::redact(s).into_owned()
 }
 
 /// A styled, redacted span.
 pub(crate) fn sp(s: impl AsRef<str>, style: Style) -> Span<'static> {
-    Span::styled(red(s.as_ref()), style)
+    Span::styled(redacted(s.as_ref()), style)
 }
 
 /// Cut `s` to at most `w` display columns, ending in `…` when cut.
@@ -166,7 +166,7 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         clock_piece.push(Span::styled(" ✗ over RTO", t.bad));
     }
     let rpo = match (state.rpo_estimate(), state.rpo_unknown_reason()) {
-        (Some(v), _) => Span::styled(red(&v), t.title),
+        (Some(v), _) => Span::styled(redacted(&v), t.title),
         (None, Some(why)) => Span::styled(format!("UNKNOWN ({why})"), t.unknown),
         (None, None) => Span::styled("?", t.unknown),
     };

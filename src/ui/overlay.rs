@@ -407,7 +407,7 @@ pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     } else {
         state.records[start..end]
             .iter()
-            .map(|r| Line::styled(super::red(&timeline_line(r)), t.text))
+            .map(|r| Line::styled(super::redacted(&timeline_line(r)), t.text))
             .collect()
     };
     frame.render_widget(Clear, rect);
