@@ -427,7 +427,7 @@ fn help_overlay_lists_every_key_of_the_focus() {
     let mut h = Harness::new(Mode::Live);
     h.outage(true);
     h.key(KeyCode::Char('?'));
-    assert!(h.state.help);
+    assert!(h.state.help());
     let s = text(&render(&h.state, 150, 40));
     for b in drcockpit::app::keys::for_focus(&h.state) {
         assert!(s.contains(b.what), "help lacks {:?}:\n{s}", b.what);
@@ -508,7 +508,7 @@ fn mode_badge_visible_in_every_mode_and_size() {
             h.state.drill = drill;
             h.outage(true);
             for with_help in [false, true] {
-                h.state.help = with_help;
+                h.state.overlay = with_help.then_some(drcockpit::app::Overlay::Help);
                 for (w, hh) in SIZES {
                     let s = text(&render(&h.state, w, hh));
                     assert!(
@@ -556,12 +556,10 @@ fn registered_secret_never_appears() {
     );
     // A dialog echoing what was typed is redacted too.
     h.state.selected = 5;
-    h.state.dialog = Some(drcockpit::app::Dialog::new(
-        drcockpit::app::DialogKind::Note,
-        Some(5),
-        None,
+    h.state.overlay = Some(drcockpit::app::Overlay::Dialog(
+        drcockpit::app::Dialog::new(drcockpit::app::DialogKind::Note, Some(5), None),
     ));
-    if let Some(d) = h.state.dialog.as_mut() {
+    if let Some(d) = h.state.dialog_mut() {
         d.input = format!("pasted {SECRET}");
     }
     let s = text(&render(&h.state, 150, 40));
@@ -709,7 +707,7 @@ fn every_dialog_is_titled_and_says_what_happens() {
         let mut d = Dialog::new(kind.clone(), Some(3), word.map(String::from));
         d.input = "abc".into();
         d.error = Some("write a few words: this goes into the record".into());
-        h.state.dialog = Some(d);
+        h.state.overlay = Some(drcockpit::app::Overlay::Dialog(d));
         for (w, hh) in [(150, 40), (80, 24), (60, 20)] {
             let s = text(&render(&h.state, w, hh));
             assert!(
@@ -910,7 +908,7 @@ fn finished_step_offers_no_run_or_retry() {
     let before = h.state.records.len();
     h.key(KeyCode::Enter);
     assert_eq!(h.state.records.len(), before);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
 }
 
 /// A step that must wait for an earlier one: ⏎ is not offered, and the detail says why.

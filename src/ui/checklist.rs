@@ -94,7 +94,7 @@ fn block<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
 }
 
 pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let focused = state.focus == Focus::Checklist && state.dialog.is_none();
+    let focused = state.focus == Focus::Checklist && state.dialog().is_none();
     let done = state.steps.iter().filter(|s| s.is_done()).count();
     let title = Line::from(vec![
         Span::styled(
@@ -197,7 +197,7 @@ pub fn list_rows(state: &State, h: usize) -> (Vec<usize>, usize) {
 /// The keys that act on step `i` right now (the detail pane's last line): the same list as the
 /// footer's ([`crate::app::keys::for_step`]), plus a word on why nothing else acts.
 pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
-    if state.dialog.is_some() || i >= state.steps.len() {
+    if state.dialog().is_some() || i >= state.steps.len() {
         return Vec::new();
     }
     let mut v: Vec<(String, String)> = crate::app::keys::for_step(state, i)

@@ -103,7 +103,7 @@ impl LogFormatter for PaneFormatter {
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     let t = view.theme;
-    let focused = state.focus == Focus::Log && state.dialog.is_none();
+    let focused = state.focus == Focus::Log && state.dialog().is_none();
     let mut title = vec![Span::styled(
         if focused { " » Log " } else { " Log " },
         t.title,
@@ -113,7 +113,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     } else {
         title.push(Span::styled("· ⏸ PAUSED (f follows) ", t.warn));
     }
-    let editing = matches!(&state.dialog, Some(d) if d.kind == DialogKind::Filter);
+    let editing = matches!(state.dialog(), Some(d) if d.kind == DialogKind::Filter);
     if !state.log_filter.is_empty() {
         title.push(Span::styled("· filter: ", t.accent));
         title.push(sp(format!("/{}/ ", state.log_filter), t.accent));

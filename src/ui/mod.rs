@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::{Mode, State};
+use crate::app::{Mode, Overlay, State};
 use crate::plan::units::fmt_target;
 pub use theme::Theme;
 
@@ -77,12 +77,11 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
         area.width,
         area.height.saturating_sub(1),
     );
-    if state.dialog.is_some() {
-        overlay::draw_dialog(frame, below, state, t);
-    } else if state.timeline.is_some() {
-        overlay::draw_timeline(frame, below, state, t);
-    } else if state.help {
-        overlay::draw_help(frame, below, state, t);
+    match &state.overlay {
+        Some(Overlay::Dialog(d)) => overlay::draw_dialog(frame, below, state, d, t),
+        Some(Overlay::Timeline(offset)) => overlay::draw_timeline(frame, below, state, *offset, t),
+        Some(Overlay::Help) => overlay::draw_help(frame, below, state, t),
+        None => {}
     }
 }
 
@@ -444,17 +443,14 @@ pub fn step_at(state: &State, size: Rect, col: u16, row: u16) -> Option<usize> {
 }
 
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
-    let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
-        overlay::dialog_keys(d, &state.keys.confirm_label())
-    } else if state.timeline.is_some() {
-        vec![
+    let pairs: Vec<(String, String)> = match &state.overlay {
+        Some(Overlay::Dialog(d)) => overlay::dialog_keys(d, &state.keys.confirm_label()),
+        Some(Overlay::Timeline(_)) => vec![
             ("↑↓".into(), "scroll".into()),
             ("t/Esc".into(), "close timeline".into()),
-        ]
-    } else if state.help {
-        vec![("?/Esc".into(), "close help".into())]
-    } else {
-        crate::app::keys::footer(state)
+        ],
+        Some(Overlay::Help) => vec![("?/Esc".into(), "close help".into())],
+        None => crate::app::keys::footer(state),
     };
     key_line(&pairs, t, width as usize)
 }

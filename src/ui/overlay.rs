@@ -123,10 +123,7 @@ fn step_name(state: &State, d: &Dialog) -> String {
     }
 }
 
-pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let Some(d) = &state.dialog else {
-        return;
-    };
+pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, d: &Dialog, t: &Theme) {
     let step = step_name(state, d);
     let mut body: Vec<Line> = Vec::new();
     let text = |s: String| Line::from(sp(s, t.text));
@@ -391,8 +388,7 @@ pub fn timeline_line(rec: &crate::journal::Record) -> String {
 }
 
 /// The timeline overlay: the journal so far, newest at the bottom, scrollable.
-pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let offset = state.timeline.unwrap_or(0);
+pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, offset: usize, t: &Theme) {
     let rect = centered(
         area,
         area.width.saturating_sub(4),
