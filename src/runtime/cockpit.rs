@@ -265,56 +265,8 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
     let resumed = !p.resumed.is_empty();
     replay(&mut state, &p.resumed);
-    journal.send(Event::SessionStarted {
-        plan_name: p.plan.name.clone(),
-        plan_source: p.plan.source.clone(),
-        plan_hash: p.plan.hash.clone(),
-        mode: p.mode.as_str().into(),
-        drill: p.drill,
-        host: p.operator.host.clone(),
-        pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        commit: Some(Box::new(crate::runtime::status::BUILD_COMMIT.into())),
-        resumed_from: resumed.then(|| {
-            p.journal_path
-                .as_ref()
-                .map(|x| x.display().to_string())
-                .unwrap_or_default()
-        }),
-        rto_secs: Some(p.plan.rto.as_secs()),
-        rpo_secs: Some(p.plan.rpo.as_secs()),
-        steps: p
-            .plan
-            .steps
-            .iter()
-            .map(|s| crate::journal::StepInfo {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                kind: s.action.kind_name().into(),
-                mutating: Some(crate::steps::is_mutating(&s.action)),
-            })
-            .collect(),
-    });
-    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
-        let text = format!(
-            "took over the plan's lock from {}@{} (pid {}, since {})",
-            prev.operator, prev.host, prev.pid, prev.since
-        );
-        log::warn!(target: "safety", "{text}");
-        journal.send(Event::Note { step: None, text });
-    }
-    if let Some(sim) = &p.sim {
-        log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
-    }
-    if let Some(path) = &p.journal_path {
-        log::info!(target: "journal", "journal: {}", path.display());
-    }
-    if let Some(note) = &p.mode_note {
-        log::warn!(target: "safety", "{note}");
-    }
-    if resumed {
-        log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
-    }
+    journal.send(session_started(&p, resumed));
+    announce(&p, &journal, resumed);
 
     // Signal handlers before the terminal is taken and the first frame drawn: a SIGTERM or a
     // hang-up that arrives as soon as the screen shows is journaled, never the default death.
@@ -458,6 +410,95 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         }
     }
 
+    let ended = Ended {
+        reason: end_reason,
+        detached: detached.is_some(),
+        interrupted,
+    };
+    close_session(p, &state, &journal, ended, input.mouse).await
+}
+
+/// The session's first journal event: the plan (name, source, hash, steps), the mode, this
+/// process, and the journal resumed from.
+fn session_started(p: &Prepared, resumed: bool) -> Event {
+    Event::SessionStarted {
+        plan_name: p.plan.name.clone(),
+        plan_source: p.plan.source.clone(),
+        plan_hash: p.plan.hash.clone(),
+        mode: p.mode.as_str().into(),
+        drill: p.drill,
+        host: p.operator.host.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: Some(Box::new(crate::runtime::status::BUILD_COMMIT.into())),
+        resumed_from: resumed.then(|| {
+            p.journal_path
+                .as_ref()
+                .map(|x| x.display().to_string())
+                .unwrap_or_default()
+        }),
+        rto_secs: Some(p.plan.rto.as_secs()),
+        rpo_secs: Some(p.plan.rpo.as_secs()),
+        steps: p
+            .plan
+            .steps
+            .iter()
+            .map(|s| crate::journal::StepInfo {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                kind: s.action.kind_name().into(),
+                mutating: Some(crate::steps::is_mutating(&s.action)),
+            })
+            .collect(),
+    }
+}
+
+/// What the log pane (and, for a take-over, the journal) says as the session opens.
+fn announce(p: &Prepared, journal: &JournalHandle, resumed: bool) {
+    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
+        let text = format!(
+            "took over the plan's lock from {}@{} (pid {}, since {})",
+            prev.operator, prev.host, prev.pid, prev.since
+        );
+        log::warn!(target: "safety", "{text}");
+        journal.send(Event::Note { step: None, text });
+    }
+    if let Some(sim) = &p.sim {
+        log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
+    }
+    if let Some(path) = &p.journal_path {
+        log::info!(target: "journal", "journal: {}", path.display());
+    }
+    if let Some(note) = &p.mode_note {
+        log::warn!(target: "safety", "{note}");
+    }
+    if resumed {
+        log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
+    }
+}
+
+/// How the event loop ended.
+struct Ended {
+    reason: Option<String>,
+    /// The terminal went away while a step ran (nothing to restore).
+    detached: bool,
+    interrupted: bool,
+}
+
+/// After the loop: stop what still runs, journal the end, give the terminal back, say where the
+/// journal is, and choose the exit code.
+async fn close_session(
+    p: Prepared,
+    state: &State,
+    journal: &JournalHandle,
+    ended: Ended,
+    mouse: bool,
+) -> i32 {
+    let Ended {
+        reason: end_reason,
+        detached,
+        interrupted,
+    } = ended;
     let reason = end_reason.unwrap_or_else(|| "quit".into());
     let reason = if state.all_done() && reason == "quit" {
         "completed".to_string()
@@ -476,8 +517,8 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         });
     }
     journal.close();
-    if detached.is_none() {
-        if input.mouse {
+    if !detached {
+        if mouse {
             terminal::disable_mouse();
         }
         terminal::leave();
