@@ -256,31 +256,17 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
             return exit::FAILURE;
         }
     };
-    let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
-    state.drill = p.drill;
-    state.keys = input.keys.clone();
-    state.mode_note = p.mode_note.clone();
-    if p.mode == Mode::Live {
-        state.lock = p.lock.clone();
-    }
+    let mut state = initial_state(&p, &input);
     let resumed = !p.resumed.is_empty();
-    replay(&mut state, &p.resumed);
     journal.send(session_started(&p, resumed));
     announce(&p, &journal, resumed);
 
     // Signal handlers before the terminal is taken and the first frame drawn: a SIGTERM or a
     // hang-up that arrives as soon as the screen shows is journaled, never the default death.
-    let (mut sigint, mut sigterm, mut sighup) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        _ => {
-            journal.close();
-            eprintln!("cannot install signal handlers");
-            return exit::FAILURE;
-        }
+    let Some((mut sigint, mut sigterm, mut sighup)) = signals() else {
+        journal.close();
+        eprintln!("cannot install signal handlers");
+        return exit::FAILURE;
     };
     let mut term = match terminal::enter() {
         Ok(t) => t,
@@ -329,28 +315,15 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
 
     loop {
-        if let Some(why) = lost.take() {
-            match busy_step(&state) {
-                Some(i) if detached.is_none() => {
-                    let spec = &p.plan.steps[i];
-                    let limit = crate::steps::timeout_of(spec) + Duration::from_secs(30);
-                    let text = format!(
-                        "{why}: step {} is running; the cockpit stays without a terminal until it ends (at most {}), journals its outcome, then exits",
-                        spec.id,
-                        crate::plan::units::fmt_duration(limit)
-                    );
-                    log::warn!(target: "safety", "{text}");
-                    journal.send(Event::Note {
-                        step: Some(spec.id.clone()),
-                        text,
-                    });
-                    terminal::abandon();
+        if let Some(why) = lost.take()
+            && detached.is_none()
+        {
+            match detach(why, &state, &journal) {
+                Ok(d) => {
                     events = None;
-                    detached = Some((why, tokio::time::Instant::now() + limit));
+                    detached = Some(d);
                 }
-                Some(_) => {}
-                None if detached.is_none() => end_reason = Some(why),
-                None => {}
+                Err(why) => end_reason = Some(why),
             }
         }
         if let Some((why, until)) = &detached {
@@ -416,6 +389,65 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         interrupted,
     };
     close_session(p, &state, &journal, ended, input.mouse).await
+}
+
+/// The engine's state at the start: the plan, mode and operator, this session's settings, and
+/// the resumed journal replayed.
+fn initial_state(p: &Prepared, input: &Input) -> State {
+    let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
+    state.drill = p.drill;
+    state.keys = input.keys.clone();
+    state.mode_note = p.mode_note.clone();
+    if p.mode == Mode::Live {
+        state.lock = p.lock.clone();
+    }
+    replay(&mut state, &p.resumed);
+    state
+}
+
+type Signals = (
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+);
+
+/// SIGINT, SIGTERM and SIGHUP handlers (`None` when one cannot be installed).
+fn signals() -> Option<Signals> {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => Some((a, b, c)),
+        _ => None,
+    }
+}
+
+/// The terminal went away (`why`). With a step running, the cockpit stays without a terminal
+/// until it ends (bounded by its timeout): say so, journal it, let the terminal go, and return
+/// the detachment (why, until when). With none running, `Err(why)`: the session ends.
+fn detach(
+    why: String,
+    state: &State,
+    journal: &JournalHandle,
+) -> Result<(String, tokio::time::Instant), String> {
+    let Some(i) = busy_step(state) else {
+        return Err(why);
+    };
+    let spec = &state.plan.steps[i];
+    let limit = crate::steps::timeout_of(spec) + Duration::from_secs(30);
+    let text = format!(
+        "{why}: step {} is running; the cockpit stays without a terminal until it ends (at most {}), journals its outcome, then exits",
+        spec.id,
+        crate::plan::units::fmt_duration(limit)
+    );
+    log::warn!(target: "safety", "{text}");
+    journal.send(Event::Note {
+        step: Some(spec.id.clone()),
+        text,
+    });
+    terminal::abandon();
+    Ok((why, tokio::time::Instant::now() + limit))
 }
 
 /// The session's first journal event: the plan (name, source, hash, steps), the mode, this
