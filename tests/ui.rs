@@ -621,12 +621,13 @@ fn no_color_theme_keeps_selection_visible() {
 
 #[test]
 fn log_filter_shows_matching_lines_and_the_filter() {
-    drcockpit::ui::logstore::push(log::Level::Info, "promote", "SELECT pg_promote(true, 60)");
-    drcockpit::ui::logstore::push(log::Level::Info, "dns", "record switched");
+    let store = drcockpit::ui::logstore::LogStore::new();
+    store.push(log::Level::Info, "promote", "SELECT pg_promote(true, 60)");
+    store.push(log::Level::Info, "dns", "record switched");
     let mut h = Harness::new(Mode::Live);
     h.state.log_filter = "pg_promote".into();
     let theme = Theme::builtin("dark").unwrap_or_default();
-    let ls = tui_logger::TuiWidgetState::new();
+    let ls = drcockpit::ui::logstore::LogPane::new(store);
     let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
     term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
         .expect("draw");
@@ -757,12 +758,12 @@ fn theme_from_config_file_and_no_color() {
 fn log_pane_shows_logged_lines_redacted() {
     let mut h = Harness::new(Mode::Live);
     h.outage(true);
-    drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    let store =
+        drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
     log::info!(target: "promote", "SELECT pg_promote(true, 60) with {SECRET}");
     log::warn!(target: "dns", "record switch refused");
-    tui_logger::move_events();
     let theme = Theme::builtin("dark").unwrap_or_default();
-    let ls = tui_logger::TuiWidgetState::new();
+    let ls = drcockpit::ui::logstore::LogPane::new(store);
     for (w, hh) in [(150, 40), (80, 24)] {
         let mut term = Terminal::new(TestBackend::new(w, hh)).expect("backend");
         term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))

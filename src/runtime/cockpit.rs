@@ -245,9 +245,10 @@ fn term_msg(
 }
 
 async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
-    if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
+    let log_store = ui::logstore::install(log::LevelFilter::Debug).unwrap_or_else(|e| {
         eprintln!("log pane: {e}");
-    }
+        ui::logstore::LogStore::new()
+    });
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let journal = match open_journal(&p, &tx) {
         Ok(j) => j,
@@ -283,9 +284,9 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
+    executor.log = ui::logstore::LogPane::new(log_store);
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
-        tui_logger::move_events();
-        let view = View::new(&theme, Some(&executor.log_state));
+        let view = View::new(&theme, Some(&executor.log));
         term.draw(|f| ui::draw(f, state, &view)).map(|_| ())
     };
     // The first frame, before any probe has answered.

@@ -21,7 +21,8 @@ pub struct Executor {
     pub journal: crate::journal::writer::JournalHandle,
     /// Read-only unless the mode may mutate.
     pub http: HttpClient,
-    pub log_state: Arc<tui_logger::TuiWidgetState>,
+    /// The log pane's lines and paging (the store the logger writes into; see `ui::logstore`).
+    pub log: crate::ui::logstore::LogPane,
     /// Where this session's journal is (review exports go next to it).
     pub journal_path: Option<std::path::PathBuf>,
     /// How to stop each running step (`Effect::StopStep`): the reason goes to its task.
@@ -61,7 +62,7 @@ impl Executor {
             tx,
             journal,
             http,
-            log_state: Arc::new(tui_logger::TuiWidgetState::new()),
+            log: Default::default(),
             journal_path: None,
             stops: Mutex::new(HashMap::new()),
         }
@@ -190,13 +191,12 @@ impl Executor {
         }
     }
 
-    /// Page the log pane (tui-logger's own view state).
+    /// Page the log pane.
     fn log_view(&self, v: LogView) {
-        use tui_logger::TuiWidgetEvent as E;
         match v {
-            LogView::PageUp => self.log_state.transition(E::PrevPageKey),
-            LogView::PageDown => self.log_state.transition(E::NextPageKey),
-            LogView::Follow => self.log_state.transition(E::EscapeKey),
+            LogView::PageUp => self.log.page_up(),
+            LogView::PageDown => self.log.page_down(),
+            LogView::Follow => self.log.follow(),
         }
     }
 
@@ -224,7 +224,9 @@ impl Executor {
             Yank::Text { what, text } => (what, Some(text)),
             Yank::LogLine { filter } => (
                 "the newest log line".to_string(),
-                crate::ui::logstore::matching(&filter, 1)
+                self.log
+                    .store
+                    .matching(&filter, 1)
                     .pop()
                     .map(|l| format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)),
             ),

@@ -23,16 +23,17 @@ use crate::app::{Mode, Overlay, State};
 use crate::plan::units::fmt_target;
 pub use theme::Theme;
 
-/// What the runtime hands the painter besides the state: the theme and the log widget's state.
+/// What the runtime hands the painter besides the state: the theme and the log pane (its lines
+/// and paging). Drawing reads these and the state, nothing else.
 pub struct View<'a> {
     pub theme: &'a Theme,
-    /// `None` in tests: the log pane then shows no tui-logger lines.
-    pub log_state: Option<&'a tui_logger::TuiWidgetState>,
+    /// `None` in most tests: the log pane is then drawn empty.
+    pub log: Option<&'a logstore::LogPane>,
 }
 
 impl<'a> View<'a> {
-    pub fn new(theme: &'a Theme, log_state: Option<&'a tui_logger::TuiWidgetState>) -> View<'a> {
-        View { theme, log_state }
+    pub fn new(theme: &'a Theme, log: Option<&'a logstore::LogPane>) -> View<'a> {
+        View { theme, log }
     }
 }
 
