@@ -360,16 +360,19 @@ pub(super) fn on_journal_health(state: &mut State, msg: Msg, fx: &mut Vec<Effect
             }
             state.journal_blocked = Some((waiting, error));
         }
-        Msg::JournalDurable => {
-            if state.journal_blocked.take().is_some() {
-                fx.push(log(
-                    log::Level::Info,
-                    "journal",
-                    "the journal is writing again: every waiting event is on disk",
-                ));
-                flash(state, "journal unblocked: every waiting event is on disk");
-            }
-        }
+        Msg::JournalDurable => journal_durable(state, fx),
         _ => {}
+    }
+}
+
+/// Every waiting event is on disk again: say so once.
+fn journal_durable(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.journal_blocked.take().is_some() {
+        fx.push(log(
+            log::Level::Info,
+            "journal",
+            "the journal is writing again: every waiting event is on disk",
+        ));
+        flash(state, "journal unblocked: every waiting event is on disk");
     }
 }
