@@ -1607,3 +1607,36 @@ fn esc_then_x_read_as_alt_x_closes_the_timeline_then_expands() {
     assert!(h.state.timeline().is_none(), "the Esc closed the timeline");
     assert!(h.state.expanded, "then x expanded the panels");
 }
+
+#[test]
+fn one_overlay_at_a_time_with_the_precedence_written_once() {
+    use drcockpit::app::{Dialog, DialogKind, Overlay};
+    let mut h = Harness::new(Mode::Live);
+    // The help is open; a dialog outranks it and replaces it.
+    h.key(KeyCode::Char('?'));
+    h.state.open(Overlay::Dialog(Dialog::new(
+        DialogKind::Note,
+        Some(0),
+        None,
+    )));
+    assert!(!h.state.help());
+    assert_eq!(
+        h.state.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::Note)
+    );
+    // While the dialog is open, the timeline and the help do not take its place.
+    h.state.open(Overlay::Timeline(0));
+    h.state.open(Overlay::Help);
+    assert!(h.state.dialog().is_some());
+    assert_eq!(h.state.timeline(), None);
+    // Keys go to the open overlay: `t` is typed into the note, it does not open the timeline.
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.state.dialog().map(|d| d.input.as_str()), Some("t"));
+    h.key(KeyCode::Esc);
+    assert!(h.state.overlay.is_none());
+    // The timeline outranks the help: `?` inside the timeline does not open the help.
+    h.key(KeyCode::Char('t'));
+    h.key(KeyCode::Char('?'));
+    assert_eq!(h.state.timeline(), Some(0));
+    assert!(!h.state.help());
+}

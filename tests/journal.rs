@@ -1717,3 +1717,18 @@ fn a_flood_of_output_keeps_only_the_newest_lines_in_state_and_every_other_event(
 fn host() -> String {
     drcockpit::app::state::hostname()
 }
+
+#[test]
+fn the_lock_records_the_host_the_runtime_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prod.lock");
+    let l = Lock::acquire(&path, "alice", "bastion-7", false).expect("lock");
+    assert_eq!(l.info().host, "bastion-7");
+    match Lock::acquire(&path, "bob", "laptop", false) {
+        Err(LockError::Held { host, operator, .. }) => {
+            assert_eq!((host.as_str(), operator.as_str()), ("bastion-7", "alice"));
+        }
+        Err(e) => panic!("expected Held, got {e}"),
+        Ok(_) => panic!("a second lock was granted"),
+    }
+}

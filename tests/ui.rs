@@ -994,3 +994,24 @@ fn a_click_on_a_drawn_step_row_selects_that_step() {
         );
     }
 }
+
+#[test]
+fn the_log_pane_draws_only_the_store_it_is_handed() {
+    // A line in the process's installed logger is not on a screen drawn from another store:
+    // drawing reads the state and the View, no process-wide log.
+    let installed =
+        drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    log::warn!(target: "dns", "only in the installed store");
+    assert!(!installed.matching("only in the installed", 1).is_empty());
+    let mine = drcockpit::ui::logstore::LogStore::new();
+    mine.push(log::Level::Info, "promote", "only in the handed store");
+    let pane = drcockpit::ui::logstore::LogPane::new(mine);
+    let h = Harness::new(Mode::Live);
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
+    term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&pane))))
+        .expect("draw");
+    let s = text(&term);
+    assert!(s.contains("only in the handed store"), "{s}");
+    assert!(!s.contains("only in the installed store"), "{s}");
+}
