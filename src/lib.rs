@@ -3,7 +3,12 @@
 //! The flow is one-directional (see `../shared/design/architecture.md`): keys, ticks and async
 //! results become [`app::Msg`]; [`app::update`] is the only place state changes and returns
 //! [`app::Effect`]s; the [`runtime`] performs effects on tokio tasks and feeds results back;
-//! [`ui::draw`] reads state and nothing else.
+//! [`ui::draw`] reads the state and what the runtime hands it in [`ui::View`] (the theme, the log
+//! pane's lines), nothing else.
+//!
+//! Modules are layered, and `tests/layers.rs` keeps the arrows pointing down: `redact` and
+//! `plan` at the bottom, then `clients`, then `probes` and `steps`, then `journal`, `app`, `ui`,
+//! and `sim`, `runtime` and `cli` on top.
 
 // Command output goes through `cli::out` (`outln!`): `println!` panics when the reader of stdout
 // has gone (`drcockpit schema | true`).

@@ -166,7 +166,7 @@ pub fn forms(value: &str) -> Vec<String> {
     // Percent-encoded: the cockpit's own encoder (every byte but the unreserved ones, `%` too),
     // each URL component as the HTTP stack re-encodes it, and forms. Lower-case hex as well:
     // other tools (curl, a server echoing the request) write it so.
-    let strict = crate::clients::http::percent_encode(value);
+    let strict = percent_encode(value);
     let mut pct = vec![strict];
     for set in [FRAGMENT, QUERY, SPECIAL_QUERY, PATH, USERINFO] {
         pct.push(utf8_percent_encode(value, set).to_string());
@@ -453,6 +453,19 @@ fn mask_url(u: &str) -> Cow<'_, str> {
     out.push_str(&u[copied..]);
     Cow::Owned(out)
 }
+
+/// The cockpit's one percent-encoder (every byte but RFC 3986's unreserved `A-Z a-z 0-9 - . _ ~`
+/// is encoded). It lives here, at the bottom, because the redactor must know exactly what the
+/// clients put in a URL; `clients::http::percent_encode` is this function.
+pub fn percent_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, UNRESERVED_KEPT).to_string()
+}
+
+const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[cfg(test)]
 mod tests {

@@ -301,15 +301,14 @@ fn approval_needs_the_exact_word_and_records_who() {
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::Approve)
     );
     h.type_str("failover");
     h.key(KeyCode::Enter);
     let d = h
         .state
-        .dialog
-        .as_ref()
+        .dialog()
         .expect("a wrong word keeps the dialog open");
     assert!(d.error.as_deref().unwrap_or("").contains("FAILOVER"));
     assert_eq!(h.status("approve"), StepStatus::Pending);
@@ -319,7 +318,7 @@ fn approval_needs_the_exact_word_and_records_who() {
     h.type_str("FAILOVER");
     h.key(KeyCode::Enter);
     assert_eq!(h.status("approve"), StepStatus::Succeeded);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     let approved = h
         .journal
         .iter()
@@ -337,7 +336,7 @@ fn steps_run_in_order() {
     h.observe(SiteId::Dr, true);
     h.select("promote");
     h.key(KeyCode::Enter);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     assert!(h.run_steps().is_empty());
     let flash = h
         .state
@@ -354,7 +353,7 @@ fn mutating_step_confirms_with_typed_word_runs_streams_and_succeeds() {
     h.walk_to_promote();
     h.key(KeyCode::Enter);
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::ConfirmRun)
     );
     h.key(KeyCode::Char('y')); // a typed word is required: y is just a letter
@@ -426,7 +425,7 @@ fn enter_twice_before_the_journal_answers_starts_once() {
         !fx2.iter()
             .any(|e| matches!(e, Effect::Record(Event::StepStarted { .. })))
     );
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
 }
 
 #[test]
@@ -473,13 +472,7 @@ fn failure_pauses_then_retry_skip_and_abort() {
     // Skip needs a reason of a few words.
     h.key(KeyCode::Char('s'));
     h.key(KeyCode::Enter);
-    assert!(
-        h.state
-            .dialog
-            .as_ref()
-            .and_then(|d| d.error.clone())
-            .is_some()
-    );
+    assert!(h.state.dialog().and_then(|d| d.error.clone()).is_some());
     h.type_str("promoted by hand via pg_ctl");
     h.key(KeyCode::Enter);
     assert_eq!(h.status("promote"), StepStatus::Skipped);
@@ -512,17 +505,17 @@ fn override_needs_a_reason_and_is_journaled() {
     assert!(matches!(h.status("promote"), StepStatus::Blocked { .. }));
     h.key(KeyCode::Enter);
     assert!(
-        h.state.dialog.is_none(),
+        h.state.dialog().is_none(),
         "a blocked step does not open its confirmation"
     );
     h.key(KeyCode::Char('o'));
     assert!(matches!(
-        h.state.dialog.as_ref().map(|d| &d.kind),
+        h.state.dialog().map(|d| &d.kind),
         Some(DialogKind::Override { .. })
     ));
     h.type_str("ok");
     h.key(KeyCode::Enter);
-    assert!(h.state.dialog.is_some(), "two letters are not a reason");
+    assert!(h.state.dialog().is_some(), "two letters are not a reason");
     h.type_str(" — DR verified by phone with the on-call DBA");
     h.key(KeyCode::Enter);
     assert!(h.events().iter().any(|e| matches!(e, Event::Override { unmet, .. } if unmet.iter().any(|u| u.contains("dr.health.ok")))));
@@ -651,7 +644,7 @@ fn review_mode_shows_calls_runs_preflight_and_marks_reviewed() {
     for k in ['s', 'r', 'o', 'A', 'd'] {
         h.key(KeyCode::Char(k));
         assert!(
-            h.state.dialog.is_none(),
+            h.state.dialog().is_none(),
             "`{k}` must not open a dialog in review mode"
         );
     }
@@ -743,12 +736,12 @@ fn quitting_while_a_step_runs_asks_first() {
     h.key(KeyCode::Enter);
     h.key(KeyCode::Char('q'));
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::Quit)
     );
     assert!(!h.state.quit);
     h.key(KeyCode::Char('n'));
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     h.send(Msg::Key(KeyEvent::new(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,
@@ -762,9 +755,9 @@ fn quitting_while_a_step_runs_asks_first() {
 fn help_and_filter_and_focus() {
     let mut h = Harness::new(Mode::Live);
     h.key(KeyCode::Char('?'));
-    assert!(h.state.help);
+    assert!(h.state.help());
     h.key(KeyCode::Enter);
-    assert!(!h.state.help);
+    assert!(!h.state.help());
     assert!(
         h.run_steps().is_empty() && h.journal.is_empty(),
         "a key that closes help does nothing else"
@@ -776,7 +769,7 @@ fn help_and_filter_and_focus() {
         "the filter applies as it is typed"
     );
     h.key(KeyCode::Enter);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     h.key(KeyCode::Tab);
     h.key(KeyCode::PageUp);
     assert!(!h.state.log_follow);
@@ -823,16 +816,16 @@ fn timeline_shows_the_journal_and_scrolls() {
     let n = h.state.records.len();
     assert!(n >= 4, "records so far are kept for the timeline: {n}");
     h.key(KeyCode::Char('t'));
-    assert_eq!(h.state.timeline, Some(0));
+    assert_eq!(h.state.timeline(), Some(0));
     h.key(KeyCode::Up);
     h.key(KeyCode::Up);
-    assert_eq!(h.state.timeline, Some(2));
+    assert_eq!(h.state.timeline(), Some(2));
     // Keys do not leak to the checklist while the timeline is open.
     h.key(KeyCode::Enter);
     assert!(h.run_steps().is_empty());
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     h.key(KeyCode::Esc);
-    assert_eq!(h.state.timeline, None);
+    assert_eq!(h.state.timeline(), None);
 }
 
 #[test]
@@ -853,7 +846,7 @@ fn declaring_the_incident_is_journaled_once_and_starts_the_clock() {
     h.advance(90);
     h.key(KeyCode::Char('D'));
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::Declare)
     );
     h.type_str("fr-par unreachable since 09:01, provider status page red");
@@ -870,11 +863,11 @@ fn declaring_the_incident_is_journaled_once_and_starts_the_clock() {
         "the clock runs from the declaration"
     );
     h.key(KeyCode::Char('D'));
-    assert!(h.state.dialog.is_none(), "declared once per session");
+    assert!(h.state.dialog().is_none(), "declared once per session");
     for mode in [Mode::Review, Mode::Monitor] {
         let mut h = Harness::new(mode);
         h.key(KeyCode::Char('D'));
-        assert!(h.state.dialog.is_none(), "{mode:?} cannot declare");
+        assert!(h.state.dialog().is_none(), "{mode:?} cannot declare");
         assert!(h.journal.is_empty());
     }
 }
@@ -958,7 +951,7 @@ fn resume_follows_a_step_whose_process_still_runs_instead_of_offering_retry() {
     r.key(KeyCode::Char('r'));
     r.key(KeyCode::Enter);
     r.key(KeyCode::Char('d'));
-    assert!(r.state.dialog.is_none(), "no confirmation, no mark-done");
+    assert!(r.state.dialog().is_none(), "no confirmation, no mark-done");
     assert!(
         r.run_steps().is_empty(),
         "a running process is not run twice"
@@ -1089,7 +1082,11 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
     );
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
-    let d = h.state.dialog.clone().expect("the confirmation stays open");
+    let d = h
+        .state
+        .dialog()
+        .cloned()
+        .expect("the confirmation stays open");
     assert_eq!(d.kind, DialogKind::ConfirmRun);
     assert!(
         d.error.as_deref().is_some_and(|e| e.contains("press y")),
@@ -1108,7 +1105,7 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
     ] {
         h.key(k);
     }
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     assert_eq!(starts(&h, "set-vars"), 1);
     // It fails: ⏎ does not re-run it (retry is `r`, with its own confirmation).
     h.send(Msg::StepDone {
@@ -1130,7 +1127,7 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
     );
     h.key(KeyCode::Char('r'));
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::ConfirmRun)
     );
     h.key(KeyCode::Char('r'));
@@ -1155,7 +1152,7 @@ fn double_enter_on_a_mutating_step_never_confirms_it() {
         h.key(k);
     }
     assert_eq!(starts(&h, "set-vars"), 2);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
 }
 
 /// Key auto-repeat (a held key) never opens or answers a confirmation.
@@ -1170,7 +1167,7 @@ fn key_auto_repeat_never_runs_a_step() {
         t0(),
     );
     h.send(key_kind(KeyCode::Enter, Repeat));
-    assert!(h.state.dialog.is_none(), "a repeated ⏎ opened a dialog");
+    assert!(h.state.dialog().is_none(), "a repeated ⏎ opened a dialog");
     h.send(key_kind(KeyCode::Enter, Press));
     h.send(key_kind(KeyCode::Char('y'), Repeat));
     assert_eq!(starts(&h, "set-vars"), 0, "a repeated y confirmed");
@@ -1395,7 +1392,7 @@ fn y_yanks_the_redacted_call_outside_a_dialog_and_confirms_inside_one() {
     h.state = State::new(Arc::new(plan), Mode::Live, h.state.operator.clone(), t0());
     // No dialog: `y` copies the step's exact call, and runs nothing.
     h.key(KeyCode::Char('y'));
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
     assert_eq!(
         starts(&h, "set-vars"),
         0,
@@ -1440,7 +1437,7 @@ fn y_yanks_the_redacted_call_outside_a_dialog_and_confirms_inside_one() {
     // With the confirmation open, `y` confirms (and yanks nothing).
     h.key(KeyCode::Enter);
     assert_eq!(
-        h.state.dialog.as_ref().map(|d| d.kind.clone()),
+        h.state.dialog().map(|d| d.kind.clone()),
         Some(DialogKind::ConfirmRun)
     );
     h.key(KeyCode::Char('y'));
@@ -1471,7 +1468,7 @@ fn ctrl_d_and_ctrl_u_scroll_the_detail_and_the_log_even_held() {
     assert_eq!(h.state.detail_scroll, 10, "a held Ctrl-d scrolls");
     press(&mut h, KeyCode::Char('u'), KeyModifiers::CONTROL);
     assert_eq!(h.state.detail_scroll, 5);
-    assert!(h.state.dialog.is_none(), "Ctrl-d is not d (mark done)");
+    assert!(h.state.dialog().is_none(), "Ctrl-d is not d (mark done)");
     h.key(KeyCode::Tab);
     press(&mut h, KeyCode::Char('u'), KeyModifiers::CONTROL);
     assert!(!h.state.log_follow);
@@ -1581,7 +1578,7 @@ fn mouse_wheel_scrolls_and_a_click_only_selects() {
     assert_eq!(h.state.selected, 3);
     // With a dialog open the mouse does nothing.
     h.key(KeyCode::Char('n'));
-    assert!(h.state.dialog.is_some());
+    assert!(h.state.dialog().is_some());
     h.send(Msg::Click { step: 0 });
     assert_eq!(h.state.selected, 3);
     h.key(KeyCode::Esc);
@@ -1591,7 +1588,7 @@ fn mouse_wheel_scrolls_and_a_click_only_selects() {
         pane: Pane::Other,
         down: false,
     });
-    assert!(h.state.timeline.is_some());
+    assert!(h.state.timeline().is_some());
 }
 
 #[test]
@@ -1605,8 +1602,41 @@ fn esc_then_q_read_as_alt_q_still_quits_but_ctrl_d_is_not_mark_done() {
 fn esc_then_x_read_as_alt_x_closes_the_timeline_then_expands() {
     let mut h = Harness::new(Mode::Live);
     h.key(KeyCode::Char('t'));
-    assert!(h.state.timeline.is_some());
+    assert!(h.state.timeline().is_some());
     press(&mut h, KeyCode::Char('x'), KeyModifiers::ALT);
-    assert!(h.state.timeline.is_none(), "the Esc closed the timeline");
+    assert!(h.state.timeline().is_none(), "the Esc closed the timeline");
     assert!(h.state.expanded, "then x expanded the panels");
+}
+
+#[test]
+fn one_overlay_at_a_time_with_the_precedence_written_once() {
+    use drcockpit::app::{Dialog, DialogKind, Overlay};
+    let mut h = Harness::new(Mode::Live);
+    // The help is open; a dialog outranks it and replaces it.
+    h.key(KeyCode::Char('?'));
+    h.state.open(Overlay::Dialog(Dialog::new(
+        DialogKind::Note,
+        Some(0),
+        None,
+    )));
+    assert!(!h.state.help());
+    assert_eq!(
+        h.state.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::Note)
+    );
+    // While the dialog is open, the timeline and the help do not take its place.
+    h.state.open(Overlay::Timeline(0));
+    h.state.open(Overlay::Help);
+    assert!(h.state.dialog().is_some());
+    assert_eq!(h.state.timeline(), None);
+    // Keys go to the open overlay: `t` is typed into the note, it does not open the timeline.
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.state.dialog().map(|d| d.input.as_str()), Some("t"));
+    h.key(KeyCode::Esc);
+    assert!(h.state.overlay.is_none());
+    // The timeline outranks the help: `?` inside the timeline does not open the help.
+    h.key(KeyCode::Char('t'));
+    h.key(KeyCode::Char('?'));
+    assert_eq!(h.state.timeline(), Some(0));
+    assert!(!h.state.help());
 }

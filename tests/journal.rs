@@ -310,7 +310,7 @@ fn a_device_is_never_opened_as_a_journal() {
 fn lock_held_by_another_open_lock_reports_the_holder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("locks/prod.lock");
-    let first = Lock::acquire(&path, "alice", false).expect("first lock");
+    let first = Lock::acquire(&path, "alice", &host(), false).expect("first lock");
     let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let info: serde_json::Value =
@@ -320,7 +320,7 @@ fn lock_held_by_another_open_lock_reports_the_holder() {
     assert!(info["host"].as_str().is_some_and(|h| !h.is_empty()));
     assert!(info["since"].as_str().is_some_and(|s| s.ends_with('Z')));
 
-    match Lock::acquire(&path, "bob", false) {
+    match Lock::acquire(&path, "bob", &host(), false) {
         Err(LockError::Held {
             pid,
             host,
@@ -339,7 +339,7 @@ fn lock_held_by_another_open_lock_reports_the_holder() {
     }
     drop(first);
     assert!(!path.exists(), "the lock file is removed on drop");
-    let again = Lock::acquire(&path, "bob", false).expect("released on drop");
+    let again = Lock::acquire(&path, "bob", &host(), false).expect("released on drop");
     assert_eq!(again.info().operator, "bob");
 }
 
@@ -347,13 +347,13 @@ fn lock_held_by_another_open_lock_reports_the_holder() {
 fn take_over_replaces_the_holder_and_the_old_holder_leaves_the_file_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("prod.lock");
-    let alice = Lock::acquire(&path, "alice", false).expect("alice");
-    let bob = Lock::acquire(&path, "bob", true).expect("bob takes over");
+    let alice = Lock::acquire(&path, "alice", &host(), false).expect("alice");
+    let bob = Lock::acquire(&path, "bob", &host(), true).expect("bob takes over");
     assert_eq!(
         bob.taken_over_from().map(|h| h.operator.as_str()),
         Some("alice")
     );
-    match Lock::acquire(&path, "carol", false) {
+    match Lock::acquire(&path, "carol", &host(), false) {
         Err(LockError::Held { operator, .. }) => assert_eq!(operator, "bob"),
         other => panic!(
             "expected Held by bob, got {:?}",
@@ -365,7 +365,7 @@ fn take_over_replaces_the_holder_and_the_old_holder_leaves_the_file_alone() {
         path.exists(),
         "the previous holder must not remove the new holder's file"
     );
-    match Lock::acquire(&path, "carol", false) {
+    match Lock::acquire(&path, "carol", &host(), false) {
         Err(LockError::Held { operator, .. }) => assert_eq!(operator, "bob"),
         other => panic!(
             "expected Held by bob, got {:?}",
@@ -374,7 +374,7 @@ fn take_over_replaces_the_holder_and_the_old_holder_leaves_the_file_alone() {
     }
     drop(bob);
     assert!(!path.exists());
-    Lock::acquire(&path, "carol", false).expect("free again");
+    Lock::acquire(&path, "carol", &host(), false).expect("free again");
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn stale_lock_file_without_a_holder_is_taken() {
         r#"{"pid":1,"host":"gone","operator":"zed","since":"2020-01-01T00:00:00Z"}"#,
     )
     .expect("write");
-    let l = Lock::acquire(&path, "alice", false).expect("stale file is not a lock");
+    let l = Lock::acquire(&path, "alice", &host(), false).expect("stale file is not a lock");
     assert!(l.taken_over_from().is_none());
     assert_eq!(paths_holder(&path), "alice");
 }
@@ -1052,7 +1052,8 @@ command = ["sh", "-c", "echo switched"]
     #[test]
     fn the_driver_confirms_and_runs_while_it_holds_the_lock() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let lock = Lock::acquire(&dir.path().join("p.lock"), "alice", false).expect("lock");
+        let lock =
+            Lock::acquire(&dir.path().join("p.lock"), "alice", &host(), false).expect("lock");
         let mut a = live(Some(lock));
         assert_eq!(mutations(&key(&mut a, KeyCode::Enter)), 0);
         assert_eq!(mutations(&key(&mut a, KeyCode::Char('y'))), 1);
@@ -1064,8 +1065,10 @@ command = ["sh", "-c", "echo switched"]
     fn after_a_take_over_the_old_driver_runs_nothing_and_becomes_a_watcher() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.lock");
-        let mut a = live(Some(Lock::acquire(&path, "alice", false).expect("lock")));
-        let b = Lock::acquire(&path, "bob", true).expect("take-over");
+        let mut a = live(Some(
+            Lock::acquire(&path, "alice", &host(), false).expect("lock"),
+        ));
+        let b = Lock::acquire(&path, "bob", &host(), true).expect("take-over");
         assert!(b.check().is_ok());
         assert!(a.lock.as_ref().expect("lock").check().is_err());
 
@@ -1093,10 +1096,12 @@ command = ["sh", "-c", "echo switched"]
     fn the_clock_tick_turns_a_taken_over_driver_into_a_watcher() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.lock");
-        let mut a = live(Some(Lock::acquire(&path, "alice", false).expect("lock")));
+        let mut a = live(Some(
+            Lock::acquire(&path, "alice", &host(), false).expect("lock"),
+        ));
         assert!(update(&mut a, Msg::Tick, t0()).is_empty() || a.mode == Mode::Live);
         assert_eq!(a.mode, Mode::Live);
-        let _b = Lock::acquire(&path, "bob", true).expect("take-over");
+        let _b = Lock::acquire(&path, "bob", &host(), true).expect("take-over");
         let fx = update(&mut a, Msg::Tick, t0());
         assert_eq!(a.mode, Mode::Monitor);
         assert!(
@@ -1111,11 +1116,13 @@ command = ["sh", "-c", "echo switched"]
     fn a_take_over_between_confirm_and_dispatch_records_the_step_as_not_run() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.lock");
-        let mut a = live(Some(Lock::acquire(&path, "alice", false).expect("lock")));
+        let mut a = live(Some(
+            Lock::acquire(&path, "alice", &host(), false).expect("lock"),
+        ));
         key(&mut a, KeyCode::Enter);
         assert_eq!(mutations(&key(&mut a, KeyCode::Char('y'))), 1);
         // The StepStarted is on disk when the newcomer takes over: the run itself never starts.
-        let _b = Lock::acquire(&path, "bob", true).expect("take-over");
+        let _b = Lock::acquire(&path, "bob", &host(), true).expect("take-over");
         let fx = update(&mut a, Msg::Recorded(started_rec(0)), t0());
         assert!(
             !fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
@@ -1128,7 +1135,7 @@ command = ["sh", "-c", "echo switched"]
     fn a_removed_lock_file_is_a_lost_lock_too() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.lock");
-        let a = Lock::acquire(&path, "alice", false).expect("lock");
+        let a = Lock::acquire(&path, "alice", &host(), false).expect("lock");
         std::fs::remove_file(&path).expect("rm");
         let err = a.check().expect_err("lost");
         assert!(err.contains("removed"), "{err}");
@@ -1225,7 +1232,7 @@ command = ["sh", "-c", "echo switched"]
     fn a_shared_lock_file_is_group_writable_whatever_the_umask() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("shared/p.lock");
-        let _l = Lock::acquire_shared(&path, "alice", false).expect("lock");
+        let _l = Lock::acquire_shared(&path, "alice", &host(), false).expect("lock");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o660);
         let dmode = std::fs::metadata(dir.path().join("shared"))
@@ -1704,4 +1711,24 @@ fn a_flood_of_output_keeps_only_the_newest_lines_in_state_and_every_other_event(
         "the session start stays"
     );
     assert_eq!(state.records.last().map(|r| r.seq), Some(N + 1));
+}
+
+/// The host name the runtime passes to the lock (`Operator::from_env` reads it the same way).
+fn host() -> String {
+    drcockpit::app::state::hostname()
+}
+
+#[test]
+fn the_lock_records_the_host_the_runtime_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prod.lock");
+    let l = Lock::acquire(&path, "alice", "bastion-7", false).expect("lock");
+    assert_eq!(l.info().host, "bastion-7");
+    match Lock::acquire(&path, "bob", "laptop", false) {
+        Err(LockError::Held { host, operator, .. }) => {
+            assert_eq!((host.as_str(), operator.as_str()), ("bastion-7", "alice"));
+        }
+        Err(e) => panic!("expected Held, got {e}"),
+        Ok(_) => panic!("a second lock was granted"),
+    }
 }

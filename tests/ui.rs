@@ -427,7 +427,7 @@ fn help_overlay_lists_every_key_of_the_focus() {
     let mut h = Harness::new(Mode::Live);
     h.outage(true);
     h.key(KeyCode::Char('?'));
-    assert!(h.state.help);
+    assert!(h.state.help());
     let s = text(&render(&h.state, 150, 40));
     for b in drcockpit::app::keys::for_focus(&h.state) {
         assert!(s.contains(b.what), "help lacks {:?}:\n{s}", b.what);
@@ -508,7 +508,7 @@ fn mode_badge_visible_in_every_mode_and_size() {
             h.state.drill = drill;
             h.outage(true);
             for with_help in [false, true] {
-                h.state.help = with_help;
+                h.state.overlay = with_help.then_some(drcockpit::app::Overlay::Help);
                 for (w, hh) in SIZES {
                     let s = text(&render(&h.state, w, hh));
                     assert!(
@@ -556,12 +556,10 @@ fn registered_secret_never_appears() {
     );
     // A dialog echoing what was typed is redacted too.
     h.state.selected = 5;
-    h.state.dialog = Some(drcockpit::app::Dialog::new(
-        drcockpit::app::DialogKind::Note,
-        Some(5),
-        None,
+    h.state.overlay = Some(drcockpit::app::Overlay::Dialog(
+        drcockpit::app::Dialog::new(drcockpit::app::DialogKind::Note, Some(5), None),
     ));
-    if let Some(d) = h.state.dialog.as_mut() {
+    if let Some(d) = h.state.dialog_mut() {
         d.input = format!("pasted {SECRET}");
     }
     let s = text(&render(&h.state, 150, 40));
@@ -623,12 +621,13 @@ fn no_color_theme_keeps_selection_visible() {
 
 #[test]
 fn log_filter_shows_matching_lines_and_the_filter() {
-    drcockpit::ui::logstore::push(log::Level::Info, "promote", "SELECT pg_promote(true, 60)");
-    drcockpit::ui::logstore::push(log::Level::Info, "dns", "record switched");
+    let store = drcockpit::ui::logstore::LogStore::new();
+    store.push(log::Level::Info, "promote", "SELECT pg_promote(true, 60)");
+    store.push(log::Level::Info, "dns", "record switched");
     let mut h = Harness::new(Mode::Live);
     h.state.log_filter = "pg_promote".into();
     let theme = Theme::builtin("dark").unwrap_or_default();
-    let ls = tui_logger::TuiWidgetState::new();
+    let ls = drcockpit::ui::logstore::LogPane::new(store);
     let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
     term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
         .expect("draw");
@@ -709,7 +708,7 @@ fn every_dialog_is_titled_and_says_what_happens() {
         let mut d = Dialog::new(kind.clone(), Some(3), word.map(String::from));
         d.input = "abc".into();
         d.error = Some("write a few words: this goes into the record".into());
-        h.state.dialog = Some(d);
+        h.state.overlay = Some(drcockpit::app::Overlay::Dialog(d));
         for (w, hh) in [(150, 40), (80, 24), (60, 20)] {
             let s = text(&render(&h.state, w, hh));
             assert!(
@@ -759,12 +758,12 @@ fn theme_from_config_file_and_no_color() {
 fn log_pane_shows_logged_lines_redacted() {
     let mut h = Harness::new(Mode::Live);
     h.outage(true);
-    drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    let store =
+        drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
     log::info!(target: "promote", "SELECT pg_promote(true, 60) with {SECRET}");
     log::warn!(target: "dns", "record switch refused");
-    tui_logger::move_events();
     let theme = Theme::builtin("dark").unwrap_or_default();
-    let ls = tui_logger::TuiWidgetState::new();
+    let ls = drcockpit::ui::logstore::LogPane::new(store);
     for (w, hh) in [(150, 40), (80, 24)] {
         let mut term = Terminal::new(TestBackend::new(w, hh)).expect("backend");
         term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&ls))))
@@ -910,7 +909,7 @@ fn finished_step_offers_no_run_or_retry() {
     let before = h.state.records.len();
     h.key(KeyCode::Enter);
     assert_eq!(h.state.records.len(), before);
-    assert!(h.state.dialog.is_none());
+    assert!(h.state.dialog().is_none());
 }
 
 /// A step that must wait for an earlier one: ⏎ is not offered, and the detail says why.
@@ -994,4 +993,25 @@ fn a_click_on_a_drawn_step_row_selects_that_step() {
             drcockpit::app::Pane::Other
         );
     }
+}
+
+#[test]
+fn the_log_pane_draws_only_the_store_it_is_handed() {
+    // A line in the process's installed logger is not on a screen drawn from another store:
+    // drawing reads the state and the View, no process-wide log.
+    let installed =
+        drcockpit::ui::logstore::install(log::LevelFilter::Debug).expect("install the pane logger");
+    log::warn!(target: "dns", "only in the installed store");
+    assert!(!installed.matching("only in the installed", 1).is_empty());
+    let mine = drcockpit::ui::logstore::LogStore::new();
+    mine.push(log::Level::Info, "promote", "only in the handed store");
+    let pane = drcockpit::ui::logstore::LogPane::new(mine);
+    let h = Harness::new(Mode::Live);
+    let theme = Theme::builtin("dark").unwrap_or_default();
+    let mut term = Terminal::new(TestBackend::new(150, 40)).expect("backend");
+    term.draw(|f| ui::draw(f, &h.state, &View::new(&theme, Some(&pane))))
+        .expect("draw");
+    let s = text(&term);
+    assert!(s.contains("only in the handed store"), "{s}");
+    assert!(!s.contains("only in the installed store"), "{s}");
 }

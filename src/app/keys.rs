@@ -727,7 +727,7 @@ pub fn for_focus(state: &State) -> Vec<Binding> {
 /// [`checklist`] table. The one list the footer and the step detail's hints are both built from:
 /// a key offered is a key that acts (⏎ on a finished step is not offered, and does nothing).
 pub fn for_step(state: &State, i: usize) -> Vec<Binding> {
-    if i >= state.steps.len() || state.dialog.is_some() {
+    if i >= state.steps.len() || state.dialog().is_some() {
         return Vec::new();
     }
     let mut v: Vec<Binding> = bindings(&state.keys, Ctx::Checklist, state.mode)

@@ -10,5 +10,7 @@ pub mod update;
 pub use observe::{
     Level, Observation, ProbeError, Reading, Section, SectionState, SectionView, Verdict,
 };
-pub use state::{Dialog, DialogKind, Focus, Mode, Operator, State, StepPhase, StepRun, StepStatus};
+pub use state::{
+    Dialog, DialogKind, Focus, Mode, Operator, Overlay, State, StepPhase, StepRun, StepStatus,
+};
 pub use update::{Effect, Msg, OutputLine, Pane, Yank, apply, update};

@@ -3,123 +3,16 @@
 //! answers condition lookups from it. Stale, missing and erroring values are never healthy.
 
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::plan::condition::Lookup;
 use crate::plan::{SiteId, Value};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Section {
-    Cluster,
-    Env,
-    Database,
-    Images,
-    Dns,
-    Health,
-}
-
-impl Section {
-    pub const ALL: [Section; 6] = [
-        Section::Cluster,
-        Section::Env,
-        Section::Database,
-        Section::Images,
-        Section::Dns,
-        Section::Health,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Section::Cluster => "cluster",
-            Section::Env => "env",
-            Section::Database => "database",
-            Section::Images => "images",
-            Section::Dns => "dns",
-            Section::Health => "health",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Section::Cluster => "Cluster",
-            Section::Env => "Env",
-            Section::Database => "Database",
-            Section::Images => "Images",
-            Section::Dns => "DNS",
-            Section::Health => "Health",
-        }
-    }
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn parse(s: &str) -> Option<Section> {
-        Section::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-/// How good a fresh reading is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Good,
-    Warn,
-    Bad,
-}
-
-/// A successful probe result for one section of one site.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    /// One short line for the panel, e.g. `200 OK · 42 ms`.
-    pub summary: String,
-    pub level: Level,
-    /// Named values that conditions can test (`ok`, `status`, `latency`, `lag`, …).
-    pub fields: BTreeMap<String, Value>,
-    /// Extra lines for the expanded view.
-    pub details: Vec<String>,
-}
-
-impl Reading {
-    pub fn new(summary: impl Into<String>, level: Level) -> Reading {
-        Reading {
-            summary: summary.into(),
-            level,
-            fields: BTreeMap::new(),
-            details: Vec::new(),
-        }
-    }
-    pub fn field(mut self, name: &str, v: Value) -> Reading {
-        self.fields.insert(name.to_string(), v);
-        self
-    }
-}
-
-/// A probe error: a short reason for the panel and the full (already redacted) text for the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeError {
-    pub short: String,
-    pub full: String,
-}
-
-impl ProbeError {
-    pub fn new(short: impl Into<String>, full: impl Into<String>) -> ProbeError {
-        ProbeError {
-            short: short.into(),
-            full: full.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    pub site: SiteId,
-    pub section: Section,
-    pub at: DateTime<Utc>,
-    pub outcome: Result<Reading, ProbeError>,
-}
+// What a probe hands back lives with the probes (they sit below the engine); the engine keeps
+// using it under these names.
+pub use crate::probes::reading::{
+    FUTURE_TOLERANCE, Level, Observation, ProbeError, Reading, Section,
+};
 
 /// The latest known state of one section.
 #[derive(Debug, Clone, Default)]
@@ -284,10 +177,6 @@ pub fn healthy_lookup(state: &crate::app::State, site: SiteId, sec: Section) -> 
         },
     }
 }
-
-/// A value stamped further than this in the future is not believed (a skewed clock): it is
-/// shown stale, never fresh.
-pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(2);
 
 pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
     (now - at).to_std().unwrap_or(Duration::ZERO)

@@ -266,6 +266,34 @@ impl Dialog {
     }
 }
 
+/// What covers the screen. At most one overlay is open at a time; the open one takes every key
+/// (the mouse wheel and clicks do nothing under a dialog or the help), and its own keys close it.
+///
+/// **Precedence** (written here once, see [`Overlay::rank`] and [`State::open`]): a dialog
+/// outranks the timeline, which outranks the help. Opening an overlay replaces a lower-ranked one
+/// and is ignored while a higher-ranked one is open, so the overlay drawn, the overlay that reads
+/// the keys and the footer's key hints are always the same one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    /// A dialog: a y/n confirmation, a typed word, a reason or note, the log filter, quit.
+    Dialog(Dialog),
+    /// The journal timeline, scrolled this many records up from the newest.
+    Timeline(usize),
+    /// The key help.
+    Help,
+}
+
+impl Overlay {
+    /// Higher wins (see the type's comment).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Overlay::Dialog(_) => 3,
+            Overlay::Timeline(_) => 2,
+            Overlay::Help => 1,
+        }
+    }
+}
+
 pub struct State {
     pub plan: Arc<Plan>,
     pub mode: Mode,
@@ -275,8 +303,8 @@ pub struct State {
     pub selected: usize,
     pub focus: Focus,
     pub sections: [[SectionState; 6]; 2],
-    pub dialog: Option<Dialog>,
-    pub help: bool,
+    /// The dialog, timeline or help covering the screen, if any (one at a time: [`Overlay`]).
+    pub overlay: Option<Overlay>,
     /// Expanded view of the site panels (every value and detail line).
     pub expanded: bool,
     /// When the session (or the session it resumed) started: the incident clock.
@@ -300,7 +328,9 @@ pub struct State {
     /// Why the cockpit is in monitor mode when it was asked for live (e.g. the plan is locked).
     pub mode_note: Option<String>,
     pub quit: bool,
-    /// Bumped on every change that needs a redraw.
+    /// The running step's spinner frame: advanced by one on every `Msg::Tick` (once a second, or
+    /// every 120 ms while a step runs); the checklist draws `SPINNER[spinner % len]`. It says
+    /// nothing about whether a redraw is needed.
     pub spinner: usize,
     /// The journal so far (as recorded), for the timeline view. Output lines are thinned to the
     /// newest few hundred (a step's full output is in the journal; see `update::apply`).
@@ -312,8 +342,6 @@ pub struct State {
     pub detail_scroll: u16,
     /// When the incident was declared (`D`), if it was.
     pub declared: Option<DateTime<Utc>>,
-    /// The timeline overlay is open, scrolled this many records up from the newest.
-    pub timeline: Option<usize>,
     /// The key map: the defaults with config.toml's `[keys]` (see `keys::DEFAULTS`).
     pub keys: std::sync::Arc<super::keys::Keymap>,
 }
@@ -351,8 +379,7 @@ impl State {
             selected: 0,
             focus: Focus::Checklist,
             sections,
-            dialog: None,
-            help: false,
+            overlay: None,
             expanded: false,
             started: now,
             now,
@@ -371,9 +398,55 @@ impl State {
             output_records: 0,
             declared: None,
             detail_scroll: 0,
-            timeline: None,
             keys: Default::default(),
         }
+    }
+
+    /// Open an overlay, by [`Overlay`]'s precedence: it replaces a lower-ranked one and is
+    /// ignored while a higher-ranked one is open.
+    pub fn open(&mut self, overlay: Overlay) {
+        if self
+            .overlay
+            .as_ref()
+            .is_none_or(|o| o.rank() <= overlay.rank())
+        {
+            self.overlay = Some(overlay);
+        }
+    }
+
+    /// The open dialog, if the overlay is one.
+    pub fn dialog(&self) -> Option<&Dialog> {
+        match &self.overlay {
+            Some(Overlay::Dialog(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn dialog_mut(&mut self) -> Option<&mut Dialog> {
+        match &mut self.overlay {
+            Some(Overlay::Dialog(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Close the dialog if one is open (the timeline or the help stay).
+    pub fn close_dialog(&mut self) {
+        if self.dialog().is_some() {
+            self.overlay = None;
+        }
+    }
+
+    /// The timeline's scroll offset, when the timeline is the open overlay.
+    pub fn timeline(&self) -> Option<usize> {
+        match self.overlay {
+            Some(Overlay::Timeline(off)) => Some(off),
+            _ => None,
+        }
+    }
+
+    /// Is the help the open overlay?
+    pub fn help(&self) -> bool {
+        self.overlay == Some(Overlay::Help)
     }
 
     pub fn stale_after(&self) -> Duration {

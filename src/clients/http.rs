@@ -178,12 +178,6 @@ impl HttpClient {
         self
     }
 
-    /// The underlying reqwest client, for integrations that need streaming or custom bodies.
-    /// Callers must check [`HttpClient::guard`] before a mutating call.
-    pub fn raw(&self) -> &reqwest::Client {
-        &self.inner
-    }
-
     /// The transport's mode check: refuse anything but GET/HEAD on a read-only client.
     pub fn guard(&self, method: &str, url: &str) -> Result<(), HttpError> {
         let m = method.to_ascii_uppercase();
@@ -338,15 +332,6 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Percent-encode a path segment or query value (RFC 3986 unreserved characters kept). The one
-/// encoder for URLs the cockpit builds and for the URL-encoded variants the redactor registers.
-pub fn percent_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, UNRESERVED_KEPT).to_string()
-}
-
-/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded.
-const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// Percent-encode a URL component (see [`crate::redact::percent_encode`], which the redactor
+/// shares so that it always recognises what the clients send).
+pub use crate::redact::percent_encode;

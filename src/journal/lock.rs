@@ -67,18 +67,30 @@ pub struct Lock {
 }
 
 impl Lock {
-    pub fn acquire(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
-        Self::acquire_with(path, operator, take_over, 0o600)
+    /// Lock `path` for `operator` on `host`. The host name comes from the caller (the runtime
+    /// reads it once, with the operator's name): this module does not look the machine up.
+    pub fn acquire(
+        path: &Path,
+        operator: &str,
+        host: &str,
+        take_over: bool,
+    ) -> Result<Lock, LockError> {
+        Self::acquire_with(path, (operator, host), take_over, 0o600)
     }
 
     /// [`acquire`](Self::acquire) in a directory shared by a group: the lock file is `0660`.
-    pub fn acquire_shared(path: &Path, operator: &str, take_over: bool) -> Result<Lock, LockError> {
-        Self::acquire_with(path, operator, take_over, 0o660)
+    pub fn acquire_shared(
+        path: &Path,
+        operator: &str,
+        host: &str,
+        take_over: bool,
+    ) -> Result<Lock, LockError> {
+        Self::acquire_with(path, (operator, host), take_over, 0o660)
     }
 
     fn acquire_with(
         path: &Path,
-        operator: &str,
+        (operator, host): (&str, &str),
         take_over: bool,
         mode: u32,
     ) -> Result<Lock, LockError> {
@@ -96,7 +108,7 @@ impl Lock {
         }
         let info = LockInfo {
             pid: std::process::id(),
-            host: crate::app::state::hostname(),
+            host: host.to_string(),
             operator: operator.to_string(),
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::app::{Level, ProbeError, Reading};
+use super::reading::{Level, ProbeError, Reading};
 use crate::clients::dns::query::{ZoneView, observe_config};
 use crate::clients::dns::{Provider, matches_target};
 use crate::clients::http::HttpClient;

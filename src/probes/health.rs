@@ -1,6 +1,6 @@
 //! Health: HTTP GET of a site's health URL → status and latency.
 
-use crate::app::{Level, ProbeError, Reading};
+use super::reading::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
 use crate::plan::{HealthConfig, Value};
 

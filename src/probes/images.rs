@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use crate::app::{Level, ProbeError, Reading};
+use super::reading::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
 use crate::clients::registry::{AuthCache, Manifest, RegistryClient, RegistryError};
 use crate::plan::{Plan, RegistryConfig, SiteId, Value};

@@ -11,6 +11,7 @@ pub mod health;
 pub mod images;
 pub mod memory;
 pub mod qovery;
+pub mod reading;
 
 pub use memory::ProbeMemory;
 
@@ -18,9 +19,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::app::{Observation, Section};
 use crate::clients::http::HttpClient;
 use crate::plan::{Plan, SiteId};
+use reading::{Observation, Section};
 
 /// One thing to watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +90,7 @@ pub async fn run(
     let outcome = match key.section {
         Section::Health => match &plan.site(key.site).health {
             Some(cfg) => health::probe(http, cfg).await,
-            None => Err(crate::app::ProbeError::new(
+            None => Err(reading::ProbeError::new(
                 "not configured",
                 "no health URL in the plan",
             )),
@@ -112,9 +113,9 @@ async fn qovery_probe(
     http: &HttpClient,
     mem: &qovery::QoveryMemory,
     key: ProbeKey,
-) -> Result<crate::app::Reading, crate::app::ProbeError> {
+) -> Result<reading::Reading, reading::ProbeError> {
     let not_configured = |what: &str| {
-        Err(crate::app::ProbeError::new(
+        Err(reading::ProbeError::new(
             "not configured",
             format!("no {what} in the plan"),
         ))

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use crate::app::{Level, ProbeError, Reading};
+use super::reading::{Level, ProbeError, Reading};
 use crate::clients::qovery::{QoveryClient, QoveryError, State};
 use crate::plan::{SiteId, Value};
 

@@ -250,9 +250,10 @@ fn term_msg(
 }
 
 async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
-    if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
+    let log_store = ui::logstore::install(log::LevelFilter::Debug).unwrap_or_else(|e| {
         eprintln!("log pane: {e}");
-    }
+        ui::logstore::LogStore::new()
+    });
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let journal = match open_journal(&p, &tx) {
         Ok(j) => j,
@@ -261,79 +262,17 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
             return exit::FAILURE;
         }
     };
-    let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
-    state.drill = p.drill;
-    state.keys = input.keys.clone();
-    state.mode_note = p.mode_note.clone();
-    if p.mode == Mode::Live {
-        state.lock = p.lock.clone();
-    }
+    let mut state = initial_state(&p, &input);
     let resumed = !p.resumed.is_empty();
-    replay(&mut state, &p.resumed);
-    journal.send(Event::SessionStarted {
-        plan_name: p.plan.name.clone(),
-        plan_source: p.plan.source.clone(),
-        plan_hash: p.plan.hash.clone(),
-        mode: p.mode.as_str().into(),
-        drill: p.drill,
-        host: p.operator.host.clone(),
-        pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        commit: Some(Box::new(crate::runtime::status::BUILD_COMMIT.into())),
-        resumed_from: resumed.then(|| {
-            p.journal_path
-                .as_ref()
-                .map(|x| x.display().to_string())
-                .unwrap_or_default()
-        }),
-        rto_secs: Some(p.plan.rto.as_secs()),
-        rpo_secs: Some(p.plan.rpo.as_secs()),
-        steps: p
-            .plan
-            .steps
-            .iter()
-            .map(|s| crate::journal::StepInfo {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                kind: s.action.kind_name().into(),
-                mutating: Some(crate::steps::is_mutating(&s.action)),
-            })
-            .collect(),
-    });
-    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
-        let text = format!(
-            "took over the plan's lock from {}@{} (pid {}, since {})",
-            prev.operator, prev.host, prev.pid, prev.since
-        );
-        log::warn!(target: "safety", "{text}");
-        journal.send(Event::Note { step: None, text });
-    }
-    if let Some(sim) = &p.sim {
-        log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
-    }
-    if let Some(path) = &p.journal_path {
-        log::info!(target: "journal", "journal: {}", path.display());
-    }
-    if let Some(note) = &p.mode_note {
-        log::warn!(target: "safety", "{note}");
-    }
-    if resumed {
-        log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
-    }
+    journal.send(session_started(&p, resumed));
+    announce(&p, &journal, resumed);
 
     // Signal handlers before the terminal is taken and the first frame drawn: a SIGTERM or a
     // hang-up that arrives as soon as the screen shows is journaled, never the default death.
-    let (mut sigint, mut sigterm, mut sighup) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        _ => {
-            journal.close();
-            eprintln!("cannot install signal handlers");
-            return exit::FAILURE;
-        }
+    let Some((mut sigint, mut sigterm, mut sighup)) = signals() else {
+        journal.close();
+        eprintln!("cannot install signal handlers");
+        return exit::FAILURE;
     };
     let mut term = match terminal::enter() {
         Ok(t) => t,
@@ -350,9 +289,9 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
+    executor.log = ui::logstore::LogPane::new(log_store);
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
-        tui_logger::move_events();
-        let view = View::new(&theme, Some(&executor.log_state));
+        let view = View::new(&theme, Some(&executor.log));
         term.draw(|f| ui::draw(f, state, &view)).map(|_| ())
     };
     // The first frame, before any probe has answered.
@@ -382,28 +321,15 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
 
     loop {
-        if let Some(why) = lost.take() {
-            match busy_step(&state) {
-                Some(i) if detached.is_none() => {
-                    let spec = &p.plan.steps[i];
-                    let limit = crate::steps::timeout_of(spec) + Duration::from_secs(30);
-                    let text = format!(
-                        "{why}: step {} is running; the cockpit stays without a terminal until it ends (at most {}), journals its outcome, then exits",
-                        spec.id,
-                        crate::plan::units::fmt_duration(limit)
-                    );
-                    log::warn!(target: "safety", "{text}");
-                    journal.send(Event::Note {
-                        step: Some(spec.id.clone()),
-                        text,
-                    });
-                    terminal::abandon();
+        if let Some(why) = lost.take()
+            && detached.is_none()
+        {
+            match detach(why, &state, &journal) {
+                Ok(d) => {
                     events = None;
-                    detached = Some((why, tokio::time::Instant::now() + limit));
+                    detached = Some(d);
                 }
-                Some(_) => {}
-                None if detached.is_none() => end_reason = Some(why),
-                None => {}
+                Err(why) => end_reason = Some(why),
             }
         }
         if let Some((why, until)) = &detached {
@@ -463,6 +389,154 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         }
     }
 
+    let ended = Ended {
+        reason: end_reason,
+        detached: detached.is_some(),
+        interrupted,
+    };
+    close_session(p, &state, &journal, ended, input.mouse).await
+}
+
+/// The engine's state at the start: the plan, mode and operator, this session's settings, and
+/// the resumed journal replayed.
+fn initial_state(p: &Prepared, input: &Input) -> State {
+    let mut state = State::new(p.plan.clone(), p.mode, p.operator.clone(), Utc::now());
+    state.drill = p.drill;
+    state.keys = input.keys.clone();
+    state.mode_note = p.mode_note.clone();
+    if p.mode == Mode::Live {
+        state.lock = p.lock.clone();
+    }
+    replay(&mut state, &p.resumed);
+    state
+}
+
+type Signals = (
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+);
+
+/// SIGINT, SIGTERM and SIGHUP handlers (`None` when one cannot be installed).
+fn signals() -> Option<Signals> {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => Some((a, b, c)),
+        _ => None,
+    }
+}
+
+/// The terminal went away (`why`). With a step running, the cockpit stays without a terminal
+/// until it ends (bounded by its timeout): say so, journal it, let the terminal go, and return
+/// the detachment (why, until when). With none running, `Err(why)`: the session ends.
+fn detach(
+    why: String,
+    state: &State,
+    journal: &JournalHandle,
+) -> Result<(String, tokio::time::Instant), String> {
+    let Some(i) = busy_step(state) else {
+        return Err(why);
+    };
+    let spec = &state.plan.steps[i];
+    let limit = crate::steps::timeout_of(spec) + Duration::from_secs(30);
+    let text = format!(
+        "{why}: step {} is running; the cockpit stays without a terminal until it ends (at most {}), journals its outcome, then exits",
+        spec.id,
+        crate::plan::units::fmt_duration(limit)
+    );
+    log::warn!(target: "safety", "{text}");
+    journal.send(Event::Note {
+        step: Some(spec.id.clone()),
+        text,
+    });
+    terminal::abandon();
+    Ok((why, tokio::time::Instant::now() + limit))
+}
+
+/// The session's first journal event: the plan (name, source, hash, steps), the mode, this
+/// process, and the journal resumed from.
+fn session_started(p: &Prepared, resumed: bool) -> Event {
+    Event::SessionStarted {
+        plan_name: p.plan.name.clone(),
+        plan_source: p.plan.source.clone(),
+        plan_hash: p.plan.hash.clone(),
+        mode: p.mode.as_str().into(),
+        drill: p.drill,
+        host: p.operator.host.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: Some(Box::new(crate::runtime::status::BUILD_COMMIT.into())),
+        resumed_from: resumed.then(|| {
+            p.journal_path
+                .as_ref()
+                .map(|x| x.display().to_string())
+                .unwrap_or_default()
+        }),
+        rto_secs: Some(p.plan.rto.as_secs()),
+        rpo_secs: Some(p.plan.rpo.as_secs()),
+        steps: p
+            .plan
+            .steps
+            .iter()
+            .map(|s| crate::journal::StepInfo {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                kind: s.action.kind_name().into(),
+                mutating: Some(crate::steps::is_mutating(&s.action)),
+            })
+            .collect(),
+    }
+}
+
+/// What the log pane (and, for a take-over, the journal) says as the session opens.
+fn announce(p: &Prepared, journal: &JournalHandle, resumed: bool) {
+    if let Some(prev) = p.lock.as_ref().and_then(|l| l.taken_over_from()) {
+        let text = format!(
+            "took over the plan's lock from {}@{} (pid {}, since {})",
+            prev.operator, prev.host, prev.pid, prev.since
+        );
+        log::warn!(target: "safety", "{text}");
+        journal.send(Event::Note { step: None, text });
+    }
+    if let Some(sim) = &p.sim {
+        log::info!(target: "demo", "simulator on {} — the demo plan runs against it through the real clients", sim.url);
+    }
+    if let Some(path) = &p.journal_path {
+        log::info!(target: "journal", "journal: {}", path.display());
+    }
+    if let Some(note) = &p.mode_note {
+        log::warn!(target: "safety", "{note}");
+    }
+    if resumed {
+        log::warn!(target: "journal", "resumed an unfinished session: finished steps kept; a step that was running is marked unknown");
+    }
+}
+
+/// How the event loop ended.
+struct Ended {
+    reason: Option<String>,
+    /// The terminal went away while a step ran (nothing to restore).
+    detached: bool,
+    interrupted: bool,
+}
+
+/// After the loop: stop what still runs, journal the end, give the terminal back, say where the
+/// journal is, and choose the exit code.
+async fn close_session(
+    p: Prepared,
+    state: &State,
+    journal: &JournalHandle,
+    ended: Ended,
+    mouse: bool,
+) -> i32 {
+    let Ended {
+        reason: end_reason,
+        detached,
+        interrupted,
+    } = ended;
     let reason = end_reason.unwrap_or_else(|| "quit".into());
     let reason = if state.all_done() && reason == "quit" {
         "completed".to_string()
@@ -481,8 +555,8 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
         });
     }
     journal.close();
-    if detached.is_none() {
-        if input.mouse {
+    if !detached {
+        if mouse {
             terminal::disable_mouse();
         }
         terminal::leave();

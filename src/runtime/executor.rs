@@ -21,7 +21,8 @@ pub struct Executor {
     pub journal: crate::journal::writer::JournalHandle,
     /// Read-only unless the mode may mutate.
     pub http: HttpClient,
-    pub log_state: Arc<tui_logger::TuiWidgetState>,
+    /// The log pane's lines and paging (the store the logger writes into; see `ui::logstore`).
+    pub log: crate::ui::logstore::LogPane,
     /// Where this session's journal is (review exports go next to it).
     pub journal_path: Option<std::path::PathBuf>,
     /// How to stop each running step (`Effect::StopStep`): the reason goes to its task.
@@ -63,7 +64,7 @@ impl Executor {
             tx,
             journal,
             http,
-            log_state: Arc::new(tui_logger::TuiWidgetState::new()),
+            log: Default::default(),
             journal_path: None,
             stops: Mutex::new(HashMap::new()),
             probes: Arc::default(),
@@ -187,52 +188,62 @@ impl Executor {
                 // The log pane's logger redacts every record (this line and library logs alike).
                 log::log!(target: &target, level, "{line}");
             }
-            Effect::LogView(v) => {
-                use tui_logger::TuiWidgetEvent as E;
-                match v {
-                    LogView::PageUp => self.log_state.transition(E::PrevPageKey),
-                    LogView::PageDown => self.log_state.transition(E::NextPageKey),
-                    LogView::Follow => self.log_state.transition(E::EscapeKey),
-                }
-            }
-            Effect::ExportReview => {
-                let Some(path) = self.journal_path.clone() else {
-                    self.refuse("export: this session has no journal".into());
-                    return;
-                };
-                let tx = self.tx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let text = match export_review(&path) {
-                        Ok(out) => format!("review record written to {}", out.display()),
-                        Err(e) => format!("export failed: {e}"),
-                    };
-                    log::info!(target: "review", "{text}");
-                    let _ = tx.send(Msg::Notice { text });
-                });
-            }
-            Effect::Yank(y) => {
-                use crate::app::Yank;
-                let (what, text) = match y {
-                    Yank::Text { what, text } => (what, Some(text)),
-                    Yank::LogLine { filter } => (
-                        "the newest log line".to_string(),
-                        crate::ui::logstore::matching(&filter, 1).pop().map(|l| {
-                            format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)
-                        }),
-                    ),
-                    Yank::JournalPath => (
-                        "the journal's path".to_string(),
-                        self.journal_path.as_ref().map(|p| p.display().to_string()),
-                    ),
-                };
-                let text = match text {
-                    Some(t) => super::terminal::yank(&t, &what),
-                    None => format!("nothing to copy: no {}", what.trim_start_matches("the ")),
-                };
-                let _ = self.tx.send(Msg::Notice { text });
-            }
+            Effect::LogView(v) => self.log_view(v),
+            Effect::ExportReview => self.export_review(),
+            Effect::Yank(y) => self.yank(y),
             Effect::Quit => {}
         }
+    }
+
+    /// Page the log pane.
+    fn log_view(&self, v: LogView) {
+        match v {
+            LogView::PageUp => self.log.page_up(),
+            LogView::PageDown => self.log.page_down(),
+            LogView::Follow => self.log.follow(),
+        }
+    }
+
+    /// Review mode: write the review record next to the journal, off the screen's thread.
+    fn export_review(&self) {
+        let Some(path) = self.journal_path.clone() else {
+            self.refuse("export: this session has no journal".into());
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = match export_review(&path) {
+                Ok(out) => format!("review record written to {}", out.display()),
+                Err(e) => format!("export failed: {e}"),
+            };
+            log::info!(target: "review", "{text}");
+            let _ = tx.send(Msg::Notice { text });
+        });
+    }
+
+    /// Copy to the operator's clipboard (OSC 52) and say what was copied.
+    fn yank(&self, y: crate::app::Yank) {
+        use crate::app::Yank;
+        let (what, text) = match y {
+            Yank::Text { what, text } => (what, Some(text)),
+            Yank::LogLine { filter } => (
+                "the newest log line".to_string(),
+                self.log
+                    .store
+                    .matching(&filter, 1)
+                    .pop()
+                    .map(|l| format!("{} {}: {}", l.at.format("%H:%M:%S"), l.target, l.text)),
+            ),
+            Yank::JournalPath => (
+                "the journal's path".to_string(),
+                self.journal_path.as_ref().map(|p| p.display().to_string()),
+            ),
+        };
+        let text = match text {
+            Some(t) => super::terminal::yank(&t, &what),
+            None => format!("nothing to copy: no {}", what.trim_start_matches("the ")),
+        };
+        let _ = self.tx.send(Msg::Notice { text });
     }
 
     fn stop_senders(

@@ -492,6 +492,14 @@ fn site_label(s: &Side) -> String {
 
 fn render(i: &RenderInput<'_>) -> String {
     let mut o = String::new();
+    render_head(i, &mut o);
+    render_sites(i, &mut o);
+    render_steps(i, &mut o);
+    o
+}
+
+/// The header comment, `[plan]` and `[qovery]`.
+fn render_head(i: &RenderInput<'_>, o: &mut String) {
     let mut l = |s: &str| {
         o.push_str(s);
         o.push('\n');
@@ -543,6 +551,15 @@ fn render(i: &RenderInput<'_>) -> String {
     if let Some(u) = i.api_url {
         l(&format!("api_url = {}", q(u)));
     }
+}
+
+/// `[sites.*]`, `[images]`, what the API showed, and the `[dns]` to fill in.
+fn render_sites(i: &RenderInput<'_>, o: &mut String) {
+    let mut l = |s: &str| {
+        o.push_str(s);
+        o.push('\n');
+    };
+    let (prod, dr) = (i.prod, i.dr);
     for (id, s) in [("prod", prod), ("dr", dr)] {
         l("");
         l(&format!("[sites.{id}]"));
@@ -636,7 +653,15 @@ fn render(i: &RenderInput<'_>) -> String {
     l("# record = \"www.example.com.\"");
     l("# type = \"CNAME\"");
     l("# provider = { route53 = { hosted_zone_id = \"…\" } }");
+}
 
+/// The DR guide's sequence of steps.
+fn render_steps(i: &RenderInput<'_>, o: &mut String) {
+    let mut l = |s: &str| {
+        o.push_str(s);
+        o.push('\n');
+    };
+    let dr = i.dr;
     // The DR guide's sequence.
     l("");
     l("[[step]]");
@@ -753,7 +778,6 @@ fn render(i: &RenderInput<'_>) -> String {
     .to_string();
     l(&format!("body = {}", q(&body)));
     l("expect_status = [200]");
-    o
 }
 
 /// The `${env:NAME}` references of the text (not in comments), in order, once each.

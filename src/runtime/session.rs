@@ -276,9 +276,14 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
     if let SessionKind::Live { take_over, .. } = &cfg.kind {
         let lock_path = journal::paths::lock_path(&dir, &key);
         let acquired = if state.shared() {
-            journal::lock::Lock::acquire_shared(&lock_path, &operator.name, *take_over)
+            journal::lock::Lock::acquire_shared(
+                &lock_path,
+                &operator.name,
+                &operator.host,
+                *take_over,
+            )
         } else {
-            journal::lock::Lock::acquire(&lock_path, &operator.name, *take_over)
+            journal::lock::Lock::acquire(&lock_path, &operator.name, &operator.host, *take_over)
         };
         match acquired {
             Ok(l) => {

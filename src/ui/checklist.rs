@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{Theme, key_line, pad, red, sp, trunc};
+use super::{Theme, key_line, pad, redacted, sp, trunc};
 use crate::app::state::StepPhase;
 use crate::app::{Focus, Mode, State, StepStatus};
 use crate::plan::condition::CondResult;
@@ -94,7 +94,7 @@ fn block<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
 }
 
 pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let focused = state.focus == Focus::Checklist && state.dialog.is_none();
+    let focused = state.focus == Focus::Checklist && state.dialog().is_none();
     let done = state.steps.iter().filter(|s| s.is_done()).count();
     let title = Line::from(vec![
         Span::styled(
@@ -135,7 +135,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         let word = state_word(state, i);
         let word_w = word.width().min(w / 2);
         let title_w = w.saturating_sub(left.width() + word_w + 1);
-        let title = pad(&red(&state.plan.steps[i].title), title_w);
+        let title = pad(&redacted(&state.plan.steps[i].title), title_w);
         let mut spans = vec![
             Span::styled(left, style),
             Span::styled(title, if sel { t.title } else { t.text }),
@@ -159,7 +159,7 @@ pub fn draw_list(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             };
             lines.push(Line::from(vec![
                 Span::raw("     "),
-                sp(trunc(&red(&r), w.saturating_sub(5)), rs),
+                sp(trunc(&redacted(&r), w.saturating_sub(5)), rs),
             ]));
         }
     }
@@ -197,7 +197,7 @@ pub fn list_rows(state: &State, h: usize) -> (Vec<usize>, usize) {
 /// The keys that act on step `i` right now (the detail pane's last line): the same list as the
 /// footer's ([`crate::app::keys::for_step`]), plus a word on why nothing else acts.
 pub fn keys_now(state: &State, i: usize) -> Vec<(String, String)> {
-    if state.dialog.is_some() || i >= state.steps.len() {
+    if state.dialog().is_some() || i >= state.steps.len() {
         return Vec::new();
     }
     let mut v: Vec<(String, String)> = crate::app::keys::for_step(state, i)
@@ -261,53 +261,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     }
     lines.push(Line::from(head));
     // Last result.
-    match &run.phase {
-        StepPhase::Running { since, attempt } => {
-            lines.push(Line::from(vec![
-                label("running:"),
-                Span::styled(
-                    format!(
-                        "attempt {attempt}, {}",
-                        fmt_duration(crate::app::observe::age(state.now, *since))
-                    ),
-                    t.running,
-                ),
-            ]));
-            if let Some(o) = &run.last_output {
-                lines.push(Line::from(vec![label("  last:"), sp(o, t.text)]));
-            }
-        }
-        StepPhase::Succeeded { at, detail } => lines.push(Line::from(vec![
-            Span::styled(format!("✓ done {} ", at.format("%H:%M:%S")), t.ok),
-            sp(detail, t.text),
-        ])),
-        StepPhase::Failed { at, error, attempt } => {
-            lines.push(Line::from(Span::styled(
-                format!("✗ FAILED {} (attempt {attempt}):", at.format("%H:%M:%S")),
-                t.bad,
-            )));
-            for l in error.lines() {
-                lines.push(Line::from(vec![Span::raw("  "), sp(l, t.bad)]));
-            }
-        }
-        StepPhase::Skipped { reason } => lines.push(Line::from(vec![
-            Span::styled("↷ skipped: ", t.dim),
-            sp(reason, t.text),
-        ])),
-        StepPhase::Unknown { attempt } => lines.push(Line::from(Span::styled(
-            format!(
-                "? attempt {attempt} was running when the cockpit stopped — check the world, then r retry · d mark done · s skip"
-            ),
-            t.unknown,
-        ))),
-        // Why ⏎ is not offered (a blocked step says so in its preconditions below).
-        StepPhase::Pending if state.mode.may_mutate() && !matches!(st, StepStatus::Blocked { .. }) => {
-            if let Some(why) = state.why_not_run(i) {
-                lines.push(Line::from(vec![label("not yet:"), sp(why, t.dim)]));
-            }
-        }
-        StepPhase::Pending => {}
-    }
+    phase_lines(state, i, &st, t, &mut lines);
 
     // Preconditions with evidence.
     if !step.requires.is_empty() {
@@ -349,44 +303,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
 
     // Review: the mark and the preflight results, right under the heading (they matter most).
     if review {
-        let mut rl: Vec<Line> = Vec::new();
-        match &run.review.reviewed {
-            Some((by, note)) => rl.push(Line::from(vec![
-                Span::styled("[x] reviewed by ", t.ok),
-                sp(by, t.text),
-                Span::styled(": ", t.dim),
-                sp(note, t.text),
-            ])),
-            None => rl.push(Line::from(Span::styled("[ ] not reviewed yet", t.dim))),
-        }
-        if run.review.preflight_running {
-            rl.push(Line::from(Span::styled(
-                format!(
-                    "preflight {} running…",
-                    SPINNER[state.spinner % SPINNER.len()]
-                ),
-                t.running,
-            )));
-        }
-        if let Some(checks) = &run.review.preflight {
-            rl.push(Line::from(Span::styled("preflight:", t.dim)));
-            for c in checks {
-                let (m, s) = match c.ok {
-                    Some(true) => ("✓", t.ok),
-                    Some(false) => ("✗", t.bad),
-                    None => ("?", t.unknown),
-                };
-                rl.push(Line::from(vec![
-                    Span::raw("  "),
-                    Span::styled(m, s),
-                    Span::raw(" "),
-                    sp(&c.what, t.text),
-                    Span::styled(": ", t.dim),
-                    sp(&c.detail, t.dim),
-                ]));
-            }
-        }
-        lines.splice(1..1, rl);
+        lines.splice(1..1, review_lines(state, run, t));
     }
 
     // What it will do.
@@ -435,4 +352,106 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Paragraph::new(key_line(&hints, t, keys.width as usize)),
         keys,
     );
+}
+
+/// The detail pane's line(s) for the step's phase: running since, done, failed, skipped, unknown,
+/// or why ⏎ is not offered yet.
+fn phase_lines(
+    state: &State,
+    i: usize,
+    st: &StepStatus,
+    t: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let run = &state.steps[i];
+    let label = |s: &str| Span::styled(format!("{s} "), t.dim);
+    match &run.phase {
+    StepPhase::Running { since, attempt } => {
+        lines.push(Line::from(vec![
+            label("running:"),
+            Span::styled(
+                format!(
+                    "attempt {attempt}, {}",
+                    fmt_duration(crate::app::observe::age(state.now, *since))
+                ),
+                t.running,
+            ),
+        ]));
+        if let Some(o) = &run.last_output {
+            lines.push(Line::from(vec![label("  last:"), sp(o, t.text)]));
+        }
+    }
+    StepPhase::Succeeded { at, detail } => lines.push(Line::from(vec![
+        Span::styled(format!("✓ done {} ", at.format("%H:%M:%S")), t.ok),
+        sp(detail, t.text),
+    ])),
+    StepPhase::Failed { at, error, attempt } => {
+        lines.push(Line::from(Span::styled(
+            format!("✗ FAILED {} (attempt {attempt}):", at.format("%H:%M:%S")),
+            t.bad,
+        )));
+        for l in error.lines() {
+            lines.push(Line::from(vec![Span::raw("  "), sp(l, t.bad)]));
+        }
+    }
+    StepPhase::Skipped { reason } => lines.push(Line::from(vec![
+        Span::styled("↷ skipped: ", t.dim),
+        sp(reason, t.text),
+    ])),
+    StepPhase::Unknown { attempt } => lines.push(Line::from(Span::styled(
+        format!(
+            "? attempt {attempt} was running when the cockpit stopped — check the world, then r retry · d mark done · s skip"
+        ),
+        t.unknown,
+    ))),
+    // Why ⏎ is not offered (a blocked step says so in its preconditions below).
+    StepPhase::Pending if state.mode.may_mutate() && !matches!(st, StepStatus::Blocked { .. }) => {
+        if let Some(why) = state.why_not_run(i) {
+            lines.push(Line::from(vec![label("not yet:"), sp(why, t.dim)]));
+        }
+    }
+    StepPhase::Pending => {}
+}
+}
+
+/// Review mode: the reviewed mark and the preflight results.
+fn review_lines(state: &State, run: &crate::app::StepRun, t: &Theme) -> Vec<Line<'static>> {
+    let mut rl: Vec<Line<'static>> = Vec::new();
+    match &run.review.reviewed {
+        Some((by, note)) => rl.push(Line::from(vec![
+            Span::styled("[x] reviewed by ", t.ok),
+            sp(by, t.text),
+            Span::styled(": ", t.dim),
+            sp(note, t.text),
+        ])),
+        None => rl.push(Line::from(Span::styled("[ ] not reviewed yet", t.dim))),
+    }
+    if run.review.preflight_running {
+        rl.push(Line::from(Span::styled(
+            format!(
+                "preflight {} running…",
+                SPINNER[state.spinner % SPINNER.len()]
+            ),
+            t.running,
+        )));
+    }
+    if let Some(checks) = &run.review.preflight {
+        rl.push(Line::from(Span::styled("preflight:", t.dim)));
+        for c in checks {
+            let (m, s) = match c.ok {
+                Some(true) => ("✓", t.ok),
+                Some(false) => ("✗", t.bad),
+                None => ("?", t.unknown),
+            };
+            rl.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(m, s),
+                Span::raw(" "),
+                sp(&c.what, t.text),
+                Span::styled(": ", t.dim),
+                sp(&c.detail, t.dim),
+            ]));
+        }
+    }
+    rl
 }

@@ -1,15 +1,15 @@
-//! The log pane: tui-logger's widget (timestamped, scrollable, follow/pause) and, while a filter is
-//! active, the matching lines from the redacted copy kept by [`super::logstore`].
+//! The log pane: the newest lines of the runtime's [`super::logstore::LogPane`] (timestamped,
+//! paged, follow/pause), only those matching the operator's filter while one is set. It draws
+//! from the pane it is handed in `View`, nothing else.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
-use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerWidget};
 use unicode_width::UnicodeWidthChar;
 
-use super::{Theme, red, sp};
+use super::{Theme, redacted, sp};
 use crate::app::{DialogKind, Focus, State};
 
 fn level_tag(l: log::Level) -> &'static str {
@@ -59,11 +59,11 @@ fn format_line(
     width: usize,
     t: &Theme,
 ) -> Vec<Line<'static>> {
-    let target = red(target);
+    let target = redacted(target);
     let target: String = target.chars().take(12).collect();
     let prefix = format!("{time} {} {target:<12} ", level_tag(level));
     let indent = prefix.chars().count();
-    let msg = red(msg);
+    let msg = redacted(msg);
     let avail = width.saturating_sub(indent).max(8);
     let style = level_style(level, t);
     let mut lines = Vec::new();
@@ -86,24 +86,9 @@ fn format_line(
     lines
 }
 
-/// tui-logger formatter: our columns, our theme, redacted (again, cheaply) at display.
-struct PaneFormatter {
-    theme: Theme,
-}
-
-impl LogFormatter for PaneFormatter {
-    fn min_width(&self) -> u16 {
-        30
-    }
-    fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
-        let time = evt.timestamp.timestamp().strftime("%H:%M:%S").to_string();
-        format_line(time, evt.level, evt.target(), evt.msg(), width, &self.theme)
-    }
-}
-
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     let t = view.theme;
-    let focused = state.focus == Focus::Log && state.dialog.is_none();
+    let focused = state.focus == Focus::Log && state.dialog().is_none();
     let mut title = vec![Span::styled(
         if focused { " » Log " } else { " Log " },
         t.title,
@@ -113,7 +98,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     } else {
         title.push(Span::styled("· ⏸ PAUSED (f follows) ", t.warn));
     }
-    let editing = matches!(&state.dialog, Some(d) if d.kind == DialogKind::Filter);
+    let editing = matches!(state.dialog(), Some(d) if d.kind == DialogKind::Filter);
     if !state.log_filter.is_empty() {
         title.push(Span::styled("· filter: ", t.accent));
         title.push(sp(format!("/{}/ ", state.log_filter), t.accent));
@@ -124,28 +109,20 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &super::View) {
     let block = Block::bordered()
         .border_style(if focused { t.border_focus } else { t.border })
         .title_top(Line::from(title));
-    let Some(log_state) = view.log_state else {
+    let Some(pane) = view.log else {
         frame.render_widget(block, area);
         return;
     };
-    if state.log_filter.is_empty() {
-        let w = TuiLoggerWidget::default()
-            .block(block)
-            .formatter(Box::new(PaneFormatter { theme: t.clone() }))
-            .state(log_state);
-        frame.render_widget(w, area);
-        return;
-    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let rows = inner.height as usize;
     let mut lines: Vec<Line> = Vec::new();
-    for l in super::logstore::matching(&state.log_filter, rows.max(1)) {
+    for l in pane.visible(&state.log_filter, rows.max(1)) {
         let time = l.at.format("%H:%M:%S").to_string();
         lines.extend(format_line(time, l.level, &l.target, &l.text, width, t));
     }
-    if lines.is_empty() {
+    if lines.is_empty() && !state.log_filter.is_empty() {
         lines.push(Line::styled("no log line matches the filter", t.dim));
     }
     let skip = lines.len().saturating_sub(rows);

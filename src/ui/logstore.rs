@@ -1,9 +1,8 @@
-//! The log pane's store: tui-logger installed as the `log` backend (nothing goes to stderr while
-//! the terminal is ours). Everything logged passes through the redactor first.
-//!
-//! A thin logger sits in front of tui-logger: it redacts each message, keeps a bounded copy of
-//! the newest lines (so the pane can show only the lines matching the operator's filter, which
-//! tui-logger itself cannot do), and forwards the redacted record to tui-logger's buffer.
+//! The log pane's store. Our logger is installed as the `log` backend (nothing goes to stderr
+//! while the terminal is ours); it redacts each record and keeps the newest [`DEPTH`] lines in
+//! one [`LogStore`]. That store is the only one: the pane (filtered or not), its paging and `y`
+//! read it. The runtime owns it — [`install`] hands it back — and gives it to the painter inside
+//! [`LogPane`] (through `ui::View`), so drawing reads what it is handed and no process-wide state.
 //!
 //! With `--log-file` / `DRCOCKPIT_LOG`, the same redacted records also go to a file for bug
 //! reports ([`open_log_file`]). The cockpit never waits for that file: lines go through a bounded
@@ -15,31 +14,184 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// How many lines the filter copy keeps.
-pub const MIRROR_DEPTH: usize = 2000;
+/// How many lines the log pane keeps. Small on purpose: a step's full output is in the journal,
+/// the pane only shows the recent past (bounded memory with a 100,000-line step).
+pub const DEPTH: usize = 2000;
 
-/// How many lines tui-logger's buffer keeps (its default is 10,000). Both stores stay small: a
-/// step's full output is in the journal, the pane only shows the recent past (bounded memory
-/// with a 100,000-line step).
-pub const PANE_DEPTH: usize = 2000;
-
-/// One redacted log line, as the filtered view shows it.
+/// One redacted log line, as the pane shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
+    /// Position in the session's log (1, 2, …): paging is anchored to it, so lines arriving
+    /// while the operator reads back do not move what they read.
+    pub seq: u64,
     pub at: DateTime<Utc>,
     pub level: log::Level,
     pub target: String,
     pub text: String,
 }
 
-static MIRROR: LazyLock<Mutex<VecDeque<LogLine>>> =
-    LazyLock::new(|| Mutex::new(VecDeque::with_capacity(256)));
-static INSTALLED: OnceLock<()> = OnceLock::new();
+/// The newest [`DEPTH`] redacted log lines. Cloning shares the store (the logger writes into the
+/// same one the runtime hands to the painter).
+#[derive(Clone, Default)]
+pub struct LogStore {
+    ring: Arc<Mutex<Ring>>,
+}
+
+#[derive(Default)]
+struct Ring {
+    lines: VecDeque<LogLine>,
+    last_seq: u64,
+}
+
+impl LogStore {
+    pub fn new() -> LogStore {
+        LogStore::default()
+    }
+
+    fn ring(&self) -> MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keep a redacted copy of a line (tests call this; the logger, which has redacted already,
+    /// calls `remember`).
+    pub fn push(&self, level: log::Level, target: &str, text: &str) {
+        self.remember(
+            level,
+            &crate::redact::redact(target),
+            &crate::redact::redact(text),
+        );
+    }
+
+    fn remember(&self, level: log::Level, target: &str, text: &str) {
+        let mut r = self.ring();
+        r.last_seq += 1;
+        let line = LogLine {
+            seq: r.last_seq,
+            at: Utc::now(),
+            level,
+            target: target.to_string(),
+            text: text.to_string(),
+        };
+        if r.lines.len() >= DEPTH {
+            r.lines.pop_front();
+        }
+        r.lines.push_back(line);
+    }
+
+    /// The newest line's position (`None` before the first line).
+    pub fn newest(&self) -> Option<u64> {
+        self.ring().lines.back().map(|l| l.seq)
+    }
+
+    /// The newest `max` lines whose target or text contains `filter` (case-insensitive), oldest
+    /// first.
+    pub fn matching(&self, filter: &str, max: usize) -> Vec<LogLine> {
+        self.window(filter, None, 0, max)
+    }
+
+    /// Up to `max` lines matching `filter` (see [`LogStore::matching`]), oldest first: the
+    /// window that ends `skip` matching lines before `until` (the newest line when `None`). The
+    /// window never runs past the oldest line: asking further back shows the oldest `max`.
+    pub fn window(
+        &self,
+        filter: &str,
+        until: Option<u64>,
+        skip: usize,
+        max: usize,
+    ) -> Vec<LogLine> {
+        let needle = filter.to_lowercase();
+        let r = self.ring();
+        let hits = || {
+            r.lines.iter().rev().filter(|l| {
+                until.is_none_or(|u| l.seq <= u)
+                    && (needle.is_empty()
+                        || l.text.to_lowercase().contains(&needle)
+                        || l.target.to_lowercase().contains(&needle))
+            })
+        };
+        let skip = if skip == 0 {
+            0
+        } else {
+            skip.min(hits().count().saturating_sub(max))
+        };
+        let mut out: Vec<LogLine> = hits().skip(skip).take(max).cloned().collect();
+        out.reverse();
+        out
+    }
+}
+
+/// What the log pane draws from: the store and where the operator has paged to. The runtime owns
+/// it, pages it on `Effect::LogView`, and hands it to the painter.
+#[derive(Default)]
+pub struct LogPane {
+    pub store: LogStore,
+    scroll: Mutex<Scroll>,
+}
+
+/// Where the pane is paged to: following the newest line (`anchor: None`), or `pages` pages back
+/// from the line that was newest when paging started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scroll {
+    pub anchor: Option<u64>,
+    pub pages: usize,
+}
+
+impl LogPane {
+    pub fn new(store: LogStore) -> LogPane {
+        LogPane {
+            store,
+            scroll: Mutex::default(),
+        }
+    }
+
+    fn scroll_mut(&self) -> MutexGuard<'_, Scroll> {
+        self.scroll.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn scroll(&self) -> Scroll {
+        *self.scroll_mut()
+    }
+
+    /// One page back (from following: the page before the newest).
+    pub fn page_up(&self) {
+        let newest = self.store.newest();
+        let mut s = self.scroll_mut();
+        match s.anchor {
+            None => {
+                s.anchor = newest;
+                s.pages = usize::from(newest.is_some());
+            }
+            // Never further back than there are lines (each page holds at least one).
+            Some(_) => s.pages = (s.pages + 1).min(DEPTH),
+        }
+    }
+
+    /// One page towards the newest; it stays paused at the anchor (f follows again).
+    pub fn page_down(&self) {
+        let mut s = self.scroll_mut();
+        s.pages = s.pages.saturating_sub(1);
+    }
+
+    /// Follow the newest lines again.
+    pub fn follow(&self) {
+        *self.scroll_mut() = Scroll::default();
+    }
+
+    /// The lines a pane `rows` high shows for `filter`, oldest first.
+    pub fn visible(&self, filter: &str, rows: usize) -> Vec<LogLine> {
+        let s = self.scroll();
+        self.store
+            .window(filter, s.anchor, s.pages.saturating_mul(rows), rows)
+    }
+}
+
+/// The store the installed logger writes into (set once, read only by [`install`]).
+static INSTALLED: OnceLock<LogStore> = OnceLock::new();
 /// The debug log file, when asked for (set before the logger is installed).
 static FILE: OnceLock<Arc<FileSink>> = OnceLock::new();
 
@@ -49,6 +201,7 @@ pub const FILE_QUEUE_DEPTH: usize = 4096;
 struct PaneLogger {
     level: log::LevelFilter,
     file: Option<Arc<FileSink>>,
+    store: LogStore,
 }
 
 impl log::Log for PaneLogger {
@@ -71,20 +224,10 @@ impl log::Log for PaneLogger {
         }
         let text = crate::redact::redact_string(record.args().to_string());
         let target = crate::redact::redact(record.target());
-        remember(record.level(), &target, &text);
+        self.store.remember(record.level(), &target, &text);
         if let Some(file) = &self.file {
             file.write(record.level(), &target, &text);
         }
-        tui_logger::Drain::new().log(
-            &log::Record::builder()
-                .args(format_args!("{text}"))
-                .level(record.level())
-                .target(record.target())
-                .module_path(record.module_path())
-                .file(record.file())
-                .line(record.line())
-                .build(),
-        );
     }
 
     fn flush(&self) {
@@ -279,71 +422,25 @@ pub fn flush_log_file() {
     }
 }
 
-/// Keep a redacted copy of a line for the filtered view (tests call this; the logger, which has
-/// redacted already, calls `remember`).
-pub fn push(level: log::Level, target: &str, text: &str) {
-    remember(
-        level,
-        &crate::redact::redact(target),
-        &crate::redact::redact(text),
-    );
-}
-
-fn remember(level: log::Level, target: &str, text: &str) {
-    let line = LogLine {
-        at: Utc::now(),
-        level,
-        target: target.to_string(),
-        text: text.to_string(),
-    };
-    let mut m = MIRROR.lock().unwrap_or_else(|e| e.into_inner());
-    if m.len() >= MIRROR_DEPTH {
-        m.pop_front();
-    }
-    m.push_back(line);
-}
-
-/// The newest `max` lines whose target or text contains `filter` (case-insensitive), oldest first.
-pub fn matching(filter: &str, max: usize) -> Vec<LogLine> {
-    let needle = filter.to_lowercase();
-    let m = MIRROR.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out: Vec<LogLine> = m
-        .iter()
-        .rev()
-        .filter(|l| {
-            needle.is_empty()
-                || l.text.to_lowercase().contains(&needle)
-                || l.target.to_lowercase().contains(&needle)
-        })
-        .take(max)
-        .cloned()
-        .collect();
-    out.reverse();
-    out
-}
-
 /// Install the pane logger as the global logger at `level`. Nothing is written to stderr: every
 /// record goes to the log pane (and, through the runtime, step output also to the journal).
-/// Calling it twice is harmless.
-pub fn install(level: log::LevelFilter) -> Result<(), String> {
-    if INSTALLED.get().is_some() {
+/// Returns the store the logger writes into, for the runtime to hand to the painter. Calling it
+/// twice is harmless (the same store comes back).
+pub fn install(level: log::LevelFilter) -> Result<LogStore, String> {
+    if let Some(store) = INSTALLED.get() {
         log::set_max_level(level);
-        tui_logger::set_default_level(level);
-        return Ok(());
+        return Ok(store.clone());
     }
+    let store = LogStore::new();
     log::set_boxed_logger(Box::new(PaneLogger {
         level,
         file: FILE.get().cloned(),
+        store: store.clone(),
     }))
     .map_err(|e| format!("cannot install the log pane as the logger: {e}"))?;
-    let _ = INSTALLED.set(());
-    tui_logger::set_buffer_depth(PANE_DEPTH);
+    let store = INSTALLED.get_or_init(|| store).clone();
     log::set_max_level(level);
-    tui_logger::set_default_level(level);
-    // No mover thread: the draw loop calls tui_logger::move_events() before every frame (at
-    // least once a second, and after every batch of messages, each batch far smaller than
-    // tui-logger's 1,000-line hot buffer), so an idle cockpit has no 50 Hz wake-up.
-    Ok(())
+    Ok(store)
 }
 
 #[cfg(test)]
@@ -353,15 +450,16 @@ mod tests {
     #[test]
     fn mirror_filters_case_insensitively_and_redacts() {
         crate::redact::register("hunter2-logstore-secret", "env:LOGSTORE_TEST");
-        push(log::Level::Info, "promote", "SELECT pg_promote() ok");
-        push(
+        let store = LogStore::new();
+        store.push(log::Level::Info, "promote", "SELECT pg_promote() ok");
+        store.push(
             log::Level::Warn,
             "dns",
             "token hunter2-logstore-secret refused",
         );
-        let hits = matching("PG_PROMOTE", 10);
+        let hits = store.matching("PG_PROMOTE", 10);
         assert!(hits.iter().any(|l| l.target == "promote"));
-        let dns = matching("refused", 10);
+        let dns = store.matching("refused", 10);
         assert!(
             dns.iter()
                 .all(|l| !l.text.contains("hunter2-logstore-secret"))
@@ -388,6 +486,7 @@ mod tests {
         let logger = PaneLogger {
             level: log::LevelFilter::Debug,
             file: Some(sink.clone()),
+            store: LogStore::new(),
         };
         let log = |level, text: &str| {
             log::Log::log(
@@ -410,5 +509,34 @@ mod tests {
         assert!(text.contains("WARN  point-db-at-dr: login with"), "{text}");
         assert!(!text.contains("hunter2-logfile-secret"), "{text}");
         assert!(!text.contains("below the file's level"), "{text}");
+    }
+
+    #[test]
+    fn one_store_keeps_depth_lines_and_pages_anchored_to_the_newest_seen() {
+        let store = LogStore::new();
+        for n in 0..DEPTH + 10 {
+            store.push(log::Level::Info, "step", &format!("line {n}"));
+        }
+        assert_eq!(store.matching("", usize::MAX).len(), DEPTH);
+        let pane = LogPane::new(store.clone());
+        let last = |v: Vec<LogLine>| v.last().map(|l| l.text.clone()).unwrap_or_default();
+        assert_eq!(last(pane.visible("", 5)), format!("line {}", DEPTH + 9));
+        pane.page_up();
+        assert_eq!(last(pane.visible("", 5)), format!("line {}", DEPTH + 4));
+        // New lines do not move a paused view.
+        store.push(log::Level::Info, "step", "newer");
+        assert_eq!(last(pane.visible("", 5)), format!("line {}", DEPTH + 4));
+        pane.page_down();
+        assert_eq!(last(pane.visible("", 5)), format!("line {}", DEPTH + 9));
+        for _ in 0..10 * DEPTH {
+            pane.page_up();
+        }
+        assert_eq!(
+            pane.visible("", 5)[0].text,
+            "line 11",
+            "never past the oldest"
+        );
+        pane.follow();
+        assert_eq!(last(pane.visible("", 5)), "newer");
     }
 }

@@ -2,7 +2,7 @@
 //! Pure: reads `State`, writes the frame, performs no I/O.
 //!
 //! Every string that comes from the plan, a probe, a step or the operator goes through
-//! [`crate::redact::redact`] (via [`red`]) before it reaches the frame. Every state is shown by an
+//! [`crate::redact::redact`] (via [`redacted`]) before it reaches the frame. Every state is shown by an
 //! icon or a word as well as a colour. Ages and clocks are relative to `state.now`.
 
 mod checklist;
@@ -19,20 +19,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::{Mode, State};
+use crate::app::{Mode, Overlay, State};
 use crate::plan::units::fmt_target;
 pub use theme::Theme;
 
-/// What the runtime hands the painter besides the state: the theme and the log widget's state.
+/// What the runtime hands the painter besides the state: the theme and the log pane (its lines
+/// and paging). Drawing reads these and the state, nothing else.
 pub struct View<'a> {
     pub theme: &'a Theme,
-    /// `None` in tests: the log pane then shows no tui-logger lines.
-    pub log_state: Option<&'a tui_logger::TuiWidgetState>,
+    /// `None` in most tests: the log pane is then drawn empty.
+    pub log: Option<&'a logstore::LogPane>,
 }
 
 impl<'a> View<'a> {
-    pub fn new(theme: &'a Theme, log_state: Option<&'a tui_logger::TuiWidgetState>) -> View<'a> {
-        View { theme, log_state }
+    pub fn new(theme: &'a Theme, log: Option<&'a logstore::LogPane>) -> View<'a> {
+        View { theme, log }
     }
 }
 
@@ -77,23 +78,22 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
         area.width,
         area.height.saturating_sub(1),
     );
-    if state.dialog.is_some() {
-        overlay::draw_dialog(frame, below, state, t);
-    } else if state.timeline.is_some() {
-        overlay::draw_timeline(frame, below, state, t);
-    } else if state.help {
-        overlay::draw_help(frame, below, state, t);
+    match &state.overlay {
+        Some(Overlay::Dialog(d)) => overlay::draw_dialog(frame, below, state, d, t),
+        Some(Overlay::Timeline(offset)) => overlay::draw_timeline(frame, below, state, *offset, t),
+        Some(Overlay::Help) => overlay::draw_help(frame, below, state, t),
+        None => {}
     }
 }
 
 /// Redact a string for the screen.
-pub(crate) fn red(s: &str) -> String {
+pub(crate) fn redacted(s: &str) -> String {
     crate::redact::redact(s).into_owned()
 }
 
 /// A styled, redacted span.
 pub(crate) fn sp(s: impl AsRef<str>, style: Style) -> Span<'static> {
-    Span::styled(red(s.as_ref()), style)
+    Span::styled(redacted(s.as_ref()), style)
 }
 
 /// Cut `s` to at most `w` display columns, ending in `…` when cut.
@@ -166,7 +166,7 @@ fn header_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
         clock_piece.push(Span::styled(" ✗ over RTO", t.bad));
     }
     let rpo = match (state.rpo_estimate(), state.rpo_unknown_reason()) {
-        (Some(v), _) => Span::styled(red(&v), t.title),
+        (Some(v), _) => Span::styled(redacted(&v), t.title),
         (None, Some(why)) => Span::styled(format!("UNKNOWN ({why})"), t.unknown),
         (None, None) => Span::styled("?", t.unknown),
     };
@@ -444,17 +444,14 @@ pub fn step_at(state: &State, size: Rect, col: u16, row: u16) -> Option<usize> {
 }
 
 fn footer_line(state: &State, t: &Theme, width: u16) -> Line<'static> {
-    let pairs: Vec<(String, String)> = if let Some(d) = &state.dialog {
-        overlay::dialog_keys(d, &state.keys.confirm_label())
-    } else if state.timeline.is_some() {
-        vec![
+    let pairs: Vec<(String, String)> = match &state.overlay {
+        Some(Overlay::Dialog(d)) => overlay::dialog_keys(d, &state.keys.confirm_label()),
+        Some(Overlay::Timeline(_)) => vec![
             ("↑↓".into(), "scroll".into()),
             ("t/Esc".into(), "close timeline".into()),
-        ]
-    } else if state.help {
-        vec![("?/Esc".into(), "close help".into())]
-    } else {
-        crate::app::keys::footer(state)
+        ],
+        Some(Overlay::Help) => vec![("?/Esc".into(), "close help".into())],
+        None => crate::app::keys::footer(state),
     };
     key_line(&pairs, t, width as usize)
 }

@@ -123,43 +123,75 @@ fn step_name(state: &State, d: &Dialog) -> String {
     }
 }
 
-pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let Some(d) = &state.dialog else {
-        return;
-    };
-    let step = step_name(state, d);
-    let mut body: Vec<Line> = Vec::new();
-    let text = |s: String| Line::from(sp(s, t.text));
-    let (title, prompt): (String, Option<String>) = match &d.kind {
-        DialogKind::ConfirmRun => {
-            let retry = d
-                .step
-                .and_then(|i| state.steps.get(i))
-                .filter(|r| r.attempts > 0)
-                .map(|r| format!(" again (attempt {})", r.attempts + 1))
-                .unwrap_or_default();
-            body.push(text(format!("Run {step}{retry}. It will:")));
-            if let Some(i) = d.step
-                && let Some(s) = state.plan.steps.get(i)
-            {
-                for l in crate::steps::describe(&s.action).into_iter().take(6) {
-                    body.push(Line::from(vec![Span::raw("  "), sp(l, t.text)]));
-                }
-                if state.is_mutating(i) {
-                    body.push(Line::styled(
-                        "This changes the world and is not retried automatically.",
-                        t.warn,
-                    ));
-                }
-            }
-            match &d.word {
-                Some(w) => (
-                    format!(" Confirm: type {w} "),
-                    Some(format!("Type {w} to run it:")),
-                ),
-                None => (" Confirm run ".into(), None),
-            }
+pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, d: &Dialog, t: &Theme) {
+    let mut body: Vec<Line<'static>> = Vec::new();
+    let (title, prompt) = dialog_body(state, d, t, &mut body);
+    if let Some(p) = prompt {
+        body.push(Line::raw(""));
+        body.push(Line::from(Span::styled(p, t.title)));
+        body.push(Line::from(vec![
+            Span::styled("> ", t.accent),
+            sp(&d.input, t.input),
+            Span::styled("▏", t.accent.add_modifier(Modifier::SLOW_BLINK)),
+        ]));
+        if let Some(w) = &d.word {
+            let ok = d.input.trim() == w;
+            body.push(Line::styled(
+                if ok {
+                    format!("✓ matches {w} — ⏎ to confirm")
+                } else {
+                    format!("must equal {w} exactly ({} typed)", d.input.chars().count())
+                },
+                if ok { t.ok } else { t.dim },
+            ));
         }
+    }
+    // First, so a long description wrapped past the estimated height never hides it.
+    if let Some(e) = &d.error {
+        body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
+    }
+    body.push(Line::raw(""));
+    let keys = dialog_keys(d, &state.keys.confirm_label());
+    let max_w = area.width.saturating_sub(4).min(76);
+    let content_w = body
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(30)
+        .max(title.width() + 2) as u16;
+    let w = (content_w + 4).clamp(36.min(max_w), max_w);
+    let inner_w = w.saturating_sub(2).max(1);
+    // Height after wrapping.
+    let wrapped: u16 = body
+        .iter()
+        .map(|l| (l.width() as u16).max(1).div_ceil(inner_w))
+        .sum();
+    let h = (wrapped + 3).min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_style(t.dialog_border)
+        .style(t.dialog)
+        .title_top(Line::styled(title, t.title.add_modifier(Modifier::BOLD)))
+        .title_bottom(key_line(&keys, t, inner_w as usize).right_aligned());
+    frame.render_widget(
+        Paragraph::new(body).block(block).wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// What a dialog says, by kind: its lines go into `body`; returns the title and the input's prompt
+/// (none for a y/n question).
+fn dialog_body(
+    state: &State,
+    d: &Dialog,
+    t: &Theme,
+    body: &mut Vec<Line<'static>>,
+) -> (String, Option<String>) {
+    let step = step_name(state, d);
+    let text = |s: String| Line::from(sp(s, t.text));
+    match &d.kind {
+        DialogKind::ConfirmRun => confirm_run_body(state, d, &step, t, body),
         DialogKind::Approve => {
             let w = d.word.clone().unwrap_or_else(|| "APPROVE".into());
             body.push(text(format!("Approve {step}.")));
@@ -272,59 +304,45 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
             ));
             (" Quit while a step runs? ".into(), None)
         }
-    };
-    if let Some(p) = prompt {
-        body.push(Line::raw(""));
-        body.push(Line::from(Span::styled(p, t.title)));
-        body.push(Line::from(vec![
-            Span::styled("> ", t.accent),
-            sp(&d.input, t.input),
-            Span::styled("▏", t.accent.add_modifier(Modifier::SLOW_BLINK)),
-        ]));
-        if let Some(w) = &d.word {
-            let ok = d.input.trim() == w;
+    }
+}
+
+/// The run confirmation: what the step will do, and a warning when it changes the world.
+fn confirm_run_body(
+    state: &State,
+    d: &Dialog,
+    step: &str,
+    t: &Theme,
+    body: &mut Vec<Line<'static>>,
+) -> (String, Option<String>) {
+    let text = |s: String| Line::from(sp(s, t.text));
+    let retry = d
+        .step
+        .and_then(|i| state.steps.get(i))
+        .filter(|r| r.attempts > 0)
+        .map(|r| format!(" again (attempt {})", r.attempts + 1))
+        .unwrap_or_default();
+    body.push(text(format!("Run {step}{retry}. It will:")));
+    if let Some(i) = d.step
+        && let Some(s) = state.plan.steps.get(i)
+    {
+        for l in crate::steps::describe(&s.action).into_iter().take(6) {
+            body.push(Line::from(vec![Span::raw("  "), sp(l, t.text)]));
+        }
+        if state.is_mutating(i) {
             body.push(Line::styled(
-                if ok {
-                    format!("✓ matches {w} — ⏎ to confirm")
-                } else {
-                    format!("must equal {w} exactly ({} typed)", d.input.chars().count())
-                },
-                if ok { t.ok } else { t.dim },
+                "This changes the world and is not retried automatically.",
+                t.warn,
             ));
         }
     }
-    // First, so a long description wrapped past the estimated height never hides it.
-    if let Some(e) = &d.error {
-        body.insert(0, Line::from(vec![Span::styled("✗ ", t.bad), sp(e, t.bad)]));
+    match &d.word {
+        Some(w) => (
+            format!(" Confirm: type {w} "),
+            Some(format!("Type {w} to run it:")),
+        ),
+        None => (" Confirm run ".into(), None),
     }
-    body.push(Line::raw(""));
-    let keys = dialog_keys(d, &state.keys.confirm_label());
-    let max_w = area.width.saturating_sub(4).min(76);
-    let content_w = body
-        .iter()
-        .map(Line::width)
-        .max()
-        .unwrap_or(30)
-        .max(title.width() + 2) as u16;
-    let w = (content_w + 4).clamp(36.min(max_w), max_w);
-    let inner_w = w.saturating_sub(2).max(1);
-    // Height after wrapping.
-    let wrapped: u16 = body
-        .iter()
-        .map(|l| (l.width() as u16).max(1).div_ceil(inner_w))
-        .sum();
-    let h = (wrapped + 3).min(area.height.saturating_sub(2));
-    let rect = centered(area, w, h);
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .border_style(t.dialog_border)
-        .style(t.dialog)
-        .title_top(Line::styled(title, t.title.add_modifier(Modifier::BOLD)))
-        .title_bottom(key_line(&keys, t, inner_w as usize).right_aligned());
-    frame.render_widget(
-        Paragraph::new(body).block(block).wrap(Wrap { trim: false }),
-        rect,
-    );
 }
 
 /// One line of the timeline for a journal record: what happened, in words.
@@ -391,8 +409,7 @@ pub fn timeline_line(rec: &crate::journal::Record) -> String {
 }
 
 /// The timeline overlay: the journal so far, newest at the bottom, scrollable.
-pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let offset = state.timeline.unwrap_or(0);
+pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, offset: usize, t: &Theme) {
     let rect = centered(
         area,
         area.width.saturating_sub(4),
@@ -407,7 +424,7 @@ pub fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     } else {
         state.records[start..end]
             .iter()
-            .map(|r| Line::styled(super::red(&timeline_line(r)), t.text))
+            .map(|r| Line::styled(super::redacted(&timeline_line(r)), t.text))
             .collect()
     };
     frame.render_widget(Clear, rect);

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{Theme, pad, red, sp, trunc};
+use super::{Theme, pad, redacted, sp, trunc};
 use crate::app::observe::section_health;
 use crate::app::{Level, Section, SectionView, State, Verdict};
 use crate::plan::SiteId;
@@ -140,7 +140,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
         }
         lines.push(Line::from(vec![
             Span::styled(pad(name, name_w), t.dim),
-            Span::styled(pad(&red(&value), value_w), vstyle),
+            Span::styled(pad(&redacted(&value), value_w), vstyle),
             Span::raw(" "),
             Span::styled(format!("{:>age_w$}", trunc(&age, age_w)), astyle),
         ]));
@@ -148,7 +148,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
             for d in detail_lines(state, site, sec) {
                 lines.push(Line::from(vec![
                     Span::raw(" ".repeat(name_w)),
-                    sp(trunc(&red(&d), w.saturating_sub(name_w)), t.dim),
+                    sp(trunc(&redacted(&d), w.saturating_sub(name_w)), t.dim),
                 ]));
             }
         }

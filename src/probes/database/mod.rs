@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::app::{Level, ProbeError, Reading};
+use super::reading::{Level, ProbeError, Reading};
 use crate::clients::http::HttpClient;
 use crate::clients::postgres::{Lsn, PgError, ProbeSessions, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
@@ -284,7 +284,7 @@ fn backup_from_the_future(samples: &[Sample]) -> Option<String> {
         } else {
             x.value
         };
-        (secs < -crate::app::observe::FUTURE_TOLERANCE.as_secs_f64()).then(|| {
+        (secs < -super::reading::FUTURE_TOLERANCE.as_secs_f64()).then(|| {
             format!(
                 "the last backup is stamped {} in the future (a skewed clock?): its age is unknown",
                 fmt_duration(Duration::from_secs_f64((-secs).min(1e10)))
