@@ -106,6 +106,8 @@ pub enum Msg {
     Notice {
         text: String,
     },
+    /// Issue 13: records other cockpits appended to the shared journal (see `app::watch`).
+    Followed(Vec<Record>),
 }
 
 /// What the mouse wheel turned over.
@@ -226,10 +228,14 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             {
                 state.flash = None;
             }
-            check_waits(state, &mut fx);
+            // Issue 13: a watcher follows the driver's waits; only the driver ends them.
+            if state.mode != Mode::Monitor {
+                check_waits(state, &mut fx);
+            }
             holds_lock(state, &mut fx);
         }
         Msg::Observed(obs) => on_observed(state, obs, &mut fx),
+        Msg::Followed(records) => super::watch::on_followed(state, records, &mut fx),
         Msg::StepOutput {
             step,
             attempt,
@@ -1074,6 +1080,9 @@ fn on_checklist_action(state: &mut State, action: Action, n: usize, fx: &mut Vec
         Action::Retry => act(state, Act::Retry, fx),
         Action::Override => act(state, Act::Override, fx),
         Action::MarkDone => act(state, Act::MarkDone, fx),
+        // Issue 13: a watcher notes (and takes over) through app::watch.
+        Action::Note if super::watch::open_note(state) => {}
+        Action::TakeOver => super::watch::ask_take_over(state, fx),
         Action::Note => act(state, Act::Note, fx),
         Action::MarkReviewed => act(state, Act::Reviewed, fx),
         Action::Abort => act(state, Act::Abort, fx),
@@ -1575,6 +1584,10 @@ fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
         if let Some(dd) = state.dialog.as_mut() {
             dd.error = Some("write a few words: this goes into the record".into());
         }
+        return;
+    }
+    // Issue 13: a watcher's note and take-over are handled by app::watch.
+    if super::watch::submit(state, &d, &input, fx) {
         return;
     }
     state.dialog = None;

@@ -77,6 +77,10 @@ pub struct ReportModel {
     pub what_failed: Vec<FailureRow>,
     /// The review record: every step of the checklist, reviewed or not (review sessions only).
     pub review: Vec<ReviewStepRow>,
+    /// Issue 13 hook: drivers, hand-overs and note authors when several people took part
+    /// (Markdown lines from `journal::people`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<String>,
 }
 
 /// Something that went wrong (or was forced) during the session.
@@ -335,6 +339,7 @@ pub fn build(records: &[Record]) -> ReportModel {
     let review = kind == "review";
 
     let mut m = ReportModel {
+        people: super::people::markdown(records),
         title: title.into(),
         kind: kind.into(),
         plan: PlanInfo::default(),
@@ -2023,6 +2028,11 @@ pub fn render_markdown(m: &ReportModel) -> String {
                 n.text
             ));
         }
+        out.push('\n');
+    }
+    // Issue 13 hook: who drove, who handed over to whom, who wrote notes.
+    for line in &m.people {
+        out.push_str(line);
         out.push('\n');
     }
     section(

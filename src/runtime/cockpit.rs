@@ -116,12 +116,14 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
     };
     match &p.journal_path {
         Some(path) => {
-            let w = if p.shared_state {
+            let mut w = if p.shared_state {
                 JournalWriter::create_shared(path, &p.operator.name)
             } else {
                 JournalWriter::create(path, &p.operator.name)
             }
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            // Issue 13: the follower of this journal skips what we wrote.
+            w.share_own_seqs(p.own_seqs.clone());
             Ok(spawn_writer_with_status(w, on_done, on_status))
         }
         None => Ok(spawn_writer(
@@ -345,6 +347,8 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
+    // Issue 13: follow the shared journal (a watcher: the driver's; a driver: its own).
+    executor.notes = super::follow::attach(&p, &mut state, &tx);
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
         tui_logger::move_events();
         let view = View::new(&theme, Some(&executor.log_state));
@@ -501,6 +505,10 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     drop(p.lock);
     if let Some(sim) = p.sim {
         sim.shutdown().await;
+    }
+    // Issue 13: a watcher that typed the take-over word starts again as the driver.
+    if state.watch.take_over {
+        return super::follow::exec_take_over(&state, &p.plan_path);
     }
     if lost > 0 {
         exit::FAILURE

@@ -26,6 +26,8 @@ pub struct Executor {
     pub journal_path: Option<std::path::PathBuf>,
     /// How to stop each running step (`Effect::StopStep`): the reason goes to its task.
     stops: Mutex<HashMap<usize, tokio::sync::oneshot::Sender<String>>>,
+    /// Issue 13: a watcher's writer on the driver's journal; it takes notes only.
+    pub notes: Option<crate::journal::writer::JournalHandle>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -64,6 +66,7 @@ impl Executor {
             log_state: Arc::new(tui_logger::TuiWidgetState::new()),
             journal_path: None,
             stops: Mutex::new(HashMap::new()),
+            notes: None,
         }
     }
 
@@ -74,6 +77,14 @@ impl Executor {
     pub fn dispatch(&self, state: &State, fx: Effect) {
         match fx {
             Effect::Record(ev) => {
+                // Issue 13: a watcher's note goes to the driver's journal; nothing else does.
+                if let Some(notes) = &self.notes
+                    && matches!(ev, Event::Note { .. })
+                    && crate::app::watch::is_watcher(state)
+                {
+                    notes.send(ev);
+                    return;
+                }
                 if self.mode == Mode::Monitor && is_checklist_change(&ev) {
                     self.refuse(format!("recording {:?}", ev.step().unwrap_or("an event")));
                     return;

@@ -3,6 +3,7 @@
 
 mod cockpit;
 mod executor;
+pub mod follow;
 mod info;
 pub mod init;
 mod online;

@@ -51,6 +51,12 @@ pub struct Prepared {
     /// The state directory is shared with other accounts: journals are created group read-write.
     pub shared_state: bool,
     pub sim: Option<crate::sim::SimHandle>,
+    /// Issue 13: the driver's journal this cockpit follows as a watcher (see `runtime::follow`).
+    pub watching: Option<PathBuf>,
+    /// Issue 13: the seqs this cockpit's writers appended (its follower skips them).
+    pub own_seqs: journal::tail::OwnSeqs,
+    /// Issue 13: the plan file (a watcher taking over starts `live` on it).
+    pub plan_path: Option<PathBuf>,
 }
 
 /// `drcockpit check [--strict] PLAN`: validate without touching the network and without any
@@ -310,9 +316,14 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
 
     let mut resumed = Vec::new();
     let fresh = || journal::paths::new_journal_path(&dir, &key, chrono::Utc::now());
+    // Issue 13: a take-over continues the journal of the driver it took over from.
+    let journal_arg = cfg
+        .journal
+        .clone()
+        .or_else(|| super::follow::taken_over_journal(lock.as_deref(), &plan.name, &cfg.kind));
     let journal_path = if mode == Mode::Monitor {
         None
-    } else if let Some(p) = &cfg.journal {
+    } else if let Some(p) = &journal_arg {
         // A new file or this plan's journal only (never a device or a FIFO).
         let target = journal::read::check_target(p, &plan.name).map_err(usage)?;
         if target == journal::read::Target::Journal && mode == Mode::Live {
@@ -335,7 +346,25 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         }
         Some(chosen.unwrap_or_else(fresh))
     };
+    // Issue 13: the driver names its journal in the lock file; a watcher finds it there.
+    if let (Some(l), Some(path)) = (lock.as_mut().and_then(Arc::get_mut), &journal_path)
+        && let Err(e) = l.publish_journal(path)
+    {
+        log::warn!(target: "journal", "{e} (watchers will look for the newest journal instead)");
+    }
+    let watching = (mode == Mode::Monitor)
+        .then(|| super::follow::driver_journal(&dir, &key, &plan))
+        .flatten();
+    let plan_path = match &cfg.kind {
+        SessionKind::Live { plan: p, .. }
+        | SessionKind::Review { plan: p }
+        | SessionKind::Monitor { plan: p } => Some(p.clone()),
+        SessionKind::Demo { .. } => None,
+    };
     Ok(Prepared {
+        watching,
+        own_seqs: Default::default(),
+        plan_path,
         plan,
         mode,
         drill,

@@ -1,0 +1,173 @@
+//! Following a shared journal (issue 13): where a watcher finds the driver's journal, the task
+//! that polls it for records other cockpits wrote, a watcher's note writer, the hand-over
+//! (a watcher that took over restarts as `live --take-over` on the same journal), and
+//! `drcockpit follow JOURNAL`.
+//!
+//! Polling, not inotify: no inotify crate is in the dependency tree, and one `stat` every
+//! [`POLL`] is nothing next to the probes; the file is read only when it grew.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::session::{Prepared, SessionKind};
+use crate::app::{Mode, Msg, State};
+use crate::journal::lock::Lock;
+use crate::journal::tail::Tail;
+use crate::journal::writer::{JournalHandle, JournalWriter, spawn_writer};
+use crate::plan::Plan;
+
+/// How often the journal is looked at: well inside the 1 s a watcher may lag.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// `live --take-over` without `--journal`: continue the journal of the driver we took the lock
+/// from (named in its lock file), so one journal tells the whole incident.
+pub fn taken_over_journal(
+    lock: Option<&Lock>,
+    plan_name: &str,
+    kind: &SessionKind,
+) -> Option<PathBuf> {
+    if !matches!(
+        kind,
+        SessionKind::Live {
+            take_over: true,
+            ..
+        }
+    ) {
+        return None;
+    }
+    let path = PathBuf::from(lock?.taken_over_from()?.journal.clone()?);
+    match crate::journal::read::check_target(&path, plan_name) {
+        Ok(crate::journal::read::Target::Journal) => Some(path),
+        _ => None,
+    }
+}
+
+/// The journal of the cockpit driving this plan now, if one drives: named in the lock file, or
+/// (a driver of an older version) its newest live journal.
+pub fn driver_journal(dir: &Path, key: &str, plan: &Plan) -> Option<PathBuf> {
+    let holder = crate::journal::lock::held_by(&crate::journal::paths::lock_path(dir, key))?;
+    holder
+        .journal
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| crate::journal::paths::latest_for_plan(dir, &plan.hash))
+}
+
+/// Start following: a watcher follows the driver's journal (and gets a writer on it for notes,
+/// returned for the executor); a live driver follows its own (for the others' notes).
+pub fn attach(
+    p: &Prepared,
+    state: &mut State,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Option<JournalHandle> {
+    if let Some(path) = &p.watching {
+        state.watch.journal = Some(path.clone());
+        state.mode_note = Some(format!(
+            "{} — read-only watcher of {}",
+            state
+                .mode_note
+                .clone()
+                .unwrap_or_else(|| "the plan is driven elsewhere".into()),
+            path.display()
+        ));
+        log::info!(target: "journal", "following the driver's journal {}", path.display());
+        spawn_tail(Tail::new(path).skipping_own(p.own_seqs.clone()), tx.clone());
+        let opened = if p.shared_state {
+            JournalWriter::create_shared(path, &p.operator.name)
+        } else {
+            JournalWriter::create(path, &p.operator.name)
+        };
+        return match opened {
+            Ok(mut w) => {
+                w.share_own_seqs(p.own_seqs.clone());
+                let tx = tx.clone();
+                Some(spawn_writer(w, move |r| {
+                    let _ = tx.send(match r {
+                        Ok(rec) => Msg::Recorded(rec),
+                        Err(e) => Msg::JournalFailed(e),
+                    });
+                }))
+            }
+            Err(e) => {
+                log::warn!(target: "journal", "notes cannot be added from here: {e}");
+                None
+            }
+        };
+    }
+    if p.mode == Mode::Live
+        && let Some(path) = &p.journal_path
+    {
+        state.watch.journal = Some(path.clone());
+        state.watch.people = crate::journal::people::of(&p.resumed);
+        let seen = p.resumed.iter().map(|r| r.seq).max();
+        spawn_tail(
+            Tail::new(path)
+                .skipping_own(p.own_seqs.clone())
+                .after_seq(seen),
+            tx.clone(),
+        );
+    }
+    None
+}
+
+/// Poll `tail` every [`POLL`] until the cockpit goes away.
+fn spawn_tail(mut tail: Tail, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut failing = false;
+        loop {
+            every.tick().await;
+            if tx.is_closed() {
+                return;
+            }
+            match tail.poll() {
+                Ok(records) => {
+                    if failing {
+                        log::info!(target: "journal", "{}: following again", tail.path().display());
+                        failing = false;
+                    }
+                    if !records.is_empty() && tx.send(Msg::Followed(records)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if !failing => {
+                    failing = true;
+                    log::warn!(target: "journal", "{}: cannot follow the journal now: {e} (retrying)", tail.path().display());
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}
+
+/// The watcher typed the take-over word: this process becomes `drcockpit live PLAN
+/// --take-over --journal JOURNAL` (same terminal, same environment). Returns only on failure.
+pub fn exec_take_over(state: &State, plan: &Option<PathBuf>) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let (Some(plan), Some(journal)) = (plan, &state.watch.journal) else {
+        eprintln!(
+            "cannot take over: no plan file or journal to continue (run `drcockpit live --take-over PLAN`)"
+        );
+        return crate::exit::USAGE;
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drcockpit"));
+    let mut cmd = std::process::Command::new(exe);
+    if super::cockpit::NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        cmd.arg("--no-mouse");
+    }
+    cmd.arg("--journal")
+        .arg(journal)
+        .arg("live")
+        .arg(plan)
+        .arg("--take-over");
+    let e = cmd.exec();
+    eprintln!(
+        "cannot start the driving cockpit ({e}); run: drcockpit live --take-over --journal {} {}",
+        journal.display(),
+        plan.display()
+    );
+    crate::exit::FAILURE
+}
