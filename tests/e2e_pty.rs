@@ -1153,3 +1153,130 @@ fn two_cockpits_one_plan_watch_note_and_hand_over() {
     let _ = sim.kill();
     let _ = sim.wait();
 }
+
+fn follow_records() -> Vec<drcockpit::journal::Event> {
+    use drcockpit::journal::{Event, StepInfo};
+    vec![
+        Event::SessionStarted {
+            plan_name: "Followed plan".into(),
+            plan_source: "p.toml".into(),
+            plan_hash: "h".into(),
+            mode: "live".into(),
+            drill: false,
+            host: "bastion-1".into(),
+            pid: 1,
+            version: "0".into(),
+            commit: None,
+            resumed_from: None,
+            rto_secs: Some(3600),
+            rpo_secs: Some(900),
+            steps: vec![
+                StepInfo {
+                    id: "switch".into(),
+                    title: "Switch the database".into(),
+                    kind: "command".into(),
+                    mutating: Some(true),
+                },
+                StepInfo {
+                    id: "tell".into(),
+                    title: "Tell the team".into(),
+                    kind: "http.request".into(),
+                    mutating: Some(true),
+                },
+            ],
+        },
+        Event::StepStarted {
+            step: "switch".into(),
+            attempt: 1,
+            kind: Some("command".into()),
+        },
+        Event::StepOutput {
+            step: "switch".into(),
+            attempt: 1,
+            stream: "stdout".into(),
+            line: "hello-from-the-driver".into(),
+        },
+        Event::StepFinished {
+            step: "switch".into(),
+            attempt: 1,
+            ok: true,
+            detail: "exit 0".into(),
+        },
+    ]
+}
+
+/// `follow` on a finished journal: no plan file, no probes; the checklist, the log, the end,
+/// and the summary when it is left.
+#[test]
+fn follow_shows_a_finished_journal_and_prints_its_summary() {
+    use drcockpit::journal::Event;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let journal = tmp.path().join("copy.jsonl");
+    let mut w = drcockpit::journal::writer::JournalWriter::create(&journal, "alice").expect("j");
+    for ev in follow_records() {
+        w.append(ev).expect("append");
+    }
+    w.append(Event::SessionEnded {
+        reason: "completed".into(),
+    })
+    .expect("append");
+    let before = std::fs::read(&journal).expect("read");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(
+        &["follow", &j],
+        tmp.path(),
+        &[("DRCOCKPIT_OPERATOR", "stakeholder")],
+    );
+    c.wait_screen("Switch the database", Duration::from_secs(20));
+    c.wait_screen("hello-from-the-driver", Duration::from_secs(20));
+    c.wait_screen("the session ended (completed)", Duration::from_secs(20));
+    // Nothing runs, nothing is written: the keys of a driver and of a watcher do nothing.
+    c.send("\ry");
+    c.send("nsome note\r");
+    c.send("\x1bTTAKEOVER\r\x1b");
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(15)), Some(0));
+    c.wait_screen("the session ended: completed", Duration::from_secs(10));
+    assert_eq!(
+        std::fs::read(&journal).expect("read"),
+        before,
+        "follow wrote to the journal"
+    );
+}
+
+/// `follow` on a growing journal: each new record shows up while it is open.
+#[test]
+fn follow_shows_a_growing_journal_as_it_grows() {
+    use drcockpit::journal::Event;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let journal = tmp.path().join("live.jsonl");
+    let mut w = drcockpit::journal::writer::JournalWriter::create(&journal, "alice").expect("j");
+    let mut evs = follow_records().into_iter();
+    w.append(evs.next().expect("first")).expect("append");
+    let j = journal.to_string_lossy().to_string();
+    let mut c = Cockpit::spawn(&["follow", &j], tmp.path(), &[]);
+    c.wait_screen("driven by alice@bastion-1", Duration::from_secs(20));
+    for ev in evs {
+        w.append(ev).expect("append");
+    }
+    c.wait_screen("succeeded (alice)", Duration::from_secs(20));
+    let mut carol =
+        drcockpit::journal::writer::JournalWriter::create(&journal, "carol").expect("j");
+    carol
+        .append(Event::Note {
+            step: Some("tell".into()),
+            text: "slack is down, phoning".into(),
+        })
+        .expect("append");
+    c.wait_screen(
+        "note from carol: slack is down, phoning",
+        Duration::from_secs(20),
+    );
+    w.append(Event::SessionEnded {
+        reason: "quit".into(),
+    })
+    .expect("append");
+    c.wait_screen("the session ended (quit)", Duration::from_secs(20));
+    c.send("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(15)), Some(0));
+}

@@ -27,6 +27,8 @@ pub struct Watch {
     pub take_over: bool,
     /// The driver's session ended (`session_ended`), with its reason.
     pub ended: Option<String>,
+    /// `drcockpit follow JOURNAL`: a read-only copy — no notes, no take-over, no plan.
+    pub follow_only: bool,
 }
 
 /// The word a watcher types to take over.
@@ -49,7 +51,13 @@ fn log(level: log::Level, target: &str, line: String) -> Effect {
 pub fn watcher_note(state: &State) -> Option<String> {
     let driven = state.watch.people.driven_by()?;
     Some(match &state.watch.ended {
+        Some(why) if state.watch.follow_only => {
+            format!("{driven} — the session ended ({why}); q quits and prints the summary")
+        }
         Some(why) => format!("{driven} — the driver's session ended ({why})"),
+        None if state.watch.follow_only => {
+            format!("{driven} — following the journal: read-only, nothing runs here")
+        }
         None => {
             format!("{driven} — you are watching: nothing runs here; n adds a note, T takes over")
         }
@@ -160,7 +168,7 @@ pub fn on_followed(state: &mut State, records: Vec<Record>, fx: &mut Vec<Effect>
 
 /// `n` in a watcher: a note for the selected step (journaled under the watcher's name).
 pub fn open_note(state: &mut State) -> bool {
-    if !is_watcher(state) || state.journal_error.is_some() {
+    if !is_watcher(state) || state.journal_error.is_some() || state.watch.follow_only {
         return false;
     }
     let i = state.selected.min(state.steps.len().saturating_sub(1));
@@ -171,8 +179,11 @@ pub fn open_note(state: &mut State) -> bool {
 
 /// `T` in a watcher: ask to take over (type the word). Elsewhere: said why not.
 pub fn ask_take_over(state: &mut State, fx: &mut Vec<Effect>) {
-    if !is_watcher(state) {
-        let text = if state.mode.may_mutate() {
+    if !is_watcher(state) || state.watch.follow_only {
+        let text = if state.watch.follow_only {
+            "follow shows a journal: to drive, open the plan with `drcockpit live --take-over PLAN`"
+                .to_string()
+        } else if state.mode.may_mutate() {
             "this cockpit already drives the plan".to_string()
         } else {
             "nobody drives this plan: open it with `drcockpit live PLAN` to drive".to_string()

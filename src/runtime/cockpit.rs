@@ -203,9 +203,9 @@ fn still_running(state: &State, records: &[crate::journal::Record], host: &str) 
 }
 
 /// The key map and the mouse setting (config.toml, `--no-mouse`).
-struct Input {
-    keys: Arc<crate::app::keys::Keymap>,
-    mouse: bool,
+pub(super) struct Input {
+    pub(super) keys: Arc<crate::app::keys::Keymap>,
+    pub(super) mouse: bool,
 }
 
 /// A terminal event as a message; a read error or the end of the stream means the terminal is
@@ -246,7 +246,7 @@ fn term_msg(
     }
 }
 
-async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
+pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     if let Err(e) = ui::logstore::install(log::LevelFilter::Debug) {
         eprintln!("log pane: {e}");
     }

@@ -62,6 +62,15 @@ pub fn attach(
     state: &mut State,
     tx: &mpsc::UnboundedSender<Msg>,
 ) -> Option<JournalHandle> {
+    if let Some(path) = &p.watching
+        && p.plan_path.is_none()
+    {
+        // `drcockpit follow`: read only, nothing written anywhere.
+        state.watch.journal = Some(path.clone());
+        state.watch.follow_only = true;
+        spawn_tail(Tail::new(path), tx.clone());
+        return None;
+    }
     if let Some(path) = &p.watching {
         state.watch.journal = Some(path.clone());
         state.mode_note = Some(format!(
@@ -170,4 +179,133 @@ pub fn exec_take_over(state: &State, plan: &Option<PathBuf>) -> i32 {
         plan.display()
     );
     crate::exit::FAILURE
+}
+
+/// The checklist as the journal's first `session_started` recorded it, as a plan the cockpit can
+/// draw: every step a `manual` one (nothing here runs), its recorded kind in the instructions.
+/// No site is probed: `follow` needs neither the plan file nor the network.
+pub fn plan_from_journal(records: &[crate::journal::Record]) -> Result<Plan, String> {
+    use crate::journal::Event;
+    let Some((name, rto, rpo, steps)) = records.iter().find_map(|r| match &r.event {
+        Event::SessionStarted {
+            plan_name,
+            rto_secs,
+            rpo_secs,
+            steps,
+            ..
+        } => Some((plan_name, rto_secs, rpo_secs, steps)),
+        _ => None,
+    }) else {
+        return Err("the journal has no session_started record: nothing to show".into());
+    };
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into());
+    let mut toml = format!(
+        "[plan]\nname = {}\nstrategy = \"pilot-light\"\nrto = \"{}s\"\nrpo = \"{}s\"\n\n[sites.prod]\nlabel = \"Prod\"\n\n[sites.dr]\nlabel = \"DR\"\n",
+        q(name),
+        rto.unwrap_or(3600).max(1),
+        rpo.unwrap_or(900).max(1)
+    );
+    for s in steps {
+        toml.push_str(&format!(
+            "\n[[step]]\nid = {}\ntitle = {}\nkind = \"manual\"\ninstructions = {}\n",
+            q(&s.id),
+            q(&s.title),
+            q(&format!(
+                "a {} step, as recorded in the journal (follow runs nothing)",
+                s.kind
+            ))
+        ));
+    }
+    crate::plan::load_str(
+        &toml,
+        "<the journal's session_started>",
+        &Default::default(),
+    )
+    .map_err(|e| format!("cannot show the journal's checklist: {e}"))
+}
+
+/// `drcockpit follow JOURNAL`: the checklist, timeline and log of any journal, live or finished,
+/// read-only; when it is left, the report's summary.
+pub fn follow(journal: &Path, theme: Option<String>) -> i32 {
+    use crate::exit;
+    let read = match crate::journal::read::read(journal) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FAILURE;
+        }
+    };
+    let plan = match plan_from_journal(&read.records) {
+        Ok(p) => std::sync::Arc::new(p),
+        Err(e) => {
+            eprintln!("{}: {e}", journal.display());
+            return exit::USAGE;
+        }
+    };
+    let theme = match crate::ui::Theme::load(theme.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("theme: {e}");
+            return exit::USAGE;
+        }
+    };
+    let input = match crate::ui::theme::config_input() {
+        Ok((keys, mouse)) => super::cockpit::Input {
+            keys: std::sync::Arc::new(keys),
+            mouse: mouse && !super::cockpit::NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed),
+        },
+        Err(e) => {
+            eprintln!("keys: {e}");
+            return exit::USAGE;
+        }
+    };
+    {
+        use std::io::IsTerminal as _;
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            eprintln!(
+                "drcockpit follow needs a terminal; from scripts use `drcockpit report {}`",
+                journal.display()
+            );
+            return exit::USAGE;
+        }
+    }
+    let Some(rt) = super::async_runtime() else {
+        return exit::FAILURE;
+    };
+    let p = Prepared {
+        plan,
+        mode: Mode::Monitor,
+        drill: false,
+        operator: crate::app::Operator::from_env(),
+        journal_path: None,
+        resumed: Vec::new(),
+        mode_note: Some(format!("following {} (read-only)", journal.display())),
+        lock: None,
+        shared_state: false,
+        sim: None,
+        watching: Some(journal.to_path_buf()),
+        own_seqs: Default::default(),
+        plan_path: None,
+    };
+    let code = rt.block_on(super::cockpit::run_session(p, theme, input));
+    crate::outln!("{}", summary(journal));
+    code
+}
+
+/// What `follow` prints when it is left: the session's end (or that it has not ended) and the
+/// report's summary.
+pub fn summary(journal: &Path) -> String {
+    let model = match crate::journal::report::build_from_file(journal) {
+        Ok(m) => m,
+        Err(e) => return format!("cannot summarise {}: {e}", journal.display()),
+    };
+    let ended = match &model.end_reason {
+        Some(r) => format!("the session ended: {r}"),
+        None => "the session has not ended (still running, or it crashed)".into(),
+    };
+    crate::redact::redact_string(format!(
+        "{ended}\n{}\nreport: drcockpit report {}",
+        model.summary,
+        journal.display()
+    ))
 }
