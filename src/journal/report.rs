@@ -78,8 +78,8 @@ pub struct ReportModel {
     /// The review record: every step of the checklist, reviewed or not (review sessions only).
     pub review: Vec<ReviewStepRow>,
     /// Issue 13 hook: drivers, hand-overs and note authors when several people took part
-    /// (Markdown lines from `journal::people`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// (Markdown lines from `journal::people`; Markdown only).
+    #[serde(skip)]
     pub people: Vec<String>,
 }
 

@@ -309,3 +309,33 @@ pub fn summary(journal: &Path) -> String {
         journal.display()
     ))
 }
+
+/// After `prepare` chose the journal: a driver names it in its lock file (for watchers); a
+/// read-only cockpit looks for the journal of whoever drives the plan now.
+pub fn publish_or_find(
+    lock: Option<&mut std::sync::Arc<Lock>>,
+    journal: &Option<PathBuf>,
+    mode: Mode,
+    dir: &Path,
+    key: &str,
+    plan: &Plan,
+) -> Option<PathBuf> {
+    if let (Some(l), Some(path)) = (lock.and_then(std::sync::Arc::get_mut), journal)
+        && let Err(e) = l.publish_journal(path)
+    {
+        log::warn!(target: "journal", "{e} (watchers will look for the newest journal instead)");
+    }
+    (mode == Mode::Monitor)
+        .then(|| driver_journal(dir, key, plan))
+        .flatten()
+}
+
+/// The plan file of a session (a watcher taking over starts `live` on it).
+pub fn plan_path(kind: &SessionKind) -> Option<PathBuf> {
+    match kind {
+        SessionKind::Live { plan, .. }
+        | SessionKind::Review { plan }
+        | SessionKind::Monitor { plan } => Some(plan.clone()),
+        SessionKind::Demo { .. } => None,
+    }
+}

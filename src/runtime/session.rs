@@ -347,24 +347,12 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         Some(chosen.unwrap_or_else(fresh))
     };
     // Issue 13: the driver names its journal in the lock file; a watcher finds it there.
-    if let (Some(l), Some(path)) = (lock.as_mut().and_then(Arc::get_mut), &journal_path)
-        && let Err(e) = l.publish_journal(path)
-    {
-        log::warn!(target: "journal", "{e} (watchers will look for the newest journal instead)");
-    }
-    let watching = (mode == Mode::Monitor)
-        .then(|| super::follow::driver_journal(&dir, &key, &plan))
-        .flatten();
-    let plan_path = match &cfg.kind {
-        SessionKind::Live { plan: p, .. }
-        | SessionKind::Review { plan: p }
-        | SessionKind::Monitor { plan: p } => Some(p.clone()),
-        SessionKind::Demo { .. } => None,
-    };
+    let watching =
+        super::follow::publish_or_find(lock.as_mut(), &journal_path, mode, &dir, &key, &plan);
     Ok(Prepared {
         watching,
         own_seqs: Default::default(),
-        plan_path,
+        plan_path: super::follow::plan_path(&cfg.kind),
         plan,
         mode,
         drill,
