@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod journal;
+pub mod notify;
 pub mod plan;
 pub mod probes;
 pub mod redact;

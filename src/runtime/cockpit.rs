@@ -347,8 +347,10 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
     }
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
-    // Issue 13: follow the shared journal (a watcher: the driver's; a driver: its own).
+    // Issue 13: follow the shared journal (a watcher: the driver's; a driver: its own), and
+    // post the plan's [notify] milestones while this cockpit drives.
     executor.notes = super::follow::attach(&p, &mut state, &tx);
+    super::follow::start_notify(&p);
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
         tui_logger::move_events();
         let view = View::new(&theme, Some(&executor.log_state));

@@ -339,3 +339,23 @@ pub fn plan_path(kind: &SessionKind) -> Option<PathBuf> {
         SessionKind::Demo { .. } => None,
     }
 }
+
+/// Live mode only: the plan's `[notify]` milestones, posted from the journal while we drive.
+pub fn start_notify(p: &Prepared) {
+    let (Mode::Live, Some(lock), Some(journal), Some(plan_file)) =
+        (p.mode, &p.lock, &p.journal_path, &p.plan_path)
+    else {
+        return;
+    };
+    let sim_url = p.sim.as_ref().map(|s| s.url.clone());
+    match crate::notify::load(plan_file, sim_url) {
+        Ok(Some(n)) => {
+            log::info!(target: "notify", "milestones go to the [notify] webhook ({:?})", n.format);
+            crate::notify::spawn(n, p.plan.clone(), journal.clone(), &p.resumed, lock.clone());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            log::warn!(target: "notify", "{} — no milestones will be posted", crate::redact::redact_string(e))
+        }
+    }
+}
