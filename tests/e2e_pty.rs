@@ -975,6 +975,9 @@ label = "Prod"
 [sites.dr]
 label = "DR"
 
+[notify]
+url = "${sim}/webhooks/slack-milestones"
+
 [[step]]
 id = "notify"
 title = "Tell the team"
@@ -1150,6 +1153,17 @@ fn two_cockpits_one_plan_watch_note_and_hand_over() {
     );
     assert!(md.contains("- hand-over: alice@"), "{md}");
     assert!(md.contains("- notes: bob"), "{md}");
+    // [notify]: the driver's milestones, and the hand-over posted once (by the new driver only).
+    let milestones = http_get(port, "/webhooks/slack-milestones");
+    assert!(
+        milestones.contains("Tell the team done (alice)"),
+        "{milestones}"
+    );
+    assert_eq!(
+        milestones.matches("took over from alice@").count(),
+        1,
+        "{milestones}"
+    );
     let _ = sim.kill();
     let _ = sim.wait();
 }
