@@ -505,3 +505,40 @@ fn the_report_lists_both_drivers_the_hand_over_and_the_watchers_notes() {
     ));
     assert!(!alone.contains("## People"), "{alone}");
 }
+
+#[test]
+fn a_step_the_old_driver_still_runs_is_running_for_the_new_driver_not_unknown() {
+    let op = Operator {
+        name: "dave".into(),
+        host: "bastion-2".into(),
+    };
+    let mut d = State::new(plan(), Mode::Live, op, at(900));
+    let records = driving_so_far();
+    drcockpit::app::update::replay(&mut d, &records);
+    assert!(matches!(d.steps[0].phase, StepPhase::Unknown { .. }));
+    let ids = drcockpit::app::watch::still_with_the_old_driver(&mut d, &records);
+    assert_eq!(ids, vec!["switch".to_string()]);
+    assert!(matches!(
+        d.steps[0].phase,
+        StepPhase::Running { attempt: 1, .. }
+    ));
+    // Retry is not offered for it; its outcome, written by the old driver, arrives followed.
+    let fx = key(&mut d, KeyCode::Char('r'));
+    assert!(mutations(&fx).is_empty(), "{fx:?}");
+    update(
+        &mut d,
+        Msg::Followed(vec![rec(
+            4,
+            950,
+            "alice",
+            Event::StepFinished {
+                step: "switch".into(),
+                attempt: 1,
+                ok: true,
+                detail: "exit 0".into(),
+            },
+        )]),
+        at(951),
+    );
+    assert!(matches!(d.steps[0].phase, StepPhase::Succeeded { .. }));
+}

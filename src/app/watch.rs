@@ -236,3 +236,42 @@ pub fn submit(state: &mut State, d: &Dialog, input: &str, fx: &mut Vec<Effect>) 
         _ => false,
     }
 }
+
+/// A take-over while the old driver ran a step: that cockpit keeps running it and journals its
+/// outcome (the follower brings it here), so the step is running, not unknown — offering a retry
+/// now could run the change twice. `records` are the journal as the take-over read it. Returns
+/// the ids of the steps concerned.
+pub fn still_with_the_old_driver(state: &mut State, records: &[Record]) -> Vec<String> {
+    use super::state::StepPhase;
+    let mut out = Vec::new();
+    for i in 0..state.steps.len() {
+        let StepPhase::Unknown { attempt } = state.steps[i].phase else {
+            continue;
+        };
+        let id = state.plan.steps[i].id.clone();
+        let last = records.iter().rev().find(|r| {
+            r.event.step() == Some(id.as_str()) && !matches!(r.event, Event::Note { .. })
+        });
+        let since = records.iter().rev().find_map(|r| match &r.event {
+            Event::StepStarted {
+                step, attempt: a, ..
+            } if *step == id && *a == attempt => Some(r.at),
+            _ => None,
+        });
+        let running = matches!(
+            last.map(|r| &r.event),
+            Some(
+                Event::StepStarted { .. }
+                    | Event::StepOutput { .. }
+                    | Event::ProcessStarted { .. }
+                    | Event::Evidence { .. }
+                    | Event::Preflight { .. }
+            )
+        );
+        if let (true, Some(since)) = (running, since) {
+            state.steps[i].phase = StepPhase::Running { attempt, since };
+            out.push(id);
+        }
+    }
+    out
+}

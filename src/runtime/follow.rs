@@ -110,6 +110,14 @@ pub fn attach(
     {
         state.watch.journal = Some(path.clone());
         state.watch.people = crate::journal::people::of(&p.resumed);
+        if p.lock
+            .as_ref()
+            .is_some_and(|l| l.taken_over_from().is_some())
+        {
+            for id in crate::app::watch::still_with_the_old_driver(state, &p.resumed) {
+                log::warn!(target: "safety", "step {id} is still running in the cockpit this one took over from: its outcome will show here when that cockpit records it — do not retry it");
+            }
+        }
         let seen = p.resumed.iter().map(|r| r.seq).max();
         spawn_tail(
             Tail::new(path)
