@@ -126,6 +126,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
     },
+    /// Follow a journal, live or finished, read-only: checklist, timeline and log, without the
+    /// plan file and without probes; a summary when you leave it.
+    #[command(
+        after_help = "Example:\n  drcockpit follow /var/lib/drcockpit/shop-1a2b3c4d-20260101T031500Z.jsonl"
+    )]
+    Follow {
+        /// The journal to follow.
+        #[arg(value_name = "JOURNAL")]
+        journal: PathBuf,
+    },
     /// One-shot DR readiness for cron and monitoring (exit 0 ready; 1 degraded; 2 not ready: a DR
     /// component down or refusing us, DNS at neither site, a split brain; 3 could not evaluate:
     /// the plan cannot be used or nothing answered).

@@ -18,6 +18,7 @@ pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod journal;
+pub mod notify;
 pub mod plan;
 pub mod probes;
 pub mod redact;

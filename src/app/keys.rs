@@ -32,6 +32,8 @@ pub enum Action {
     Timeline,
     Export,
     Declare,
+    /// Issue 13: a watcher takes over driving.
+    TakeOver,
     Yank,
     YankJournal,
     Help,
@@ -304,6 +306,14 @@ pub const DEFAULTS: &[Default] = &[
         C,
         &["D"],
         "declare the incident (journaled; the RTO clock runs from it)",
+        false,
+    ),
+    d(
+        "take_over",
+        Action::TakeOver,
+        C,
+        &["T"],
+        "watcher: take over driving the plan (type TAKEOVER; the driver becomes a watcher)",
         false,
     ),
     d(
@@ -674,6 +684,7 @@ fn in_mode(action: Action, mode: Mode) -> bool {
         | Action::Declare
         | Action::Abort => mode.may_mutate(),
         Action::Note => mode != Mode::Monitor,
+        Action::TakeOver => mode == Mode::Monitor,
         Action::Run => mode != Mode::Monitor,
         Action::MarkReviewed | Action::Export => mode == Mode::Review,
         _ => true,
@@ -816,6 +827,7 @@ pub fn short(action: Action, mode: Mode) -> &'static str {
         Action::Timeline => "timeline",
         Action::Export => "export review",
         Action::Declare => "declare",
+        Action::TakeOver => "take over",
         Action::Help => "help",
         Action::Quit => "quit",
         Action::Up | Action::Down => "select",

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod observe;
 pub mod state;
 pub mod update;
+pub mod watch;
 
 pub use observe::{
     Level, Observation, ProbeError, Reading, Section, SectionState, SectionView, Verdict,

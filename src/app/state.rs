@@ -241,6 +241,8 @@ pub enum DialogKind {
     Quit,
     /// Declare the incident: a note; the RTO clock runs from it.
     Declare,
+    /// Issue 13: a watcher takes over driving (typed word).
+    TakeOver,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -344,6 +346,8 @@ pub struct State {
     pub declared: Option<DateTime<Utc>>,
     /// The key map: the defaults with config.toml's `[keys]` (see `keys::DEFAULTS`).
     pub keys: std::sync::Arc<super::keys::Keymap>,
+    /// Issue 13 hook: the shared journal this cockpit follows, and who drives it (app::watch).
+    pub watch: super::watch::Watch,
 }
 
 /// Does the plan ask to watch this section of this site?
@@ -399,6 +403,7 @@ impl State {
             declared: None,
             detail_scroll: 0,
             keys: Default::default(),
+            watch: Default::default(),
         }
     }
 

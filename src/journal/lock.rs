@@ -55,6 +55,10 @@ pub struct LockInfo {
     pub operator: String,
     /// RFC 3339, UTC.
     pub since: String,
+    /// Issue 13: the journal the holder writes, so a watcher can follow it (absent in lock
+    /// files written before it, and until the driver has chosen its journal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
 }
 
 /// Held while the session lives; released on drop.
@@ -111,6 +115,7 @@ impl Lock {
             host: host.to_string(),
             operator: operator.to_string(),
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            journal: None,
         };
         // A holder that is releasing may unlink the file between our open and our flock; then we
         // hold a lock on a file nobody else can see. Retry until the inode we lock is the path's.
@@ -178,6 +183,13 @@ impl Lock {
         &self.info
     }
 
+    /// Issue 13: name our journal in the lock file, for watchers to follow.
+    pub fn publish_journal(&mut self, journal: &Path) -> Result<(), String> {
+        self.info.journal = Some(journal.display().to_string());
+        write_info(&mut self.file, &self.info)
+            .map_err(|e| format!("{}: cannot write the lock file: {e}", self.path.display()))
+    }
+
     /// The holder we took the lock from (`take_over = true` while it was held).
     pub fn taken_over_from(&self) -> Option<&LockInfo> {
         self.taken_over_from.as_ref()
@@ -236,6 +248,21 @@ pub fn create_state_dir(dir: &Path, shared: bool) -> std::io::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
     }
     Ok(())
+}
+
+/// Issue 13: is the plan driven right now? The holder's details when some process holds the
+/// lock (a stale file left by a `kill -9` is not held: `None`). The probe is a shared, non-blocking
+/// `flock` released at once.
+pub fn held_by(path: &Path) -> Option<LockInfo> {
+    let file = File::open(path).ok()?;
+    // SAFETY: flock on a descriptor we own; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if rc == 0 {
+        // SAFETY: as above.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+        return None;
+    }
+    read_holder(path)
 }
 
 /// Read a lock file's holder details without locking (for display).
@@ -323,6 +350,7 @@ fn read_holder_retrying(file: &mut File) -> LockInfo {
         host: "unknown host".into(),
         operator: "unknown operator".into(),
         since: "unknown time".into(),
+        journal: None,
     }
 }
 

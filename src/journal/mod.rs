@@ -4,8 +4,10 @@
 pub mod event;
 pub mod lock;
 pub mod paths;
+pub mod people;
 pub mod read;
 pub mod report;
+pub mod tail;
 pub mod writer;
 
 pub use event::{Event, PreflightCheck, Record, StepInfo};

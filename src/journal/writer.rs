@@ -78,6 +78,9 @@ pub struct JournalWriter {
     faults: Option<Arc<AtomicUsize>>,
     /// Test and bench hook: counts successful `fsync`s (see [`JournalWriter::count_syncs`]).
     syncs: Option<Arc<AtomicUsize>>,
+    /// Issue 13 (watchers): the seqs this writer put in the file, so a cockpit following the
+    /// same journal (`super::tail`) skips its own records (see [`JournalWriter::share_own_seqs`]).
+    own: Option<super::tail::OwnSeqs>,
 }
 
 impl JournalWriter {
@@ -178,6 +181,7 @@ impl JournalWriter {
             },
             faults,
             syncs: None,
+            own: None,
         })
     }
 
@@ -189,7 +193,14 @@ impl JournalWriter {
             sink: Sink::Memory(Vec::new()),
             faults: None,
             syncs: None,
+            own: None,
         }
+    }
+
+    /// Issue 13: note every seq this writer appends in `own` before its bytes reach the file,
+    /// so a follower of the same journal never mistakes them for another cockpit's.
+    pub fn share_own_seqs(&mut self, own: super::tail::OwnSeqs) {
+        self.own = Some(own);
     }
 
     /// Fault injection for tests and drills: while `faults` is positive, each file write writes
@@ -323,6 +334,9 @@ impl JournalWriter {
         let ctx = |what: &str, e: std::io::Error| {
             std::io::Error::new(e.kind(), format!("{shown}: {what} ({seqs}): {e}"))
         };
+        if let Some(own) = &self.own {
+            own.insert_range(first, n);
+        }
         let result = match self.faults.as_ref().filter(|f| {
             f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok()

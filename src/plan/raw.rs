@@ -26,6 +26,9 @@ pub struct PlanFile {
     /// Where the plan's lock and journals live (shared by everyone who drives it).
     #[serde(default)]
     pub journal: Option<JournalSection>,
+    /// Issue 13: milestones to a webhook (read by `crate::notify`, live mode only).
+    #[serde(default)]
+    pub notify: Option<crate::notify::NotifySection>,
     /// The checklist, in order.
     #[serde(default, rename = "step")]
     #[schemars(with = "Vec<RawStep>")]

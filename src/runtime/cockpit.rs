@@ -121,12 +121,14 @@ fn open_journal(p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) -> Result<Journal
     };
     match &p.journal_path {
         Some(path) => {
-            let w = if p.shared_state {
+            let mut w = if p.shared_state {
                 JournalWriter::create_shared(path, &p.operator.name)
             } else {
                 JournalWriter::create(path, &p.operator.name)
             }
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            // Issue 13: the follower of this journal skips what we wrote.
+            w.share_own_seqs(p.own_seqs.clone());
             Ok(spawn_writer_with_status(w, on_done, on_status))
         }
         None => Ok(spawn_writer(
@@ -206,9 +208,9 @@ fn still_running(state: &State, records: &[crate::journal::Record], host: &str) 
 }
 
 /// The key map and the mouse setting (config.toml, `--no-mouse`).
-struct Input {
-    keys: Arc<crate::app::keys::Keymap>,
-    mouse: bool,
+pub(super) struct Input {
+    pub(super) keys: Arc<crate::app::keys::Keymap>,
+    pub(super) mouse: bool,
 }
 
 /// A terminal event as a message; a read error or the end of the stream means the terminal is
@@ -249,7 +251,7 @@ fn term_msg(
     }
 }
 
-async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
+pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     let log_store = ui::logstore::install(log::LevelFilter::Debug).unwrap_or_else(|e| {
         eprintln!("log pane: {e}");
         ui::logstore::LogStore::new()
@@ -290,6 +292,10 @@ async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     let mut executor = Executor::new(p.plan.clone(), p.mode, tx.clone(), journal.clone());
     executor.journal_path = p.journal_path.clone();
     executor.log = ui::logstore::LogPane::new(log_store);
+    // Issue 13: follow the shared journal (a watcher: the driver's; a driver: its own), and
+    // post the plan's [notify] milestones while this cockpit drives.
+    executor.notes = super::follow::attach(&p, &mut state, &tx);
+    super::follow::start_notify(&p);
     let draw = |term: &mut terminal::Term, state: &State| -> std::io::Result<()> {
         let view = View::new(&theme, Some(&executor.log));
         term.draw(|f| ui::draw(f, state, &view)).map(|_| ())
@@ -580,6 +586,10 @@ async fn close_session(
     drop(p.lock);
     if let Some(sim) = p.sim {
         sim.shutdown().await;
+    }
+    // Issue 13: a watcher that typed the take-over word starts again as the driver.
+    if state.watch.take_over {
+        return super::follow::exec_take_over(&state, &p.plan_path);
     }
     if lost > 0 {
         exit::FAILURE

@@ -29,6 +29,8 @@ pub struct Executor {
     stops: Mutex<HashMap<usize, tokio::sync::oneshot::Sender<String>>>,
     /// The session's probe memory, shared by its probes and handed to its steps.
     pub probes: Arc<crate::probes::ProbeMemory>,
+    /// Issue 13: a watcher's writer on the driver's journal; it takes notes only.
+    pub notes: Option<crate::journal::writer::JournalHandle>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -68,6 +70,7 @@ impl Executor {
             journal_path: None,
             stops: Mutex::new(HashMap::new()),
             probes: Arc::default(),
+            notes: None,
         }
     }
 
@@ -78,6 +81,14 @@ impl Executor {
     pub fn dispatch(&self, state: &State, fx: Effect) {
         match fx {
             Effect::Record(ev) => {
+                // Issue 13: a watcher's note goes to the driver's journal; nothing else does.
+                if let Some(notes) = &self.notes
+                    && matches!(ev, Event::Note { .. })
+                    && crate::app::watch::is_watcher(state)
+                {
+                    notes.send(ev);
+                    return;
+                }
                 if self.mode == Mode::Monitor && is_checklist_change(&ev) {
                     self.refuse(format!("recording {:?}", ev.step().unwrap_or("an event")));
                     return;

@@ -3,6 +3,7 @@
 
 mod cockpit;
 mod executor;
+pub mod follow;
 mod info;
 pub mod init;
 mod online;
@@ -88,6 +89,8 @@ fn run_command(cli: Cli) -> i32 {
             force,
         }),
         Command::Completions { shell } => info::completions(shell),
+        // Issue 13: a read-only view of any journal.
+        Command::Follow { journal } => follow::follow(&journal, cli.theme),
         Command::Man => info::man(),
         Command::Info { plan } => info::info(&info::InfoArgs {
             plan: plan.as_deref(),

@@ -51,6 +51,12 @@ pub struct Prepared {
     /// The state directory is shared with other accounts: journals are created group read-write.
     pub shared_state: bool,
     pub sim: Option<crate::sim::SimHandle>,
+    /// Issue 13: the driver's journal this cockpit follows as a watcher (see `runtime::follow`).
+    pub watching: Option<PathBuf>,
+    /// Issue 13: the seqs this cockpit's writers appended (its follower skips them).
+    pub own_seqs: journal::tail::OwnSeqs,
+    /// Issue 13: the plan file (a watcher taking over starts `live` on it).
+    pub plan_path: Option<PathBuf>,
 }
 
 /// `drcockpit check [--strict] PLAN`: validate without touching the network and without any
@@ -315,9 +321,14 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
 
     let mut resumed = Vec::new();
     let fresh = || journal::paths::new_journal_path(&dir, &key, chrono::Utc::now());
+    // Issue 13: a take-over continues the journal of the driver it took over from.
+    let journal_arg = cfg
+        .journal
+        .clone()
+        .or_else(|| super::follow::taken_over_journal(lock.as_deref(), &plan.name, &cfg.kind));
     let journal_path = if mode == Mode::Monitor {
         None
-    } else if let Some(p) = &cfg.journal {
+    } else if let Some(p) = &journal_arg {
         // A new file or this plan's journal only (never a device or a FIFO).
         let target = journal::read::check_target(p, &plan.name).map_err(usage)?;
         if target == journal::read::Target::Journal && mode == Mode::Live {
@@ -340,7 +351,13 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
         }
         Some(chosen.unwrap_or_else(fresh))
     };
+    // Issue 13: the driver names its journal in the lock file; a watcher finds it there.
+    let watching =
+        super::follow::publish_or_find(lock.as_mut(), &journal_path, mode, &dir, &key, &plan);
     Ok(Prepared {
+        watching,
+        own_seqs: Default::default(),
+        plan_path: super::follow::plan_path(&cfg.kind),
         plan,
         mode,
         drill,

@@ -267,6 +267,19 @@ fn dialog_body(
                 Some("What happened (journaled):".into()),
             )
         }
+        // Issue 13: a watcher takes over.
+        DialogKind::TakeOver => {
+            body.push(text(
+                "Take over driving this plan: the lock moves to you and the driver's cockpit becomes a watcher.".into(),
+            ));
+            body.push(text(
+                "This cockpit restarts as the driver on the same journal; the hand-over is journaled.".into(),
+            ));
+            (
+                " Take over ".into(),
+                Some("Type TAKEOVER to take over:".into()),
+            )
+        }
         DialogKind::Note => {
             body.push(text(format!("Add a note to the journal for {step}.")));
             (" Note ".into(), Some("Note:".into()))

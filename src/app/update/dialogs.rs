@@ -103,6 +103,10 @@ pub(super) fn submit_dialog(state: &mut State, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    // Issue 13: a watcher's note and take-over are handled by app::watch.
+    if crate::app::watch::submit(state, &d, &input, fx) {
+        return;
+    }
     state.overlay = None;
     if !matches!(d.kind, DialogKind::Filter | DialogKind::Quit)
         && !mode_allows_change(state, "record this", fx)

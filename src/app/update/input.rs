@@ -262,6 +262,9 @@ pub(super) fn on_checklist_action(
         Action::Retry => act(state, Act::Retry, fx),
         Action::Override => act(state, Act::Override, fx),
         Action::MarkDone => act(state, Act::MarkDone, fx),
+        // Issue 13: a watcher notes (and takes over) through app::watch.
+        Action::Note if crate::app::watch::open_note(state) => {}
+        Action::TakeOver => crate::app::watch::ask_take_over(state, fx),
         Action::Note => act(state, Act::Note, fx),
         Action::MarkReviewed => act(state, Act::Reviewed, fx),
         Action::Abort => act(state, Act::Abort, fx),

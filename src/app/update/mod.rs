@@ -116,6 +116,8 @@ pub enum Msg {
     Notice {
         text: String,
     },
+    /// Issue 13: records other cockpits appended to the shared journal (see `app::watch`).
+    Followed(Vec<Record>),
 }
 
 /// What the mouse wheel turned over.
@@ -208,10 +210,14 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             {
                 state.flash = None;
             }
-            check_waits(state, &mut fx);
+            // Issue 13: a watcher follows the driver's waits; only the driver ends them.
+            if state.mode != crate::app::Mode::Monitor {
+                check_waits(state, &mut fx);
+            }
             holds_lock(state, &mut fx);
         }
         Msg::Observed(obs) => on_observed(state, obs, &mut fx),
+        Msg::Followed(records) => crate::app::watch::on_followed(state, records, &mut fx),
         Msg::StepOutput {
             step,
             attempt,

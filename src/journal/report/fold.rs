@@ -72,6 +72,7 @@ pub fn build(records: &[Record]) -> ReportModel {
     if let Some(last) = records.last() {
         f.flush_pending_output(last);
     }
+    f.m.people = crate::journal::people::markdown(records);
     let infos = f.step_infos();
     let final_states = f.step_rows(&infos, review);
     f.failed_outcomes(&final_states);
@@ -138,6 +139,7 @@ impl Fold {
     fn new(title: &str, kind: &str, started: Option<DateTime<Utc>>) -> Fold {
         Fold {
             m: ReportModel {
+                people: Vec::new(),
                 title: title.into(),
                 kind: kind.into(),
                 plan: PlanInfo::default(),

@@ -520,6 +520,11 @@ fn render_records(out: &mut String, m: &ReportModel) {
         }
         out.push('\n');
     }
+    // Issue 13 hook: who drove, who handed over to whom, who wrote notes.
+    for line in &m.people {
+        out.push_str(line);
+        out.push('\n');
+    }
     section(
         out,
         "Refused actions",

@@ -45,6 +45,10 @@ pub struct ReportModel {
     pub what_failed: Vec<FailureRow>,
     /// The review record: every step of the checklist, reviewed or not (review sessions only).
     pub review: Vec<ReviewStepRow>,
+    /// Issue 13 hook: drivers, hand-overs and note authors when several people took part
+    /// (Markdown lines from `journal::people`; Markdown only).
+    #[serde(skip)]
+    pub people: Vec<String>,
 }
 
 /// Something that went wrong (or was forced) during the session.
