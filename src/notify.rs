@@ -18,8 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
-use serde::Deserialize;
 
 use crate::journal::lock::Lock;
 use crate::journal::people;
@@ -27,34 +25,7 @@ use crate::journal::tail::Tail;
 use crate::journal::{Event, Record};
 use crate::plan::Plan;
 
-/// `[notify]` as written in the plan.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NotifySection {
-    /// The incoming webhook, normally a secret reference: `${env:SLACK_WEBHOOK_URL}`.
-    pub url: String,
-    /// `slack` (default), `teams` or `json` (a generic JSON object per milestone).
-    #[serde(default)]
-    pub format: Option<String>,
-    /// How long one post may take (default `5s`).
-    #[serde(default)]
-    pub timeout: Option<String>,
-    /// Template for the declaration.
-    #[serde(default)]
-    pub declared: Option<String>,
-    /// Template for a step that succeeded.
-    #[serde(default)]
-    pub step_finished: Option<String>,
-    /// Template for a step that failed.
-    #[serde(default)]
-    pub step_failed: Option<String>,
-    /// Template for a hand-over.
-    #[serde(default)]
-    pub hand_over: Option<String>,
-    /// Template for the end of the checklist.
-    #[serde(default)]
-    pub done: Option<String>,
-}
+pub use crate::plan::raw::NotifySection;
 
 pub const DEFAULT_DECLARED: &str =
     ":rotating_light: {plan}: incident declared by {operator} — {detail} (RTO {rto})";

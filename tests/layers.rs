@@ -30,6 +30,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("journal", 2),
     ("probes", 3),
     ("steps", 4),
+    ("notify", 4),
     ("app", 5),
     ("ui", 6),
     ("sim", 6),

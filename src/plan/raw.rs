@@ -28,7 +28,7 @@ pub struct PlanFile {
     pub journal: Option<JournalSection>,
     /// Issue 13: milestones to a webhook (read by `crate::notify`, live mode only).
     #[serde(default)]
-    pub notify: Option<crate::notify::NotifySection>,
+    pub notify: Option<NotifySection>,
     /// The checklist, in order.
     #[serde(default, rename = "step")]
     #[schemars(with = "Vec<RawStep>")]
@@ -365,4 +365,33 @@ pub struct RawStep {
     /// organization's registry whose URL has the host of `[sites.dr] registry.url`).
     #[serde(default)]
     pub registry_id: Option<String>,
+}
+
+/// `[notify]` as written in the plan.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// The incoming webhook, normally a secret reference: `${env:SLACK_WEBHOOK_URL}`.
+    pub url: String,
+    /// `slack` (default), `teams` or `json` (a generic JSON object per milestone).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// How long one post may take (default `5s`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Template for the declaration.
+    #[serde(default)]
+    pub declared: Option<String>,
+    /// Template for a step that succeeded.
+    #[serde(default)]
+    pub step_finished: Option<String>,
+    /// Template for a step that failed.
+    #[serde(default)]
+    pub step_failed: Option<String>,
+    /// Template for a hand-over.
+    #[serde(default)]
+    pub hand_over: Option<String>,
+    /// Template for the end of the checklist.
+    #[serde(default)]
+    pub done: Option<String>,
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Upstream;
-use crate::app::{Level, Reading};
+use crate::probes::reading::{Level, Reading};
 use crate::clients::postgres::{Lsn, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Value};
