@@ -310,6 +310,8 @@ pub struct State {
     /// How far the step-detail pane is scrolled (PgUp/PgDn in the checklist); reset when the
     /// selection moves.
     pub detail_scroll: u16,
+    /// How far the expanded panels' detail lines are scrolled (the page keys while expanded).
+    pub panel_scroll: u16,
     /// When the incident was declared (`D`), if it was.
     pub declared: Option<DateTime<Utc>>,
     /// The timeline overlay is open, scrolled this many records up from the newest.
@@ -371,6 +373,7 @@ impl State {
             output_records: 0,
             declared: None,
             detail_scroll: 0,
+            panel_scroll: 0,
             timeline: None,
             keys: Default::default(),
         }

@@ -959,7 +959,48 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             d.input = state.log_filter.clone();
             state.dialog = Some(d);
         }
-        Action::Expand => state.expanded = !state.expanded,
+        Action::Expand => {
+            state.expanded = !state.expanded;
+            state.panel_scroll = 0;
+        }
+        // While the panels are expanded the page keys scroll them (the renderer clamps at the
+        // end); collapsed, they scroll the step detail again.
+        Action::PageUp | Action::HalfPageUp | Action::PageDown | Action::HalfPageDown
+            if state.expanded && state.focus == Focus::Checklist =>
+        {
+            let by = if matches!(action, Action::PageUp | Action::PageDown) {
+                10
+            } else {
+                HALF_PAGE
+            };
+            // At most every detail line, counting a long one as wrapped over several rows.
+            let cap = crate::plan::SiteId::ALL
+                .iter()
+                .map(|site| {
+                    crate::app::Section::ALL
+                        .iter()
+                        .filter_map(|sec| match state.view(*site, *sec) {
+                            crate::app::SectionView::Fresh { reading, .. }
+                            | crate::app::SectionView::Stale { reading, .. } => Some(
+                                reading
+                                    .details
+                                    .iter()
+                                    .map(|d| 1 + d.len() / 24)
+                                    .sum::<usize>(),
+                            ),
+                            _ => None,
+                        })
+                        .sum::<usize>()
+                })
+                .max()
+                .unwrap_or(0);
+            let cap = u16::try_from(cap).unwrap_or(u16::MAX);
+            state.panel_scroll = if matches!(action, Action::PageUp | Action::HalfPageUp) {
+                state.panel_scroll.saturating_sub(by)
+            } else {
+                state.panel_scroll.saturating_add(by).min(cap)
+            };
+        }
         Action::Timeline => state.timeline = Some(0),
         Action::Export if state.mode == Mode::Review => {
             flash(state, "exporting the review record…");
