@@ -109,12 +109,17 @@ fn join(segs: &[Seg]) -> String {
 }
 
 /// A list segment (`missing: a, b, c`) split into its head (`missing`) and items; `None` when it
-/// is no list (a count such as `500 services: 497 ok, 3 failing` is none either).
+/// is no list (a count such as `500 services: 497 ok, 3 failing` is none either, nor a reason
+/// such as `→ none: no A record`).
 fn list_of(s: &str) -> Option<(String, Vec<String>)> {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
     let (head, list) = s.split_once(": ")?;
+    // A label of one word (`missing`, `differ`, `failing`), not a sentence (`→ none: no A …`).
+    if head.contains(' ') || head.is_empty() {
+        return None;
+    }
     Some((
         head.to_string(),
         list.split(", ").map(str::to_string).collect(),
@@ -307,6 +312,9 @@ mod tests {
         );
         assert_eq!(row, "✗ missing ×2 · differ: svc-400 …");
         assert_eq!(fit("✓ ", "200 OK · 3 ms", 30), "✓ 200 OK · 3 ms");
+        // A reason is cut at the edge, never counted away.
+        let row = fit("✗ ", "→ none: no A record (NXDOMAIN) (neither site)", 36);
+        assert!(row.starts_with("✗ → none: no A record"), "{row}");
     }
 
     #[test]
