@@ -586,6 +586,33 @@ impl State {
         Some(why.to_string())
     }
 
+    /// How far the expanded panels can scroll: every detail line, a long one counted as wrapped
+    /// over several rows (the renderer clamps to what it really drew).
+    pub fn panel_scroll_max(&self) -> u16 {
+        let rows = SiteId::ALL
+            .iter()
+            .map(|site| {
+                Section::ALL
+                    .iter()
+                    .filter_map(|sec| match self.view(*site, *sec) {
+                        SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
+                            Some(
+                                reading
+                                    .details
+                                    .iter()
+                                    .map(|d| 1 + d.len() / 24)
+                                    .sum::<usize>(),
+                            )
+                        }
+                        _ => None,
+                    })
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        u16::try_from(rows).unwrap_or(u16::MAX)
+    }
+
     /// The RPO the header shows: DR lag (bytes · replay age), only while it can be believed
     /// (see [`State::rpo_unknown_reason`]).
     pub fn rpo_estimate(&self) -> Option<String> {

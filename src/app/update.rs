@@ -973,28 +973,7 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             } else {
                 HALF_PAGE
             };
-            // At most every detail line, counting a long one as wrapped over several rows.
-            let cap = crate::plan::SiteId::ALL
-                .iter()
-                .map(|site| {
-                    crate::app::Section::ALL
-                        .iter()
-                        .filter_map(|sec| match state.view(*site, *sec) {
-                            crate::app::SectionView::Fresh { reading, .. }
-                            | crate::app::SectionView::Stale { reading, .. } => Some(
-                                reading
-                                    .details
-                                    .iter()
-                                    .map(|d| 1 + d.len() / 24)
-                                    .sum::<usize>(),
-                            ),
-                            _ => None,
-                        })
-                        .sum::<usize>()
-                })
-                .max()
-                .unwrap_or(0);
-            let cap = u16::try_from(cap).unwrap_or(u16::MAX);
+            let cap = state.panel_scroll_max();
             state.panel_scroll = if matches!(action, Action::PageUp | Action::HalfPageUp) {
                 state.panel_scroll.saturating_sub(by)
             } else {

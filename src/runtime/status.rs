@@ -394,11 +394,6 @@ pub fn render_prometheus(r: &StatusReport) -> String {
 /// series under its `plan` label. Two plans with the same name are told apart by their file
 /// (`name (file)`) so no series is written twice.
 pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
-    fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    }
     let labels: Vec<String> = reports
         .iter()
         .map(|r| {
@@ -409,11 +404,13 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
             }
         })
         .collect();
-    let all = || labels.iter().map(String::as_str).zip(reports.iter());
+    let plans: Vec<(&str, &StatusReport)> = labels
+        .iter()
+        .map(String::as_str)
+        .zip(reports.iter())
+        .collect();
+    let all = || plans.iter().copied();
     let mut out = String::new();
-    let family = |out: &mut String, name: &str, help: &str| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-    };
     family(
         &mut out,
         "drcockpit_build_info",
@@ -475,8 +472,27 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
             }
         }
     }
+    section_series(&mut out, &plans);
+    out
+}
+
+/// A metric family's HELP and TYPE lines (every drcockpit series is a gauge).
+fn family(out: &mut String, name: &str, help: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+}
+
+/// A label value escaped for the exposition format.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The per-section families of every plan (`plan` label first).
+fn section_series(out: &mut String, plans: &[(&str, &StatusReport)]) {
+    let all = || plans.iter().copied();
     family(
-        &mut out,
+        out,
         "drcockpit_section_ok",
         "1 when the section's last reading is fresh and good.",
     );
@@ -492,7 +508,7 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "drcockpit_section_state",
         "The section verdict: 1 for the current state, 0 for the others.",
     );
@@ -510,7 +526,7 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "drcockpit_section_age_seconds",
         "Age of the section's value.",
     );
@@ -524,7 +540,7 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "drcockpit_value",
         "A numeric field of a section's reading (bytes, seconds, counts).",
     );
@@ -543,7 +559,7 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "drcockpit_text",
         "A text field of a section's reading, as a label (value 1).",
     );
@@ -562,7 +578,6 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
             }
         }
     }
-    out
 }
 
 /// The commit this binary was built from (`build.rs`; `unknown` when git was not available).
