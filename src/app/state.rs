@@ -586,8 +586,8 @@ impl State {
         Some(why.to_string())
     }
 
-    /// How far the expanded panels can scroll: every detail line, a long one counted as wrapped
-    /// over several rows (the renderer clamps to what it really drew).
+    /// How far the expanded panels can scroll, in detail lines (the renderer keeps the last
+    /// page full).
     pub fn panel_scroll_max(&self) -> u16 {
         let rows = SiteId::ALL
             .iter()
@@ -596,13 +596,7 @@ impl State {
                     .iter()
                     .filter_map(|sec| match self.view(*site, *sec) {
                         SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-                            Some(
-                                reading
-                                    .details
-                                    .iter()
-                                    .map(|d| 1 + d.len() / 24)
-                                    .sum::<usize>(),
-                            )
+                            Some(reading.details.len())
                         }
                         _ => None,
                     })

@@ -156,7 +156,7 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
     // first, scrolled by the page keys.
     let window = (inner.height as usize).saturating_sub(lines.len());
     if state.expanded && window > 0 {
-        let (details, total, first) = detail_window(
+        let (details, total, first, last) = detail_window(
             state,
             site,
             t,
@@ -166,15 +166,10 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
             window,
             usize::from(state.panel_scroll),
         );
-        if total > window {
+        if first > 0 || last + 1 < total {
             block = block.title_bottom(
                 Line::from(Span::styled(
-                    format!(
-                        " {}–{} of {} · PgUp/PgDn ",
-                        first + 1,
-                        (first + window).min(total),
-                        total
-                    ),
+                    format!(" {}–{} of {total} · PgUp/PgDn ", first + 1, last + 1),
                     t.dim,
                 ))
                 .right_aligned(),
@@ -202,9 +197,10 @@ fn short_name(sec: Section) -> &'static str {
     }
 }
 
-/// The expanded view's detail rows in view: (name column, text, style), plus how many rows there
-/// are in all and the first one shown. Every section's details, worst first (one pass into three
-/// buckets, no sort: 500 services cost one scan a frame), each wrapped to the width.
+/// The expanded view's detail rows in view: (name column, text, style), plus how many detail
+/// lines there are in all and the first and last ones shown. Every section's details, worst first
+/// (one pass into three buckets, no sort), scrolled by detail line; only the lines in the window
+/// are redacted, reordered and wrapped, so 500 services cost one cheap scan a frame.
 #[allow(clippy::too_many_arguments)]
 fn detail_window(
     state: &State,
@@ -215,42 +211,65 @@ fn detail_window(
     w: usize,
     window: usize,
     scroll: usize,
-) -> (Vec<(String, String, Style)>, usize, usize) {
+) -> (Vec<(String, String, Style)>, usize, usize, usize) {
     let text_w = w.saturating_sub(name_w).max(4);
     // Worst first across the whole panel: every section's problems, then its unknowns, then the
-    // rest; the section is named on the first row of each run.
-    let mut buckets: [Vec<(Section, String)>; 3] = Default::default();
+    // rest.
+    let mut buckets: [Vec<(Section, &str)>; 3] = Default::default();
     for sec in Section::ALL {
         for line in detail_lines(state, site, sec) {
-            buckets[usize::from(panel_row::severity(&line))].push((sec, line));
+            buckets[usize::from(panel_row::severity(line))].push((sec, line));
         }
     }
+    let all: Vec<(usize, Section, &str)> = buckets
+        .iter()
+        .enumerate()
+        .flat_map(|(sev, b)| b.iter().map(move |(sec, l)| (sev, *sec, *l)))
+        .collect();
+    let total = all.len();
+    let pieces = |line: &str| panel_row::wrap(&red(&panel_row::ordered(line)), text_w);
+    // The furthest it scrolls: the last lines that fill the window (wrapped; only those are
+    // measured).
+    let mut max_first = total;
+    let mut used = 0;
+    while max_first > 0 {
+        let n = pieces(all[max_first - 1].2).len();
+        if used + n > window {
+            break;
+        }
+        used += n;
+        max_first -= 1;
+    }
+    // A last line taller than the window still shows (its start).
+    let first = scroll.min(max_first.min(total.saturating_sub(1)));
     let mut rows: Vec<(String, String, Style)> = Vec::new();
-    let mut last = None;
-    for (sev, bucket) in buckets.iter().enumerate() {
+    let mut last = first;
+    let mut prev: Option<Section> = None;
+    for (n, &(sev, sec, line)) in all.iter().enumerate().skip(first) {
+        if rows.len() >= window {
+            break;
+        }
         let style = match sev {
             0 => t.bad,
             1 => t.warn,
             _ => t.dim,
         };
-        for (sec, line) in bucket {
-            for piece in panel_row::wrap(&red(&panel_row::ordered(line)), text_w) {
-                let name = if last == Some(*sec) {
-                    String::new()
-                } else if short {
-                    short_name(*sec).to_string()
-                } else {
-                    sec.title().to_string()
-                };
-                last = Some(*sec);
-                rows.push((name, piece, style));
-            }
+        // The section is named on the first row of each run, and on the window's first row.
+        for piece in pieces(line) {
+            let name = if prev == Some(sec) {
+                String::new()
+            } else if short {
+                short_name(sec).to_string()
+            } else {
+                sec.title().to_string()
+            };
+            prev = Some(sec);
+            rows.push((name, piece, style));
         }
+        last = n;
     }
-    let total = rows.len();
-    let first = scroll.min(total.saturating_sub(window));
-    let shown = rows.into_iter().skip(first).take(window).collect();
-    (shown, total, first)
+    rows.truncate(window);
+    (rows, total, first, last)
 }
 
 /// One section row: the verdict icon, the text to fit after it, its style, the age and its style.
@@ -351,13 +370,13 @@ fn service_counts(
 }
 
 /// Extra lines for the expanded view: reading details, or the full error text.
-fn detail_lines(state: &State, site: SiteId, sec: Section) -> Vec<String> {
+fn detail_lines(state: &State, site: SiteId, sec: Section) -> Vec<&str> {
     match state.view(site, sec) {
         SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-            reading.details.clone()
+            reading.details.iter().map(String::as_str).collect()
         }
         SectionView::Error { error, .. } if error.full != error.short => {
-            vec![error.full.clone()]
+            vec![error.full.as_str()]
         }
         _ => Vec::new(),
     }
