@@ -655,6 +655,14 @@ pub fn run_cli(paths: &[PathBuf], format: &str, timeout: Duration, textfile: Opt
     let Some(rt) = super::async_runtime() else {
         return UNKNOWN;
     };
+    // The same file twice (a glob and a name overlapping) is one plan: its series once.
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if !unique.contains(p) {
+            unique.push(p.clone());
+        }
+    }
+    let paths = unique.as_slice();
     rt.block_on(async {
         let reports = match paths {
             [] => {
