@@ -138,12 +138,15 @@ pub enum Command {
     },
     /// One-shot DR readiness for cron and monitoring (exit 0 ready; 1 degraded; 2 not ready: a DR
     /// component down or refusing us, DNS at neither site, a split brain; 3 could not evaluate:
-    /// the plan cannot be used or nothing answered).
+    /// the plan cannot be used or nothing answered). Several plans: the worst one's exit code.
     #[command(
-        after_help = "Examples:\n  drcockpit status plans/qovery-warm-standby.toml\n  drcockpit status --format prometheus --textfile /var/lib/node_exporter/drcockpit.prom plans/qovery-warm-standby.toml"
+        after_help = "Examples:\n  drcockpit status plans/qovery-warm-standby.toml\n  drcockpit status plans/*.toml\n  drcockpit status --format prometheus --textfile /var/lib/node_exporter/drcockpit.prom plans/qovery-warm-standby.toml"
     )]
     Status {
-        plan: PathBuf,
+        /// One plan or several (a shell glob: `plans/*.toml`), evaluated in parallel under the
+        /// one --timeout; the exit code is the worst plan's.
+        #[arg(required = true, num_args = 1.., value_name = "PLAN")]
+        plan: Vec<PathBuf>,
         /// prometheus is the node_exporter textfile format.
         #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
         format: StatusFormat,

@@ -318,3 +318,176 @@ fn help_states_the_exit_codes_the_tests_check() {
     );
     assert!(help.contains("--textfile <PATH>"), "{help}");
 }
+
+/// A copy of the demo plan under another name (so its Prometheus `plan` label differs), with
+/// `edit` (from, to) applied when given.
+fn named_demo_plan(
+    dir: &std::path::Path,
+    file: &str,
+    name: &str,
+    edit: Option<(&str, &str)>,
+) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/demo.toml"),
+    )
+    .expect("demo plan");
+    let old_name = r#"name = "demo shop: Scaleway fr-par → Scaleway nl-ams""#;
+    assert!(text.contains(old_name), "the demo plan's name changed");
+    text = text.replacen(old_name, &format!("name = \"{name}\""), 1);
+    if let Some((from, to)) = edit {
+        assert!(text.contains(from), "the demo plan no longer has {from}");
+        text = text.replacen(from, to, 1);
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text).expect("write plan");
+    path
+}
+
+#[test]
+fn several_plans_are_listed_each_and_exit_with_the_worst_verdict() {
+    let (_rt, s) = sim("all-good");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = named_demo_plan(dir.path(), "a.toml", "shop A", None);
+    let b = named_demo_plan(dir.path(), "b.toml", "shop B", None);
+    // C's DR registry refuses our credentials: DR not ready (exit 2).
+    let c = named_demo_plan(
+        dir.path(),
+        "c.toml",
+        "shop C",
+        Some((
+            r#"username = "AWS", password = "sim-registry-password""#,
+            r#"username = "AWS", password = "wrong-password""#,
+        )),
+    );
+    let (a, b, c) = (
+        a.to_str().expect("utf-8"),
+        b.to_str().expect("utf-8"),
+        c.to_str().expect("utf-8"),
+    );
+    let file = dir.path().join("all.prom");
+    let textfile = file.to_str().expect("utf-8");
+
+    // Text: a line per plan, the worst first, then each plan's report.
+    let (code, out, err) = status(&[a, b, c, "--textfile", textfile], &s.url);
+    assert_eq!(code, 2, "the worst plan's exit code: {out}\n{err}");
+    assert!(
+        out.starts_with("3 plans — worst: DR NOT-READY (exit 2)"),
+        "{out}"
+    );
+    for (name, verdict) in [
+        ("shop A", "READY"),
+        ("shop B", "READY"),
+        ("shop C", "NOT-READY"),
+    ] {
+        assert!(
+            out.lines().any(|l| l.contains(name) && l.contains(verdict)),
+            "{name} is listed {verdict}: {out}"
+        );
+        assert!(out.contains(&format!("{name} — DR {verdict}")), "{out}");
+    }
+
+    // ONE textfile for all plans: each series family once, every plan under its own label.
+    let prom = std::fs::read_to_string(&file).expect("the textfile");
+    assert_eq!(
+        prom.matches("# TYPE drcockpit_dr_ready gauge").count(),
+        1,
+        "{prom}"
+    );
+    assert!(
+        prom.contains("drcockpit_dr_ready{plan=\"shop A\"} 1"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("drcockpit_dr_ready{plan=\"shop B\"} 1"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("drcockpit_dr_ready{plan=\"shop C\"} 0"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(r#"drcockpit_dr_state{plan="shop C",state="not-ready"} 1"#),
+        "{prom}"
+    );
+    let mut series: Vec<&str> = prom
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').map(|(m, _)| m))
+        .collect();
+    let n = series.len();
+    series.sort_unstable();
+    series.dedup();
+    assert_eq!(series.len(), n, "no series written twice");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".prom") || n.ends_with(".tmp"))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["all.prom".to_string()],
+        "one file, no temp file"
+    );
+
+    // JSON: the worst verdict, then every plan with its file, each in the one-plan shape.
+    let (code, out, err) = status(&[a, b, c, "--format", "json"], &s.url);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["overall"], "not-ready");
+    assert_eq!(v["exit_code"], 2);
+    let plans = v["plans"].as_array().expect("plans");
+    assert_eq!(plans.len(), 3);
+    assert_eq!(plans[0]["plan"], "shop A");
+    assert_eq!(plans[0]["file"], a);
+    assert_eq!(plans[0]["exit_code"], 0);
+    assert_eq!(plans[2]["overall"], "not-ready");
+    assert_eq!(plans[2]["sites"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_plan_that_cannot_be_used_among_several_makes_the_worst_exit_3_and_the_others_still_report() {
+    let (_rt, s) = sim("all-good");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = named_demo_plan(dir.path(), "good.toml", "shop good", None);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[plan]\nname = 1\n").expect("write");
+    let (good, bad) = (good.to_str().expect("utf-8"), bad.to_str().expect("utf-8"));
+    let (code, out, err) = status(&[good, bad, "--format", "json"], &s.url);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(err.contains("bad.toml"), "the reason goes to stderr: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["overall"], "unknown");
+    let plans = v["plans"].as_array().expect("plans");
+    assert_eq!(plans[0]["overall"], "ready", "{out}");
+    assert_eq!(plans[1]["exit_code"], 3);
+    assert!(
+        plans[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bad.toml")),
+        "{out}"
+    );
+    // Prometheus publishes the unusable plan as unknown too.
+    let (code, out, _) = status(&[good, bad, "--format", "prometheus"], &s.url);
+    assert_eq!(code, 3);
+    assert!(
+        out.contains("drcockpit_dr_ready{plan=\"shop good\"} 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "drcockpit_dr_state{{plan=\"{bad}\",state=\"unknown\"}} 1"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn one_plan_keeps_the_one_plan_json_shape() {
+    let (_rt, s) = sim("all-good");
+    let (code, out, _) = status(&["plans/demo.toml", "--format", "json"], &s.url);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert!(v.get("plans").is_none() && v.get("file").is_none(), "{out}");
+    assert!(v["sites"].is_array(), "{out}");
+}

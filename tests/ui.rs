@@ -1015,3 +1015,208 @@ fn the_log_pane_draws_only_the_store_it_is_handed() {
     assert!(s.contains("only in the handed store"), "{s}");
     assert!(!s.contains("only in the installed store"), "{s}");
 }
+
+impl Harness {
+    fn with_plan(plan: Plan) -> Harness {
+        let op = Operator {
+            name: "alice".into(),
+            host: "bastion-1".into(),
+        };
+        Harness {
+            state: State::new(Arc::new(plan), Mode::Live, op, t0()),
+            now: t0(),
+            seq: 0,
+        }
+    }
+}
+
+/// The readings whose words were cut at 160×48 (issue: narrow terminals keep the facts that
+/// matter): a replay age, images that differ or are missing, where DNS points.
+fn verdict_words_state() -> Harness {
+    let mut h = Harness::new(Mode::Live);
+    h.health(SiteId::Prod, true);
+    h.health(SiteId::Dr, true);
+    h.obs(
+        SiteId::Prod,
+        Section::Database,
+        Ok(Reading::new(
+            "primary · accepting writes · backup 2h17m ago",
+            Level::Good,
+        )),
+    );
+    h.obs(
+        SiteId::Dr,
+        Section::Database,
+        Ok(Reading::new(
+            "137 KiB behind · replay 2.9s · standby",
+            Level::Good,
+        )),
+    );
+    h.obs(
+        SiteId::Prod,
+        Section::Images,
+        Ok(Reading::new("3/3 present", Level::Good)),
+    );
+    let mut images = Reading::new("1/3 synced · missing: worker · differ: api", Level::Bad);
+    images.details = vec![
+        "web v1.4.2 · prod 5e6f7a8b · dr 5e6f7a8b · ✓ same".into(),
+        "api v1.4.2 · prod 9f2c4e1a · dr 77d0b3aa · ≠ different".into(),
+        "worker v1.4.2 · prod 1b2c3d4e · dr — · ✗ missing".into(),
+    ];
+    h.obs(SiteId::Dr, Section::Images, Ok(images));
+    h.obs(
+        SiteId::Prod,
+        Section::Dns,
+        Ok(Reading::new("shop.example.com → DR TTL 60", Level::Warn)),
+    );
+    h.advance(2);
+    h
+}
+
+#[test]
+fn narrow_panels_keep_the_verdict_explaining_words() {
+    let mut h = verdict_words_state();
+    let s = text(&render(&h.state, 160, 48));
+    for words in [
+        "replay 2.9s",
+        "differ: api",
+        "missing: worker",
+        "→ DR TTL 60",
+    ] {
+        assert!(s.contains(words), "`{words}` is cut at 160×48:\n{s}");
+    }
+    // The verdict-explaining words come first in the row.
+    assert!(s.contains("DNS      ! → DR TTL 60"), "{s}");
+    snap("verdict_words", &h.state);
+
+    // Expanded: every image's own verdict label, first in its line, nothing cut.
+    h.key(KeyCode::Char('x'));
+    let s = text(&render(&h.state, 160, 48));
+    for words in [
+        "≠ different · api v1.4.2",
+        "✗ missing · worker v1.4.2",
+        "✓ same · web v1.4.2",
+    ] {
+        assert!(s.contains(words), "`{words}` in the expanded view:\n{s}");
+    }
+    snap("verdict_words_expanded", &h.state);
+}
+
+#[test]
+fn expanded_panels_wrap_instead_of_cutting() {
+    let mut h = verdict_words_state();
+    let long = "the DR registry answered 401 Unauthorized for worker: check the robot account \
+                named in the plan's [dr.registry] and that it may pull from shop/worker";
+    h.obs(
+        SiteId::Dr,
+        Section::Health,
+        Err(ProbeError::new("401", long)),
+    );
+    h.key(KeyCode::Char('x'));
+    let s = text(&render(&h.state, 160, 48));
+    // Every word of the long error is on the screen, over several rows.
+    let screen: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    for word in long.split_whitespace() {
+        assert!(screen.contains(word), "`{word}` missing:\n{s}");
+    }
+    assert!(s.contains("may pull from shop/worker"), "{s}");
+}
+
+/// 500 services and 500 images on the DR side, three of each failing.
+fn five_hundred_state() -> Harness {
+    let mut plan = test_plan();
+    plan.qovery = Some(QoveryConfig {
+        api_url: "http://127.0.0.1:9".into(),
+        token: "t".into(),
+        auth_scheme: None,
+        organization: "org".into(),
+    });
+    plan.sites[1].environment = Some("env-dr".into());
+    let mut h = Harness::with_plan(plan);
+    let failing = [42, 43, 44];
+    let mut env = Reading::new("shop-dr DEPLOYED · ✗ svc-042, svc-043, svc-044", Level::Bad)
+        .field("services", Value::Num(500.0))
+        .field("services_failing", Value::Num(3.0));
+    env.details
+        .push("services: 497 deployed, 3 deployment_error".into());
+    for i in 0..500 {
+        let st = if failing.contains(&i) {
+            "DEPLOYMENT_ERROR"
+        } else {
+            "DEPLOYED"
+        };
+        env.details.push(format!(
+            "svc-{i:03}  {st}  registry.example.com/shop/svc-{i:03}:v1"
+        ));
+    }
+    h.obs(SiteId::Dr, Section::Env, Ok(env));
+    let mut images = Reading::new(
+        "497/500 synced · missing: svc-007, svc-123 · differ: svc-400",
+        Level::Bad,
+    );
+    for i in 0..500 {
+        let mark = match i {
+            7 | 123 => "✗ missing",
+            400 => "≠ different",
+            _ => "✓ same",
+        };
+        images.details.push(format!(
+            "svc-{i:03} v1 · prod 5e6f7a8b · dr {} · {mark}",
+            if mark == "✗ missing" {
+                "—"
+            } else {
+                "5e6f7a8b"
+            }
+        ));
+    }
+    h.obs(SiteId::Dr, Section::Images, Ok(images));
+    h.advance(2);
+    h
+}
+
+#[test]
+fn five_hundred_services_read_counts_first_worst_first_and_the_expanded_view_scrolls() {
+    let mut h = five_hundred_state();
+    let s = text(&render(&h.state, 160, 48));
+    // Counts first; the names follow where the width allows (the expanded view names them all).
+    assert!(s.contains("✗ 500 services: 497 ok, 3 failing"), "{s}");
+    assert!(s.contains("✗ missing ×2 · differ: svc-400 …"), "{s}");
+    let wide = text(&render(&h.state, 240, 48));
+    assert!(
+        wide.contains("✗ 500 services: 497 ok, 3 failing · failing: svc-042, svc-043, svc-044"),
+        "{wide}"
+    );
+    assert!(
+        wide.contains("✗ 497/500 synced · missing: svc-007, svc-123 · differ: svc-400"),
+        "{wide}"
+    );
+
+    h.key(KeyCode::Char('x'));
+    let s = text(&render(&h.state, 160, 48));
+    // The worst first: the failing services and the images that are not synced open the list.
+    let rows: Vec<&str> = s.lines().collect();
+    let pos = |needle: &str| rows.iter().position(|l| l.contains(needle));
+    for bad in ["svc-042  DEPLOYMENT_ERROR", "svc-044  DEPLOYMENT_ERROR"] {
+        assert!(pos(bad).is_some(), "`{bad}` near the top:\n{s}");
+    }
+    assert!(s.contains("✗ missing · svc-007 v1"), "{s}");
+    assert!(s.contains("≠ different · svc-400 v1"), "{s}");
+    assert!(!s.contains("svc-499"), "{s}");
+    // Where the window is, and how far it goes.
+    assert!(s.contains(" 1–") && s.contains(" · PgUp/PgDn "), "{s}");
+
+    // The page keys scroll the expanded panels (the step detail once collapsed).
+    h.key(KeyCode::PageDown);
+    let after = text(&render(&h.state, 160, 48));
+    assert!(after.contains(" 11–"), "{after}");
+    assert_ne!(after, s);
+    for _ in 0..200 {
+        h.key(KeyCode::PageDown);
+    }
+    let end = text(&render(&h.state, 160, 48));
+    assert!(end.contains("svc-499"), "the end is reachable:\n{end}");
+    assert!(end.contains(" · PgUp/PgDn "), "{end}");
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.state.panel_scroll, 0);
+    snap("five_hundred", &h.state);
+}

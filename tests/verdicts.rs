@@ -264,7 +264,8 @@ fn split_brain_is_critical_in_words_on_the_header_and_in_status() {
         assert!(header.contains(SPLIT_BRAIN), "{w}x{h}: {header}");
     }
     let s = screen(&st, 160, 48);
-    assert!(s.contains("✗ primary · SPLIT BRAIN"), "{s}");
+    // The words that explain the verdict come first in the row (issue 14 item 11).
+    assert!(s.contains("✗ SPLIT BRAIN · primary"), "{s}");
 }
 
 #[test]

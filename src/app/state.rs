@@ -342,6 +342,8 @@ pub struct State {
     /// How far the step-detail pane is scrolled (PgUp/PgDn in the checklist); reset when the
     /// selection moves.
     pub detail_scroll: u16,
+    /// How far the expanded panels' detail lines are scrolled (the page keys while expanded).
+    pub panel_scroll: u16,
     /// When the incident was declared (`D`), if it was.
     pub declared: Option<DateTime<Utc>>,
     /// The key map: the defaults with config.toml's `[keys]` (see `keys::DEFAULTS`).
@@ -402,6 +404,7 @@ impl State {
             output_records: 0,
             declared: None,
             detail_scroll: 0,
+            panel_scroll: 0,
             keys: Default::default(),
             watch: Default::default(),
         }
@@ -659,6 +662,27 @@ impl State {
             SectionHealth::Bad => "prod db unhealthy",
         };
         Some(why.to_string())
+    }
+
+    /// How far the expanded panels can scroll, in detail lines (the renderer keeps the last
+    /// page full).
+    pub fn panel_scroll_max(&self) -> u16 {
+        let rows = SiteId::ALL
+            .iter()
+            .map(|site| {
+                Section::ALL
+                    .iter()
+                    .filter_map(|sec| match self.view(*site, *sec) {
+                        SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
+                            Some(reading.details.len())
+                        }
+                        _ => None,
+                    })
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        u16::try_from(rows).unwrap_or(u16::MAX)
     }
 
     /// The RPO the header shows: DR lag (bytes · replay age), only while it can be believed

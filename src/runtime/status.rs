@@ -9,8 +9,13 @@
 //!
 //! `--textfile PATH` also writes the Prometheus exposition to PATH atomically (a temp file in the
 //! same directory, then a rename) whatever the verdict, so a cron job publishes "not ready" too.
+//!
+//! Several plans (`status plans/*.toml`): loaded and evaluated in parallel under the same one
+//! global timeout; the exit code is the worst plan's (the codes above are ordered by severity);
+//! text and JSON list every plan, and the Prometheus exposition (stdout and `--textfile`, ONE
+//! file) carries each plan's series under its `plan` label. One plan keeps the one-plan shapes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +33,7 @@ pub const NOT_READY: i32 = 2;
 pub const UNKNOWN: i32 = 3;
 
 /// The JSON shape of `drcockpit status --format json` (documented in the README).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub plan: String,
     pub plan_hash: String,
@@ -39,9 +44,28 @@ pub struct StatusReport {
     /// Critical findings across sites, in words (e.g. a split brain); empty when none.
     pub alerts: Vec<String>,
     pub sites: Vec<SiteStatus>,
+    /// The plan file, when several plans were asked for (absent for one plan: its shape is
+    /// unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Why this plan could not be evaluated (it could not be loaded), when several were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
+/// The JSON shape of `drcockpit status A.toml B.toml … --format json` (several plans): the
+/// worst verdict across plans, then every plan's own report (each with its `file`).
 #[derive(Debug, Serialize)]
+pub struct MultiReport {
+    pub at: DateTime<Utc>,
+    /// The worst plan's `overall`.
+    pub overall: String,
+    /// The worst plan's exit code (the process exits with it).
+    pub exit_code: i32,
+    pub plans: Vec<StatusReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct SiteStatus {
     pub site: String,
     pub label: String,
@@ -49,7 +73,7 @@ pub struct SiteStatus {
     pub sections: Vec<SectionStatus>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SectionStatus {
     pub section: String,
     /// `good`, `warn`, `bad`, `stale`, `error`, `waiting` (no answer within the timeout): the
@@ -201,7 +225,121 @@ pub fn report_of(plan: &Plan, state: &State, answered: usize) -> StatusReport {
         exit_code: code,
         alerts,
         sites,
+        file: None,
+        error: None,
     }
+}
+
+/// The `overall` word of an exit code (the worst of several plans).
+fn overall_word(code: i32) -> &'static str {
+    match code {
+        READY => "ready",
+        DEGRADED => "degraded",
+        NOT_READY => "not-ready",
+        _ => "unknown",
+    }
+}
+
+/// The report of a plan that could not be loaded: could not evaluate (exit 3), with the reason.
+fn unusable(file: &Path, error: String) -> StatusReport {
+    StatusReport {
+        plan: file.display().to_string(),
+        plan_hash: String::new(),
+        at: Utc::now(),
+        overall: overall_word(UNKNOWN).into(),
+        exit_code: UNKNOWN,
+        alerts: Vec::new(),
+        sites: Vec::new(),
+        file: Some(file.display().to_string()),
+        error: Some(error),
+    }
+}
+
+/// Load the plan at `path` and evaluate it, all before `deadline` (the one global timeout).
+async fn evaluate_file(
+    path: &Path,
+    deadline: tokio::time::Instant,
+) -> Result<StatusReport, String> {
+    let loaded = tokio::time::timeout_at(deadline, super::session::load(path)).await;
+    let (plan, sim) = match loaded {
+        Ok(x) => x?,
+        Err(_) => {
+            return Err(format!(
+                "{}: the plan could not be loaded within the timeout (a slow `${{cmd:}}` secret?)",
+                path.display()
+            ));
+        }
+    };
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let report = evaluate(Arc::new(plan), left).await;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    Ok(report)
+}
+
+/// Every plan at `paths`, in parallel, under one global `timeout`; a plan that cannot be loaded
+/// is reported as could-not-evaluate (its reason also goes to stderr).
+pub async fn evaluate_files(paths: &[PathBuf], timeout: Duration) -> Vec<StatusReport> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let runs = paths.iter().map(|p| evaluate_file(p, deadline));
+    let results = futures::future::join_all(runs).await;
+    paths
+        .iter()
+        .zip(results)
+        .map(|(path, r)| match r {
+            Ok(mut report) => {
+                report.file = Some(path.display().to_string());
+                report
+            }
+            Err(e) => {
+                let e = crate::redact::redact(&e).into_owned();
+                eprintln!("{e}");
+                unusable(path, e)
+            }
+        })
+        .collect()
+}
+
+/// Several plans as one report: the worst verdict first, then every plan.
+pub fn combine(plans: Vec<StatusReport>) -> MultiReport {
+    let exit_code = plans.iter().map(|r| r.exit_code).max().unwrap_or(UNKNOWN);
+    MultiReport {
+        at: Utc::now(),
+        overall: overall_word(exit_code).into(),
+        exit_code,
+        plans,
+    }
+}
+
+/// Text for several plans: one line per plan (worst verdict first line), then each plan's report.
+pub fn render_text_many(m: &MultiReport) -> String {
+    let mut out = format!(
+        "{} plans — worst: DR {} (exit {})\n",
+        m.plans.len(),
+        m.overall.to_uppercase(),
+        m.exit_code
+    );
+    for r in &m.plans {
+        out.push_str(&format!(
+            "  {:<10} exit {}  {}  ({})\n",
+            r.overall.to_uppercase(),
+            r.exit_code,
+            r.plan,
+            r.file.as_deref().unwrap_or("?")
+        ));
+    }
+    for r in &m.plans {
+        out.push('\n');
+        match &r.error {
+            Some(e) => out.push_str(&format!(
+                "{} — DR UNKNOWN (exit {})\n  could not evaluate: {e}\n",
+                r.plan, r.exit_code
+            )),
+            None => out.push_str(&render_text(r)),
+        }
+    }
+    out
 }
 
 fn numeric(v: &crate::plan::Value) -> Option<f64> {
@@ -251,128 +389,197 @@ pub fn render_text(r: &StatusReport) -> String {
 
 /// Prometheus text exposition format, for node_exporter's textfile collector.
 pub fn render_prometheus(r: &StatusReport) -> String {
-    fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    }
-    let plan = esc(&r.plan);
+    render_prometheus_all(std::slice::from_ref(r))
+}
+
+/// The exposition for several plans: each metric family once (HELP, TYPE), with every plan's
+/// series under its `plan` label. Two plans with the same name are told apart by their file
+/// (`name (file)`) so no series is written twice.
+pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
+    let labels: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            let twin = reports.iter().filter(|o| o.plan == r.plan).count() > 1;
+            match (&r.file, twin) {
+                (Some(f), true) => esc(&format!("{} ({f})", r.plan)),
+                _ => esc(&r.plan),
+            }
+        })
+        .collect();
+    let plans: Vec<(&str, &StatusReport)> = labels
+        .iter()
+        .map(String::as_str)
+        .zip(reports.iter())
+        .collect();
+    let all = || plans.iter().copied();
     let mut out = String::new();
-    out.push_str(
-        "# HELP drcockpit_build_info The drcockpit build that wrote this file (value 1).\n",
+    family(
+        &mut out,
+        "drcockpit_build_info",
+        "The drcockpit build that wrote this file (value 1).",
     );
-    out.push_str("# TYPE drcockpit_build_info gauge\n");
     out.push_str(&format!(
         "drcockpit_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
         esc(env!("CARGO_PKG_VERSION")),
         esc(BUILD_COMMIT)
     ));
-    out.push_str(
-        "# HELP drcockpit_dr_ready 1 when the DR site is ready to take traffic, else 0.\n",
+    family(
+        &mut out,
+        "drcockpit_dr_ready",
+        "1 when the DR site is ready to take traffic, else 0.",
     );
-    out.push_str("# TYPE drcockpit_dr_ready gauge\n");
-    let ready = if r.exit_code == READY { 1 } else { 0 };
-    out.push_str(&format!("drcockpit_dr_ready{{plan=\"{plan}\"}} {ready}\n"));
-    out.push_str(
-        "# HELP drcockpit_dr_state The overall DR verdict: 1 for the current state, 0 for the others.\n",
-    );
-    out.push_str("# TYPE drcockpit_dr_state gauge\n");
-    for word in ["ready", "degraded", "not-ready", "unknown"] {
-        let on = if r.overall == word { 1 } else { 0 };
-        out.push_str(&format!(
-            "drcockpit_dr_state{{plan=\"{plan}\",state=\"{word}\"}} {on}\n"
-        ));
+    for (plan, r) in all() {
+        let ready = if r.exit_code == READY { 1 } else { 0 };
+        out.push_str(&format!("drcockpit_dr_ready{{plan=\"{plan}\"}} {ready}\n"));
     }
-    out.push_str("# HELP drcockpit_split_brain 1 when both sites' databases accept writes.\n");
-    out.push_str("# TYPE drcockpit_split_brain gauge\n");
-    let sb = if r.alerts.iter().any(|a| a == SPLIT_BRAIN) {
-        1
-    } else {
-        0
-    };
-    out.push_str(&format!("drcockpit_split_brain{{plan=\"{plan}\"}} {sb}\n"));
-    out.push_str("# HELP drcockpit_site_verdict Site verdict (1 for the current one).\n");
-    out.push_str("# TYPE drcockpit_site_verdict gauge\n");
-    for s in &r.sites {
-        for word in ["ready", "degraded", "down", "unknown"] {
-            let on = if s.verdict == word { 1 } else { 0 };
+    family(
+        &mut out,
+        "drcockpit_dr_state",
+        "The overall DR verdict: 1 for the current state, 0 for the others.",
+    );
+    for (plan, r) in all() {
+        for word in ["ready", "degraded", "not-ready", "unknown"] {
+            let on = if r.overall == word { 1 } else { 0 };
             out.push_str(&format!(
-                "drcockpit_site_verdict{{plan=\"{plan}\",site=\"{}\",verdict=\"{word}\"}} {on}\n",
-                s.site
+                "drcockpit_dr_state{{plan=\"{plan}\",state=\"{word}\"}} {on}\n"
             ));
         }
     }
-    out.push_str(
-        "# HELP drcockpit_section_ok 1 when the section's last reading is fresh and good.\n",
+    family(
+        &mut out,
+        "drcockpit_split_brain",
+        "1 when both sites' databases accept writes.",
     );
-    out.push_str("# TYPE drcockpit_section_ok gauge\n");
-    for s in &r.sites {
-        for sec in &s.sections {
-            let ok = if sec.state == "good" { 1 } else { 0 };
-            out.push_str(&format!(
-                "drcockpit_section_ok{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {ok}\n",
-                s.site, sec.section
-            ));
-        }
+    for (plan, r) in all() {
+        let sb = if r.alerts.iter().any(|a| a == SPLIT_BRAIN) {
+            1
+        } else {
+            0
+        };
+        out.push_str(&format!("drcockpit_split_brain{{plan=\"{plan}\"}} {sb}\n"));
     }
-    out.push_str(
-        "# HELP drcockpit_section_state The section verdict: 1 for the current state, 0 for the others.\n",
+    family(
+        &mut out,
+        "drcockpit_site_verdict",
+        "Site verdict (1 for the current one).",
     );
-    out.push_str("# TYPE drcockpit_section_state gauge\n");
-    for s in &r.sites {
-        for sec in &s.sections {
-            for word in ["good", "warn", "bad", "stale", "error", "waiting"] {
-                let on = if sec.state == word { 1 } else { 0 };
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for word in ["ready", "degraded", "down", "unknown"] {
+                let on = if s.verdict == word { 1 } else { 0 };
                 out.push_str(&format!(
-                    "drcockpit_section_state{{plan=\"{plan}\",site=\"{}\",section=\"{}\",state=\"{word}\"}} {on}\n",
+                    "drcockpit_site_verdict{{plan=\"{plan}\",site=\"{}\",verdict=\"{word}\"}} {on}\n",
+                    s.site
+                ));
+            }
+        }
+    }
+    section_series(&mut out, &plans);
+    out
+}
+
+/// A metric family's HELP and TYPE lines (every drcockpit series is a gauge).
+fn family(out: &mut String, name: &str, help: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+}
+
+/// A label value escaped for the exposition format.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The per-section families of every plan (`plan` label first).
+fn section_series(out: &mut String, plans: &[(&str, &StatusReport)]) {
+    let all = || plans.iter().copied();
+    family(
+        out,
+        "drcockpit_section_ok",
+        "1 when the section's last reading is fresh and good.",
+    );
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for sec in &s.sections {
+                let ok = if sec.state == "good" { 1 } else { 0 };
+                out.push_str(&format!(
+                    "drcockpit_section_ok{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {ok}\n",
                     s.site, sec.section
                 ));
             }
         }
     }
-    out.push_str("# HELP drcockpit_section_age_seconds Age of the section's value.\n");
-    out.push_str("# TYPE drcockpit_section_age_seconds gauge\n");
-    for s in &r.sites {
-        for sec in &s.sections {
-            if let Some(a) = sec.age_secs {
-                out.push_str(&format!("drcockpit_section_age_seconds{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {a:.3}\n", s.site, sec.section));
-            }
-        }
-    }
-    out.push_str(
-        "# HELP drcockpit_value A numeric field of a section's reading (bytes, seconds, counts).\n",
+    family(
+        out,
+        "drcockpit_section_state",
+        "The section verdict: 1 for the current state, 0 for the others.",
     );
-    out.push_str("# TYPE drcockpit_value gauge\n");
-    for s in &r.sites {
-        for sec in &s.sections {
-            for (k, v) in &sec.values {
-                out.push_str(&format!(
-                    "drcockpit_value{{plan=\"{plan}\",site=\"{}\",section=\"{}\",field=\"{}\"}} {v}\n",
-                    s.site,
-                    sec.section,
-                    esc(k)
-                ));
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for sec in &s.sections {
+                for word in ["good", "warn", "bad", "stale", "error", "waiting"] {
+                    let on = if sec.state == word { 1 } else { 0 };
+                    out.push_str(&format!(
+                        "drcockpit_section_state{{plan=\"{plan}\",site=\"{}\",section=\"{}\",state=\"{word}\"}} {on}\n",
+                        s.site, sec.section
+                    ));
+                }
             }
         }
     }
-    out.push_str(
-        "# HELP drcockpit_text A text field of a section's reading, as a label (value 1).\n",
+    family(
+        out,
+        "drcockpit_section_age_seconds",
+        "Age of the section's value.",
     );
-    out.push_str("# TYPE drcockpit_text gauge\n");
-    for s in &r.sites {
-        for sec in &s.sections {
-            for (k, v) in &sec.texts {
-                out.push_str(&format!(
-                    "drcockpit_text{{plan=\"{plan}\",site=\"{}\",section=\"{}\",field=\"{}\",value=\"{}\"}} 1\n",
-                    s.site,
-                    sec.section,
-                    esc(k),
-                    esc(v)
-                ));
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for sec in &s.sections {
+                if let Some(a) = sec.age_secs {
+                    out.push_str(&format!("drcockpit_section_age_seconds{{plan=\"{plan}\",site=\"{}\",section=\"{}\"}} {a:.3}\n", s.site, sec.section));
+                }
             }
         }
     }
-    out
+    family(
+        out,
+        "drcockpit_value",
+        "A numeric field of a section's reading (bytes, seconds, counts).",
+    );
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for sec in &s.sections {
+                for (k, v) in &sec.values {
+                    out.push_str(&format!(
+                        "drcockpit_value{{plan=\"{plan}\",site=\"{}\",section=\"{}\",field=\"{}\"}} {v}\n",
+                        s.site,
+                        sec.section,
+                        esc(k)
+                    ));
+                }
+            }
+        }
+    }
+    family(
+        out,
+        "drcockpit_text",
+        "A text field of a section's reading, as a label (value 1).",
+    );
+    for (plan, r) in all() {
+        for s in &r.sites {
+            for sec in &s.sections {
+                for (k, v) in &sec.texts {
+                    out.push_str(&format!(
+                        "drcockpit_text{{plan=\"{plan}\",site=\"{}\",section=\"{}\",field=\"{}\",value=\"{}\"}} 1\n",
+                        s.site,
+                        sec.section,
+                        esc(k),
+                        esc(v)
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// The commit this binary was built from (`build.rs`; `unknown` when git was not available).
@@ -440,8 +647,9 @@ pub fn panel_line(
 }
 
 /// The CLI: load, evaluate, print, exit code. With `textfile`, the Prometheus exposition is also
-/// written there atomically whatever the verdict; the exit code stays the verdict's.
-pub fn run_cli(path: &Path, format: &str, timeout: Duration, textfile: Option<&Path>) -> i32 {
+/// written there atomically whatever the verdict; the exit code stays the verdict's. Several
+/// plans: see the module comment.
+pub fn run_cli(paths: &[PathBuf], format: &str, timeout: Duration, textfile: Option<&Path>) -> i32 {
     if !matches!(format, "text" | "json" | "prometheus") {
         eprintln!("--format {format}: expected text, json or prometheus");
         return UNKNOWN;
@@ -449,27 +657,44 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration, textfile: Option<&P
     let Some(rt) = super::async_runtime() else {
         return UNKNOWN;
     };
+    // The same file twice (a glob and a name overlapping) is one plan: its series once.
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if !unique.contains(p) {
+            unique.push(p.clone());
+        }
+    }
+    let paths = unique.as_slice();
     rt.block_on(async {
-        let (plan, sim) = match super::session::load(path).await {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("{}", crate::redact::redact(&e));
+        let reports = match paths {
+            [] => {
+                eprintln!("status: give at least one plan, e.g. `drcockpit status plans/*.toml`");
                 return UNKNOWN;
             }
+            [one] => {
+                let deadline = tokio::time::Instant::now() + timeout;
+                match evaluate_file(one, deadline).await {
+                    Ok(r) => vec![r],
+                    Err(e) => {
+                        eprintln!("{}", crate::redact::redact(&e));
+                        return UNKNOWN;
+                    }
+                }
+            }
+            _ => evaluate_files(paths, timeout).await,
         };
-        let report = evaluate(Arc::new(plan), timeout).await;
-        if let Some(sim) = sim {
-            sim.shutdown().await;
+        let many = (reports.len() > 1).then(|| combine(reports.clone()));
+        let text = match (format, &many) {
+            ("json", None) => serde_json::to_string_pretty(&reports[0]),
+            ("json", Some(m)) => serde_json::to_string_pretty(m),
+            ("prometheus", _) => Ok(render_prometheus_all(&reports)),
+            (_, None) => Ok(render_text(&reports[0])),
+            (_, Some(m)) => Ok(render_text_many(m)),
         }
-        let text = match format {
-            "json" => serde_json::to_string_pretty(&report)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
-            "prometheus" => render_prometheus(&report),
-            _ => render_text(&report),
-        };
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         crate::outln!("{}", crate::redact::redact(text.trim_end()));
         if let Some(file) = textfile {
-            let prom = crate::redact::redact(&render_prometheus(&report)).into_owned();
+            let prom = crate::redact::redact(&render_prometheus_all(&reports)).into_owned();
             if let Err(e) = write_atomically(file, &prom) {
                 eprintln!(
                     "--textfile {}: could not write the metrics: {e} (check the directory exists and is writable)",
@@ -478,6 +703,6 @@ pub fn run_cli(path: &Path, format: &str, timeout: Duration, textfile: Option<&P
                 return UNKNOWN;
             }
         }
-        report.exit_code
+        reports.iter().map(|r| r.exit_code).max().unwrap_or(UNKNOWN)
     })
 }

@@ -9,6 +9,7 @@ mod checklist;
 mod logpane;
 pub mod logstore;
 mod overlay;
+mod panel_row;
 mod panels;
 pub mod theme;
 

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use unicode_width::UnicodeWidthStr;
 
+use super::panel_row::{self, fit};
 use super::{Theme, pad, redacted, sp, trunc};
 use crate::app::observe::section_health;
 use crate::app::{Level, Section, SectionView, State, Verdict};
@@ -26,7 +27,13 @@ pub fn height(state: &State, wide: bool, avail: u16) -> u16 {
         .map(|s| {
             Section::ALL
                 .iter()
-                .map(|sec| detail_lines(state, *s, *sec).len())
+                .map(|sec| {
+                    // A long line wraps over about one row per 36 columns (the view scrolls).
+                    detail_lines(state, *s, *sec)
+                        .iter()
+                        .map(|l| 1 + l.width() / 36)
+                        .sum::<usize>()
+                })
                 .sum::<usize>()
         })
         .max()
@@ -103,70 +110,191 @@ fn site(frame: &mut Frame, area: Rect, state: &State, site: SiteId, t: &Theme) {
         Span::raw(" "),
     ])
     .right_aligned();
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .border_style(t.border)
         .title_top(title)
         .title_top(verdict);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
     let w = inner.width as usize;
     let short = w < 34;
     let name_w = if short { 6 } else { 9 };
-    let age_w = 11.min(w / 3);
-    let value_w = w.saturating_sub(name_w + age_w + 1);
-    // Detail lines only when every section row still fits.
-    let details: usize = Section::ALL
+    let rows: Vec<Row> = Section::ALL
         .iter()
-        .map(|sec| detail_lines(state, site, *sec).len())
-        .sum();
-    let show_details = state.expanded && Section::ALL.len() + details <= inner.height as usize;
+        .map(|sec| row(state, site, *sec, t))
+        .collect();
+    // The age column is as wide as the widest age shown (not a fixed 11): its room goes to the
+    // values, where the verdict's words are.
+    let age_w = rows
+        .iter()
+        .map(|r| r.age.width())
+        .max()
+        .unwrap_or(0)
+        .min(11)
+        .min(w / 3);
+    let value_w = w.saturating_sub(name_w + age_w + usize::from(age_w > 0));
     let mut lines = Vec::new();
-    for sec in Section::ALL {
-        let name = if short {
-            match sec {
-                Section::Cluster => "Clstr",
-                Section::Env => "Env",
-                Section::Database => "DB",
-                Section::Images => "Img",
-                Section::Dns => "DNS",
-                Section::Health => "Hlth",
-            }
-        } else {
-            sec.title()
-        };
-        let (mut value, vstyle, age, astyle) = row(state, site, sec, t);
-        if value.starts_with("no probe") && value.width() > value_w {
+    for (sec, r) in Section::ALL.iter().zip(&rows) {
+        let name = if short { short_name(*sec) } else { sec.title() };
+        let mut value = fit(&r.prefix, &redacted(&r.text), value_w);
+        if r.text.starts_with("no probe") && value.contains('…') {
             value = "no probe".into();
         }
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(pad(name, name_w), t.dim),
-            Span::styled(pad(&redacted(&value), value_w), vstyle),
-            Span::raw(" "),
-            Span::styled(format!("{:>age_w$}", trunc(&age, age_w)), astyle),
-        ]));
-        if show_details {
-            for d in detail_lines(state, site, sec) {
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(name_w)),
-                    sp(trunc(&redacted(&d), w.saturating_sub(name_w)), t.dim),
-                ]));
-            }
+            Span::styled(pad(&value, value_w), r.style),
+        ];
+        if age_w > 0 {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(
+                format!("{:>age_w$}", trunc(&r.age, age_w)),
+                r.age_style,
+            ));
         }
+        lines.push(Line::from(spans));
     }
+    // Expanded: the detail lines below the six rows (which never scroll away), wrapped, worst
+    // first, scrolled by the page keys.
+    let window = (inner.height as usize).saturating_sub(lines.len());
+    if state.expanded && window > 0 {
+        let (details, total, first, last) = detail_window(
+            state,
+            site,
+            t,
+            short,
+            name_w,
+            w,
+            window,
+            usize::from(state.panel_scroll),
+        );
+        if first > 0 || last + 1 < total {
+            block = block.title_bottom(
+                Line::from(Span::styled(
+                    format!(" {}–{} of {total} · PgUp/PgDn ", first + 1, last + 1),
+                    t.dim,
+                ))
+                .right_aligned(),
+            );
+        }
+        lines.extend(details.into_iter().map(|(name, text, style)| {
+            Line::from(vec![
+                Span::styled(pad(&name, name_w), t.dim),
+                Span::styled(text, style),
+            ])
+        }));
+    }
+    frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// (value, value style, age text, age style) for one section row.
-fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, String, Style) {
+fn short_name(sec: Section) -> &'static str {
+    match sec {
+        Section::Cluster => "Clstr",
+        Section::Env => "Env",
+        Section::Database => "DB",
+        Section::Images => "Img",
+        Section::Dns => "DNS",
+        Section::Health => "Hlth",
+    }
+}
+
+/// The expanded view's detail rows in view: (name column, text, style), plus how many detail
+/// lines there are in all and the first and last ones shown. Every section's details, worst first
+/// (one pass into three buckets, no sort), scrolled by detail line; only the lines in the window
+/// are redacted, reordered and wrapped, so 500 services cost one cheap scan a frame.
+#[allow(clippy::too_many_arguments)]
+fn detail_window(
+    state: &State,
+    site: SiteId,
+    t: &Theme,
+    short: bool,
+    name_w: usize,
+    w: usize,
+    window: usize,
+    scroll: usize,
+) -> (Vec<(String, String, Style)>, usize, usize, usize) {
+    let text_w = w.saturating_sub(name_w).max(4);
+    // Worst first across the whole panel: every section's problems, then its unknowns, then the
+    // rest.
+    let mut buckets: [Vec<(Section, &str)>; 3] = Default::default();
+    for sec in Section::ALL {
+        for line in detail_lines(state, site, sec) {
+            buckets[usize::from(panel_row::severity(line))].push((sec, line));
+        }
+    }
+    let all: Vec<(usize, Section, &str)> = buckets
+        .iter()
+        .enumerate()
+        .flat_map(|(sev, b)| b.iter().map(move |(sec, l)| (sev, *sec, *l)))
+        .collect();
+    let total = all.len();
+    let pieces = |line: &str| panel_row::wrap(&redacted(&panel_row::ordered(line)), text_w);
+    // The furthest it scrolls: the last lines that fill the window (wrapped; only those are
+    // measured).
+    let mut max_first = total;
+    let mut used = 0;
+    while max_first > 0 {
+        let n = pieces(all[max_first - 1].2).len();
+        if used + n > window {
+            break;
+        }
+        used += n;
+        max_first -= 1;
+    }
+    // A last line taller than the window still shows (its start).
+    let first = scroll.min(max_first.min(total.saturating_sub(1)));
+    let mut rows: Vec<(String, String, Style)> = Vec::new();
+    let mut last = first;
+    let mut prev: Option<Section> = None;
+    for (n, &(sev, sec, line)) in all.iter().enumerate().skip(first) {
+        if rows.len() >= window {
+            break;
+        }
+        let style = match sev {
+            0 => t.bad,
+            1 => t.warn,
+            _ => t.dim,
+        };
+        // The section is named on the first row of each run, and on the window's first row.
+        for piece in pieces(line) {
+            let name = if prev == Some(sec) {
+                String::new()
+            } else if short {
+                short_name(sec).to_string()
+            } else {
+                sec.title().to_string()
+            };
+            prev = Some(sec);
+            rows.push((name, piece, style));
+        }
+        last = n;
+    }
+    rows.truncate(window);
+    (rows, total, first, last)
+}
+
+/// One section row: the verdict icon, the text to fit after it, its style, the age and its style.
+struct Row {
+    prefix: String,
+    text: String,
+    style: Style,
+    age: String,
+    age_style: Style,
+}
+
+fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> Row {
+    let plain = |text: &str, style: Style| Row {
+        prefix: String::new(),
+        text: text.into(),
+        style,
+        age: String::new(),
+        age_style: t.dim,
+    };
     match state.view(site, sec) {
-        SectionView::NotConfigured => ("not configured".into(), t.dim, String::new(), t.dim),
-        SectionView::Waiting if !state.section(site, sec).probed => (
-            "no probe (not in this build)".into(),
-            t.dim,
-            String::new(),
-            t.dim,
-        ),
-        SectionView::Waiting => ("waiting…".into(), t.unknown, String::new(), t.dim),
+        SectionView::NotConfigured => plain("not configured", t.dim),
+        SectionView::Waiting if !state.section(site, sec).probed => {
+            plain("no probe (not in this build)", t.dim)
+        }
+        SectionView::Waiting => plain("waiting…", t.unknown),
         SectionView::Fresh { reading, age } => {
             // The one section verdict (`section_health`): a database in a split brain is drawn
             // bad even though its own reading, alone, looks fine.
@@ -174,24 +302,31 @@ fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, 
                 .level()
                 .unwrap_or(reading.level);
             let sb = sec == Section::Database && level == Level::Bad && reading.level != Level::Bad;
-            (
-                format!(
-                    "{} {}{}",
-                    level_icon(level),
-                    reading.summary,
-                    if sb { " · SPLIT BRAIN" } else { "" }
-                ),
-                level_style(level, t),
-                fmt_duration(age),
-                t.dim,
-            )
+            let mut text = String::new();
+            if sb {
+                text.push_str("SPLIT BRAIN · ");
+            }
+            if let Some(counts) = service_counts(sec, &reading.fields) {
+                text.push_str(&counts);
+                text.push_str(" · ");
+            }
+            // The probe's own ✗ before a list repeats the row's icon once the list goes first.
+            text.push_str(&reading.summary.replace(" · ✗ ", " · failing: "));
+            Row {
+                prefix: format!("{} ", level_icon(level)),
+                text,
+                style: level_style(level, t),
+                age: fmt_duration(age),
+                age_style: t.dim,
+            }
         }
-        SectionView::Stale { reading, age } => (
-            format!("~ {}", reading.summary),
-            t.stale,
-            format!("stale {}", fmt_duration(age)),
-            t.stale,
-        ),
+        SectionView::Stale { reading, age } => Row {
+            prefix: "~ ".into(),
+            text: reading.summary.clone(),
+            style: t.stale,
+            age: format!("stale {}", fmt_duration(age)),
+            age_style: t.stale,
+        },
         SectionView::Error {
             error,
             age,
@@ -200,24 +335,48 @@ fn row(state: &State, site: SiteId, sec: Section, t: &Theme) -> (String, Style, 
             let stale = last_good_age
                 .map(|a| format!(" · last good {} ago", fmt_duration(a)))
                 .unwrap_or_default();
-            (
-                format!("✗ {}{stale}", error.short),
-                t.bad,
-                format!("err {}", fmt_duration(age)),
-                t.bad,
-            )
+            Row {
+                prefix: "✗ ".into(),
+                text: format!("{}{stale}", error.short),
+                style: t.bad,
+                age: format!("err {}", fmt_duration(age)),
+                age_style: t.bad,
+            }
         }
     }
 }
 
+/// `500 services: 497 ok, 3 failing` for an environment with failing services: the counts
+/// first, the failing ones named after (the probe's list).
+fn service_counts(
+    sec: Section,
+    fields: &std::collections::BTreeMap<String, crate::plan::Value>,
+) -> Option<String> {
+    use crate::plan::Value;
+    if sec != Section::Env {
+        return None;
+    }
+    let num = |k: &str| match fields.get(k) {
+        Some(Value::Num(n)) => Some(*n as u64),
+        _ => None,
+    };
+    let (total, failing) = (num("services")?, num("services_failing")?);
+    (failing > 0).then(|| {
+        format!(
+            "{total} services: {} ok, {failing} failing",
+            total.saturating_sub(failing)
+        )
+    })
+}
+
 /// Extra lines for the expanded view: reading details, or the full error text.
-fn detail_lines(state: &State, site: SiteId, sec: Section) -> Vec<String> {
+fn detail_lines(state: &State, site: SiteId, sec: Section) -> Vec<&str> {
     match state.view(site, sec) {
         SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-            reading.details.clone()
+            reading.details.iter().map(String::as_str).collect()
         }
         SectionView::Error { error, .. } if error.full != error.short => {
-            vec![error.full.clone()]
+            vec![error.full.as_str()]
         }
         _ => Vec::new(),
     }

@@ -137,7 +137,27 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             d.input = state.log_filter.clone();
             state.open(Overlay::Dialog(d));
         }
-        Action::Expand => state.expanded = !state.expanded,
+        Action::Expand => {
+            state.expanded = !state.expanded;
+            state.panel_scroll = 0;
+        }
+        // While the panels are expanded the page keys scroll them (the renderer clamps at the
+        // end); collapsed, they scroll the step detail again.
+        Action::PageUp | Action::HalfPageUp | Action::PageDown | Action::HalfPageDown
+            if state.expanded && state.focus == Focus::Checklist =>
+        {
+            let by = if matches!(action, Action::PageUp | Action::PageDown) {
+                10
+            } else {
+                HALF_PAGE
+            };
+            let cap = state.panel_scroll_max();
+            state.panel_scroll = if matches!(action, Action::PageUp | Action::HalfPageUp) {
+                state.panel_scroll.saturating_sub(by)
+            } else {
+                state.panel_scroll.saturating_add(by).min(cap)
+            };
+        }
         Action::Timeline => state.open(Overlay::Timeline(0)),
         Action::Export if state.mode == Mode::Review => {
             flash(state, "exporting the review record…");
