@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drcockpit::app::state::StepPhase;
 use drcockpit::app::update::replay;
@@ -15,28 +15,8 @@ use drcockpit::app::{
 use drcockpit::journal::{Event, Record};
 use drcockpit::plan::*;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-fn cond(s: &str) -> Condition {
-    Condition::parse(s).unwrap_or_else(|e| panic!("test condition {s}: {e}"))
-}
-
-fn step(id: &str, action: StepAction) -> Step {
-    Step {
-        id: id.into(),
-        title: format!("Step {id}"),
-        description: None,
-        action,
-        requires: vec![],
-        confirm: None,
-        timeout: None,
-        site: None,
-    }
-}
+mod common;
+use common::{cond, step, t0};
 
 fn test_plan() -> Plan {
     let site = |label: &str, url: &str| Site {

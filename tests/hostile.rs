@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
 use drcockpit::app::observe::{SectionHealth, section_health, split_brain};
@@ -20,28 +20,13 @@ use drcockpit::clients::dns::DnsError;
 use drcockpit::clients::dns::query::{NsAnswer, NsResult, ZoneView};
 use drcockpit::clients::postgres::{Lsn, ServerStatus, WalReceiver};
 use drcockpit::clients::registry::Manifest;
-use drcockpit::plan::{self, DatabaseConfig, LoadOptions, Plan, SiteId, Value};
+use drcockpit::plan::{DatabaseConfig, SiteId, Value};
 use drcockpit::probes::database::{Upstream, assess};
 use drcockpit::probes::images::{ImageRow, ImageTarget, Lookup, dr_reading};
 use drcockpit::sim::hostile::{ELSEWHERE, Lie, schedule};
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0)
-        .single()
-        .expect("t0")
-}
-
-fn demo_plan(sim_url: &str) -> Plan {
-    plan::load_str(
-        plan::DEMO_PLAN,
-        "demo.toml",
-        &LoadOptions {
-            sim_url: Some(sim_url.into()),
-            run_commands: false,
-        },
-    )
-    .expect("demo plan")
-}
+mod common;
+use common::{demo_plan_at as demo_plan, t0_outage as t0};
 
 fn state(now: DateTime<Utc>) -> State {
     let op = Operator {

@@ -20,6 +20,9 @@ use drcockpit::sim::registry::{PASSWORD, RegistryWorld, digest_of};
 use drcockpit::sim::{Family, Scenario, SimOptions, SimState};
 use drcockpit::steps::{self, StepContext};
 
+mod common;
+use common::free_port;
+
 const REGISTRY: &str = "/usr/bin/docker-registry";
 const USER: &str = "tester";
 const PASS: &str = "s3cret-registry-pass";
@@ -50,11 +53,6 @@ fn require_tools() {
         "the registry integration tests need Debian's docker-registry, htpasswd and openssl: missing {}. Run scripts/install-test-deps.sh (as root) to install them.",
         missing.join(", ")
     );
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
 }
 
 /// A docker-registry on loopback with htpasswd auth and its own storage; killed on drop.

@@ -6,18 +6,12 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use drcockpit::runtime::init::{InitError, InitOptions, NoPicker, Picker, run};
-use drcockpit::sim::qovery::{QoveryWorld, ids, routes};
+use drcockpit::sim::qovery::{QoveryWorld, ids};
+
+mod common;
 
 async fn serve() -> String {
-    let world = Arc::new(QoveryWorld::new("all-good", 7));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, routes(world)).await;
-    });
-    format!("http://{addr}")
+    common::qovery::serve(Arc::new(QoveryWorld::new("all-good", 7))).await
 }
 
 /// The process environment `init` sees: the simulator's URL and a token it accepts.

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use drcockpit::journal::lock::{Lock, LockError};
 use drcockpit::journal::paths::{self, SessionSummary};
 use drcockpit::journal::read;
@@ -15,11 +14,8 @@ use drcockpit::journal::writer::{JournalWriter, spawn_writer};
 use drcockpit::journal::{Event, PreflightCheck, Record, StepInfo};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0)
-        .single()
-        .expect("valid time")
-}
+mod common;
+use common::t0_journal as t0;
 
 fn rec(seq: u64, secs: i64, operator: &str, event: Event) -> Record {
     Record {

@@ -23,6 +23,9 @@ use drcockpit::plan::{
     Strategy, Value,
 };
 use drcockpit::probes::{self, ProbeKey};
+
+mod common;
+use common::{free_port, serve};
 use drcockpit::steps::{self, StepContext};
 
 // ---------------------------------------------------------------------------------------------
@@ -74,11 +77,6 @@ fn run(mut c: Command, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 struct Pg {
@@ -1090,17 +1088,6 @@ async fn tls_follows_sslmode() {
 
 use drcockpit::sim::prometheus::DbWorld;
 use drcockpit::sim::scaleway::{self as scw_sim, ScalewayState};
-
-async fn serve(router: axum::Router) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(l, router).await;
-    });
-    format!("http://{addr}")
-}
 
 fn prom_db(url: &str, site: &str) -> DatabaseConfig {
     DatabaseConfig {

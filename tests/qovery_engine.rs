@@ -10,52 +10,15 @@ use drcockpit::app::{Effect, Mode, Msg, Operator, State, StepStatus, update};
 use drcockpit::clients::http::HttpClient;
 use drcockpit::journal::{Event, Record};
 use drcockpit::plan::raw::RawStep;
-use drcockpit::plan::{Plan, ProbeSettings, QoveryConfig, Site, Step, Strategy};
-use drcockpit::sim::qovery::{QoveryWorld, ids, routes};
+use drcockpit::plan::{Plan, Step};
+use drcockpit::sim::qovery::{QoveryWorld, ids};
 use drcockpit::steps::StepContext;
-use drcockpit::steps::qovery::{BuildInput, build};
 
-async fn serve(world: Arc<QoveryWorld>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, routes(world)).await;
-    });
-    format!("http://{addr}")
-}
+mod common;
+use common::qovery::serve;
 
 fn plan(url: &str) -> Plan {
-    let site = |label: &str, cluster: &str, env: &str| Site {
-        label: label.into(),
-        cluster: Some(cluster.into()),
-        environment: Some(env.into()),
-        ..Site::default()
-    };
-    let mut p = Plan {
-        name: "qovery engine test".into(),
-        strategy: Strategy::WarmStandby,
-        rto: Duration::from_secs(1800),
-        rpo: Duration::from_secs(300),
-        description: None,
-        source: "<test>".into(),
-        hash: "abc".into(),
-        sites: [
-            site("Prod", ids::PROD_CLUSTER, ids::PROD_ENV),
-            site("DR", ids::DR_CLUSTER, ids::DR_ENV),
-        ],
-        qovery: Some(QoveryConfig {
-            api_url: url.into(),
-            token: ids::DEMO_TOKEN.into(),
-            auth_scheme: None,
-            organization: ids::ORG.into(),
-        }),
-        images: None,
-        dns: None,
-        probes: ProbeSettings::default(),
-        steps: vec![],
-    };
+    let mut p = common::qovery::plan("qovery engine test", url);
     let raw: RawStep = toml::from_str(
         r#"
 id = "deploy-dr"
@@ -66,17 +29,7 @@ interval = "100ms"
 "#,
     )
     .expect("step toml");
-    let mut identity = |_: &'static str, v: &str| Ok::<String, String>(v.to_string());
-    let action = build(
-        &raw.kind,
-        &raw,
-        &mut BuildInput {
-            sites: &p.sites,
-            qovery: p.qovery.as_ref(),
-            resolve: &mut identity,
-        },
-    )
-    .expect("builds");
+    let action = common::qovery::build_step(&p, &raw);
     p.steps.push(Step {
         id: raw.id.clone(),
         title: raw.title.clone(),

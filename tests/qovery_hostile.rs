@@ -13,22 +13,13 @@ use drcockpit::clients::qovery::follow::{
     Expectation, Goal, Observation, ServiceObservation, Verdict, verdict,
 };
 use drcockpit::plan::raw::RawStep;
-use drcockpit::plan::{Plan, ProbeSettings, QoveryConfig, Site, StepAction, Strategy};
-use drcockpit::sim::qovery::{FieldOrder, QoveryWorld, ids, routes};
+use drcockpit::plan::{Plan, StepAction};
+use drcockpit::sim::qovery::{FieldOrder, QoveryWorld, ids};
 use drcockpit::steps::StepContext;
-use drcockpit::steps::qovery::{BuildInput, build};
 use proptest::prelude::*;
 
-async fn serve(world: Arc<QoveryWorld>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, routes(world)).await;
-    });
-    format!("http://{addr}")
-}
+mod common;
+use common::qovery::serve;
 
 /// A hostile world answering every deployment's fields in `order`, lagging 250 ms behind.
 async fn hostile(order: FieldOrder) -> (Arc<QoveryWorld>, String) {
@@ -45,35 +36,7 @@ async fn hostile(order: FieldOrder) -> (Arc<QoveryWorld>, String) {
 }
 
 fn plan(url: &str) -> Plan {
-    let site = |label: &str, cluster: &str, env: &str| Site {
-        label: label.into(),
-        cluster: Some(cluster.into()),
-        environment: Some(env.into()),
-        ..Site::default()
-    };
-    Plan {
-        name: "hostile qovery test".into(),
-        strategy: Strategy::WarmStandby,
-        rto: Duration::from_secs(1800),
-        rpo: Duration::from_secs(300),
-        description: None,
-        source: "<test>".into(),
-        hash: "abc".into(),
-        sites: [
-            site("Prod", ids::PROD_CLUSTER, ids::PROD_ENV),
-            site("DR", ids::DR_CLUSTER, ids::DR_ENV),
-        ],
-        qovery: Some(QoveryConfig {
-            api_url: url.into(),
-            token: ids::DEMO_TOKEN.into(),
-            auth_scheme: None,
-            organization: ids::ORG.into(),
-        }),
-        images: None,
-        dns: None,
-        probes: ProbeSettings::default(),
-        steps: vec![],
-    }
+    common::qovery::plan("hostile qovery test", url)
 }
 
 fn step(p: &Plan, kind: &str, extra: &str) -> StepAction {
@@ -86,17 +49,7 @@ fn step(p: &Plan, kind: &str, extra: &str) -> StepAction {
         "id = \"s\"\ntitle = \"t\"\nkind = \"{kind}\"\nsite = \"dr\"\n{interval}{extra}"
     ))
     .expect("valid step TOML");
-    let mut identity = |_: &'static str, s: &str| Ok::<String, String>(s.to_string());
-    build(
-        &r.kind,
-        &r,
-        &mut BuildInput {
-            sites: &p.sites,
-            qovery: p.qovery.as_ref(),
-            resolve: &mut identity,
-        },
-    )
-    .expect("step builds")
+    common::qovery::build_step(p, &r)
 }
 
 struct Run {

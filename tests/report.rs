@@ -6,9 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
 use drcockpit::journal::report::{self, ReportModel, Verdict};
 use drcockpit::journal::{Event, Record, StepInfo};
+
+mod common;
+use common::t0_journal as t0;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -345,12 +347,6 @@ fn secrets_are_redacted_in_every_format() {
 }
 
 // ---------------------------------------------------------------- arithmetic
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0)
-        .single()
-        .expect("valid time")
-}
 
 struct B {
     recs: Vec<Record>,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drcockpit::app::{
     Effect, Level, Mode, Msg, Observation, Operator, OutputLine, ProbeError, Reading, Section,
@@ -17,30 +17,11 @@ use drcockpit::ui::{self, Theme, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+mod common;
+use common::screen::{render, text};
+use common::{cond, t0, titled_step as step};
+
 const SECRET: &str = "s3cr3t-T0KEN-do-not-show";
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-fn cond(s: &str) -> Condition {
-    Condition::parse(s).unwrap_or_else(|e| panic!("test condition {s}: {e}"))
-}
-
-fn step(id: &str, title: &str, action: StepAction) -> Step {
-    Step {
-        id: id.into(),
-        title: title.into(),
-        description: None,
-        action,
-        requires: vec![],
-        confirm: None,
-        timeout: None,
-        site: None,
-    }
-}
 
 fn test_plan() -> Plan {
     drcockpit::redact::register(SECRET, "env:SLACK_TOKEN");
@@ -306,34 +287,6 @@ impl Harness {
         });
         self.pass(4);
     }
-}
-
-fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::builtin("dark").unwrap_or_default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    term.draw(|f| ui::draw(f, state, &View::new(&theme, None)))
-        .expect("draw");
-    term
-}
-
-/// The screen's text, one line per row (wide characters once).
-fn text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let s = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(s).saturating_sub(1);
-            out.push_str(s);
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn snap(name: &str, state: &State) {

@@ -5,37 +5,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
 use drcockpit::app::observe::{SPLIT_BRAIN, SectionHealth, section_health};
 use drcockpit::app::{
     Level, Mode, Msg, Observation, Operator, ProbeError, Reading, Section, State, Verdict, update,
 };
 use drcockpit::clients::dns::DnsError;
 use drcockpit::clients::dns::query::{NsAnswer, NsResult, ZoneView};
-use drcockpit::plan::{self, LoadOptions, Plan, SiteId, Value};
+use drcockpit::plan::{Plan, SiteId, Value};
 use drcockpit::runtime::status;
-use drcockpit::ui::theme::Theme;
-use drcockpit::ui::{self, View};
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0)
-        .single()
-        .expect("t0")
-}
+mod common;
+use common::screen::{render, text};
+use common::t0_outage as t0;
 
 fn demo_plan() -> Plan {
-    plan::load_str(
-        plan::DEMO_PLAN,
-        "demo.toml",
-        &LoadOptions {
-            sim_url: Some("http://127.0.0.1:7400".into()),
-            run_commands: false,
-        },
-    )
-    .expect("demo plan")
+    common::demo_plan_at("http://127.0.0.1:7400")
 }
 
 fn state() -> State {
@@ -151,26 +135,7 @@ fn zone(answers: &[Result<&str, ()>]) -> ZoneView {
 }
 
 fn screen(st: &State, w: u16, h: u16) -> String {
-    let theme = Theme::builtin("dark").unwrap_or_default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    term.draw(|f| ui::draw(f, st, &View::new(&theme, None)))
-        .expect("draw");
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let s = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(s).saturating_sub(1);
-            out.push_str(s);
-        }
-        out.push('\n');
-    }
-    out
+    text(&render(st, w, h))
 }
 
 fn set_dns(st: &mut State, answers: &[Result<&str, ()>]) {

@@ -6,6 +6,7 @@
 //! control endpoints (`GET /_sim`, `POST /_sim/scenario/{name}`) and the plain-text 404/405
 //! answers are added by [`build_router`].
 
+pub mod big;
 pub mod dns;
 pub mod hostile;
 pub mod prometheus;
@@ -107,6 +108,7 @@ pub fn scenario_names() -> &'static [&'static str] {
         "flaky-api",
         "image-missing",
         "hostile",
+        "big",
     ]
 }
 
@@ -166,7 +168,7 @@ fn qovery_family(state: &SimState) -> Family {
             }
         });
     }
-    let mut f = Family::new("qovery", qovery::routes(world));
+    let mut f = Family::new("qovery", big::scaled(qovery::routes(world), state.clone()));
     for e in qovery::QoveryWorld::endpoints() {
         f = f.endpoint(e);
     }

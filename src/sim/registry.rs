@@ -132,7 +132,8 @@ impl RegistryWorld {
             _ => return None,
         };
         let svc = repository.strip_prefix(ns)?.strip_prefix('/')?;
-        if !SERVICES.contains(&svc) || !TAGS.contains(&tag) {
+        let big = self.scenario() == Scenario::Big && super::big::is_big_service(svc);
+        if !(SERVICES.contains(&svc) || big) || !TAGS.contains(&tag) {
             return None;
         }
         if site == "dr"

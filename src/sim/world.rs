@@ -27,6 +27,9 @@ pub enum Scenario {
     /// lies one after another (see `sim::hostile`) and out-of-order, contradictory, stalled or
     /// late Qovery status fields (see `sim::qovery`).
     Hostile,
+    /// Like `all-good`, at scale: 500 container services in each Qovery environment and 500
+    /// images in each registry (see `sim::big`).
+    Big,
 }
 
 /// How long after `region-outage` starts production goes down.
@@ -38,12 +41,13 @@ pub const UPSTREAM_DOWN_BODY: &str =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::AllGood,
         Scenario::RegionOutage,
         Scenario::FlakyApi,
         Scenario::ImageMissing,
         Scenario::Hostile,
+        Scenario::Big,
     ];
 
     /// The name used on the command line and in `POST /_sim/scenario/{name}`.
@@ -54,6 +58,7 @@ impl Scenario {
             Scenario::FlakyApi => "flaky-api",
             Scenario::ImageMissing => "image-missing",
             Scenario::Hostile => "hostile",
+            Scenario::Big => "big",
         }
     }
 
@@ -72,6 +77,9 @@ impl Scenario {
             }
             Scenario::Hostile => {
                 "a world that lies: records pointing elsewhere, split brain, a primary dying mid-write, wrong digests, skewed clocks, late answers, out-of-order and stalled Qovery deployments (seeded)"
+            }
+            Scenario::Big => {
+                "everything is up, at scale: 500 services in each Qovery environment, 500 images in each registry"
             }
         }
     }

@@ -18,7 +18,7 @@ use super::StepContext;
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
     QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest, VariableScope,
-    encode, follow,
+    changes, encode, follow,
 };
 use crate::journal::PreflightCheck;
 use crate::plan::raw::RawStep;
@@ -1069,6 +1069,7 @@ async fn follow(
     let mut logged: BTreeSet<String> = BTreeSet::new();
     let mut last_env: Option<(State, State)> = None;
     let mut last_svc: BTreeMap<String, State> = BTreeMap::new();
+    let mut batcher = changes::Batcher::new();
     let mut failures = 0u32;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     loop {
@@ -1129,25 +1130,20 @@ async fn follow(
             in_scope.len(),
             targets[0].as_str().to_lowercase()
         );
+        // Grouped per second when many services move at once (`clients::qovery::changes`).
+        let mut moved = Vec::new();
         for (_, svc) in s.services() {
             let prev = last_svc.get(&svc.id);
             if prev != Some(&svc.state) {
-                let name = name_of(&svc.id);
-                let line = match prev {
-                    Some(p) => format!("  {name}: {p} → {} {progress}", svc.state),
-                    None => format!("  {name}: {} {progress}", svc.state),
-                };
-                ctx.emit(
-                    if svc.state.is_failing() {
-                        "stderr"
-                    } else {
-                        "info"
-                    },
-                    line,
-                );
+                moved.push(changes::Change {
+                    name: name_of(&svc.id),
+                    from: prev.cloned(),
+                    to: svc.state.clone(),
+                });
                 last_svc.insert(svc.id.clone(), svc.state.clone());
             }
         }
+        let mut lines = batcher.push(moved, Instant::now(), &progress);
         // The request's own status: a value that cannot be the previous deployment's. Read once
         // the environment looks finished (it is what confirms the end).
         let request_status = match rid {
@@ -1165,7 +1161,14 @@ async fn follow(
             history.push(obs);
         }
         let took = crate::plan::units::fmt_duration(started.elapsed());
-        match follow::verdict(&expect, &history) {
+        let verdict = follow::verdict(&expect, &history);
+        if !matches!(verdict, follow::Verdict::Running(_)) {
+            lines.extend(batcher.flush(Instant::now(), &progress));
+        }
+        for l in lines {
+            ctx.emit(if l.failing { "stderr" } else { "info" }, l.text);
+        }
+        match verdict {
             follow::Verdict::Running(None) => {}
             follow::Verdict::Running(Some(why)) => {
                 if logged.insert(why.clone()) {

@@ -6,6 +6,7 @@
 //! Paths and fields come from `../shared/reference/qovery-openapi.yaml`; [`ENDPOINTS`] lists every
 //! method and path this client calls (a test checks them against the spec).
 
+pub mod changes;
 pub mod follow;
 pub mod types;
 
