@@ -32,7 +32,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn demo_plan(sim_url: &str) -> Plan {
-    plan::load_str(
+    drcockpit::steps::load_str(
         plan::DEMO_PLAN,
         "demo.toml",
         &LoadOptions {

@@ -27,7 +27,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn demo_plan() -> Plan {
-    plan::load_str(
+    drcockpit::steps::load_str(
         plan::DEMO_PLAN,
         "demo.toml",
         &LoadOptions {

@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use futures::future::BoxFuture;
+
 use super::StepContext;
+use super::registry::StepKind;
 use crate::clients::dns::query::{NsAnswer, ZoneView, observe_config};
 use crate::clients::dns::{Provider, SwitchOutcome, matches_target};
 use crate::clients::http::RequestSpec;
 use crate::journal::PreflightCheck;
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::{fmt_duration, parse_duration};
 use crate::plan::{DnsAction, DnsConfig, DnsOp, Site, SiteId, StepAction};
@@ -632,5 +636,83 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
             "{summary}; caches may hold the old answer until {}",
             until.format("%H:%M:%S UTC")
         ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `dns.switch` and `dns.verify` kinds
+
+/// The keys `dns.switch` takes besides the common ones.
+pub const SWITCH_KEYS: &[&str] = &["ttl", "timeout"];
+/// The keys `dns.verify` takes besides the common ones.
+pub const VERIFY_KEYS: &[&str] = &["interval", "timeout", "countdown"];
+
+/// `dns.switch` / `dns.verify`.
+pub struct Dns;
+
+impl StepKind for Dns {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        // Durations first, so a bad one points at its own value.
+        let interval = s.duration("interval", &s.raw().interval)?;
+        let timeout = s.duration("timeout", &s.raw().timeout)?;
+        if let Some(d) = interval {
+            s.positive("interval", d)?;
+        }
+        if let Some(d) = timeout {
+            s.positive("timeout", d)?;
+        }
+        let kind = s.kind().to_string();
+        let action = build(&kind, s.raw(), s.dns(), s.sites())
+            .map_err(|e| s.error("site", &e, vec![], None))?;
+        Ok(Built {
+            action,
+            // dns.verify's `timeout` is how long it waits (inside the action).
+            timeout: if kind == "dns.switch" { timeout } else { None },
+        })
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Dns(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Dns(a) => is_mutating(a),
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Dns(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Dns(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Dns(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
+    }
+    fn schema(&self) -> serde_json::Value {
+        serde_json::json!({ "required": ["site"] })
     }
 }

@@ -12,14 +12,18 @@
 
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
+
 use super::StepContext;
+use super::registry::StepKind;
 use crate::clients::postgres::{
     self, ConnectOptions, Lsn, PgTarget, READ_ONLY_SQL_TRANSACTION, RecoveryFacts, TERMINATE_SQL,
 };
 use crate::journal::PreflightCheck;
-use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::fmt_bytes;
+pub use crate::plan::{Fence, PostgresStep, Promote};
 use crate::plan::{Plan, SiteId, StepAction};
 use crate::probes::database::{Upstream, receiver_end, upstream_position};
 
@@ -28,43 +32,6 @@ pub const EVIDENCE_STREAM: &str = "evidence:rpo";
 
 /// Plan keys the postgres.* kinds use (besides the common ones).
 pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions", "timeout"];
-
-#[derive(Debug, Clone)]
-pub enum PostgresStep {
-    Promote(Promote),
-    Fence(Fence),
-}
-
-/// Promote the standby of `site` (its `database.postgres`). The other site's server, when
-/// configured, gives the lag at promotion (RPO evidence).
-#[derive(Debug, Clone)]
-pub struct Promote {
-    pub site: SiteId,
-    /// `pg_promote(true, wait_seconds)`.
-    pub wait_seconds: u32,
-}
-
-/// Fence the old primary of `site` (its `database.postgres`).
-#[derive(Debug, Clone)]
-pub struct Fence {
-    pub site: SiteId,
-    pub terminate_sessions: bool,
-}
-
-impl PostgresStep {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            PostgresStep::Promote(_) => "postgres.promote",
-            PostgresStep::Fence(_) => "postgres.fence",
-        }
-    }
-    pub fn site(&self) -> SiteId {
-        match self {
-            PostgresStep::Promote(p) => p.site,
-            PostgresStep::Fence(f) => f.site,
-        }
-    }
-}
 
 fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, String)> {
     match raw.site.as_deref().map(str::trim) {
@@ -124,19 +91,10 @@ pub fn build(kind: &str, raw: &RawStep) -> Result<StepAction, String> {
         .map_err(|(_, m)| m)
 }
 
-/// The loader's kind specs for this family (add to `load::FAMILIES`).
-pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "postgres.promote",
-        keys: &["wait_seconds", "timeout"],
-        build: build_spec,
-    },
-    KindSpec {
-        name: "postgres.fence",
-        keys: &["terminate_sessions", "timeout"],
-        build: build_spec,
-    },
-];
+/// The keys `postgres.promote` takes besides the common ones.
+pub const PROMOTE_KEYS: &[&str] = &["wait_seconds", "timeout"];
+/// The keys `postgres.fence` takes besides the common ones.
+pub const FENCE_KEYS: &[&str] = &["terminate_sessions", "timeout"];
 
 fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let kind = s.kind().to_string();
@@ -239,7 +197,7 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
     }
 }
 
-pub fn timeout(step: &PostgresStep) -> Duration {
+pub fn default_timeout(step: &PostgresStep) -> Duration {
     match step {
         PostgresStep::Promote(p) => Duration::from_secs(u64::from(p.wait_seconds) + 60),
         PostgresStep::Fence(_) => Duration::from_secs(60),
@@ -670,4 +628,55 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
 
 fn opt(l: Option<Lsn>) -> String {
     l.map(|l| l.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// `postgres.promote` / `postgres.fence`.
+pub struct Postgres;
+
+impl StepKind for Postgres {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(s)
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Postgres(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Postgres(_) => true,
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Postgres(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Postgres(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Postgres(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
+    }
 }

@@ -14,13 +14,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
+
 use super::StepContext;
+use super::registry::StepKind;
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
     QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest, VariableScope,
     encode, follow,
 };
 use crate::journal::PreflightCheck;
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::{QoveryConfig, QoveryOp, QoveryStep, QoveryVariable, Site, SiteId, StepAction};
 
@@ -46,43 +50,36 @@ pub const KINDS: &[&str] = &[
     "qovery.set_variables",
 ];
 
-/// The keys each kind takes besides the loader's common ones (`id`, `title`, `kind`,
-/// `description`, `requires`, `confirm`, `site`). `timeout` is the step's overall timeout.
+/// The keys of `qovery.deploy`, `qovery.redeploy` and `qovery.stop` besides the loader's common
+/// ones (`id`, `title`, `kind`, `description`, `requires`, `confirm`, `site`). `timeout` is the
+/// step's overall timeout.
+pub const ACTION_KEYS: &[&str] = &["environment", "wait", "wait_if_busy", "interval", "timeout"];
+/// The keys of `qovery.deploy_services`.
+pub const SERVICES_KEYS: &[&str] = &[
+    "environment",
+    "services",
+    "tag",
+    "wait",
+    "wait_if_busy",
+    "interval",
+    "timeout",
+];
+/// The keys of `qovery.set_variables`.
+pub const VARIABLES_KEYS: &[&str] = &[
+    "environment",
+    "variables",
+    "secrets",
+    "create_missing",
+    "timeout",
+];
+
+/// The keys each kind takes.
 pub const KIND_KEYS: &[(&str, &[&str])] = &[
-    (
-        "qovery.deploy",
-        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
-    ),
-    (
-        "qovery.redeploy",
-        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
-    ),
-    (
-        "qovery.stop",
-        &["environment", "wait", "wait_if_busy", "interval", "timeout"],
-    ),
-    (
-        "qovery.deploy_services",
-        &[
-            "environment",
-            "services",
-            "tag",
-            "wait",
-            "wait_if_busy",
-            "interval",
-            "timeout",
-        ],
-    ),
-    (
-        "qovery.set_variables",
-        &[
-            "environment",
-            "variables",
-            "secrets",
-            "create_missing",
-            "timeout",
-        ],
-    ),
+    ("qovery.deploy", ACTION_KEYS),
+    ("qovery.redeploy", ACTION_KEYS),
+    ("qovery.stop", ACTION_KEYS),
+    ("qovery.deploy_services", SERVICES_KEYS),
+    ("qovery.set_variables", VARIABLES_KEYS),
 ];
 
 /// A step that cannot be built: the key to point at (`kind` when it is about the step as a
@@ -1369,5 +1366,78 @@ fn request(v: &QoveryVariable) -> VariableRequest {
         key: v.key.clone(),
         value: v.value.clone(),
         description: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `qovery.*` kinds
+
+/// `qovery.deploy`, `redeploy`, `stop`, `deploy_services`, `set_variables`.
+pub struct Qovery;
+
+impl StepKind for Qovery {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let timeout = s.duration("timeout", &s.raw().timeout)?;
+        let sites = s.sites().clone();
+        let qovery = s.qovery().cloned();
+        let raw = s.raw();
+        let kind = s.kind().to_string();
+        // Messages without the step's id: the error built from them below names the step once.
+        let mut resolve = |key: &'static str, v: &str| s.resolve_quiet(key, v);
+        let r = build_keyed(
+            &kind,
+            raw,
+            &mut BuildInput {
+                sites: &sites,
+                qovery: qovery.as_ref(),
+                resolve: &mut resolve,
+            },
+        );
+        match r {
+            Ok(action) => Ok(Built { action, timeout }),
+            Err(e) => Err(s.error(e.key, &e.message, vec![], None)),
+        }
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Qovery(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Qovery(_) => true,
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Qovery(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Qovery(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Qovery(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
     }
 }
