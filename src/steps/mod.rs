@@ -13,6 +13,8 @@ pub mod qovery;
 pub mod registry;
 pub mod scaleway;
 pub mod schema;
+#[cfg(test)]
+mod test_noop;
 
 pub use registry::{
     Role, kind_of, known_kinds, load_checking, load_file, load_file_with_notes, load_str,

@@ -118,6 +118,7 @@ pub const KINDS: &[Kind] = &[
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),
     Kind::new("qovery.set_image", images::KEYS, None, &images::SetImageKind),
+    #[cfg(test)] Kind::new("test.noop", &["timeout"], None, &super::test_noop::Noop),
 ];
 
 /// The kind named `name`.
