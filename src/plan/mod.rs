@@ -459,6 +459,19 @@ pub struct DnsAction {
     pub wait: Duration,
     /// verify: count down the old TTL after every nameserver answers the new target.
     pub countdown: bool,
+    /// verify: what the `dns.switch` before it set, from the journal (the runtime fills it in
+    /// when it runs the step, so a resumed cockpit has it too).
+    pub switched: Option<SwitchMark>,
+}
+
+/// What a `dns.switch` left for `dns.verify` and the DNS panel: the TTL resolvers may still
+/// hold, and when every nameserver first answered the new target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SwitchMark {
+    pub target: String,
+    pub old_ttl: Option<u32>,
+    pub switched_at: chrono::DateTime<chrono::Utc>,
+    pub converged_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A `postgres.*` step (see `crate::steps::postgres`).

@@ -103,6 +103,7 @@ pub fn build(
         interval,
         wait,
         countdown: raw.countdown.unwrap_or(true),
+        switched: None,
     }))
 }
 
@@ -349,16 +350,41 @@ pub async fn run(a: &DnsAction, ctx: &StepContext) -> Result<String, String> {
     }
 }
 
-/// What a switch left for `dns.verify` and the DNS panel: the TTL resolvers may still hold, and
-/// when every nameserver first answered the new target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SwitchMark {
-    pub target: String,
-    pub old_ttl: Option<u32>,
-    pub switched_at: DateTime<Utc>,
-    pub converged_at: Option<DateTime<Utc>>,
+pub use crate::plan::SwitchMark;
+
+/// The output stream on which `dns.switch` records what it set (JSON of a [`SwitchMark`] with
+/// the record's name). The journal keeps it, so `dns.verify` finds it after `--resume`.
+pub const EVIDENCE_STREAM: &str = "evidence:dns";
+
+/// The JSON `dns.switch` records on [`EVIDENCE_STREAM`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Evidence {
+    record: String,
+    #[serde(flatten)]
+    mark: SwitchMark,
 }
 
+/// What a `dns.switch` of `record` recorded, from a step's journaled output (the last one wins).
+pub fn mark_from_journal<'a>(
+    record: &str,
+    outputs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<SwitchMark> {
+    let fqdn = crate::clients::dns::fqdn(record);
+    outputs
+        .into_iter()
+        .filter(|(stream, _)| *stream == EVIDENCE_STREAM)
+        .filter_map(|(_, text)| serde_json::from_str::<Evidence>(text).ok())
+        .filter(|e| crate::clients::dns::fqdn(&e.record) == fqdn)
+        .last()
+        .map(|e| e.mark)
+}
+
+/// Forget every switch this process saw (what a new process, e.g. one resuming, starts with).
+pub fn forget_switch_marks() {
+    MARKS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// What this process saw, for the DNS panel (`caches_left`): `dns.verify` reads the journal's.
 static MARKS: LazyLock<Mutex<HashMap<String, SwitchMark>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -428,14 +454,20 @@ async fn run_switch(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
                 .map(|b| format!("{} ({})", b.show(), site_of(a, &b.values)))
                 .unwrap_or_else(|| "(no record)".into());
             ctx.info(note);
-            set_mark(&c.record, |m| {
-                *m = Some(SwitchMark {
-                    target: a.target.clone(),
-                    old_ttl: before.as_ref().and_then(|b| b.ttl),
-                    switched_at: Utc::now(),
-                    converged_at: None,
-                })
-            });
+            let mark = SwitchMark {
+                target: a.target.clone(),
+                old_ttl: before.as_ref().and_then(|b| b.ttl),
+                switched_at: Utc::now(),
+                converged_at: None,
+            };
+            let evidence = Evidence {
+                record: c.record.clone(),
+                mark: mark.clone(),
+            };
+            if let Ok(json) = serde_json::to_string(&evidence) {
+                ctx.emit(EVIDENCE_STREAM, json);
+            }
+            set_mark(&c.record, |m| *m = Some(mark));
             let msg = format!(
                 "{}: {before_text} → {} ({})",
                 c.record,
@@ -539,7 +571,13 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
         return Ok(msg);
     }
     let started = Instant::now();
-    let mark = switch_mark(&c.record).filter(|m| m.target == a.target);
+    // What the switch set, from the journal (so a resumed cockpit has it too), else from what
+    // this process saw.
+    let mark = a
+        .switched
+        .clone()
+        .or_else(|| switch_mark(&c.record))
+        .filter(|m| m.target == a.target);
     let mut last_report = String::new();
     let mut tries = 0u32;
     let view = loop {
@@ -714,5 +752,12 @@ impl StepKind for Dns {
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["site"] })
+    }
+    fn hand_off(&self, action: &mut StepAction, outputs: &[(&str, &str)]) {
+        if let StepAction::Dns(a) = action
+            && a.op == DnsOp::Verify
+        {
+            a.switched = mark_from_journal(&a.config.record, outputs.iter().copied());
+        }
     }
 }

@@ -116,6 +116,15 @@ pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String
     }
 }
 
+/// Give a step what earlier steps handed over through the journal (`(stream, text)` of their
+/// output lines, oldest first) before it runs. The runtime calls this with the journal-derived
+/// state, so what one step hands to another survives `--resume`.
+pub fn hand_off(action: &mut StepAction, outputs: &[(&str, &str)]) {
+    if let Some(k) = kind_of(action) {
+        k.imp.hand_off(action, outputs);
+    }
+}
+
 /// The overall timeout for running a step, from the plan or the kind's default.
 pub fn timeout_of(step: &crate::plan::Step) -> Duration {
     if let Some(t) = step.timeout {

@@ -62,6 +62,11 @@ pub trait StepKind: Sync {
         action: &'a StepAction,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>>;
+    /// Take what earlier steps handed over through the journal (their output lines, as
+    /// `(stream, text)`, oldest first) before the step runs: e.g. `dns.verify` reads what
+    /// `dns.switch` set. The runtime calls it with the journal-derived state, so `--resume` keeps
+    /// it.
+    fn hand_off(&self, _action: &mut StepAction, _outputs: &[(&str, &str)]) {}
     /// What the kind's branch of the JSON schema adds to the keys' own schemas (enums,
     /// required keys): merged into the branch's `then`.
     fn schema(&self) -> serde_json::Value {
