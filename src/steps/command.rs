@@ -22,8 +22,8 @@ use tokio::process::Command;
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, Seg, StepCx};
 use crate::plan::{CommandSpec, StepAction};
@@ -321,7 +321,7 @@ impl Drop for DoneOnDrop {
 }
 
 /// Emit a stream line by line until it ends (pipe) or the step is done and the file is read.
-async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: &'static str) {
+async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: Stream) {
     match source {
         Source::Pipe(p) => {
             let mut lines = BufReader::new(p).lines();
@@ -438,8 +438,10 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
     });
     let done = Arc::new(AtomicBool::new(false));
     let done_guard = DoneOnDrop(done.clone());
-    let out_task = out_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stdout")));
-    let err_task = err_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stderr")));
+    let out_task =
+        out_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), Stream::Stdout)));
+    let err_task =
+        err_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), Stream::Stderr)));
     let status = child
         .wait()
         .await

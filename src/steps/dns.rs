@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::dns::query::{NsAnswer, ZoneView, observe_config};
 use crate::clients::dns::{Provider, SwitchOutcome, matches_target};
 use crate::clients::http::RequestSpec;
@@ -354,7 +354,8 @@ pub use crate::plan::SwitchMark;
 
 /// The output stream on which `dns.switch` records what it set (JSON of a [`SwitchMark`] with
 /// the record's name). The journal keeps it, so `dns.verify` finds it after `--resume`.
-pub const EVIDENCE_STREAM: &str = "evidence:dns";
+pub const EVIDENCE_STREAM: &str = Stream::DnsEvidence.as_str();
+const EVIDENCE: Stream = Stream::DnsEvidence;
 
 /// The JSON `dns.switch` records on [`EVIDENCE_STREAM`].
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -465,7 +466,7 @@ async fn run_switch(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
                 mark: mark.clone(),
             };
             if let Ok(json) = serde_json::to_string(&evidence) {
-                ctx.emit(EVIDENCE_STREAM, json);
+                ctx.emit(EVIDENCE, json);
             }
             set_mark(&c.record, |m| *m = Some(mark));
             let msg = format!(
@@ -479,7 +480,7 @@ async fn run_switch(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
         }
         Err(e) => {
             let msg = e.redacted();
-            ctx.emit("stderr", msg.clone());
+            ctx.emit(Stream::Stderr, msg.clone());
             Err(msg)
         }
     }
@@ -596,7 +597,7 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
             .join("; ");
         if report != last_report {
             ctx.emit(
-                "stderr",
+                Stream::Stderr,
                 format!(
                     "waiting for {} of {} nameservers: {report}",
                     lag.len(),

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::http::{HttpClient, RequestSpec};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, Seg, StepCx, suggest};
@@ -132,7 +132,7 @@ pub async fn run_check(c: &HttpCheck, ctx: &StepContext) -> Result<String, Strin
             }
             Err(e) => format!("GET {} ✗ {e}", c.url),
         };
-        ctx.emit("stderr", verdict.clone());
+        ctx.emit(Stream::Stderr, verdict.clone());
         if Instant::now() + c.interval >= deadline {
             return Err(format!("not healthy after {tries} tries: {verdict}"));
         }
@@ -172,7 +172,7 @@ pub async fn run_request(r: &HttpRequest, ctx: &StepContext) -> Result<String, S
             spec.method, spec.url, resp.status
         ))
     } else {
-        ctx.emit("stderr", line);
+        ctx.emit(Stream::Stderr, line);
         Err(format!(
             "{} {} answered {} (expected {:?})",
             spec.method, spec.url, resp.status, r.expect_status

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::qovery::{QoveryClient, QoverySettings, encode};
 use crate::journal::PreflightCheck;
 pub use crate::plan::SetImage;
@@ -552,7 +552,7 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
         ));
         ctx.info(format!("PUT {url}  {body}"));
         if let Err(e) = c.edit_container_json(&ct.id, &body).await {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             return Err(format!("PUT container {svc} failed: {e}{}", so_far()));
         }
         let back = c

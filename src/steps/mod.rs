@@ -59,9 +59,9 @@ impl StepContext {
     }
 
     /// Stream one line of output into the log and the journal.
-    pub fn emit(&self, stream: &str, text: impl Into<String>) {
+    pub fn emit(&self, stream: Stream, text: impl Into<String>) {
         let line = OutputLine {
-            stream: stream.into(),
+            stream: stream.as_str().into(),
             text: crate::redact::redact_string(text.into()),
         };
         let _ = self.out.send(Msg::StepOutput {
@@ -71,7 +71,46 @@ impl StepContext {
         });
     }
     pub fn info(&self, text: impl Into<String>) {
-        self.emit("info", text)
+        self.emit(Stream::Info, text)
+    }
+}
+
+/// Which stream a line of a step's output is on. The journal stores [`Stream::as_str`], the
+/// form old journals and report snapshots have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// What the step says it is doing.
+    Info,
+    /// A command's standard output.
+    Stdout,
+    /// A command's standard error, and a step's warnings and failures.
+    Stderr,
+    /// RPO evidence (JSON) from `postgres.promote`, read by the report.
+    RpoEvidence,
+    /// What `dns.switch` set (JSON), read back by `dns.verify` from the journal.
+    DnsEvidence,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 5] = [
+        Stream::Info,
+        Stream::Stdout,
+        Stream::Stderr,
+        Stream::RpoEvidence,
+        Stream::DnsEvidence,
+    ];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stream::Info => "info",
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::RpoEvidence => "evidence:rpo",
+            Stream::DnsEvidence => "evidence:dns",
+        }
+    }
+    /// The stream a journal names, if this build knows it.
+    pub fn parse(s: &str) -> Option<Stream> {
+        Stream::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::postgres::{
     self, ConnectOptions, Lsn, PgTarget, READ_ONLY_SQL_TRANSACTION, RecoveryFacts, TERMINATE_SQL,
 };
@@ -28,7 +28,8 @@ use crate::plan::{Plan, SiteId, StepAction};
 use crate::probes::database::{Upstream, receiver_end, upstream_position};
 
 /// The output stream carrying RPO evidence (JSON text) for the journal.
-pub const EVIDENCE_STREAM: &str = "evidence:rpo";
+pub const EVIDENCE_STREAM: &str = Stream::RpoEvidence.as_str();
+const EVIDENCE: Stream = Stream::RpoEvidence;
 
 /// Plan keys the postgres.* kinds use (besides the common ones).
 pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions", "timeout"];
@@ -463,7 +464,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
         );
     }
-    ctx.emit(EVIDENCE_STREAM, evidence.to_string());
+    ctx.emit(EVIDENCE, evidence.to_string());
     if measured.primary_live {
         ctx.info(format!(
             "RPO evidence: {} behind at promotion ({basis})",
@@ -471,7 +472,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         ));
     } else {
         ctx.emit(
-            "stderr",
+            Stream::Stderr,
             format!(
                 "RPO UNKNOWN: {basis}; standby received {} · replayed {}. To know the data loss: {}",
                 opt(facts.receive_lsn),
@@ -490,7 +491,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         )),
         Ok(false) => {
             ctx.emit(
-                "stderr",
+                Stream::Stderr,
                 "pg_promote returned false: re-checking pg_is_in_recovery()",
             );
             recheck(&s, ctx).await?;
@@ -505,7 +506,10 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             ));
         }
         Err(e) => {
-            ctx.emit("stderr", format!("pg_promote failed: {e}; re-checking"));
+            ctx.emit(
+                Stream::Stderr,
+                format!("pg_promote failed: {e}; re-checking"),
+            );
             if recheck(&s, ctx).await.is_err() {
                 return Err(format!("pg_promote failed: {e}"));
             }
@@ -556,7 +560,7 @@ async fn recheck(s: &postgres::PgSession, ctx: &StepContext) -> Result<(), Strin
                 return Ok(());
             }
             Ok((true, _)) => {}
-            Err(e) => ctx.emit("stderr", format!("re-check {}: {e}", i + 1)),
+            Err(e) => ctx.emit(Stream::Stderr, format!("re-check {}: {e}", i + 1)),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
     QoveryClient, QoveryError, QoverySettings, Secret, State, VariableRequest, VariableScope,
@@ -912,7 +912,7 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
             // A 409 means nothing was started, so sending again once the environment is idle is
             // safe; only done when the plan asks for it.
             Err(e) if e.is_conflict() && q.wait_if_busy => {
-                ctx.emit("stderr", e.to_string());
+                ctx.emit(Stream::Stderr, e.to_string());
                 ctx.info(format!(
                     "{env_name} is busy: waiting for the running operation to end, then sending again (wait_if_busy = true)"
                 ));
@@ -937,19 +937,19 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
         // A 2xx whose body could not be read: Qovery accepted the action all the same.
         Err(e @ QoveryError::Decode { .. }) => {
             ctx.emit(
-                "stderr",
+                Stream::Stderr,
                 format!("accepted, but the answer could not be read ({e}); following the environment anyway"),
             );
             None
         }
         Err(e) if e.is_conflict() => {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             return Err(format!(
                 "operation in progress on {env_name}: Qovery answered 409 to POST {method_path}; nothing was started. Wait for the running operation to finish (see the Env panel), then retry the step"
             ));
         }
         Err(e) if e.may_have_been_applied() => {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             return Err(format!(
                 "{} on {env_name}: {}; Qovery may or may not have started it. Check the environment's deployment status and history (Env panel, or GET {}) before retrying",
                 q.op.kind_name(),
@@ -964,7 +964,7 @@ async fn run_action(q: &QoveryStep, ctx: &StepContext, c: &QoveryClient) -> Resu
             ));
         }
         Err(e) => {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             return Err(format!(
                 "{} on {env_name} was refused, nothing was started: {}",
                 q.op.kind_name(),
@@ -1029,7 +1029,7 @@ async fn wait_until_idle(
                 match follow::verdict(&expect, std::slice::from_ref(&obs)) {
                     follow::Verdict::Succeeded => return Ok(obs.deployment_request_id),
                     follow::Verdict::Running(Some(why)) if logged.insert(why.clone()) => {
-                        ctx.emit("stderr", why);
+                        ctx.emit(Stream::Stderr, why);
                     }
                     _ => {}
                 }
@@ -1037,7 +1037,10 @@ async fn wait_until_idle(
             Err(e @ (QoveryError::Unauthorized { .. } | QoveryError::NotFound { .. })) => {
                 return Err(format!("cannot wait for {env_name} to be idle: {e}"));
             }
-            Err(e) => ctx.emit("stderr", format!("poll failed (will keep waiting): {e}")),
+            Err(e) => ctx.emit(
+                Stream::Stderr,
+                format!("poll failed (will keep waiting): {e}"),
+            ),
         }
     }
 }
@@ -1081,7 +1084,7 @@ async fn follow(
             Err(e) => {
                 failures += 1;
                 ctx.emit(
-                    "stderr",
+                    Stream::Stderr,
                     format!("poll {failures} failed (will keep following): {e}"),
                 );
                 continue;
@@ -1104,9 +1107,9 @@ async fn follow(
             };
             ctx.emit(
                 if env_now.1.is_error() {
-                    "stderr"
+                    Stream::Stderr
                 } else {
-                    "info"
+                    Stream::Info
                 },
                 line,
             );
@@ -1136,9 +1139,9 @@ async fn follow(
                 };
                 ctx.emit(
                     if svc.state.is_failing() {
-                        "stderr"
+                        Stream::Stderr
                     } else {
-                        "info"
+                        Stream::Info
                     },
                     line,
                 );
@@ -1166,7 +1169,7 @@ async fn follow(
             follow::Verdict::Running(None) => {}
             follow::Verdict::Running(Some(why)) => {
                 if logged.insert(why.clone()) {
-                    ctx.emit("stderr", format!("{env_name}: {why}"));
+                    ctx.emit(Stream::Stderr, format!("{env_name}: {why}"));
                 }
             }
             follow::Verdict::Succeeded => {
@@ -1253,7 +1256,7 @@ async fn run_set_variables(
             }
         };
         if let Err(e) = result {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             if e.may_have_been_applied() {
                 return Err(format!(
                     "{}: {}; the write may or may not have been applied. Check {}'s value in the environment (GET {}) before retrying{}",

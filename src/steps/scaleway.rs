@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::StepContext;
 use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::http::{RequestSpec, Response};
 use crate::journal::PreflightCheck;
 pub use crate::plan::PromoteReplica;
@@ -323,8 +323,8 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
                     return Err(format!("instance {iid} is in status error after promotion"));
                 }
             }
-            Ok(r) => ctx.emit("stderr", api_error("GET instance", &r)),
-            Err(e) => ctx.emit("stderr", e.to_string()),
+            Ok(r) => ctx.emit(Stream::Stderr, api_error("GET instance", &r)),
+            Err(e) => ctx.emit(Stream::Stderr, e.to_string()),
         }
         if Instant::now() >= deadline {
             return Err(format!(
