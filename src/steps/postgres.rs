@@ -416,54 +416,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
     let timeline_before = s.timeline().await.ok().flatten().or(facts.timeline);
     let lag = measured.bytes;
     let basis = measured.basis.clone();
-    let mut evidence = serde_json::json!({
-        "what": "rpo at promotion",
-        "site": p.site.as_str(),
-        "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
-        "measured_at": chrono::Utc::now().to_rfc3339(),
-        "replay_lsn": facts.replay_lsn,
-        "receive_lsn": facts.receive_lsn,
-        "last_replayed_commit": facts.last_replay_at.map(|t| t.to_rfc3339()),
-        "primary_lsn": measured.primary_lsn,
-        "lag_bytes": lag,
-        "replay_age_secs": measured.window_secs(facts.last_replay_at),
-        "lag_basis": basis,
-        "wal_receiver": facts.receiver_status,
-        "timeline_before": timeline_before,
-    });
-    if !measured.primary_live
-        && let Some(o) = evidence.as_object_mut()
-    {
-        // The primary did not answer: whatever it wrote after it was last seen is not counted,
-        // so the data loss cannot be measured (the lag above is only a lower bound). The report
-        // says RPO UNKNOWN, with what was seen and what would tell.
-        let seen_age = measured
-            .primary_alive_at
-            .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0);
-        o.insert("rpo".into(), "unknown".into());
-        o.insert("primary_reachable".into(), false.into());
-        o.insert("lag_is_lower_bound".into(), true.into());
-        o.insert(
-            "primary_last_seen_lsn".into(),
-            serde_json::json!(measured.last_seen_lsn),
-        );
-        o.insert(
-            "primary_last_seen_at".into(),
-            serde_json::json!(measured.primary_alive_at.map(|t| t.to_rfc3339())),
-        );
-        o.insert(
-            "primary_last_seen_age_secs".into(),
-            serde_json::json!(seen_age),
-        );
-        o.insert(
-            "receiver_end_lsn".into(),
-            serde_json::json!(facts.receiver_end_lsn),
-        );
-        o.insert(
-            "needed".into(),
-            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
-        );
-    }
+    let evidence = rpo_evidence(p, &url, &facts, &measured, timeline_before);
     ctx.emit(EVIDENCE, evidence.to_string());
     if measured.primary_live {
         ctx.info(format!(
@@ -546,6 +499,66 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             None => "lag behind the primary unknown".into(),
         }
     ))
+}
+
+/// The RPO evidence `postgres.promote` records (JSON on the `evidence:rpo` stream) before it
+/// promotes: what the standby had, how far behind the primary it was, or why that is unknown.
+fn rpo_evidence(
+    p: &Promote,
+    url: &str,
+    facts: &RecoveryFacts,
+    measured: &LagAtPromotion,
+    timeline_before: impl serde::Serialize,
+) -> serde_json::Value {
+    let mut evidence = serde_json::json!({
+        "what": "rpo at promotion",
+        "site": p.site.as_str(),
+        "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
+        "measured_at": chrono::Utc::now().to_rfc3339(),
+        "replay_lsn": facts.replay_lsn,
+        "receive_lsn": facts.receive_lsn,
+        "last_replayed_commit": facts.last_replay_at.map(|t| t.to_rfc3339()),
+        "primary_lsn": measured.primary_lsn,
+        "lag_bytes": measured.bytes,
+        "replay_age_secs": measured.window_secs(facts.last_replay_at),
+        "lag_basis": measured.basis,
+        "wal_receiver": facts.receiver_status,
+        "timeline_before": timeline_before,
+    });
+    if !measured.primary_live
+        && let Some(o) = evidence.as_object_mut()
+    {
+        // The primary did not answer: whatever it wrote after it was last seen is not counted,
+        // so the data loss cannot be measured (the lag above is only a lower bound). The report
+        // says RPO UNKNOWN, with what was seen and what would tell.
+        let seen_age = measured
+            .primary_alive_at
+            .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0);
+        o.insert("rpo".into(), "unknown".into());
+        o.insert("primary_reachable".into(), false.into());
+        o.insert("lag_is_lower_bound".into(), true.into());
+        o.insert(
+            "primary_last_seen_lsn".into(),
+            serde_json::json!(measured.last_seen_lsn),
+        );
+        o.insert(
+            "primary_last_seen_at".into(),
+            serde_json::json!(measured.primary_alive_at.map(|t| t.to_rfc3339())),
+        );
+        o.insert(
+            "primary_last_seen_age_secs".into(),
+            serde_json::json!(seen_age),
+        );
+        o.insert(
+            "receiver_end_lsn".into(),
+            serde_json::json!(facts.receiver_end_lsn),
+        );
+        o.insert(
+            "needed".into(),
+            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
+        );
+    }
+    evidence
 }
 
 /// After a `false` (or an error) from pg_promote: is it out of recovery within 15 s?

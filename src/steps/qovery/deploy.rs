@@ -46,43 +46,7 @@ pub(super) async fn run_action(
     let mut watched: Option<Vec<String>> = None;
     let mut deploy_req = None;
     if let QoveryOp::DeployServices { services, tag } = &q.op {
-        let list = c
-            .list_containers(env)
-            .await
-            .map_err(|e| format!("cannot list the containers of {env_name}: {e}"))?;
-        for ct in &list {
-            names.insert(ct.id.clone(), ct.name.clone());
-        }
-        let mut req = DeployAllRequest::default();
-        let mut missing = Vec::new();
-        for s in services {
-            match find_container(&list, s) {
-                Some(ct) => {
-                    ctx.info(format!(
-                        "  {}: {}:{} → {}",
-                        ct.name,
-                        ct.image_name,
-                        ct.tag,
-                        tag.as_deref().unwrap_or("(current tag)")
-                    ));
-                    req.containers.push(DeployContainer {
-                        id: ct.id.clone(),
-                        image_tag: tag.clone(),
-                    })
-                }
-                None => missing.push(s.as_str()),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(format!(
-                "no container named {} in {env_name}; it has: {}",
-                missing.join(", "),
-                list.iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+        let req = services_request(ctx, c, env, &env_name, services, tag, &mut names).await?;
         watched = Some(req.containers.iter().map(|c| c.id.clone()).collect());
         deploy_req = Some(req);
     }
@@ -388,4 +352,55 @@ pub(super) async fn follow(
             }
         }
     }
+}
+
+/// The request of `qovery.deploy_services`: the containers named in the plan (by name or id),
+/// each with the tag to deploy. Names every container it cannot find.
+async fn services_request(
+    ctx: &StepContext,
+    c: &QoveryClient,
+    env: &str,
+    env_name: &str,
+    services: &[String],
+    tag: &Option<String>,
+    names: &mut BTreeMap<String, String>,
+) -> Result<DeployAllRequest, String> {
+    let list = c
+        .list_containers(env)
+        .await
+        .map_err(|e| format!("cannot list the containers of {env_name}: {e}"))?;
+    for ct in &list {
+        names.insert(ct.id.clone(), ct.name.clone());
+    }
+    let mut req = DeployAllRequest::default();
+    let mut missing = Vec::new();
+    for s in services {
+        match find_container(&list, s) {
+            Some(ct) => {
+                ctx.info(format!(
+                    "  {}: {}:{} → {}",
+                    ct.name,
+                    ct.image_name,
+                    ct.tag,
+                    tag.as_deref().unwrap_or("(current tag)")
+                ));
+                req.containers.push(DeployContainer {
+                    id: ct.id.clone(),
+                    image_tag: tag.clone(),
+                })
+            }
+            None => missing.push(s.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "no container named {} in {env_name}; it has: {}",
+            missing.join(", "),
+            list.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(req)
 }

@@ -293,7 +293,39 @@ pub(super) async fn run_set_variables(
         ctx.info(format!("  {} ✓", v.key));
         done.push(v.key.clone());
     }
-    // Read back.
+    let mismatches = read_back(q, ctx, c, &plans).await?;
+    if !mismatches.is_empty() {
+        return Err(format!("read-back failed: {}", mismatches.join("; ")));
+    }
+    ctx.info("variables take effect at the next deployment of the services");
+    Ok(format!(
+        "{} set and read back on {}: {}",
+        if done.len() == 1 {
+            "1 variable".to_string()
+        } else {
+            format!("{} variables", done.len())
+        },
+        where_(q),
+        done.join(", ")
+    ))
+}
+
+pub(super) fn request(v: &QoveryVariable) -> VariableRequest {
+    VariableRequest {
+        key: v.key.clone(),
+        value: v.value.clone(),
+        description: None,
+    }
+}
+
+/// Read every variable back after the writes: what does not read back as written.
+async fn read_back(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    c: &QoveryClient,
+    plans: &[Plan<'_>],
+) -> Result<Vec<String>, String> {
+    let env = &q.environment;
     let vars = c
         .list_environment_variables(env)
         .await
@@ -350,26 +382,5 @@ pub(super) async fn run_set_variables(
             }
         }
     }
-    if !mismatches.is_empty() {
-        return Err(format!("read-back failed: {}", mismatches.join("; ")));
-    }
-    ctx.info("variables take effect at the next deployment of the services");
-    Ok(format!(
-        "{} set and read back on {}: {}",
-        if done.len() == 1 {
-            "1 variable".to_string()
-        } else {
-            format!("{} variables", done.len())
-        },
-        where_(q),
-        done.join(", ")
-    ))
-}
-
-pub(super) fn request(v: &QoveryVariable) -> VariableRequest {
-    VariableRequest {
-        key: v.key.clone(),
-        value: v.value.clone(),
-        description: None,
-    }
+    Ok(mismatches)
 }
