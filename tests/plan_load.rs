@@ -932,3 +932,38 @@ fn every_shipped_plan_validates_against_the_schema() {
     }
     assert!(n >= 1);
 }
+
+/// `plan` is the bottom layer: it names no layer above it (the loader gets the step registry
+/// through `plan::load::Catalog`). Doc comments may mention them; code may not.
+#[test]
+fn the_plan_layer_names_no_layer_above_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan");
+    let mut dirs = vec![root];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/plan") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                for layer in ["steps", "clients", "probes", "app", "ui", "runtime"] {
+                    assert!(
+                        !code.contains(&format!("crate::{layer}")),
+                        "{}:{}: the plan layer uses crate::{layer}: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 5);
+}
