@@ -513,7 +513,7 @@ fn rpo_evidence(
     let mut evidence = serde_json::json!({
         "what": "rpo at promotion",
         "site": p.site.as_str(),
-        "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
+        "server": PgTarget::parse(url).map(|t| t.display).unwrap_or_default(),
         "measured_at": chrono::Utc::now().to_rfc3339(),
         "replay_lsn": facts.replay_lsn,
         "receive_lsn": facts.receive_lsn,
