@@ -94,14 +94,7 @@ impl Executor {
                 let Some(mut spec) = self.plan.steps.get(step).cloned() else {
                     return;
                 };
-                // What earlier steps handed over, from the journal-derived records.
-                let outputs: Vec<(&str, &str)> = (state.records.iter())
-                    .filter_map(|r| match &r.event {
-                        Event::StepOutput { stream, line, .. } => Some((&stream[..], &line[..])),
-                        _ => None,
-                    })
-                    .collect();
-                steps::hand_off(&mut spec.action, &outputs);
+                steps::hand_off_journal(&mut spec.action, &state.records);
                 // The plan's lock, re-checked at the moment of dispatch: taken over → not run.
                 let lost = match state.lock.as_ref().map(|l| l.check()) {
                     Some(Err(why)) => Some(why),

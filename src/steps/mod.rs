@@ -164,6 +164,21 @@ pub fn hand_off(action: &mut StepAction, outputs: &[(&str, &str)]) {
     }
 }
 
+/// [`hand_off`] from journal records (the journal-derived state the runtime holds, replayed on
+/// `--resume`).
+pub fn hand_off_journal(action: &mut StepAction, records: &[crate::journal::Record]) {
+    let outputs: Vec<(&str, &str)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            crate::journal::Event::StepOutput { stream, line, .. } => {
+                Some((stream.as_str(), line.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    hand_off(action, &outputs);
+}
+
 /// The overall timeout for running a step, from the plan or the kind's default.
 pub fn timeout_of(step: &crate::plan::Step) -> Duration {
     if let Some(t) = step.timeout {
