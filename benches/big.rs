@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::{Next, from_fn};
 use criterion::{Criterion, criterion_group, criterion_main};
-use drcockpit::plan::{self, LoadOptions};
+use drcockpit::plan::LoadOptions;
 use drcockpit::runtime::status::observe_once;
 use drcockpit::sim::{self, Family, Scenario, SimState};
 use drcockpit::ui::{self, Theme, View};
@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
     let url = rt.block_on(start_big());
     drcockpit::clients::qovery::set_env_overrides(false);
     let plan = Arc::new(
-        plan::load_str(
+        drcockpit::steps::load_str(
             PLAN,
             "benches/big.toml",
             &LoadOptions {

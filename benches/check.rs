@@ -49,8 +49,9 @@ fn check(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
             b.iter(|| {
-                let loaded = plan::load_str_with_notes(black_box(text), "<bench>", &opts)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let loaded =
+                    drcockpit::steps::load_str_with_notes(black_box(text), "<bench>", &opts)
+                        .unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(loaded.plan.steps.len(), n);
                 loaded
             })

@@ -9,7 +9,7 @@ use std::time::Duration;
 use drcockpit::app::Msg;
 use drcockpit::clients::http::HttpClient;
 use drcockpit::plan::raw::RawStep;
-use drcockpit::plan::{self, LoadOptions};
+use drcockpit::plan::LoadOptions;
 use drcockpit::runtime::status;
 use drcockpit::sim::qovery::{QoveryWorld, routes};
 use drcockpit::sim::{Scenario, SimOptions, SimState, big};
@@ -29,7 +29,7 @@ async fn one_probe_round_sees_500_services_and_500_images_on_each_site() {
     })
     .await
     .expect("simulator");
-    let plan = plan::load_str(
+    let plan = drcockpit::steps::load_str(
         BIG_PLAN,
         "benches/big.toml",
         &LoadOptions {

@@ -36,7 +36,7 @@ fn plan() -> Arc<drcockpit::plan::Plan> {
         sim_url: Some("http://127.0.0.1:9".into()),
         run_commands: false,
     };
-    Arc::new(drcockpit::plan::load_str(PLAN, "<test>", &opts).expect("test plan"))
+    Arc::new(drcockpit::steps::load_str(PLAN, "<test>", &opts).expect("test plan"))
 }
 
 fn spec(script: &str) -> CommandSpec {
@@ -258,7 +258,7 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
         sim_url: Some("http://127.0.0.1:9".into()),
         run_commands: false,
     };
-    let loaded = drcockpit::plan::load::load_str_with_notes(SECRET_PLAN, "<test>", &opts)
+    let loaded = drcockpit::steps::load_str_with_notes(SECRET_PLAN, "<test>", &opts)
         .expect("the plan loads");
     let StepAction::Command(push) = &loaded.plan.steps[0].action else {
         panic!("a command step");
@@ -295,7 +295,7 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
         "secret_env = { TOKEN",
         "env = { TOKEN = \"x\" }\nsecret_env = { TOKEN",
     );
-    let Err(e) = drcockpit::plan::load::load_str_with_notes(&both, "<test>", &opts) else {
+    let Err(e) = drcockpit::steps::load_str_with_notes(&both, "<test>", &opts) else {
         panic!("a key in both env and secret_env is refused");
     };
     assert!(
@@ -306,7 +306,7 @@ fn secret_env_is_redacted_and_check_warns_about_references_in_arguments() {
 
 #[test]
 fn the_schema_knows_secret_env_and_inherit_env() {
-    let schema = drcockpit::plan::schema_json();
+    let schema = drcockpit::steps::schema_json();
     assert!(schema.contains("\"secret_env\""));
     assert!(schema.contains("\"inherit_env\""));
 }

@@ -1220,3 +1220,70 @@ async fn sim_nameservers_derive_from_the_sim_url() {
         "the secondary lags"
     );
 }
+
+/// `--resume` between `dns.switch` and `dns.verify`: the resumed process never saw the switch,
+/// so what the switch set (the old TTL resolvers may hold) must come from the journal, where the
+/// switch recorded it on its evidence stream.
+#[tokio::test]
+async fn a_resumed_verify_counts_from_what_the_switch_recorded() {
+    const RESUME_RECORD: &str = "resume.example.test.";
+    let world = Arc::new(DnsWorld::new(ZONE, KEY));
+    // The old answer was cached for 7 s; the switch lowers the TTL to 1 s.
+    world
+        .set_record(RESUME_RECORD, "A", 7, &[PROD_IP])
+        .expect("seed");
+    let ns = start_responder(world.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("responder");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api = format!("http://{}", l.local_addr().expect("addr"));
+    let app = routes(world.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    let mut dns = pdns_dns(&[ns], &api, KEY);
+    dns.record = RESUME_RECORD.into();
+    let plan = plan_with(dns);
+
+    let mut c = Ctx::new(&plan, false);
+    run(&action(&plan, "dns.switch", "ttl = 1"), &c)
+        .await
+        .expect("switch");
+    // What the journal holds of the switch's output.
+    let journal: Vec<(String, String)> = c
+        .lines()
+        .into_iter()
+        .filter_map(|l| {
+            let (stream, text) = l.split_once(": ")?;
+            Some((stream.to_string(), text.to_string()))
+        })
+        .collect();
+    assert!(
+        journal
+            .iter()
+            .any(|(s, _)| s == steps::dns::EVIDENCE_STREAM),
+        "{journal:?}"
+    );
+
+    // A new process: nothing in memory, only the journal.
+    steps::dns::forget_switch_marks();
+    let mut verify = StepAction::Dns(action(
+        &plan,
+        "dns.verify",
+        "interval = \"100ms\"\ncountdown = false",
+    ));
+    let outputs: Vec<(&str, &str)> = journal
+        .iter()
+        .map(|(s, t)| (s.as_str(), t.as_str()))
+        .collect();
+    steps::hand_off(&mut verify, &outputs);
+    let mut c = Ctx::new(&plan, false);
+    steps::run(&verify, c.ctx.clone()).await.expect("verify");
+    let lines = c.lines();
+    assert!(
+        lines.iter().any(|l| l.contains("(old TTL 7s)")),
+        "verify must count from the old TTL the switch recorded: {lines:?}"
+    );
+}

@@ -457,7 +457,7 @@ fn mutated_plan() -> impl Strategy<Value = (usize, Vec<Mutation>)> {
         .enumerate()
         .filter(|(_, (_, bytes))| {
             std::str::from_utf8(bytes).is_ok_and(|t| {
-                plan::load::load_str_with_notes(t, "<seed>", &check_options()).is_ok()
+                drcockpit::steps::load_str_with_notes(t, "<seed>", &check_options()).is_ok()
             })
         })
         .map(|(i, _)| i)
@@ -530,7 +530,7 @@ fn mutated_plans_never_panic_the_loader_or_the_first_frame() {
             bytes = apply(&bytes, m);
         }
         std::fs::write(&path, &bytes).expect("write");
-        match plan::load_file_with_notes(&path, &check_options()) {
+        match drcockpit::steps::load_file_with_notes(&path, &check_options()) {
             Ok(l) => {
                 loaded.set(loaded.get() + 1);
                 draw_first_frame(l.plan, &mut terminal.borrow_mut());
@@ -558,7 +558,7 @@ fn the_unmutated_seeds_load_or_are_refused_without_panicking() {
     for (name, bytes) in plan_seeds() {
         let path = dir.path().join("plan.toml");
         std::fs::write(&path, bytes).expect("write");
-        if let Ok(l) = plan::load_file_with_notes(&path, &check_options()) {
+        if let Ok(l) = drcockpit::steps::load_file_with_notes(&path, &check_options()) {
             draw_first_frame(l.plan, &mut terminal);
         } else {
             eprintln!("{name}: refused (as some fixtures are meant to be)");

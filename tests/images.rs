@@ -533,7 +533,7 @@ async fn simulator_bearer_flow_caches_the_token_until_it_expires() {
 
 fn demo_plan(url: &str) -> drcockpit::plan::Plan {
     drcockpit::clients::qovery::set_env_overrides(false);
-    drcockpit::plan::load_str(
+    drcockpit::steps::load_str(
         drcockpit::plan::DEMO_PLAN,
         "demo.toml",
         &LoadOptions {

@@ -179,7 +179,7 @@ async fn the_written_plan_loads_with_the_loader() {
         sim_url: None,
         run_commands: false,
     };
-    let plan = drcockpit::plan::load::load_str(&text, "plan.toml", &opts).expect("loads");
+    let plan = drcockpit::steps::load_str(&text, "plan.toml", &opts).expect("loads");
     assert_eq!(plan.steps.len(), 8);
     let q = plan.qovery.expect("[qovery]");
     assert_eq!(q.organization, ids::ORG);

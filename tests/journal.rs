@@ -995,7 +995,7 @@ command = ["sh", "-c", "echo switched"]
 
     fn plan() -> Arc<drcockpit::plan::Plan> {
         Arc::new(
-            drcockpit::plan::load_str(PLAN, "t.toml", &Default::default()).expect("plan loads"),
+            drcockpit::steps::load_str(PLAN, "t.toml", &Default::default()).expect("plan loads"),
         )
     }
 
@@ -1247,12 +1247,12 @@ command = ["sh", "-c", "echo switched"]
     fn journal_dir_in_the_plan_must_be_absolute() {
         let with = |dir: &str| format!("{PLAN}\n[journal]\ndir = \"{dir}\"\n");
         let ok = with("/srv/drcockpit");
-        drcockpit::plan::load_str(&ok, "t.toml", &Default::default()).expect("absolute is fine");
+        drcockpit::steps::load_str(&ok, "t.toml", &Default::default()).expect("absolute is fine");
         assert_eq!(
             drcockpit::plan::load::journal_dir(&ok),
             Some(std::path::PathBuf::from("/srv/drcockpit"))
         );
-        let err = drcockpit::plan::load_str(&with("state"), "t.toml", &Default::default())
+        let err = drcockpit::steps::load_str(&with("state"), "t.toml", &Default::default())
             .expect_err("relative is refused")
             .to_string();
         assert!(
@@ -1670,7 +1670,7 @@ fn a_flood_of_output_keeps_only_the_newest_lines_in_state_and_every_other_event(
         sim_url: Some("http://127.0.0.1:0".into()),
         run_commands: false,
     };
-    let loaded = drcockpit::plan::load_str_with_notes(drcockpit::plan::DEMO_PLAN, "<demo>", &opts)
+    let loaded = drcockpit::steps::load_str_with_notes(drcockpit::plan::DEMO_PLAN, "<demo>", &opts)
         .unwrap_or_else(|e| panic!("{e}"));
     let op = Operator {
         name: "alice".into(),

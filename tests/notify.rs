@@ -82,7 +82,7 @@ fn section(extra: &str) -> NotifySection {
 
 fn plan(notify: &str) -> Arc<drcockpit::plan::Plan> {
     Arc::new(
-        drcockpit::plan::load_str(&plan_text(notify), "p.toml", &Default::default())
+        drcockpit::steps::load_str(&plan_text(notify), "p.toml", &Default::default())
             .expect("plan loads"),
     )
 }
@@ -214,7 +214,7 @@ fn a_secret_in_a_milestone_is_redacted() {
 #[test]
 fn the_notify_section_is_checked_at_plan_load() {
     let bad = plan_text("[notify]\nurl = \"http://x\"\nchannel = \"#ops\"\n");
-    let err = drcockpit::plan::load_str(&bad, "p.toml", &Default::default())
+    let err = drcockpit::steps::load_str(&bad, "p.toml", &Default::default())
         .expect_err("unknown key")
         .to_string();
     assert!(err.contains("channel"), "{err}");
@@ -243,7 +243,7 @@ fn drive(dir: &std::path::Path, notify: &str, sim_url: &str) -> (JournalWriter, 
         .expect("notify loads")
         .expect("a [notify] section");
     let plan = Arc::new(
-        drcockpit::plan::load_str(
+        drcockpit::steps::load_str(
             &plan_text(notify),
             "p.toml",
             &drcockpit::plan::LoadOptions {

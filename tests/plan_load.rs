@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use drcockpit::plan::load::{Loaded, load_str_with_notes};
+use drcockpit::plan::load::Loaded;
 use drcockpit::plan::refs;
 use drcockpit::plan::{self, LoadOptions, Plan, PlanError, StepAction};
+use drcockpit::steps::load_str_with_notes;
 
 fn sim() -> LoadOptions {
     LoadOptions {
@@ -22,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn load_fixture(name: &str) -> Result<Plan, PlanError> {
-    plan::load_file(&fixture(name), &sim())
+    drcockpit::steps::load_file(&fixture(name), &sim())
 }
 
 fn fail(name: &str) -> PlanError {
@@ -44,7 +45,7 @@ fn assert_at(e: &PlanError, name: &str, line: usize, col: usize) {
 
 #[test]
 fn the_demo_plan_loads_against_the_simulator() {
-    let p = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &sim())
+    let p = drcockpit::steps::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &sim())
         .unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(
@@ -136,7 +137,7 @@ fn every_shipped_plan_loads() {
             run_commands: false,
             ..sim()
         };
-        plan::load_file(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        drcockpit::steps::load_file(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
         n += 1;
     }
     assert!(n >= 1);
@@ -336,7 +337,7 @@ fn a_command_reference_that_times_out_or_fails_never_shows_its_output() {
         "{}\n[qovery]\ntoken = \"${{cmd:printf 'leak%s' ed-value; exit 3}}\"\norganization = \"o\"\n",
         HEADER
     );
-    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("fails");
+    let e = drcockpit::steps::load_str(&text, "inline.toml", &sim()).expect_err("fails");
     eprintln!("{e}");
     assert!(e.message.contains("exited 3"), "{e}");
     assert!(e.message.contains("qovery.token"), "{e}");
@@ -348,7 +349,7 @@ fn sim_needs_a_url() {
     if std::env::var_os(refs::SIM_ENV).is_some() {
         return;
     }
-    let e = plan::load_str(plan::DEMO_PLAN, "demo.toml", &LoadOptions::default())
+    let e = drcockpit::steps::load_str(plan::DEMO_PLAN, "demo.toml", &LoadOptions::default())
         .expect_err("no simulator");
     assert!(e.message.contains("this plan needs the simulator"), "{e}");
     assert!(e.message.contains("DRCOCKPIT_SIM_URL"), "{e}");
@@ -357,13 +358,14 @@ fn sim_needs_a_url() {
 #[test]
 fn a_toml_syntax_error_has_a_position() {
     let text = format!("{HEADER}\n[[step]]\nid = \"a\nkind = \"manual\"\n");
-    let e = plan::load_str(&text, "broken.toml", &sim()).expect_err("syntax");
+    let e = drcockpit::steps::load_str(&text, "broken.toml", &sim()).expect_err("syntax");
     assert!(e.message.starts_with("broken.toml:14:"), "{e}");
 }
 
 #[test]
 fn the_schema_is_json() {
-    let v: serde_json::Value = serde_json::from_str(&plan::schema_json()).expect("schema JSON");
+    let v: serde_json::Value =
+        serde_json::from_str(&drcockpit::steps::schema_json()).expect("schema JSON");
     assert!(v["properties"]["plan"].is_object(), "{v}");
     assert!(v.to_string().contains("RawStep"));
 }
@@ -386,7 +388,7 @@ fn a_condition_on_an_unknown_health_field_suggests_the_real_one() {
     let text = format!(
         "{HEADER}health = \"https://dr.example.com/healthz\"\n\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"dr.health.up == false\"]\n"
     );
-    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("unknown field");
+    let e = drcockpit::steps::load_str(&text, "inline.toml", &sim()).expect_err("unknown field");
     eprintln!("{e}");
     assert_eq!((e.line, e.col), (Some(18), Some(15)), "{e}");
     assert_eq!(e.suggestion.as_deref(), Some("dr.health.ok"), "{e}");
@@ -398,7 +400,7 @@ fn a_condition_on_a_section_the_site_does_not_watch_is_refused() {
     let text = format!(
         "{HEADER}\n[[step]]\nid = \"detect\"\ntitle = \"t\"\nkind = \"check\"\nconditions = [\"prod.health.down_for >= 1m\"]\n"
     );
-    let e = plan::load_str(&text, "inline.toml", &sim()).expect_err("not configured");
+    let e = drcockpit::steps::load_str(&text, "inline.toml", &sim()).expect_err("not configured");
     eprintln!("{e}");
     assert!(e.message.contains("could never be known"), "{e}");
     assert!(e.message.contains("`[sites.prod]` has no `health`"), "{e}");
@@ -411,16 +413,18 @@ fn malformed_and_too_short_references_are_refused() {
             "{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"t\"\nkind = \"http.request\"\nurl = \"https://h.example.com/x\"\nbody = \"{body}\"\n"
         )
     };
-    let e = plan::load_str(&step("${evn:HOME}"), "r.toml", &sim()).expect_err("kind");
+    let e = drcockpit::steps::load_str(&step("${evn:HOME}"), "r.toml", &sim()).expect_err("kind");
     assert!(e.message.contains("did you mean `env`?"), "{e}");
-    let e = plan::load_str(&step("${env:HOME"), "r.toml", &sim()).expect_err("unclosed");
+    let e =
+        drcockpit::steps::load_str(&step("${env:HOME"), "r.toml", &sim()).expect_err("unclosed");
     assert!(e.message.contains("is not closed"), "{e}");
     // SAFETY: a unique variable name, only read here.
     unsafe { std::env::set_var("DRC_FIXTURE_TINY", "ab") };
-    let e = plan::load_str(&step("${env:DRC_FIXTURE_TINY}"), "r.toml", &sim()).expect_err("short");
+    let e = drcockpit::steps::load_str(&step("${env:DRC_FIXTURE_TINY}"), "r.toml", &sim())
+        .expect_err("short");
     assert!(e.message.contains("too short to hide"), "{e}");
     assert!(!e.message.contains("\"ab\""), "{e}");
-    let e = plan::load_str(
+    let e = drcockpit::steps::load_str(
         &format!("{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"${{env:HOME}}\"\nkind = \"manual\"\ninstructions = \"x\"\n"),
         "r.toml",
         &sim(),
@@ -460,7 +464,7 @@ label = "Prod"
 [sites.dr]
 label = "DR"
 "#;
-    plan::load_str(text, "literal.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
+    drcockpit::steps::load_str(text, "literal.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
     let shown = drcockpit::redact::redact("Authorization: Token qov_literal_Zx81PqLm2");
     assert!(!shown.contains("qov_literal_Zx81PqLm2"), "{shown}");
     assert!(shown.contains("‹secret qovery.token›"), "{shown}");
@@ -480,7 +484,8 @@ fn a_slash_in_a_postgres_password_reference_is_refused_at_load_naming_the_refere
             "{HEADER}database = {{ postgres = \"postgresql://app:${{env:{var}}}@db.example.com:5432/shop\" }}\n"
         )
     };
-    let e = plan::load_str(&plan("DRC_PG_PW_SLASH"), "pg.toml", &sim()).expect_err("refused");
+    let e = drcockpit::steps::load_str(&plan("DRC_PG_PW_SLASH"), "pg.toml", &sim())
+        .expect_err("refused");
     eprintln!("{e}");
     assert_eq!(e.key.as_deref(), Some("postgres"), "{e}");
     assert_eq!(e.line, Some(12), "{e}");
@@ -489,7 +494,8 @@ fn a_slash_in_a_postgres_password_reference_is_refused_at_load_naming_the_refere
     for piece in ["8443", "secretTail99"] {
         assert!(!e.message.contains(piece), "{piece} shown: {e}");
     }
-    plan::load_str(&plan("DRC_PG_PW_OK"), "pg.toml", &sim()).unwrap_or_else(|e| panic!("{e}"));
+    drcockpit::steps::load_str(&plan("DRC_PG_PW_OK"), "pg.toml", &sim())
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
@@ -497,7 +503,7 @@ fn a_command_reference_is_named_by_its_program_only() {
     let text = format!(
         "{HEADER}\n[[step]]\nid = \"n\"\ntitle = \"t\"\nkind = \"http.request\"\nurl = \"https://h.example.com/x\"\nbody = \"${{cmd:curl -s -H 'X-Vault-Token: hvs.CAESIvault77' https://vault/v1/x; exit 4}}\"\n"
     );
-    let e = plan::load_str(&text, "c.toml", &sim()).expect_err("exit 4");
+    let e = drcockpit::steps::load_str(&text, "c.toml", &sim()).expect_err("exit 4");
     let detail = &e.detail;
     assert!(detail.contains("`${cmd:curl …}` exited 4"), "{e}");
     assert!(!detail.contains("hvs.CAESIvault77"), "{e}");
@@ -663,7 +669,7 @@ fn checking() -> LoadOptions {
 }
 
 fn check_str(text: &str, strict: bool) -> Result<Loaded, PlanError> {
-    drcockpit::plan::load::load_checking(text, "small.toml", &checking(), strict)
+    drcockpit::steps::load_checking(text, "small.toml", &checking(), strict)
 }
 
 #[test]
@@ -746,7 +752,7 @@ fn three_independent_mistakes_are_reported_in_one_run() {
 #[test]
 fn a_step_error_names_its_step_once() {
     // Loading to drive it: the references must resolve.
-    let e = match plan::load_str(SMALL, "small.toml", &sim()) {
+    let e = match drcockpit::steps::load_str(SMALL, "small.toml", &sim()) {
         Ok(_) => panic!("unset references loaded"),
         Err(e) => e,
     };
@@ -824,4 +830,140 @@ fn qovery_auth_takes_the_schemes_case_insensitively_and_jwt_as_bearer() {
         Err(e) => e,
     };
     assert_eq!(e.key.as_deref(), Some("auth"), "{e}");
+}
+
+/// `schema/plan.v1.json` (what editors read through the plans' `#:schema` line) is exactly what
+/// `drcockpit schema` prints: adding a kind or a key without regenerating it fails here.
+#[test]
+fn the_committed_schema_is_the_generated_one() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.v1.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = drcockpit::steps::schema_json() + "\n";
+    assert!(
+        committed == generated,
+        "schema/plan.v1.json is not what this build generates; regenerate it with\n  cargo run -q -- schema > schema/plan.v1.json"
+    );
+}
+
+/// Every kind has its own branch in the schema, and `kind` is an enum of them all.
+#[test]
+fn the_schema_has_a_branch_per_kind() {
+    let v: serde_json::Value =
+        serde_json::from_str(&drcockpit::steps::schema_json()).expect("schema JSON");
+    let step = &v["$defs"]["RawStep"];
+    let kinds: Vec<&str> = step["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("kind enum")
+        .iter()
+        .filter_map(|k| k.as_str())
+        .collect();
+    assert_eq!(kinds, drcockpit::steps::known_kinds());
+    assert!(kinds.contains(&"qovery.set_image"), "{kinds:?}");
+    let branches = step["allOf"].as_array().expect("one branch per kind");
+    assert_eq!(branches.len(), kinds.len());
+    let set_image = branches
+        .iter()
+        .find(|b| b["if"]["properties"]["kind"]["const"] == "qovery.set_image")
+        .expect("qovery.set_image branch");
+    assert!(set_image["then"]["properties"]["registry_id"]["description"].is_string());
+    assert!(set_image["then"]["properties"]["url"].is_null());
+}
+
+/// Every shipped plan validates against the committed schema: top-level sections are known and
+/// every step's keys are in its kind's branch (a structural check of the same schema).
+#[test]
+fn every_shipped_plan_validates_against_the_schema() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schema/plan.v1.json")).expect("schema/plan.v1.json"),
+    )
+    .expect("schema JSON");
+    let top = schema["properties"]
+        .as_object()
+        .expect("top-level properties");
+    let branches = schema["$defs"]["RawStep"]["allOf"]
+        .as_array()
+        .expect("branches");
+    let mut n = 0;
+    for entry in std::fs::read_dir(root.join("plans")).expect("plans/") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        n += 1;
+        let text = std::fs::read_to_string(&path).expect("plan");
+        assert!(
+            text.starts_with("#:schema ../schema/plan.v1.json\n"),
+            "{} must begin with `#:schema ../schema/plan.v1.json` (editor completion)",
+            path.display()
+        );
+        let doc: toml::Table = toml::from_str(&text).expect("TOML");
+        for key in doc.keys() {
+            assert!(top.contains_key(key), "{}: `{key}`", path.display());
+        }
+        for step in doc
+            .get("step")
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let kind = step["kind"].as_str().expect("kind");
+            let branch = branches
+                .iter()
+                .find(|b| b["if"]["properties"]["kind"]["const"] == kind)
+                .unwrap_or_else(|| panic!("{}: kind `{kind}` not in the schema", path.display()));
+            let keys = branch["then"]["properties"].as_object().expect("keys");
+            for key in step.as_table().expect("table").keys() {
+                assert!(
+                    keys.contains_key(key),
+                    "{}: `{key}` is not a key of {kind}",
+                    path.display()
+                );
+            }
+            for req in branch["then"]["required"].as_array().into_iter().flatten() {
+                let req = req.as_str().expect("key");
+                assert!(
+                    step.get(req).is_some(),
+                    "{}: {kind} needs `{req}`",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(n >= 1);
+}
+
+/// `plan` is the bottom layer: it names no layer above it (the loader gets the step registry
+/// through `plan::load::Catalog`). Doc comments may mention them; code may not.
+#[test]
+fn the_plan_layer_names_no_layer_above_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan");
+    let mut dirs = vec![root];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/plan") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                for layer in ["steps", "clients", "probes", "app", "ui", "runtime"] {
+                    assert!(
+                        !code.contains(&format!("crate::{layer}")),
+                        "{}:{}: the plan layer uses crate::{layer}: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 5);
 }

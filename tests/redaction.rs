@@ -15,7 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drcockpit::app::{Effect, Mode, Msg, Operator, State, StepStatus, update};
 use drcockpit::clients::http::HttpClient;
 use drcockpit::journal::writer::JournalWriter;
-use drcockpit::plan::{self, LoadOptions};
+use drcockpit::plan::LoadOptions;
 use drcockpit::redact;
 use drcockpit::steps::StepContext;
 use drcockpit::ui::{self, Theme, View};
@@ -184,7 +184,7 @@ headers = { Authorization = "Bearer ${cmd:echo hdr-secret-from-vault-5521}" }
         sim_url: None,
         run_commands: true,
     };
-    plan::load_str(text, "cmd.toml", &opts).unwrap_or_else(|e| panic!("{e}"));
+    drcockpit::steps::load_str(text, "cmd.toml", &opts).unwrap_or_else(|e| panic!("{e}"));
     let shown = redact::redact("t=VALUE-FROM-CMD-7781 h=hdr-secret-from-vault-5521").into_owned();
     assert_eq!(
         shown,
@@ -343,7 +343,7 @@ fn a_secret_that_breaks_its_url_is_refused_at_load_without_showing_it() {
             .unwrap_or_default();
         // SAFETY: unique variable names, only read by this test.
         unsafe { std::env::set_var(var, value) };
-        let e = plan::load_str(&with_url(template), "u.toml", &opts)
+        let e = drcockpit::steps::load_str(&with_url(template), "u.toml", &opts)
             .expect_err("a broken URL is refused");
         let msg = e.to_string();
         assert!(msg.contains(&format!("${{env:{var}}}")), "{msg}");
@@ -359,7 +359,7 @@ fn a_secret_that_breaks_its_url_is_refused_at_load_without_showing_it() {
     }
     // Encoded as it should be, the same secret loads.
     unsafe { std::env::set_var("DRC_URL_SECRET_OK", "abcdefghij%2Fklmnop") };
-    plan::load_str(
+    drcockpit::steps::load_str(
         &with_url("https://ops:${env:DRC_URL_SECRET_OK}@hooks.example.com/x"),
         "u.toml",
         &opts,
@@ -565,7 +565,7 @@ fn one_plan(n: usize, secrets: &[String]) {
         sim_url: None,
         run_commands: true,
     };
-    let plan = match plan::load_file(&plan_path, &opts) {
+    let plan = match drcockpit::steps::load_file(&plan_path, &opts) {
         Ok(p) => p,
         Err(e) => {
             // A secret that breaks its URL is refused; the refusal shows none of it.

@@ -80,7 +80,7 @@ fn started(host: &str) -> Event {
 }
 
 fn plan() -> Arc<drcockpit::plan::Plan> {
-    Arc::new(drcockpit::plan::load_str(PLAN, "t.toml", &Default::default()).expect("plan loads"))
+    Arc::new(drcockpit::steps::load_str(PLAN, "t.toml", &Default::default()).expect("plan loads"))
 }
 
 /// Bob's cockpit, watching the plan alice drives.

@@ -13,19 +13,11 @@ pub mod refs;
 pub mod units;
 
 pub use condition::{CmpOp, Condition, Value};
-pub use load::{
-    LoadOptions, Loaded, PlanError, PlanErrorInfo, load_file, load_file_with_notes, load_str,
-    load_str_with_notes,
-};
+pub use load::{Catalog, LoadOptions, Loaded, PlanError, PlanErrorInfo};
 
 /// The demo plan, embedded in the binary (`plans/demo.toml`).
 pub const DEMO_PLAN: &str = include_str!("../../plans/demo.toml");
 
-/// The JSON schema of the plan file format (`drcockpit schema`).
-pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(raw::PlanFile);
-    serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-}
 pub use units::{parse_bytes, parse_duration};
 
 use std::time::Duration;
@@ -269,13 +261,43 @@ pub enum StepAction {
     Command(CommandSpec),
     Qovery(QoveryStep),
     /// `postgres.promote` / `postgres.fence`.
-    Postgres(crate::steps::postgres::PostgresStep),
+    Postgres(PostgresStep),
     /// `scaleway.promote_replica`.
-    Scaleway(crate::steps::scaleway::PromoteReplica),
-    /// `dns.switch` / `dns.verify` (see [`crate::steps::dns`]).
+    Scaleway(PromoteReplica),
+    /// `dns.switch` / `dns.verify` (see `crate::steps::dns`).
     Dns(DnsAction),
-    /// `qovery.set_image` (see [`crate::steps::images`]).
-    SetImage(crate::steps::images::SetImage),
+    /// `qovery.set_image` (see `crate::steps::images`).
+    SetImage(SetImage),
+    /// Any other kind: its name and what its module built. A new kind needs no variant here
+    /// (`crate::steps::registry`).
+    Kind(KindAction),
+}
+
+/// The action of a kind without a variant of its own in [`StepAction`]: the kind's name (the
+/// registry finds its module by it) and what its builder made, which only that module reads.
+#[derive(Clone)]
+pub struct KindAction {
+    pub kind: &'static str,
+    pub spec: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl KindAction {
+    pub fn new<T: std::any::Any + Send + Sync>(kind: &'static str, spec: T) -> KindAction {
+        KindAction {
+            kind,
+            spec: std::sync::Arc::new(spec),
+        }
+    }
+    /// What the builder made, if it is a `T`.
+    pub fn spec<T: std::any::Any>(&self) -> Option<&T> {
+        self.spec.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for KindAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KindAction({})", self.kind)
+    }
 }
 
 impl StepAction {
@@ -294,6 +316,7 @@ impl StepAction {
             StepAction::Scaleway(_) => "scaleway.promote_replica",
             StepAction::Dns(d) => d.op.kind_name(),
             StepAction::SetImage(_) => "qovery.set_image",
+            StepAction::Kind(k) => k.kind,
         }
     }
 }
@@ -436,4 +459,86 @@ pub struct DnsAction {
     pub wait: Duration,
     /// verify: count down the old TTL after every nameserver answers the new target.
     pub countdown: bool,
+    /// verify: what the `dns.switch` before it set, from the journal (the runtime fills it in
+    /// when it runs the step, so a resumed cockpit has it too).
+    pub switched: Option<SwitchMark>,
+}
+
+/// What a `dns.switch` left for `dns.verify` and the DNS panel: the TTL resolvers may still
+/// hold, and when every nameserver first answered the new target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SwitchMark {
+    pub target: String,
+    pub old_ttl: Option<u32>,
+    pub switched_at: chrono::DateTime<chrono::Utc>,
+    pub converged_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A `postgres.*` step (see `crate::steps::postgres`).
+#[derive(Debug, Clone)]
+pub enum PostgresStep {
+    Promote(Promote),
+    Fence(Fence),
+}
+
+/// Promote the standby of `site` (its `database.postgres`). The other site's server, when
+/// configured, gives the lag at promotion (RPO evidence).
+#[derive(Debug, Clone)]
+pub struct Promote {
+    pub site: SiteId,
+    /// `pg_promote(true, wait_seconds)`.
+    pub wait_seconds: u32,
+}
+
+/// Fence the old primary of `site` (its `database.postgres`).
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub site: SiteId,
+    pub terminate_sessions: bool,
+}
+
+impl PostgresStep {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PostgresStep::Promote(_) => "postgres.promote",
+            PostgresStep::Fence(_) => "postgres.fence",
+        }
+    }
+    pub fn site(&self) -> SiteId {
+        match self {
+            PostgresStep::Promote(p) => p.site,
+            PostgresStep::Fence(f) => f.site,
+        }
+    }
+}
+
+/// A `scaleway.promote_replica` step (see `crate::steps::scaleway`).
+#[derive(Debug, Clone)]
+pub struct PromoteReplica {
+    pub api_url: String,
+    pub region: String,
+    pub read_replica_id: String,
+    /// Secret key (resolved; registered with the redactor by the loader).
+    pub token: String,
+    /// How long to wait for the instance to become `ready`.
+    pub ready_timeout: Duration,
+}
+
+/// A `qovery.set_image` step.
+#[derive(Debug, Clone)]
+pub struct SetImage {
+    /// The site whose environment's containers change (default `dr`).
+    pub site: SiteId,
+    /// Its Qovery environment id.
+    pub environment: String,
+    /// Services of `[images]` to repoint (default: all of them).
+    pub services: Vec<String>,
+    /// The Qovery container registry id of the DR registry (`None`: found by URL host).
+    pub registry_id: Option<String>,
+    /// The plan's Qovery API URL (review mode shows it).
+    pub api_url: String,
+    /// The site's registry URL (what the images are checked against).
+    pub registry_url: String,
+    /// The namespace swap applied to repository names (prod, dr), for review mode.
+    pub namespaces: (Option<String>, Option<String>),
 }

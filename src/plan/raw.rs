@@ -245,17 +245,17 @@ pub struct Probes {
     pub concurrency: Option<usize>,
 }
 
-/// One `[[step]]`. Which keys apply depends on `kind`; validation names a key that does not.
+/// One `[[step]]`: every key some kind takes, so that a key no kind takes is refused here with
+/// a suggestion. Which keys apply depends on `kind` (the registry line of the kind lists them);
+/// validation names a key that does not apply, and the schema has one branch per kind.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     /// Unique id, used by `--resume` and in the journal.
     pub id: String,
     pub title: String,
-    /// `approval`, `manual`, `check`, `wait`, `http.check`, `http.request`, `command`,
-    /// `qovery.deploy`, `qovery.redeploy`, `qovery.stop`, `qovery.deploy_services`,
-    /// `qovery.set_variables`, `postgres.promote`, `postgres.fence`,
-    /// `scaleway.promote_replica`, `dns.switch`, `dns.verify` (docs/plan-format.md).
+    /// The step kind: one of the registry's (`crate::steps::registry::KINDS`, listed in
+    /// docs/plan-format.md and as an enum in `drcockpit schema`).
     pub kind: String,
     #[serde(default)]
     pub description: Option<String>,

@@ -106,9 +106,10 @@ impl Executor {
                     self.refuse(format!("run step {id}"));
                     return;
                 }
-                let Some(spec) = self.plan.steps.get(step).cloned() else {
+                let Some(mut spec) = self.plan.steps.get(step).cloned() else {
                     return;
                 };
+                steps::hand_off_journal(&mut spec.action, &state.records);
                 // The plan's lock, re-checked at the moment of dispatch: taken over → not run.
                 let lost = match state.lock.as_ref().map(|l| l.check()) {
                     Some(Err(why)) => Some(why),

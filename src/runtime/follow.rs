@@ -224,7 +224,7 @@ pub fn plan_from_journal(records: &[crate::journal::Record]) -> Result<Plan, Str
             ))
         ));
     }
-    crate::plan::load_str(
+    crate::steps::load_str(
         &toml,
         "<the journal's session_started>",
         &Default::default(),

@@ -100,7 +100,7 @@ fn run_command(cli: Cli) -> i32 {
             log_level: &cli.log_level,
         }),
         Command::Schema => {
-            crate::outln!("{}", crate::plan::schema_json());
+            crate::outln!("{}", crate::steps::schema_json());
             exit::OK
         }
         Command::Check {

@@ -68,7 +68,7 @@ pub fn check(path: &Path, strict: bool) -> i32 {
         run_commands: false,
     };
     let loaded = plan::load::read_plan_file(path).and_then(|text| {
-        plan::load::load_checking(&text, &path.display().to_string(), &opts, strict)
+        crate::steps::load_checking(&text, &path.display().to_string(), &opts, strict)
     });
     match loaded {
         Ok(loaded) => {
@@ -207,8 +207,8 @@ pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHan
         opts.sim_url = Some(handle.url.clone());
         sim = Some(handle);
     }
-    let plan =
-        plan::load_str(&text, &path.display().to_string(), &opts).map_err(|e| e.to_string())?;
+    let plan = crate::steps::load_str(&text, &path.display().to_string(), &opts)
+        .map_err(|e| e.to_string())?;
     Ok((plan, sim))
 }
 
@@ -243,7 +243,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 sim_url: Some(sim.url.clone()),
                 run_commands: true,
             };
-            let plan = plan::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &lo)
+            let plan = crate::steps::load_str(plan::DEMO_PLAN, "<embedded plans/demo.toml>", &lo)
                 .map_err(|e| usage(e.to_string()))?;
             (plan, Mode::Demo, false, Some(sim))
         }

@@ -20,9 +20,13 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::journal::PreflightCheck;
-use crate::plan::CommandSpec;
+use crate::plan::load::{Built, PlanError, Seg, StepCx};
+use crate::plan::{CommandSpec, StepAction};
 
 /// The command line exactly as it would run (shell-quoted for reading).
 pub fn command_line(c: &CommandSpec) -> String {
@@ -317,7 +321,7 @@ impl Drop for DoneOnDrop {
 }
 
 /// Emit a stream line by line until it ends (pipe) or the step is done and the file is read.
-async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: &'static str) {
+async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: Stream) {
     match source {
         Source::Pipe(p) => {
             let mut lines = BufReader::new(p).lines();
@@ -434,8 +438,10 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
     });
     let done = Arc::new(AtomicBool::new(false));
     let done_guard = DoneOnDrop(done.clone());
-    let out_task = out_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stdout")));
-    let err_task = err_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), "stderr")));
+    let out_task =
+        out_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), Stream::Stdout)));
+    let err_task =
+        err_src.map(|s| tokio::spawn(forward(s, done.clone(), ctx.clone(), Stream::Stderr)));
     let status = child
         .wait()
         .await
@@ -454,4 +460,136 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
         Some(code) => Err(format!("`{}` exited {code}", c.program)),
         None => Err(format!("`{}` was killed by a signal", c.program)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `command` kind
+
+/// The keys `command` takes besides the common ones.
+pub const KEYS: &[&str] = &[
+    "command",
+    "cwd",
+    "env",
+    "secret_env",
+    "inherit_env",
+    "timeout",
+];
+
+/// `command`: run a program (no shell) with a minimal environment.
+pub struct CommandKind;
+
+impl StepKind for CommandKind {
+    fn schema(&self) -> serde_json::Value {
+        serde_json::json!({ "required": ["command"] })
+    }
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build(s)
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Command(c) => describe(c),
+            _ => Vec::new(),
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Command(c) => c.timeout,
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Command(c) => vec![preflight(c)],
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Command(c) => run(c, ctx).await,
+                _ => Err("not a command step".into()),
+            }
+        })
+    }
+}
+
+fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let argv = match s.raw().command.clone() {
+        Some(a) if a.first().is_some_and(|p| !p.trim().is_empty()) => a,
+        _ => {
+            return Err(s.missing(
+                "command",
+                "command = [\"aws\", \"rds\", \"promote-read-replica\", \"--db-instance-identifier\", \"shop-dr\"]",
+            ));
+        }
+    };
+    let mut resolved = Vec::with_capacity(argv.len());
+    for (n, a) in argv.iter().enumerate() {
+        if has_secret_reference(a) {
+            // Every local user sees a process's arguments (`ps`, /proc/PID/cmdline).
+            let note = format!(
+                "warning: step `{}`: command argument {n} uses a reference (`${{…}}`): its resolved value is visible to every local user in `ps`; pass secrets with `secret_env = {{ NAME = \"${{env:X}}\" }}` and read $NAME in the command",
+                s.id()
+            );
+            s.note(note);
+        }
+        resolved.push(s.secret_in(&[Seg::K("command"), Seg::I(n)], a)?);
+    }
+    let program = resolved.remove(0);
+    let cwd = match s.raw().cwd.clone() {
+        None => None,
+        Some(c) => {
+            let c = s.secret("cwd", &c)?;
+            Some(
+                crate::plan::refs::expand_path(&c, s.base_dir())
+                    .display()
+                    .to_string(),
+            )
+        }
+    };
+    let raw_env = s.raw().env.clone();
+    let mut env = Vec::with_capacity(raw_env.len());
+    for (k, v) in &raw_env {
+        let v = s.secret_in(&[Seg::K("env"), Seg::K(k.as_str())], v)?;
+        env.push((k.clone(), v));
+    }
+    let raw_secret_env = s.raw().secret_env.clone();
+    let mut secret_env = Vec::with_capacity(raw_secret_env.len());
+    for (k, v) in &raw_secret_env {
+        if raw_env.contains_key(k) {
+            return Err(s.error(
+                "secret_env",
+                &format!("`{k}` is both in `env` and `secret_env`: keep it in `secret_env` only"),
+                vec![],
+                None,
+            ));
+        }
+        let v = s.secret_in(&[Seg::K("secret_env"), Seg::K(k.as_str())], v)?;
+        // Labelled by where it is used, whatever its reference (a literal value included).
+        crate::redact::register(&v, &format!("step {}: secret_env {k}", s.id()));
+        secret_env.push((k.clone(), v));
+    }
+    let timeout = s
+        .duration("timeout", &s.raw().timeout)?
+        .unwrap_or(Duration::from_secs(300));
+    let timeout = s.positive("timeout", timeout)?;
+    Ok(Built::action(StepAction::Command(CommandSpec {
+        program,
+        args: resolved,
+        cwd,
+        env,
+        secret_env,
+        inherit_env: s.raw().inherit_env.unwrap_or(false),
+        timeout,
+    })))
 }

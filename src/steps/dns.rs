@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::dns::query::{NsAnswer, ZoneView, observe_config};
 use crate::clients::dns::{Provider, SwitchOutcome, matches_target};
 use crate::clients::http::RequestSpec;
 use crate::journal::PreflightCheck;
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::{fmt_duration, parse_duration};
 use crate::plan::{DnsAction, DnsConfig, DnsOp, Site, SiteId, StepAction};
@@ -99,6 +103,7 @@ pub fn build(
         interval,
         wait,
         countdown: raw.countdown.unwrap_or(true),
+        switched: None,
     }))
 }
 
@@ -345,16 +350,42 @@ pub async fn run(a: &DnsAction, ctx: &StepContext) -> Result<String, String> {
     }
 }
 
-/// What a switch left for `dns.verify` and the DNS panel: the TTL resolvers may still hold, and
-/// when every nameserver first answered the new target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SwitchMark {
-    pub target: String,
-    pub old_ttl: Option<u32>,
-    pub switched_at: DateTime<Utc>,
-    pub converged_at: Option<DateTime<Utc>>,
+pub use crate::plan::SwitchMark;
+
+/// The output stream on which `dns.switch` records what it set (JSON of a [`SwitchMark`] with
+/// the record's name). The journal keeps it, so `dns.verify` finds it after `--resume`.
+pub const EVIDENCE_STREAM: &str = Stream::DnsEvidence.as_str();
+const EVIDENCE: Stream = Stream::DnsEvidence;
+
+/// The JSON `dns.switch` records on [`EVIDENCE_STREAM`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Evidence {
+    record: String,
+    #[serde(flatten)]
+    mark: SwitchMark,
 }
 
+/// What a `dns.switch` of `record` recorded, from a step's journaled output (the last one wins).
+pub fn mark_from_journal<'a>(
+    record: &str,
+    outputs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<SwitchMark> {
+    let fqdn = crate::clients::dns::fqdn(record);
+    outputs
+        .into_iter()
+        .filter(|(stream, _)| *stream == EVIDENCE_STREAM)
+        .filter_map(|(_, text)| serde_json::from_str::<Evidence>(text).ok())
+        .filter(|e| crate::clients::dns::fqdn(&e.record) == fqdn)
+        .last()
+        .map(|e| e.mark)
+}
+
+/// Forget every switch this process saw (what a new process, e.g. one resuming, starts with).
+pub fn forget_switch_marks() {
+    MARKS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// What this process saw, for the DNS panel (`caches_left`): `dns.verify` reads the journal's.
 static MARKS: LazyLock<Mutex<HashMap<String, SwitchMark>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -424,14 +455,20 @@ async fn run_switch(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
                 .map(|b| format!("{} ({})", b.show(), site_of(a, &b.values)))
                 .unwrap_or_else(|| "(no record)".into());
             ctx.info(note);
-            set_mark(&c.record, |m| {
-                *m = Some(SwitchMark {
-                    target: a.target.clone(),
-                    old_ttl: before.as_ref().and_then(|b| b.ttl),
-                    switched_at: Utc::now(),
-                    converged_at: None,
-                })
-            });
+            let mark = SwitchMark {
+                target: a.target.clone(),
+                old_ttl: before.as_ref().and_then(|b| b.ttl),
+                switched_at: Utc::now(),
+                converged_at: None,
+            };
+            let evidence = Evidence {
+                record: c.record.clone(),
+                mark: mark.clone(),
+            };
+            if let Ok(json) = serde_json::to_string(&evidence) {
+                ctx.emit(EVIDENCE, json);
+            }
+            set_mark(&c.record, |m| *m = Some(mark));
             let msg = format!(
                 "{}: {before_text} → {} ({})",
                 c.record,
@@ -443,7 +480,7 @@ async fn run_switch(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
         }
         Err(e) => {
             let msg = e.redacted();
-            ctx.emit("stderr", msg.clone());
+            ctx.emit(Stream::Stderr, msg.clone());
             Err(msg)
         }
     }
@@ -535,7 +572,13 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
         return Ok(msg);
     }
     let started = Instant::now();
-    let mark = switch_mark(&c.record).filter(|m| m.target == a.target);
+    // What the switch set, from the journal (so a resumed cockpit has it too), else from what
+    // this process saw.
+    let mark = a
+        .switched
+        .clone()
+        .or_else(|| switch_mark(&c.record))
+        .filter(|m| m.target == a.target);
     let mut last_report = String::new();
     let mut tries = 0u32;
     let view = loop {
@@ -554,7 +597,7 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
             .join("; ");
         if report != last_report {
             ctx.emit(
-                "stderr",
+                Stream::Stderr,
                 format!(
                     "waiting for {} of {} nameservers: {report}",
                     lag.len(),
@@ -632,5 +675,90 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
             "{summary}; caches may hold the old answer until {}",
             until.format("%H:%M:%S UTC")
         ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `dns.switch` and `dns.verify` kinds
+
+/// The keys `dns.switch` takes besides the common ones.
+pub const SWITCH_KEYS: &[&str] = &["ttl", "timeout"];
+/// The keys `dns.verify` takes besides the common ones.
+pub const VERIFY_KEYS: &[&str] = &["interval", "timeout", "countdown"];
+
+/// `dns.switch` / `dns.verify`.
+pub struct Dns;
+
+impl StepKind for Dns {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        // Durations first, so a bad one points at its own value.
+        let interval = s.duration("interval", &s.raw().interval)?;
+        let timeout = s.duration("timeout", &s.raw().timeout)?;
+        if let Some(d) = interval {
+            s.positive("interval", d)?;
+        }
+        if let Some(d) = timeout {
+            s.positive("timeout", d)?;
+        }
+        let kind = s.kind().to_string();
+        let action = build(&kind, s.raw(), s.dns(), s.sites())
+            .map_err(|e| s.error("site", &e, vec![], None))?;
+        Ok(Built {
+            action,
+            // dns.verify's `timeout` is how long it waits (inside the action).
+            timeout: if kind == "dns.switch" { timeout } else { None },
+        })
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Dns(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Dns(a) => is_mutating(a),
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Dns(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Dns(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Dns(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
+    }
+    fn schema(&self) -> serde_json::Value {
+        serde_json::json!({ "required": ["site"] })
+    }
+    fn hand_off(&self, action: &mut StepAction, outputs: &[(&str, &str)]) {
+        if let StepAction::Dns(a) = action
+            && a.op == DnsOp::Verify
+        {
+            a.switched = mark_from_journal(&a.config.record, outputs.iter().copied());
+        }
     }
 }

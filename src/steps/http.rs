@@ -2,10 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::http::{HttpClient, RequestSpec};
 use crate::journal::PreflightCheck;
-use crate::plan::{HttpCheck, HttpRequest};
+use crate::plan::load::{Built, PlanError, Seg, StepCx, suggest};
+use crate::plan::{HttpCheck, HttpRequest, StepAction};
 
 pub fn describe_check(c: &HttpCheck) -> Vec<String> {
     let mut v = vec![format!("GET {}", crate::redact::url(&c.url))];
@@ -128,7 +132,7 @@ pub async fn run_check(c: &HttpCheck, ctx: &StepContext) -> Result<String, Strin
             }
             Err(e) => format!("GET {} ✗ {e}", c.url),
         };
-        ctx.emit("stderr", verdict.clone());
+        ctx.emit(Stream::Stderr, verdict.clone());
         if Instant::now() + c.interval >= deadline {
             return Err(format!("not healthy after {tries} tries: {verdict}"));
         }
@@ -168,10 +172,200 @@ pub async fn run_request(r: &HttpRequest, ctx: &StepContext) -> Result<String, S
             spec.method, spec.url, resp.status
         ))
     } else {
-        ctx.emit("stderr", line);
+        ctx.emit(Stream::Stderr, line);
         Err(format!(
             "{} {} answered {} (expected {:?})",
             spec.method, spec.url, resp.status, r.expect_status
         ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `http.check` and `http.request` kinds
+
+/// The keys `http.check` takes besides the common ones.
+pub const CHECK_KEYS: &[&str] = &[
+    "url",
+    "expect_status",
+    "body_contains",
+    "interval",
+    "timeout",
+];
+
+/// The keys `http.request` takes besides the common ones.
+pub const REQUEST_KEYS: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "body",
+    "expect_status",
+    "timeout",
+];
+
+/// The methods `http.request` sends.
+pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+/// `http.check`: poll a URL until it answers as expected.
+pub struct Check;
+
+impl StepKind for Check {
+    fn schema(&self) -> serde_json::Value {
+        serde_json::json!({ "required": ["url"] })
+    }
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let url = s.url()?;
+        let expect_status = s.statuses(&[200])?;
+        let interval = s
+            .duration("interval", &s.raw().interval)?
+            .unwrap_or(Duration::from_secs(5));
+        let interval = s.positive("interval", interval)?;
+        let timeout = s
+            .duration("timeout", &s.raw().timeout)?
+            .unwrap_or(Duration::from_secs(60));
+        let timeout = s.positive("timeout", timeout)?;
+        let body_contains = match s.raw().body_contains.clone() {
+            None => None,
+            Some(b) => Some(s.secret("body_contains", &b)?),
+        };
+        Ok(Built::action(StepAction::HttpCheck(HttpCheck {
+            url,
+            expect_status,
+            body_contains,
+            interval,
+            timeout,
+        })))
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::HttpCheck(c) => describe_check(c),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, _action: &StepAction) -> bool {
+        false
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::HttpCheck(c) => c.timeout + Duration::from_secs(5),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::HttpCheck(c) => vec![preflight_url(&ctx.http, &c.url).await],
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::HttpCheck(c) => run_check(c, ctx).await,
+                _ => Err("not an http.check step".into()),
+            }
+        })
+    }
+}
+
+/// `http.request`: send one request (a webhook).
+pub struct Request;
+
+impl StepKind for Request {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let url = s.url()?;
+        let method = match s.raw().method.as_deref() {
+            None => "POST".to_string(),
+            Some(m) => {
+                let up = m.trim().to_ascii_uppercase();
+                if !METHODS.contains(&up.as_str()) {
+                    return Err(s.error(
+                        "method",
+                        &format!("unknown HTTP method `{m}`"),
+                        METHODS.iter().map(|m| m.to_string()).collect(),
+                        suggest(&up, METHODS.iter().copied()).map(str::to_string),
+                    ));
+                }
+                up
+            }
+        };
+        let raw_headers = s.raw().headers.clone();
+        let mut headers = Vec::with_capacity(raw_headers.len());
+        for (k, v) in &raw_headers {
+            let v = s.secret_in(&[Seg::K("headers"), Seg::K(k.as_str())], v)?;
+            headers.push((k.clone(), v));
+        }
+        let body = match s.raw().body.clone() {
+            None => None,
+            Some(b) => Some(s.secret("body", &b)?),
+        };
+        let expect_status = s.statuses(&[200, 201, 202, 204])?;
+        let timeout = s
+            .duration("timeout", &s.raw().timeout)?
+            .unwrap_or(Duration::from_secs(30));
+        let timeout = s.positive("timeout", timeout)?;
+        Ok(Built::action(StepAction::HttpRequest(HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+            expect_status,
+            timeout,
+        })))
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::HttpRequest(r) => describe_request(r),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::HttpRequest(r) => {
+                !matches!(r.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
+            }
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::HttpRequest(r) => r.timeout + Duration::from_secs(5),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::HttpRequest(r) => vec![preflight_url(&ctx.http, &r.url).await],
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::HttpRequest(r) => run_request(r, ctx).await,
+                _ => Err("not an http.request step".into()),
+            }
+        })
+    }
+    fn schema(&self) -> serde_json::Value {
+        serde_json::json!({ "required": ["url"], "properties": { "method": { "enum": METHODS } } })
     }
 }

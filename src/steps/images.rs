@@ -12,38 +12,19 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::qovery::{QoveryClient, QoverySettings, encode};
 use crate::journal::PreflightCheck;
-use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
+pub use crate::plan::SetImage;
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::{SiteId, StepAction};
 use crate::probes::images::{ImageRow, check, short_digest, verify_synced};
 
-/// A `qovery.set_image` step.
-#[derive(Debug, Clone)]
-pub struct SetImage {
-    /// The site whose environment's containers change (default `dr`).
-    pub site: SiteId,
-    /// Its Qovery environment id.
-    pub environment: String,
-    /// Services of `[images]` to repoint (default: all of them).
-    pub services: Vec<String>,
-    /// The Qovery container registry id of the DR registry (`None`: found by URL host).
-    pub registry_id: Option<String>,
-    /// The plan's Qovery API URL (review mode shows it).
-    pub api_url: String,
-    /// The site's registry URL (what the images are checked against).
-    pub registry_url: String,
-    /// The namespace swap applied to repository names (prod, dr), for review mode.
-    pub namespaces: (Option<String>, Option<String>),
-}
-
-/// The loader's kind spec for this family (in `load::FAMILIES`).
-pub const KINDS: &[KindSpec] = &[KindSpec {
-    name: "qovery.set_image",
-    keys: &["services", "registry_id", "environment", "timeout"],
-    build: build_spec,
-}];
+/// The keys `qovery.set_image` takes besides the common ones.
+pub const KEYS: &[&str] = &["services", "registry_id", "environment", "timeout"];
 
 fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let timeout = s.duration("timeout", &s.raw().timeout)?;
@@ -571,7 +552,7 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
         ));
         ctx.info(format!("PUT {url}  {body}"));
         if let Err(e) = c.edit_container_json(&ct.id, &body).await {
-            ctx.emit("stderr", e.to_string());
+            ctx.emit(Stream::Stderr, e.to_string());
             return Err(format!("PUT container {svc} failed: {e}{}", so_far()));
         }
         let back = c
@@ -619,4 +600,55 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
             format!(" ({} already there)", unchanged.join(", "))
         }
     ))
+}
+
+/// `qovery.set_image`.
+pub struct SetImageKind;
+
+impl StepKind for SetImageKind {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(s)
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::SetImage(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::SetImage(_) => true,
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::SetImage(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::SetImage(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::SetImage(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
+    }
 }

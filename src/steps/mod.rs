@@ -1,15 +1,26 @@
-//! What a step does. Each kind family has a module; this file is the one place that maps a
-//! [`StepAction`] to its behaviour: whether it mutates, what it would do (review mode), its
-//! read-only preflight, and running it. Adding a kind means a case here and a module, not a
-//! change to the engine.
+//! What a step does. Each kind has a module (or shares one with its family) and one line in
+//! [`registry::KINDS`]; the functions here ask the registry for the kind of an action: whether
+//! it mutates, what it would do (review mode), its read-only preflight, and running it. Adding
+//! a kind is a module and a registry line, not a change to the engine or the loader.
 
 pub mod command;
 pub mod dns;
+pub mod engine;
 pub mod http;
 pub mod images;
 pub mod postgres;
 pub mod qovery;
+pub mod registry;
 pub mod scaleway;
+pub mod schema;
+#[cfg(test)]
+mod test_noop;
+
+pub use registry::{
+    Role, kind_of, known_kinds, load_checking, load_file, load_file_with_notes, load_str,
+    load_str_with_notes, role_of,
+};
+pub use schema::schema_json;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,9 +68,9 @@ impl StepContext {
     }
 
     /// Stream one line of output into the log and the journal.
-    pub fn emit(&self, stream: &str, text: impl Into<String>) {
+    pub fn emit(&self, stream: Stream, text: impl Into<String>) {
         let line = OutputLine {
-            stream: stream.into(),
+            stream: stream.as_str().into(),
             text: crate::redact::redact_string(text.into()),
         };
         let _ = self.out.send(Msg::StepOutput {
@@ -69,59 +80,63 @@ impl StepContext {
         });
     }
     pub fn info(&self, text: impl Into<String>) {
-        self.emit("info", text)
+        self.emit(Stream::Info, text)
+    }
+}
+
+/// Which stream a line of a step's output is on. The journal stores [`Stream::as_str`], the
+/// form old journals and report snapshots have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// What the step says it is doing.
+    Info,
+    /// A command's standard output.
+    Stdout,
+    /// A command's standard error, and a step's warnings and failures.
+    Stderr,
+    /// RPO evidence (JSON) from `postgres.promote`, read by the report.
+    RpoEvidence,
+    /// What `dns.switch` set (JSON), read back by `dns.verify` from the journal.
+    DnsEvidence,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 5] = [
+        Stream::Info,
+        Stream::Stdout,
+        Stream::Stderr,
+        Stream::RpoEvidence,
+        Stream::DnsEvidence,
+    ];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stream::Info => "info",
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::RpoEvidence => "evidence:rpo",
+            Stream::DnsEvidence => "evidence:dns",
+        }
+    }
+    /// The stream a journal names, if this build knows it.
+    pub fn parse(s: &str) -> Option<Stream> {
+        Stream::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
 /// Does running this action change the world? Mutating steps need a confirmation and are never
 /// retried automatically.
 pub fn is_mutating(action: &StepAction) -> bool {
-    match action {
-        StepAction::Approval
-        | StepAction::Manual { .. }
-        | StepAction::Check { .. }
-        | StepAction::Wait { .. } => false,
-        StepAction::HttpCheck(_) => false,
-        StepAction::HttpRequest(r) => {
-            !matches!(r.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
-        }
-        StepAction::Command(_) => true,
-        StepAction::Qovery(_) => true,
-        StepAction::Postgres(_) | StepAction::Scaleway(_) => true,
-        StepAction::Dns(d) => dns::is_mutating(d),
-        StepAction::SetImage(_) => true,
-    }
+    kind_of(action).is_none_or(|k| k.imp.is_mutating(action))
 }
 
 /// Exactly what the step would do, one line per call, for review mode and the detail pane.
 /// Secrets are still in these strings: the UI redacts everything it draws.
 pub fn describe(action: &StepAction) -> Vec<String> {
-    match action {
-        StepAction::Approval => vec!["a human gate: the operator types the confirmation word; operator, host and time are recorded".into()],
-        StepAction::Manual { instructions } => {
-            let mut v = vec!["a human task; the operator marks it done with a note:".to_string()];
-            v.extend(instructions.lines().map(|l| format!("  {l}")));
-            v
-        }
-        StepAction::Check { conditions } => conditions.iter().map(|c| format!("check {}", c.text)).collect(),
-        StepAction::Wait { conditions, timeout } => {
-            let mut v: Vec<String> = conditions.iter().map(|c| format!("wait until {}", c.text)).collect();
-            v.push(format!("give up after {}", crate::plan::units::fmt_duration(*timeout)));
-            v
-        }
-        StepAction::HttpCheck(c) => http::describe_check(c),
-        StepAction::HttpRequest(r) => http::describe_request(r),
-        StepAction::Command(c) => command::describe(c),
-        StepAction::Qovery(q) => qovery::describe(q),
-        StepAction::Postgres(p) => postgres::describe(p),
-        StepAction::Scaleway(p) => scaleway::describe(p),
-        StepAction::Dns(d) => dns::describe(d),
-        StepAction::SetImage(a) => images::describe(a),
-    }
+    kind_of(action).map_or_else(Vec::new, |k| k.imp.describe(action))
 }
 
 pub fn has_preflight(action: &StepAction) -> bool {
-    !matches!(action, StepAction::Approval | StepAction::Manual { .. })
+    kind_of(action).is_some_and(|k| k.imp.has_preflight())
 }
 
 /// Read-only checks that show, in review mode, whether the step could run now.
@@ -131,16 +146,8 @@ pub async fn preflight(
     state_checks: Vec<PreflightCheck>,
 ) -> Vec<PreflightCheck> {
     let mut checks = state_checks;
-    match action {
-        StepAction::HttpCheck(c) => checks.push(http::preflight_url(&ctx.http, &c.url).await),
-        StepAction::HttpRequest(r) => checks.push(http::preflight_url(&ctx.http, &r.url).await),
-        StepAction::Command(c) => checks.push(command::preflight(c)),
-        StepAction::Qovery(q) => checks.extend(qovery::preflight(q, ctx).await),
-        StepAction::Postgres(p) => checks.extend(postgres::preflight(p, ctx).await),
-        StepAction::Scaleway(p) => checks.extend(scaleway::preflight(p, ctx).await),
-        StepAction::Dns(d) => checks.extend(dns::preflight(d, ctx).await),
-        StepAction::SetImage(a) => checks.extend(images::preflight(a, ctx).await),
-        _ => {}
+    if let Some(k) = kind_of(action) {
+        checks.extend(k.imp.preflight(action, ctx).await);
     }
     checks
 }
@@ -148,20 +155,37 @@ pub async fn preflight(
 /// Run a step's action to completion. `Ok` carries a one-line summary, `Err` the reason.
 /// The overall timeout is applied by the caller.
 pub async fn run(action: &StepAction, ctx: StepContext) -> Result<String, String> {
-    match action {
-        StepAction::HttpCheck(c) => http::run_check(c, &ctx).await,
-        StepAction::HttpRequest(r) => http::run_request(r, &ctx).await,
-        StepAction::Command(c) => command::run(c, &ctx).await,
-        StepAction::Qovery(q) => qovery::run(q, &ctx).await,
-        StepAction::Postgres(p) => postgres::run(p, &ctx).await,
-        StepAction::Scaleway(p) => scaleway::run(p, &ctx).await,
-        StepAction::Dns(d) => dns::run(d, &ctx).await,
-        StepAction::SetImage(a) => images::run(a, &ctx).await,
-        other => Err(format!(
-            "{} steps are driven by the engine, not run as tasks",
-            other.kind_name()
+    match kind_of(action) {
+        Some(k) => k.imp.run(action, &ctx).await,
+        None => Err(format!(
+            "kind `{}` is not in this build's registry",
+            action.kind_name()
         )),
     }
+}
+
+/// Give a step what earlier steps handed over through the journal (`(stream, text)` of their
+/// output lines, oldest first) before it runs. The runtime calls this with the journal-derived
+/// state, so what one step hands to another survives `--resume`.
+pub fn hand_off(action: &mut StepAction, outputs: &[(&str, &str)]) {
+    if let Some(k) = kind_of(action) {
+        k.imp.hand_off(action, outputs);
+    }
+}
+
+/// [`hand_off`] from journal records (the journal-derived state the runtime holds, replayed on
+/// `--resume`).
+pub fn hand_off_journal(action: &mut StepAction, records: &[crate::journal::Record]) {
+    let outputs: Vec<(&str, &str)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            crate::journal::Event::StepOutput { stream, line, .. } => {
+                Some((stream.as_str(), line.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    hand_off(action, &outputs);
 }
 
 /// The overall timeout for running a step, from the plan or the kind's default.
@@ -169,15 +193,7 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
     if let Some(t) = step.timeout {
         return t;
     }
-    match &step.action {
-        StepAction::HttpCheck(c) => c.timeout + Duration::from_secs(5),
-        StepAction::HttpRequest(r) => r.timeout + Duration::from_secs(5),
-        StepAction::Command(c) => c.timeout,
-        StepAction::Qovery(q) => qovery::default_timeout(q),
-        StepAction::Postgres(p) => postgres::timeout(p),
-        StepAction::Scaleway(p) => scaleway::timeout(p),
-        StepAction::Dns(d) => dns::default_timeout(d),
-        StepAction::SetImage(a) => images::default_timeout(a),
-        _ => Duration::from_secs(600),
-    }
+    kind_of(&step.action).map_or(Duration::from_secs(600), |k| {
+        k.imp.default_timeout(&step.action)
+    })
 }

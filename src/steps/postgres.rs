@@ -12,59 +12,27 @@
 
 use std::time::{Duration, Instant};
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::postgres::{
     self, ConnectOptions, Lsn, PgTarget, READ_ONLY_SQL_TRANSACTION, RecoveryFacts, TERMINATE_SQL,
 };
 use crate::journal::PreflightCheck;
-use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 use crate::plan::units::fmt_bytes;
+pub use crate::plan::{Fence, PostgresStep, Promote};
 use crate::plan::{Plan, SiteId, StepAction};
 use crate::probes::database::{Upstream, receiver_end, upstream_position};
 
 /// The output stream carrying RPO evidence (JSON text) for the journal.
-pub const EVIDENCE_STREAM: &str = "evidence:rpo";
+pub const EVIDENCE_STREAM: &str = Stream::RpoEvidence.as_str();
+const EVIDENCE: Stream = Stream::RpoEvidence;
 
 /// Plan keys the postgres.* kinds use (besides the common ones).
 pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions", "timeout"];
-
-#[derive(Debug, Clone)]
-pub enum PostgresStep {
-    Promote(Promote),
-    Fence(Fence),
-}
-
-/// Promote the standby of `site` (its `database.postgres`). The other site's server, when
-/// configured, gives the lag at promotion (RPO evidence).
-#[derive(Debug, Clone)]
-pub struct Promote {
-    pub site: SiteId,
-    /// `pg_promote(true, wait_seconds)`.
-    pub wait_seconds: u32,
-}
-
-/// Fence the old primary of `site` (its `database.postgres`).
-#[derive(Debug, Clone)]
-pub struct Fence {
-    pub site: SiteId,
-    pub terminate_sessions: bool,
-}
-
-impl PostgresStep {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            PostgresStep::Promote(_) => "postgres.promote",
-            PostgresStep::Fence(_) => "postgres.fence",
-        }
-    }
-    pub fn site(&self) -> SiteId {
-        match self {
-            PostgresStep::Promote(p) => p.site,
-            PostgresStep::Fence(f) => f.site,
-        }
-    }
-}
 
 fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, String)> {
     match raw.site.as_deref().map(str::trim) {
@@ -124,19 +92,10 @@ pub fn build(kind: &str, raw: &RawStep) -> Result<StepAction, String> {
         .map_err(|(_, m)| m)
 }
 
-/// The loader's kind specs for this family (add to `load::FAMILIES`).
-pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "postgres.promote",
-        keys: &["wait_seconds", "timeout"],
-        build: build_spec,
-    },
-    KindSpec {
-        name: "postgres.fence",
-        keys: &["terminate_sessions", "timeout"],
-        build: build_spec,
-    },
-];
+/// The keys `postgres.promote` takes besides the common ones.
+pub const PROMOTE_KEYS: &[&str] = &["wait_seconds", "timeout"];
+/// The keys `postgres.fence` takes besides the common ones.
+pub const FENCE_KEYS: &[&str] = &["terminate_sessions", "timeout"];
 
 fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let kind = s.kind().to_string();
@@ -239,7 +198,7 @@ pub fn describe(step: &PostgresStep) -> Vec<String> {
     }
 }
 
-pub fn timeout(step: &PostgresStep) -> Duration {
+pub fn default_timeout(step: &PostgresStep) -> Duration {
     match step {
         PostgresStep::Promote(p) => Duration::from_secs(u64::from(p.wait_seconds) + 60),
         PostgresStep::Fence(_) => Duration::from_secs(60),
@@ -461,55 +420,8 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
     let timeline_before = s.timeline().await.ok().flatten().or(facts.timeline);
     let lag = measured.bytes;
     let basis = measured.basis.clone();
-    let mut evidence = serde_json::json!({
-        "what": "rpo at promotion",
-        "site": p.site.as_str(),
-        "server": PgTarget::parse(&url).map(|t| t.display).unwrap_or_default(),
-        "measured_at": chrono::Utc::now().to_rfc3339(),
-        "replay_lsn": facts.replay_lsn,
-        "receive_lsn": facts.receive_lsn,
-        "last_replayed_commit": facts.last_replay_at.map(|t| t.to_rfc3339()),
-        "primary_lsn": measured.primary_lsn,
-        "lag_bytes": lag,
-        "replay_age_secs": measured.window_secs(facts.last_replay_at),
-        "lag_basis": basis,
-        "wal_receiver": facts.receiver_status,
-        "timeline_before": timeline_before,
-    });
-    if !measured.primary_live
-        && let Some(o) = evidence.as_object_mut()
-    {
-        // The primary did not answer: whatever it wrote after it was last seen is not counted,
-        // so the data loss cannot be measured (the lag above is only a lower bound). The report
-        // says RPO UNKNOWN, with what was seen and what would tell.
-        let seen_age = measured
-            .primary_alive_at
-            .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0);
-        o.insert("rpo".into(), "unknown".into());
-        o.insert("primary_reachable".into(), false.into());
-        o.insert("lag_is_lower_bound".into(), true.into());
-        o.insert(
-            "primary_last_seen_lsn".into(),
-            serde_json::json!(measured.last_seen_lsn),
-        );
-        o.insert(
-            "primary_last_seen_at".into(),
-            serde_json::json!(measured.primary_alive_at.map(|t| t.to_rfc3339())),
-        );
-        o.insert(
-            "primary_last_seen_age_secs".into(),
-            serde_json::json!(seen_age),
-        );
-        o.insert(
-            "receiver_end_lsn".into(),
-            serde_json::json!(facts.receiver_end_lsn),
-        );
-        o.insert(
-            "needed".into(),
-            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
-        );
-    }
-    ctx.emit(EVIDENCE_STREAM, evidence.to_string());
+    let evidence = rpo_evidence(p, &url, &facts, &measured, timeline_before);
+    ctx.emit(EVIDENCE, evidence.to_string());
     if measured.primary_live {
         ctx.info(format!(
             "RPO evidence: {} behind at promotion ({basis})",
@@ -517,7 +429,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         ));
     } else {
         ctx.emit(
-            "stderr",
+            Stream::Stderr,
             format!(
                 "RPO UNKNOWN: {basis}; standby received {} · replayed {}. To know the data loss: {}",
                 opt(facts.receive_lsn),
@@ -536,7 +448,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
         )),
         Ok(false) => {
             ctx.emit(
-                "stderr",
+                Stream::Stderr,
                 "pg_promote returned false: re-checking pg_is_in_recovery()",
             );
             recheck(&s, ctx).await?;
@@ -551,7 +463,10 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
             ));
         }
         Err(e) => {
-            ctx.emit("stderr", format!("pg_promote failed: {e}; re-checking"));
+            ctx.emit(
+                Stream::Stderr,
+                format!("pg_promote failed: {e}; re-checking"),
+            );
             if recheck(&s, ctx).await.is_err() {
                 return Err(format!("pg_promote failed: {e}"));
             }
@@ -590,6 +505,66 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
     ))
 }
 
+/// The RPO evidence `postgres.promote` records (JSON on the `evidence:rpo` stream) before it
+/// promotes: what the standby had, how far behind the primary it was, or why that is unknown.
+fn rpo_evidence(
+    p: &Promote,
+    url: &str,
+    facts: &RecoveryFacts,
+    measured: &LagAtPromotion,
+    timeline_before: impl serde::Serialize,
+) -> serde_json::Value {
+    let mut evidence = serde_json::json!({
+        "what": "rpo at promotion",
+        "site": p.site.as_str(),
+        "server": PgTarget::parse(url).map(|t| t.display).unwrap_or_default(),
+        "measured_at": chrono::Utc::now().to_rfc3339(),
+        "replay_lsn": facts.replay_lsn,
+        "receive_lsn": facts.receive_lsn,
+        "last_replayed_commit": facts.last_replay_at.map(|t| t.to_rfc3339()),
+        "primary_lsn": measured.primary_lsn,
+        "lag_bytes": measured.bytes,
+        "replay_age_secs": measured.window_secs(facts.last_replay_at),
+        "lag_basis": measured.basis,
+        "wal_receiver": facts.receiver_status,
+        "timeline_before": timeline_before,
+    });
+    if !measured.primary_live
+        && let Some(o) = evidence.as_object_mut()
+    {
+        // The primary did not answer: whatever it wrote after it was last seen is not counted,
+        // so the data loss cannot be measured (the lag above is only a lower bound). The report
+        // says RPO UNKNOWN, with what was seen and what would tell.
+        let seen_age = measured
+            .primary_alive_at
+            .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0);
+        o.insert("rpo".into(), "unknown".into());
+        o.insert("primary_reachable".into(), false.into());
+        o.insert("lag_is_lower_bound".into(), true.into());
+        o.insert(
+            "primary_last_seen_lsn".into(),
+            serde_json::json!(measured.last_seen_lsn),
+        );
+        o.insert(
+            "primary_last_seen_at".into(),
+            serde_json::json!(measured.primary_alive_at.map(|t| t.to_rfc3339())),
+        );
+        o.insert(
+            "primary_last_seen_age_secs".into(),
+            serde_json::json!(seen_age),
+        );
+        o.insert(
+            "receiver_end_lsn".into(),
+            serde_json::json!(facts.receiver_end_lsn),
+        );
+        o.insert(
+            "needed".into(),
+            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
+        );
+    }
+    evidence
+}
+
 /// After a `false` (or an error) from pg_promote: is it out of recovery within 15 s?
 async fn recheck(s: &postgres::PgSession, ctx: &StepContext) -> Result<(), String> {
     for i in 0..15 {
@@ -602,7 +577,7 @@ async fn recheck(s: &postgres::PgSession, ctx: &StepContext) -> Result<(), Strin
                 return Ok(());
             }
             Ok((true, _)) => {}
-            Err(e) => ctx.emit("stderr", format!("re-check {}: {e}", i + 1)),
+            Err(e) => ctx.emit(Stream::Stderr, format!("re-check {}: {e}", i + 1)),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -674,4 +649,55 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
 
 fn opt(l: Option<Lsn>) -> String {
     l.map(|l| l.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// `postgres.promote` / `postgres.fence`.
+pub struct Postgres;
+
+impl StepKind for Postgres {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(s)
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Postgres(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Postgres(_) => true,
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Postgres(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Postgres(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Postgres(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
+    }
 }

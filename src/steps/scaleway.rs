@@ -12,28 +12,21 @@
 
 use std::time::{Duration, Instant};
 
-use super::StepContext;
+use futures::future::BoxFuture;
+
+use super::registry::StepKind;
+use super::{StepContext, Stream};
 use crate::clients::http::{RequestSpec, Response};
 use crate::journal::PreflightCheck;
+pub use crate::plan::PromoteReplica;
 use crate::plan::StepAction;
-use crate::plan::load::{Built, KindSpec, PlanError, StepCx};
+use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::raw::RawStep;
 
 pub const DEFAULT_API_URL: &str = "https://api.scaleway.com";
 
 /// Plan keys this kind uses (besides the common ones).
-pub const KEYS: &[&str] = &["region", "read_replica_id", "token", "api_url"];
-
-#[derive(Debug, Clone)]
-pub struct PromoteReplica {
-    pub api_url: String,
-    pub region: String,
-    pub read_replica_id: String,
-    /// Secret key (resolved; registered with the redactor by the loader).
-    pub token: String,
-    /// How long to wait for the instance to become `ready`.
-    pub ready_timeout: Duration,
-}
+pub const KEYS: &[&str] = &["region", "read_replica_id", "token", "api_url", "timeout"];
 
 /// Build a `scaleway.promote_replica` step. `resolve` expands `${env:…}`-style references (and
 /// registers secrets with the redactor); its second argument names the plan key.
@@ -107,13 +100,6 @@ fn assemble(
     })
 }
 
-/// The loader's kind spec for this family (add to `load::FAMILIES`).
-pub const KINDS: &[KindSpec] = &[KindSpec {
-    name: "scaleway.promote_replica",
-    keys: &["region", "read_replica_id", "token", "api_url", "timeout"],
-    build: build_spec,
-}];
-
 fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let raw = s.raw();
     let (region, id, token, api) = (
@@ -143,7 +129,7 @@ fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     )
     .map_err(|(key, m)| s.error(key, &m, vec![], None))?;
     Ok(Built {
-        timeout: Some(timeout(&p)),
+        timeout: Some(default_timeout(&p)),
         action: StepAction::Scaleway(p),
     })
 }
@@ -201,7 +187,7 @@ pub fn describe(p: &PromoteReplica) -> Vec<String> {
     ]
 }
 
-pub fn timeout(p: &PromoteReplica) -> Duration {
+pub fn default_timeout(p: &PromoteReplica) -> Duration {
     p.ready_timeout + Duration::from_secs(60)
 }
 
@@ -337,8 +323,8 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
                     return Err(format!("instance {iid} is in status error after promotion"));
                 }
             }
-            Ok(r) => ctx.emit("stderr", api_error("GET instance", &r)),
-            Err(e) => ctx.emit("stderr", e.to_string()),
+            Ok(r) => ctx.emit(Stream::Stderr, api_error("GET instance", &r)),
+            Err(e) => ctx.emit(Stream::Stderr, e.to_string()),
         }
         if Instant::now() >= deadline {
             return Err(format!(
@@ -350,5 +336,56 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
             Duration::from_secs(3).min(p.ready_timeout / 4 + Duration::from_millis(50)),
         )
         .await;
+    }
+}
+
+/// `scaleway.promote_replica`.
+pub struct Scaleway;
+
+impl StepKind for Scaleway {
+    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(s)
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::Scaleway(a) => describe(a),
+            _ => Vec::new(),
+        }
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        match action {
+            StepAction::Scaleway(_) => true,
+            _ => true,
+        }
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        match action {
+            StepAction::Scaleway(a) => default_timeout(a),
+            _ => Duration::from_secs(600),
+        }
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Scaleway(a) => preflight(a, ctx).await,
+                _ => Vec::new(),
+            }
+        })
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            match action {
+                StepAction::Scaleway(a) => run(a, ctx).await,
+                _ => Err(format!("not a {} step", action.kind_name())),
+            }
+        })
     }
 }

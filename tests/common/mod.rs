@@ -63,7 +63,7 @@ pub fn step(id: &str, action: StepAction) -> Step {
 /// The shipped demo plan pointed at a simulator at `sim_url`, loaded as `check` does (no command
 /// references run).
 pub fn demo_plan_at(sim_url: &str) -> Plan {
-    plan::load_str(
+    drcockpit::steps::load_str(
         plan::DEMO_PLAN,
         "demo.toml",
         &LoadOptions {
