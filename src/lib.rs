@@ -7,8 +7,9 @@
 //! pane's lines), nothing else.
 //!
 //! Modules are layered, and `tests/layers.rs` keeps the arrows pointing down: `redact` and
-//! `plan` at the bottom, then `clients`, then `probes` and `steps`, then `journal`, `app`, `ui`,
-//! and `sim`, `runtime` and `cli` on top.
+//! `plan` at the bottom; then `clients`, `journal` (the records) and `cli` (the clap
+//! definitions); then `probes`; then `steps` and `notify`; then `report` and `app`; then `ui` and
+//! `sim`; `runtime` on top.
 
 // Command output goes through `cli::out` (`outln!`): `println!` panics when the reader of stdout
 // has gone (`drcockpit schema | true`).
@@ -22,6 +23,7 @@ pub mod notify;
 pub mod plan;
 pub mod probes;
 pub mod redact;
+pub mod report;
 pub mod runtime;
 pub mod sim;
 pub mod steps;

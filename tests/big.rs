@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use drcockpit::app::Msg;
 use drcockpit::clients::http::HttpClient;
-use drcockpit::plan::raw::RawStep;
 use drcockpit::plan::LoadOptions;
+use drcockpit::plan::raw::RawStep;
 use drcockpit::runtime::status;
 use drcockpit::sim::qovery::{QoveryWorld, routes};
 use drcockpit::sim::{Scenario, SimOptions, SimState, big};

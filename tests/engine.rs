@@ -1243,7 +1243,7 @@ fn scw_promote_step() -> Step {
 /// seen before PROD died) — and the report built from the journal says UNKNOWN, never MET.
 #[test]
 fn panel_rpo_evidence_with_the_primary_unreachable_is_unknown() {
-    use drcockpit::journal::report::{self, Verdict as RV};
+    use drcockpit::report::{self, Verdict as RV};
     let mut p = test_plan();
     p.sites[0].database = Some(DatabaseConfig::default());
     p.sites[1].database = Some(DatabaseConfig::default());

@@ -736,9 +736,9 @@ fn mutated_journals_never_panic_the_reader_or_the_report() {
             bytes = apply(&bytes, m);
         }
         if let Ok(read) = drcockpit::journal::read::parse(&bytes, "<fuzz>") {
-            let model = drcockpit::journal::report::build(&read.records);
-            let _ = drcockpit::journal::report::render_markdown(&model);
-            let _ = drcockpit::journal::report::render_json(&model);
+            let model = drcockpit::report::build(&read.records);
+            let _ = drcockpit::report::render_markdown(&model);
+            let _ = drcockpit::report::render_json(&model);
         }
     });
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use drcockpit::journal::lock::{Lock, LockError};
 use drcockpit::journal::paths::{self, SessionSummary};
 use drcockpit::journal::read;
-use drcockpit::journal::report::{self, Verdict};
 use drcockpit::journal::writer::{JournalWriter, spawn_writer};
 use drcockpit::journal::{Event, PreflightCheck, Record, StepInfo};
+use drcockpit::report::{self, Verdict};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;

@@ -1371,8 +1371,8 @@ async fn split_brain_is_seen_and_a_fenced_old_primary_is_told_apart_from_the_pro
 /// step reports the new timeline (2), read from the server after promotion.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_primary_mid_write_promotion_is_rpo_unknown_on_timeline_2() {
-    use drcockpit::journal::report::{self, Verdict as RV};
     use drcockpit::journal::{Event, Record, StepInfo};
+    use drcockpit::report::{self, Verdict as RV};
     let p = primary();
     let s = standby(&p, "standby1");
     let plan = Arc::new(plan(Some(db(&p.url())), Some(db(&s.url()))));

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use drcockpit::journal::report::{self, ReportModel, Verdict};
 use drcockpit::journal::{Event, Record, StepInfo};
+use drcockpit::report::{self, ReportModel, Verdict};
 
 mod common;
 use common::t0_journal as t0;

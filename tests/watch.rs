@@ -483,8 +483,8 @@ fn the_report_lists_both_drivers_the_hand_over_and_the_watchers_notes() {
         },
     ));
     recs.push(rec(5, 900, "dave", started("bastion-2")));
-    let model = drcockpit::journal::report::build(&recs);
-    let md = drcockpit::journal::report::render_markdown(&model);
+    let model = drcockpit::report::build(&recs);
+    let md = drcockpit::report::render_markdown(&model);
     assert!(md.contains("## People"), "{md}");
     assert!(
         md.contains("- driver: alice@bastion-1 from 2026-03-01 07:11:00 UTC"),
@@ -500,9 +500,7 @@ fn the_report_lists_both_drivers_the_hand_over_and_the_watchers_notes() {
     );
     assert!(md.contains("- notes: bob (1 note)"), "{md}");
     // One driver alone: no new section (the existing report stays as it was).
-    let alone = drcockpit::journal::report::render_markdown(&drcockpit::journal::report::build(
-        &driving_so_far(),
-    ));
+    let alone = drcockpit::report::render_markdown(&drcockpit::report::build(&driving_so_far()));
     assert!(!alone.contains("## People"), "{alone}");
 }
 

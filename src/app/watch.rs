@@ -173,7 +173,11 @@ pub fn open_note(state: &mut State) -> bool {
     }
     let i = state.selected.min(state.steps.len().saturating_sub(1));
     let step = (!state.steps.is_empty()).then_some(i);
-    state.overlay = Some(crate::app::state::Overlay::Dialog(Dialog::new(DialogKind::Note, step, None)));
+    state.overlay = Some(crate::app::state::Overlay::Dialog(Dialog::new(
+        DialogKind::Note,
+        step,
+        None,
+    )));
     true
 }
 

@@ -180,3 +180,6 @@ impl Event {
         }
     }
 }
+
+/// What a PostgreSQL promotion needs to know the data loss when the primary is gone.
+pub const RPO_UNKNOWN_NEEDED: &str = "the old primary's final WAL position (`pg_controldata` on its data directory, or the last segment in its WAL archive), compared with the standby's replayed LSN";

@@ -6,8 +6,7 @@ pub mod lock;
 pub mod paths;
 pub mod people;
 pub mod read;
-pub mod report;
 pub mod tail;
 pub mod writer;
 
-pub use event::{Event, PreflightCheck, Record, StepInfo};
+pub use event::{Event, PreflightCheck, RPO_UNKNOWN_NEEDED, Record, StepInfo};

@@ -207,7 +207,7 @@ fn resolve_one(inner: &str, used_at: &str, ctx: &mut RefContext) -> Result<Strin
     }
     // The simulator's nameservers sit on its port at 127.0.0.2 and 127.0.0.3.
     if let n @ ("sim_dns" | "sim_dns2") = inner.trim() {
-        let ns = crate::sim::dns::nameservers_for_sim(&sim_url(ctx)?)?;
+        let ns = nameservers_for_sim(&sim_url(ctx)?)?;
         return Ok(ns[usize::from(n == "sim_dns2")].to_string());
     }
     let Some((kind, arg)) = inner.split_once(':') else {
@@ -406,6 +406,27 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The simulator's nameservers, derived from its base URL so that any process that knows
+/// `${sim}` also knows them (`${sim_dns}`, `${sim_dns2}`): the same port as the HTTP server on
+/// 127.0.0.2 (primary) and 127.0.0.3 (a secondary `sim::dns::SECONDARY_LAG` behind). The whole of
+/// 127.0.0.0/8 is loopback on Linux; HTTP holds the port on 127.0.0.1 only.
+pub fn nameservers_for_sim(sim_url: &str) -> Result<[std::net::SocketAddr; 2], String> {
+    let rest = sim_url
+        .trim()
+        .strip_prefix("http://")
+        .or_else(|| sim_url.trim().strip_prefix("https://"))
+        .ok_or_else(|| format!("`{sim_url}` is not the simulator's http:// URL"))?;
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let port = hostport
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("`{sim_url}` has no port"))?;
+    Ok([
+        std::net::SocketAddr::from(([127, 0, 0, 2], port)),
+        std::net::SocketAddr::from(([127, 0, 0, 3], port)),
+    ])
 }
 
 #[cfg(test)]

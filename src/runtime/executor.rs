@@ -35,8 +35,8 @@ pub struct Executor {
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
 fn export_review(journal: &std::path::Path) -> Result<std::path::PathBuf, String> {
-    let model = crate::journal::report::build_from_file(journal)?;
-    let text = crate::redact::redact_string(crate::journal::report::render_markdown(&model));
+    let model = crate::report::build_from_file(journal)?;
+    let text = crate::redact::redact_string(crate::report::render_markdown(&model));
     let mut name = journal.as_os_str().to_owned();
     name.push(".review.md");
     let out = std::path::PathBuf::from(name);

@@ -303,7 +303,7 @@ pub fn follow(journal: &Path, theme: Option<String>) -> i32 {
 /// What `follow` prints when it is left: the session's end (or that it has not ended) and the
 /// report's summary.
 pub fn summary(journal: &Path) -> String {
-    let model = match crate::journal::report::build_from_file(journal) {
+    let model = match crate::report::build_from_file(journal) {
         Ok(m) => m,
         Err(e) => return format!("cannot summarise {}: {e}", journal.display()),
     };

@@ -141,7 +141,7 @@ fn run_command(cli: Cli) -> i32 {
                     return exit::USAGE;
                 }
             };
-            crate::journal::report::run_report_cli(&journal, format.as_str())
+            crate::report::run_report_cli(&journal, format.as_str())
         }
         Command::Simulate {
             listen,

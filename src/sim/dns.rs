@@ -295,26 +295,8 @@ fn to_rdata(rt: &str, v: &str) -> Result<RData, String> {
 /// How far the demo's second nameserver lags behind the first.
 pub const SECONDARY_LAG: Duration = Duration::from_secs(3);
 
-/// The simulator's nameservers, derived from its base URL so that any process that knows
-/// `${sim}` also knows them (`${sim_dns}`, `${sim_dns2}`): the same port as the HTTP server on
-/// 127.0.0.2 (primary) and 127.0.0.3 (a secondary [`SECONDARY_LAG`] behind). The whole of
-/// 127.0.0.0/8 is loopback on Linux; HTTP holds the port on 127.0.0.1 only.
-pub fn nameservers_for_sim(sim_url: &str) -> Result<[SocketAddr; 2], String> {
-    let rest = sim_url
-        .trim()
-        .strip_prefix("http://")
-        .or_else(|| sim_url.trim().strip_prefix("https://"))
-        .ok_or_else(|| format!("`{sim_url}` is not the simulator's http:// URL"))?;
-    let hostport = rest.split('/').next().unwrap_or(rest);
-    let port = hostport
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse::<u16>().ok())
-        .ok_or_else(|| format!("`{sim_url}` has no port"))?;
-    Ok([
-        SocketAddr::from(([127, 0, 0, 2], port)),
-        SocketAddr::from(([127, 0, 0, 3], port)),
-    ])
-}
+/// Where the simulator's nameservers listen (the pure computation lives with `${sim_dns}`).
+pub use crate::plan::refs::nameservers_for_sim;
 
 /// Start the demo zone's two nameservers for a simulator listening on `http_addr` (see
 /// [`nameservers_for_sim`]). Returns the world to serve with [`routes`].

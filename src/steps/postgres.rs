@@ -434,7 +434,7 @@ async fn promote(p: &Promote, ctx: &StepContext) -> Result<String, String> {
                 "RPO UNKNOWN: {basis}; standby received {} · replayed {}. To know the data loss: {}",
                 opt(facts.receive_lsn),
                 opt(facts.replay_lsn),
-                crate::journal::report::RPO_UNKNOWN_NEEDED
+                crate::journal::RPO_UNKNOWN_NEEDED
             ),
         );
     }
@@ -557,10 +557,7 @@ fn rpo_evidence(
             "receiver_end_lsn".into(),
             serde_json::json!(facts.receiver_end_lsn),
         );
-        o.insert(
-            "needed".into(),
-            crate::journal::report::RPO_UNKNOWN_NEEDED.into(),
-        );
+        o.insert("needed".into(), crate::journal::RPO_UNKNOWN_NEEDED.into());
     }
     evidence
 }

@@ -137,7 +137,7 @@ pub fn kind_of(action: &StepAction) -> Option<&'static Kind> {
 }
 
 /// What a passing step of `kind` means to the report (`None` for an unknown kind or one with no
-/// role). `journal::report`'s `is_verification` / `is_promotion` / `is_traffic_move` ask this.
+/// role). `report::roles`' `is_verification` / `is_promotion` / `is_traffic_move` ask this.
 pub fn role_of(kind: &str) -> Option<Role> {
     find(kind).and_then(|k| k.role)
 }

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Upstream;
-use crate::probes::reading::{Level, Reading};
 use crate::clients::postgres::{Lsn, ServerStatus};
 use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Value};
+use crate::probes::reading::{Level, Reading};
 
 pub(super) fn worse(a: Level, b: Level) -> Level {
     a.max(b)

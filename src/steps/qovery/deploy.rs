@@ -333,7 +333,14 @@ pub(super) async fn follow(
             lines.extend(batcher.flush(Instant::now(), &progress));
         }
         for l in lines {
-            ctx.emit(if l.failing { Stream::Stderr } else { Stream::Info }, l.text);
+            ctx.emit(
+                if l.failing {
+                    Stream::Stderr
+                } else {
+                    Stream::Info
+                },
+                l.text,
+            );
         }
         match verdict {
             follow::Verdict::Running(None) => {}

@@ -95,7 +95,7 @@ fn ts_opt(t: Option<DateTime<Utc>>) -> String {
 
 /// Read a journal and build its report, with the reader's warnings attached.
 pub fn build_from_file(journal: &Path) -> Result<ReportModel, String> {
-    let read = super::read::read(journal)?;
+    let read = crate::journal::read::read(journal)?;
     if read.records.is_empty() {
         return Err(format!(
             "{}: the journal holds no records",

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::roles::{VERIFY_KINDS, is_promotion, is_traffic_move, is_verification};
+use super::roles::{is_promotion, is_traffic_move, is_verification, verify_kinds};
 use super::{Declared, Measure, Verdict, fmt_lag, fmt_secs, redacted, ts};
 use crate::journal::StepInfo;
 
@@ -124,7 +124,7 @@ impl RtoInput<'_> {
         if later_verifications.is_empty() {
             format!(
                 "the plan has no verification ({}) after its traffic switch",
-                VERIFY_KINDS.join(", ")
+                verify_kinds()
             )
         } else {
             later_verifications
@@ -199,7 +199,7 @@ fn rto_end(input: &RtoInput, start: &Bound) -> Result<(Bound, String), String> {
             ts(moved.at),
             moved.step,
             moved.how,
-            VERIFY_KINDS.join(", "),
+            verify_kinds(),
             input.verifications_missing()
         )),
         Some(v) => Ok((
@@ -379,8 +379,7 @@ pub fn rpo_unknown(detail: &serde_json::Value) -> bool {
         || detail.get("primary_reachable").and_then(|v| v.as_bool()) == Some(false)
 }
 
-/// What a PostgreSQL promotion needs to know the data loss when the primary is gone.
-pub const RPO_UNKNOWN_NEEDED: &str = "the old primary's final WAL position (`pg_controldata` on its data directory, or the last segment in its WAL archive), compared with the standby's replayed LSN";
+pub use crate::journal::RPO_UNKNOWN_NEEDED;
 
 /// RPO UNKNOWN: the primary was unreachable at promotion. Says what was seen and what is needed.
 fn rpo_unknown_measure(
