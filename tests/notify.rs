@@ -341,3 +341,33 @@ async fn a_webhook_that_is_down_never_holds_up_the_journal() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(w.next_seq(), 40);
 }
+
+/// `check` lists the `[notify]` webhook's reference among what the plan needs at run time, and
+/// an unknown format is a plan error, not a warning the notifier logs later.
+#[test]
+fn check_lists_the_notify_webhook_reference_and_refuses_an_unknown_format() {
+    let text =
+        plan_text("[notify]\nurl = \"${env:DRCOCKPIT_TEST_UNSET_HOOK}\"\nformat = \"teams\"\n");
+    let opts = drcockpit::plan::LoadOptions {
+        sim_url: None,
+        run_commands: false,
+    };
+    let loaded =
+        drcockpit::steps::load_checking(&text, "p.toml", &opts, false).expect("a valid plan");
+    assert!(
+        loaded
+            .needed
+            .iter()
+            .any(|n| n.contains("DRCOCKPIT_TEST_UNSET_HOOK")),
+        "{:?}",
+        loaded.needed
+    );
+    let bad =
+        plan_text("[notify]\nurl = \"https://hooks.example.com/x\"\nformat = \"smoke-signals\"\n");
+    let err = drcockpit::steps::load_checking(&bad, "p.toml", &opts, false)
+        .expect_err("an unknown format is an error");
+    assert!(
+        err.to_string().contains("expected slack, teams or json"),
+        "{err}"
+    );
+}

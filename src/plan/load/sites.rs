@@ -68,6 +68,28 @@ impl Cx<'_, '_> {
             );
             self.push(e);
         }
+        // `[notify]` is posted by `crate::notify` at run time; here its URL is checked like
+        // every other URL (so `check` lists its reference among what the plan needs at run
+        // time) and its format is one the notifier knows.
+        if let Some(n) = &f.notify {
+            // Milestones are best effort: a webhook that cannot be resolved now is a note (the
+            // notifier says the same when the cockpit starts), never a reason to refuse the plan.
+            if let Err(e) = self.url(&[Seg::K("notify"), Seg::K("url")], &n.url) {
+                self.refs.notes.push(crate::redact::redact_string(format!(
+                    "[notify] posts nothing: {}",
+                    e.detail
+                )));
+            }
+            if let Some(format) = n.format.as_deref()
+                && !matches!(format, "slack" | "teams" | "json")
+            {
+                let e = self.err(
+                    at(&[Seg::K("notify"), Seg::K("format")]),
+                    format!("`notify.format` = \"{format}\": expected slack, teams or json"),
+                );
+                self.push(e);
+            }
+        }
         self.sites = [prod.clone(), dr.clone()];
         self.qovery = qovery.clone();
         self.dns = dns.clone();
