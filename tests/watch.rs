@@ -540,3 +540,28 @@ fn a_step_the_old_driver_still_runs_is_running_for_the_new_driver_not_unknown() 
     );
     assert!(matches!(d.steps[0].phase, StepPhase::Succeeded { .. }));
 }
+
+/// A followed journal whose session has ended stops the incident clock at its end: a finished
+/// record read the next morning does not say the incident has lasted all night.
+#[test]
+fn the_incident_clock_of_an_ended_session_stops_at_its_end() {
+    let mut w = watcher();
+    let mut records = driving_so_far();
+    let next = records.last().map(|r| r.seq + 1).unwrap_or(1);
+    records.push(rec(
+        next,
+        900,
+        "alice",
+        Event::SessionEnded {
+            reason: "checklist finished".into(),
+        },
+    ));
+    update(&mut w, Msg::Followed(records), at(1000));
+    assert_eq!(
+        w.incident_elapsed().as_secs(),
+        870,
+        "declared at 30 s, ended at 900 s"
+    );
+    update(&mut w, Msg::Tick, at(40_000));
+    assert_eq!(w.incident_elapsed().as_secs(), 870);
+}

@@ -724,7 +724,14 @@ impl State {
             .filter(|until| *until > self.now)
     }
 
+    /// The incident clock: from the declaration (or the session start) to now — or, for a
+    /// followed journal whose session has ended, to its end (a finished record does not keep
+    /// counting).
     pub fn incident_elapsed(&self) -> Duration {
-        super::observe::age(self.now, self.started)
+        let until = match self.watch.ended_at {
+            Some(end) if end < self.now => end,
+            _ => self.now,
+        };
+        super::observe::age(until, self.started)
     }
 }

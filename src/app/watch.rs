@@ -27,6 +27,8 @@ pub struct Watch {
     pub take_over: bool,
     /// The driver's session ended (`session_ended`), with its reason.
     pub ended: Option<String>,
+    /// When it ended: the incident clock of a finished journal stops there.
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `drcockpit follow JOURNAL`: a read-only copy — no notes, no take-over, no plan.
     pub follow_only: bool,
 }
@@ -94,9 +96,11 @@ pub fn on_followed(state: &mut State, records: Vec<Record>, fx: &mut Vec<Effect>
                     state.flash = Some((text, state.now));
                 }
                 state.watch.ended = None;
+                state.watch.ended_at = None;
             }
             Event::SessionEnded { reason } => {
                 state.watch.ended = Some(reason.clone());
+                state.watch.ended_at = Some(r.at);
                 fx.push(log(
                     Info,
                     "journal",
