@@ -215,3 +215,61 @@ fn the_scratch_database_may_not_be_one_the_plan_names() {
     assert!(e.contains("not a table name"), "{e}");
     assert!(pg_less("scratch", "min_rows = { \"public.orders\" = 1 }").is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_mid_check_still_drops_the_scratch_database() {
+    let (pg, _dir, dump) = source_with_dump().await;
+    // A "source" that accepts connections and never answers: the checksum comparison waits on
+    // it after the scratch database was created and restored, and the step's timeout ends it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let validations = format!(
+        "min_rows = {{ \"public.orders\" = 1 }}\nchecksum_tables = [\"public.orders\"]\n\
+         checksum_source = \"postgresql://postgres@127.0.0.1:{silent_port}/shop?sslmode=disable\"\n"
+    );
+    let plan =
+        Arc::new(load(&plan_text(pg.port, &dump, &validations, "restore_scratch")).expect("loads"));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = StepContext {
+        plan: plan.clone(),
+        http: HttpClient::new(false),
+        allow_spawn: true,
+        step: 0,
+        attempt: 1,
+        out: tx,
+        probes: Arc::default(),
+    };
+    let action = plan.steps[0].action.clone();
+    let mut run = Box::pin(steps::run(&action, ctx));
+    // Wait until the restore is done (the validations started), then give up on the step as
+    // the engine's timeout does: by dropping its future.
+    let mut seen = Vec::new();
+    loop {
+        tokio::select! {
+            r = &mut run => panic!("the step ended before the checksum: {r:?}\n{seen:#?}"),
+            m = rx.recv() => match m {
+                Some(Msg::StepOutput { line, .. }) => {
+                    let restored = line.text.contains("public.orders: 50 rows");
+                    seen.push(line.text);
+                    if restored {
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => panic!("channel closed"),
+            },
+        }
+    }
+    assert!(database_exists(&pg, "restore_scratch").await);
+    drop(run);
+    let mut gone = false;
+    for _ in 0..150 {
+        if !database_exists(&pg, "restore_scratch").await {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(gone, "the guard did not drop the scratch database");
+    drop(silent);
+}
