@@ -365,6 +365,35 @@ pub struct RawStep {
     /// organization's registry whose URL has the host of `[sites.dr] registry.url`).
     #[serde(default)]
     pub registry_id: Option<String>,
+    // postgres.restore_check (issue 16 §3, the monthly backup-restore test)
+    /// postgres.restore_check: libpq URL of the server to restore on, as a role that may
+    /// CREATE/DROP DATABASE, by reference: `${env:RESTORE_PG_URL}`.
+    #[serde(default)]
+    pub admin_url: Option<String>,
+    /// postgres.restore_check: path of the custom-format dump (`pg_dump -Fc`) to restore; may be
+    /// a `${cmd:…}` printing it, or the file `command` fetches to.
+    #[serde(default)]
+    pub dump: Option<String>,
+    /// postgres.restore_check: the scratch database restored into and dropped afterwards
+    /// (default `drcockpit_restore_check`); never a database the plan's sites name.
+    #[serde(default)]
+    pub scratch_database: Option<String>,
+    /// postgres.restore_check: least row count per table, `"public.orders" = 1000` (at least 1).
+    #[serde(default)]
+    pub min_rows: BTreeMap<String, u64>,
+    /// postgres.restore_check: freshness, `"public.orders.updated_at" = "26h"`: max(column) must
+    /// be at most that old.
+    #[serde(default)]
+    pub max_age: BTreeMap<String, String>,
+    /// postgres.restore_check: tables whose content checksum (order-independent md5) is compared.
+    #[serde(default)]
+    pub checksum_tables: Vec<String>,
+    /// postgres.restore_check: the expected checksum of `checksum_tables`.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// postgres.restore_check: compare the checksum with this server's (read-only), by reference.
+    #[serde(default)]
+    pub checksum_source: Option<String>,
 }
 
 /// `[notify]` as written in the plan.

@@ -523,7 +523,7 @@ impl StepKind for CommandKind {
     }
 }
 
-fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let argv = match s.raw().command.clone() {
         Some(a) if a.first().is_some_and(|p| !p.trim().is_empty()) => a,
         _ => {

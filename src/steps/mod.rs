@@ -11,6 +11,7 @@ pub mod images;
 pub mod postgres;
 pub mod qovery;
 pub mod registry;
+pub mod restore_check;
 pub mod scaleway;
 pub mod schema;
 #[cfg(test)]

@@ -146,6 +146,69 @@ impl PgTarget {
     }
 }
 
+/// `(NAME, value)` pairs for a child's environment.
+pub type EnvVars = Vec<(String, String)>;
+
+impl PgTarget {
+    /// The database this connection string names (libpq's default: the user's name).
+    pub fn dbname(&self) -> Option<String> {
+        self.config
+            .get_dbname()
+            .or(self.config.get_user())
+            .map(str::to_string)
+    }
+
+    /// The same server and credentials, connected to database `db` (`postgres.restore_check`
+    /// opens its scratch database this way).
+    pub fn with_dbname(&self, db: &str) -> PgTarget {
+        let mut config = self.config.clone();
+        config.dbname(db);
+        let display = match self.display.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{db}"),
+            None => self.display.clone(),
+        };
+        PgTarget {
+            config,
+            ssl: self.ssl,
+            root_cert: self.root_cert.clone(),
+            display,
+        }
+    }
+
+    /// libpq environment variables for a client program (`pg_restore`) to reach this server:
+    /// `(public, secret)`. The password goes in the child's environment, never on its command
+    /// line (where `ps` shows it).
+    pub fn libpq_env(&self) -> (EnvVars, EnvVars) {
+        let mut public = Vec::new();
+        match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => public.push(("PGHOST".into(), h.clone())),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(p)) => {
+                public.push(("PGHOST".into(), p.display().to_string()))
+            }
+            None => {}
+        }
+        if let Some(p) = self.config.get_ports().first() {
+            public.push(("PGPORT".into(), p.to_string()));
+        }
+        if let Some(u) = self.config.get_user() {
+            public.push(("PGUSER".into(), u.to_string()));
+        }
+        public.push(("PGSSLMODE".into(), self.ssl.as_str().to_string()));
+        if let Some(c) = &self.root_cert {
+            public.push(("PGSSLROOTCERT".into(), c.display().to_string()));
+        }
+        let mut secret = Vec::new();
+        if let Some(pw) = self.config.get_password() {
+            secret.push((
+                "PGPASSWORD".into(),
+                String::from_utf8_lossy(pw).into_owned(),
+            ));
+        }
+        (public, secret)
+    }
+}
+
 /// A query value of a libpq URL (`%XX` is a byte; a stray `%` stays as it is).
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
