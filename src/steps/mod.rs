@@ -8,6 +8,7 @@ pub mod dns;
 pub mod engine;
 pub mod http;
 pub mod images;
+pub mod notify;
 pub mod postgres;
 pub mod qovery;
 pub mod registry;
@@ -98,15 +99,18 @@ pub enum Stream {
     RpoEvidence,
     /// What `dns.switch` set (JSON), read back by `dns.verify` from the journal.
     DnsEvidence,
+    /// Whether a `notify.*` step sent, and the dedup key / alias a later step reuses (JSON).
+    NotifyEvidence,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 5] = [
+    pub const ALL: [Stream; 6] = [
         Stream::Info,
         Stream::Stdout,
         Stream::Stderr,
         Stream::RpoEvidence,
         Stream::DnsEvidence,
+        Stream::NotifyEvidence,
     ];
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -115,6 +119,7 @@ impl Stream {
             Stream::Stderr => "stderr",
             Stream::RpoEvidence => "evidence:rpo",
             Stream::DnsEvidence => "evidence:dns",
+            Stream::NotifyEvidence => "evidence:notify",
         }
     }
     /// The stream a journal names, if this build knows it.
@@ -186,6 +191,9 @@ pub fn hand_off_journal(action: &mut StepAction, records: &[crate::journal::Reco
         })
         .collect();
     hand_off(action, &outputs);
+    if let Some(k) = kind_of(action) {
+        k.imp.hand_off_records(action, records);
+    }
 }
 
 /// The overall timeout for running a step, from the plan or the kind's default.
