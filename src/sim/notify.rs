@@ -183,10 +183,9 @@ pub fn pagerduty_problems(e: &Value) -> Vec<String> {
     let Value::Object(e) = e else {
         return vec!["Event object is not a JSON object".into()];
     };
-    if !e
-        .get("routing_key")
+    if e.get("routing_key")
         .and_then(Value::as_str)
-        .is_some_and(|k| !k.trim().is_empty())
+        .is_none_or(|k| k.trim().is_empty())
     {
         errors.push("'routing_key' is missing or blank".into());
     }
@@ -195,10 +194,9 @@ pub fn pagerduty_problems(e: &Value) -> Vec<String> {
         errors.push("'event_action' is missing or invalid".into());
     }
     if matches!(action, Some("acknowledge" | "resolve"))
-        && !e
-            .get("dedup_key")
+        && e.get("dedup_key")
             .and_then(Value::as_str)
-            .is_some_and(|k| !k.is_empty())
+            .is_none_or(str::is_empty)
     {
         errors.push("'dedup_key' is required for acknowledge and resolve".into());
     }
@@ -287,7 +285,7 @@ fn og(state: &SimState, status: StatusCode, mut body: Value) -> Response {
 }
 
 /// The GenieKey, or the answer refusing the request.
-fn opsgenie_auth(state: &SimState, headers: &HeaderMap) -> Result<(), Response> {
+fn opsgenie_auth(state: &SimState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -295,23 +293,23 @@ fn opsgenie_auth(state: &SimState, headers: &HeaderMap) -> Result<(), Response> 
         .map(str::trim)
         .filter(|k| !k.is_empty());
     match key {
-        None => Err(og(
+        None => Err(Box::new(og(
             state,
             StatusCode::UNAUTHORIZED,
             json!({ "message": "Could not authenticate" }),
-        )),
-        Some(k) if k.contains("bad") => Err(og(
+        ))),
+        Some(k) if k.contains("bad") => Err(Box::new(og(
             state,
             StatusCode::UNAUTHORIZED,
             json!({ "message": "Could not authenticate" }),
-        )),
+        ))),
         Some(k) if k.contains("ratelimited") => {
             let r = og(
                 state,
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({ "message": "You are making too many requests! To avoid errors, we recommend you limit requests." }),
             );
-            Err(rate_limited(r))
+            Err(Box::new(rate_limited(r)))
         }
         Some(_) => Ok(()),
     }
@@ -348,13 +346,13 @@ pub fn opsgenie_problems(a: &serde_json::Map<String, Value>) -> serde_json::Map<
         }
         _ => {}
     }
-    if let Some(alias) = a.get("alias") {
-        if !alias.as_str().is_some_and(|s| s.chars().count() <= 512) {
-            errors.insert(
-                "alias".into(),
-                json!("Alias must be a string of at most 512 characters."),
-            );
-        }
+    if let Some(alias) = a.get("alias")
+        && alias.as_str().is_none_or(|s| s.chars().count() > 512)
+    {
+        errors.insert(
+            "alias".into(),
+            json!("Alias must be a string of at most 512 characters."),
+        );
     }
     if let Some(p) = a.get("priority")
         && !matches!(p.as_str(), Some("P1" | "P2" | "P3" | "P4" | "P5"))
@@ -374,7 +372,7 @@ async fn opsgenie_create(
 ) -> Response {
     let body = String::from_utf8_lossy(&body).into_owned();
     let r = match opsgenie_auth(&state, &headers) {
-        Err(r) => r,
+        Err(r) => *r,
         Ok(()) => match serde_json::from_str::<Value>(&body) {
             Ok(Value::Object(a)) => {
                 let errors = opsgenie_problems(&a);
@@ -410,7 +408,7 @@ async fn opsgenie_close(
     let body = String::from_utf8_lossy(&body).into_owned();
     let kind = q.identifier_type.unwrap_or_else(|| "id".into());
     let r = match opsgenie_auth(&state, &headers) {
-        Err(r) => r,
+        Err(r) => *r,
         Ok(()) if !matches!(kind.as_str(), "id" | "alias" | "tiny") => unprocessable(
             &state,
             json!({ "identifierType": "identifierType should be one of [id, alias, tiny]" }),

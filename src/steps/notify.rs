@@ -272,8 +272,21 @@ impl StepKind for NotifyKind {
         let Some(n) = spec_of(action) else {
             return Vec::new();
         };
-        // Review mode has no journal facts yet: the template shows what the plan knows.
+        // Review mode has no journal facts yet: the template shows what the plan knows, and a
+        // follow-up names where its key will come from.
         let plan_less = describe_values(n);
+        let mut n = n.clone();
+        if n.facts.handed_key.is_none() {
+            n.facts.handed_key = Some(format!(
+                "{{the key the last sent {} journaled}}",
+                if n.service == Service::Opsgenie {
+                    "create"
+                } else {
+                    "trigger"
+                }
+            ));
+        }
+        let n = &n;
         let mut v = Vec::new();
         match request(n, &plan_less) {
             Ok(r) => {
@@ -449,6 +462,8 @@ fn describe_values(n: &NotifySpec) -> Vec<(&'static str, String)> {
         ("title", n.title.clone()),
         ("prod", n.sites[0].clone()),
         ("dr", n.sites[1].clone()),
+        ("plan", "{plan}".into()),
+        ("operator", "{operator}".into()),
     ]
 }
 
@@ -480,7 +495,12 @@ fn dedup_key(n: &NotifySpec, values: &[(&str, String)]) -> Option<String> {
                 .iter()
                 .find(|(k, _)| *k == "plan")
                 .map_or("", |(_, v)| v.as_str());
-            Some(format!("drcockpit-{}", slug(plan)))
+            // Review mode shows the placeholder rather than slugging it.
+            if plan.starts_with('{') {
+                Some(format!("drcockpit-{plan}"))
+            } else {
+                Some(format!("drcockpit-{}", slug(plan)))
+            }
         }
         _ => None,
     }
@@ -525,15 +545,11 @@ pub fn request(n: &NotifySpec, values: &[(&str, String)]) -> Result<RequestSpec,
         })
         .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
         .collect();
-    let json_post = |url: String, body: Value, extra: Vec<(String, String)>| {
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(extra);
-        RequestSpec {
-            method: "POST".into(),
-            url,
-            headers,
-            body: Some(body.to_string()),
-        }
+    let m = Parts {
+        text,
+        link,
+        plan,
+        details,
     };
     Ok(match n.service {
         // Slack incoming webhook: `text` (the fallback and notification text) plus Block Kit
@@ -541,17 +557,17 @@ pub fn request(n: &NotifySpec, values: &[(&str, String)]) -> Result<RequestSpec,
         Service::Slack => {
             let mut blocks = vec![json!({
                 "type": "section",
-                "text": { "type": "mrkdwn", "text": truncate(&text, 3000) },
+                "text": { "type": "mrkdwn", "text": truncate(&m.text, 3000) },
             })];
-            if let Some(l) = &link {
+            if let Some(l) = &m.link {
                 blocks.push(json!({
                     "type": "context",
-                    "elements": [{ "type": "mrkdwn", "text": format!("<{l}|{}>", if plan.is_empty() { "link" } else { plan.as_str() }) }],
+                    "elements": [{ "type": "mrkdwn", "text": format!("<{l}|{}>", if m.plan.is_empty() { "link" } else { m.plan.as_str() }) }],
                 }));
             }
             json_post(
                 n.url.clone(),
-                json!({ "text": text, "blocks": blocks }),
+                json!({ "text": m.text, "blocks": blocks }),
                 vec![],
             )
         }
@@ -565,11 +581,11 @@ pub fn request(n: &NotifySpec, values: &[(&str, String)]) -> Result<RequestSpec,
                 "type": "AdaptiveCard",
                 "version": "1.4",
                 "body": [
-                    { "type": "TextBlock", "text": plan, "weight": "Bolder", "size": "Medium", "wrap": true },
-                    { "type": "TextBlock", "text": text, "wrap": true },
+                    { "type": "TextBlock", "text": m.plan, "weight": "Bolder", "size": "Medium", "wrap": true },
+                    { "type": "TextBlock", "text": m.text, "wrap": true },
                 ],
             });
-            if let Some(l) = &link {
+            if let Some(l) = &m.link {
                 card["actions"] = json!([{ "type": "Action.OpenUrl", "title": "Open", "url": l }]);
             }
             json_post(
@@ -585,88 +601,118 @@ pub fn request(n: &NotifySpec, values: &[(&str, String)]) -> Result<RequestSpec,
                 vec![],
             )
         }
-        // PagerDuty Events API v2 (public docs: developer.pagerduty.com "Events API v2 Overview"
-        // and "Send an Alert Event"): trigger needs payload.summary (≤ 1024 chars), source and
-        // severity; acknowledge / resolve need the dedup_key only.
-        Service::PagerDuty => {
-            let key = n.key.clone().unwrap_or_default();
-            let dedup = dedup_key(n, values);
-            let mut body = json!({ "routing_key": key, "event_action": n.action });
-            if n.action == "trigger" {
-                body["payload"] = json!({
-                    "summary": truncate(&text, 1024),
-                    "source": "drcockpit",
-                    "severity": n.severity,
-                    "component": plan,
-                    "custom_details": details,
-                });
-                body["client"] = json!("drcockpit");
-                if let Some(l) = &link {
-                    body["client_url"] = json!(l);
-                    body["links"] = json!([{ "href": l, "text": plan }]);
-                }
-                if let Some(d) = dedup {
-                    body["dedup_key"] = json!(d);
-                }
-            } else {
-                let Some(d) = dedup else {
-                    return Err(format!(
-                        "no dedup_key to {}: no earlier notify.pagerduty trigger in the journal, and the step sets none",
-                        n.action
-                    ));
-                };
-                body["dedup_key"] = json!(d);
-            }
-            json_post(n.url.clone(), body, vec![])
+        Service::PagerDuty => pagerduty_request(n, values, &m)?,
+        Service::Opsgenie => opsgenie_request(n, values, &m)?,
+    })
+}
+
+/// What every service's body is made of.
+struct Parts {
+    text: String,
+    link: Option<String>,
+    plan: String,
+    details: serde_json::Map<String, Value>,
+}
+
+fn json_post(url: String, body: Value, extra: Vec<(String, String)>) -> RequestSpec {
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    headers.extend(extra);
+    RequestSpec {
+        method: "POST".into(),
+        url,
+        headers,
+        body: Some(body.to_string()),
+    }
+}
+
+/// PagerDuty Events API v2 (public docs: developer.pagerduty.com "Events API v2 Overview" and
+/// "Send an Alert Event"): trigger needs payload.summary (≤ 1024 chars), source and severity;
+/// acknowledge / resolve need the dedup_key only.
+fn pagerduty_request(
+    n: &NotifySpec,
+    values: &[(&str, String)],
+    m: &Parts,
+) -> Result<RequestSpec, String> {
+    let key = n.key.clone().unwrap_or_default();
+    let dedup = dedup_key(n, values);
+    let mut body = json!({ "routing_key": key, "event_action": n.action });
+    if n.action == "trigger" {
+        body["payload"] = json!({
+            "summary": truncate(&m.text, 1024),
+            "source": "drcockpit",
+            "severity": n.severity,
+            "component": m.plan,
+            "custom_details": m.details,
+        });
+        body["client"] = json!("drcockpit");
+        if let Some(l) = &m.link {
+            body["client_url"] = json!(l);
+            body["links"] = json!([{ "href": l, "text": m.plan }]);
         }
-        // Opsgenie Alert API (public docs: docs.opsgenie.com "Alert API"): create is
-        // `POST /v2/alerts` (message ≤ 130 chars, alias ≤ 512, description ≤ 15000, priority
-        // P1–P5); close is `POST /v2/alerts/{alias}/close?identifierType=alias`; both with
-        // `Authorization: GenieKey <key>`.
-        Service::Opsgenie => {
-            let auth = vec![(
-                "Authorization".to_string(),
-                format!("GenieKey {}", n.key.clone().unwrap_or_default()),
-            )];
-            let Some(alias) = dedup_key(n, values) else {
-                return Err(
-                    "no alias to close: no earlier notify.opsgenie create in the journal, and the step sets none".into(),
-                );
-            };
-            let operator = values
-                .iter()
-                .find(|(k, _)| *k == "operator")
-                .map_or(String::new(), |(_, v)| v.clone());
-            if n.action == "close" {
-                json_post(
-                    format!(
-                        "{}/v2/alerts/{}/close?identifierType=alias",
-                        n.url,
-                        crate::redact::percent_encode(&alias)
-                    ),
-                    json!({ "source": "drcockpit", "user": operator, "note": truncate(&text, 25000) }),
-                    auth,
-                )
-            } else {
-                let mut description = text.clone();
-                if let Some(l) = &link {
-                    description.push_str(&format!("\n{l}"));
-                }
-                json_post(
-                    format!("{}/v2/alerts", n.url),
-                    json!({
-                        "message": truncate(&text, 130),
-                        "alias": truncate(&alias, 512),
-                        "description": truncate(&description, 15000),
-                        "priority": n.priority,
-                        "source": "drcockpit",
-                        "user": operator,
-                        "details": details,
-                    }),
-                    auth,
-                )
-            }
+        if let Some(d) = dedup {
+            body["dedup_key"] = json!(d);
         }
+    } else {
+        let Some(d) = dedup else {
+            return Err(format!(
+                "no dedup_key to {}: no earlier notify.pagerduty trigger in the journal, and the step sets none",
+                n.action
+            ));
+        };
+        body["dedup_key"] = json!(d);
+    }
+    Ok(json_post(n.url.clone(), body, vec![]))
+}
+
+/// Opsgenie Alert API (public docs: docs.opsgenie.com "Alert API"): create is `POST /v2/alerts`
+/// (message ≤ 130 chars, alias ≤ 512, description ≤ 15000, priority P1–P5); close is
+/// `POST /v2/alerts/{alias}/close?identifierType=alias`; both with `Authorization: GenieKey`.
+fn opsgenie_request(
+    n: &NotifySpec,
+    values: &[(&str, String)],
+    m: &Parts,
+) -> Result<RequestSpec, String> {
+    let auth = vec![(
+        "Authorization".to_string(),
+        format!("GenieKey {}", n.key.clone().unwrap_or_default()),
+    )];
+    let Some(alias) = dedup_key(n, values) else {
+        return Err(
+            "no alias to close: no earlier notify.opsgenie create in the journal, and the step sets none".into(),
+        );
+    };
+    let operator = values
+        .iter()
+        .find(|(k, _)| *k == "operator")
+        .map_or(String::new(), |(_, v)| v.clone());
+    Ok(if n.action == "close" {
+        json_post(
+            format!(
+                "{}/v2/alerts/{}/close?identifierType=alias",
+                n.url,
+                crate::redact::percent_encode(&alias)
+            ),
+            json!({ "source": "drcockpit", "user": operator, "note": truncate(&m.text, 25000) }),
+            auth,
+        )
+    } else {
+        let mut description = m.text.clone();
+        if let Some(l) = &m.link {
+            description.push_str(&format!("\n{l}"));
+        }
+        json_post(
+            format!("{}/v2/alerts", n.url),
+            json!({
+                "message": truncate(&m.text, 130),
+                "alias": truncate(&alias, 512),
+                "description": truncate(&description, 15000),
+                "priority": n.priority,
+                "source": "drcockpit",
+                "user": operator,
+                "details": m.details,
+            }),
+            auth,
+        )
     })
 }
 
