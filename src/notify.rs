@@ -112,14 +112,9 @@ pub fn load(plan_file: &Path, sim_url: Option<String>) -> Result<Option<Notify>,
     }))
 }
 
-/// `{name}` placeholders filled from `values`; unknown ones stay as written.
-pub fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
-}
+/// `{name}` placeholders filled from `values` (the template language the `notify.*` step kinds
+/// share: `crate::plan::template`).
+pub use crate::plan::template::fill;
 
 /// Folds journal records into milestones (pure: tested without a network).
 pub struct Milestones {

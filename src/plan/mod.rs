@@ -10,6 +10,7 @@ pub mod condition;
 pub mod load;
 pub mod raw;
 pub mod refs;
+pub mod template;
 pub mod units;
 
 pub use condition::{CmpOp, Condition, Value};

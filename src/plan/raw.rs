@@ -394,6 +394,43 @@ pub struct RawStep {
     /// postgres.restore_check: compare the checksum with this server's (read-only), by reference.
     #[serde(default)]
     pub checksum_source: Option<String>,
+    // notify.slack / notify.teams / notify.pagerduty / notify.opsgenie (one block, engineer `notify`)
+    /// notify.*: a failed notification stops the checklist (default false: it is logged, the
+    /// step ends "NOT SENT" and the checklist goes on).
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// notify.pagerduty: `trigger` (default), `acknowledge` or `resolve`; notify.opsgenie:
+    /// `create` (default) or `close`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// notify.pagerduty: the Events API v2 integration key, by reference: `${env:PD_ROUTING_KEY}`.
+    #[serde(default)]
+    pub routing_key: Option<String>,
+    /// notify.opsgenie: the API integration key (sent as `GenieKey …`), by reference:
+    /// `${env:OPSGENIE_API_KEY}`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// notify.*: the message, a template over the plan and journal (`{plan}`, `{prod}`, `{dr}`,
+    /// `{elapsed}`, `{rto}`, `{done}`, `{failed}`, `{operator}`, `{link}`…).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// notify.*: a link for the people notified (runbook, incident channel, dashboard): a template.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// notify.pagerduty: `critical` (default), `error`, `warning` or `info`.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// notify.opsgenie: `P1` (default) to `P5`.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// notify.pagerduty: the incident's dedup key (a template; default: PagerDuty's, kept in the
+    /// journal for a later acknowledge/resolve).
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    /// notify.opsgenie: the alert's alias, its dedup key (a template; default `drcockpit-{plan}`
+    /// slugged; a close without one uses the alias the journal kept).
+    #[serde(default)]
+    pub alias: Option<String>,
 }
 
 /// `[notify]` as written in the plan.

@@ -9,6 +9,7 @@
 pub mod big;
 pub mod dns;
 pub mod hostile;
+pub mod notify;
 pub mod prometheus;
 pub mod qovery;
 pub mod registry;
@@ -146,6 +147,7 @@ pub fn families(state: &SimState) -> Vec<Family> {
     vec![
         sites::family(state.clone()),
         webhooks::family(state.clone()),
+        notify::family(state.clone()),
         qovery_family(state),
         prometheus::family(db.clone()),
         scaleway::family(Arc::new(scaleway::ScalewayState::new(db))),

@@ -57,7 +57,8 @@ async fn list(State(state): State<SimState>, Path(name): Path<String>) -> Json<V
     Json(state.webhooks(&name))
 }
 
-fn slack(body: &str) -> Response {
+/// Slack's answer to an incoming-webhook body (also `sim::notify`'s).
+pub(super) fn slack(body: &str) -> Response {
     let json = match body.strip_prefix("payload=") {
         Some(form) => percent_decode_form(form),
         None => Some(body.to_owned()),

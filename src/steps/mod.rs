@@ -8,6 +8,7 @@ pub mod dns;
 pub mod engine;
 pub mod http;
 pub mod images;
+pub mod notify;
 pub mod postgres;
 pub mod qovery;
 pub mod registry;
@@ -99,15 +100,18 @@ pub enum Stream {
     RpoEvidence,
     /// What `dns.switch` set (JSON), read back by `dns.verify` from the journal.
     DnsEvidence,
+    /// Whether a `notify.*` step sent, and the dedup key / alias a later step reuses (JSON).
+    NotifyEvidence,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 5] = [
+    pub const ALL: [Stream; 6] = [
         Stream::Info,
         Stream::Stdout,
         Stream::Stderr,
         Stream::RpoEvidence,
         Stream::DnsEvidence,
+        Stream::NotifyEvidence,
     ];
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +120,7 @@ impl Stream {
             Stream::Stderr => "stderr",
             Stream::RpoEvidence => "evidence:rpo",
             Stream::DnsEvidence => "evidence:dns",
+            Stream::NotifyEvidence => "evidence:notify",
         }
     }
     /// The stream a journal names, if this build knows it.
@@ -177,16 +182,15 @@ pub fn hand_off(action: &mut StepAction, outputs: &[(&str, &str)]) {
 /// [`hand_off`] from journal records (the journal-derived state the runtime holds, replayed on
 /// `--resume`).
 pub fn hand_off_journal(action: &mut StepAction, records: &[crate::journal::Record]) {
-    let outputs: Vec<(&str, &str)> = records
+    let owned = journal_outputs(records);
+    let outputs: Vec<(&str, &str)> = owned
         .iter()
-        .filter_map(|r| match &r.event {
-            crate::journal::Event::StepOutput { stream, line, .. } => {
-                Some((stream.as_str(), line.as_str()))
-            }
-            _ => None,
-        })
+        .map(|(s, t)| (s.as_str(), t.as_str()))
         .collect();
     hand_off(action, &outputs);
+    if let Some(k) = kind_of(action) {
+        k.imp.hand_off_records(action, records);
+    }
 }
 
 /// The overall timeout for running a step, from the plan or the kind's default.
@@ -197,4 +201,66 @@ pub fn timeout_of(step: &crate::plan::Step) -> Duration {
     kind_of(&step.action).map_or(Duration::from_secs(600), |k| {
         k.imp.default_timeout(&step.action)
     })
+}
+
+/// A step's output lines as the journal holds them, `(stream, text)`. The engine journals an
+/// `evidence:<what>` line as `Event::Evidence { what, detail }`, not as output, so those come
+/// back here under their stream name with the detail's JSON text (what `dns.switch` wrote for
+/// `dns.verify`); without it a hand-off through the engine saw nothing.
+fn journal_outputs(records: &[crate::journal::Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            crate::journal::Event::StepOutput { stream, line, .. } => {
+                Some((stream.clone(), line.clone()))
+            }
+            crate::journal::Event::Evidence { what, detail, .. } => {
+                let text = match detail {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Some((format!("evidence:{what}"), text))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::*;
+    use crate::journal::{Event, Record};
+
+    /// `dns.switch`'s mark is journaled as evidence by the engine; `dns.verify`'s hand-off must
+    /// find it there (before, only `step_output` records were handed over, so a verify run
+    /// through the engine never saw what the switch set).
+    #[test]
+    fn evidence_the_engine_journaled_reaches_the_hand_off() {
+        let at = chrono::Utc::now();
+        let detail = serde_json::json!({
+            "record": "shop.example.com.",
+            "target": "198.51.100.20",
+            "old_ttl": 7,
+            "switched_at": at,
+            "converged_at": null,
+        });
+        let rec = Record {
+            seq: 1,
+            at,
+            operator: "alice".into(),
+            event: Event::Evidence {
+                step: Some("switch".into()),
+                what: "dns".into(),
+                detail,
+            },
+        };
+        let owned = journal_outputs(std::slice::from_ref(&rec));
+        let mark = dns::mark_from_journal(
+            "shop.example.com",
+            owned.iter().map(|(s, t)| (s.as_str(), t.as_str())),
+        )
+        .expect("the switch's mark, from the engine's evidence record");
+        assert_eq!(mark.old_ttl, Some(7));
+        assert_eq!(mark.target, "198.51.100.20");
+    }
 }

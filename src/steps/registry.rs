@@ -11,7 +11,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{
-    StepContext, command, dns, engine, http, images, postgres, qovery, restore_check, scaleway,
+    StepContext, command, dns, engine, http, images, notify, postgres, qovery, restore_check,
+    scaleway,
 };
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, Catalog, PlanError, StepCx};
@@ -69,6 +70,10 @@ pub trait StepKind: Sync {
     /// `dns.switch` set. The runtime calls it with the journal-derived state, so `--resume` keeps
     /// it.
     fn hand_off(&self, _action: &mut StepAction, _outputs: &[(&str, &str)]) {}
+    /// Like [`StepKind::hand_off`] with the whole journal (every record, evidence included):
+    /// `notify.*` reads the clock, the steps done and failed, and the dedup key an earlier
+    /// `notify.pagerduty` trigger journaled.
+    fn hand_off_records(&self, _action: &mut StepAction, _records: &[crate::journal::Record]) {}
     /// What the kind's branch of the JSON schema adds to the keys' own schemas (enums,
     /// required keys): merged into the branch's `then`.
     fn schema(&self) -> serde_json::Value {
@@ -126,6 +131,10 @@ pub const KINDS: &[Kind] = &[
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),
     Kind::new("qovery.set_image", images::KEYS, None, &images::SetImageKind),
+    Kind::new("notify.slack", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
+    Kind::new("notify.teams", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
+    Kind::new("notify.pagerduty", notify::PAGERDUTY_KEYS, None, &notify::NotifyKind),
+    Kind::new("notify.opsgenie", notify::OPSGENIE_KEYS, None, &notify::NotifyKind),
     #[cfg(test)] Kind::new("test.noop", &["timeout"], None, &super::test_noop::Noop),
 ];
 
