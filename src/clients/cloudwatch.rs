@@ -97,8 +97,14 @@ impl CloudWatch {
         for (i, m) in queries.iter().enumerate() {
             let p = format!("MetricDataQueries.member.{}", i + 1);
             q.push((format!("{p}.Id"), format!("m{i}")));
-            q.push((format!("{p}.MetricStat.Metric.Namespace"), m.namespace.clone()));
-            q.push((format!("{p}.MetricStat.Metric.MetricName"), m.metric.clone()));
+            q.push((
+                format!("{p}.MetricStat.Metric.Namespace"),
+                m.namespace.clone(),
+            ));
+            q.push((
+                format!("{p}.MetricStat.Metric.MetricName"),
+                m.metric.clone(),
+            ));
             for (j, (k, v)) in m.dimensions.iter().enumerate() {
                 let d = format!("{p}.MetricStat.Metric.Dimensions.member.{}", j + 1);
                 q.push((format!("{d}.Name"), k.clone()));
@@ -252,7 +258,10 @@ pub fn parse_response(xml: &str) -> Result<Vec<(String, String, Series)>, String
             .into_iter()
             .next()
             .unwrap_or_else(|| "Complete".into());
-        let label = xml_values(m, "Label").into_iter().next().unwrap_or_default();
+        let label = xml_values(m, "Label")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         let ts = blocks(m, "Timestamps")
             .first()
             .map(|b| xml_values(b, "member"))

@@ -100,12 +100,16 @@ async fn get_metric_data(headers: HeaderMap, Query(q): Query<HashMap<String, Str
                 StatusCode::BAD_REQUEST,
                 "Sender",
                 "InvalidParameterValue",
-                &format!("The value {stat} for parameter MetricDataQueries.member.{n}.MetricStat.Stat is not valid."),
+                &format!(
+                    "The value {stat} for parameter MetricDataQueries.member.{n}.MetricStat.Stat is not valid."
+                ),
             );
         }
         let stale = (1..=10).any(|d| {
-            q.get(&format!("{p}.MetricStat.Metric.Dimensions.member.{d}.Value"))
-                .is_some_and(|v| v == "stale")
+            q.get(&format!(
+                "{p}.MetricStat.Metric.Dimensions.member.{d}.Value"
+            ))
+            .is_some_and(|v| v == "stale")
         });
         let base = if stale { now - 3600 } else { now };
         let (mut ts, mut vs) = (String::new(), String::new());

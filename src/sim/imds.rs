@@ -18,7 +18,9 @@ pub const ACCESS_KEY_ID: &str = "ASIASIMIMDSEXAMPLE01";
 pub fn family() -> super::Family {
     super::Family::new("imds", routes())
         .endpoint("PUT /latest/api/token (X-aws-ec2-metadata-token-ttl-seconds)")
-        .endpoint("GET /latest/meta-data/iam/security-credentials/{role} (X-aws-ec2-metadata-token)")
+        .endpoint(
+            "GET /latest/meta-data/iam/security-credentials/{role} (X-aws-ec2-metadata-token)",
+        )
 }
 
 pub fn routes() -> Router {

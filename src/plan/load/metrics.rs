@@ -66,8 +66,7 @@ impl Cx<'_, '_> {
         if period == 0 || (period >= 60 && period % 60 != 0) {
             return Err(self.err(
                 at(&p("period")),
-                "`cloudwatch.period`: CloudWatch takes 1, 5, 10, 30 s or a multiple of 60 s"
-                    .into(),
+                "`cloudwatch.period`: CloudWatch takes 1, 5, 10, 30 s or a multiple of 60 s".into(),
             ));
         }
         let max_age = match &c.max_age {
@@ -75,9 +74,9 @@ impl Cx<'_, '_> {
             None => Duration::from_secs(300),
         };
         let metric = |key: &'static str,
-                          m: &Option<raw::CloudWatchMetric>,
-                          units: &[&str],
-                          unit: &str|
+                      m: &Option<raw::CloudWatchMetric>,
+                      units: &[&str],
+                      unit: &str|
          -> Result<Option<CloudWatchMetric>, PlanError> {
             let Some(m) = m else { return Ok(None) };
             let namespace = m.namespace.clone().unwrap_or_else(|| "AWS/RDS".into());
@@ -169,7 +168,11 @@ impl Cx<'_, '_> {
                     format!(
                         "`datadog.{k}` is written into the plan: give it by reference, e.g. \
                          `{k} = \"${{env:{}}}\"`",
-                        if k == "api_key" { "DD_API_KEY" } else { "DD_APP_KEY" }
+                        if k == "api_key" {
+                            "DD_API_KEY"
+                        } else {
+                            "DD_APP_KEY"
+                        }
                     ),
                 ));
             }

@@ -409,7 +409,11 @@ impl Cx<'_, '_> {
             Some(c) => Some(self.datadog(id, c)?),
             None => None,
         };
-        let sources = [prometheus.is_some(), cloudwatch.is_some(), datadog.is_some()];
+        let sources = [
+            prometheus.is_some(),
+            cloudwatch.is_some(),
+            datadog.is_some(),
+        ];
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err(self.err(
                 at(&[Seg::K("sites"), Seg::K(id), Seg::K("database")]),

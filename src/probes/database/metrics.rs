@@ -155,11 +155,7 @@ pub fn reading(v: &Values, cfg: &DatabaseConfig, via: &str) -> Reading {
         summary.push(format!("WAL on disk {}", fmt_bytes(b)));
     }
     if let Some(x) = v.backup_age {
-        let secs = if x > 1e9 {
-            now() as f64 - x
-        } else {
-            x
-        };
+        let secs = if x > 1e9 { now() as f64 - x } else { x };
         if secs < -super::super::reading::FUTURE_TOLERANCE.as_secs_f64() {
             level = worse(level, Level::Warn);
             summary.push("backup ?".into());
