@@ -201,7 +201,9 @@ impl Cx<'_, '_> {
                         None,
                     ));
                 }
-                crate::clients::datadog::site_api_url(site)
+                // Datadog's API host for a site is `api.<site>` (its API reference's endpoint
+                // table); `clients::datadog::site_api_url` says the same one layer up.
+                format!("https://api.{}", site.trim_start_matches("app."))
             }
         };
         let window = match &d.window {
