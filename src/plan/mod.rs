@@ -147,6 +147,43 @@ pub struct DatabaseConfig {
     pub max_replay_age: Option<Duration>,
     pub backup_age_query: Option<String>,
     pub max_backup_age: Option<Duration>,
+    /// Cloud metric sources beside `prometheus` (a database names at most one metric source).
+    pub cloudwatch: Option<CloudWatchSource>,
+    pub datadog: Option<DatadogSource>,
+}
+
+/// A CloudWatch metric, resolved (defaults applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchMetric {
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub stat: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CloudWatchSource {
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub period: u32,
+    pub max_age: Duration,
+    pub lag: Option<CloudWatchMetric>,
+    pub replay_age: Option<CloudWatchMetric>,
+    pub wal_disk: Option<CloudWatchMetric>,
+    pub backup_age: Option<CloudWatchMetric>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatadogSource {
+    pub api_url: String,
+    pub api_key: String,
+    pub app_key: String,
+    pub window: Duration,
+    pub max_age: Duration,
+    pub lag_query: Option<String>,
+    pub replay_age_query: Option<String>,
+    pub wal_disk_query: Option<String>,
+    pub backup_age_query: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -140,6 +140,95 @@ pub struct Database {
     pub backup_age_query: Option<String>,
     #[serde(default)]
     pub max_backup_age: Option<String>,
+    // Cloud metric sources beside `prometheus` (issue 16 §5, engineer metrics).
+    /// Lag and backup age from CloudWatch `GetMetricData` (RDS `ReplicaLag`, …).
+    #[serde(default)]
+    pub cloudwatch: Option<CloudWatch>,
+    /// Lag and backup age from Datadog metrics queries.
+    #[serde(default)]
+    pub datadog: Option<Datadog>,
+}
+
+/// `[sites.<site>.database.cloudwatch]`: CloudWatch `GetMetricData`, SigV4-signed with the AWS
+/// credential chain (environment, shared file, EC2 instance role).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatch {
+    /// AWS region of the metrics, e.g. `eu-west-3`.
+    pub region: String,
+    /// Default `https://monitoring.<region>.amazonaws.com` (set for a VPC endpoint or the simulator).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// RDS `DBInstanceIdentifier`: the dimension of every metric that names none.
+    #[serde(default)]
+    pub db_instance: Option<String>,
+    /// Seconds per datapoint (`Period`), default `60s` (RDS publishes every minute).
+    #[serde(default)]
+    pub period: Option<String>,
+    /// A latest datapoint older than this is an error (default `5m`).
+    #[serde(default)]
+    pub max_age: Option<String>,
+    /// Bytes behind, e.g. `{ metric = "OldestReplicationSlotLag" }`.
+    #[serde(default)]
+    pub lag: Option<CloudWatchMetric>,
+    /// Seconds of replay lag, e.g. `{ metric = "ReplicaLag" }`.
+    #[serde(default)]
+    pub replay_age: Option<CloudWatchMetric>,
+    /// Bytes of WAL kept on disk, e.g. `{ metric = "TransactionLogsDiskUsage" }`.
+    #[serde(default)]
+    pub wal_disk: Option<CloudWatchMetric>,
+    /// Seconds since the last backup, or its Unix timestamp (a team's own metric).
+    #[serde(default)]
+    pub backup_age: Option<CloudWatchMetric>,
+}
+
+/// One CloudWatch metric: namespace (default `AWS/RDS`), name, dimensions (default
+/// `DBInstanceIdentifier = db_instance`), statistic (default `Maximum`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchMetric {
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub metric: String,
+    #[serde(default)]
+    pub dimensions: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub stat: Option<String>,
+}
+
+/// `[sites.<site>.database.datadog]`: Datadog `GET /api/v1/query`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Datadog {
+    /// `datadoghq.com` (default), `datadoghq.eu`, `us3.datadoghq.com`, `us5.datadoghq.com`,
+    /// `ap1.datadoghq.com`, `ddog-gov.com`.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Overrides `https://api.<site>` (a proxy or the simulator).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// By reference: `${env:DD_API_KEY}`.
+    pub api_key: String,
+    /// By reference: `${env:DD_APP_KEY}`.
+    pub app_key: String,
+    /// How far back each query looks (default `10m`).
+    #[serde(default)]
+    pub window: Option<String>,
+    /// A latest point older than this is an error (default `5m`).
+    #[serde(default)]
+    pub max_age: Option<String>,
+    /// Query answering bytes behind, e.g. `max:aws.rds.oldest_replication_slot_lag{dbinstanceidentifier:app-dr}`.
+    #[serde(default)]
+    pub lag_query: Option<String>,
+    /// Query answering seconds of replay lag, e.g. `max:aws.rds.replica_lag{…}`.
+    #[serde(default)]
+    pub replay_age_query: Option<String>,
+    /// Query answering bytes of WAL on disk, e.g. `max:aws.rds.transaction_logs_disk_usage{…}`.
+    #[serde(default)]
+    pub wal_disk_query: Option<String>,
+    /// Query answering the last backup's age in seconds, or its Unix timestamp.
+    #[serde(default)]
+    pub backup_age_query: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -7,8 +7,11 @@
 //! answers are added by [`build_router`].
 
 pub mod big;
+pub mod cloudwatch;
+pub mod datadog;
 pub mod dns;
 pub mod hostile;
+pub mod imds;
 pub mod notify;
 pub mod prometheus;
 pub mod qovery;
@@ -152,6 +155,9 @@ pub fn families(state: &SimState) -> Vec<Family> {
         prometheus::family(db.clone()),
         scaleway::family(Arc::new(scaleway::ScalewayState::new(db))),
         registry::family(Arc::new(registry::RegistryWorld::new(Some(state.clone())))),
+        cloudwatch::family(),
+        datadog::family(),
+        imds::family(),
     ]
 }
 

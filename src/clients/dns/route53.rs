@@ -7,14 +7,12 @@
 //! `aws-sdk-route53` add 49 crates including a C build of aws-lc): `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` from the environment; else the profile
 //! `AWS_PROFILE` (default `default`) of `AWS_SHARED_CREDENTIALS_FILE` (default
-//! `~/.aws/credentials`). SSO, instance roles and web identity are not read: export them first
+//! `~/.aws/credentials`). Instance roles (IMDSv2) are read last, see `clients::aws`; SSO and web identity are not: export them first
 //! with `eval "$(aws configure export-credentials --format env)"`.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 
 use super::provider::{REQUEST_TIMEOUT, RecordState};
 use super::{DnsError, api_detail, fqdn, normalize_rdata};
@@ -41,46 +39,9 @@ pub struct Route53 {
     pub insync_timeout: Duration,
 }
 
-/// The environment, then the shared credentials file.
+/// The environment, then the shared credentials file (the shared chain in `clients::aws`).
 pub fn load_credentials() -> Result<Credentials, DnsError> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        let token = env("AWS_SESSION_TOKEN");
-        crate::redact::register(&secret, "env:AWS_SECRET_ACCESS_KEY");
-        if let Some(t) = &token {
-            crate::redact::register(t, "env:AWS_SESSION_TOKEN");
-        }
-        return Ok(Credentials::new(id, secret, token, None, "environment"));
-    }
-    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
-    let path = env("AWS_SHARED_CREDENTIALS_FILE")
-        .or_else(|| env("HOME").map(|h| format!("{h}/.aws/credentials")));
-    let Some(path) = path else {
-        return Err(no_credentials("HOME is not set"));
-    };
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| no_credentials(&format!("{path}: {e}")))?;
-    let section = ini_section(&text, &profile)
-        .ok_or_else(|| no_credentials(&format!("{path} has no [{profile}] profile")))?;
-    let get = |k: &str| {
-        section
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
-    match (get("aws_access_key_id"), get("aws_secret_access_key")) {
-        (Some(id), Some(secret)) => {
-            let token = get("aws_session_token");
-            crate::redact::register(&secret, &format!("aws profile {profile}"));
-            if let Some(t) = &token {
-                crate::redact::register(t, &format!("aws profile {profile}"));
-            }
-            Ok(Credentials::new(id, secret, token, None, "profile"))
-        }
-        _ => Err(no_credentials(&format!(
-            "[{profile}] in {path} lacks aws_access_key_id/aws_secret_access_key"
-        ))),
-    }
+    crate::clients::aws::static_credentials().map_err(|why| no_credentials(&why))
 }
 
 fn no_credentials(why: &str) -> DnsError {
@@ -88,32 +49,6 @@ fn no_credentials(why: &str) -> DnsError {
         "Route 53: no AWS credentials ({why}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
          or AWS_PROFILE with ~/.aws/credentials, or run `eval \"$(aws configure export-credentials --format env)\"`"
     ))
-}
-
-/// `key = value` pairs of `[name]` in an INI file.
-fn ini_section(text: &str, name: &str) -> Option<Vec<(String, String)>> {
-    let mut cur: Option<String> = None;
-    let mut out: Option<Vec<(String, String)>> = None;
-    for line in text.lines() {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if let Some(h) = l.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            cur = Some(h.trim().to_string());
-            if h.trim() == name {
-                out.get_or_insert_with(Vec::new);
-            }
-            continue;
-        }
-        if cur.as_deref() == Some(name)
-            && let Some((k, v)) = l.split_once('=')
-        {
-            out.get_or_insert_with(Vec::new)
-                .push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    out
 }
 
 fn xml_escape(s: &str) -> String {
@@ -215,45 +150,37 @@ impl Route53 {
     }
 
     /// Add the SigV4 headers (`x-amz-date`, `authorization`, `x-amz-security-token`).
-    pub fn sign(&self, mut req: RequestSpec) -> Result<RequestSpec, DnsError> {
+    pub fn sign(&self, req: RequestSpec) -> Result<RequestSpec, DnsError> {
         let creds = match &self.credentials {
             Some(c) => c.clone(),
             None => load_credentials()?,
         };
-        let identity = creds.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(&self.service)
-            .time(self.signing_time.unwrap_or_else(SystemTime::now))
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| DnsError::Config(format!("Route 53 signing: {e}")))?
-            .into();
-        let body = req.body.clone().unwrap_or_default();
-        let signable = SignableRequest::new(
-            &req.method,
-            req.url.as_str(),
-            req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body.as_bytes()),
+        self.sign_with(req, &creds)
+    }
+
+    fn sign_with(&self, req: RequestSpec, creds: &Credentials) -> Result<RequestSpec, DnsError> {
+        crate::clients::aws::sign_request(
+            req,
+            creds,
+            &self.region,
+            &self.service,
+            self.signing_time.unwrap_or_else(SystemTime::now),
         )
-        .map_err(|e| DnsError::Config(format!("Route 53 signing: {e}")))?;
-        let (instructions, _sig) = sign(signable, &params)
-            .map_err(|e| DnsError::Config(format!("Route 53 signing: {e}")))?
-            .into_parts();
-        let (headers, _params) = instructions.into_parts();
-        for h in headers {
-            req.headers
-                .push((h.name().to_string(), h.value().to_string()));
-        }
-        Ok(req)
+        .map_err(|e| DnsError::Config(format!("Route 53 {e}")))
     }
 
     async fn send(&self, http: &HttpClient, req: RequestSpec) -> Result<Response, DnsError> {
         // The mode check happens before credentials are even read.
         http.guard(&req.method, &req.url)
             .map_err(|e| DnsError::transport(NAME, e))?;
-        let signed = self.sign(req)?;
+        // The whole chain, instance role included (a bastion on EC2 has no keys to export).
+        let creds = match &self.credentials {
+            Some(c) => c.clone(),
+            None => crate::clients::aws::credentials()
+                .await
+                .map_err(|why| DnsError::Config(format!("Route 53: {why}")))?,
+        };
+        let signed = self.sign_with(req, &creds)?;
         http.send(&signed, REQUEST_TIMEOUT)
             .await
             .map_err(|e| DnsError::transport(NAME, e))
@@ -393,6 +320,7 @@ impl Route53 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::aws::ini_section;
 
     #[test]
     fn ini_profiles() {

@@ -14,6 +14,7 @@
 
 mod errors;
 mod kinds;
+mod metrics;
 mod sites;
 mod spans;
 mod values;

@@ -423,6 +423,27 @@ impl Cx<'_, '_> {
                 })
             }
         };
+        let cloudwatch = match &d.cloudwatch {
+            Some(c) => Some(self.cloudwatch(id, c)?),
+            None => None,
+        };
+        let datadog = match &d.datadog {
+            Some(c) => Some(self.datadog(id, c)?),
+            None => None,
+        };
+        let sources = [
+            prometheus.is_some(),
+            cloudwatch.is_some(),
+            datadog.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err(self.err(
+                at(&[Seg::K("sites"), Seg::K(id), Seg::K("database")]),
+                "a database reads its metrics from one source: keep one of `prometheus`, \
+                 `cloudwatch`, `datadog`"
+                    .into(),
+            ));
+        }
         let postgres = self.opt_secret(&p("postgres"), &d.postgres)?;
         if let (Some(v), Some(conn)) = (&d.postgres, &postgres) {
             self.check_url(&p("postgres"), v, conn)?;
@@ -467,6 +488,8 @@ impl Cx<'_, '_> {
                 .as_deref()
                 .map(|v| self.duration(&p("max_backup_age"), v))
                 .transpose()?,
+            cloudwatch,
+            datadog,
         })
     }
 

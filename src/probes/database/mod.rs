@@ -7,7 +7,7 @@
 //! Fields conditions can test (`dr.database.<field>`): `role`, `lag` (bytes this server is behind
 //! its primary; 0 on a primary), `replay_age`, `replay_backlog`, `receiver`, `state`,
 //! `primary_reachable`, `replicas`, `replicas_behind`, `slot_lag`, `slots_ok`, `subscriptions`,
-//! `subscription_lag`, `subscription_age`, `backup_age`, `writable`, `fenced`, `ok`.
+//! `subscription_lag`, `subscription_age`, `backup_age`, `wal_disk` (CloudWatch/Datadog), `writable`, `fenced`, `ok`.
 //!
 //! Two writable primaries (one per site) are a split brain: the engine judges that across sites
 //! (`State::split_brain`), since one site's reading cannot see the other.
@@ -22,6 +22,7 @@ use crate::plan::units::{fmt_bytes, fmt_duration};
 use crate::plan::{DatabaseConfig, Plan, PrometheusSource, SiteId, Value};
 
 mod assess;
+pub mod metrics;
 
 pub use assess::assess;
 use assess::{apply_backup, worse};
@@ -44,6 +45,7 @@ pub const FIELDS: &[&str] = &[
     "subscription_lag",
     "subscription_age",
     "backup_age",
+    "wal_disk",
     "writable",
     "fenced",
     "ok",
@@ -128,10 +130,14 @@ pub async fn probe(
             Ok(reading)
         }
         (None, Some(p)) => probe_prometheus(http, p, cfg).await,
-        (None, None) => Err(ProbeError::new(
-            "not configured",
-            "the database has neither `postgres` nor `prometheus`",
-        )),
+        (None, None) => match (&cfg.cloudwatch, &cfg.datadog) {
+            (Some(c), _) => metrics::probe_cloudwatch(http, c, cfg).await,
+            (None, Some(d)) => metrics::probe_datadog(http, d, cfg).await,
+            (None, None) => Err(ProbeError::new(
+                "not configured",
+                "the database has none of `postgres`, `prometheus`, `cloudwatch`, `datadog`",
+            )),
+        },
     }
 }
 
