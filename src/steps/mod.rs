@@ -11,6 +11,7 @@ pub mod images;
 pub mod postgres;
 pub mod qovery;
 pub mod registry;
+pub mod rejoin;
 pub mod scaleway;
 pub mod schema;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{StepContext, command, dns, engine, http, images, postgres, qovery, scaleway};
+use super::{StepContext, command, dns, engine, http, images, postgres, qovery, rejoin, scaleway};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, Catalog, PlanError, StepCx};
 use crate::plan::{self, Plan, StepAction};
@@ -119,6 +119,7 @@ pub const KINDS: &[Kind] = &[
     Kind::new("qovery.set_variables", qovery::VARIABLES_KEYS, None, &qovery::Qovery),
     Kind::new("postgres.promote", postgres::PROMOTE_KEYS, Some(Promotion), &postgres::Postgres),
     Kind::new("postgres.fence", postgres::FENCE_KEYS, None, &postgres::Postgres),
+    Kind::new("postgres.rejoin", rejoin::KEYS, None, &rejoin::RejoinKind),
     Kind::new("scaleway.promote_replica", scaleway::KEYS, Some(Promotion), &scaleway::Scaleway),
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),

@@ -1,0 +1,307 @@
+//! Failback against real PostgreSQL 15 (issue 16): a primary (data checksums, so `pg_rewind`
+//! works) and a streaming standby; the standby is promoted, written to, and the old primary is
+//! rejoined as its standby by the `postgres.rejoin` step running the real `pg_rewind` and
+//! `pg_ctl`, verified from the new primary. A rejoin whose server never shows in
+//! `pg_stat_replication` must fail, never pass.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use drcockpit::app::Msg;
+use drcockpit::clients::http::HttpClient;
+use drcockpit::plan::{LoadOptions, Plan};
+use drcockpit::steps::{self, StepContext};
+
+mod common;
+use common::pg::{self, Pg};
+
+struct Ctx {
+    ctx: StepContext,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
+    let (tx, rx) = mpsc::unbounded_channel();
+    Ctx {
+        ctx: StepContext {
+            plan: plan.clone(),
+            http: HttpClient::new(read_only),
+            allow_spawn: !read_only,
+            step: 0,
+            attempt: 1,
+            out: tx,
+            probes: Arc::default(),
+        },
+        rx,
+    }
+}
+
+/// (stream, text) of every output line sent so far.
+fn lines(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        if let Msg::StepOutput { line, .. } = m {
+            v.push((line.stream, line.text));
+        }
+    }
+    v
+}
+
+fn toml_list(v: &[String]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "")))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A plan whose prod is the old primary and DR the new one, with one `postgres.rejoin` step.
+fn rejoin_plan(old: &Pg, new: &Pg, rewind: &[String], start: Option<&[String]>, wait: u32) -> Plan {
+    let start = start
+        .map(|s| format!("start_command = {}\n", toml_list(s)))
+        .unwrap_or_default();
+    let text = format!(
+        r#"
+[plan]
+name = "failback test"
+strategy = "warm-standby"
+rto = "30m"
+rpo = "5m"
+
+[sites.prod]
+label = "Prod (old primary)"
+database = {{ postgres = "{old}" }}
+
+[sites.dr]
+label = "DR (new primary)"
+database = {{ postgres = "{new}" }}
+
+[[step]]
+id = "rejoin"
+title = "Rejoin the old primary"
+kind = "postgres.rejoin"
+site = "prod"
+new_primary = "dr"
+confirm = "REJOIN"
+application_name = "oldprimary"
+rewind_command = {rewind}
+{start}wait_seconds = {wait}
+"#,
+        old = old.url(),
+        new = new.url(),
+        rewind = toml_list(rewind),
+    );
+    steps::load_str(&text, "failback.toml", &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("plan loads: {e}"))
+}
+
+async fn scalar(url: &str, q: &str) -> Option<String> {
+    pg::admin(url)
+        .await
+        .scalar(q)
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_one() {
+    let old = pg::primary(true);
+    let new = pg::standby(&old, "dr_slot");
+    pg::sql(
+        &old.url(),
+        "CREATE TABLE t(x int); INSERT INTO t VALUES (1)",
+    )
+    .await;
+    // Let the standby replay it, then fail over while the old primary still runs.
+    for _ in 0..100 {
+        if scalar(
+            &new.url(),
+            "SELECT count(*) FROM pg_class WHERE relname = 't'",
+        )
+        .await
+            == Some("1".into())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        scalar(&new.url(), "SELECT pg_promote(true, 30)").await,
+        Some("t".into())
+    );
+    pg::sql(&new.url(), "INSERT INTO t VALUES (2)").await;
+    // The old primary diverges: a write the new primary never receives.
+    pg::sql(
+        &old.url(),
+        "INSERT INTO t SELECT generate_series(100, 1100)",
+    )
+    .await;
+
+    let source = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres application_name=oldprimary",
+        new.port
+    );
+    let mut rewind = pg::pg_argv("pg_rewind");
+    rewind.extend([
+        "--target-pgdata".to_string(),
+        old.data.display().to_string(),
+        "--source-server".into(),
+        source,
+        "--write-recovery-conf".into(),
+        "--progress".into(),
+    ]);
+    // pg_rewind copies the new primary's configuration (its port): start on the old port.
+    let mut start = pg::pg_argv("pg_ctl");
+    start.extend([
+        "-D".to_string(),
+        old.data.display().to_string(),
+        "-l".into(),
+        old.log().display().to_string(),
+        "-o".into(),
+        format!("-p {}", old.port),
+        "-w".into(),
+        "-t".into(),
+        "60".into(),
+        "start".into(),
+    ]);
+    let plan = Arc::new(rejoin_plan(&old, &new, &rewind, Some(&start), 60));
+    let step = &plan.steps[0];
+    assert!(steps::is_mutating(&step.action));
+    assert_eq!(step.confirm.as_deref(), Some("REJOIN"));
+    let described = steps::describe(&step.action).join("\n");
+    assert!(described.contains("rewind $ "), "{described}");
+    assert!(described.contains("pg_rewind"), "{described}");
+    assert!(described.contains("DESTROYS"), "{described}");
+
+    // Review mode: preflight (read-only) measures what would be lost past the fork point.
+    let mut c = ctx(&plan, true);
+    let checks = steps::preflight(&step.action, &c.ctx, Vec::new()).await;
+    let lost = checks
+        .iter()
+        .find(|k| k.what == "would be lost")
+        .expect("a loss check");
+    assert_eq!(lost.ok, Some(true), "{checks:?}");
+    assert!(
+        lost.detail.contains("past the fork point"),
+        "{}",
+        lost.detail
+    );
+    assert!(!lost.detail.starts_with("0 B"), "{}", lost.detail);
+    let rewind_ok = checks
+        .iter()
+        .find(|k| k.what.starts_with("pg_rewind possible"))
+        .expect("rewind check");
+    assert_eq!(rewind_ok.ok, Some(true), "{checks:?}");
+    assert!(
+        rewind_ok.detail.contains("data_checksums=on"),
+        "{}",
+        rewind_ok.detail
+    );
+    // Review and monitor sessions cannot run it.
+    let refused = steps::run(&step.action, c.ctx.clone()).await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("read-only")),
+        "{refused:?}"
+    );
+    let _ = lines(&mut c.rx);
+
+    // The operator stops the old primary cleanly, then runs the step. pg_rewind copies the new
+    // primary's postgresql.auto.conf, whose `primary_slot_name = 'dr_slot'` (from its own base
+    // backup) the rewound server then asks for: the slot must exist on the new primary.
+    old.stop_fast();
+    pg::sql(
+        &new.url(),
+        "SELECT pg_create_physical_replication_slot('dr_slot')",
+    )
+    .await;
+    let mut c = ctx(&plan, false);
+    let out = steps::run(&step.action, c.ctx.clone()).await;
+    let log = lines(&mut c.rx);
+    let text: Vec<String> = log.iter().map(|(s, t)| format!("{s}: {t}")).collect();
+    let summary = out.unwrap_or_else(|e| {
+        let server_log = std::fs::read_to_string(old.log()).unwrap_or_default();
+        let auto = std::fs::read_to_string(old.data.join("postgresql.auto.conf")).unwrap_or_default();
+        let tail: Vec<&str> = server_log.lines().rev().take(15).collect();
+        panic!(
+            "rejoin failed: {e}\n{}\n--- old primary's log (last lines, newest first)\n{}\n--- postgresql.auto.conf\n{auto}",
+            text.join("\n"),
+            tail.join("\n")
+        )
+    });
+    assert!(summary.contains("lag 0"), "{summary}");
+    assert!(
+        log.iter().any(|(_, t)| t.contains("pg_rewind")),
+        "the rewind's command line and output stream into the log: {text:?}"
+    );
+    // Really a streaming standby of the new primary, with the new primary's write.
+    assert_eq!(
+        scalar(
+            &new.url(),
+            "SELECT state FROM pg_stat_replication WHERE application_name = 'oldprimary'"
+        )
+        .await
+        .as_deref(),
+        Some("streaming")
+    );
+    assert_eq!(
+        scalar(&old.url(), "SELECT pg_is_in_recovery()").await,
+        Some("t".into())
+    );
+    assert_eq!(
+        scalar(&old.url(), "SELECT count(*) FROM t").await,
+        Some("2".into()),
+        "the divergent rows are rewound away, the new primary's row is there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoin_whose_server_never_streams_fails_never_a_false_green() {
+    let new = pg::primary(true);
+    // The "old primary" is a server that never connects back: a rewind that exits 0 and
+    // nothing started.
+    let old = pg::primary(false);
+    let plan = Arc::new(rejoin_plan(&old, &new, &["true".to_string()], None, 3));
+    let mut c = ctx(&plan, false);
+    let out = steps::run(&plan.steps[0].action, c.ctx.clone()).await;
+    let e = out.expect_err("never in pg_stat_replication: must fail");
+    assert!(e.contains("NOT verified"), "{e}");
+    assert!(e.contains("not in pg_stat_replication"), "{e}");
+    let log = lines(&mut c.rx);
+    assert!(log.iter().any(|(_, t)| t.contains("$ true")), "{log:?}");
+}
+
+#[test]
+fn a_rejoin_without_a_typed_word_does_not_load() {
+    let text = r#"
+[plan]
+name = "x"
+strategy = "warm-standby"
+rto = "30m"
+rpo = "5m"
+
+[sites.prod]
+label = "P"
+database = { postgres = "postgresql://postgres@127.0.0.1:1/postgres" }
+
+[sites.dr]
+label = "D"
+database = { postgres = "postgresql://postgres@127.0.0.1:2/postgres" }
+
+[[step]]
+id = "rejoin"
+title = "Rejoin"
+kind = "postgres.rejoin"
+new_primary = "dr"
+rewind_command = ["pg_rewind"]
+"#;
+    let e = steps::load_str(text, "x.toml", &LoadOptions::default()).expect_err("no confirm");
+    assert!(e.message.contains("`confirm`"), "{e}");
+    let same = text.replace(
+        "new_primary = \"dr\"",
+        "new_primary = \"prod\"\nconfirm = \"REJOIN\"",
+    );
+    let e = steps::load_str(&same, "x.toml", &LoadOptions::default()).expect_err("same site");
+    assert!(e.message.contains("the site being rejoined"), "{e}");
+}
