@@ -254,6 +254,46 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         Some("2".into()),
         "the divergent rows are rewound away, the new primary's row is there"
     );
+
+    // Switch back (planned switchover): fence DR, then promote prod. With nothing in flight the
+    // promotion's RPO evidence is a measurement of 0 — what the report reads as RPO 0 measured.
+    let step = |toml_text: &str, kind: &str| {
+        let raw: drcockpit::plan::raw::RawStep = toml::from_str(toml_text).expect("raw step");
+        steps::postgres::build(kind, &raw).expect("build")
+    };
+    let fence = step(
+        "id = \"fence-dr\"\ntitle = \"Fence DR\"\nkind = \"postgres.fence\"\nsite = \"dr\"\n",
+        "postgres.fence",
+    );
+    let promote = step(
+        "id = \"promote-prod\"\ntitle = \"Promote prod\"\nkind = \"postgres.promote\"\nsite = \"prod\"\nwait_seconds = 30\n",
+        "postgres.promote",
+    );
+    let c = ctx(&plan, false);
+    steps::run(&fence, c.ctx.clone())
+        .await
+        .unwrap_or_else(|e| panic!("fence DR: {e}"));
+    let mut c = ctx(&plan, false);
+    let promoted = steps::run(&promote, c.ctx.clone()).await;
+    let log = lines(&mut c.rx);
+    let summary = promoted.unwrap_or_else(|e| panic!("promote prod: {e}\n{log:?}"));
+    assert!(summary.contains("0 B behind"), "{summary}");
+    let evidence: serde_json::Value = log
+        .iter()
+        .find(|(s, _)| s == steps::postgres::EVIDENCE_STREAM)
+        .map(|(_, t)| serde_json::from_str(t).expect("evidence JSON"))
+        .expect("RPO evidence recorded");
+    assert_eq!(evidence["lag_bytes"], 0, "{evidence}");
+    assert_eq!(evidence["replay_age_secs"], 0.0, "{evidence}");
+    assert!(
+        evidence.get("rpo").is_none(),
+        "measured, not unknown: {evidence}"
+    );
+    assert_eq!(
+        scalar(&old.url(), "SELECT pg_is_in_recovery()").await,
+        Some("f".into()),
+        "prod is primary again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
