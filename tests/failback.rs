@@ -345,3 +345,125 @@ rewind_command = ["pg_rewind"]
     let e = steps::load_str(&same, "x.toml", &LoadOptions::default()).expect_err("same site");
     assert!(e.message.contains("the site being rejoined"), "{e}");
 }
+
+fn drcockpit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
+        .args(args)
+        .env(
+            "DRCOCKPIT_STATE_DIR",
+            std::env::temp_dir().join("drcockpit-failback-test-state"),
+        )
+        .output()
+        .expect("run drcockpit")
+}
+
+#[test]
+fn reverse_of_every_shipped_plan_passes_check() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for plan in [
+        "plans/demo.toml",
+        "plans/qovery-pilot-light.toml",
+        "plans/qovery-warm-standby.toml",
+    ] {
+        let out = drcockpit(&["reverse", plan]);
+        assert!(
+            out.status.success(),
+            "reverse {plan}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(text.contains("# TODO:"), "{plan}: {text}");
+        assert!(text.contains("— failback"), "{plan}: {text}");
+        // Next to the shipped plans, so relative paths and the schema line resolve alike.
+        let path = dir.path().join("back.toml");
+        std::fs::write(&path, &text).expect("write");
+        let check = drcockpit(&["check", path.to_str().expect("path")]);
+        assert!(
+            check.status.success(),
+            "check of reverse {plan} failed: {}\n{text}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let demo = String::from_utf8(drcockpit(&["reverse", "plans/demo.toml"]).stdout).expect("utf-8");
+    assert!(demo.contains("id = \"deploy-dr-back\""), "{demo}");
+    assert!(
+        demo.contains("kind = \"dns.switch\"\nsite = \"prod\""),
+        "{demo}"
+    );
+}
+
+#[test]
+fn reverse_of_a_postgres_promotion_is_rejoin_wait_fence_promote_back() {
+    let plan = r#"
+[plan]
+name = "pg"
+strategy = "warm-standby"
+rto = "30m"
+rpo = "5m"
+
+[sites.prod]
+label = "P"
+database = { postgres = "postgresql://postgres@db-prod:5432/postgres" }
+
+[sites.dr]
+label = "D"
+database = { postgres = "postgresql://postgres@db-dr:5432/postgres" }
+
+[[step]]
+id = "approve"
+title = "Go"
+kind = "approval"
+confirm = "FAILOVER"
+
+[[step]]
+id = "promote"
+title = "Promote DR"
+kind = "postgres.promote"
+site = "dr"
+confirm = "PROMOTE"
+
+[[step]]
+id = "point"
+title = "Point the variables at DR"
+kind = "qovery.set_variables"
+environment = "c7e9d1a4-5b2f-4e8a-8c3d-1f2a3b4c0202"
+variables = { DATABASE_URL = "postgres://db-dr/shop" }
+"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("pg.toml");
+    std::fs::write(&src, plan).expect("write");
+    let out = drcockpit(&["reverse", src.to_str().expect("path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let kinds: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind = "))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "\"approval\"",
+            "\"postgres.rejoin\"",
+            "\"wait\"",
+            "\"postgres.fence\"",
+            "\"postgres.promote\""
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("# TODO: `point` (qovery.set_variables)"),
+        "{text}"
+    );
+    let back = dir.path().join("pg-back.toml");
+    std::fs::write(&back, &text).expect("write");
+    let check = drcockpit(&["check", back.to_str().expect("path")]);
+    assert!(
+        check.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod qovery;
 pub mod registry;
 pub mod rejoin;
+pub mod reverse;
 pub mod scaleway;
 pub mod schema;
 #[cfg(test)]

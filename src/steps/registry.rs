@@ -72,6 +72,12 @@ pub trait StepKind: Sync {
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({})
     }
+    /// What undoes a step of this kind in a failback plan (`drcockpit reverse`): the step
+    /// tables to write instead of `step` (as written in the failover plan), or `None` when the
+    /// kind knows no reverse (the skeleton then says `# TODO:`).
+    fn reverse(&self, _step: &toml::Table) -> Option<Vec<toml::Table>> {
+        None
+    }
 }
 
 /// One line of the registry.
