@@ -467,3 +467,36 @@ variables = { DATABASE_URL = "postgres://db-dr/shop" }
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn shipped_failback_plans_pass_check_and_switch_over_with_a_promotion() {
+    for plan in ["plans/qovery-pilot-light-failback.toml"] {
+        let check = drcockpit(&["check", plan]);
+        assert!(
+            check.status.success(),
+            "check {plan}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        // `check` passed above (secrets unset); the kinds in order, from the file.
+        let doc: toml::Table =
+            toml::from_str(&std::fs::read_to_string(plan).expect("read")).expect("TOML");
+        let kinds: Vec<&str> = doc["step"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s.get("kind").and_then(toml::Value::as_str))
+            .collect();
+        for k in [
+            "postgres.rejoin",
+            "wait",
+            "postgres.fence",
+            "postgres.promote",
+        ] {
+            assert!(kinds.contains(&k), "{plan} has no {k}: {kinds:?}");
+        }
+        // The promotion (the RPO evidence point) waits for the rejoined standby's lag 0.
+        let rejoin = kinds.iter().position(|k| *k == "postgres.rejoin");
+        let promote = kinds.iter().position(|k| *k == "postgres.promote");
+        assert!(rejoin < promote, "{kinds:?}");
+    }
+}
