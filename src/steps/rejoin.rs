@@ -309,8 +309,7 @@ async fn fork_point(s: &PgSession) -> Result<(u32, Lsn), String> {
         .unwrap_or_default();
     let last = text
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .next_back()
+        .rfind(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .ok_or("its timeline history file is empty")?;
     let lsn = last
         .split_whitespace()
