@@ -158,6 +158,10 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         textfile: Option<PathBuf>,
     },
+    /// Print a failback plan skeleton derived from a failover plan: each step replaced by its
+    /// reverse on the other site, `# TODO:` where none is known.
+    #[command(after_help = "Example:\n  drcockpit reverse plans/demo.toml > plans/demo-back.toml")]
+    Reverse { plan: PathBuf },
     /// Print the plan file's JSON schema.
     #[command(after_help = "Example:\n  drcockpit schema > plan.schema.json")]
     Schema,

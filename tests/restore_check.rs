@@ -73,7 +73,7 @@ async fn database_exists(pg: &Pg, name: &str) -> bool {
 
 /// A server with database `shop` (50 orders, updated now) and its `pg_dump -Fc` in a file.
 async fn source_with_dump() -> (Pg, tempfile::TempDir, String) {
-    let pg = pg::primary();
+    let pg = pg::primary(false);
     sql(&pg.url(), "CREATE DATABASE shop").await;
     let shop = format!("postgresql://postgres@127.0.0.1:{}/shop", pg.port);
     sql(

@@ -520,6 +520,23 @@ pub struct RawStep {
     /// slugged; a close without one uses the alias the journal kept).
     #[serde(default)]
     pub alias: Option<String>,
+    // postgres.rejoin (issue 16, failback)
+    /// postgres.rejoin: the new primary the old one rejoins: `prod`, `dr` (that site's
+    /// `database.postgres`) or a PostgreSQL connection URL.
+    #[serde(default)]
+    pub new_primary: Option<String>,
+    /// postgres.rejoin: the rewind command as a list (program, then arguments; no shell), e.g.
+    /// `["pg_rewind", "--target-pgdata", "/var/lib/postgresql/data", "--source-server",
+    /// "host=db-dr user=postgres", "--write-recovery-conf"]`, or prefixed with `ssh host`.
+    #[serde(default)]
+    pub rewind_command: Option<Vec<String>>,
+    /// postgres.rejoin: the command (a list) that starts the rewound server as a standby.
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    /// postgres.rejoin: the rejoined server's `application_name` in the new primary's
+    /// `pg_stat_replication` (default `walreceiver`, PostgreSQL's own default).
+    #[serde(default)]
+    pub application_name: Option<String>,
 }
 
 /// `[notify]` as written in the plan.

@@ -99,6 +99,16 @@ fn run_command(cli: Cli) -> i32 {
             log_file: cli.log_file.as_deref(),
             log_level: &cli.log_level,
         }),
+        Command::Reverse { plan } => match crate::steps::reverse::reverse_file(&plan) {
+            Ok(text) => {
+                crate::outln!("{text}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("drcockpit reverse: {e}");
+                exit::USAGE
+            }
+        },
         Command::Schema => {
             crate::outln!("{}", crate::steps::schema_json());
             exit::OK

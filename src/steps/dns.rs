@@ -690,6 +690,9 @@ pub const VERIFY_KEYS: &[&str] = &["interval", "timeout", "countdown"];
 pub struct Dns;
 
 impl StepKind for Dns {
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        super::reverse::swap_site(step).map(|t| vec![t])
+    }
     fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         // Durations first, so a bad one points at its own value.
         let interval = s.duration("interval", &s.raw().interval)?;

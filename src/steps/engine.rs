@@ -25,6 +25,9 @@ fn engine_driven<'a>(action: &StepAction) -> BoxFuture<'a, Result<String, String
 pub struct Approval;
 
 impl StepKind for Approval {
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        super::reverse::same(step)
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["confirm"] })
     }

@@ -12,7 +12,9 @@ pub mod notify;
 pub mod postgres;
 pub mod qovery;
 pub mod registry;
+pub mod rejoin;
 pub mod restore_check;
+pub mod reverse;
 pub mod scaleway;
 pub mod schema;
 #[cfg(test)]

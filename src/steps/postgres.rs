@@ -652,6 +652,12 @@ fn opt(l: Option<Lsn>) -> String {
 pub struct Postgres;
 
 impl StepKind for Postgres {
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        match step.get("kind").and_then(toml::Value::as_str) {
+            Some("postgres.promote") => super::reverse::promote(step),
+            _ => super::reverse::swap_site(step).map(|t| vec![t]),
+        }
+    }
     fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_spec(s)
     }

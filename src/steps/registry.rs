@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{
-    StepContext, command, dns, engine, http, images, notify, postgres, qovery, restore_check,
-    scaleway,
+    StepContext, command, dns, engine, http, images, notify, postgres, qovery, rejoin,
+    restore_check, scaleway,
 };
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, Catalog, PlanError, StepCx};
@@ -79,6 +79,12 @@ pub trait StepKind: Sync {
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({})
     }
+    /// What undoes a step of this kind in a failback plan (`drcockpit reverse`): the step
+    /// tables to write instead of `step` (as written in the failover plan), or `None` when the
+    /// kind knows no reverse (the skeleton then says `# TODO:`).
+    fn reverse(&self, _step: &toml::Table) -> Option<Vec<toml::Table>> {
+        None
+    }
 }
 
 /// One line of the registry.
@@ -127,6 +133,7 @@ pub const KINDS: &[Kind] = &[
     Kind::new("postgres.promote", postgres::PROMOTE_KEYS, Some(Promotion), &postgres::Postgres),
     Kind::new("postgres.fence", postgres::FENCE_KEYS, None, &postgres::Postgres),
     Kind::new("postgres.restore_check", restore_check::KEYS, None, &restore_check::RestoreCheckKind),
+    Kind::new("postgres.rejoin", rejoin::KEYS, None, &rejoin::RejoinKind),
     Kind::new("scaleway.promote_replica", scaleway::KEYS, Some(Promotion), &scaleway::Scaleway),
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),

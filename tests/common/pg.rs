@@ -1,10 +1,15 @@
-//! A real PostgreSQL 15 server for the integration tests: `initdb` a trust-auth cluster in a
-//! temporary directory and start it on a free loopback port (as user `postgres` when the tests
-//! run as root). Copied from tests/postgres.rs so other binaries (tests/restore_check.rs) can
-//! start one; when the binaries are missing the tests FAIL and say how to install them.
+//! Real PostgreSQL 15 servers for the integration tests: a primary, a streaming standby
+//! (`pg_basebackup -R`), each on loopback in a temporary directory on a free port. When the
+//! server binaries are missing, tests FAIL and say how to install them
+//! (`scripts/install-test-deps.sh`). Taken from tests/postgres.rs's harness so the failback
+//! tests (tests/failback.rs) start servers the same way; the primary can be made with data
+//! checksums, which `pg_rewind` needs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use drcockpit::clients::postgres::{self, ConnectOptions};
 
 use super::free_port;
 
@@ -15,7 +20,7 @@ pub fn bin_dir() -> PathBuf {
 }
 
 pub fn require_binaries() {
-    for b in ["initdb", "pg_ctl", "pg_basebackup", "postgres"] {
+    for b in ["initdb", "pg_ctl", "pg_basebackup", "postgres", "pg_rewind"] {
         let p = bin_dir().join(b);
         assert!(
             p.exists(),
@@ -31,16 +36,28 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The argv that runs PostgreSQL program `name` (as user `postgres` when the tests run as root).
+pub fn pg_argv(name: &str) -> Vec<String> {
+    let bin = bin_dir().join(name).display().to_string();
+    if is_root() {
+        vec![
+            "runuser".into(),
+            "-u".into(),
+            "postgres".into(),
+            "--".into(),
+            bin,
+        ]
+    } else {
+        vec![bin]
+    }
+}
+
 /// A PostgreSQL command, as user `postgres` when the tests run as root.
 pub fn pg_cmd(name: &str) -> Command {
-    let bin = bin_dir().join(name);
-    if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin);
-        c
-    } else {
-        Command::new(bin)
-    }
+    let argv = pg_argv(name);
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]);
+    c
 }
 
 pub fn run(mut c: Command, what: &str) {
@@ -73,6 +90,14 @@ impl Pg {
         c.arg("-D").arg(&self.data).arg("-l").arg(self.log());
         c.args(["-w", "-t", "60", "start"]);
         run(c, "pg_ctl start");
+    }
+    /// A clean shutdown (`-m fast`), as an operator stops an old primary before rewinding it.
+    pub fn stop_fast(&self) {
+        let mut c = pg_cmd("pg_ctl");
+        c.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]);
+        run(c, "pg_ctl stop");
     }
     pub fn stop_immediate(&self) {
         let mut c = pg_cmd("pg_ctl");
@@ -125,12 +150,16 @@ pub fn common_conf(port: u16, dir: &Path) -> String {
     )
 }
 
-/// `initdb` a trust-auth cluster (superuser `postgres`) at `data`.
-pub fn initdb(data: &Path, what: &str) {
+/// `initdb` a trust-auth cluster (superuser `postgres`) at `data`; `checksums` adds
+/// `--data-checksums` (what lets `pg_rewind` work without `wal_log_hints`).
+pub fn initdb(data: &Path, checksums: bool, what: &str) {
     let mut c = pg_cmd("initdb");
     c.arg("-D")
         .arg(data)
         .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+    if checksums {
+        c.arg("--data-checksums");
+    }
     run(c, what);
 }
 
@@ -151,15 +180,51 @@ pub fn start_cluster(tmp: tempfile::TempDir, data: PathBuf, extra: &str) -> Pg {
     pg
 }
 
-/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback).
-pub fn primary() -> Pg {
+/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback, WAL kept).
+pub fn primary(checksums: bool) -> Pg {
     require_binaries();
     let tmp = tempdir();
     let data = tmp.path().join("primary");
-    initdb(&data, "initdb");
+    initdb(&data, checksums, "initdb");
     append(
         &data.join("pg_hba.conf"),
         "\nhost replication all 127.0.0.1/32 trust\n",
     );
+    // pg_rewind reads the rewound server's own WAL back to the last checkpoint before the fork:
+    // keep it (a real setup keeps it with wal_keep_size or gives pg_rewind a restore_command).
+    start_cluster(tmp, data, "wal_keep_size = '256MB'\n")
+}
+
+/// A streaming standby of `p` (`pg_basebackup -R -C -S <slot>`).
+pub fn standby(p: &Pg, slot: &str) -> Pg {
+    let tmp = tempdir();
+    let data = tmp.path().join("standby");
+    let mut c = pg_cmd("pg_basebackup");
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p.port.to_string(),
+        "-U",
+        "postgres",
+        "-D",
+    ])
+    .arg(&data)
+    .args(["-R", "-X", "stream", "-C", "-S", slot]);
+    run(c, "pg_basebackup");
     start_cluster(tmp, data, "")
+}
+
+pub async fn admin(url: &str) -> postgres::PgSession {
+    postgres::connect(url, &ConnectOptions::mutating(Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|e| panic!("admin session: {e}"))
+}
+
+pub async fn sql(url: &str, q: &str) {
+    admin(url)
+        .await
+        .simple(q)
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
 }

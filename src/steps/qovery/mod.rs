@@ -371,6 +371,14 @@ pub async fn run(q: &QoveryStep, ctx: &StepContext) -> Result<String, String> {
 pub struct Qovery;
 
 impl StepKind for Qovery {
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        // Variables: the reverse needs the other site's values, which the failover plan does
+        // not hold (the skeleton says TODO).
+        match step.get("kind").and_then(toml::Value::as_str) {
+            Some("qovery.set_variables") => None,
+            _ => super::reverse::swap_site(step).map(|t| vec![t]),
+        }
+    }
     fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         let timeout = s.duration("timeout", &s.raw().timeout)?;
         let sites = s.sites().clone();
