@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use drcockpit::app::{Level, Msg};
+use drcockpit::app::Level;
 use drcockpit::clients::dns::cloudflare::Cloudflare;
 use drcockpit::clients::dns::query::{self, Nameserver};
 use drcockpit::clients::dns::route53::Route53;
@@ -23,7 +23,8 @@ use drcockpit::plan::{
 };
 use drcockpit::sim::dns::{DnsWorld, routes, start_responder, start_secondary};
 use drcockpit::steps::{self, StepContext};
-use tokio::sync::mpsc;
+
+mod common;
 
 const ZONE: &str = "example.test.";
 const RECORD: &str = "shop.example.test.";
@@ -245,33 +246,23 @@ fn action(plan: &Plan, kind: &str, extra: &str) -> DnsAction {
 
 struct Ctx {
     ctx: StepContext,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    heard: common::steps::Heard,
 }
 
 impl Ctx {
     fn new(plan: &Plan, read_only: bool) -> Ctx {
-        let (tx, rx) = mpsc::unbounded_channel();
-        Ctx {
-            ctx: StepContext {
-                plan: Arc::new(plan.clone()),
-                http: HttpClient::new(read_only).with_read_retries(0),
-                allow_spawn: false,
-                step: 0,
-                attempt: 1,
-                out: tx,
-                probes: Default::default(),
-            },
-            rx,
-        }
+        let (ctx, heard) = common::steps::context(
+            Arc::new(plan.clone()),
+            HttpClient::new(read_only).with_read_retries(0),
+        );
+        Ctx { ctx, heard }
     }
     fn lines(&mut self) -> Vec<String> {
-        let mut v = vec![];
-        while let Ok(m) = self.rx.try_recv() {
-            if let Msg::StepOutput { line, .. } = m {
-                v.push(format!("{}: {}", line.stream, line.text));
-            }
-        }
-        v
+        self.heard
+            .lines()
+            .into_iter()
+            .map(|line| format!("{}: {}", line.stream, line.text))
+            .collect()
     }
 }
 

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
 
 use drcockpit::app::observe::{SectionView, Verdict};
-use drcockpit::app::{Level, Mode, Msg, Observation, Operator, Section, State};
+use drcockpit::app::{Level, Mode, Observation, Operator, Section, State};
 use drcockpit::clients::http::HttpClient;
 use drcockpit::clients::postgres::{self, ConnectOptions, PgError};
 use drcockpit::plan::condition::{CondResult, Condition, Lookup};
@@ -294,34 +293,22 @@ fn lag_of(o: &Observation) -> u64 {
 
 struct Ctx {
     ctx: StepContext,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: common::steps::Heard,
 }
 
 fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
-    let (tx, rx) = mpsc::unbounded_channel();
-    Ctx {
-        ctx: StepContext {
-            plan: plan.clone(),
-            http: HttpClient::new(read_only),
-            allow_spawn: !read_only,
-            step: 0,
-            attempt: 1,
-            out: tx,
-            probes: mem(),
-        },
-        rx,
-    }
+    let (mut ctx, rx) = common::steps::context(plan.clone(), HttpClient::new(read_only));
+    ctx.allow_spawn = !read_only;
+    ctx.probes = mem();
+    Ctx { ctx, rx }
 }
 
 /// (stream, text) of every output line sent so far.
-fn lines(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Vec<(String, String)> {
-    let mut v = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        if let Msg::StepOutput { line, .. } = m {
-            v.push((line.stream, line.text));
-        }
-    }
-    v
+fn lines(rx: &mut common::steps::Heard) -> Vec<(String, String)> {
+    rx.lines()
+        .into_iter()
+        .map(|line| (line.stream, line.text))
+        .collect()
 }
 
 fn promote_step() -> StepAction {

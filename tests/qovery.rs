@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drcockpit::app::{Level, Msg};
+use drcockpit::app::Level;
 use drcockpit::clients::http::HttpClient;
 use drcockpit::clients::qovery::{
     ActionAccepted, AuthScheme, ClusterState, QoveryClient, QoveryError, QoverySettings, State,
@@ -13,8 +13,8 @@ use drcockpit::clients::qovery::{
 use drcockpit::plan::raw::RawStep;
 use drcockpit::plan::{Plan, Site, SiteId, StepAction};
 use drcockpit::sim::qovery::{QoveryWorld, ids};
-use drcockpit::steps::StepContext;
 use drcockpit::steps::qovery::{BuildInput, build, build_keyed};
+use drcockpit::steps::{StepContext, StepSink};
 
 mod common;
 use common::qovery::serve;
@@ -62,37 +62,18 @@ struct Run {
 }
 
 async fn run_step(p: &Plan, action: &StepAction, read_only: bool) -> Run {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: Arc::new(p.clone()),
-        http: HttpClient::new(read_only),
-        allow_spawn: false,
-        step: 0,
-        attempt: 1,
-        out: tx,
-        probes: Default::default(),
-    };
+    let (ctx, mut heard) = common::steps::context(Arc::new(p.clone()), HttpClient::new(read_only));
     let result = drcockpit::steps::run(action, ctx).await;
-    let mut lines = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        if let Msg::StepOutput { line, .. } = m {
-            lines.push(format!("[{}] {}", line.stream, line.text));
-        }
-    }
+    let lines = heard
+        .lines()
+        .into_iter()
+        .map(|line| format!("[{}] {}", line.stream, line.text))
+        .collect();
     Run { result, lines }
 }
 
 async fn preflight(p: &Plan, action: &StepAction) -> Vec<drcockpit::journal::PreflightCheck> {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: Arc::new(p.clone()),
-        http: HttpClient::new(true),
-        allow_spawn: false,
-        step: 0,
-        attempt: 0,
-        out: tx,
-        probes: Default::default(),
-    };
+    let ctx = StepContext::read_only(Arc::new(p.clone()), 0, StepSink::discard());
     drcockpit::steps::preflight(action, &ctx, vec![]).await
 }
 

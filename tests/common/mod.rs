@@ -10,6 +10,7 @@
 
 pub mod qovery;
 pub mod screen;
+pub mod steps;
 
 use chrono::{DateTime, TimeZone, Utc};
 use drcockpit::plan::{self, Condition, LoadOptions, Plan, Step, StepAction};
