@@ -6,14 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drcockpit::app::Msg;
 use drcockpit::clients::http::HttpClient;
 use drcockpit::plan::LoadOptions;
 use drcockpit::plan::raw::RawStep;
 use drcockpit::runtime::status;
 use drcockpit::sim::qovery::{QoveryWorld, routes};
 use drcockpit::sim::{Scenario, SimOptions, SimState, big};
-use drcockpit::steps::StepContext;
 
 mod common;
 
@@ -67,26 +65,12 @@ async fn a_deploy_of_500_services_logs_grouped_lines_not_one_per_change() {
     .expect("step TOML");
     let action = common::qovery::build_step(&p, &raw);
     p.steps.clear();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: Arc::new(p),
-        http: HttpClient::new(false),
-        allow_spawn: false,
-        step: 0,
-        attempt: 1,
-        out: tx,
-        probes: Default::default(),
-    };
+    let (ctx, mut heard) = common::steps::context(Arc::new(p), HttpClient::new(false));
     let summary = drcockpit::steps::run(&action, ctx)
         .await
         .expect("the deploy succeeds");
     assert!(summary.contains("501/501"), "{summary}");
-    let mut lines = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        if let Msg::StepOutput { line, .. } = m {
-            lines.push(line.text);
-        }
-    }
+    let lines: Vec<String> = heard.lines().into_iter().map(|line| line.text).collect();
     let all = lines.join("\n");
     // Every service changed state at least three times (stopped → queued → deploying →
     // deployed): one line per change would be over 1,500 lines.

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drcockpit::app::Msg;
 use drcockpit::clients::http::HttpClient;
 use drcockpit::plan::{CommandSpec, LoadOptions, StepAction};
-use drcockpit::steps::StepContext;
 use drcockpit::steps::command::{self, ProcessIdentity};
+use drcockpit::steps::{StepContext, StepEvent};
+
+mod common;
 
 const PLAN: &str = r#"
 [plan]
@@ -51,30 +52,18 @@ fn spec(script: &str) -> CommandSpec {
     }
 }
 
-fn new_ctx() -> (StepContext, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: plan(),
-        http: HttpClient::new(true),
-        allow_spawn: true,
-        step: 0,
-        attempt: 1,
-        out: tx,
-        probes: Default::default(),
-    };
+fn new_ctx() -> (StepContext, common::steps::Heard) {
+    let (mut ctx, rx) = common::steps::context(plan(), HttpClient::new(true));
+    ctx.allow_spawn = true;
     (ctx, rx)
 }
 
-fn stdout_of(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) -> Vec<String> {
-    let mut v = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        if let Msg::StepOutput { line, .. } = m
-            && line.stream == "stdout"
-        {
-            v.push(line.text);
-        }
-    }
-    v
+fn stdout_of(rx: &mut common::steps::Heard) -> Vec<String> {
+    rx.lines()
+        .into_iter()
+        .filter(|line| line.stream == "stdout")
+        .map(|line| line.text)
+        .collect()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -163,11 +152,11 @@ fn a_child_runs_in_its_own_session_and_a_stop_kills_its_grandchildren() {
             tokio::select! {
                 r = &mut run => panic!("the step ended early: {r:?}"),
                 m = rx.recv() => match m {
-                    Some(Msg::ProcessStarted { pid, start_ticks, .. }) => {
+                    Some(StepEvent::ProcessStarted { pid, start_ticks, .. }) => {
                         assert!(start_ticks.is_some(), "Linux: the start time is recorded");
                         child = Some(pid);
                     }
-                    Some(Msg::StepOutput { line, .. }) if line.stream == "stdout" => {
+                    Some(StepEvent::Output { line, .. }) if line.stream == "stdout" => {
                         grandchild = line.text.trim().parse::<u32>().ok();
                     }
                     _ => {}

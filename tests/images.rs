@@ -597,23 +597,15 @@ async fn the_demo_images_panels_against_the_simulator() {
 
 struct Ctx {
     ctx: StepContext,
-    _rx: tokio::sync::mpsc::UnboundedReceiver<drcockpit::app::Msg>,
+    _rx: common::steps::Heard,
 }
 
 fn ctx(plan: &drcockpit::plan::Plan, read_only: bool) -> Ctx {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    Ctx {
-        ctx: StepContext {
-            plan: Arc::new(plan.clone()),
-            http: HttpClient::new(read_only).with_read_retries(0),
-            allow_spawn: false,
-            step: 0,
-            attempt: 1,
-            out: tx,
-            probes: Default::default(),
-        },
-        _rx: rx,
-    }
+    let (ctx, rx) = common::steps::context(
+        Arc::new(plan.clone()),
+        HttpClient::new(read_only).with_read_retries(0),
+    );
+    Ctx { ctx, _rx: rx }
 }
 
 fn set_image_step(plan: &drcockpit::plan::Plan) -> StepAction {

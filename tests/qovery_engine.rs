@@ -12,7 +12,7 @@ use drcockpit::journal::{Event, Record};
 use drcockpit::plan::raw::RawStep;
 use drcockpit::plan::{Plan, Step};
 use drcockpit::sim::qovery::{QoveryWorld, ids};
-use drcockpit::steps::StepContext;
+use drcockpit::steps::{StepContext, StepSink};
 
 mod common;
 use common::qovery::serve;
@@ -108,7 +108,7 @@ impl Harness {
             allow_spawn: false,
             step,
             attempt,
-            out: tx.clone(),
+            out: StepSink::channel(tx.clone()),
             probes: Default::default(),
         };
         let action = self.state.plan.steps[step].action.clone();

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drcockpit::app::Msg;
 use drcockpit::clients::http::{HttpClient, HttpError, RequestSpec};
 use drcockpit::clients::qovery::State;
 use drcockpit::clients::qovery::follow::{
@@ -15,7 +14,7 @@ use drcockpit::clients::qovery::follow::{
 use drcockpit::plan::raw::RawStep;
 use drcockpit::plan::{Plan, StepAction};
 use drcockpit::sim::qovery::{FieldOrder, QoveryWorld, ids};
-use drcockpit::steps::StepContext;
+use drcockpit::steps::{StepContext, StepSink};
 use proptest::prelude::*;
 
 mod common;
@@ -59,25 +58,15 @@ struct Run {
 
 /// Run a step; `None` if it had not ended after `limit` (the step's own timeout would fail it).
 async fn run(p: &Plan, action: &StepAction, limit: Duration) -> Option<Run> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: Arc::new(p.clone()),
-        http: HttpClient::new(false),
-        allow_spawn: false,
-        step: 0,
-        attempt: 1,
-        out: tx,
-        probes: Default::default(),
-    };
+    let (ctx, mut heard) = common::steps::context(Arc::new(p.clone()), HttpClient::new(false));
     let result = tokio::time::timeout(limit, drcockpit::steps::run(action, ctx))
         .await
         .ok()?;
-    let mut lines = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        if let Msg::StepOutput { line, .. } = m {
-            lines.push(format!("[{}] {}", line.stream, line.text));
-        }
-    }
+    let lines = heard
+        .lines()
+        .into_iter()
+        .map(|line| format!("[{}] {}", line.stream, line.text))
+        .collect();
     Some(Run { result, lines })
 }
 
@@ -573,16 +562,7 @@ fn sha8(v: &str) -> String {
 }
 
 async fn preflight(p: &Plan, action: &StepAction) -> Vec<drcockpit::journal::PreflightCheck> {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = StepContext {
-        plan: Arc::new(p.clone()),
-        http: HttpClient::new(true),
-        allow_spawn: false,
-        step: 0,
-        attempt: 0,
-        out: tx,
-        probes: Default::default(),
-    };
+    let ctx = StepContext::read_only(Arc::new(p.clone()), 0, StepSink::discard());
     match action {
         StepAction::Qovery(q) => drcockpit::steps::qovery::preflight(q, &ctx).await,
         _ => vec![],

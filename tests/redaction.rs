@@ -17,7 +17,7 @@ use drcockpit::clients::http::HttpClient;
 use drcockpit::journal::writer::JournalWriter;
 use drcockpit::plan::LoadOptions;
 use drcockpit::redact;
-use drcockpit::steps::StepContext;
+use drcockpit::steps::{StepContext, StepSink};
 use drcockpit::ui::{self, Theme, View};
 use proptest::prelude::*;
 use ratatui::Terminal;
@@ -496,7 +496,7 @@ impl Harness {
             allow_spawn: true,
             step,
             attempt,
-            out: tx.clone(),
+            out: StepSink::channel(tx.clone()),
             probes: Default::default(),
         };
         let action = self.state.plan.steps[step].action.clone();

@@ -251,6 +251,35 @@ fn term_msg(
     }
 }
 
+/// The message that woke the loop and whatever else is already waiting, so the loop updates
+/// for all of them and then draws once.
+fn gather(
+    first: Msg,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    events: &mut Option<EventStream>,
+    lost: &mut Option<String>,
+    state: &State,
+) -> Vec<Msg> {
+    let mut batch = vec![first];
+    while let Ok(m) = rx.try_recv() {
+        batch.push(m);
+        if batch.len() > 512 {
+            break;
+        }
+    }
+    // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
+    // one frame for all of them, not one per key.
+    while batch.len() <= 1024 && lost.is_none() {
+        let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
+            break;
+        };
+        if let Some(m) = term_msg(ev, lost, state) {
+            batch.push(m);
+        }
+    }
+    batch
+}
+
 pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
     let log_store = ui::logstore::install(log::LevelFilter::Debug).unwrap_or_else(|e| {
         eprintln!("log pane: {e}");
@@ -361,25 +390,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
             _ = sighup.recv() => { interrupted = true; lost = Some("signal SIGHUP (terminal hung up)".into()); None }
         };
         let Some(first) = first else { continue };
-        // Batch-drain whatever else is waiting, then draw once.
-        let mut batch = vec![first];
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-            if batch.len() > 512 {
-                break;
-            }
-        }
-        // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
-        // one frame for all of them, not one per key.
-        while batch.len() <= 1024 && lost.is_none() {
-            let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
-                break;
-            };
-            if let Some(m) = term_msg(ev, &mut lost, &state) {
-                batch.push(m);
-            }
-        }
-        for msg in batch {
+        for msg in gather(first, &mut rx, &mut events, &mut lost, &state) {
             for fx in update(&mut state, msg, Utc::now()) {
                 if fx == Effect::Quit {
                     end_reason.get_or_insert_with(|| "quit".into());

@@ -12,7 +12,7 @@ use crate::app::{Effect, Mode, Msg, State};
 use crate::clients::http::HttpClient;
 use crate::journal::Event;
 use crate::plan::Plan;
-use crate::steps::{self, StepContext};
+use crate::steps::{self, StepContext, StepSink};
 
 pub struct Executor {
     pub plan: Arc<Plan>,
@@ -183,8 +183,12 @@ impl Executor {
                     return;
                 };
                 // Preflight is read-only by construction: it gets a read-only transport whatever the mode.
-                let ctx = StepContext::read_only(self.plan.clone(), step, self.tx.clone())
-                    .with_probes(self.probes.clone());
+                let ctx = StepContext::read_only(
+                    self.plan.clone(),
+                    step,
+                    StepSink::channel(self.tx.clone()),
+                )
+                .with_probes(self.probes.clone());
                 let from_state = state.precondition_checks(step);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -314,7 +318,7 @@ impl Executor {
             allow_spawn: self.mode.may_mutate(),
             step,
             attempt,
-            out: self.tx.clone(),
+            out: StepSink::channel(self.tx.clone()),
             probes: self.probes.clone(),
         }
     }

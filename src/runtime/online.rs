@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::app::observe::Section;
 use crate::journal::PreflightCheck;
 use crate::plan::{Plan, SiteId};
-use crate::steps::{self, StepContext};
+use crate::steps::{self, StepContext, StepSink};
 
 /// What `--online` found, printed after the offline summary. `Ok(true)` when every probe answered
 /// and no preflight check failed.
@@ -34,14 +34,13 @@ pub async fn check_online(plan: Arc<Plan>, timeout: Duration) -> bool {
         }
     }
     crate::outln!("online: every step's read-only preflight");
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     for (i, step) in plan.steps.iter().enumerate() {
         if crate::cli::out::closed() {
             // The reader has gone (`| grep -m1`): no one will see the remaining preflights.
             break;
         }
         let from_state = state.precondition_checks(i);
-        let ctx = StepContext::read_only(plan.clone(), i, tx.clone());
+        let ctx = StepContext::read_only(plan.clone(), i, StepSink::discard());
         let checks =
             match tokio::time::timeout(timeout, steps::preflight(&step.action, &ctx, from_state))
                 .await

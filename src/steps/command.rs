@@ -416,7 +416,7 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
     let mut guard = child.id().map(GroupGuard::new);
     if let Some(pid) = child.id() {
         let id = ProcessIdentity::of(pid);
-        let _ = ctx.out.send(crate::app::Msg::ProcessStarted {
+        ctx.out.send(super::StepEvent::ProcessStarted {
             step: ctx.step,
             attempt: ctx.attempt,
             pid: id.pid,

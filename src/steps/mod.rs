@@ -26,12 +26,12 @@ pub use registry::{
 };
 pub use schema::schema_json;
 
+mod event;
+pub use event::{OutputLine, StepEvent, StepSink};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use crate::app::{Msg, OutputLine};
 use crate::clients::http::HttpClient;
 use crate::journal::PreflightCheck;
 use crate::plan::{Plan, StepAction};
@@ -45,7 +45,8 @@ pub struct StepContext {
     pub allow_spawn: bool,
     pub step: usize,
     pub attempt: u32,
-    pub out: mpsc::UnboundedSender<Msg>,
+    /// Where its output goes: the runtime turns each event into the engine's message.
+    pub out: StepSink,
     /// The run's probe memory (kept database sessions, last primary positions, last digests).
     pub probes: Arc<crate::probes::ProbeMemory>,
 }
@@ -53,7 +54,7 @@ pub struct StepContext {
 impl StepContext {
     /// A context for read-only work (preflight): a read-only transport and no spawning,
     /// whatever the session's mode.
-    pub fn read_only(plan: Arc<Plan>, step: usize, out: mpsc::UnboundedSender<Msg>) -> StepContext {
+    pub fn read_only(plan: Arc<Plan>, step: usize, out: StepSink) -> StepContext {
         StepContext {
             plan,
             http: HttpClient::new(true),
@@ -77,7 +78,7 @@ impl StepContext {
             stream: stream.as_str().into(),
             text: crate::redact::redact_string(text.into()),
         };
-        let _ = self.out.send(Msg::StepOutput {
+        self.out.send(StepEvent::Output {
             step: self.step,
             attempt: self.attempt,
             line,

@@ -77,8 +77,7 @@ timeout = "7s"
         assert_eq!(steps::timeout_of(step), Duration::from_secs(7));
         assert_eq!(steps::role_of("test.noop"), None);
         assert!(steps::schema_json().contains("\"test.noop\""));
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let ctx = StepContext::read_only(Arc::new(plan.clone()), 0, tx);
+        let ctx = StepContext::read_only(Arc::new(plan.clone()), 0, steps::StepSink::discard());
         assert_eq!(
             steps::run(&step.action, ctx).await.as_deref(),
             Ok("did nothing")

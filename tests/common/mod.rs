@@ -11,6 +11,7 @@
 pub mod pg;
 pub mod qovery;
 pub mod screen;
+pub mod steps;
 
 use chrono::{DateTime, TimeZone, Utc};
 use drcockpit::plan::{self, Condition, LoadOptions, Plan, Step, StepAction};

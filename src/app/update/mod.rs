@@ -26,21 +26,8 @@ use recorded::{after_recorded, on_journal_health};
 use safety::holds_lock;
 use steps::{check_waits, finish, on_preflight_done, on_step_output, still_running};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputLine {
-    /// `stdout`, `stderr` or `info` (what the step itself reports).
-    pub stream: String,
-    pub text: String,
-}
-
-impl OutputLine {
-    pub fn info(text: impl Into<String>) -> OutputLine {
-        OutputLine {
-            stream: "info".into(),
-            text: text.into(),
-        }
-    }
-}
+/// A line of a step's output: the steps' own type (they sit below the engine).
+pub use crate::steps::OutputLine;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -118,6 +105,38 @@ pub enum Msg {
     },
     /// Issue 13: records other cockpits appended to the shared journal (see `app::watch`).
     Followed(Vec<Record>),
+}
+
+/// A step's report, as the engine hears it: the runtime hands steps a `StepSink` onto its
+/// `Msg` channel, which converts with this.
+impl From<crate::steps::StepEvent> for Msg {
+    fn from(e: crate::steps::StepEvent) -> Msg {
+        use crate::steps::StepEvent as E;
+        match e {
+            E::Output {
+                step,
+                attempt,
+                line,
+            } => Msg::StepOutput {
+                step,
+                attempt,
+                line,
+            },
+            E::ProcessStarted {
+                step,
+                attempt,
+                pid,
+                start_ticks,
+                boot_id,
+            } => Msg::ProcessStarted {
+                step,
+                attempt,
+                pid,
+                start_ticks,
+                boot_id,
+            },
+        }
+    }
 }
 
 /// What the mouse wheel turned over.
