@@ -31,7 +31,7 @@ fn ctx(plan: &Arc<Plan>, read_only: bool) -> Ctx {
             allow_spawn: !read_only,
             step: 0,
             attempt: 1,
-            out: tx,
+            out: drcockpit::steps::StepSink::channel(tx),
             probes: Arc::default(),
         },
         rx,

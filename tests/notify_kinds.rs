@@ -81,7 +81,7 @@ async fn run_step(plan: &Plan, i: usize, records: &[Record]) -> (Result<String, 
         allow_spawn: false,
         step: i,
         attempt: 1,
-        out: tx,
+        out: drcockpit::steps::StepSink::channel(tx),
         probes: Arc::default(),
     };
     let result = steps::run(&action, ctx).await;

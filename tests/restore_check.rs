@@ -103,7 +103,7 @@ async fn run_step(plan: Plan) -> (Result<String, String>, Vec<(String, String)>)
         allow_spawn: true,
         step: 0,
         attempt: 1,
-        out: tx,
+        out: drcockpit::steps::StepSink::channel(tx),
         probes: Arc::default(),
     };
     let r = steps::run(&plan.steps[0].action, ctx).await;
@@ -236,7 +236,7 @@ async fn a_timeout_mid_check_still_drops_the_scratch_database() {
         allow_spawn: true,
         step: 0,
         attempt: 1,
-        out: tx,
+        out: drcockpit::steps::StepSink::channel(tx),
         probes: Arc::default(),
     };
     let action = plan.steps[0].action.clone();
