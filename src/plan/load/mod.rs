@@ -14,6 +14,7 @@
 
 mod errors;
 mod kinds;
+mod parity;
 mod sites;
 mod spans;
 mod values;
