@@ -53,7 +53,7 @@ pub enum Command {
     /// The embedded simulator plays a world; the built-in demo plan runs against it (default).
     #[command(after_help = "Example:\n  drcockpit demo --scenario flaky-api")]
     Demo {
-        /// all-good, region-outage, flaky-api, image-missing, hostile (a seeded world that lies) big (500 services, 500 images) or drift (DR drifted from prod).
+        /// all-good, region-outage, flaky-api, image-missing, hostile (a seeded world that lies), big (500 services, 500 images) or drift (DR drifted from prod).
         #[arg(long, default_value = "region-outage")]
         scenario: String,
         /// Seed for the simulator's randomness (deterministic given a seed).
