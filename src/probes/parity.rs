@@ -131,7 +131,11 @@ fn services(p: &[ServiceFacts], d: &[ServiceFacts], cfg: &ParityConfig, out: &mu
             continue;
         }
         let Some(ds) = dr.get(name) else {
-            push(out, Severity::ServiceMissing, format!("{name} missing in DR"));
+            push(
+                out,
+                Severity::ServiceMissing,
+                format!("{name} missing in DR"),
+            );
             continue;
         };
         if !cfg.ignores(ParityItem::Image, name)
@@ -240,7 +244,11 @@ pub fn reading(c: &Comparison, prod: &EnvSide, dr: &EnvSide) -> Result<Reading, 
         )
     } else {
         let word = if n == 1 { "drift" } else { "drifts" };
-        (Level::Bad, format!("{n} {word}"))
+        // A service or a name DR lacks breaks the application after a failover: bad. An older
+        // tag, a smaller size, another scope or something only DR has: DR works, degraded.
+        let breaks = c.drifts.iter().any(|d| d.severity <= Severity::NameMissing);
+        let level = if breaks { Level::Bad } else { Level::Warn };
+        (level, format!("{n} {word}"))
     };
     for d in &c.drifts {
         summary.push_str(" · ");
@@ -397,7 +405,11 @@ mod tests {
             ]
         );
         let r = reading(&c, &prod, &dr).expect("reading");
-        assert!(r.summary.starts_with("3 drifts · worker missing in DR"), "{}", r.summary);
+        assert!(
+            r.summary.starts_with("3 drifts · worker missing in DR"),
+            "{}",
+            r.summary
+        );
         assert_eq!(r.level, Level::Bad);
     }
 

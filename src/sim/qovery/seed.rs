@@ -270,8 +270,15 @@ pub(super) fn drift(envs: &mut [Env], now: DateTime<Utc>) {
     for e in envs.iter_mut() {
         if e.id == ids::PROD_ENV {
             if !e.vars.iter().any(|v| v.key == "FEATURE_X") {
-                e.vars
-                    .push(var(6, "FEATURE_X", "on", "ENVIRONMENT", "VALUE", false, now));
+                e.vars.push(var(
+                    6,
+                    "FEATURE_X",
+                    "on",
+                    "ENVIRONMENT",
+                    "VALUE",
+                    false,
+                    now,
+                ));
             }
         } else if e.id == ids::DR_ENV {
             e.services.retain(|s| s.name != "worker");
