@@ -59,6 +59,7 @@ fn busy_state() -> State {
         description: None,
         source: "<bench>".into(),
         hash: "abc".into(),
+        parity: None,
         sites: [site("Scaleway fr-par"), site("AWS eu-west-1")],
         qovery: None,
         images: None,

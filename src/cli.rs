@@ -53,7 +53,7 @@ pub enum Command {
     /// The embedded simulator plays a world; the built-in demo plan runs against it (default).
     #[command(after_help = "Example:\n  drcockpit demo --scenario flaky-api")]
     Demo {
-        /// all-good, region-outage, flaky-api, image-missing, hostile (a seeded world that lies) or big (500 services, 500 images).
+        /// all-good, region-outage, flaky-api, image-missing, hostile (a seeded world that lies), big (500 services, 500 images) or drift (DR drifted from prod).
         #[arg(long, default_value = "region-outage")]
         scenario: String,
         /// Seed for the simulator's randomness (deterministic given a seed).
@@ -108,7 +108,7 @@ pub enum Command {
     Simulate {
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: String,
-        /// all-good, region-outage, flaky-api, image-missing, hostile or big (500 services and images).
+        /// all-good, region-outage, flaky-api, image-missing, hostile, big (500 services and images) or drift.
         #[arg(long, default_value = "all-good")]
         scenario: String,
         #[arg(long, default_value_t = 42)]

@@ -75,6 +75,7 @@ fn all_good(st: &mut State) {
             Section::Env,
             Section::Images,
             Section::Health,
+            Section::Parity,
         ] {
             observe(st, site, sec, Ok(good("fine")));
         }

@@ -304,7 +304,7 @@ pub struct State {
     pub steps: Vec<StepRun>,
     pub selected: usize,
     pub focus: Focus,
-    pub sections: [[SectionState; 6]; 2],
+    pub sections: [[SectionState; 7]; 2],
     /// The dialog, timeline or help covering the screen, if any (one at a time: [`Overlay`]).
     pub overlay: Option<Overlay>,
     /// Expanded view of the site panels (every value and detail line).
@@ -362,12 +362,13 @@ pub fn plan_configures(plan: &Plan, site: SiteId, sec: Section) -> bool {
         Section::Images => s.registry.is_some() && plan.images.is_some(),
         Section::Dns => plan.dns.is_some() && s.dns_target.is_some(),
         Section::Health => s.health.is_some(),
+        Section::Parity => crate::probes::parity::configured(plan),
     }
 }
 
 impl State {
     pub fn new(plan: Arc<Plan>, mode: Mode, operator: Operator, now: DateTime<Utc>) -> State {
-        let mut sections: [[SectionState; 6]; 2] = Default::default();
+        let mut sections: [[SectionState; 7]; 2] = Default::default();
         let probed = crate::probes::configured(&plan);
         for site in SiteId::ALL {
             for sec in Section::ALL {
@@ -474,6 +475,10 @@ impl State {
         // value) is left out of the verdict — the panel says "no probe" — rather than holding
         // the site at DEGRADED forever.
         crate::app::observe::verdict_of(Section::ALL.iter().filter_map(|s| {
+            // Parity is DR's readiness (shown on both panels): drift never makes prod down.
+            if site == SiteId::Prod && *s == Section::Parity {
+                return None;
+            }
             let v = self.view(site, *s);
             let unprobed = !self.section(site, *s).probed && v == SectionView::Waiting;
             (!unprobed).then(|| crate::app::observe::section_health(self, site, *s))

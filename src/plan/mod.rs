@@ -101,6 +101,8 @@ pub struct Plan {
     pub dns: Option<DnsConfig>,
     pub probes: ProbeSettings,
     pub steps: Vec<Step>,
+    /// `[parity]`: what DR may differ from prod in (defaults when the section is absent).
+    pub parity: Option<ParityConfig>,
 }
 
 impl Plan {
@@ -260,6 +262,68 @@ impl Default for ProbeSettings {
             stale_after: 3,
             concurrency: 8,
         }
+    }
+}
+
+/// What a `[parity] ignore` entry names: `service:worker`, `variable:PROD_ONLY_FLAG`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParityItem {
+    /// Everything about a service (present in one environment only, its image, its resources).
+    Service,
+    /// An environment variable's name or scope.
+    Variable,
+    /// A secret's name or scope.
+    Secret,
+    /// A service's image tag.
+    Image,
+    /// A service's instances, CPU and memory.
+    Resources,
+}
+
+impl ParityItem {
+    pub const ALL: [ParityItem; 5] = [
+        ParityItem::Service,
+        ParityItem::Variable,
+        ParityItem::Secret,
+        ParityItem::Image,
+        ParityItem::Resources,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParityItem::Service => "service",
+            ParityItem::Variable => "variable",
+            ParityItem::Secret => "secret",
+            ParityItem::Image => "image",
+            ParityItem::Resources => "resources",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ParityItem> {
+        ParityItem::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+}
+
+/// `[parity]`: how far the DR environment may differ from prod before the Parity row says drift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParityConfig {
+    /// DR's CPU, memory and instances must be at least prod's times this (1.0 = the same).
+    pub scale_down: f64,
+    /// Accepted differences.
+    pub ignore: Vec<(ParityItem, String)>,
+}
+
+impl Default for ParityConfig {
+    fn default() -> Self {
+        ParityConfig {
+            scale_down: 1.0,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+impl ParityConfig {
+    /// Is this difference accepted by the plan?
+    pub fn ignores(&self, item: ParityItem, name: &str) -> bool {
+        self.ignore.iter().any(|(i, n)| *i == item && n == name)
     }
 }
 

@@ -29,6 +29,9 @@ pub struct PlanFile {
     /// Issue 13: milestones to a webhook (read by `crate::notify`, live mode only).
     #[serde(default)]
     pub notify: Option<NotifySection>,
+    /// Issue 16: what the DR environment may differ from prod in (the Parity row).
+    #[serde(default)]
+    pub parity: Option<ParitySection>,
     /// The checklist, in order.
     #[serde(default, rename = "step")]
     #[schemars(with = "Vec<RawStep>")]
@@ -566,4 +569,18 @@ pub struct NotifySection {
     /// Template for the end of the checklist.
     #[serde(default)]
     pub done: Option<String>,
+}
+
+/// `[parity]` as written in the plan.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParitySection {
+    /// DR may run scaled down: its CPU, memory and instances must be at least prod's times this
+    /// ratio (0 < ratio <= 1; default 1, the same as prod).
+    #[serde(default)]
+    pub scale_down: Option<f64>,
+    /// Accepted differences: `service:NAME`, `variable:NAME`, `secret:NAME`, `image:NAME`,
+    /// `resources:NAME`.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }

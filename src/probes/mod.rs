@@ -10,6 +10,7 @@ pub mod dns;
 pub mod health;
 pub mod images;
 pub mod memory;
+pub mod parity;
 pub mod qovery;
 pub mod reading;
 
@@ -69,6 +70,14 @@ pub fn configured(plan: &Plan) -> Vec<ProbeKey> {
             });
         }
     }
+    if parity::configured(plan) {
+        for site in SiteId::ALL {
+            v.push(ProbeKey {
+                site,
+                section: Section::Parity,
+            });
+        }
+    }
     if plan.dns.is_some() {
         for site in SiteId::ALL {
             v.push(ProbeKey {
@@ -99,6 +108,17 @@ pub async fn run(
         Section::Database => database::probe(plan, http, &mem.pg, key.site).await,
         Section::Dns => dns::probe(plan, http, key.site).await,
         Section::Images => images::probe(plan, http, &mem.images, key.site).await,
+        Section::Parity => match &plan.qovery {
+            Some(cfg) => {
+                let client = crate::clients::qovery::QoveryClient::from_plan(cfg, http.clone())
+                    .with_timeout(std::time::Duration::from_secs(10));
+                parity::probe(plan, &client).await
+            }
+            None => Err(reading::ProbeError::new(
+                "not configured",
+                "no [qovery] section in the plan",
+            )),
+        },
     };
     Observation {
         site: key.site,

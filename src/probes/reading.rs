@@ -20,16 +20,19 @@ pub enum Section {
     Images,
     Dns,
     Health,
+    /// Issue 16: prod and DR environments compared (the same reading on both panels).
+    Parity,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Cluster,
         Section::Env,
         Section::Database,
         Section::Images,
         Section::Dns,
         Section::Health,
+        Section::Parity,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +42,7 @@ impl Section {
             Section::Images => "images",
             Section::Dns => "dns",
             Section::Health => "health",
+            Section::Parity => "parity",
         }
     }
     pub fn title(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Section {
             Section::Images => "Images",
             Section::Dns => "DNS",
             Section::Health => "Health",
+            Section::Parity => "Parity",
         }
     }
     pub fn index(self) -> usize {

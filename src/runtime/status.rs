@@ -460,6 +460,25 @@ pub fn render_prometheus_all(reports: &[StatusReport]) -> String {
     }
     family(
         &mut out,
+        "drcockpit_parity_drifts",
+        "Named differences between the prod and DR environments (absent when not read).",
+    );
+    for (plan, r) in all() {
+        // DR's Parity row (both rows carry the same comparison); an unread comparison has no
+        // count, and no series: never a 0 that reads as "in parity".
+        let drifts = r
+            .sites
+            .iter()
+            .filter(|s| s.site == SiteId::Dr.as_str())
+            .flat_map(|s| &s.sections)
+            .find(|s| s.section == Section::Parity.as_str())
+            .and_then(|s| s.values.get("drifts"));
+        if let Some(n) = drifts {
+            out.push_str(&format!("drcockpit_parity_drifts{{plan=\"{plan}\"}} {n}\n"));
+        }
+    }
+    family(
+        &mut out,
         "drcockpit_site_verdict",
         "Site verdict (1 for the current one).",
     );

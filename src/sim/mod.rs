@@ -113,6 +113,7 @@ pub fn scenario_names() -> &'static [&'static str] {
         "image-missing",
         "hostile",
         "big",
+        "drift",
     ]
 }
 

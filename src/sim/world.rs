@@ -30,6 +30,9 @@ pub enum Scenario {
     /// Like `all-good`, at scale: 500 container services in each Qovery environment and 500
     /// images in each registry (see `sim::big`).
     Big,
+    /// Like `all-good`, but the DR Qovery environment has drifted from prod (issue 16): a
+    /// service missing, a variable set in prod only, an older image tag, too little CPU.
+    Drift,
 }
 
 /// How long after `region-outage` starts production goes down.
@@ -41,13 +44,14 @@ pub const UPSTREAM_DOWN_BODY: &str =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::AllGood,
         Scenario::RegionOutage,
         Scenario::FlakyApi,
         Scenario::ImageMissing,
         Scenario::Hostile,
         Scenario::Big,
+        Scenario::Drift,
     ];
 
     /// The name used on the command line and in `POST /_sim/scenario/{name}`.
@@ -59,6 +63,7 @@ impl Scenario {
             Scenario::ImageMissing => "image-missing",
             Scenario::Hostile => "hostile",
             Scenario::Big => "big",
+            Scenario::Drift => "drift",
         }
     }
 
@@ -77,6 +82,9 @@ impl Scenario {
             }
             Scenario::Hostile => {
                 "a world that lies: records pointing elsewhere, split brain, a primary dying mid-write, wrong digests, skewed clocks, late answers, out-of-order and stalled Qovery deployments (seeded)"
+            }
+            Scenario::Drift => {
+                "everything is up, but DR has drifted from prod: worker missing, FEATURE_X set in prod only, api on an older tag, web below the CPU ratio"
             }
             Scenario::Big => {
                 "everything is up, at scale: 500 services in each Qovery environment, 500 images in each registry"

@@ -177,6 +177,7 @@ const SECTION_FIELDS: &[(&str, &[&str])] = &[
     ("health", &["ok", "status", "latency"]),
     ("cluster", crate::probes::qovery::CLUSTER_FIELDS),
     ("env", crate::probes::qovery::ENV_FIELDS),
+    ("parity", crate::probes::parity::PARITY_FIELDS),
     ("database", crate::probes::database::FIELDS),
     ("images", crate::probes::images::FIELDS),
     (

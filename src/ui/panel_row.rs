@@ -12,7 +12,7 @@ const SEP: &str = " · ";
 /// Marks that open a verdict: the panels' own and the probes' per-item ones.
 const MARKS: [&str; 6] = ["✗ ", "≠ ", "? ", "! ", "✓ ", "→ "];
 /// Words that name a problem (or a direction, for DNS) inside a segment.
-const PROBLEM_WORDS: [&str; 14] = [
+const PROBLEM_WORDS: [&str; 17] = [
     "missing",
     "differ",
     "unread",
@@ -27,6 +27,10 @@ const PROBLEM_WORDS: [&str; 14] = [
     "unreachable",
     "not deployed",
     "unreadable",
+    // Parity (issue 16): `3 drifts`, `FEATURE_X set in prod only`, `api 1.4.2 in prod, 1.4.1 in DR`.
+    "drift",
+    " only",
+    " in DR",
 ];
 
 /// How much a segment explains the row's verdict: kept first, cut last.

@@ -194,6 +194,7 @@ fn short_name(sec: Section) -> &'static str {
         Section::Images => "Img",
         Section::Dns => "DNS",
         Section::Health => "Hlth",
+        Section::Parity => "Prty",
     }
 }
 

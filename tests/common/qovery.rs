@@ -30,6 +30,7 @@ pub fn plan(name: &str, url: &str) -> Plan {
         description: None,
         source: "<test>".into(),
         hash: "abc".into(),
+        parity: None,
         sites: [
             site("Prod", ids::PROD_CLUSTER, ids::PROD_ENV),
             site("DR", ids::DR_CLUSTER, ids::DR_ENV),

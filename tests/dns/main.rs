@@ -208,6 +208,7 @@ fn plan_with(dns: DnsConfig) -> Plan {
         description: None,
         source: "<test>".into(),
         hash: "0".into(),
+        parity: None,
         sites: [site("PROD", PROD_IP), site("DR", DR_IP)],
         qovery: None,
         images: None,

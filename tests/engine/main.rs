@@ -64,6 +64,7 @@ fn test_plan() -> Plan {
         description: None,
         source: "<test>".into(),
         hash: "abc".into(),
+        parity: None,
         sites: [
             site("Prod", "http://127.0.0.1:9/sites/prod/healthz"),
             site("DR", "http://127.0.0.1:9/sites/dr/healthz"),

@@ -236,6 +236,7 @@ fn plan(prod: Option<DatabaseConfig>, dr: Option<DatabaseConfig>) -> Plan {
         description: None,
         source: "<test>".into(),
         hash: "0".into(),
+        parity: None,
         sites: [site("prod", prod), site("dr", dr)],
         qovery: None,
         images: None,

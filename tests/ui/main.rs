@@ -105,6 +105,7 @@ fn test_plan() -> Plan {
         description: None,
         source: "<test>".into(),
         hash: "abc".into(),
+        parity: None,
         sites: [
             site(
                 "Scaleway fr-par",

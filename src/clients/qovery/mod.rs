@@ -700,6 +700,25 @@ impl QoveryClient {
         Ok(l.results)
     }
 
+    /// `GET /environment/{environmentId}/environmentVariable`, keeping names and scopes only
+    /// (values are not deserialized).
+    pub async fn list_environment_variable_names(
+        &self,
+        env: &str,
+    ) -> Result<Vec<VariableName>, QoveryError> {
+        let l: ResultList<VariableName> = self.get(&Self::variables_path(env)).await?;
+        Ok(l.results)
+    }
+
+    /// `GET /environment/{environmentId}/secret`, keeping names and scopes only.
+    pub async fn list_environment_secret_names(
+        &self,
+        env: &str,
+    ) -> Result<Vec<VariableName>, QoveryError> {
+        let l: ResultList<VariableName> = self.get(&Self::secrets_path(env)).await?;
+        Ok(l.results)
+    }
+
     /// `POST /environment/{environmentId}/environmentVariable` (201).
     pub async fn create_environment_variable(
         &self,

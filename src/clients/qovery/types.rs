@@ -463,6 +463,16 @@ pub struct Container {
     pub registry: RegistryDetails,
     #[serde(default)]
     pub environment: Option<Reference>,
+    /// Resources (`ContainerResponse`/`Application`: millicores, MB, instance counts), read by
+    /// the Parity row; absent in an answer = unknown, never zero.
+    #[serde(default)]
+    pub cpu: Option<u64>,
+    #[serde(default)]
+    pub memory: Option<u64>,
+    #[serde(default)]
+    pub min_running_instances: Option<u64>,
+    #[serde(default)]
+    pub max_running_instances: Option<u64>,
 }
 
 impl Container {
@@ -485,6 +495,16 @@ pub struct Application {
     pub name: String,
     #[serde(default)]
     pub git_repository: Option<serde_json::Value>,
+    /// Resources (`ContainerResponse`/`Application`: millicores, MB, instance counts), read by
+    /// the Parity row; absent in an answer = unknown, never zero.
+    #[serde(default)]
+    pub cpu: Option<u64>,
+    #[serde(default)]
+    pub memory: Option<u64>,
+    #[serde(default)]
+    pub min_running_instances: Option<u64>,
+    #[serde(default)]
+    pub max_running_instances: Option<u64>,
 }
 
 /// `Database`.
@@ -534,6 +554,16 @@ pub struct EnvironmentVariable {
     pub variable_type: VariableType,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// An `EnvironmentVariable` or `Secret` read for its name and scope only: the `value` field of
+/// the answer is never deserialized, so no value is held (the Parity row compares names).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VariableName {
+    pub key: String,
+    pub scope: VariableScope,
+    #[serde(default)]
+    pub variable_type: Option<VariableType>,
 }
 
 /// `Secret`: the same shape without `value` ("Clear value will never be returned").

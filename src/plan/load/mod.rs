@@ -15,6 +15,7 @@
 mod errors;
 mod kinds;
 mod metrics;
+mod parity;
 mod sites;
 mod spans;
 mod values;

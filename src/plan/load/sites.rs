@@ -59,6 +59,8 @@ impl Cx<'_, '_> {
         let dns = self.soft(r, None);
         let r = self.probes(f.probes.as_ref());
         let probes = self.soft(r, ProbeSettings::default());
+        let r = f.parity.as_ref().map(|p| self.parity(p)).transpose();
+        let parity = self.soft(r, None);
         if let Some(dir) = f.journal.as_ref().and_then(|j| j.dir.as_deref())
             && !std::path::Path::new(dir).is_absolute()
         {
@@ -141,6 +143,7 @@ impl Cx<'_, '_> {
             dns,
             probes,
             steps,
+            parity,
         };
         // These read the plan as a whole: after a problem, they would only repeat it.
         if !self.errors.is_empty() {

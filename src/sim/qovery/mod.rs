@@ -108,7 +108,7 @@ impl QoveryWorld {
     pub fn new(scenario_name: &str, seed: u64) -> QoveryWorld {
         let now = Utc::now();
         let outage = scenario_name == "region-outage";
-        QoveryWorld {
+        let world = QoveryWorld {
             inner: Mutex::new(Inner {
                 scenario: scenario_name.to_string(),
                 scenario_started: Instant::now(),
@@ -156,7 +156,11 @@ impl QoveryWorld {
                 late_reads: scenario_name == "hostile",
                 stall_next: false,
             }),
+        };
+        if scenario_name == "drift" {
+            seed::drift(&mut world.lock().envs, now);
         }
+        world
     }
 
     pub fn scenario(&self) -> String {
@@ -173,6 +177,9 @@ impl QoveryWorld {
         g.flaky = scenario_name == "flaky-api";
         g.hostile = scenario_name == "hostile";
         g.late_reads = g.hostile;
+        if scenario_name == "drift" {
+            seed::drift(&mut g.envs, Utc::now());
+        }
         if scenario_name == "region-outage" {
             g.outage_after = Some(Duration::from_secs(5));
             g.outage_applied = false;

@@ -263,6 +263,41 @@ pub(super) fn dr_env(now: DateTime<Utc>) -> Env {
     }
 }
 
+/// The `drift` scenario (issue 16): DR drifts from prod in one way per kind of parity check —
+/// `worker` missing in DR, `FEATURE_X` set in prod only, `api` on `1.4.1` in DR, `web` given
+/// 100 millicores in DR (under a quarter of prod's 500). Applying it twice changes nothing more.
+pub(super) fn drift(envs: &mut [Env], now: DateTime<Utc>) {
+    for e in envs.iter_mut() {
+        if e.id == ids::PROD_ENV {
+            if !e.vars.iter().any(|v| v.key == "FEATURE_X") {
+                e.vars.push(var(
+                    6,
+                    "FEATURE_X",
+                    "on",
+                    "ENVIRONMENT",
+                    "VALUE",
+                    false,
+                    now,
+                ));
+            }
+        } else if e.id == ids::DR_ENV {
+            e.services.retain(|s| s.name != "worker");
+            // The history names services by index: keep it within the shorter list.
+            let n = e.services.len();
+            for h in &mut e.history {
+                h.services.retain(|(i, _)| *i < n);
+            }
+            for s in &mut e.services {
+                match s.name.as_str() {
+                    "api" => s.tag = "1.4.1".into(),
+                    "web" => s.settings["cpu"] = json!(100),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// The organization's container registries (`ContainerRegistryResponse`).
 pub(super) fn registries() -> [(String, String, String, String); 2] {
     [
