@@ -337,6 +337,9 @@ fn a_journal_that_recovers_writes_every_waiting_event_in_order() {
         finished_ok("mutate"),
     );
     assert!(marker.exists());
+    // The journal holds the result before the cockpit has applied its acknowledgement: `q` in
+    // between finds a running step and asks first. Quit once the screen says it succeeded.
+    c.wait_screen("✓ succeeded", Duration::from_secs(10));
     c.send("q");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), Some(0));
     let seqs: Vec<u64> = events(&journal)

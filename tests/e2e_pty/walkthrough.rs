@@ -167,6 +167,8 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
             .count()
     };
     assert_eq!(started("point-db-at-dr"), 1, "the variables were set twice");
+    // Quit once the cockpit has applied the last result (the journal holds it first).
+    c.wait_screen("every step is done", Duration::from_secs(20));
     c.send("q");
     let code = c.wait_exit(Duration::from_secs(30));
     assert_eq!(code, Some(0), "q did not quit:\n{}", c.screen());
