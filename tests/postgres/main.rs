@@ -25,201 +25,24 @@ use drcockpit::probes::{self, ProbeKey};
 
 #[path = "../common/mod.rs"]
 mod common;
-use common::{free_port, serve};
+use common::serve;
 use drcockpit::steps::{self, StepContext};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
 
-fn bin_dir() -> PathBuf {
-    std::env::var_os("DRCOCKPIT_PG_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
-}
+// The real-server harness is shared with the failback and restore tests (tests/common/pg.rs).
+use common::pg::{Pg, admin, is_root, require_binaries, run, sql, standby, start_cluster, tempdir};
 
-fn require_binaries() {
-    for b in ["initdb", "pg_ctl", "pg_basebackup", "postgres"] {
-        let p = bin_dir().join(b);
-        assert!(
-            p.exists(),
-            "PostgreSQL 15 server binary {} is missing: run `scripts/install-test-deps.sh` (as root) \
-             to install postgresql-15, or point DRCOCKPIT_PG_BIN at its bin directory",
-            p.display()
-        );
-    }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// A PostgreSQL command, as user `postgres` when the tests run as root.
-fn pg_cmd(name: &str) -> Command {
-    let bin = bin_dir().join(name);
-    if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin);
-        c
-    } else {
-        Command::new(bin)
-    }
-}
-
-fn run(mut c: Command, what: &str) {
-    let out = c
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Pg {
-    data: PathBuf,
-    port: u16,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-impl Pg {
-    fn url(&self) -> String {
-        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-    fn log(&self) -> PathBuf {
-        self.data.with_extension("log")
-    }
-    fn start(&self) {
-        let mut c = pg_cmd("pg_ctl");
-        c.arg("-D").arg(&self.data).arg("-l").arg(self.log());
-        c.args(["-w", "-t", "60", "start"]);
-        run(c, "pg_ctl start");
-    }
-    fn stop_immediate(&self) {
-        let mut c = pg_cmd("pg_ctl");
-        c.arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "-w", "stop"]);
-        let _ = c.output();
-    }
-}
-
-impl Drop for Pg {
-    fn drop(&mut self) {
-        self.stop_immediate();
-    }
-}
-
-fn tempdir() -> tempfile::TempDir {
-    let t = tempfile::Builder::new()
-        .prefix("drcockpit-pg-")
-        .tempdir()
-        .expect("temp dir");
-    if is_root() {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.arg("postgres:postgres").arg(t.path());
-                c
-            },
-            "chown the temp dir to postgres",
-        );
-    }
-    t
-}
-
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    f.write_all(text.as_bytes()).expect("append config");
-}
-
-fn common_conf(port: u16, dir: &Path) -> String {
-    format!(
-        "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-         wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\nfsync = off\n\
-         shared_buffers = 16MB\nmax_connections = 40\nwal_receiver_status_interval = 1s\n",
-        dir.display()
-    )
-}
-
-/// `initdb` a trust-auth cluster (superuser `postgres`) at `data`.
-fn initdb(data: &Path, what: &str) {
-    let mut c = pg_cmd("initdb");
-    c.arg("-D")
-        .arg(data)
-        .args(["-A", "trust", "-U", "postgres", "--no-sync"]);
-    run(c, what);
-}
-
-/// Configure the cluster at `data` (in `tmp`) on a free port, plus `extra` settings, and start
-/// it; the returned server owns `tmp`.
-fn start_cluster(tmp: tempfile::TempDir, data: PathBuf, extra: &str) -> Pg {
-    let port = free_port();
-    append(
-        &data.join("postgresql.conf"),
-        &format!("{}{extra}", common_conf(port, tmp.path())),
-    );
-    let pg = Pg {
-        data,
-        port,
-        _tmp: Some(tmp),
-    };
-    pg.start();
-    pg
-}
-
-/// A fresh primary (initdb, wal_level=logical, replication allowed from loopback).
+/// A fresh primary (no data checksums: these tests do not rewind).
 fn primary() -> Pg {
-    require_binaries();
-    let tmp = tempdir();
-    let data = tmp.path().join("primary");
-    initdb(&data, "initdb");
-    append(
-        &data.join("pg_hba.conf"),
-        "\nhost replication all 127.0.0.1/32 trust\n",
-    );
-    start_cluster(tmp, data, "")
+    common::pg::primary(false)
 }
 
-/// A streaming standby of `p` (`pg_basebackup -R -C -S <slot>`).
-fn standby(p: &Pg, slot: &str) -> Pg {
-    let tmp = tempdir();
-    let data = tmp.path().join("standby");
-    let mut c = pg_cmd("pg_basebackup");
-    c.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &p.port.to_string(),
-        "-U",
-        "postgres",
-        "-D",
-    ])
-    .arg(&data)
-    .args(["-R", "-X", "stream", "-C", "-S", slot]);
-    run(c, "pg_basebackup");
-    start_cluster(tmp, data, "")
-}
-
-async fn admin(url: &str) -> postgres::PgSession {
-    postgres::connect(url, &ConnectOptions::mutating(Duration::from_secs(60)))
-        .await
-        .unwrap_or_else(|e| panic!("admin session: {e}"))
-}
-
-async fn sql(url: &str, q: &str) {
-    admin(url)
-        .await
-        .simple(q)
-        .await
-        .unwrap_or_else(|e| panic!("{q}: {e}"));
+/// `initdb` without data checksums.
+fn initdb(data: &Path, what: &str) {
+    common::pg::initdb(data, false, what)
 }
 
 fn plan(prod: Option<DatabaseConfig>, dr: Option<DatabaseConfig>) -> Plan {
