@@ -500,3 +500,23 @@ fn shipped_failback_plans_pass_check_and_switch_over_with_a_promotion() {
         assert!(rejoin < promote, "{kinds:?}");
     }
 }
+
+/// A credential written into the failover plan (the demo's PowerDNS key) is not printed by
+/// `reverse`: the skeleton names a reference in its place, and it still passes `check`.
+#[test]
+fn reverse_never_prints_a_credential_written_into_the_plan() {
+    let out = drcockpit(&["reverse", "plans/demo.toml"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let plan = std::fs::read_to_string("plans/demo.toml").expect("demo plan");
+    let literal = "demo-pdns-api-key";
+    assert!(
+        plan.contains(&format!("api_key = \"{literal}\"")),
+        "the demo plan writes its PowerDNS key literally"
+    );
+    assert!(!text.contains(literal), "the key is printed:\n{text}");
+    assert!(
+        text.contains("${env:DRCOCKPIT_FAILBACK_SECRET_TODO}"),
+        "{text}"
+    );
+}

@@ -133,6 +133,9 @@ pub fn reverse_file(path: &Path) -> Result<String, String> {
 
 pub fn reverse_text(text: &str, source: &str) -> Result<String, String> {
     let mut doc: Table = toml::from_str(text).map_err(|e| format!("{source}: {e}"))?;
+    // A credential written into the plan itself is still a credential: the skeleton names a
+    // reference in its place instead of printing it (the loader treats these keys the same way).
+    hide_literal_secrets(&mut doc);
     let steps = match doc.remove("step") {
         Some(Value::Array(a)) => a,
         _ => Vec::new(),
@@ -183,4 +186,31 @@ fn as_step(t: Table) -> Result<String, String> {
     let mut doc = Table::new();
     doc.insert("step".into(), Value::Array(vec![Value::Table(t)]));
     toml::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// The environment variable a skeleton names in place of a credential written into the plan.
+pub const SECRET_PLACEHOLDER: &str = "${env:DRCOCKPIT_FAILBACK_SECRET_TODO}";
+
+/// Replace every literal value of a credential key (`token`, `password`, `api_key`) with
+/// [`SECRET_PLACEHOLDER`]; references (`${env:…}`, `${file:…}`, `${cmd:…}`) are kept as written.
+fn hide_literal_secrets(t: &mut Table) {
+    for (k, v) in t.iter_mut() {
+        match v {
+            Value::String(s)
+                if crate::plan::load::LITERAL_SECRET_KEYS.contains(&k.as_str())
+                    && !crate::plan::refs::has_reference(s) =>
+            {
+                *s = SECRET_PLACEHOLDER.to_string();
+            }
+            Value::Table(inner) => hide_literal_secrets(inner),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Table(inner) = item {
+                        hide_literal_secrets(inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }

@@ -181,4 +181,4 @@ struct Cx<'t, 'd> {
 }
 
 /// Keys that hold credentials: a literal value there is registered with the redactor too.
-const LITERAL_SECRET_KEYS: &[&str] = &["token", "password", "api_key"];
+pub(crate) const LITERAL_SECRET_KEYS: &[&str] = &["token", "password", "api_key"];
