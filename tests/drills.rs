@@ -117,10 +117,15 @@ async fn clone_then_delete_round_trip_on_the_dr_cluster() {
 
     let (r, lines) = run(&plan, 0).await;
     let summary = r.expect("the clone succeeds");
-    let clone = find_env(&url, "drill-2026-q4").await.expect("the clone is listed");
+    let clone = find_env(&url, "drill-2026-q4")
+        .await
+        .expect("the clone is listed");
     assert_eq!(clone.cluster_id.as_deref(), Some(ids::DR_CLUSTER));
     assert!(summary.contains(&clone.id), "{summary}");
-    assert!(w.ground_truth(&clone.id).is_some(), "the world has the clone");
+    assert!(
+        w.ground_truth(&clone.id).is_some(),
+        "the world has the clone"
+    );
     // The source's services were copied (new ids, same count).
     assert_eq!(
         w.ground_truth(&clone.id).expect("clone").services.len(),
@@ -128,12 +133,21 @@ async fn clone_then_delete_round_trip_on_the_dr_cluster() {
     );
     // Its id is evidence for the journal.
     assert!(
-        lines.iter().any(|l| l.contains("\"cloned\"") && l.contains(&clone.id)),
+        lines
+            .iter()
+            .any(|l| l.contains("\"cloned\"") && l.contains(&clone.id)),
         "{lines:?}"
     );
-    let posts: Vec<_> = w.requests().into_iter().filter(|r| r.is_mutating()).collect();
+    let posts: Vec<_> = w
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_mutating())
+        .collect();
     assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].path, format!("/environment/{}/clone", ids::PROD_ENV));
+    assert_eq!(
+        posts[0].path,
+        format!("/environment/{}/clone", ids::PROD_ENV)
+    );
     let body: serde_json::Value = serde_json::from_str(&posts[0].body).expect("json body");
     assert_eq!(body["name"], "drill-2026-q4");
     assert_eq!(body["cluster_id"], ids::DR_CLUSTER);
@@ -250,7 +264,9 @@ async fn a_clone_of_a_deploying_environment_answers_409_and_the_step_says_so() {
         },
         HttpClient::new(false),
     );
-    c.redeploy_environment(ids::PROD_ENV).await.expect("redeploy starts");
+    c.redeploy_environment(ids::PROD_ENV)
+        .await
+        .expect("redeploy starts");
     let plan = load(&plan_text(&url, CLONE)).expect("loads");
     let (r, _) = run(&plan, 0).await;
     let e = r.expect_err("409");

@@ -166,7 +166,11 @@ fn protected_by(plan_sites: &[crate::plan::Site; 2], id: &str) -> Option<SiteId>
 fn build_delete(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let timeout = s.duration("timeout", &s.raw().timeout)?;
     let api_url = api_url(s)?;
-    if s.raw().confirm.as_deref().is_none_or(|w| w.trim().is_empty()) {
+    if s.raw()
+        .confirm
+        .as_deref()
+        .is_none_or(|w| w.trim().is_empty())
+    {
         return Err(s.missing(
             "confirm",
             "confirm = \"DELETE\" — it destroys an environment, so the operator types a word",
@@ -360,7 +364,10 @@ async fn run_clone(c: &CloneSpec, ctx: &StepContext) -> Result<String, String> {
             return Err(format!("the clone was refused, nothing was created: {e}"));
         }
     };
-    ctx.info(format!("→ 202 accepted: new environment {} ({})", new.name, new.id));
+    ctx.info(format!(
+        "→ 202 accepted: new environment {} ({})",
+        new.name, new.id
+    ));
     ctx.emit(
         Stream::EnvironmentEvidence,
         serde_json::json!({ "cloned": new.id, "name": c.name, "cluster": c.cluster, "source": c.source })
@@ -468,7 +475,10 @@ async fn run_delete(d: &DeleteSpec, ctx: &StepContext) -> Result<String, String>
                             | State::WaitingDeleting
                     ) =>
                 {
-                    return Ok(format!("deleting {name} ({id}): Qovery reports {}", s.state));
+                    return Ok(format!(
+                        "deleting {name} ({id}): Qovery reports {}",
+                        s.state
+                    ));
                 }
                 Ok(s) => ctx.info(format!("{name} is {} (waiting for the deletion)", s.state)),
                 Err(QoveryError::NotFound { .. }) => {
@@ -499,7 +509,11 @@ async fn preflight_clone(c: &CloneSpec, ctx: &StepContext) -> Vec<PreflightCheck
             Some(false),
             format!("{} exists already ({})", e.name, e.id),
         )),
-        Err(e) => out.push(check(format!("environment {} readable", c.source), Some(false), e)),
+        Err(e) => out.push(check(
+            format!("environment {} readable", c.source),
+            Some(false),
+            e,
+        )),
     }
     let org = q.organization_id().to_string();
     match q.cluster_status(&org, &c.cluster).await {
@@ -551,7 +565,10 @@ impl StepKind for CloneEnvironment {
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
         match action {
-            StepAction::Kind(k) => k.spec::<CloneSpec>().map(describe_clone).unwrap_or_default(),
+            StepAction::Kind(k) => k
+                .spec::<CloneSpec>()
+                .map(describe_clone)
+                .unwrap_or_default(),
             _ => Vec::new(),
         }
     }
