@@ -540,6 +540,15 @@ pub struct RawStep {
     /// `pg_stat_replication` (default `walreceiver`, PostgreSQL's own default).
     #[serde(default)]
     pub application_name: Option<String>,
+    // qovery.clone_environment / qovery.delete_environment (issue 16 §3, partial drill)
+    /// qovery.clone_environment: the new environment's name (e.g. `drill-2026-q4`);
+    /// qovery.delete_environment: the environment to delete, looked up by name in the plan's
+    /// project when the step runs (or give `environment`, its id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// qovery.clone_environment: the cluster id the clone goes on (default: `[sites.dr] cluster`).
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 /// `[notify]` as written in the plan.

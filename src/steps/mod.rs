@@ -105,16 +105,20 @@ pub enum Stream {
     DnsEvidence,
     /// Whether a `notify.*` step sent, and the dedup key / alias a later step reuses (JSON).
     NotifyEvidence,
+    /// The environment a `qovery.clone_environment` created or a `qovery.delete_environment`
+    /// deleted (JSON with its id).
+    EnvironmentEvidence,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 6] = [
+    pub const ALL: [Stream; 7] = [
         Stream::Info,
         Stream::Stdout,
         Stream::Stderr,
         Stream::RpoEvidence,
         Stream::DnsEvidence,
         Stream::NotifyEvidence,
+        Stream::EnvironmentEvidence,
     ];
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -124,6 +128,7 @@ impl Stream {
             Stream::RpoEvidence => "evidence:rpo",
             Stream::DnsEvidence => "evidence:dns",
             Stream::NotifyEvidence => "evidence:notify",
+            Stream::EnvironmentEvidence => "evidence:environment",
         }
     }
     /// The stream a journal names, if this build knows it.

@@ -138,6 +138,8 @@ pub const KINDS: &[Kind] = &[
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),
     Kind::new("qovery.set_image", images::KEYS, None, &images::SetImageKind),
+    Kind::new("qovery.clone_environment", qovery::drills::CLONE_KEYS, None, &qovery::drills::CloneEnvironment),
+    Kind::new("qovery.delete_environment", qovery::drills::DELETE_KEYS, None, &qovery::drills::DeleteEnvironment),
     Kind::new("notify.slack", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
     Kind::new("notify.teams", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
     Kind::new("notify.pagerduty", notify::PAGERDUTY_KEYS, None, &notify::NotifyKind),

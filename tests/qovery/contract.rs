@@ -81,6 +81,11 @@ async fn call_matches_spec(
         "{method} {path}: {}",
         r.body
     );
+    // A 204 has no body and the spec no schema for it.
+    if op["schema"].is_null() && r.body.trim().is_empty() {
+        covered.insert(format!("{method} {template}"));
+        return;
+    }
     let v: serde_json::Value = serde_json::from_str(&r.body).expect("json answer");
     validate(
         &spec["schemas"],
@@ -453,6 +458,33 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         "statuses mid-deployment",
         &mut errs,
     );
+    // Once the operations are over: clone DR, then delete the clone.
+    tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
+    let clone = (
+        "POST",
+        "/environment/{environmentId}/clone".into(),
+        format!("/environment/{}/clone", ids::DR_ENV),
+        Some(format!(
+            r#"{{"name":"contract-clone","cluster_id":"{}"}}"#,
+            ids::DR_CLUSTER
+        )),
+    );
+    call_matches_spec(&c, &spec, &clone, &mut errs, &mut covered).await;
+    let new_id = c
+        .list_environments(ids::PROJECT)
+        .await
+        .expect("environments")
+        .into_iter()
+        .find(|e| e.name == "contract-clone")
+        .expect("the clone is listed")
+        .id;
+    let delete = (
+        "DELETE",
+        "/environment/{environmentId}".into(),
+        format!("/environment/{new_id}"),
+        None,
+    );
+    call_matches_spec(&c, &spec, &delete, &mut errs, &mut covered).await;
     assert!(errs.is_empty(), "{}", errs.join("\n"));
     // The validator itself catches a wrong answer.
     let mut e = Vec::new();

@@ -69,6 +69,8 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/organization/{organizationId}/containerRegistry"),
     ("GET", "/organization/{organizationId}/project"),
     ("GET", "/project/{projectId}/environment"),
+    ("POST", "/environment/{environmentId}/clone"),
+    ("DELETE", "/environment/{environmentId}"),
 ];
 
 static ENV_OVERRIDES: AtomicBool = AtomicBool::new(true);
@@ -626,6 +628,31 @@ impl QoveryClient {
         Ok(ActionAccepted::Environment(s))
     }
 
+    /// `POST /environment/{environmentId}/clone` (cloneEnvironment): 202 with the new
+    /// `Environment` (not deployed); 409 while an operation is in progress. Never retried.
+    pub async fn clone_environment(
+        &self,
+        env: &str,
+        req: &CloneEnvironmentRequest,
+    ) -> Result<Environment, QoveryError> {
+        self.send_json("POST", &Self::clone_path(env), Some(req))
+            .await
+    }
+
+    /// `DELETE /environment/{environmentId}` (deleteEnvironment): 204; 404 when it is not there.
+    pub async fn delete_environment(&self, env: &str) -> Result<(), QoveryError> {
+        let _: serde::de::IgnoredAny = self
+            .send_json::<_, ()>("DELETE", &Self::environment_path(env), None)
+            .await?;
+        Ok(())
+    }
+
+    pub fn clone_path(env: &str) -> String {
+        format!("/environment/{}/clone", encode(env))
+    }
+    pub fn environment_path(env: &str) -> String {
+        format!("/environment/{}", encode(env))
+    }
     pub fn deploy_path(env: &str) -> String {
         format!("/environment/{}/deploy", encode(env))
     }

@@ -347,6 +347,21 @@ pub struct Environment {
     pub organization: Option<Reference>,
 }
 
+/// `CloneEnvironmentRequest`: `name` is required (case insensitive); `cluster_id` puts the
+/// clone on another cluster (the DR one); without `project_id` it stays in the source's project.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CloneEnvironmentRequest {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_deployment_rule: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+}
+
 /// `StatusDetails`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct StatusDetails {

@@ -42,6 +42,7 @@ const PATHS: &[&str] = &[
     "/environment/{environmentId}/secret",
     "/environment/{environmentId}/secret/{secretId}",
     "/environment/{environmentId}/deploymentHistory",
+    "/environment/{environmentId}/clone",
     "/variable",
     "/container/{containerId}",
     "/organization/{organizationId}/containerRegistry",
@@ -277,6 +278,15 @@ fn env_route(g: &mut Inner, ei: usize, m: &str, rest: &[&str], body: &str) -> Re
             edit_var(g, ei, *which == "secret", id, body)
         }
         ("GET", ["deploymentHistory"]) => deployment_history(&g.envs[ei]),
+        ("POST", ["clone"]) => clone_env(g, ei, body),
+        ("DELETE", []) => {
+            // Deleting is instant here: the next GET answers 404 (ground truth: it is gone).
+            g.envs.remove(ei);
+            Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(axum::body::Body::empty())
+                .unwrap_or_else(|_| text(500, "response"))
+        }
         _ => text(405, "Method not allowed"),
     }
 }
@@ -630,4 +640,64 @@ fn edit_container(g: &mut Inner, ei: usize, si: usize, body: &str) -> Response {
     s.settings = settings;
     let e = &g.envs[ei];
     json_resp(200, container_json(e, &e.services[si]))
+}
+
+/// A fresh id in `prefix`'s family (drawn from the seeded generator, so runs repeat).
+fn fresh_id(g: &mut Inner, prefix: &str) -> String {
+    format!("{prefix}-{:012x}", g.rng.u64(0..1 << 48))
+}
+
+/// `POST /environment/{id}/clone` (cloneEnvironment): a new, never-deployed environment with the
+/// source's services and variables (new ids), on `cluster_id` when given; 202 with the new
+/// `Environment`. 400 without a `name`, 409 while the source has an operation running.
+fn clone_env(g: &mut Inner, ei: usize, body: &str) -> Response {
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => return text(400, &format!("Invalid request body: {e}")),
+    };
+    let Some(name) = v.get("name").and_then(Value::as_str).map(str::trim) else {
+        return text(400, "name is required");
+    };
+    if name.is_empty() {
+        return text(400, "name is required");
+    }
+    if g.envs[ei].op.is_some() {
+        return text(409, IN_PROGRESS);
+    }
+    let mut env = g.envs[ei].clone();
+    if let Some(cl) = v.get("cluster_id").and_then(Value::as_str) {
+        let Some(c) = g.clusters.iter().find(|c| c.id == cl) else {
+            return text(400, &format!("Cluster {cl} not found"));
+        };
+        env.cluster_id = c.id.clone();
+        env.cluster_name = c.name.clone();
+        env.provider = c.provider.clone();
+        env.region = c.region.clone();
+    }
+    env.id = fresh_id(g, "c7e9d1a4-5b2f-4e8a-8c3d");
+    env.name = name.to_string();
+    let now = Utc::now();
+    env.created_at = now;
+    env.state = "READY".into();
+    env.last_deployment_state = "READY".into();
+    env.last_deployment_id = None;
+    env.deployment_request_id = None;
+    env.history.clear();
+    env.truth_log.clear();
+    env.order = super::faults::FieldOrder::Truthful;
+    env.op = None;
+    for i in 0..env.services.len() {
+        let id = fresh_id(g, "5b0e2c1d-0000-4000-8000");
+        let s = &mut env.services[i];
+        s.id = id;
+        s.state = "READY".into();
+        s.deployment_request_id = None;
+        s.created_at = now;
+    }
+    for i in 0..env.vars.len() {
+        env.vars[i].id = fresh_id(g, "7a3c9e10-0000-4000-8000");
+    }
+    let answer = env_json(&env);
+    g.envs.push(env);
+    json_resp(202, answer)
 }

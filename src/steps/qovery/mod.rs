@@ -33,6 +33,7 @@ pub const DEFAULT_POLL: Duration = Duration::from_secs(3);
 
 mod build;
 mod deploy;
+pub mod drills;
 mod variables;
 
 pub use build::*;
