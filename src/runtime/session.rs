@@ -116,9 +116,25 @@ fn print_summary(path: &Path, p: &Plan) {
         plan::units::fmt_target(p.rto),
         plan::units::fmt_target(p.rpo)
     );
+    // Columns as wide as the longest kind and id in this plan (at least the old 24 / 22), so a
+    // long kind name (`qovery.delete_environment`) does not push its row out of line.
+    let kind_w = p
+        .steps
+        .iter()
+        .map(|s| s.action.kind_name().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
+    let id_w = p
+        .steps
+        .iter()
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
     for (i, s) in p.steps.iter().enumerate() {
         crate::outln!(
-            "  {:>2} {:<24} {:<22} {}",
+            "  {:>2} {:<kind_w$} {:<id_w$} {}",
             i + 1,
             s.action.kind_name(),
             s.id,
