@@ -396,6 +396,17 @@ impl KindAction {
     }
 }
 
+impl StepAction {
+    /// The spec a registered kind built, if this is one of its actions and the spec is a `T`
+    /// (one downcast, so each kind's methods do not repeat the match).
+    pub fn kind_spec<T: std::any::Any>(&self) -> Option<&T> {
+        match self {
+            StepAction::Kind(k) => k.spec::<T>(),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for KindAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "KindAction({})", self.kind)

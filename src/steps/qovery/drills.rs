@@ -564,13 +564,10 @@ impl StepKind for CloneEnvironment {
         build_clone(s)
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Kind(k) => k
-                .spec::<CloneSpec>()
-                .map(describe_clone)
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        action
+            .kind_spec::<CloneSpec>()
+            .map(describe_clone)
+            .unwrap_or_default()
     }
     fn default_timeout(&self, _action: &StepAction) -> Duration {
         Duration::from_secs(120)
@@ -581,12 +578,9 @@ impl StepKind for CloneEnvironment {
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
         Box::pin(async move {
-            match action {
-                StepAction::Kind(k) => match k.spec::<CloneSpec>() {
-                    Some(c) => preflight_clone(c, ctx).await,
-                    None => Vec::new(),
-                },
-                _ => Vec::new(),
+            match action.kind_spec::<CloneSpec>() {
+                Some(c) => preflight_clone(c, ctx).await,
+                None => Vec::new(),
             }
         })
     }
@@ -596,12 +590,12 @@ impl StepKind for CloneEnvironment {
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            match action {
-                StepAction::Kind(k) => match k.spec::<CloneSpec>() {
-                    Some(c) => run_clone(c, ctx).await,
-                    None => Err("internal: not a qovery.clone_environment step".into()),
-                },
-                _ => Err(format!("not a {} step", action.kind_name())),
+            match action.kind_spec::<CloneSpec>() {
+                Some(c) => run_clone(c, ctx).await,
+                None => Err(format!(
+                    "not a qovery.clone_environment step: {}",
+                    action.kind_name()
+                )),
             }
         })
     }
@@ -618,13 +612,10 @@ impl StepKind for DeleteEnvironment {
         build_delete(s)
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Kind(k) => k
-                .spec::<DeleteSpec>()
-                .map(describe_delete)
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        action
+            .kind_spec::<DeleteSpec>()
+            .map(describe_delete)
+            .unwrap_or_default()
     }
     fn default_timeout(&self, _action: &StepAction) -> Duration {
         Duration::from_secs(600)
@@ -635,12 +626,9 @@ impl StepKind for DeleteEnvironment {
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
         Box::pin(async move {
-            match action {
-                StepAction::Kind(k) => match k.spec::<DeleteSpec>() {
-                    Some(d) => preflight_delete(d, ctx).await,
-                    None => Vec::new(),
-                },
-                _ => Vec::new(),
+            match action.kind_spec::<DeleteSpec>() {
+                Some(d) => preflight_delete(d, ctx).await,
+                None => Vec::new(),
             }
         })
     }
@@ -650,12 +638,12 @@ impl StepKind for DeleteEnvironment {
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            match action {
-                StepAction::Kind(k) => match k.spec::<DeleteSpec>() {
-                    Some(d) => run_delete(d, ctx).await,
-                    None => Err("internal: not a qovery.delete_environment step".into()),
-                },
-                _ => Err(format!("not a {} step", action.kind_name())),
+            match action.kind_spec::<DeleteSpec>() {
+                Some(d) => run_delete(d, ctx).await,
+                None => Err(format!(
+                    "not a qovery.delete_environment step: {}",
+                    action.kind_name()
+                )),
             }
         })
     }
