@@ -105,10 +105,9 @@ async fn scalar(url: &str, q: &str) -> Option<String> {
         .unwrap_or_else(|e| panic!("{q}: {e}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_one() {
-    let old = pg::primary(true);
-    let new = pg::standby(&old, "dr_slot");
+/// Fail over while the old primary still runs, then let it diverge: the standby replays a
+/// table, is promoted and written to; the old primary gets writes the new one never receives.
+async fn fail_over_and_diverge(old: &Pg, new: &Pg) {
     pg::sql(
         &old.url(),
         "CREATE TABLE t(x int); INSERT INTO t VALUES (1)",
@@ -138,7 +137,10 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         "INSERT INTO t SELECT generate_series(100, 1100)",
     )
     .await;
+}
 
+/// The rejoin plan with the real `pg_rewind` from the new primary and `pg_ctl start`.
+fn real_rejoin_plan(old: &Pg, new: &Pg) -> Plan {
     let source = format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres application_name=oldprimary",
         new.port
@@ -166,17 +168,14 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         "60".into(),
         "start".into(),
     ]);
-    let plan = Arc::new(rejoin_plan(&old, &new, &rewind, Some(&start), 60));
-    let step = &plan.steps[0];
-    assert!(steps::is_mutating(&step.action));
-    assert_eq!(step.confirm.as_deref(), Some("REJOIN"));
-    let described = steps::describe(&step.action).join("\n");
-    assert!(described.contains("rewind $ "), "{described}");
-    assert!(described.contains("pg_rewind"), "{described}");
-    assert!(described.contains("DESTROYS"), "{described}");
+    rejoin_plan(old, new, &rewind, Some(&start), 60)
+}
 
-    // Review mode: preflight (read-only) measures what would be lost past the fork point.
-    let mut c = ctx(&plan, true);
+/// Review mode: preflight (read-only) measures what would be lost past the fork point, and a
+/// read-only session cannot run the step.
+async fn review_measures_the_loss_and_refuses_to_run(plan: &Arc<Plan>) {
+    let step = &plan.steps[0];
+    let mut c = ctx(plan, true);
     let checks = steps::preflight(&step.action, &c.ctx, Vec::new()).await;
     let lost = checks
         .iter()
@@ -206,17 +205,22 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         "{refused:?}"
     );
     let _ = lines(&mut c.rx);
+}
 
-    // The operator stops the old primary cleanly, then runs the step. pg_rewind copies the new
-    // primary's postgresql.auto.conf, whose `primary_slot_name = 'dr_slot'` (from its own base
-    // backup) the rewound server then asks for: the slot must exist on the new primary.
+/// The operator stops the old primary cleanly, then runs the step: the old primary is rewound
+/// and streams from the new one, with the new primary's row and without its divergent ones.
+async fn rejoin_streams_from_the_new_primary(old: &Pg, new: &Pg, plan: &Arc<Plan>) {
+    let step = &plan.steps[0];
+    // pg_rewind copies the new primary's postgresql.auto.conf, whose `primary_slot_name =
+    // 'dr_slot'` (from its own base backup) the rewound server then asks for: the slot must
+    // exist on the new primary.
     old.stop_fast();
     pg::sql(
         &new.url(),
         "SELECT pg_create_physical_replication_slot('dr_slot')",
     )
     .await;
-    let mut c = ctx(&plan, false);
+    let mut c = ctx(plan, false);
     let out = steps::run(&step.action, c.ctx.clone()).await;
     let log = lines(&mut c.rx);
     let text: Vec<String> = log.iter().map(|(s, t)| format!("{s}: {t}")).collect();
@@ -254,9 +258,11 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         Some("2".into()),
         "the divergent rows are rewound away, the new primary's row is there"
     );
+}
 
-    // Switch back (planned switchover): fence DR, then promote prod. With nothing in flight the
-    // promotion's RPO evidence is a measurement of 0 — what the report reads as RPO 0 measured.
+/// Switch back (planned switchover): fence DR, then promote prod. With nothing in flight the
+/// promotion's RPO evidence is a measurement of 0 — what the report reads as RPO 0 measured.
+async fn switch_back_measures_rpo_zero(old: &Pg, plan: &Arc<Plan>) {
     let step = |toml_text: &str, kind: &str| {
         let raw: drcockpit::plan::raw::RawStep = toml::from_str(toml_text).expect("raw step");
         steps::postgres::build(kind, &raw).expect("build")
@@ -269,11 +275,11 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         "id = \"promote-prod\"\ntitle = \"Promote prod\"\nkind = \"postgres.promote\"\nsite = \"prod\"\nwait_seconds = 30\n",
         "postgres.promote",
     );
-    let c = ctx(&plan, false);
+    let c = ctx(plan, false);
     steps::run(&fence, c.ctx.clone())
         .await
         .unwrap_or_else(|e| panic!("fence DR: {e}"));
-    let mut c = ctx(&plan, false);
+    let mut c = ctx(plan, false);
     let promoted = steps::run(&promote, c.ctx.clone()).await;
     let log = lines(&mut c.rx);
     let summary = promoted.unwrap_or_else(|e| panic!("promote prod: {e}\n{log:?}"));
@@ -294,6 +300,25 @@ async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_o
         Some("f".into()),
         "prod is primary again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejoin_rewinds_the_old_primary_and_is_verified_streaming_from_the_new_one() {
+    let old = pg::primary(true);
+    let new = pg::standby(&old, "dr_slot");
+    fail_over_and_diverge(&old, &new).await;
+    let plan = Arc::new(real_rejoin_plan(&old, &new));
+    let step = &plan.steps[0];
+    assert!(steps::is_mutating(&step.action));
+    assert_eq!(step.confirm.as_deref(), Some("REJOIN"));
+    let described = steps::describe(&step.action).join("\n");
+    assert!(described.contains("rewind $ "), "{described}");
+    assert!(described.contains("pg_rewind"), "{described}");
+    assert!(described.contains("DESTROYS"), "{described}");
+
+    review_measures_the_loss_and_refuses_to_run(&plan).await;
+    rejoin_streams_from_the_new_primary(&old, &new, &plan).await;
+    switch_back_measures_rpo_zero(&old, &plan).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

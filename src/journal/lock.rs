@@ -122,7 +122,7 @@ impl Lock {
         for _ in 0..20 {
             let mut file =
                 open_lock_file(path, mode).map_err(|e| io("cannot open the lock file", e))?;
-            match try_flock(&file) {
+            match try_flock_past_probes(&file) {
                 Ok(true) => {
                     if !same_inode(&file, path) {
                         continue;
@@ -252,7 +252,8 @@ pub fn create_state_dir(dir: &Path, shared: bool) -> std::io::Result<()> {
 
 /// Issue 13: is the plan driven right now? The holder's details when some process holds the
 /// lock (a stale file left by a `kill -9` is not held: `None`). The probe is a shared, non-blocking
-/// `flock` released at once.
+/// `flock` released at once; a driver starting at that instant waits it out
+/// ([`try_flock_past_probes`]) rather than reading it as a holder.
 pub fn held_by(path: &Path) -> Option<LockInfo> {
     let file = File::open(path).ok()?;
     // SAFETY: flock on a descriptor we own; no memory is passed.
@@ -296,6 +297,38 @@ fn share_mode(file: &File, mode: u32) {
     {
         let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
     }
+}
+
+/// How long a starting driver waits out [`held_by`] probes (shared locks held for an instant)
+/// before it reads the lock as held: 400 × 5 ms.
+const PROBE_WAITS: u32 = 400;
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// [`try_flock`], except that a lock held only *shared* is not a holder: a driver always holds
+/// it exclusively, and a shared one is a monitor or a watcher asking who drives ([`held_by`]),
+/// which lets go at once. Without this a `live` starting at the instant of a probe was turned
+/// into a watcher of nobody (issue 13).
+fn try_flock_past_probes(file: &File) -> std::io::Result<bool> {
+    let mut waited = 0;
+    loop {
+        let locked = try_flock(file)?;
+        if locked || waited >= PROBE_WAITS || !only_shared(file) {
+            return Ok(locked);
+        }
+        waited += 1;
+        std::thread::sleep(PROBE_WAIT);
+    }
+}
+
+/// Can we take a shared lock too (so nobody holds it exclusively)? Released at once.
+fn only_shared(file: &File) -> bool {
+    // SAFETY: flock on a descriptor we own; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if rc == 0 {
+        // SAFETY: as above.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+    }
+    rc == 0
 }
 
 /// `Ok(true)` locked, `Ok(false)` held elsewhere.

@@ -600,7 +600,7 @@ async fn close_session(
     }
     // Issue 13: a watcher that typed the take-over word starts again as the driver.
     if state.watch.take_over {
-        return super::follow::exec_take_over(state, &p.plan_path);
+        return super::follow::exec_take_over(state, &p.plan_path, p.drill);
     }
     if lost > 0 {
         exit::FAILURE

@@ -160,9 +160,54 @@ fn spawn_tail(mut tail: Tail, tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
+/// The global options the operator started this cockpit with, which the driver it becomes by a
+/// take-over must keep (issue 13: the theme was dropped). The operator's name and the state
+/// directory come from the environment, which `exec` keeps. Set once by `runtime::run`.
+#[derive(Debug, Clone, Default)]
+pub struct Relaunch {
+    pub theme: Option<String>,
+    pub no_mouse: bool,
+    pub log_file: Option<PathBuf>,
+    pub log_level: String,
+}
+
+/// What [`exec_take_over`] starts again with; unset (defaults) only in tests of other paths.
+pub static RELAUNCH: std::sync::OnceLock<Relaunch> = std::sync::OnceLock::new();
+
+/// `EXE [display options] --journal JOURNAL live PLAN [--drill] --take-over`: the driving
+/// cockpit a watcher becomes, with the display options it was started with.
+pub fn take_over_command(
+    exe: &Path,
+    opts: &Relaunch,
+    plan: &Path,
+    journal: &Path,
+    drill: bool,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(theme) = &opts.theme {
+        cmd.arg("--theme").arg(theme);
+    }
+    if opts.no_mouse {
+        cmd.arg("--no-mouse");
+    }
+    if let Some(log) = &opts.log_file {
+        cmd.arg("--log-file")
+            .arg(log)
+            .arg("--log-level")
+            .arg(&opts.log_level);
+    }
+    cmd.arg("--journal").arg(journal).arg("live").arg(plan);
+    if drill {
+        cmd.arg("--drill");
+    }
+    cmd.arg("--take-over");
+    cmd
+}
+
 /// The watcher typed the take-over word: this process becomes `drcockpit live PLAN
-/// --take-over --journal JOURNAL` (same terminal, same environment). Returns only on failure.
-pub fn exec_take_over(state: &State, plan: &Option<PathBuf>) -> i32 {
+/// --take-over --journal JOURNAL` (same terminal, same environment, same display options).
+/// Returns only on failure.
+pub fn exec_take_over(state: &State, plan: &Option<PathBuf>, drill: bool) -> i32 {
     use std::os::unix::process::CommandExt;
     let (Some(plan), Some(journal)) = (plan, &state.watch.journal) else {
         eprintln!(
@@ -171,16 +216,11 @@ pub fn exec_take_over(state: &State, plan: &Option<PathBuf>) -> i32 {
         return crate::exit::USAGE;
     };
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drcockpit"));
-    let mut cmd = std::process::Command::new(exe);
-    if super::cockpit::NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
-        cmd.arg("--no-mouse");
-    }
-    cmd.arg("--journal")
-        .arg(journal)
-        .arg("live")
-        .arg(plan)
-        .arg("--take-over");
-    let e = cmd.exec();
+    let opts = RELAUNCH.get().cloned().unwrap_or_else(|| Relaunch {
+        no_mouse: super::cockpit::NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed),
+        ..Relaunch::default()
+    });
+    let e = take_over_command(&exe, &opts, plan, journal, drill).exec();
     eprintln!(
         "cannot start the driving cockpit ({e}); run: drcockpit live --take-over --journal {} {}",
         journal.display(),

@@ -68,6 +68,13 @@ pub fn main_entry() -> i32 {
 
 fn run_command(cli: Cli) -> i32 {
     cockpit::NO_MOUSE.store(cli.no_mouse, std::sync::atomic::Ordering::Relaxed);
+    // Issue 13: a watcher that takes over starts again with the same display options.
+    let _ = follow::RELAUNCH.set(follow::Relaunch {
+        theme: cli.theme.clone(),
+        no_mouse: cli.no_mouse,
+        log_file: cli.log_file.clone(),
+        log_level: cli.log_level.clone(),
+    });
     let command = cli.command.unwrap_or(Command::Demo {
         scenario: "region-outage".into(),
         seed: 42,

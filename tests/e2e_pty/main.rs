@@ -182,5 +182,6 @@ fn free_port() -> u16 {
 }
 
 mod crash;
+mod takeover;
 mod walkthrough;
 mod watchers;

@@ -2,26 +2,19 @@
 
 use super::*;
 
-#[test]
-fn demo_walks_its_whole_checklist_with_the_keyboard() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let mut c = Cockpit::spawn(&[], tmp.path(), &[]);
-    c.wait_screen("DEMO", Duration::from_secs(10));
-    c.wait_screen("Detect failure", Duration::from_secs(5));
-    let j = journals(tmp.path())
-        .pop()
-        .expect("the demo writes a journal");
-
+/// Steps 1–4: detect (retried until prod has failed long enough), the typed approval, the
+/// manual step with a note, and a command whose output streams into the log.
+fn walk_detect_approve_fence_and_command(c: &mut Cockpit, j: &Path) {
     // 1. detect: a check that passes once prod health has failed long enough. ⏎ runs it once;
     // a failed attempt is retried with `r` (⏎ never re-runs a step that already ran).
     let start = Instant::now();
-    while !has_event(&j, finished_ok("detect")) {
+    while !has_event(j, finished_ok("detect")) {
         assert!(
             start.elapsed() < Duration::from_secs(40),
             "detect never passed:\n{}",
             c.screen()
         );
-        let failed_once = has_event(&j, |v| is(v, "step_finished", "detect"));
+        let failed_once = has_event(j, |v| is(v, "step_finished", "detect"));
         c.send(if failed_once { "r" } else { "\r" });
         std::thread::sleep(Duration::from_millis(900));
     }
@@ -31,7 +24,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("\r");
     c.wait_screen("Type FAILOVER to approve", Duration::from_secs(5));
     c.send("FAILOVER\r");
-    wait_event(&j, "the approval", Duration::from_secs(5), |v| {
+    wait_event(j, "the approval", Duration::from_secs(5), |v| {
         is(v, "approved", "approve") && v["operator"] == "e2e"
     });
     // 3. manual step, done with a note.
@@ -39,7 +32,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("\r");
     c.wait_screen("What was done", Duration::from_secs(5));
     c.send("fenced in the provider console\r");
-    wait_event(&j, "the manual step", Duration::from_secs(5), |v| {
+    wait_event(j, "the manual step", Duration::from_secs(5), |v| {
         is(v, "manual_done", "fence-old-primary")
     });
     // 4. a command: confirm, output streams into the log, it succeeds.
@@ -47,23 +40,27 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("\r");
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
-    wait_event(&j, "command output", Duration::from_secs(10), |v| {
+    wait_event(j, "command output", Duration::from_secs(10), |v| {
         is(v, "step_output", "record-bastion")
     });
     wait_event(
-        &j,
+        j,
         "the command",
         Duration::from_secs(20),
         finished_ok("record-bastion"),
     );
     c.wait_screen("bastion=", Duration::from_secs(5)); // the output reached the log pane
+}
+
+/// Steps 5–8: promote the DR database, then the Qovery steps (variables, images, deploy).
+fn walk_promotion_and_qovery(c: &mut Cockpit, j: &Path) {
     // 5. Promote the DR database (managed, over the Scaleway API; typed word; RPO evidence).
     c.wait_screen("Step 5 · scaleway.promote_replica", Duration::from_secs(10));
     c.send("\r");
     c.wait_screen("Type PROMOTE to run it", Duration::from_secs(5));
     c.send("PROMOTE\r");
     wait_event(
-        &j,
+        j,
         "the promotion",
         Duration::from_secs(60),
         finished_ok("promote-db"),
@@ -75,12 +72,12 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.wait_screen("press y to run it", Duration::from_secs(5));
     assert!(
-        !has_event(&j, |v| is(v, "step_started", "point-db-at-dr")),
+        !has_event(j, |v| is(v, "step_started", "point-db-at-dr")),
         "⏎ confirmed a mutating step"
     );
     c.send("y");
     wait_event(
-        &j,
+        j,
         "the variable change",
         Duration::from_secs(30),
         finished_ok("point-db-at-dr"),
@@ -94,7 +91,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(
-        &j,
+        j,
         "the image switch",
         Duration::from_secs(30),
         finished_ok("point-images-at-dr"),
@@ -104,20 +101,24 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("\r");
     c.wait_screen("Type DEPLOY to run it", Duration::from_secs(5));
     c.send("DEPLOY\r");
-    wait_event(&j, "deployment progress", Duration::from_secs(20), |v| {
+    wait_event(j, "deployment progress", Duration::from_secs(20), |v| {
         is(v, "step_output", "deploy-dr")
     });
     wait_event(
-        &j,
+        j,
         "the deployment",
         Duration::from_secs(90),
         finished_ok("deploy-dr"),
     );
+}
+
+/// Steps 9–13: DR health and the wait, the DNS switch and its verification, the webhook.
+fn walk_health_dns_and_webhook(c: &mut Cockpit, j: &Path) {
     // 9–10. http.check and wait against the simulator's DR health.
     c.wait_screen("Step 9 · http.check", Duration::from_secs(10));
     c.send("\r");
     wait_event(
-        &j,
+        j,
         "the DR health check",
         Duration::from_secs(20),
         finished_ok("dr-health"),
@@ -125,7 +126,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Step 10 · wait", Duration::from_secs(10));
     c.send("\r");
     wait_event(
-        &j,
+        j,
         "the wait",
         Duration::from_secs(40),
         finished_ok("dr-stable"),
@@ -136,7 +137,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Type SWITCH to run it", Duration::from_secs(5));
     c.send("SWITCH\r");
     wait_event(
-        &j,
+        j,
         "the DNS switch",
         Duration::from_secs(30),
         finished_ok("switch-dns"),
@@ -144,7 +145,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Step 12 · dns.verify", Duration::from_secs(10));
     c.send("\r");
     wait_event(
-        &j,
+        j,
         "the DNS verification",
         Duration::from_secs(60),
         finished_ok("verify-dns"),
@@ -155,13 +156,18 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.wait_screen("Confirm run", Duration::from_secs(5));
     c.send("y");
     wait_event(
-        &j,
+        j,
         "the notification",
         Duration::from_secs(20),
         finished_ok("notify"),
     );
+}
+
+/// After the last step: the variables were set once, `q` quits, and the journal's report
+/// measures RTO (met) and RPO (unknown: the primary is gone).
+fn quit_and_report(mut c: Cockpit, j: &Path) {
     let started = |id: &str| {
-        events(&j)
+        events(j)
             .iter()
             .filter(|v| is(v, "step_started", id))
             .count()
@@ -172,7 +178,7 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
     c.send("q");
     let code = c.wait_exit(Duration::from_secs(30));
     assert_eq!(code, Some(0), "q did not quit:\n{}", c.screen());
-    assert!(has_event(&j, |v| v["type"] == "session_ended"
+    assert!(has_event(j, |v| v["type"] == "session_ended"
         && v["reason"] == "completed"));
     // The journal becomes the record: RTO and RPO measured against the plan's targets.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"))
@@ -200,6 +206,21 @@ fn demo_walks_its_whole_checklist_with_the_keyboard() {
         rpo.contains("**UNKNOWN**"),
         "RPO unknown with the primary gone:\n{md}"
     );
+}
+
+#[test]
+fn demo_walks_its_whole_checklist_with_the_keyboard() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut c = Cockpit::spawn(&[], tmp.path(), &[]);
+    c.wait_screen("DEMO", Duration::from_secs(10));
+    c.wait_screen("Detect failure", Duration::from_secs(5));
+    let j = journals(tmp.path())
+        .pop()
+        .expect("the demo writes a journal");
+    walk_detect_approve_fence_and_command(&mut c, &j);
+    walk_promotion_and_qovery(&mut c, &j);
+    walk_health_dns_and_webhook(&mut c, &j);
+    quit_and_report(c, &j);
 }
 
 #[test]

@@ -207,11 +207,23 @@ fn validate(
     }
 }
 
-#[tokio::test]
-async fn simulator_answers_validate_against_the_spec_schemas() {
-    let spec: serde_json::Value = serde_json::from_str(SCHEMAS).expect("schemas fixture");
-    let (w, url) = world(50).await;
-    let c = client(&url);
+/// One call: `(method, path template, path, body)`.
+type Call = (&'static str, String, String, Option<String>);
+
+/// A GET without a body.
+fn get(template: &str, path: String) -> Call {
+    ("GET", template.into(), path, None)
+}
+
+/// The ids the writes need, read from the simulator, and the container body the client sends.
+struct WorldIds {
+    first_history: String,
+    var_id: String,
+    secret_id: String,
+    container_body: String,
+}
+
+async fn world_ids(c: &QoveryClient) -> WorldIds {
     let first_history = c
         .deployment_history(ids::DR_ENV, None)
         .await
@@ -233,8 +245,6 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         .expect("secrets")[0]
         .id
         .clone();
-    let (org, cl, env) = (ids::ORG, ids::DR_CLUSTER, ids::DR_ENV);
-    let var_body = r#"{"key":"LOG_LEVEL","value":"debug"}"#;
     let container_body = {
         let cur = c
             .get_container_json(ids::DR_WORKER)
@@ -248,104 +258,93 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         )
         .to_string()
     };
-    let calls: Vec<(&str, String, String, Option<String>)> = vec![
-        ("GET", "/organization".into(), "/organization".into(), None),
-        (
-            "GET",
-            "/organization/{organizationId}".into(),
+    WorldIds {
+        first_history,
+        var_id,
+        secret_id,
+        container_body,
+    }
+}
+
+/// The reads of an idle world: organization, clusters, the DR environment and its history.
+fn idle_reads(first_history: &str) -> Vec<Call> {
+    let (org, cl, env) = (ids::ORG, ids::DR_CLUSTER, ids::DR_ENV);
+    vec![
+        get("/organization", "/organization".into()),
+        get(
+            "/organization/{organizationId}",
             format!("/organization/{org}"),
-            None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/cluster".into(),
+        get(
+            "/organization/{organizationId}/cluster",
             format!("/organization/{org}/cluster"),
-            None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/cluster/status".into(),
+        get(
+            "/organization/{organizationId}/cluster/status",
             format!("/organization/{org}/cluster/status"),
-            None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/cluster/{clusterId}/status".into(),
+        get(
+            "/organization/{organizationId}/cluster/{clusterId}/status",
             format!("/organization/{org}/cluster/{cl}/status"),
-            None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/cluster/{clusterId}/isReady".into(),
+        get(
+            "/organization/{organizationId}/cluster/{clusterId}/isReady",
             format!("/organization/{org}/cluster/{cl}/isReady"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}".into(),
+        get(
+            "/environment/{environmentId}",
             format!("/environment/{env}"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/status".into(),
+        get(
+            "/environment/{environmentId}/status",
             format!("/environment/{env}/status"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/statuses".into(),
+        get(
+            "/environment/{environmentId}/statuses",
             format!("/environment/{env}/statuses"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/container".into(),
+        get(
+            "/environment/{environmentId}/container",
             format!("/environment/{env}/container"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/application".into(),
+        get(
+            "/environment/{environmentId}/application",
             format!("/environment/{env}/application"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/database".into(),
+        get(
+            "/environment/{environmentId}/database",
             format!("/environment/{env}/database"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/environmentVariable".into(),
+        get(
+            "/environment/{environmentId}/environmentVariable",
             format!("/environment/{env}/environmentVariable"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/secret".into(),
+        get(
+            "/environment/{environmentId}/secret",
             format!("/environment/{env}/secret"),
-            None,
         ),
-        (
-            "GET",
-            "/variable".into(),
+        get(
+            "/variable",
             format!("/variable?parent_id={env}&scope=ENVIRONMENT"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/{environmentId}/deploymentHistory".into(),
+        get(
+            "/environment/{environmentId}/deploymentHistory",
             format!("/environment/{env}/deploymentHistory"),
-            None,
         ),
-        (
-            "GET",
-            "/environment/deploymentStatus".into(),
+        get(
+            "/environment/deploymentStatus",
             format!("/environment/deploymentStatus?deploymentRequestId={first_history}"),
-            None,
         ),
+    ]
+}
+
+/// Then the writes (variables, secrets, deploy, redeploy), the registry and project reads, and
+/// the container read and update.
+fn writes_then_reads(w: &WorldIds) -> Vec<Call> {
+    let (org, env) = (ids::ORG, ids::DR_ENV);
+    let (var_id, secret_id) = (&w.var_id, &w.secret_id);
+    let var_body = r#"{"key":"LOG_LEVEL","value":"debug"}"#;
+    vec![
         (
             "PUT",
             "/environment/{environmentId}/environmentVariable/{environmentVariableId}".into(),
@@ -382,42 +381,39 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             format!("/environment/{}/redeploy", ids::PROD_ENV),
             None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/containerRegistry".into(),
+        get(
+            "/organization/{organizationId}/containerRegistry",
             format!("/organization/{org}/containerRegistry"),
-            None,
         ),
-        (
-            "GET",
-            "/organization/{organizationId}/project".into(),
+        get(
+            "/organization/{organizationId}/project",
             format!("/organization/{org}/project"),
-            None,
         ),
-        (
-            "GET",
-            "/project/{projectId}/environment".into(),
+        get(
+            "/project/{projectId}/environment",
             format!("/project/{}/environment", ids::PROJECT),
-            None,
         ),
-        (
-            "GET",
-            "/container/{containerId}".into(),
+        get(
+            "/container/{containerId}",
             format!("/container/{}", ids::DR_WEB),
-            None,
         ),
         (
             "PUT",
             "/container/{containerId}".into(),
             format!("/container/{}", ids::DR_WORKER),
-            Some(container_body.clone()),
+            Some(w.container_body.clone()),
         ),
-    ];
-    let mut errs = Vec::new();
-    let mut covered = std::collections::BTreeSet::new();
-    for call in &calls {
-        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
-    }
+    ]
+}
+
+/// Once the deploys are over: stop the DR environment and deploy services of prod.
+async fn stop_and_deploy_services(
+    c: &QoveryClient,
+    spec: &serde_json::Value,
+    errs: &mut Vec<String>,
+    covered: &mut std::collections::BTreeSet<String>,
+) {
+    let env = ids::DR_ENV;
     // Wait for the deploys to finish, then stop and deploy services.
     tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
     let after: Vec<(&str, String, String, Option<String>)> = vec![
@@ -438,8 +434,15 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         ),
     ];
     for call in &after {
-        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
+        call_matches_spec(c, spec, call, errs, covered).await;
     }
+}
+
+async fn statuses_mid_deployment(
+    c: &QoveryClient,
+    spec: &serde_json::Value,
+    errs: &mut Vec<String>,
+) {
     // Statuses during a deployment validate too.
     tokio::time::sleep(Duration::from_millis(60)).await;
     let r = c
@@ -456,8 +459,16 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         &spec["operations"]["GET /environment/{environmentId}/statuses"]["schema"],
         &v,
         "statuses mid-deployment",
-        &mut errs,
+        errs,
     );
+}
+
+async fn clone_then_delete(
+    c: &QoveryClient,
+    spec: &serde_json::Value,
+    errs: &mut Vec<String>,
+    covered: &mut std::collections::BTreeSet<String>,
+) {
     // Once the operations are over: clone DR, then delete the clone.
     tokio::time::sleep(Duration::from_millis(50 * 7 + 100)).await;
     let clone = (
@@ -469,7 +480,7 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
             ids::DR_CLUSTER
         )),
     );
-    call_matches_spec(&c, &spec, &clone, &mut errs, &mut covered).await;
+    call_matches_spec(c, spec, &clone, errs, covered).await;
     let new_id = c
         .list_environments(ids::PROJECT)
         .await
@@ -484,8 +495,10 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         format!("/environment/{new_id}"),
         None,
     );
-    call_matches_spec(&c, &spec, &delete, &mut errs, &mut covered).await;
-    assert!(errs.is_empty(), "{}", errs.join("\n"));
+    call_matches_spec(c, spec, &delete, errs, covered).await;
+}
+
+fn validator_catches_a_wrong_answer(spec: &serde_json::Value) {
     // The validator itself catches a wrong answer.
     let mut e = Vec::new();
     validate(
@@ -502,6 +515,29 @@ async fn simulator_answers_validate_against_the_spec_schemas() {
         "{e:?}"
     );
     assert!(e.iter().any(|x| x.contains("not of type boolean")), "{e:?}");
+}
+
+#[tokio::test]
+async fn simulator_answers_validate_against_the_spec_schemas() {
+    let spec: serde_json::Value = serde_json::from_str(SCHEMAS).expect("schemas fixture");
+    let (w, url) = world(50).await;
+    let c = client(&url);
+    let world_ids = world_ids(&c).await;
+    let calls: Vec<Call> = [
+        idle_reads(&world_ids.first_history),
+        writes_then_reads(&world_ids),
+    ]
+    .concat();
+    let mut errs = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    for call in &calls {
+        call_matches_spec(&c, &spec, call, &mut errs, &mut covered).await;
+    }
+    stop_and_deploy_services(&c, &spec, &mut errs, &mut covered).await;
+    statuses_mid_deployment(&c, &spec, &mut errs).await;
+    clone_then_delete(&c, &spec, &mut errs, &mut covered).await;
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+    validator_catches_a_wrong_answer(&spec);
     for (m, p) in drcockpit::clients::qovery::ENDPOINTS {
         assert!(
             covered.contains(&format!("{m} {p}")),
