@@ -220,6 +220,8 @@ pub fn exec_take_over(state: &State, plan: &Option<PathBuf>, drill: bool) -> i32
         no_mouse: super::cockpit::NO_MOUSE.load(std::sync::atomic::Ordering::Relaxed),
         ..Relaunch::default()
     });
+    // `exec` replaces the process: write out this watcher's debug log first.
+    crate::ui::logstore::flush_log_file();
     let e = take_over_command(&exe, &opts, plan, journal, drill).exec();
     eprintln!(
         "cannot start the driving cockpit ({e}); run: drcockpit live --take-over --journal {} {}",
