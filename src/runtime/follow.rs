@@ -162,7 +162,7 @@ fn spawn_tail(mut tail: Tail, tx: mpsc::UnboundedSender<Msg>) {
 
 /// The global options the operator started this cockpit with, which the driver it becomes by a
 /// take-over must keep (issue 13: the theme was dropped). The operator's name and the state
-/// directory come from the environment, which `exec` keeps. Set once by `runtime::run`.
+/// directory come from the environment, which `exec` keeps. Set once, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Relaunch {
     pub theme: Option<String>,
@@ -171,7 +171,8 @@ pub struct Relaunch {
     pub log_level: String,
 }
 
-/// What [`exec_take_over`] starts again with; unset (defaults) only in tests of other paths.
+/// What [`exec_take_over`] starts again with (unset when the cockpit was not started from the
+/// command line: then only the mouse setting is known).
 pub static RELAUNCH: std::sync::OnceLock<Relaunch> = std::sync::OnceLock::new();
 
 /// `EXE [display options] --journal JOURNAL live PLAN [--drill] --take-over`: the driving
