@@ -85,5 +85,8 @@ async fn a_deploy_of_500_services_logs_grouped_lines_not_one_per_change() {
         .find(|l| l.contains(" services ") && l.contains("→") && l.contains("(+"))
         .unwrap_or_else(|| panic!("no grouped line in:\n{all}"));
     assert!(grouped.contains("/501 deployed)"), "{grouped}");
-    assert!(all.contains("svc-"), "{all}");
+    // The grouped line names its first services and counts the rest. Which services come first
+    // depends on when each poll saw them change (under load all 501 can move within one poll),
+    // so the test asks for names and a count, not for particular ones.
+    assert!(grouped.contains(", … (+"), "{grouped}");
 }
