@@ -127,6 +127,7 @@ pub async fn probe(
             {
                 add_prometheus_backup(http, p, cfg, &mut reading).await;
             }
+            metrics::add_cloud(http, cfg, &mut reading).await;
             Ok(reading)
         }
         (None, Some(p)) => probe_prometheus(http, p, cfg).await,
