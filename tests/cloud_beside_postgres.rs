@@ -124,3 +124,42 @@ async fn a_cloud_source_that_does_not_answer_leaves_the_postgres_reading_with_a_
     assert_eq!(r.level, Level::Warn, "{r:?}");
     assert!(r.summary.contains("CloudWatch ?"), "{}", r.summary);
 }
+
+#[test]
+fn the_shipped_warm_standby_plan_reads_its_rds_replica_through_postgres_and_cloudwatch() {
+    // SAFETY: nextest runs each test in its own process; nothing else here reads these.
+    unsafe {
+        std::env::set_var("QOVERY_API_TOKEN", "qov-test-token-0123456789");
+        std::env::set_var(
+            "DR_DATABASE_URL",
+            "postgresql://app@shop-dr.example.net:5432/shop?sslmode=require",
+        );
+        std::env::set_var(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.example.com/services/T0/B0/x",
+        );
+    }
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/qovery-warm-standby.toml");
+    let p = drcockpit::steps::load_file(&path, &drcockpit::plan::LoadOptions::default())
+        .expect("the shipped plan loads");
+    let db = p.sites[SiteId::Dr.index()]
+        .database
+        .as_ref()
+        .expect("DR has a database");
+    assert!(db.postgres.is_some(), "the replica's connection");
+    let cw = db.cloudwatch.as_ref().expect("a CloudWatch source");
+    assert_eq!(cw.region, "eu-west-1");
+    assert!(
+        cw.endpoint.is_none(),
+        "the real endpoint, signed by the credential chain"
+    );
+    assert_eq!(
+        cw.replay_age.as_ref().map(|m| m.metric.as_str()),
+        Some("ReplicaLag")
+    );
+    assert!(cw.backup_age.is_some() && db.max_backup_age.is_some());
+    // The connection is a reference, never written into the plan.
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(r#"postgres = "${env:DR_DATABASE_URL}""#));
+}
