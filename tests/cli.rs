@@ -224,12 +224,13 @@ fn strict_check_reports_every_unset_reference_in_one_run() {
     assert_eq!(code, Some(2), "{out}\n{err}");
     for (name, line) in [
         ("QOVERY_API_TOKEN", ":20:"),
-        ("DR_DATABASE_URL", ":80:"),
-        ("SLACK_WEBHOOK_URL", ":123:"),
+        ("DR_DATABASE_URL", ":43:"),
+        ("DR_DATABASE_URL", ":92:"),
+        ("SLACK_WEBHOOK_URL", ":135:"),
     ] {
         assert!(err.contains(name) && err.contains(line), "{name}: {err}");
     }
-    assert!(err.contains("3 problems in"), "{err}");
+    assert!(err.contains("4 problems in"), "{err}");
 }
 
 #[test]

@@ -230,7 +230,7 @@ fn review_mode_describes_the_exact_calls() {
     let clone = steps::describe(&plan.steps[0].action).join("\n");
     assert!(
         clone.contains(&format!(
-            "POST {url}/environment/{}/clone  {{\"name\":\"drill-2026-q4\",\"cluster_id\":\"{}\"}}",
+            "POST {url}/environment/{}/clone  {{\"name\":\"drill-2026-q4\",\"cluster_id\":\"{}\",\"mode\":\"DEVELOPMENT\",\"apply_deployment_rule\":false}}",
             ids::PROD_ENV,
             ids::DR_CLUSTER
         )),

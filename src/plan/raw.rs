@@ -549,6 +549,16 @@ pub struct RawStep {
     /// qovery.clone_environment: the cluster id the clone goes on (default: `[sites.dr] cluster`).
     #[serde(default)]
     pub cluster: Option<String>,
+    // qovery.clone_environment: the rest of the spec's CloneEnvironmentRequest (issue 16 loose
+    // ends, engineer cloud)
+    /// qovery.clone_environment: the clone's `EnvironmentModeEnum`: `DEVELOPMENT` (default),
+    /// `PREVIEW`, `STAGING` or `PRODUCTION`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// qovery.clone_environment: apply the project's deployment rules to the clone (default
+    /// `false`, the spec's default).
+    #[serde(default)]
+    pub apply_deployment_rule: Option<bool>,
 }
 
 /// `[notify]` as written in the plan.

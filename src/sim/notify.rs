@@ -15,13 +15,20 @@
 //! A credential (the webhook URL's token, the routing key, the GenieKey) containing `bad` is
 //! refused as the service refuses a revoked one; one containing `ratelimited` gets a 429.
 //!
-//! Sources: Slack's plain-text answers reuse the webhook sink's (`sim::webhooks`). Opsgenie's
-//! codes (400 = JSON syntax, 401 = bad key, 422 = semantic errors, 202 = accepted, processed
-//! later) and field limits (message 130, alias 512) are from its public "Response" and "Alert
-//! API" pages. From memory of the public docs, not checked against a page here: Slack's
-//! `403 invalid_token` for a revoked webhook; the Teams workflow answering `202` and its error
-//! object `{"error":{"code","message"}}`; PagerDuty's `400` (not 401) for an unknown routing key
-//! and its 429 body; Opsgenie's error body `{"message","took","requestId"}` with `errors` on 422.
+//! Sources (tests/fixtures/notify/README.md has a documented example body per service and the
+//! page it follows; tests/notify_formats.rs checks the sinks against them). Checked against the
+//! documentation: the request bodies each sink accepts or refuses; Slack's `400 invalid_payload`
+//! (Slack changelog 2016-05-17); the Teams message shape (Microsoft Teams "Send Adaptive Cards
+//! using an Incoming Webhook"); PagerDuty's required fields, enums, limits (summary 1024,
+//! dedup_key 255, 512 KB) and codes 202/400/429 (Events API v2 "Send an Alert Event" and
+//! "Overview"); Opsgenie's create fields and limits (message 130, alias 512, description 15000,
+//! priority P1–P5), GenieKey auth and `202 {result, took, requestId}` (Alert API). Opsgenie's
+//! codes 400 = JSON syntax, 401 = bad key, 422 = semantic errors are from its "Response" page.
+//! NOT verified against a page (kept from the first version, written from memory): Slack's
+//! `no_text` and `403 invalid_token` for a revoked webhook; the Teams workflow answering `202`,
+//! its `401` and its error object `{"error":{"code","message"}}`; PagerDuty's `400` (not 401) for
+//! an unknown routing key and its 429 body; Opsgenie's error body `{"message","took",
+//! "requestId"}` with `errors` on 422, and which over-long fields it refuses rather than cuts.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -228,16 +235,39 @@ pub fn pagerduty_problems(e: &Value) -> Vec<String> {
                         "'payload.severity' must be one of critical, error, warning, info".into(),
                     );
                 }
+                if p.get("custom_details").is_some_and(|d| !d.is_object()) {
+                    errors.push("'payload.custom_details' must be an object".into());
+                }
             }
             _ => errors.push("'payload' is missing or not an object".into()),
+        }
+    }
+    // The context arrays: each link needs its `href`, each image its `src`.
+    for (list, key) in [("links", "href"), ("images", "src")] {
+        match e.get(list) {
+            None => {}
+            Some(Value::Array(items))
+                if items.iter().all(|i| {
+                    i.get(key)
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                }) => {}
+            Some(_) => errors.push(format!("'{list}' must be a list of objects with '{key}'")),
         }
     }
     errors
 }
 
+/// Events API payloads are limited to 512 KB (Events API v2 Overview, "Size Limits").
+const PD_MAX_BYTES: usize = 512 * 1024;
+
 async fn pagerduty(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
     let body = String::from_utf8_lossy(&body).into_owned();
     let r = match serde_json::from_str::<Value>(&body) {
+        _ if body.len() > PD_MAX_BYTES => pd_invalid(vec![format!(
+            "Event object is larger than the {} KB limit",
+            PD_MAX_BYTES / 1024
+        )]),
         Err(_) => pd_invalid(vec!["Event object is not valid JSON".into()]),
         Ok(e) => {
             let key = e.get("routing_key").and_then(Value::as_str).unwrap_or("");

@@ -571,15 +571,17 @@ pub fn request(n: &NotifySpec, values: &[(&str, String)]) -> Result<RequestSpec,
                 vec![],
             )
         }
-        // Teams workflow webhook ("Post to a channel when a webhook request is received"): a
-        // message whose attachment is an Adaptive Card (public docs: learn.microsoft.com,
-        // "Create incoming webhooks with Workflows"; card schema adaptivecards.io, version 1.4
-        // is what Teams renders — from memory of those pages).
+        // Teams workflow webhook ("When a Teams webhook request is received"): `type` must be
+        // "message" and `attachments` hold Adaptive Cards (`contentType`
+        // application/vnd.microsoft.card.adaptive, the card in `content`), as in Microsoft's
+        // "Send Adaptive Cards using an Incoming Webhook" example, whose card version (1.2) this
+        // card keeps: it uses only TextBlock and Action.OpenUrl (verified:
+        // tests/fixtures/notify/teams_workflow_adaptive_card.json).
         Service::Teams => {
             let mut card = json!({
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard",
-                "version": "1.4",
+                "version": "1.2",
                 "body": [
                     { "type": "TextBlock", "text": m.plan, "weight": "Bolder", "size": "Medium", "wrap": true },
                     { "type": "TextBlock", "text": m.text, "wrap": true },

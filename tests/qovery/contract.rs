@@ -97,7 +97,7 @@ async fn call_matches_spec(
     covered.insert(format!("{method} {template}"));
 }
 
-fn validate(
+pub(crate) fn validate(
     schemas: &serde_json::Value,
     schema: &serde_json::Value,
     v: &serde_json::Value,

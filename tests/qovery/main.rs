@@ -87,6 +87,7 @@ interval = "100ms"
 "#;
 
 mod client;
+mod clone_request;
 mod contract;
 mod scenarios;
 mod step_runs;

@@ -347,6 +347,9 @@ pub struct Environment {
     pub organization: Option<Reference>,
 }
 
+/// `EnvironmentModeEnum`: an environment's mode, and a clone's `mode`.
+pub const ENVIRONMENT_MODES: &[&str] = &["DEVELOPMENT", "PREVIEW", "PRODUCTION", "STAGING"];
+
 /// `CloneEnvironmentRequest`: `name` is required (case insensitive); `cluster_id` puts the
 /// clone on another cluster (the DR one); without `project_id` it stays in the source's project.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -121,64 +121,183 @@ pub async fn probe_datadog(
 
 /// The panel's reading from the values, judged against the plan's bounds.
 pub fn reading(v: &Values, cfg: &DatabaseConfig, via: &str) -> Reading {
-    let mut fields = BTreeMap::new();
-    let mut level = Level::Good;
-    let mut summary = Vec::new();
-    let mut details = Vec::new();
+    let mut r = Reading {
+        summary: String::new(),
+        level: Level::Good,
+        fields: BTreeMap::new(),
+        details: Vec::new(),
+    };
+    merge(&mut r, v, cfg, None);
+    r.summary = if r.summary.is_empty() {
+        via.to_string()
+    } else {
+        format!("{} · {via}", r.summary)
+    };
+    r
+}
+
+/// The cloud source beside a PostgreSQL connection (a managed RDS/Scaleway database): its values
+/// merged into the reading PostgreSQL gave. PostgreSQL cannot see the provider's backups, so the
+/// backup age comes from here; a lag both give is the worse of the two, with both shown. A cloud
+/// source that does not answer marks its roles unknown (`CloudWatch ?`); the PostgreSQL reading
+/// stands.
+pub async fn add_cloud(http: &HttpClient, cfg: &DatabaseConfig, r: &mut Reading) {
+    let (name, values) = match (&cfg.cloudwatch, &cfg.datadog) {
+        (Some(c), _) => ("CloudWatch", read_cloudwatch(http, c).await),
+        (None, Some(d)) => ("Datadog", read_datadog(http, d).await),
+        (None, None) => return,
+    };
+    match values {
+        Ok(v) => merge(r, &v, cfg, Some(name)),
+        Err(e) => {
+            r.level = worse(r.level, Level::Warn);
+            r.summary = format!("{} · {name} ?", r.summary);
+            r.details.push(format!(
+                "{name}: {} (its lag and backup age are unknown this round)",
+                crate::redact::redact_string(e)
+            ));
+        }
+    }
+    r.fields
+        .insert("ok".into(), Value::Bool(r.level != Level::Bad));
+}
+
+/// What the summary says about one role: the believed value, then where it came from when there
+/// is a second source (`source`), both values when PostgreSQL gave one too.
+fn sourced(shown: String, pg: Option<String>, cloud: String, source: Option<&str>) -> String {
+    match (source, pg) {
+        (None, _) => shown,
+        (Some(s), None) => format!("{shown} ({s})"),
+        (Some(s), Some(p)) => format!("{shown} (PostgreSQL {p}, {s} {cloud})"),
+    }
+}
+
+/// Put `part` where the summary already says `prefix…` (PostgreSQL's own figure for the role),
+/// else at the end: one figure per role on the panel.
+fn put_part(parts: &mut Vec<String>, prefix: Option<String>, part: String) {
+    match prefix.and_then(|p| parts.iter().position(|x| x.starts_with(&p))) {
+        Some(i) => parts[i] = part,
+        None => parts.push(part),
+    }
+}
+
+/// When two sources disagree, the worse one is believed; the details say both.
+fn disagree(details: &mut Vec<String>, role: &str, pg: String, cloud: String, source: &str) {
+    if pg != cloud {
+        details.push(format!(
+            "{role}: PostgreSQL says {pg}, {source} says {cloud}: the worse is believed"
+        ));
+    }
+}
+
+/// Judge the values against the plan's bounds, into `r`. `source` names the metric service when
+/// `r` already holds a PostgreSQL reading (its `lag`, `replay_age`, `backup_age` fields are the
+/// other source); `None` when the metric service is the only one.
+pub fn merge(r: &mut Reading, v: &Values, cfg: &DatabaseConfig, source: Option<&str>) {
+    let mut parts: Vec<String> = if r.summary.is_empty() {
+        Vec::new()
+    } else {
+        r.summary.split(" · ").map(str::to_string).collect()
+    };
+    let pg_bytes = |r: &Reading, k: &str| match source.and(r.fields.get(k)) {
+        Some(Value::Bytes(b)) => Some(*b),
+        _ => None,
+    };
+    let pg_dur = |r: &Reading, k: &str| match source.and(r.fields.get(k)) {
+        Some(Value::Duration(d)) => Some(*d),
+        _ => None,
+    };
+    let src = source.unwrap_or("");
     if let Some(x) = v.lag {
-        let lag = x.max(0.0) as u64;
-        fields.insert("lag".into(), Value::Bytes(lag));
+        let c = x.max(0.0) as u64;
+        let p = pg_bytes(r, "lag");
+        let lag = p.map_or(c, |p| p.max(c));
+        r.fields.insert("lag".into(), Value::Bytes(lag));
         let mut s = format!("{} behind", fmt_bytes(lag));
         if let Some(m) = cfg.max_lag_bytes
             && lag > m
         {
-            level = Level::Bad;
+            r.level = Level::Bad;
             s.push_str(&format!(" (> {})", fmt_bytes(m)));
         }
-        summary.push(s);
+        if let Some(p) = p {
+            disagree(&mut r.details, "lag", fmt_bytes(p), fmt_bytes(c), src);
+        }
+        let s = sourced(s, p.map(fmt_bytes), fmt_bytes(c), source);
+        put_part(&mut parts, p.map(|p| format!("{} behind", fmt_bytes(p))), s);
     }
     if let Some(x) = v.replay_age {
-        let age = Duration::from_secs_f64(x.clamp(0.0, 1e10));
-        fields.insert("replay_age".into(), Value::Duration(age));
+        let c = Duration::from_secs_f64(x.clamp(0.0, 1e10));
+        let p = pg_dur(r, "replay_age");
+        let age = p.map_or(c, |p| p.max(c));
+        r.fields.insert("replay_age".into(), Value::Duration(age));
         let mut s = format!("replay {}", fmt_duration(age));
         if let Some(m) = cfg.max_replay_age
             && age > m
         {
-            level = Level::Bad;
+            r.level = Level::Bad;
             s.push_str(&format!(" (> {})", fmt_duration(m)));
         }
-        summary.push(s);
+        if let Some(p) = p {
+            disagree(
+                &mut r.details,
+                "replay age",
+                fmt_duration(p),
+                fmt_duration(c),
+                src,
+            );
+        }
+        let s = sourced(s, p.map(fmt_duration), fmt_duration(c), source);
+        put_part(
+            &mut parts,
+            p.map(|p| format!("replay {}", fmt_duration(p))),
+            s,
+        );
     }
     if let Some(x) = v.wal_disk {
         let b = x.max(0.0) as u64;
-        fields.insert("wal_disk".into(), Value::Bytes(b));
-        summary.push(format!("WAL on disk {}", fmt_bytes(b)));
+        r.fields.insert("wal_disk".into(), Value::Bytes(b));
+        let s = format!("WAL on disk {}", fmt_bytes(b));
+        parts.push(sourced(s, None, String::new(), source));
     }
     if let Some(x) = v.backup_age {
         let secs = if x > 1e9 { now() as f64 - x } else { x };
         if secs < -super::super::reading::FUTURE_TOLERANCE.as_secs_f64() {
-            level = worse(level, Level::Warn);
-            summary.push("backup ?".into());
-            details.push(
+            r.level = worse(r.level, Level::Warn);
+            parts.push(sourced("backup ?".into(), None, String::new(), source));
+            r.details.push(
                 "the last backup is stamped in the future (a skewed clock?): its age is unknown"
                     .into(),
             );
         } else {
-            apply_backup(
-                backup_value_to_age(x),
-                cfg,
-                &mut level,
-                &mut fields,
-                &mut summary,
+            let c = backup_value_to_age(x);
+            let p = pg_dur(r, "backup_age");
+            let age = p.map_or(c, |p| p.max(c));
+            let mut own = Vec::new();
+            apply_backup(age, cfg, &mut r.level, &mut r.fields, &mut own);
+            if let Some(p) = p {
+                disagree(
+                    &mut r.details,
+                    "backup age",
+                    fmt_duration(p),
+                    fmt_duration(c),
+                    src,
+                );
+            }
+            let s = sourced(
+                own.join(" · "),
+                p.map(fmt_duration),
+                fmt_duration(c),
+                source,
+            );
+            put_part(
+                &mut parts,
+                p.map(|p| format!("backup {} ago", fmt_duration(p))),
+                s,
             );
         }
     }
-    summary.push(via.into());
-    fields.insert("ok".into(), Value::Bool(level != Level::Bad));
-    Reading {
-        summary: summary.join(" · "),
-        level,
-        fields,
-        details,
-    }
+    r.fields
+        .insert("ok".into(), Value::Bool(r.level != Level::Bad));
+    r.summary = parts.join(" · ");
 }

@@ -4,6 +4,10 @@
 //! into the panel's reading. Bytes behind is the primary signal; the replay age is only reported
 //! as a lag when the primary has written since (the idle-primary caveat).
 //!
+//! A managed database with a PostgreSQL connection AND a cloud source (CloudWatch, Datadog) gets
+//! both (`metrics::add_cloud`): the backup age from the cloud (PostgreSQL cannot see the
+//! provider's backups), and, when both give a lag, the worse of the two with both shown.
+//!
 //! Fields conditions can test (`dr.database.<field>`): `role`, `lag` (bytes this server is behind
 //! its primary; 0 on a primary), `replay_age`, `replay_backlog`, `receiver`, `state`,
 //! `primary_reachable`, `replicas`, `replicas_behind`, `slot_lag`, `slots_ok`, `subscriptions`,
@@ -127,6 +131,7 @@ pub async fn probe(
             {
                 add_prometheus_backup(http, p, cfg, &mut reading).await;
             }
+            metrics::add_cloud(http, cfg, &mut reading).await;
             Ok(reading)
         }
         (None, Some(p)) => probe_prometheus(http, p, cfg).await,

@@ -17,6 +17,7 @@ use super::seed::{registries, sub_id};
 use super::shapes::*;
 use super::world::{Env, IN_PROGRESS, Inner, Kind, OpKind, Var, answered, start_op, tick};
 use super::{QoveryWorld, RecordedRequest, ids};
+use crate::clients::qovery::ENVIRONMENT_MODES;
 
 /// Every path template served (axum 0.8 and OpenAPI use the same `{param}` syntax).
 const PATHS: &[&str] = &[
@@ -647,20 +648,66 @@ fn fresh_id(g: &mut Inner, prefix: &str) -> String {
     format!("{prefix}-{:012x}", g.rng.u64(0..1 << 48))
 }
 
+/// `format: uuid`: 8-4-4-4-12 hex digits.
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// A body checked against the spec's `CloneEnvironmentRequest` schema: `name` a string
+/// (required), `cluster_id` and `project_id` uuids, `mode` one of `EnvironmentModeEnum`,
+/// `apply_deployment_rule` a boolean. The reason a body is refused (a 400), or `None`.
+fn clone_body_refused(v: &Value) -> Option<String> {
+    let Some(o) = v.as_object() else {
+        return Some("the body is not a JSON object (CloneEnvironmentRequest)".into());
+    };
+    match o.get("name").map(|n| n.as_str().map(str::trim)) {
+        None | Some(Some("")) => return Some("name is required".into()),
+        Some(None) => return Some("name must be a string".into()),
+        Some(Some(_)) => {}
+    }
+    for k in ["cluster_id", "project_id"] {
+        if let Some(x) = o.get(k)
+            && !x.as_str().is_some_and(is_uuid)
+        {
+            return Some(format!("{k} must be a uuid, got {x}"));
+        }
+    }
+    if let Some(m) = o.get("mode")
+        && !m.as_str().is_some_and(|m| ENVIRONMENT_MODES.contains(&m))
+    {
+        return Some(format!(
+            "mode must be one of {}, got {m}",
+            ENVIRONMENT_MODES.join(", ")
+        ));
+    }
+    if let Some(b) = o.get("apply_deployment_rule")
+        && !b.is_boolean()
+    {
+        return Some(format!("apply_deployment_rule must be a boolean, got {b}"));
+    }
+    None
+}
+
 /// `POST /environment/{id}/clone` (cloneEnvironment): a new, never-deployed environment with the
 /// source's services and variables (new ids), on `cluster_id` when given; 202 with the new
-/// `Environment`. 400 without a `name`, 409 while the source has an operation running.
+/// `Environment`. 400 for a body outside `CloneEnvironmentRequest`, 409 while the source has an operation running.
 fn clone_env(g: &mut Inner, ei: usize, body: &str) -> Response {
     let v: Value = match serde_json::from_str(body) {
         Ok(v) => v,
         Err(e) => return text(400, &format!("Invalid request body: {e}")),
     };
-    let Some(name) = v.get("name").and_then(Value::as_str).map(str::trim) else {
-        return text(400, "name is required");
-    };
-    if name.is_empty() {
-        return text(400, "name is required");
+    if let Some(why) = clone_body_refused(&v) {
+        return text(400, &why);
     }
+    let name = v["name"].as_str().unwrap_or_default().trim();
     if g.envs[ei].op.is_some() {
         return text(409, IN_PROGRESS);
     }
@@ -673,6 +720,15 @@ fn clone_env(g: &mut Inner, ei: usize, body: &str) -> Response {
         env.cluster_name = c.name.clone();
         env.provider = c.provider.clone();
         env.region = c.region.clone();
+    }
+    if let Some(p) = v.get("project_id").and_then(Value::as_str)
+        && p != ids::PROJECT
+    {
+        return text(404, &format!("Project {p} not found"));
+    }
+    // Without `mode` the clone keeps the source's ("the same configuration", says the spec).
+    if let Some(m) = v.get("mode").and_then(Value::as_str) {
+        env.mode = m.to_string();
     }
     env.id = fresh_id(g, "c7e9d1a4-5b2f-4e8a-8c3d");
     env.name = name.to_string();

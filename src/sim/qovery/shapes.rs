@@ -49,7 +49,7 @@ pub(super) fn env_json(e: &Env) -> Value {
         "id": e.id, "created_at": e.created_at, "updated_at": e.created_at, "name": e.name,
         "organization": { "id": ids::ORG }, "project": { "id": ids::PROJECT },
         "cloud_provider": { "provider": e.provider, "cluster": e.region },
-        "mode": "PRODUCTION", "cluster_id": e.cluster_id, "cluster_name": e.cluster_name,
+        "mode": e.mode, "cluster_id": e.cluster_id, "cluster_name": e.cluster_name,
         "expires_at": null,
     })
 }

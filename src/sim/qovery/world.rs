@@ -100,6 +100,8 @@ pub(super) struct Env {
     pub(super) cluster_name: String,
     pub(super) provider: String,
     pub(super) region: String,
+    /// `EnvironmentModeEnum`: the seeds are PRODUCTION; a clone takes the request's `mode`.
+    pub(super) mode: String,
     pub(super) state: String,
     pub(super) last_deployment_state: String,
     pub(super) last_deployment_date: DateTime<Utc>,

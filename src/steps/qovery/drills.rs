@@ -17,13 +17,23 @@ use futures::future::BoxFuture;
 use super::super::registry::StepKind;
 use super::super::{StepContext, Stream};
 use super::{check, client};
-use crate::clients::qovery::{CloneEnvironmentRequest, QoveryClient, QoveryError, State, encode};
+use crate::clients::qovery::{
+    CloneEnvironmentRequest, ENVIRONMENT_MODES, QoveryClient, QoveryError, State, encode,
+};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::{KindAction, Plan, SiteId, StepAction};
 
 /// The keys `qovery.clone_environment` takes besides the common ones.
-pub const CLONE_KEYS: &[&str] = &["site", "environment", "name", "cluster", "timeout"];
+pub const CLONE_KEYS: &[&str] = &[
+    "site",
+    "environment",
+    "name",
+    "cluster",
+    "timeout",
+    "mode",
+    "apply_deployment_rule",
+];
 /// The keys `qovery.delete_environment` takes besides the common ones.
 pub const DELETE_KEYS: &[&str] = &["environment", "name", "timeout"];
 
@@ -40,6 +50,10 @@ pub struct CloneSpec {
     pub name: String,
     /// The cluster the clone goes on (an id).
     pub cluster: String,
+    /// The clone's `EnvironmentModeEnum` (default `DEVELOPMENT`: a drill environment).
+    pub mode: String,
+    /// The request's `apply_deployment_rule` (default `false`, as in the spec).
+    pub apply_deployment_rule: bool,
     pub api_url: String,
 }
 
@@ -143,17 +157,43 @@ fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             }
         },
     };
+    let (mode, apply_deployment_rule) = clone_mode(s)?;
     let spec = CloneSpec {
         source,
         source_site,
         name,
         cluster,
+        mode,
+        apply_deployment_rule,
         api_url,
     };
     Ok(Built {
         action: StepAction::Kind(KindAction::new("qovery.clone_environment", spec)),
         timeout,
     })
+}
+
+/// The request's `mode` and `apply_deployment_rule` from the plan. A drill's clone defaults to a
+/// `DEVELOPMENT` environment, a mode an environment can also be edited to and from
+/// (`CreateEnvironmentModeEnum` has no `PREVIEW`), without the project's deployment rules (the
+/// spec's default).
+fn clone_mode(s: &mut StepCx<'_, '_, '_>) -> Result<(String, bool), PlanError> {
+    let mode = match s.raw().mode.as_deref().map(str::trim) {
+        None => "DEVELOPMENT".to_string(),
+        Some(m) if ENVIRONMENT_MODES.contains(&m) => m.to_string(),
+        Some(m) => {
+            return Err(s.error(
+                "mode",
+                &format!(
+                    "`mode` is `{m}`; Qovery's EnvironmentModeEnum is one of {}",
+                    ENVIRONMENT_MODES.join(", ")
+                ),
+                ENVIRONMENT_MODES.iter().map(|m| m.to_string()).collect(),
+                None,
+            ));
+        }
+    };
+    Ok((mode, s.raw().apply_deployment_rule.unwrap_or(false)))
 }
 
 /// The sites whose environment is `id`.
@@ -262,8 +302,8 @@ fn request(c: &CloneSpec) -> CloneEnvironmentRequest {
     CloneEnvironmentRequest {
         name: c.name.clone(),
         cluster_id: Some(c.cluster.clone()),
-        mode: None,
-        apply_deployment_rule: None,
+        mode: Some(c.mode.clone()),
+        apply_deployment_rule: Some(c.apply_deployment_rule),
         project_id: None,
     }
 }
