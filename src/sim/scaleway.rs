@@ -46,8 +46,8 @@ pub const DEMO_SECRET_KEY: &str = "sim-scw-secret-key-00000000";
 /// How long a promoted instance stays `configuring`.
 pub const PROMOTION_TIME: Duration = Duration::from_millis(1500);
 /// How long a new read replica is `provisioning`, then how long `initializing`.
-pub const REPLICA_PROVISIONING: Duration = Duration::from_millis(700);
-pub const REPLICA_INITIALIZING: Duration = Duration::from_millis(700);
+pub const REPLICA_PROVISIONING: Duration = Duration::from_millis(1200);
+pub const REPLICA_INITIALIZING: Duration = Duration::from_millis(1200);
 /// Read replicas per Database Instance (Scaleway's documented maximum).
 pub const MAX_READ_REPLICAS: usize = 3;
 

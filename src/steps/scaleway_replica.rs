@@ -239,7 +239,7 @@ pub fn describe(c: &CreateReadReplica) -> Vec<String> {
             c.body()
         ),
         format!(
-            "GET {} every 2 s until status is ready (provisioning → initializing → ready; at most {})",
+            "GET {} every 1 s until status is ready (provisioning → initializing → ready; at most {})",
             rdb.url("read-replicas/{id from the answer}"),
             crate::plan::units::fmt_duration(c.ready_timeout)
         ),
@@ -383,7 +383,7 @@ fn poll(c: &CreateReadReplica, id: &str) -> Poll<'static> {
         failed: FAILED,
         after: "",
         timeout: c.ready_timeout,
-        every: Duration::from_secs(2),
+        every: Duration::from_secs(1),
     }
 }
 
