@@ -424,7 +424,7 @@ async fn create_replica(
     let id = fresh_id(&mut t);
     let endpoints = match endpoints_of(&s, &req["endpoint_spec"], t.next_id) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err((a, h)) => return invalid(a, h),
     };
     let rep = Rep {
         instance_id,
@@ -438,7 +438,12 @@ async fn create_replica(
 }
 
 /// The endpoints a `ReadReplicaEndpointSpec` list asks for.
-fn endpoints_of(s: &ScalewayState, spec: &Value, n: u32) -> Result<Vec<Value>, Response> {
+/// An invalid one is the `(argument, help)` of the `invalid_arguments` answer.
+fn endpoints_of(
+    s: &ScalewayState,
+    spec: &Value,
+    n: u32,
+) -> Result<Vec<Value>, (&'static str, &'static str)> {
     let mut out = Vec::new();
     for (i, e) in spec.as_array().into_iter().flatten().enumerate() {
         let n = n * 10 + i as u32;
@@ -446,17 +451,14 @@ fn endpoints_of(s: &ScalewayState, spec: &Value, n: u32) -> Result<Vec<Value>, R
             out.push(direct_endpoint(n));
         } else if let Some(pn) = e.get("private_network") {
             let Some(net) = pn["private_network_id"].as_str() else {
-                return Err(invalid(
+                return Err((
                     "endpoint_spec.private_network.private_network_id",
                     "UUID of the Private Network to be connected to the Read Replica",
                 ));
             };
             out.push(private_endpoint(n, net, &s.region));
         } else {
-            return Err(invalid(
-                "endpoint_spec",
-                "one of direct_access or private_network",
-            ));
+            return Err(("endpoint_spec", "one of direct_access or private_network"));
         }
     }
     Ok(out)
@@ -481,7 +483,7 @@ async fn create_endpoint(
     let new = match endpoints_of(&s, &req["endpoint_spec"], n) {
         Ok(e) if !e.is_empty() => e,
         Ok(_) => return invalid("endpoint_spec", "at least one endpoint"),
-        Err(r) => return r,
+        Err((a, h)) => return invalid(a, h),
     };
     let Some(rep) = t.replicas.get_mut(&id) else {
         return not_found("read_replica", &id);
