@@ -631,6 +631,9 @@ pub struct PromoteReplica {
     pub api_url: String,
     pub region: String,
     pub read_replica_id: String,
+    /// Instead of `read_replica_id` (then empty): promote the one read replica this Database
+    /// Instance has when the step runs (a failback promotes the replica it just created).
+    pub instance_id: Option<String>,
     /// Secret key (resolved; registered with the redactor by the loader).
     pub token: String,
     /// How long to wait for the instance to become `ready`.

@@ -559,6 +559,24 @@ pub struct RawStep {
     /// `false`, the spec's default).
     #[serde(default)]
     pub apply_deployment_rule: Option<bool>,
+    // scaleway.create_read_replica (issue 16 §1, failback; engineer `scaleway`), and
+    // scaleway.promote_replica's `instance_id`
+    /// scaleway.create_read_replica: the UUID of the Database Instance to make a read replica
+    /// of; scaleway.promote_replica: instead of `read_replica_id`, promote the one read replica
+    /// this instance has when the step runs.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// scaleway.create_read_replica: create the replica in the same availability zone as the
+    /// instance's nodes (default false, as the API).
+    #[serde(default)]
+    pub same_zone: Option<bool>,
+    /// scaleway.create_read_replica: the endpoint the replica must have: `direct_access` or
+    /// `private_network` (then `private_network_id`); none by default.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// scaleway.create_read_replica: the Private Network of a `private_network` endpoint (UUID).
+    #[serde(default)]
+    pub private_network_id: Option<String>,
 }
 
 /// `[notify]` as written in the plan.

@@ -16,6 +16,7 @@ pub mod rejoin;
 pub mod restore_check;
 pub mod reverse;
 pub mod scaleway;
+pub mod scaleway_replica;
 pub mod schema;
 #[cfg(test)]
 mod test_noop;

@@ -135,6 +135,7 @@ pub const KINDS: &[Kind] = &[
     Kind::new("postgres.restore_check", restore_check::KEYS, None, &restore_check::RestoreCheckKind),
     Kind::new("postgres.rejoin", rejoin::KEYS, None, &rejoin::RejoinKind),
     Kind::new("scaleway.promote_replica", scaleway::KEYS, Some(Promotion), &scaleway::Scaleway),
+    Kind::new("scaleway.create_read_replica", super::scaleway_replica::KEYS, None, &super::scaleway_replica::CreateReadReplicaKind),
     Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
     Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),
     Kind::new("qovery.set_image", images::KEYS, None, &images::SetImageKind),
