@@ -13,8 +13,10 @@
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::http::{RequestSpec, Response};
 use crate::journal::PreflightCheck;
@@ -26,7 +28,24 @@ use crate::plan::raw::RawStep;
 pub const DEFAULT_API_URL: &str = "https://api.scaleway.com";
 
 /// Plan keys this kind uses (besides the common ones).
-pub const KEYS: &[&str] = &["region", "read_replica_id", "token", "api_url", "timeout"];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScalewayKeys {
+    /// scaleway.promote_replica: region, e.g. `fr-par`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// scaleway.promote_replica: the read replica's UUID.
+    #[serde(default)]
+    pub read_replica_id: Option<String>,
+    /// scaleway.promote_replica: secret key, by reference: `${env:SCW_SECRET_KEY}`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// scaleway.promote_replica: API base URL (default `https://api.scaleway.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// Build a `scaleway.promote_replica` step. `resolve` expands `${env:…}`-style references (and
 /// registers secrets with the redactor); its second argument names the plan key.
@@ -38,6 +57,7 @@ pub fn build(
     if kind != "scaleway.promote_replica" {
         return Err(format!("`{kind}` is not a scaleway step kind"));
     }
+    let raw: ScalewayKeys = raw.spec()?;
     let mut get = |key: &'static str, v: &Option<String>| -> Result<String, String> {
         let v = v.clone().ok_or_else(|| {
             format!(
@@ -100,8 +120,7 @@ fn assemble(
     })
 }
 
-fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let raw = s.raw();
+fn build_spec(raw: ScalewayKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let (region, id, token, api) = (
         raw.region.clone(),
         raw.read_replica_id.clone(),
@@ -342,9 +361,14 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
 /// `scaleway.promote_replica`.
 pub struct Scaleway;
 
-impl StepKind for Scaleway {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_spec(s)
+impl TypedKind for Scaleway {
+    type Spec = ScalewayKeys;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
+    fn build(&self, keys: ScalewayKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(keys, s)
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
         match action {

@@ -12,11 +12,14 @@
 //! every Qovery call (review and monitor modes refuse every mutation before it leaves).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
@@ -368,10 +371,26 @@ pub async fn run(q: &QoveryStep, ctx: &StepContext) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------------
 // The `qovery.*` kinds
 
-/// `qovery.deploy`, `redeploy`, `stop`, `deploy_services`, `set_variables`.
-pub struct Qovery;
+/// `qovery.deploy`, `redeploy`, `stop`, `deploy_services`, `set_variables`, with the keys `K`
+/// each takes (`ACTION`, `DEPLOY_SERVICES`, `SET_VARIABLES`).
+pub struct Qovery<K>(PhantomData<fn() -> K>);
 
-impl StepKind for Qovery {
+/// `qovery.deploy`, `qovery.redeploy`, `qovery.stop`.
+pub const ACTION: Qovery<ActionKeys> = Qovery(PhantomData);
+/// `qovery.deploy_services`.
+pub const DEPLOY_SERVICES: Qovery<ServicesKeys> = Qovery(PhantomData);
+/// `qovery.set_variables`.
+pub const SET_VARIABLES: Qovery<VariablesKeys> = Qovery(PhantomData);
+
+impl<K> TypedKind for Qovery<K>
+where
+    K: Into<QoveryKeys> + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Spec = K;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         // Variables: the reverse needs the other site's values, which the failover plan does
         // not hold (the skeleton says TODO).
@@ -380,17 +399,19 @@ impl StepKind for Qovery {
             _ => super::reverse::swap_site(step).map(|t| vec![t]),
         }
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let timeout = s.duration("timeout", &s.raw().timeout)?;
+    fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let keys: QoveryKeys = keys.into();
+        let timeout = s.duration("timeout", &keys.timeout)?;
         let sites = s.sites().clone();
         let qovery = s.qovery().cloned();
         let raw = s.raw();
         let kind = s.kind().to_string();
         // Messages without the step's id: the error built from them below names the step once.
         let mut resolve = |key: &'static str, v: &str| s.resolve_quiet(key, v);
-        let r = build_keyed(
+        let r = build_typed(
             &kind,
             raw,
+            &keys,
             &mut BuildInput {
                 sites: &sites,
                 qovery: qovery.as_ref(),
