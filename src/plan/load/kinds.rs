@@ -76,13 +76,7 @@ impl Cx<'_, '_> {
             return Err(self.unknown_kind(i, &id, kind));
         };
         // Keys written in this step that its kind does not take.
-        if let Some(table) = self
-            .doc
-            .get("step")
-            .and_then(|v| v.get_ref().as_array())
-            .and_then(|a| a.get(i))
-            .and_then(|v| v.get_ref().as_table())
-        {
+        if let Some(table) = self.step_table(i) {
             let mut written: Vec<(&Spanned<std::borrow::Cow<'_, str>>, &str)> = table
                 .iter()
                 .map(|(k, _)| (k, k.get_ref().as_ref()))
@@ -216,7 +210,7 @@ impl Cx<'_, '_> {
         let (_, keys) = self.catalog.kinds().into_iter().find(|(n, _)| *n == kind)?;
         let v = self.doc.get("step")?.get_ref().as_array()?.get(i)?;
         let mut own = DeTable::new();
-        for (k, value) in v.get_ref().as_table()?.iter() {
+        for (k, value) in self.step_table(i)?.iter() {
             if keys.contains(&k.get_ref().as_ref()) {
                 own.insert(k.clone(), value.clone());
             }
