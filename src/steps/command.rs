@@ -496,9 +496,12 @@ pub struct CommandKind;
 
 impl TypedKind for CommandKind {
     type Spec = CommandKeys;
-    type Action = StepAction;
-    fn action(a: &StepAction) -> Option<&StepAction> {
-        Some(a)
+    type Action = CommandSpec;
+    fn action(a: &StepAction) -> Option<&CommandSpec> {
+        match a {
+            StepAction::Command(c) => Some(c),
+            _ => None,
+        }
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["command"] })
@@ -506,41 +509,25 @@ impl TypedKind for CommandKind {
     fn build(&self, keys: CommandKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build(&keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Command(c) => describe(c),
-            _ => Vec::new(),
-        }
+    fn describe(&self, c: &CommandSpec) -> Vec<String> {
+        describe(c)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Command(c) => c.timeout,
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, c: &CommandSpec) -> Duration {
+        c.timeout
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CommandSpec,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Command(c) => vec![preflight(c)],
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(async move { vec![preflight(c)] })
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CommandSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Command(c) => run(c, ctx).await,
-                _ => Err("not a command step".into()),
-            }
-        })
+        Box::pin(run(c, ctx))
     }
 }
 

@@ -770,9 +770,12 @@ where
     K: Into<DnsKeys> + DeserializeOwned + JsonSchema + Send + 'static,
 {
     type Spec = K;
-    type Action = StepAction;
-    fn action(a: &StepAction) -> Option<&StepAction> {
-        Some(a)
+    type Action = DnsAction;
+    fn action(a: &StepAction) -> Option<&DnsAction> {
+        match a {
+            StepAction::Dns(x) => Some(x),
+            _ => None,
+        }
     }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         super::reverse::swap_site(step).map(|t| vec![t])
@@ -797,47 +800,28 @@ where
             timeout: if kind == "dns.switch" { timeout } else { None },
         })
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Dns(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &DnsAction) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Dns(a) => is_mutating(a),
-            _ => true,
-        }
+    fn is_mutating(&self, a: &DnsAction) -> bool {
+        is_mutating(a)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Dns(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &DnsAction) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DnsAction,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Dns(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DnsAction,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Dns(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["site"] })

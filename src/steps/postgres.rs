@@ -718,9 +718,12 @@ where
     K: Into<PostgresKeys> + DeserializeOwned + JsonSchema + Send + 'static,
 {
     type Spec = K;
-    type Action = StepAction;
-    fn action(a: &StepAction) -> Option<&StepAction> {
-        Some(a)
+    type Action = PostgresStep;
+    fn action(a: &StepAction) -> Option<&PostgresStep> {
+        match a {
+            StepAction::Postgres(x) => Some(x),
+            _ => None,
+        }
     }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         match step.get("kind").and_then(toml::Value::as_str) {
@@ -731,46 +734,24 @@ where
     fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_spec(keys.into(), s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Postgres(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &PostgresStep) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Postgres(_) => true,
-            _ => true,
-        }
-    }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Postgres(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &PostgresStep) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PostgresStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Postgres(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PostgresStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Postgres(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }

@@ -363,53 +363,34 @@ pub struct Scaleway;
 
 impl TypedKind for Scaleway {
     type Spec = ScalewayKeys;
-    type Action = StepAction;
-    fn action(a: &StepAction) -> Option<&StepAction> {
-        Some(a)
+    type Action = PromoteReplica;
+    fn action(a: &StepAction) -> Option<&PromoteReplica> {
+        match a {
+            StepAction::Scaleway(x) => Some(x),
+            _ => None,
+        }
     }
     fn build(&self, keys: ScalewayKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_spec(keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Scaleway(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &PromoteReplica) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Scaleway(_) => true,
-            _ => true,
-        }
-    }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Scaleway(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &PromoteReplica) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PromoteReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Scaleway(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PromoteReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Scaleway(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }

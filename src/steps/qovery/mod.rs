@@ -387,9 +387,12 @@ where
     K: Into<QoveryKeys> + DeserializeOwned + JsonSchema + Send + 'static,
 {
     type Spec = K;
-    type Action = StepAction;
-    fn action(a: &StepAction) -> Option<&StepAction> {
-        Some(a)
+    type Action = QoveryStep;
+    fn action(a: &StepAction) -> Option<&QoveryStep> {
+        match a {
+            StepAction::Qovery(x) => Some(x),
+            _ => None,
+        }
     }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         // Variables: the reverse needs the other site's values, which the failover plan does
@@ -423,46 +426,24 @@ where
             Err(e) => Err(s.error(e.key, &e.message, vec![], None)),
         }
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Qovery(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &QoveryStep) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Qovery(_) => true,
-            _ => true,
-        }
-    }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Qovery(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &QoveryStep) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a QoveryStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Qovery(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a QoveryStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Qovery(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }
