@@ -337,11 +337,12 @@ pub struct Probes {
     pub concurrency: Option<usize>,
 }
 
-/// One `[[step]]`: every key some kind takes, so that a key no kind takes is refused here with
-/// a suggestion. Which keys apply depends on `kind` (the registry line of the kind lists them);
-/// validation names a key that does not apply, and the schema has one branch per kind.
+/// One `[[step]]`: the keys every step takes, and the rest of its table. The rest is the kind's
+/// own keys: each kind declares them as a typed spec in its module (`crate::steps::registry`'s
+/// `TypedKind::Spec`), and the loader refuses a key no kind takes (with a suggestion), names the
+/// kinds a key is for when it does not apply to this one, and deserializes the rest into the
+/// kind's spec with every error pointing at its key.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RawStep {
     /// Unique id, used by `--resume` and in the journal.
     pub id: String,
@@ -357,226 +358,22 @@ pub struct RawStep {
     /// The word the operator types to confirm (required for approval steps).
     #[serde(default)]
     pub confirm: Option<String>,
-    #[serde(default)]
-    pub timeout: Option<String>,
     /// `prod` or `dr`: the site this step acts on.
     #[serde(default)]
     pub site: Option<String>,
-    /// manual: what the operator must do.
-    #[serde(default)]
-    pub instructions: Option<String>,
-    /// check / wait: conditions that must all hold.
-    #[serde(default)]
-    pub conditions: Vec<String>,
-    /// http.check / http.request.
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub expect_status: Option<Vec<u16>>,
-    #[serde(default)]
-    pub body_contains: Option<String>,
-    /// How often to poll: http.check, qovery deploy-like kinds, dns.verify.
-    #[serde(default)]
-    pub interval: Option<String>,
-    /// command: the program and its arguments (no shell).
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    #[serde(default)]
-    pub cwd: Option<String>,
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// command: secrets passed in the child's environment, by reference:
-    /// `secret_env = { TOKEN = "${env:X}" }` (never on the command line, where `ps` shows them).
-    #[serde(default)]
-    pub secret_env: BTreeMap<String, String>,
-    /// command: give the child the cockpit's whole environment (default false: only PATH, HOME,
-    /// LANG, TZ, USER and TERM, plus `env` and `secret_env`).
-    #[serde(default)]
-    pub inherit_env: Option<bool>,
-    // qovery.*
-    /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
-    #[serde(default)]
-    pub environment: Option<String>,
-    /// qovery.deploy_services: the services to deploy, by name (or id).
-    #[serde(default)]
-    pub services: Vec<String>,
-    /// qovery.deploy_services: the image tag to deploy the containers with.
-    #[serde(default)]
-    pub tag: Option<String>,
-    /// qovery.set_variables: environment variables to edit, `KEY = "value"`.
-    #[serde(default)]
-    pub variables: BTreeMap<String, String>,
-    /// qovery.set_variables: secrets to edit, by reference: `KEY = "${env:X}"`.
-    #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
-    /// qovery.set_variables: create variables that do not exist yet (default false: they must exist).
-    #[serde(default)]
-    pub create_missing: Option<bool>,
-    /// qovery.deploy / redeploy / stop / deploy_services: follow the deployment to its end
-    /// (default true; `interval` sets the poll interval, default 3s like the official CLI).
-    #[serde(default)]
-    pub wait: Option<bool>,
-    /// qovery.deploy / redeploy / stop / deploy_services: on a 409 "operation in progress", wait
-    /// until the environment is idle and send the action again (default false).
-    #[serde(default)]
-    pub wait_if_busy: Option<bool>,
-    // postgres.* / scaleway.*
-    /// postgres.promote: seconds `pg_promote(true, N)` waits (default 60).
-    #[serde(default)]
-    pub wait_seconds: Option<u32>,
-    /// postgres.fence: also terminate every client session (default false).
-    #[serde(default)]
-    pub terminate_sessions: Option<bool>,
-    /// scaleway.promote_replica: region, e.g. `fr-par`.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// scaleway.promote_replica: the read replica's UUID.
-    #[serde(default)]
-    pub read_replica_id: Option<String>,
-    /// scaleway.promote_replica: secret key, by reference: `${env:SCW_SECRET_KEY}`.
-    #[serde(default)]
-    pub token: Option<String>,
-    /// scaleway.promote_replica: API base URL (default `https://api.scaleway.com`).
-    #[serde(default)]
-    pub api_url: Option<String>,
-    // dns.*
-    /// dns.switch: the TTL to set in seconds (default: keep the current TTL).
-    #[serde(default)]
-    pub ttl: Option<u32>,
-    /// dns.verify: count down the old TTL once every nameserver answers the new target (default true).
-    #[serde(default)]
-    pub countdown: Option<bool>,
-    // qovery.set_image
-    /// qovery.set_image: the Qovery container registry id of the DR registry (default: the
-    /// organization's registry whose URL has the host of `[sites.dr] registry.url`).
-    #[serde(default)]
-    pub registry_id: Option<String>,
-    // postgres.restore_check (issue 16 §3, the monthly backup-restore test)
-    /// postgres.restore_check: libpq URL of the server to restore on, as a role that may
-    /// CREATE/DROP DATABASE, by reference: `${env:RESTORE_PG_URL}`.
-    #[serde(default)]
-    pub admin_url: Option<String>,
-    /// postgres.restore_check: path of the custom-format dump (`pg_dump -Fc`) to restore; may be
-    /// a `${cmd:…}` printing it, or the file `command` fetches to.
-    #[serde(default)]
-    pub dump: Option<String>,
-    /// postgres.restore_check: the scratch database restored into and dropped afterwards
-    /// (default `drcockpit_restore_check`); never a database the plan's sites name.
-    #[serde(default)]
-    pub scratch_database: Option<String>,
-    /// postgres.restore_check: least row count per table, `"public.orders" = 1000` (at least 1).
-    #[serde(default)]
-    pub min_rows: BTreeMap<String, u64>,
-    /// postgres.restore_check: freshness, `"public.orders.updated_at" = "26h"`: max(column) must
-    /// be at most that old.
-    #[serde(default)]
-    pub max_age: BTreeMap<String, String>,
-    /// postgres.restore_check: tables whose content checksum (order-independent md5) is compared.
-    #[serde(default)]
-    pub checksum_tables: Vec<String>,
-    /// postgres.restore_check: the expected checksum of `checksum_tables`.
-    #[serde(default)]
-    pub checksum: Option<String>,
-    /// postgres.restore_check: compare the checksum with this server's (read-only), by reference.
-    #[serde(default)]
-    pub checksum_source: Option<String>,
-    // notify.slack / notify.teams / notify.pagerduty / notify.opsgenie (one block, engineer `notify`)
-    /// notify.*: a failed notification stops the checklist (default false: it is logged, the
-    /// step ends "NOT SENT" and the checklist goes on).
-    #[serde(default)]
-    pub required: Option<bool>,
-    /// notify.pagerduty: `trigger` (default), `acknowledge` or `resolve`; notify.opsgenie:
-    /// `create` (default) or `close`.
-    #[serde(default)]
-    pub action: Option<String>,
-    /// notify.pagerduty: the Events API v2 integration key, by reference: `${env:PD_ROUTING_KEY}`.
-    #[serde(default)]
-    pub routing_key: Option<String>,
-    /// notify.opsgenie: the API integration key (sent as `GenieKey …`), by reference:
-    /// `${env:OPSGENIE_API_KEY}`.
-    #[serde(default)]
-    pub api_key: Option<String>,
-    /// notify.*: the message, a template over the plan and journal (`{plan}`, `{prod}`, `{dr}`,
-    /// `{elapsed}`, `{rto}`, `{done}`, `{failed}`, `{operator}`, `{link}`…).
-    #[serde(default)]
-    pub message: Option<String>,
-    /// notify.*: a link for the people notified (runbook, incident channel, dashboard): a template.
-    #[serde(default)]
-    pub link: Option<String>,
-    /// notify.pagerduty: `critical` (default), `error`, `warning` or `info`.
-    #[serde(default)]
-    pub severity: Option<String>,
-    /// notify.opsgenie: `P1` (default) to `P5`.
-    #[serde(default)]
-    pub priority: Option<String>,
-    /// notify.pagerduty: the incident's dedup key (a template; default: PagerDuty's, kept in the
-    /// journal for a later acknowledge/resolve).
-    #[serde(default)]
-    pub dedup_key: Option<String>,
-    /// notify.opsgenie: the alert's alias, its dedup key (a template; default `drcockpit-{plan}`
-    /// slugged; a close without one uses the alias the journal kept).
-    #[serde(default)]
-    pub alias: Option<String>,
-    // postgres.rejoin (issue 16, failback)
-    /// postgres.rejoin: the new primary the old one rejoins: `prod`, `dr` (that site's
-    /// `database.postgres`) or a PostgreSQL connection URL.
-    #[serde(default)]
-    pub new_primary: Option<String>,
-    /// postgres.rejoin: the rewind command as a list (program, then arguments; no shell), e.g.
-    /// `["pg_rewind", "--target-pgdata", "/var/lib/postgresql/data", "--source-server",
-    /// "host=db-dr user=postgres", "--write-recovery-conf"]`, or prefixed with `ssh host`.
-    #[serde(default)]
-    pub rewind_command: Option<Vec<String>>,
-    /// postgres.rejoin: the command (a list) that starts the rewound server as a standby.
-    #[serde(default)]
-    pub start_command: Option<Vec<String>>,
-    /// postgres.rejoin: the rejoined server's `application_name` in the new primary's
-    /// `pg_stat_replication` (default `walreceiver`, PostgreSQL's own default).
-    #[serde(default)]
-    pub application_name: Option<String>,
-    // qovery.clone_environment / qovery.delete_environment (issue 16 §3, partial drill)
-    /// qovery.clone_environment: the new environment's name (e.g. `drill-2026-q4`);
-    /// qovery.delete_environment: the environment to delete, looked up by name in the plan's
-    /// project when the step runs (or give `environment`, its id).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// qovery.clone_environment: the cluster id the clone goes on (default: `[sites.dr] cluster`).
-    #[serde(default)]
-    pub cluster: Option<String>,
-    // qovery.clone_environment: the rest of the spec's CloneEnvironmentRequest (issue 16 loose
-    // ends, engineer cloud)
-    /// qovery.clone_environment: the clone's `EnvironmentModeEnum`: `DEVELOPMENT` (default),
-    /// `PREVIEW`, `STAGING` or `PRODUCTION`.
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// qovery.clone_environment: apply the project's deployment rules to the clone (default
-    /// `false`, the spec's default).
-    #[serde(default)]
-    pub apply_deployment_rule: Option<bool>,
-    // scaleway.create_read_replica (issue 16 §1, failback; engineer `scaleway`), and
-    // scaleway.promote_replica's `instance_id`
-    /// scaleway.create_read_replica: the UUID of the Database Instance to make a read replica
-    /// of; scaleway.promote_replica: instead of `read_replica_id`, promote the one read replica
-    /// this instance has when the step runs.
-    #[serde(default)]
-    pub instance_id: Option<String>,
-    /// scaleway.create_read_replica: create the replica in the same availability zone as the
-    /// instance's nodes (default false, as the API).
-    #[serde(default)]
-    pub same_zone: Option<bool>,
-    /// scaleway.create_read_replica: the endpoint the replica must have: `direct_access` or
-    /// `private_network` (then `private_network_id`); none by default.
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// scaleway.create_read_replica: the Private Network of a `private_network` endpoint (UUID).
-    #[serde(default)]
-    pub private_network_id: Option<String>,
+    /// The kind's own keys, as written (the loader checks and deserializes them).
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub rest: toml::Table,
+}
+
+impl RawStep {
+    /// The kind's keys as its spec `T` (for building a step outside the loader, e.g. in tests;
+    /// the loader deserializes from the spanned document so that errors point at the key).
+    pub fn spec<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        T::deserialize(toml::Value::Table(self.rest.clone()))
+            .map_err(|e| e.message().trim().to_string())
+    }
 }
 
 /// `[notify]` as written in the plan.

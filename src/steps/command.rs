@@ -12,6 +12,7 @@
 //!   cockpit dies, the child's next write must not kill it with SIGPIPE (and nothing it printed
 //!   stays on disk once both are gone).
 
+use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,8 +22,10 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, Seg, StepCx};
@@ -466,65 +469,70 @@ pub async fn run(c: &CommandSpec, ctx: &StepContext) -> Result<String, String> {
 // The `command` kind
 
 /// The keys `command` takes besides the common ones.
-pub const KEYS: &[&str] = &[
-    "command",
-    "cwd",
-    "env",
-    "secret_env",
-    "inherit_env",
-    "timeout",
-];
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandKeys {
+    /// command: the program and its arguments (no shell).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// command: secrets passed in the child's environment, by reference:
+    /// `secret_env = { TOKEN = "${env:X}" }` (never on the command line, where `ps` shows them).
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, String>,
+    /// command: give the child the cockpit's whole environment (default false: only PATH, HOME,
+    /// LANG, TZ, USER and TERM, plus `env` and `secret_env`).
+    #[serde(default)]
+    pub inherit_env: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// `command`: run a program (no shell) with a minimal environment.
 pub struct CommandKind;
 
-impl StepKind for CommandKind {
+impl TypedKind for CommandKind {
+    type Spec = CommandKeys;
+    type Action = CommandSpec;
+    fn action(a: &StepAction) -> Option<&CommandSpec> {
+        match a {
+            StepAction::Command(c) => Some(c),
+            _ => None,
+        }
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["command"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build(s)
+    fn build(&self, keys: CommandKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build(&keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Command(c) => describe(c),
-            _ => Vec::new(),
-        }
+    fn describe(&self, c: &CommandSpec) -> Vec<String> {
+        describe(c)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Command(c) => c.timeout,
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, c: &CommandSpec) -> Duration {
+        c.timeout
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CommandSpec,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Command(c) => vec![preflight(c)],
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(async move { vec![preflight(c)] })
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CommandSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Command(c) => run(c, ctx).await,
-                _ => Err("not a command step".into()),
-            }
-        })
+        Box::pin(run(c, ctx))
     }
 }
 
-pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let argv = match s.raw().command.clone() {
+pub(crate) fn build(keys: &CommandKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let argv = match keys.command.clone() {
         Some(a) if a.first().is_some_and(|p| !p.trim().is_empty()) => a,
         _ => {
             return Err(s.missing(
@@ -546,7 +554,7 @@ pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         resolved.push(s.secret_in(&[Seg::K("command"), Seg::I(n)], a)?);
     }
     let program = resolved.remove(0);
-    let cwd = match s.raw().cwd.clone() {
+    let cwd = match keys.cwd.clone() {
         None => None,
         Some(c) => {
             let c = s.secret("cwd", &c)?;
@@ -557,13 +565,13 @@ pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             )
         }
     };
-    let raw_env = s.raw().env.clone();
+    let raw_env = keys.env.clone();
     let mut env = Vec::with_capacity(raw_env.len());
     for (k, v) in &raw_env {
         let v = s.secret_in(&[Seg::K("env"), Seg::K(k.as_str())], v)?;
         env.push((k.clone(), v));
     }
-    let raw_secret_env = s.raw().secret_env.clone();
+    let raw_secret_env = keys.secret_env.clone();
     let mut secret_env = Vec::with_capacity(raw_secret_env.len());
     for (k, v) in &raw_secret_env {
         if raw_env.contains_key(k) {
@@ -580,7 +588,7 @@ pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         secret_env.push((k.clone(), v));
     }
     let timeout = s
-        .duration("timeout", &s.raw().timeout)?
+        .duration("timeout", &keys.timeout)?
         .unwrap_or(Duration::from_secs(300));
     let timeout = s.positive("timeout", timeout)?;
     Ok(Built::action(StepAction::Command(CommandSpec {
@@ -589,7 +597,7 @@ pub(crate) fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         cwd,
         env,
         secret_env,
-        inherit_env: s.raw().inherit_env.unwrap_or(false),
+        inherit_env: keys.inherit_env.unwrap_or(false),
         timeout,
     })))
 }

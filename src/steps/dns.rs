@@ -3,14 +3,18 @@
 //! naming the ones that lag, then count down the old TTL).
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::dns::query::{NsAnswer, ZoneView, observe_config};
 use crate::clients::dns::{Provider, SwitchOutcome, matches_target};
@@ -29,6 +33,18 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn build(
     kind: &str,
     raw: &RawStep,
+    plan_dns: Option<&DnsConfig>,
+    sites: &[Site; 2],
+) -> Result<StepAction, String> {
+    let keys: DnsKeys = raw.spec()?;
+    build_keyed(kind, raw, &keys, plan_dns, sites)
+}
+
+/// [`build`] with the kind's keys already read.
+pub fn build_keyed(
+    kind: &str,
+    raw: &RawStep,
+    keys: &DnsKeys,
     plan_dns: Option<&DnsConfig>,
     sites: &[Site; 2],
 ) -> Result<StepAction, String> {
@@ -74,22 +90,22 @@ pub fn build(
                 .into(),
         );
     }
-    if op == DnsOp::Verify && raw.ttl.is_some() {
+    if op == DnsOp::Verify && keys.ttl.is_some() {
         return Err("`ttl` applies to dns.switch, not dns.verify".into());
     }
-    if op == DnsOp::Switch && raw.countdown.is_some() {
+    if op == DnsOp::Switch && keys.countdown.is_some() {
         return Err("`countdown` applies to dns.verify, not dns.switch".into());
     }
     if let (Some(t), Some(crate::plan::DnsProvider::Cloudflare { .. })) =
-        (raw.ttl, &config.provider)
+        (keys.ttl, &config.provider)
     {
         crate::clients::dns::cloudflare::check_ttl(t).map_err(|e| e.to_string())?;
     }
-    let interval = match &raw.interval {
+    let interval = match &keys.interval {
         Some(s) => parse_duration(s).map_err(|e| format!("interval: {e}"))?,
         None => Duration::from_secs(2),
     };
-    let wait = match &raw.timeout {
+    let wait = match &keys.timeout {
         Some(s) => parse_duration(s).map_err(|e| format!("timeout: {e}"))?,
         None => Duration::from_secs(600),
     };
@@ -99,10 +115,10 @@ pub fn build(
         to,
         target,
         other_target,
-        ttl: raw.ttl,
+        ttl: keys.ttl,
         interval,
         wait,
-        countdown: raw.countdown.unwrap_or(true),
+        countdown: keys.countdown.unwrap_or(true),
         switched: None,
     }))
 }
@@ -681,22 +697,94 @@ async fn run_verify(a: &DnsAction, ctx: &StepContext) -> Result<String, String> 
 // ---------------------------------------------------------------------------------------------
 // The `dns.switch` and `dns.verify` kinds
 
+/// Every key the DNS kinds use (besides the common ones): what [`build_keyed`] reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct DnsKeys {
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub countdown: Option<bool>,
+}
+
 /// The keys `dns.switch` takes besides the common ones.
-pub const SWITCH_KEYS: &[&str] = &["ttl", "timeout"];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchKeys {
+    /// dns.switch: the TTL to set in seconds (default: keep the current TTL).
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
 /// The keys `dns.verify` takes besides the common ones.
-pub const VERIFY_KEYS: &[&str] = &["interval", "timeout", "countdown"];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyKeys {
+    /// How often to ask the nameservers (default 2s).
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// How long to wait for every nameserver to answer the new target (default 10m).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// dns.verify: count down the old TTL once every nameserver answers the new target (default true).
+    #[serde(default)]
+    pub countdown: Option<bool>,
+}
 
-/// `dns.switch` / `dns.verify`.
-pub struct Dns;
+impl From<SwitchKeys> for DnsKeys {
+    fn from(k: SwitchKeys) -> Self {
+        DnsKeys {
+            ttl: k.ttl,
+            timeout: k.timeout,
+            ..Default::default()
+        }
+    }
+}
 
-impl StepKind for Dns {
+impl From<VerifyKeys> for DnsKeys {
+    fn from(k: VerifyKeys) -> Self {
+        DnsKeys {
+            interval: k.interval,
+            timeout: k.timeout,
+            countdown: k.countdown,
+            ..Default::default()
+        }
+    }
+}
+
+/// `dns.switch` / `dns.verify`, with the keys `K` of each (`SWITCH`, `VERIFY`).
+pub struct Dns<K>(PhantomData<fn() -> K>);
+
+/// `dns.switch`.
+pub const SWITCH: Dns<SwitchKeys> = Dns(PhantomData);
+/// `dns.verify`.
+pub const VERIFY: Dns<VerifyKeys> = Dns(PhantomData);
+
+impl<K> TypedKind for Dns<K>
+where
+    K: Into<DnsKeys> + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Spec = K;
+    type Action = DnsAction;
+    fn action(a: &StepAction) -> Option<&DnsAction> {
+        match a {
+            StepAction::Dns(x) => Some(x),
+            _ => None,
+        }
+    }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         super::reverse::swap_site(step).map(|t| vec![t])
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let keys: DnsKeys = keys.into();
         // Durations first, so a bad one points at its own value.
-        let interval = s.duration("interval", &s.raw().interval)?;
-        let timeout = s.duration("timeout", &s.raw().timeout)?;
+        let interval = s.duration("interval", &keys.interval)?;
+        let timeout = s.duration("timeout", &keys.timeout)?;
         if let Some(d) = interval {
             s.positive("interval", d)?;
         }
@@ -704,7 +792,7 @@ impl StepKind for Dns {
             s.positive("timeout", d)?;
         }
         let kind = s.kind().to_string();
-        let action = build(&kind, s.raw(), s.dns(), s.sites())
+        let action = build_keyed(&kind, s.raw(), &keys, s.dns(), s.sites())
             .map_err(|e| s.error("site", &e, vec![], None))?;
         Ok(Built {
             action,
@@ -712,47 +800,28 @@ impl StepKind for Dns {
             timeout: if kind == "dns.switch" { timeout } else { None },
         })
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Dns(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &DnsAction) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Dns(a) => is_mutating(a),
-            _ => true,
-        }
+    fn is_mutating(&self, a: &DnsAction) -> bool {
+        is_mutating(a)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Dns(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &DnsAction) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DnsAction,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Dns(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DnsAction,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Dns(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["site"] })

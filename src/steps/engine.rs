@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::StepContext;
-use super::registry::StepKind;
+use super::registry::{NoKeys, TypedKind};
 use crate::plan::StepAction;
 use crate::plan::condition::Condition;
 use crate::plan::load::{Built, PlanError, StepCx};
@@ -24,14 +26,19 @@ fn engine_driven<'a>(action: &StepAction) -> BoxFuture<'a, Result<String, String
 /// `approval`: a human gate.
 pub struct Approval;
 
-impl StepKind for Approval {
+impl TypedKind for Approval {
+    type Spec = NoKeys;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         super::reverse::same(step)
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["confirm"] })
     }
-    fn build(&self, _s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    fn build(&self, _: NoKeys, _s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         Ok(Built::action(StepAction::Approval))
     }
     fn describe(&self, _action: &StepAction) -> Vec<String> {
@@ -55,12 +62,26 @@ impl StepKind for Approval {
 /// `manual`: a human task, marked done with a note.
 pub struct Manual;
 
-impl StepKind for Manual {
+/// The keys of `manual`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualKeys {
+    /// manual: what the operator must do.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+impl TypedKind for Manual {
+    type Spec = ManualKeys;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["instructions"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let instructions = match s.raw().instructions.as_deref() {
+    fn build(&self, spec: ManualKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let instructions = match spec.instructions.as_deref() {
             Some(t) if !t.trim().is_empty() => t.to_string(),
             _ => {
                 return Err(s.missing(
@@ -95,23 +116,40 @@ impl StepKind for Manual {
     }
 }
 
-fn conditions_of(s: &StepCx<'_, '_, '_>) -> Result<Vec<Condition>, PlanError> {
-    if s.raw().conditions.is_empty() {
+fn conditions_of(
+    s: &StepCx<'_, '_, '_>,
+    conditions: &[String],
+) -> Result<Vec<Condition>, PlanError> {
+    if conditions.is_empty() {
         return Err(s.missing("conditions", "conditions = [\"dr.health.ok\"]"));
     }
-    s.conditions("conditions", &s.raw().conditions)
+    s.conditions("conditions", conditions)
+}
+
+/// The keys of `check`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckKeys {
+    /// check / wait: conditions that must all hold.
+    #[serde(default)]
+    pub conditions: Vec<String>,
 }
 
 /// `check`: conditions that must hold now.
 pub struct Check;
 
-impl StepKind for Check {
+impl TypedKind for Check {
+    type Spec = CheckKeys;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["conditions"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    fn build(&self, spec: CheckKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         Ok(Built::action(StepAction::Check {
-            conditions: conditions_of(s)?,
+            conditions: conditions_of(s, &spec.conditions)?,
         }))
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
@@ -135,17 +173,34 @@ impl StepKind for Check {
     }
 }
 
+/// The keys of `wait`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitKeys {
+    /// check / wait: conditions that must all hold.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// How long the conditions may take to hold (default 10m).
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
 /// `wait`: conditions that must come to hold within `timeout`.
 pub struct Wait;
 
-impl StepKind for Wait {
+impl TypedKind for Wait {
+    type Spec = WaitKeys;
+    type Action = StepAction;
+    fn action(a: &StepAction) -> Option<&StepAction> {
+        Some(a)
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["conditions"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let conditions = conditions_of(s)?;
+    fn build(&self, spec: WaitKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let conditions = conditions_of(s, &spec.conditions)?;
         let timeout = s
-            .duration("timeout", &s.raw().timeout)?
+            .duration("timeout", &spec.timeout)?
             .unwrap_or(Duration::from_secs(600));
         let timeout = s.positive("timeout", timeout)?;
         Ok(Built::action(StepAction::Wait {

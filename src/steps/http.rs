@@ -1,10 +1,13 @@
 //! `http.check` (poll until status/body match or timeout) and `http.request` (a webhook).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::http::{HttpClient, RequestSpec};
 use crate::journal::PreflightCheck;
@@ -184,23 +187,47 @@ pub async fn run_request(r: &HttpRequest, ctx: &StepContext) -> Result<String, S
 // The `http.check` and `http.request` kinds
 
 /// The keys `http.check` takes besides the common ones.
-pub const CHECK_KEYS: &[&str] = &[
-    "url",
-    "expect_status",
-    "body_contains",
-    "interval",
-    "timeout",
-];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckKeys {
+    /// The URL to poll.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The statuses that pass (default 200).
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+    /// Text the body must contain.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// How often to poll (default 5s).
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// The keys `http.request` takes besides the common ones.
-pub const REQUEST_KEYS: &[&str] = &[
-    "url",
-    "method",
-    "headers",
-    "body",
-    "expect_status",
-    "timeout",
-];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestKeys {
+    /// The URL to send the request to.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The HTTP method (default POST).
+    #[serde(default)]
+    #[schemars(extend("enum" = METHODS))]
+    pub method: Option<String>,
+    /// Request headers; values may be references (`${env:X}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The statuses that pass (default 200, 201, 202, 204).
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// The methods `http.request` sends.
 pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
@@ -208,22 +235,30 @@ pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 /// `http.check`: poll a URL until it answers as expected.
 pub struct Check;
 
-impl StepKind for Check {
+impl TypedKind for Check {
+    type Spec = CheckKeys;
+    type Action = HttpCheck;
+    fn action(a: &StepAction) -> Option<&HttpCheck> {
+        match a {
+            StepAction::HttpCheck(c) => Some(c),
+            _ => None,
+        }
+    }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["url"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let url = s.url()?;
-        let expect_status = s.statuses(&[200])?;
+    fn build(&self, keys: CheckKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let url = s.url(keys.url.as_deref())?;
+        let expect_status = s.statuses(&keys.expect_status, &[200])?;
         let interval = s
-            .duration("interval", &s.raw().interval)?
+            .duration("interval", &keys.interval)?
             .unwrap_or(Duration::from_secs(5));
         let interval = s.positive("interval", interval)?;
         let timeout = s
-            .duration("timeout", &s.raw().timeout)?
+            .duration("timeout", &keys.timeout)?
             .unwrap_or(Duration::from_secs(60));
         let timeout = s.positive("timeout", timeout)?;
-        let body_contains = match s.raw().body_contains.clone() {
+        let body_contains = match keys.body_contains {
             None => None,
             Some(b) => Some(s.secret("body_contains", &b)?),
         };
@@ -235,54 +270,46 @@ impl StepKind for Check {
             timeout,
         })))
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::HttpCheck(c) => describe_check(c),
-            _ => Vec::new(),
-        }
+    fn describe(&self, c: &HttpCheck) -> Vec<String> {
+        describe_check(c)
     }
-    fn is_mutating(&self, _action: &StepAction) -> bool {
+    fn is_mutating(&self, _: &HttpCheck) -> bool {
         false
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::HttpCheck(c) => c.timeout + Duration::from_secs(5),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, c: &HttpCheck) -> Duration {
+        c.timeout + Duration::from_secs(5)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a HttpCheck,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::HttpCheck(c) => vec![preflight_url(&ctx.http, &c.url).await],
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(async move { vec![preflight_url(&ctx.http, &c.url).await] })
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a HttpCheck,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::HttpCheck(c) => run_check(c, ctx).await,
-                _ => Err("not an http.check step".into()),
-            }
-        })
+        Box::pin(run_check(c, ctx))
     }
 }
 
 /// `http.request`: send one request (a webhook).
 pub struct Request;
 
-impl StepKind for Request {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let url = s.url()?;
-        let method = match s.raw().method.as_deref() {
+impl TypedKind for Request {
+    type Spec = RequestKeys;
+    type Action = HttpRequest;
+    fn action(a: &StepAction) -> Option<&HttpRequest> {
+        match a {
+            StepAction::HttpRequest(r) => Some(r),
+            _ => None,
+        }
+    }
+    fn build(&self, keys: RequestKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let url = s.url(keys.url.as_deref())?;
+        let method = match keys.method.as_deref() {
             None => "POST".to_string(),
             Some(m) => {
                 let up = m.trim().to_ascii_uppercase();
@@ -297,19 +324,18 @@ impl StepKind for Request {
                 up
             }
         };
-        let raw_headers = s.raw().headers.clone();
-        let mut headers = Vec::with_capacity(raw_headers.len());
-        for (k, v) in &raw_headers {
+        let mut headers = Vec::with_capacity(keys.headers.len());
+        for (k, v) in &keys.headers {
             let v = s.secret_in(&[Seg::K("headers"), Seg::K(k.as_str())], v)?;
             headers.push((k.clone(), v));
         }
-        let body = match s.raw().body.clone() {
+        let body = match keys.body {
             None => None,
             Some(b) => Some(s.secret("body", &b)?),
         };
-        let expect_status = s.statuses(&[200, 201, 202, 204])?;
+        let expect_status = s.statuses(&keys.expect_status, &[200, 201, 202, 204])?;
         let timeout = s
-            .duration("timeout", &s.raw().timeout)?
+            .duration("timeout", &keys.timeout)?
             .unwrap_or(Duration::from_secs(30));
         let timeout = s.positive("timeout", timeout)?;
         Ok(Built::action(StepAction::HttpRequest(HttpRequest {
@@ -321,51 +347,30 @@ impl StepKind for Request {
             timeout,
         })))
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::HttpRequest(r) => describe_request(r),
-            _ => Vec::new(),
-        }
+    fn describe(&self, r: &HttpRequest) -> Vec<String> {
+        describe_request(r)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::HttpRequest(r) => {
-                !matches!(r.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
-            }
-            _ => true,
-        }
+    fn is_mutating(&self, r: &HttpRequest) -> bool {
+        !matches!(r.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::HttpRequest(r) => r.timeout + Duration::from_secs(5),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, r: &HttpRequest) -> Duration {
+        r.timeout + Duration::from_secs(5)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a HttpRequest,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::HttpRequest(r) => vec![preflight_url(&ctx.http, &r.url).await],
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(async move { vec![preflight_url(&ctx.http, &r.url).await] })
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a HttpRequest,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::HttpRequest(r) => run_request(r, ctx).await,
-                _ => Err("not an http.request step".into()),
-            }
-        })
+        Box::pin(run_request(r, ctx))
     }
     fn schema(&self) -> serde_json::Value {
-        serde_json::json!({ "required": ["url"], "properties": { "method": { "enum": METHODS } } })
+        serde_json::json!({ "required": ["url"] })
     }
 }

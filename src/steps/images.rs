@@ -13,8 +13,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::qovery::{QoveryClient, QoverySettings, encode};
 use crate::journal::PreflightCheck;
@@ -24,10 +26,26 @@ use crate::plan::{SiteId, StepAction};
 use crate::probes::images::{ImageRow, check, short_digest, verify_synced};
 
 /// The keys `qovery.set_image` takes besides the common ones.
-pub const KEYS: &[&str] = &["services", "registry_id", "environment", "timeout"];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetImageKeys {
+    /// The services whose containers are pointed at the DR registry (default: every service of
+    /// `[images]`).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// qovery.set_image: the Qovery container registry id of the DR registry (default: the
+    /// organization's registry whose URL has the host of `[sites.dr] registry.url`).
+    #[serde(default)]
+    pub registry_id: Option<String>,
+    /// The Qovery environment id to act on (default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
-fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let timeout = s.duration("timeout", &s.raw().timeout)?;
+fn build_spec(keys: SetImageKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let timeout = s.duration("timeout", &keys.timeout)?;
     let Some(q) = s.qovery().cloned() else {
         return Err(s.error(
             "kind",
@@ -70,7 +88,7 @@ fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             None,
         ));
     }
-    let environment = match s.raw().environment.clone() {
+    let environment = match keys.environment.clone() {
         Some(e) => s.secret("environment", &e)?,
         None => match &sites[site.index()].environment {
             Some(e) => e.clone(),
@@ -89,10 +107,10 @@ fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         },
     };
     let known: Vec<String> = images.services.iter().map(|p| p.service.clone()).collect();
-    let services = if s.raw().services.is_empty() {
+    let services = if keys.services.is_empty() {
         known.clone()
     } else {
-        for svc in &s.raw().services {
+        for svc in &keys.services {
             if !known.contains(svc) {
                 return Err(s.error(
                     "services",
@@ -103,7 +121,7 @@ fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
                 ));
             }
         }
-        s.raw().services.clone()
+        keys.services.clone()
     };
     if services.is_empty() {
         return Err(s.error(
@@ -113,7 +131,7 @@ fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             None,
         ));
     }
-    let registry_id = match s.raw().registry_id.clone() {
+    let registry_id = match keys.registry_id.clone() {
         Some(r) if r.trim().is_empty() => {
             return Err(s.error("registry_id", "`registry_id` is empty", vec![], None));
         }
@@ -605,50 +623,36 @@ pub async fn run(a: &SetImage, ctx: &StepContext) -> Result<String, String> {
 /// `qovery.set_image`.
 pub struct SetImageKind;
 
-impl StepKind for SetImageKind {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_spec(s)
-    }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::SetImage(a) => describe(a),
-            _ => Vec::new(),
+impl TypedKind for SetImageKind {
+    type Spec = SetImageKeys;
+    type Action = SetImage;
+    fn action(a: &StepAction) -> Option<&SetImage> {
+        match a {
+            StepAction::SetImage(a) => Some(a),
+            _ => None,
         }
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::SetImage(_) => true,
-            _ => true,
-        }
+    fn build(&self, keys: SetImageKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(keys, s)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::SetImage(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn describe(&self, a: &SetImage) -> Vec<String> {
+        describe(a)
+    }
+    fn default_timeout(&self, a: &SetImage) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a SetImage,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::SetImage(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a SetImage,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::SetImage(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }

@@ -17,16 +17,20 @@
 //!   nobody reads "sent" for a message that was not. It posts, so it is mutating (keypress +
 //!   confirmation, never retried by itself); monitor mode cannot run it.
 //!
-//! [`hand_off`]: super::registry::StepKind::hand_off_records
+//! [`hand_off`]: super::registry::TypedKind::hand_off_records
 
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::http::RequestSpec;
 use crate::journal::{Event, PreflightCheck, Record};
@@ -36,23 +40,193 @@ use crate::plan::units::{fmt_duration, fmt_target};
 use crate::plan::{KindAction, Plan, StepAction};
 
 /// The keys `notify.slack` and `notify.teams` take.
-pub const WEBHOOK_KEYS: &[&str] = &["url", "message", "link", "required", "timeout"];
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookKeys {
+    /// The incoming webhook URL, by reference: `${env:SLACK_WEBHOOK_URL}`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// notify.*: the message, a template over the plan and journal (`{plan}`, `{prod}`, `{dr}`,
+    /// `{elapsed}`, `{rto}`, `{done}`, `{failed}`, `{operator}`, `{link}`…).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// notify.*: a link for the people notified (runbook, incident channel, dashboard): a template.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// notify.*: a failed notification stops the checklist (default false: it is logged, the
+    /// step ends "NOT SENT" and the checklist goes on).
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
 /// The keys `notify.pagerduty` takes.
-pub const PAGERDUTY_KEYS: &[&str] = &[
-    "routing_key",
-    "action",
-    "message",
-    "link",
-    "severity",
-    "dedup_key",
-    "api_url",
-    "required",
-    "timeout",
-];
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutyKeys {
+    /// notify.pagerduty: the Events API v2 integration key, by reference: `${env:PD_ROUTING_KEY}`.
+    #[serde(default)]
+    pub routing_key: Option<String>,
+    /// notify.pagerduty: `trigger` (default), `acknowledge` or `resolve`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// notify.*: the message, a template over the plan and journal (`{plan}`, `{prod}`, `{dr}`,
+    /// `{elapsed}`, `{rto}`, `{done}`, `{failed}`, `{operator}`, `{link}`…).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// notify.*: a link for the people notified (runbook, incident channel, dashboard): a template.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// notify.pagerduty: `critical` (default), `error`, `warning` or `info`.
+    #[serde(default)]
+    #[schemars(extend("enum" = SEVERITIES))]
+    pub severity: Option<String>,
+    /// notify.pagerduty: the incident's dedup key (a template; default: PagerDuty's, kept in the
+    /// journal for a later acknowledge/resolve).
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    /// The Events API URL (default PagerDuty's).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// notify.*: a failed notification stops the checklist (default false: it is logged, the
+    /// step ends "NOT SENT" and the checklist goes on).
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
 /// The keys `notify.opsgenie` takes.
-pub const OPSGENIE_KEYS: &[&str] = &[
-    "api_key", "action", "message", "link", "priority", "alias", "api_url", "required", "timeout",
-];
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieKeys {
+    /// notify.opsgenie: the API integration key (sent as `GenieKey …`), by reference:
+    /// `${env:OPSGENIE_API_KEY}`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// notify.opsgenie: `create` (default) or `close`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// notify.*: the message, a template over the plan and journal (`{plan}`, `{prod}`, `{dr}`,
+    /// `{elapsed}`, `{rto}`, `{done}`, `{failed}`, `{operator}`, `{link}`…).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// notify.*: a link for the people notified (runbook, incident channel, dashboard): a template.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// notify.opsgenie: `P1` (default) to `P5`.
+    #[serde(default)]
+    #[schemars(extend("enum" = PRIORITIES))]
+    pub priority: Option<String>,
+    /// notify.opsgenie: the alert's alias, its dedup key (a template; default `drcockpit-{plan}`
+    /// slugged; a close without one uses the alias the journal kept).
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// The Alert API base URL (default Opsgenie's; EU accounts: `https://api.eu.opsgenie.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// notify.*: a failed notification stops the checklist (default false: it is logged, the
+    /// step ends "NOT SENT" and the checklist goes on).
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// Every notify key, what the builder reads (each kind's keys convert into it).
+#[derive(Debug, Default)]
+pub struct NotifyKeys {
+    pub url: Option<String>,
+    pub routing_key: Option<String>,
+    pub api_key: Option<String>,
+    pub action: Option<String>,
+    pub message: Option<String>,
+    pub link: Option<String>,
+    pub severity: Option<String>,
+    pub priority: Option<String>,
+    pub dedup_key: Option<String>,
+    pub alias: Option<String>,
+    pub api_url: Option<String>,
+    pub required: Option<bool>,
+    pub timeout: Option<String>,
+}
+
+impl From<WebhookKeys> for NotifyKeys {
+    fn from(k: WebhookKeys) -> Self {
+        let WebhookKeys {
+            url,
+            message,
+            link,
+            required,
+            timeout,
+        } = k;
+        NotifyKeys {
+            url,
+            message,
+            link,
+            required,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<PagerDutyKeys> for NotifyKeys {
+    fn from(k: PagerDutyKeys) -> Self {
+        let PagerDutyKeys {
+            routing_key,
+            action,
+            message,
+            link,
+            severity,
+            dedup_key,
+            api_url,
+            required,
+            timeout,
+        } = k;
+        NotifyKeys {
+            routing_key,
+            action,
+            message,
+            link,
+            severity,
+            dedup_key,
+            api_url,
+            required,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<OpsgenieKeys> for NotifyKeys {
+    fn from(k: OpsgenieKeys) -> Self {
+        let OpsgenieKeys {
+            api_key,
+            action,
+            message,
+            link,
+            priority,
+            alias,
+            api_url,
+            required,
+            timeout,
+        } = k;
+        NotifyKeys {
+            api_key,
+            action,
+            message,
+            link,
+            priority,
+            alias,
+            api_url,
+            required,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
 
 /// PagerDuty Events API v2 endpoint (public docs: developer.pagerduty.com, "Send an Alert Event").
 pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -182,14 +356,28 @@ fn template(
     v.map(|t| s.lit(key, t)).transpose()
 }
 
-pub struct NotifyKind;
+/// `notify.*`, with the keys `K` of its service (`notify::WEBHOOK`, `PAGERDUTY`, `OPSGENIE`).
+pub struct Notify<K>(PhantomData<fn() -> K>);
 
-impl StepKind for NotifyKind {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+/// `notify.slack` and `notify.teams`.
+pub const WEBHOOK: Notify<WebhookKeys> = Notify(PhantomData);
+/// `notify.pagerduty`.
+pub const PAGERDUTY: Notify<PagerDutyKeys> = Notify(PhantomData);
+/// `notify.opsgenie`.
+pub const OPSGENIE: Notify<OpsgenieKeys> = Notify(PhantomData);
+
+impl<K> TypedKind for Notify<K>
+where
+    K: Into<NotifyKeys> + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Spec = K;
+    type Action = NotifySpec;
+    fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         let Some(service) = Service::of(s.kind()) else {
             return Err(s.error("kind", "not a notify.* kind", vec![], None));
         };
-        let raw = s.raw();
+        let raw: NotifyKeys = keys.into();
+        let title = s.raw().title.clone();
         let (action, url, key) = match service {
             Service::Slack | Service::Teams => {
                 let Some(u) = raw.url.as_deref() else {
@@ -203,7 +391,7 @@ impl StepKind for NotifyKind {
                         None,
                     ));
                 }
-                ("post".to_string(), s.url()?, None)
+                ("post".to_string(), s.url(Some(u))?, None)
             }
             Service::PagerDuty => {
                 let action = one_of(s, "action", raw.action.as_deref(), PAGERDUTY_ACTIONS)?;
@@ -257,7 +445,7 @@ impl StepKind for NotifyKind {
             required: raw.required.unwrap_or(false),
             timeout,
             step_id: s.id().to_string(),
-            title: raw.title.clone(),
+            title,
             sites: [s.sites()[0].label.clone(), s.sites()[1].label.clone()],
             facts: Facts::default(),
         };
@@ -268,10 +456,7 @@ impl StepKind for NotifyKind {
         })
     }
 
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        let Some(n) = spec_of(action) else {
-            return Vec::new();
-        };
+    fn describe(&self, n: &NotifySpec) -> Vec<String> {
         // Review mode has no journal facts yet: the template shows what the plan knows, and a
         // follow-up names where its key will come from.
         let plan_less = describe_values(n);
@@ -313,36 +498,24 @@ impl StepKind for NotifyKind {
         v
     }
 
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        spec_of(action).map_or(Duration::from_secs(15), |n| {
-            n.timeout + Duration::from_secs(5)
-        })
+    fn default_timeout(&self, n: &NotifySpec) -> Duration {
+        n.timeout + Duration::from_secs(5)
     }
 
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        n: &'a NotifySpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match spec_of(action) {
-                Some(n) => vec![super::http::preflight_url(&ctx.http, &n.url).await],
-                None => Vec::new(),
-            }
-        })
+        Box::pin(async move { vec![super::http::preflight_url(&ctx.http, &n.url).await] })
     }
 
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        n: &'a NotifySpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match spec_of(action) {
-                Some(n) => run(n, ctx).await,
-                None => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(n, ctx))
     }
 
     fn hand_off_records(&self, action: &mut StepAction, records: &[Record]) {
@@ -352,13 +525,6 @@ impl StepKind for NotifyKind {
         let mut n = n.clone();
         n.facts = facts(&n, records);
         *action = StepAction::Kind(KindAction::new(n.service.kind(), n));
-    }
-
-    fn schema(&self) -> Value {
-        json!({ "properties": {
-            "severity": { "enum": SEVERITIES },
-            "priority": { "enum": PRIORITIES },
-        } })
     }
 }
 

@@ -10,11 +10,15 @@
 //! A read-write session is only opened when the step's transport may mutate: in monitor and
 //! review modes these steps refuse before connecting.
 
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::postgres::{
     self, ConnectOptions, Lsn, PgTarget, READ_ONLY_SQL_TRANSACTION, RecoveryFacts, TERMINATE_SQL,
@@ -31,8 +35,60 @@ use crate::probes::database::{Upstream, receiver_end, upstream_position};
 pub const EVIDENCE_STREAM: &str = Stream::RpoEvidence.as_str();
 const EVIDENCE: Stream = Stream::RpoEvidence;
 
-/// Plan keys the postgres.* kinds use (besides the common ones).
-pub const KEYS: &[&str] = &["wait_seconds", "terminate_sessions", "timeout"];
+/// Every key the postgres.* kinds use (besides the common ones): what [`from_raw`] reads
+/// (each kind's keys convert into it; a step built outside the loader reads into it whole,
+/// other keys ignored).
+#[derive(Debug, Default, Deserialize)]
+pub struct PostgresKeys {
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+    #[serde(default)]
+    pub terminate_sessions: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The keys `postgres.promote` takes besides the common ones.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteKeys {
+    /// postgres.promote: seconds `pg_promote(true, N)` waits (default 60).
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The keys `postgres.fence` takes besides the common ones.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FenceKeys {
+    /// postgres.fence: also terminate every client session (default false).
+    #[serde(default)]
+    pub terminate_sessions: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+impl From<PromoteKeys> for PostgresKeys {
+    fn from(k: PromoteKeys) -> Self {
+        PostgresKeys {
+            wait_seconds: k.wait_seconds,
+            terminate_sessions: None,
+            timeout: k.timeout,
+        }
+    }
+}
+
+impl From<FenceKeys> for PostgresKeys {
+    fn from(k: FenceKeys) -> Self {
+        PostgresKeys {
+            wait_seconds: None,
+            terminate_sessions: k.terminate_sessions,
+            timeout: k.timeout,
+        }
+    }
+}
 
 fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, String)> {
     match raw.site.as_deref().map(str::trim) {
@@ -48,16 +104,20 @@ fn parse_site(raw: &RawStep, default: SiteId) -> Result<SiteId, (&'static str, S
 
 /// Build a `postgres.*` action from its plan keys; the error names the key at fault. The site
 /// defaults to `dr` for promote and `prod` for fence.
-pub fn from_raw(kind: &str, raw: &RawStep) -> Result<PostgresStep, (&'static str, String)> {
+pub fn from_raw(
+    kind: &str,
+    raw: &RawStep,
+    keys: &PostgresKeys,
+) -> Result<PostgresStep, (&'static str, String)> {
     match kind {
         "postgres.promote" => {
-            if raw.terminate_sessions.is_some() {
+            if keys.terminate_sessions.is_some() {
                 return Err((
                     "terminate_sessions",
                     "`terminate_sessions` applies to postgres.fence only".into(),
                 ));
             }
-            let wait_seconds = raw.wait_seconds.unwrap_or(60);
+            let wait_seconds = keys.wait_seconds.unwrap_or(60);
             if wait_seconds == 0 || wait_seconds > 3600 {
                 return Err((
                     "wait_seconds",
@@ -70,7 +130,7 @@ pub fn from_raw(kind: &str, raw: &RawStep) -> Result<PostgresStep, (&'static str
             }))
         }
         "postgres.fence" => {
-            if raw.wait_seconds.is_some() {
+            if keys.wait_seconds.is_some() {
                 return Err((
                     "wait_seconds",
                     "`wait_seconds` applies to postgres.promote only".into(),
@@ -78,7 +138,7 @@ pub fn from_raw(kind: &str, raw: &RawStep) -> Result<PostgresStep, (&'static str
             }
             Ok(PostgresStep::Fence(Fence {
                 site: parse_site(raw, SiteId::Prod)?,
-                terminate_sessions: raw.terminate_sessions.unwrap_or(false),
+                terminate_sessions: keys.terminate_sessions.unwrap_or(false),
             }))
         }
         other => Err(("kind", format!("`{other}` is not a postgres step kind"))),
@@ -87,20 +147,17 @@ pub fn from_raw(kind: &str, raw: &RawStep) -> Result<PostgresStep, (&'static str
 
 /// [`from_raw`] as a [`StepAction`] (tests and callers outside the loader).
 pub fn build(kind: &str, raw: &RawStep) -> Result<StepAction, String> {
-    from_raw(kind, raw)
+    let keys: PostgresKeys = raw.spec()?;
+    from_raw(kind, raw, &keys)
         .map(StepAction::Postgres)
         .map_err(|(_, m)| m)
 }
 
-/// The keys `postgres.promote` takes besides the common ones.
-pub const PROMOTE_KEYS: &[&str] = &["wait_seconds", "timeout"];
-/// The keys `postgres.fence` takes besides the common ones.
-pub const FENCE_KEYS: &[&str] = &["terminate_sessions", "timeout"];
-
-fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+fn build_spec(keys: PostgresKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let kind = s.kind().to_string();
-    let step = from_raw(&kind, s.raw()).map_err(|(key, m)| s.error(key, &m, vec![], None))?;
-    let timeout = s.duration("timeout", &s.raw().timeout)?;
+    let step =
+        from_raw(&kind, s.raw(), &keys).map_err(|(key, m)| s.error(key, &m, vec![], None))?;
+    let timeout = s.duration("timeout", &keys.timeout)?;
     Ok(Built {
         action: StepAction::Postgres(step),
         timeout,
@@ -648,59 +705,53 @@ fn opt(l: Option<Lsn>) -> String {
     l.map(|l| l.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// `postgres.promote` / `postgres.fence`.
-pub struct Postgres;
+/// `postgres.promote` / `postgres.fence`, with the keys `K` of each (`PROMOTE`, `FENCE`).
+pub struct Postgres<K>(PhantomData<fn() -> K>);
 
-impl StepKind for Postgres {
+/// `postgres.promote`.
+pub const PROMOTE: Postgres<PromoteKeys> = Postgres(PhantomData);
+/// `postgres.fence`.
+pub const FENCE: Postgres<FenceKeys> = Postgres(PhantomData);
+
+impl<K> TypedKind for Postgres<K>
+where
+    K: Into<PostgresKeys> + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Spec = K;
+    type Action = PostgresStep;
+    fn action(a: &StepAction) -> Option<&PostgresStep> {
+        match a {
+            StepAction::Postgres(x) => Some(x),
+            _ => None,
+        }
+    }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         match step.get("kind").and_then(toml::Value::as_str) {
             Some("postgres.promote") => super::reverse::promote(step),
             _ => super::reverse::swap_site(step).map(|t| vec![t]),
         }
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_spec(s)
+    fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(keys.into(), s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Postgres(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &PostgresStep) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Postgres(_) => true,
-            _ => true,
-        }
-    }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Postgres(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &PostgresStep) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PostgresStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Postgres(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PostgresStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Postgres(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }

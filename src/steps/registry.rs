@@ -6,9 +6,14 @@
 //! report role). The loader (through [`plan::Catalog`]), the engine (`steps::describe`, `run`,
 //! …), `drcockpit schema` and the report all ask this table; nothing else lists kinds.
 
+use std::any::Any;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::de::ValueDeserializer;
 
 use super::{
     StepContext, command, dns, engine, http, images, notify, postgres, qovery, rejoin,
@@ -29,21 +34,36 @@ pub enum Role {
     TrafficSwitch,
 }
 
-/// The behaviour of a kind (or of a family of kinds sharing a module). Every method but
-/// `build` receives an action this kind built.
-pub trait StepKind: Sync {
-    /// Build the step's action from its keys (already checked against [`Kind::keys`]).
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError>;
+/// A kind as its module writes it: its plan keys as a typed [`TypedKind::Spec`] and its built
+/// action as a typed [`TypedKind::Action`]. The registry sees it as a [`StepKind`] through the
+/// blanket impl below, which deserializes the spec, hands it to [`TypedKind::build`] and finds
+/// the action in a [`StepAction`] (so a kind module never downcasts by hand).
+pub trait TypedKind: Sync + 'static {
+    /// The keys the kind takes besides [`plan::load::COMMON_KEYS`]:
+    /// `#[derive(Deserialize, JsonSchema)] #[serde(deny_unknown_fields)]`, every field optional
+    /// (the builder says what is missing, pointing at the step). Its field names are the
+    /// registry's key list and its JSON schema the kind's branch of `drcockpit schema`.
+    type Spec: DeserializeOwned + JsonSchema + Send + 'static;
+    /// What a built step carries: the payload of a [`StepAction::Kind`], or [`StepAction`]
+    /// itself for the older kinds that have a variant of their own (they override
+    /// [`TypedKind::action`]).
+    type Action: Send + Sync + 'static;
+    /// This kind's action in a step's action (`None`: another kind's).
+    fn action(action: &StepAction) -> Option<&Self::Action> {
+        action.kind_spec::<Self::Action>()
+    }
+    /// Build the step's action from its spec (its keys already checked and typed).
+    fn build(&self, spec: Self::Spec, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError>;
     /// Exactly what the step would do, one line per entry, for review mode and the detail pane.
     /// Secrets are still in these strings: the UI redacts everything it draws.
-    fn describe(&self, action: &StepAction) -> Vec<String>;
+    fn describe(&self, action: &Self::Action) -> Vec<String>;
     /// Does running it change the world? Mutating steps need a confirmation and are never
     /// retried automatically.
-    fn is_mutating(&self, _action: &StepAction) -> bool {
+    fn is_mutating(&self, _action: &Self::Action) -> bool {
         true
     }
     /// The overall timeout when the plan sets none.
-    fn default_timeout(&self, _action: &StepAction) -> Duration {
+    fn default_timeout(&self, _action: &Self::Action) -> Duration {
         Duration::from_secs(600)
     }
     /// Whether review mode runs a preflight for it (human gates have none).
@@ -53,7 +73,7 @@ pub trait StepKind: Sync {
     /// Read-only checks that show, in review mode, whether the step could run now.
     fn preflight<'a>(
         &'a self,
-        _action: &'a StepAction,
+        _action: &'a Self::Action,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
         Box::pin(async { Vec::new() })
@@ -62,7 +82,7 @@ pub trait StepKind: Sync {
     /// applies the overall timeout.
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        action: &'a Self::Action,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>>;
     /// Take what earlier steps handed over through the journal (their output lines, as
@@ -70,12 +90,12 @@ pub trait StepKind: Sync {
     /// `dns.switch` set. The runtime calls it with the journal-derived state, so `--resume` keeps
     /// it.
     fn hand_off(&self, _action: &mut StepAction, _outputs: &[(&str, &str)]) {}
-    /// Like [`StepKind::hand_off`] with the whole journal (every record, evidence included):
+    /// Like [`TypedKind::hand_off`] with the whole journal (every record, evidence included):
     /// `notify.*` reads the clock, the steps done and failed, and the dedup key an earlier
     /// `notify.pagerduty` trigger journaled.
     fn hand_off_records(&self, _action: &mut StepAction, _records: &[crate::journal::Record]) {}
-    /// What the kind's branch of the JSON schema adds to the keys' own schemas (enums,
-    /// required keys): merged into the branch's `then`.
+    /// What the kind's branch of the JSON schema adds to its spec's schema (enums, required
+    /// keys): merged into the branch's `then`.
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({})
     }
@@ -87,29 +107,177 @@ pub trait StepKind: Sync {
     }
 }
 
-/// One line of the registry.
+/// A kind as the registry, the loader and the engine see it (implemented for every
+/// [`TypedKind`]; see there for what each method means).
+pub trait StepKind: Sync {
+    /// The keys it takes besides [`plan::load::COMMON_KEYS`] (its spec's fields).
+    fn keys(&self) -> &'static [&'static str];
+    /// The JSON schema of its spec.
+    fn spec_schema(&self) -> serde_json::Value;
+    /// Deserialize its keys (the step's table without the common keys) into its spec.
+    fn parse_spec(&self, de: ValueDeserializer<'_>)
+    -> Result<Box<dyn Any + Send>, toml::de::Error>;
+    /// Build the step's action from the spec [`StepKind::parse_spec`] made.
+    fn build(
+        &self,
+        spec: Box<dyn Any + Send>,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError>;
+    fn describe(&self, action: &StepAction) -> Vec<String>;
+    fn is_mutating(&self, action: &StepAction) -> bool;
+    fn default_timeout(&self, action: &StepAction) -> Duration;
+    fn has_preflight(&self) -> bool;
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>>;
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>>;
+    fn hand_off(&self, action: &mut StepAction, outputs: &[(&str, &str)]);
+    fn hand_off_records(&self, action: &mut StepAction, records: &[crate::journal::Record]);
+    fn schema(&self) -> serde_json::Value;
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>>;
+}
+
+impl<T: TypedKind> StepKind for T {
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<T::Spec>()
+    }
+    fn spec_schema(&self) -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(T::Spec)).unwrap_or_default()
+    }
+    fn parse_spec(
+        &self,
+        de: ValueDeserializer<'_>,
+    ) -> Result<Box<dyn Any + Send>, toml::de::Error> {
+        T::Spec::deserialize(de).map(|spec| Box::new(spec) as Box<dyn Any + Send>)
+    }
+    fn build(
+        &self,
+        spec: Box<dyn Any + Send>,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError> {
+        match spec.downcast::<T::Spec>() {
+            Ok(spec) => TypedKind::build(self, *spec, s),
+            Err(_) => Err(s.error(
+                "kind",
+                "internal: the keys were read for another kind",
+                vec![],
+                None,
+            )),
+        }
+    }
+    fn describe(&self, action: &StepAction) -> Vec<String> {
+        T::action(action).map_or_else(Vec::new, |a| TypedKind::describe(self, a))
+    }
+    fn is_mutating(&self, action: &StepAction) -> bool {
+        T::action(action).is_none_or(|a| TypedKind::is_mutating(self, a))
+    }
+    fn default_timeout(&self, action: &StepAction) -> Duration {
+        T::action(action).map_or(Duration::from_secs(600), |a| {
+            TypedKind::default_timeout(self, a)
+        })
+    }
+    fn has_preflight(&self) -> bool {
+        TypedKind::has_preflight(self)
+    }
+    fn preflight<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Vec<PreflightCheck>> {
+        match T::action(action) {
+            Some(a) => TypedKind::preflight(self, a, ctx),
+            None => Box::pin(async { Vec::new() }),
+        }
+    }
+    fn run<'a>(
+        &'a self,
+        action: &'a StepAction,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        match T::action(action) {
+            Some(a) => TypedKind::run(self, a, ctx),
+            None => {
+                let kind = action.kind_name();
+                Box::pin(
+                    async move { Err(format!("internal: a {kind} action reached another kind")) },
+                )
+            }
+        }
+    }
+    fn hand_off(&self, action: &mut StepAction, outputs: &[(&str, &str)]) {
+        TypedKind::hand_off(self, action, outputs)
+    }
+    fn hand_off_records(&self, action: &mut StepAction, records: &[crate::journal::Record]) {
+        TypedKind::hand_off_records(self, action, records)
+    }
+    fn schema(&self) -> serde_json::Value {
+        TypedKind::schema(self)
+    }
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        TypedKind::reverse(self, step)
+    }
+}
+
+/// The field names serde accepts for `T` (a struct): what its derive passes to
+/// `deserialize_struct`, caught by a deserializer that reads nothing.
+pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Grab<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Grab<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("a spec is a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Grab(&mut fields));
+    fields
+}
+
+/// The spec of a kind that takes no keys of its own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoKeys {}
+
+/// One line of the registry: the kind's plan-file name, its report role and its module's
+/// [`TypedKind`] (whose spec gives the keys it takes).
 pub struct Kind {
     /// The plan-file name (`kind = "dns.switch"`).
     pub name: &'static str,
-    /// The keys it takes besides [`plan::load::COMMON_KEYS`].
-    pub keys: &'static [&'static str],
     pub role: Option<Role>,
     pub imp: &'static dyn StepKind,
 }
 
 impl Kind {
-    const fn new(
-        name: &'static str,
-        keys: &'static [&'static str],
-        role: Option<Role>,
-        imp: &'static dyn StepKind,
-    ) -> Kind {
-        Kind {
-            name,
-            keys,
-            role,
-            imp,
-        }
+    const fn new(name: &'static str, role: Option<Role>, imp: &'static dyn StepKind) -> Kind {
+        Kind { name, role, imp }
+    }
+
+    /// The keys it takes besides [`plan::load::COMMON_KEYS`].
+    pub fn keys(&self) -> &'static [&'static str] {
+        self.imp.keys()
     }
 }
 
@@ -118,34 +286,34 @@ use Role::*;
 /// Every kind, in documentation order (the order `unknown kind` lists them in).
 #[rustfmt::skip]
 pub const KINDS: &[Kind] = &[
-    Kind::new("approval", &[], None, &engine::Approval),
-    Kind::new("manual", &["instructions"], None, &engine::Manual),
-    Kind::new("check", &["conditions"], Some(Verification), &engine::Check),
-    Kind::new("wait", &["conditions", "timeout"], Some(Verification), &engine::Wait),
-    Kind::new("command", command::KEYS, None, &command::CommandKind),
-    Kind::new("http.check", http::CHECK_KEYS, Some(Verification), &http::Check),
-    Kind::new("http.request", http::REQUEST_KEYS, None, &http::Request),
-    Kind::new("qovery.deploy", qovery::ACTION_KEYS, None, &qovery::Qovery),
-    Kind::new("qovery.redeploy", qovery::ACTION_KEYS, None, &qovery::Qovery),
-    Kind::new("qovery.stop", qovery::ACTION_KEYS, None, &qovery::Qovery),
-    Kind::new("qovery.deploy_services", qovery::SERVICES_KEYS, None, &qovery::Qovery),
-    Kind::new("qovery.set_variables", qovery::VARIABLES_KEYS, None, &qovery::Qovery),
-    Kind::new("postgres.promote", postgres::PROMOTE_KEYS, Some(Promotion), &postgres::Postgres),
-    Kind::new("postgres.fence", postgres::FENCE_KEYS, None, &postgres::Postgres),
-    Kind::new("postgres.restore_check", restore_check::KEYS, None, &restore_check::RestoreCheckKind),
-    Kind::new("postgres.rejoin", rejoin::KEYS, None, &rejoin::RejoinKind),
-    Kind::new("scaleway.promote_replica", scaleway::KEYS, Some(Promotion), &scaleway::Scaleway),
-    Kind::new("scaleway.create_read_replica", super::scaleway_replica::KEYS, None, &super::scaleway_replica::CreateReadReplicaKind),
-    Kind::new("dns.switch", dns::SWITCH_KEYS, Some(TrafficSwitch), &dns::Dns),
-    Kind::new("dns.verify", dns::VERIFY_KEYS, Some(Verification), &dns::Dns),
-    Kind::new("qovery.set_image", images::KEYS, None, &images::SetImageKind),
-    Kind::new("qovery.clone_environment", qovery::drills::CLONE_KEYS, None, &qovery::drills::CloneEnvironment),
-    Kind::new("qovery.delete_environment", qovery::drills::DELETE_KEYS, None, &qovery::drills::DeleteEnvironment),
-    Kind::new("notify.slack", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
-    Kind::new("notify.teams", notify::WEBHOOK_KEYS, None, &notify::NotifyKind),
-    Kind::new("notify.pagerduty", notify::PAGERDUTY_KEYS, None, &notify::NotifyKind),
-    Kind::new("notify.opsgenie", notify::OPSGENIE_KEYS, None, &notify::NotifyKind),
-    #[cfg(test)] Kind::new("test.noop", &["timeout"], None, &super::test_noop::Noop),
+    Kind::new("approval", None, &engine::Approval),
+    Kind::new("manual", None, &engine::Manual),
+    Kind::new("check", Some(Verification), &engine::Check),
+    Kind::new("wait", Some(Verification), &engine::Wait),
+    Kind::new("command", None, &command::CommandKind),
+    Kind::new("http.check", Some(Verification), &http::Check),
+    Kind::new("http.request", None, &http::Request),
+    Kind::new("qovery.deploy", None, &qovery::ACTION),
+    Kind::new("qovery.redeploy", None, &qovery::ACTION),
+    Kind::new("qovery.stop", None, &qovery::ACTION),
+    Kind::new("qovery.deploy_services", None, &qovery::DEPLOY_SERVICES),
+    Kind::new("qovery.set_variables", None, &qovery::SET_VARIABLES),
+    Kind::new("postgres.promote", Some(Promotion), &postgres::PROMOTE),
+    Kind::new("postgres.fence", None, &postgres::FENCE),
+    Kind::new("postgres.restore_check", None, &restore_check::RestoreCheckKind),
+    Kind::new("postgres.rejoin", None, &rejoin::RejoinKind),
+    Kind::new("scaleway.promote_replica", Some(Promotion), &scaleway::Scaleway),
+    Kind::new("scaleway.create_read_replica", None, &super::scaleway_replica::CreateReadReplicaKind),
+    Kind::new("dns.switch", Some(TrafficSwitch), &dns::SWITCH),
+    Kind::new("dns.verify", Some(Verification), &dns::VERIFY),
+    Kind::new("qovery.set_image", None, &images::SetImageKind),
+    Kind::new("qovery.clone_environment", None, &qovery::drills::CloneEnvironment),
+    Kind::new("qovery.delete_environment", None, &qovery::drills::DeleteEnvironment),
+    Kind::new("notify.slack", None, &notify::WEBHOOK),
+    Kind::new("notify.teams", None, &notify::WEBHOOK),
+    Kind::new("notify.pagerduty", None, &notify::PAGERDUTY),
+    Kind::new("notify.opsgenie", None, &notify::OPSGENIE),
+    #[cfg(test)] Kind::new("test.noop", None, &super::test_noop::Noop),
 ];
 
 /// The kind named `name`.
@@ -202,11 +370,23 @@ const SECTION_FIELDS: &[(&str, &[&str])] = &[
 
 impl Catalog for Registry {
     fn kinds(&self) -> Vec<(&'static str, &'static [&'static str])> {
-        KINDS.iter().map(|k| (k.name, k.keys)).collect()
+        KINDS.iter().map(|k| (k.name, k.keys())).collect()
     }
-    fn build(&self, kind: &str, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    fn parse_spec(
+        &self,
+        kind: &str,
+        de: ValueDeserializer<'_>,
+    ) -> Option<Result<Box<dyn Any + Send>, toml::de::Error>> {
+        find(kind).map(|k| k.imp.parse_spec(de))
+    }
+    fn build(
+        &self,
+        kind: &str,
+        spec: Box<dyn Any + Send>,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError> {
         match find(kind) {
-            Some(k) => k.imp.build(s),
+            Some(k) => k.imp.build(spec, s),
             None => Err(s.error("kind", &format!("unknown kind `{kind}`"), vec![], None)),
         }
     }
@@ -262,4 +442,29 @@ pub fn load_checking(
     strict: bool,
 ) -> Result<plan::Loaded, PlanError> {
     plan::load::load_with(&REGISTRY, text, origin, opts, strict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kinds_keys_are_its_spec_fields_in_order() {
+        let keys = |name: &str| find(name).map(Kind::keys).unwrap_or_default();
+        assert_eq!(keys("approval"), [] as [&str; 0]);
+        assert_eq!(keys("wait"), ["conditions", "timeout"]);
+        assert_eq!(keys("dns.switch"), ["ttl", "timeout"]);
+        assert_eq!(keys("test.noop"), ["timeout"]);
+    }
+
+    #[test]
+    fn the_qovery_key_lists_for_steps_built_outside_the_loader_match_the_kinds() {
+        for (kind, listed) in qovery::KIND_KEYS {
+            let mut listed = listed.to_vec();
+            let mut typed = find(kind).map(Kind::keys).unwrap_or_default().to_vec();
+            listed.sort_unstable();
+            typed.sort_unstable();
+            assert_eq!(listed, typed, "{kind}");
+        }
+    }
 }

@@ -17,14 +17,17 @@
 //! There is no simulator counterpart: like `postgres.promote`, it acts on real servers only (the
 //! demo's database is the simulated Scaleway API); describe and preflight work on any plan.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::StepContext;
 use super::Stream;
 use super::command;
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use crate::clients::postgres::{self, ConnectOptions, Lsn, PgSession, PgTarget};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, Seg, StepCx};
@@ -32,15 +35,35 @@ use crate::plan::units::fmt_bytes;
 use crate::plan::{CommandSpec, KindAction, SiteId, StepAction};
 
 /// The keys `postgres.rejoin` takes besides the common ones.
-pub const KEYS: &[&str] = &[
-    "new_primary",
-    "rewind_command",
-    "start_command",
-    "application_name",
-    "secret_env",
-    "wait_seconds",
-    "timeout",
-];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejoinKeys {
+    /// postgres.rejoin: the new primary the old one rejoins: `prod`, `dr` (that site's
+    /// `database.postgres`) or a PostgreSQL connection URL.
+    #[serde(default)]
+    pub new_primary: Option<String>,
+    /// postgres.rejoin: the rewind command as a list (program, then arguments; no shell), e.g.
+    /// `["pg_rewind", "--target-pgdata", "/var/lib/postgresql/data", "--source-server",
+    /// "host=db-dr user=postgres", "--write-recovery-conf"]`, or prefixed with `ssh host`.
+    #[serde(default)]
+    pub rewind_command: Option<Vec<String>>,
+    /// postgres.rejoin: the command (a list) that starts the rewound server as a standby.
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    /// postgres.rejoin: the rejoined server's `application_name` in the new primary's
+    /// `pg_stat_replication` (default `walreceiver`, PostgreSQL's own default).
+    #[serde(default)]
+    pub application_name: Option<String>,
+    /// Secrets passed in the commands' environment, by reference:
+    /// `secret_env = { PGPASSWORD = "${env:X}" }`.
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, String>,
+    /// How long the rejoined server has to show up as a streaming standby (default 120).
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// What PostgreSQL's WAL receiver calls itself when neither `primary_conninfo` nor
 /// `cluster_name` names it.
@@ -62,13 +85,6 @@ pub struct Rejoin {
     pub application_name: String,
     /// How long verification waits for `streaming` and lag 0.
     pub wait_seconds: u32,
-}
-
-fn spec(action: &StepAction) -> Option<&Rejoin> {
-    match action {
-        StepAction::Kind(k) => k.spec::<Rejoin>(),
-        _ => None,
-    }
 }
 
 fn site_url(s: &StepCx<'_, '_, '_>, site: SiteId) -> Option<String> {
@@ -99,7 +115,7 @@ fn argv(
     Ok((program, out))
 }
 
-fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+fn build(keys: RejoinKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let raw = s.raw();
     if raw.confirm.as_deref().is_none_or(|w| w.trim().is_empty()) {
         return Err(s.missing(
@@ -111,7 +127,7 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         None | Some("prod") => SiteId::Prod,
         Some(_) => SiteId::Dr,
     };
-    let Some(np) = raw.new_primary.clone() else {
+    let Some(np) = keys.new_primary.clone() else {
         return Err(s.missing("new_primary", "new_primary = \"dr\""));
     };
     let (new_primary_label, new_primary_url) = match np.trim() {
@@ -154,7 +170,7 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             ("new_primary".into(), u)
         }
     };
-    let rewind_list = raw.rewind_command.clone().unwrap_or_default();
+    let rewind_list = keys.rewind_command.clone().unwrap_or_default();
     if rewind_list.is_empty() {
         return Err(s.missing(
             "rewind_command",
@@ -162,17 +178,17 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         ));
     }
     let (program, args) = argv(s, "rewind_command", &rewind_list)?;
-    let start = match raw.start_command.clone() {
+    let start = match keys.start_command.clone() {
         None => None,
         Some(l) => Some(argv(s, "start_command", &l)?),
     };
     let mut secret_env = Vec::new();
-    for (k, v) in &raw.secret_env {
+    for (k, v) in &keys.secret_env {
         let v = s.secret_in(&[Seg::K("secret_env"), Seg::K(k.as_str())], v)?;
         crate::redact::register(&v, &format!("step {}: secret_env {k}", s.id()));
         secret_env.push((k.clone(), v));
     }
-    let wait_seconds = raw.wait_seconds.unwrap_or(120);
+    let wait_seconds = keys.wait_seconds.unwrap_or(120);
     if wait_seconds == 0 || wait_seconds > 3600 {
         return Err(s.error(
             "wait_seconds",
@@ -181,7 +197,7 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             None,
         ));
     }
-    let timeout = s.duration("timeout", &raw.timeout)?;
+    let timeout = s.duration("timeout", &keys.timeout)?;
     let cmd = |program: String, args: Vec<String>| CommandSpec {
         program,
         args,
@@ -191,7 +207,7 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         inherit_env: false,
         timeout: timeout.unwrap_or(Duration::from_secs(600)),
     };
-    let application_name = raw
+    let application_name = keys
         .application_name
         .clone()
         .map(|a| a.trim().to_string())
@@ -608,45 +624,34 @@ pub async fn run(r: &Rejoin, ctx: &StepContext) -> Result<String, String> {
 /// `postgres.rejoin`.
 pub struct RejoinKind;
 
-impl StepKind for RejoinKind {
+impl TypedKind for RejoinKind {
+    type Spec = RejoinKeys;
+    type Action = Rejoin;
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["new_primary", "rewind_command", "confirm"] })
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build(s)
+    fn build(&self, keys: RejoinKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build(keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        spec(action).map(describe).unwrap_or_default()
+    fn describe(&self, r: &Rejoin) -> Vec<String> {
+        describe(r)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
+    fn default_timeout(&self, r: &Rejoin) -> Duration {
         // The rewind, a start and the verification window.
-        Duration::from_secs(900 + spec(action).map_or(0, |r| u64::from(r.wait_seconds)))
+        Duration::from_secs(900 + u64::from(r.wait_seconds))
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a Rejoin,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match spec(action) {
-                Some(r) => preflight(r).await,
-                None => Vec::new(),
-            }
-        })
+        Box::pin(preflight(r))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a Rejoin,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match spec(action) {
-                Some(r) => run(r, ctx).await,
-                None => Err(format!(
-                    "not a postgres.rejoin step ({})",
-                    action.kind_name()
-                )),
-            }
-        })
+        Box::pin(run(r, ctx))
     }
 }

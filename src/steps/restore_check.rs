@@ -16,12 +16,15 @@
 //! an existing database of that name is only dropped when it carries this kind's marker comment
 //! (a leftover of an earlier run). It creates and drops a database, so it is mutating.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::postgres::{self, ConnectOptions, PgSession, PgTarget};
 use crate::journal::PreflightCheck;
@@ -31,22 +34,52 @@ use crate::plan::{CommandSpec, KindAction, Site, StepAction};
 pub const KIND: &str = "postgres.restore_check";
 
 /// The keys `postgres.restore_check` takes besides the common ones (`command`, `env`,
-/// `secret_env` and `inherit_env` describe the optional fetch command).
-pub const KEYS: &[&str] = &[
-    "admin_url",
-    "dump",
-    "scratch_database",
-    "min_rows",
-    "max_age",
-    "checksum_tables",
-    "checksum",
-    "checksum_source",
-    "command",
-    "env",
-    "secret_env",
-    "inherit_env",
-    "timeout",
-];
+/// `secret_env` and `inherit_env` describe the optional fetch command, as for `command`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreCheckKeys {
+    /// postgres.restore_check: libpq URL of the server to restore on, as a role that may
+    /// CREATE/DROP DATABASE, by reference: `${env:RESTORE_PG_URL}`.
+    #[serde(default)]
+    pub admin_url: Option<String>,
+    /// postgres.restore_check: path of the custom-format dump (`pg_dump -Fc`) to restore; may be
+    /// a `${cmd:…}` printing it, or the file `command` fetches to.
+    #[serde(default)]
+    pub dump: Option<String>,
+    /// postgres.restore_check: the scratch database restored into and dropped afterwards
+    /// (default `drcockpit_restore_check`); never a database the plan's sites name.
+    #[serde(default)]
+    pub scratch_database: Option<String>,
+    /// postgres.restore_check: least row count per table, `"public.orders" = 1000` (at least 1).
+    #[serde(default)]
+    pub min_rows: BTreeMap<String, u64>,
+    /// postgres.restore_check: freshness, `"public.orders.updated_at" = "26h"`: max(column) must
+    /// be at most that old.
+    #[serde(default)]
+    pub max_age: BTreeMap<String, String>,
+    /// postgres.restore_check: tables whose content checksum (order-independent md5) is compared.
+    #[serde(default)]
+    pub checksum_tables: Vec<String>,
+    /// postgres.restore_check: the expected checksum of `checksum_tables`.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// postgres.restore_check: compare the checksum with this server's (read-only), by reference.
+    #[serde(default)]
+    pub checksum_source: Option<String>,
+    /// The command that fetches the dump (no shell), as for `command`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Secrets passed in the fetch command's environment, by reference.
+    #[serde(default)]
+    pub secret_env: BTreeMap<String, String>,
+    /// Give the fetch command the cockpit's whole environment (default false).
+    #[serde(default)]
+    pub inherit_env: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// The scratch database's name when the plan sets none.
 pub const DEFAULT_SCRATCH: &str = "drcockpit_restore_check";
@@ -124,8 +157,7 @@ pub fn refuse_scratch(scratch: &str, sites: &[Site; 2], admin_url: &str) -> Opti
         ))
 }
 
-fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let raw = s.raw();
+fn build(raw: RestoreCheckKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let Some(admin) = raw.admin_url.clone() else {
         return Err(s.missing("admin_url", "admin_url = \"${env:RESTORE_PG_URL}\""));
     };
@@ -141,7 +173,7 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         .display()
         .to_string();
     let fetch = match raw.command {
-        Some(_) => match super::command::build(s)?.action {
+        Some(_) => match super::command::build(&fetch_keys(&raw), s)?.action {
             StepAction::Command(c) => Some(c),
             _ => None,
         },
@@ -215,10 +247,15 @@ fn build(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     })
 }
 
-fn spec(action: &StepAction) -> Option<&RestoreCheck> {
-    match action {
-        StepAction::Kind(k) if k.kind == KIND => k.spec::<RestoreCheck>(),
-        _ => None,
+/// The fetch command's keys, as a `command` step would have them.
+fn fetch_keys(raw: &RestoreCheckKeys) -> super::command::CommandKeys {
+    super::command::CommandKeys {
+        command: raw.command.clone(),
+        cwd: None,
+        env: raw.env.clone(),
+        secret_env: raw.secret_env.clone(),
+        inherit_env: raw.inherit_env,
+        timeout: raw.timeout.clone(),
     }
 }
 
@@ -756,39 +793,35 @@ async fn source_checksum(src: &str, sql: &str) -> Result<String, String> {
 /// `postgres.restore_check`.
 pub struct RestoreCheckKind;
 
-impl StepKind for RestoreCheckKind {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build(s)
+impl TypedKind for RestoreCheckKind {
+    type Spec = RestoreCheckKeys;
+    type Action = RestoreCheck;
+    fn build(
+        &self,
+        keys: RestoreCheckKeys,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError> {
+        build(keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        spec(action).map(describe).unwrap_or_default()
+    fn describe(&self, r: &RestoreCheck) -> Vec<String> {
+        describe(r)
     }
-    fn default_timeout(&self, _action: &StepAction) -> Duration {
+    fn default_timeout(&self, _: &RestoreCheck) -> Duration {
         Duration::from_secs(3600)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a RestoreCheck,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match spec(action) {
-                Some(r) => preflight(r).await,
-                None => Vec::new(),
-            }
-        })
+        Box::pin(preflight(r))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        r: &'a RestoreCheck,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match spec(action) {
-                Some(r) => run(r, ctx).await,
-                None => Err(format!("not a {KIND} step")),
-            }
-        })
+        Box::pin(run(r, ctx))
     }
 }
 

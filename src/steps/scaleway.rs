@@ -18,8 +18,10 @@
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::http::{RequestSpec, Response};
 use crate::journal::PreflightCheck;
@@ -31,14 +33,28 @@ use crate::plan::raw::RawStep;
 pub const DEFAULT_API_URL: &str = "https://api.scaleway.com";
 
 /// Plan keys this kind uses (besides the common ones).
-pub const KEYS: &[&str] = &[
-    "region",
-    "read_replica_id",
-    "instance_id",
-    "token",
-    "api_url",
-    "timeout",
-];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScalewayKeys {
+    /// scaleway.promote_replica: region, e.g. `fr-par`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// scaleway.promote_replica: the read replica's UUID.
+    #[serde(default)]
+    pub read_replica_id: Option<String>,
+    /// scaleway.promote_replica: instead of `read_replica_id`, promote the one read replica this
+    /// instance (UUID) has when the step runs (a failback's replica is made during the run).
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// scaleway.promote_replica: secret key, by reference: `${env:SCW_SECRET_KEY}`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// scaleway.promote_replica: API base URL (default `https://api.scaleway.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// Build a `scaleway.promote_replica` step. `resolve` expands `${env:…}`-style references (and
 /// registers secrets with the redactor); its second argument names the plan key.
@@ -50,6 +66,7 @@ pub fn build(
     if kind != "scaleway.promote_replica" {
         return Err(format!("`{kind}` is not a scaleway step kind"));
     }
+    let raw: ScalewayKeys = raw.spec()?;
     let mut get = |key: &'static str, v: &Option<String>| -> Result<String, String> {
         let v = v.clone().ok_or_else(|| {
             format!(
@@ -137,8 +154,7 @@ fn assemble(
     })
 }
 
-fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let raw = s.raw();
+fn build_spec(raw: ScalewayKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let (region, id, instance, token, api) = (
         raw.region.clone(),
         raw.read_replica_id.clone(),
@@ -543,54 +559,40 @@ pub async fn run(p: &PromoteReplica, ctx: &StepContext) -> Result<String, String
 /// `scaleway.promote_replica`.
 pub struct Scaleway;
 
-impl StepKind for Scaleway {
+impl TypedKind for Scaleway {
+    type Spec = ScalewayKeys;
+    type Action = PromoteReplica;
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         reverse_promote(step)
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_spec(s)
-    }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Scaleway(a) => describe(a),
-            _ => Vec::new(),
+    fn action(a: &StepAction) -> Option<&PromoteReplica> {
+        match a {
+            StepAction::Scaleway(x) => Some(x),
+            _ => None,
         }
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Scaleway(_) => true,
-            _ => true,
-        }
+    fn build(&self, keys: ScalewayKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_spec(keys, s)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Scaleway(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn describe(&self, a: &PromoteReplica) -> Vec<String> {
+        describe(a)
+    }
+    fn default_timeout(&self, a: &PromoteReplica) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PromoteReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Scaleway(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a PromoteReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Scaleway(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }
 

@@ -37,10 +37,12 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::StepContext;
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::scaleway::{Poll, Rdb, api_error_for, check_id, check_location, json, poll_ready};
 use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, StepCx};
@@ -48,17 +50,36 @@ use crate::plan::{KindAction, StepAction};
 
 pub const KIND: &str = "scaleway.create_read_replica";
 
-/// Plan keys this kind uses (besides the common ones).
-pub const KEYS: &[&str] = &[
-    "region",
-    "instance_id",
-    "token",
-    "api_url",
-    "timeout",
-    "same_zone",
-    "endpoint",
-    "private_network_id",
-];
+/// Plan keys this kind takes besides the common ones.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReadReplicaKeys {
+    /// scaleway.create_read_replica: region, e.g. `fr-par`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// scaleway.create_read_replica: the UUID of the Database Instance to make a read replica of.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// scaleway.create_read_replica: secret key, by reference: `${env:SCW_SECRET_KEY}`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// scaleway.create_read_replica: API base URL (default `https://api.scaleway.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// scaleway.create_read_replica: create the replica in the same availability zone as the
+    /// instance's nodes (default false, as the API).
+    #[serde(default)]
+    pub same_zone: Option<bool>,
+    /// scaleway.create_read_replica: the endpoint the replica must have: `direct_access` or
+    /// `private_network` (then `private_network_id`); none by default.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// scaleway.create_read_replica: the Private Network of a `private_network` endpoint (UUID).
+    #[serde(default)]
+    pub private_network_id: Option<String>,
+}
 
 /// How long to wait for the replica to be `ready` unless the step sets `timeout`.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -146,8 +167,7 @@ impl CreateReadReplica {
 // ---------------------------------------------------------------------------------------------
 // Building from the plan (kept apart from running: the loader's keys may change shape)
 
-fn build_spec(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let raw = s.raw();
+fn build_spec(raw: CreateReadReplicaKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
     let (region, instance, token, api) = (
         raw.region.clone(),
         raw.instance_id.clone(),
@@ -466,9 +486,15 @@ pub async fn run(c: &CreateReadReplica, ctx: &StepContext) -> Result<String, Str
 /// `scaleway.create_read_replica`.
 pub struct CreateReadReplicaKind;
 
-impl StepKind for CreateReadReplicaKind {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_spec(s)
+impl TypedKind for CreateReadReplicaKind {
+    type Spec = CreateReadReplicaKeys;
+    type Action = CreateReadReplica;
+    fn build(
+        &self,
+        keys: CreateReadReplicaKeys,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError> {
+        build_spec(keys, s)
     }
     fn schema(&self) -> serde_json::Value {
         json!({
@@ -476,40 +502,25 @@ impl StepKind for CreateReadReplicaKind {
             "properties": {"endpoint": {"enum": ["direct_access", "private_network"]}}
         })
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        action
-            .kind_spec::<CreateReadReplica>()
-            .map(describe)
-            .unwrap_or_default()
+    fn describe(&self, c: &CreateReadReplica) -> Vec<String> {
+        describe(c)
     }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        action
-            .kind_spec::<CreateReadReplica>()
-            .map_or(Duration::from_secs(600), default_timeout)
+    fn default_timeout(&self, c: &CreateReadReplica) -> Duration {
+        default_timeout(c)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CreateReadReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action.kind_spec::<CreateReadReplica>() {
-                Some(c) => preflight(c, ctx).await,
-                None => Vec::new(),
-            }
-        })
+        Box::pin(preflight(c, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        c: &'a CreateReadReplica,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action.kind_spec::<CreateReadReplica>() {
-                Some(c) => run(c, ctx).await,
-                None => Err(format!("not a {KIND} step")),
-            }
-        })
+        Box::pin(run(c, ctx))
     }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         super::scaleway::reverse_create(step)

@@ -1,7 +1,8 @@
 //! The JSON schema of the plan file (`drcockpit schema`, committed as `schema/plan.v1.json` for
 //! editors), generated from the raw file shape and the step registry: `kind` is an enum of every
-//! registered kind, and each kind has its own `if kind = … then` branch naming the keys it takes
-//! (with their descriptions) and what its module adds (enums, required keys).
+//! registered kind, and each kind has its own `if kind = … then` branch: the common keys, its
+//! spec's keys (with their descriptions, from the spec's own schema) and what its module adds
+//! (enums, required keys).
 
 use serde_json::{Value, json};
 
@@ -28,12 +29,21 @@ pub fn schema() -> Value {
     step["properties"]["kind"]["enum"] = json!(names);
     step["properties"]["site"]["enum"] = json!(["prod", "dr"]);
     let props = step["properties"].clone();
+    let mut defs = serde_json::Map::new();
     let branches: Vec<Value> = KINDS
         .iter()
         .map(|k| {
             let mut then = json!({ "properties": {}, "additionalProperties": false });
-            for key in COMMON_KEYS.iter().chain(k.keys) {
+            for key in COMMON_KEYS {
                 then["properties"][*key] = props.get(*key).cloned().unwrap_or(json!(true));
+            }
+            let mut spec = k.imp.spec_schema();
+            if let Some(Value::Object(d)) = spec.get_mut("$defs").map(Value::take) {
+                defs.extend(d);
+            }
+            for key in k.keys() {
+                then["properties"][*key] =
+                    spec["properties"].get(*key).cloned().unwrap_or(json!(true));
             }
             merge(&mut then, k.imp.schema());
             json!({
@@ -43,6 +53,9 @@ pub fn schema() -> Value {
         })
         .collect();
     step["allOf"] = json!(branches);
+    if let Some(all) = v["$defs"].as_object_mut() {
+        all.extend(defs);
+    }
     v
 }
 

@@ -1,36 +1,52 @@
 //! `test.noop`: a step kind that does nothing, built only for the unit tests. It exists to show
-//! (and to keep showing) that a kind is one module plus one line in `registry::KINDS`: no
-//! `StepAction` variant, no case in the loader or the engine.
+//! (and to keep showing) that a kind is one module plus one line in `registry::KINDS`: its
+//! keys are its spec, its action its own type; no `StepAction` variant, no field in `RawStep`,
+//! no case in the loader or the engine.
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::StepContext;
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::{KindAction, StepAction};
 
+/// The keys a `test.noop` step takes (besides the common ones).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoopKeys {
+    /// How long doing nothing may take.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// What a built `test.noop` step carries.
+pub struct NoopAction {
+    id: String,
+}
+
 pub struct Noop;
 
-impl StepKind for Noop {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let timeout = s.duration("timeout", &s.raw().timeout)?;
-        let action = StepAction::Kind(KindAction::new("test.noop", s.id().to_string()));
+impl TypedKind for Noop {
+    type Spec = NoopKeys;
+    type Action = NoopAction;
+    fn build(&self, spec: NoopKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let timeout = s.duration("timeout", &spec.timeout)?;
+        let id = s.id().to_string();
+        let action = StepAction::Kind(KindAction::new("test.noop", NoopAction { id }));
         Ok(Built { action, timeout })
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        let StepAction::Kind(k) = action else {
-            return Vec::new();
-        };
-        let id = k.spec::<String>().map_or("?", String::as_str);
-        vec![format!("nothing (test.noop step {id})")]
+    fn describe(&self, a: &NoopAction) -> Vec<String> {
+        vec![format!("nothing (test.noop step {})", a.id)]
     }
-    fn is_mutating(&self, _action: &StepAction) -> bool {
+    fn is_mutating(&self, _: &NoopAction) -> bool {
         false
     }
     fn run<'a>(
         &'a self,
-        _action: &'a StepAction,
-        _ctx: &'a StepContext,
+        _: &'a NoopAction,
+        _: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async { Ok("did nothing".to_string()) })
     }

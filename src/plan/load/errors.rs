@@ -211,8 +211,19 @@ pub(super) fn serde_error(
     origin: &str,
     doc: &DeTable<'_>,
 ) -> PlanError {
-    let msg = e.message().trim().to_string();
-    let mut span = e.span();
+    shape_error(e.message(), e.span(), text, origin, doc)
+}
+
+/// A shape error (serde's wording: `unknown field …`, `missing field …`, `invalid type …`) at
+/// `span`, as a [`PlanError`] naming the key, the step and the near miss.
+pub(super) fn shape_error(
+    msg: &str,
+    mut span: Option<Range<usize>>,
+    text: &str,
+    origin: &str,
+    doc: &DeTable<'_>,
+) -> PlanError {
+    let msg = msg.trim().to_string();
     let place = span.as_ref().and_then(|s| path_at(doc, s.clone()));
     let (path, is_key) = place.clone().unwrap_or_default();
     let step = step_id_of(doc, &path);

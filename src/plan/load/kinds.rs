@@ -2,9 +2,11 @@
 //! the [`Catalog`] the layers above pass in (the loader names no step module). [`StepCx`] is
 //! what a kind's builder sees: its raw keys and helpers that point errors at them.
 
+use std::any::Any;
 use std::time::Duration;
 
 use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::spans::{Seg, at, at_key};
 use super::{Cx, PlanError, suggest};
@@ -74,13 +76,7 @@ impl Cx<'_, '_> {
             return Err(self.unknown_kind(i, &id, kind));
         };
         // Keys written in this step that its kind does not take.
-        if let Some(table) = self
-            .doc
-            .get("step")
-            .and_then(|v| v.get_ref().as_array())
-            .and_then(|a| a.get(i))
-            .and_then(|v| v.get_ref().as_table())
-        {
+        if let Some(table) = self.step_table(i) {
             let mut written: Vec<(&Spanned<std::borrow::Cow<'_, str>>, &str)> = table
                 .iter()
                 .map(|(k, _)| (k, k.get_ref().as_ref()))
@@ -119,6 +115,13 @@ impl Cx<'_, '_> {
                 return Err(e);
             }
         }
+        let spec = match self.specs.get_mut(i).and_then(Option::take) {
+            Some(spec) => spec,
+            None => match self.parse_spec(i, kind) {
+                Some(r) => r?,
+                None => return Err(self.unknown_kind(i, &id, kind)),
+            },
+        };
         let mut sx = StepCx {
             cx: self,
             i,
@@ -126,7 +129,7 @@ impl Cx<'_, '_> {
             raw,
         };
         let catalog = sx.cx.catalog;
-        let built = catalog.build(kind, &mut sx)?;
+        let built = catalog.build(kind, spec, &mut sx)?;
         if kind == "approval" && confirm.is_none() {
             let mut e = self.err_full(
                 at(&[Seg::K("step"), Seg::I(i), Seg::K("kind")]),
@@ -148,6 +151,73 @@ impl Cx<'_, '_> {
             timeout: built.timeout,
             site,
         })
+    }
+
+    /// Before any step is converted (as serde's shape errors were, when every kind's keys were
+    /// fields of one struct): refuse a key no kind takes (serde's "unknown key" with a
+    /// suggestion among every step key), and deserialize each step's keys into its kind's spec
+    /// (a wrong type points at the key's value). The first problem stops the load, like a
+    /// shape error of the rest of the file. The specs wait in `self.specs` for [`Cx::step`].
+    pub(super) fn step_specs(&mut self, steps: &[Spanned<raw::RawStep>]) -> Result<(), PlanError> {
+        let kinds = self.catalog.kinds();
+        let mut every: Vec<&str> = COMMON_KEYS.to_vec();
+        for key in kinds.iter().flat_map(|(_, keys)| keys.iter()) {
+            if !every.contains(key) {
+                every.push(key);
+            }
+        }
+        for (i, s) in steps.iter().enumerate() {
+            if let Some(table) = self.step_table(i) {
+                for (k, _) in table.iter() {
+                    let key: &str = k.get_ref().as_ref();
+                    if !every.contains(&key) {
+                        let expected: Vec<String> =
+                            every.iter().map(|k| format!("`{k}`")).collect();
+                        let msg = format!(
+                            "unknown field `{key}`, expected one of {}",
+                            expected.join(", ")
+                        );
+                        return Err(super::errors::shape_error(
+                            &msg,
+                            Some(k.span()),
+                            self.text,
+                            self.origin,
+                            self.doc,
+                        ));
+                    }
+                }
+            }
+            let spec = self.parse_spec(i, s.get_ref().kind.trim()).transpose()?;
+            self.specs.push(spec);
+        }
+        Ok(())
+    }
+
+    /// Step `i`'s table as written.
+    fn step_table(&self, i: usize) -> Option<&DeTable<'_>> {
+        self.doc
+            .get("step")?
+            .get_ref()
+            .as_array()?
+            .get(i)?
+            .get_ref()
+            .as_table()
+    }
+
+    /// Step `i`'s keys that its kind takes, deserialized into the kind's spec (`None` for an
+    /// unknown kind). Keys of other kinds are left out here: [`Cx::step`] names them.
+    fn parse_spec(&self, i: usize, kind: &str) -> Option<Result<Box<dyn Any + Send>, PlanError>> {
+        let (_, keys) = self.catalog.kinds().into_iter().find(|(n, _)| *n == kind)?;
+        let v = self.doc.get("step")?.get_ref().as_array()?.get(i)?;
+        let mut own = DeTable::new();
+        for (k, value) in self.step_table(i)?.iter() {
+            if keys.contains(&k.get_ref().as_ref()) {
+                own.insert(k.clone(), value.clone());
+            }
+        }
+        let de = ValueDeserializer::from(Spanned::new(v.span(), DeValue::Table(own)));
+        let r = self.catalog.parse_spec(kind, de)?;
+        Some(r.map_err(|e| super::errors::serde_error(&e, self.text, self.origin, self.doc)))
     }
 
     pub(super) fn unknown_kind(&self, i: usize, id: &str, kind: &str) -> PlanError {
@@ -202,8 +272,21 @@ pub trait Catalog: Sync {
     /// Every kind this build implements, in documentation order: its plan-file name and the
     /// keys it takes besides [`COMMON_KEYS`].
     fn kinds(&self) -> Vec<(&'static str, &'static [&'static str])>;
-    /// Build a step of `kind` (one of [`Catalog::kinds`]; its keys are already checked).
-    fn build(&self, kind: &str, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError>;
+    /// Deserialize a step's own keys (the ones `kind` takes) into `kind`'s spec; `None` for an
+    /// unknown kind.
+    fn parse_spec(
+        &self,
+        kind: &str,
+        de: ValueDeserializer<'_>,
+    ) -> Option<Result<Box<dyn Any + Send>, toml::de::Error>>;
+    /// Build a step of `kind` (one of [`Catalog::kinds`]; its keys are already checked) from
+    /// the spec [`Catalog::parse_spec`] made.
+    fn build(
+        &self,
+        kind: &str,
+        spec: Box<dyn Any + Send>,
+        s: &mut StepCx<'_, '_, '_>,
+    ) -> Result<Built, PlanError>;
     /// A problem only a kind can see in the plan as a whole: the step's index and what is wrong.
     fn check_plan(&self, plan: &Plan) -> Option<(usize, String)>;
     /// Fields of the sections whose probes are in this build (`down_for` and `healthy` are
@@ -222,7 +305,8 @@ impl dyn Catalog + '_ {
     }
 }
 
-/// A step being built: its raw keys and where to point errors.
+/// A step being built: its common keys as written and where to point errors (its own keys come
+/// typed, as its kind's spec).
 pub struct StepCx<'a, 't, 'd> {
     cx: &'a mut Cx<'t, 'd>,
     i: usize,
@@ -231,7 +315,7 @@ pub struct StepCx<'a, 't, 'd> {
 }
 
 impl<'a> StepCx<'a, '_, '_> {
-    /// The step as written.
+    /// The step's common keys as written.
     pub(crate) fn raw(&self) -> &'a raw::RawStep {
         self.raw
     }
@@ -367,21 +451,21 @@ impl<'a> StepCx<'a, '_, '_> {
         self.cx.secret(&p, v).map_err(|e| self.prefix(e))
     }
 
-    pub(crate) fn url(&mut self) -> Result<String, PlanError> {
-        let Some(u) = self.raw.url.as_deref() else {
+    pub(crate) fn url(&mut self, url: Option<&str>) -> Result<String, PlanError> {
+        let Some(u) = url else {
             return Err(self.missing("url", "url = \"https://example.com/healthz\""));
         };
         let p = self.path("url");
         self.cx.url(&p, u).map_err(|e| self.prefix(e))
     }
 
-    pub(crate) fn statuses(&self, default: &[u16]) -> Result<Vec<u16>, PlanError> {
+    pub(crate) fn statuses(
+        &self,
+        written: &Option<Vec<u16>>,
+        default: &[u16],
+    ) -> Result<Vec<u16>, PlanError> {
         self.cx
-            .statuses(
-                &self.path("expect_status"),
-                &self.raw.expect_status,
-                default,
-            )
+            .statuses(&self.path("expect_status"), written, default)
             .map_err(|e| self.prefix(e))
     }
 

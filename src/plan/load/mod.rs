@@ -121,7 +121,9 @@ pub fn load_with(
         images: None,
         errors: Vec::new(),
         not_shown: 0,
+        specs: Vec::new(),
     };
+    cx.step_specs(&file.steps)?;
     let plan = cx.convert(file);
     let mut errors = std::mem::take(&mut cx.errors).into_iter();
     if let Some(mut first) = errors.next() {
@@ -178,6 +180,9 @@ struct Cx<'t, 'd> {
     errors: Vec<PlanError>,
     /// Problems beyond [`MAX_ERRORS`].
     not_shown: usize,
+    /// Each step's keys as its kind's spec (`None`: unknown kind), read before the steps are
+    /// converted; [`Cx::step`] takes them.
+    specs: Vec<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// Keys that hold credentials: a literal value there is registered with the redactor too.

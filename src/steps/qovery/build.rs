@@ -1,6 +1,9 @@
 //! Building a `qovery.*` step from its `[[step]]` table: the keys each kind takes, the
 //! environment it acts on (from `site` or `environment`), and its references resolved.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use super::*;
 
 /// What [`build`] needs from the rest of the plan.
@@ -45,7 +48,167 @@ pub const VARIABLES_KEYS: &[&str] = &[
     "timeout",
 ];
 
-/// The keys each kind takes.
+/// Every key the `qovery.*` kinds take: what the builder reads (each kind's typed keys
+/// convert into it; a step built outside the loader reads into it whole, other keys ignored).
+#[derive(Debug, Default, Deserialize)]
+pub struct QoveryKeys {
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub create_missing: Option<bool>,
+    #[serde(default)]
+    pub wait: Option<bool>,
+    #[serde(default)]
+    pub wait_if_busy: Option<bool>,
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The keys of `qovery.deploy`, `qovery.redeploy` and `qovery.stop`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionKeys {
+    /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Follow the deployment to its end (default true; `interval` sets the poll interval,
+    /// default 3s like the official CLI).
+    #[serde(default)]
+    pub wait: Option<bool>,
+    /// On a 409 "operation in progress", wait until the environment is idle and send the action
+    /// again (default false).
+    #[serde(default)]
+    pub wait_if_busy: Option<bool>,
+    /// How often to poll the deployment (default 3s).
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The keys of `qovery.deploy_services`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesKeys {
+    /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// qovery.deploy_services: the services to deploy, by name (or id).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// qovery.deploy_services: the image tag to deploy the containers with.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Follow the deployment to its end (default true).
+    #[serde(default)]
+    pub wait: Option<bool>,
+    /// On a 409 "operation in progress", wait until the environment is idle and send the action
+    /// again (default false).
+    #[serde(default)]
+    pub wait_if_busy: Option<bool>,
+    /// How often to poll the deployment (default 3s).
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The keys of `qovery.set_variables`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariablesKeys {
+    /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// qovery.set_variables: environment variables to edit, `KEY = "value"`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// qovery.set_variables: secrets to edit, by reference: `KEY = "${env:X}"`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// qovery.set_variables: create variables that do not exist yet (default false: they must exist).
+    #[serde(default)]
+    pub create_missing: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+impl From<ActionKeys> for QoveryKeys {
+    fn from(k: ActionKeys) -> Self {
+        let ActionKeys {
+            environment,
+            wait,
+            wait_if_busy,
+            interval,
+            timeout,
+        } = k;
+        QoveryKeys {
+            environment,
+            wait,
+            wait_if_busy,
+            interval,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<ServicesKeys> for QoveryKeys {
+    fn from(k: ServicesKeys) -> Self {
+        let ServicesKeys {
+            environment,
+            services,
+            tag,
+            wait,
+            wait_if_busy,
+            interval,
+            timeout,
+        } = k;
+        QoveryKeys {
+            environment,
+            services,
+            tag,
+            wait,
+            wait_if_busy,
+            interval,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<VariablesKeys> for QoveryKeys {
+    fn from(k: VariablesKeys) -> Self {
+        let VariablesKeys {
+            environment,
+            variables,
+            secrets,
+            create_missing,
+            timeout,
+        } = k;
+        QoveryKeys {
+            environment,
+            variables,
+            secrets,
+            create_missing,
+            timeout,
+            ..Default::default()
+        }
+    }
+}
+
+/// The keys each kind takes (for steps built outside the loader, which checks the keys itself;
+/// a unit test keeps these lists the same as the kinds' typed keys).
 pub const KIND_KEYS: &[(&str, &[&str])] = &[
     ("qovery.deploy", ACTION_KEYS),
     ("qovery.redeploy", ACTION_KEYS),
@@ -86,6 +249,17 @@ pub fn build_keyed(
     raw: &RawStep,
     input: &mut BuildInput<'_>,
 ) -> Result<StepAction, BuildError> {
+    let keys: QoveryKeys = raw.spec().map_err(|m| berr("kind", m))?;
+    build_typed(kind, raw, &keys, input)
+}
+
+/// [`build_keyed`] with the kind's keys already read.
+pub fn build_typed(
+    kind: &str,
+    raw: &RawStep,
+    keys: &QoveryKeys,
+    input: &mut BuildInput<'_>,
+) -> Result<StepAction, BuildError> {
     let Some(q) = input.qovery else {
         return Err(berr(
             "kind",
@@ -111,9 +285,9 @@ pub fn build_keyed(
             ));
         }
     };
-    let environment = environment_of(kind, raw, site, input)?;
+    let environment = environment_of(kind, keys, site, input)?;
     let cluster = site.and_then(|s| input.sites[s.index()].cluster.clone());
-    let poll_interval = match &raw.interval {
+    let poll_interval = match &keys.interval {
         Some(s) => {
             let d = crate::plan::units::parse_duration(s)
                 .map_err(|e| berr("interval", format!("interval = {s:?}: {e}")))?;
@@ -124,8 +298,8 @@ pub fn build_keyed(
         }
         None => DEFAULT_POLL,
     };
-    check_keys(kind, raw)?;
-    let op = op_of(kind, raw, input)?;
+    check_keys(kind, keys)?;
+    let op = op_of(kind, keys, input)?;
     // The plan's own URL and scheme (review mode shows the environment's overrides separately).
     let from_plan = QoverySettings::resolve(q, |_| None);
     Ok(StepAction::Qovery(QoveryStep {
@@ -134,8 +308,8 @@ pub fn build_keyed(
         environment,
         cluster,
         api_url: from_plan.api_url,
-        wait: raw.wait.unwrap_or(true),
-        wait_if_busy: raw.wait_if_busy.unwrap_or(false),
+        wait: keys.wait.unwrap_or(true),
+        wait_if_busy: keys.wait_if_busy.unwrap_or(false),
         auth_scheme: from_plan.scheme.as_str(),
         poll_interval,
     }))
@@ -144,11 +318,11 @@ pub fn build_keyed(
 /// The Qovery environment a step acts on: its `environment`, else its site's.
 fn environment_of(
     kind: &str,
-    raw: &RawStep,
+    keys: &QoveryKeys,
     site: Option<SiteId>,
     input: &mut BuildInput<'_>,
 ) -> Result<String, BuildError> {
-    let explicit_env = match &raw.environment {
+    let explicit_env = match &keys.environment {
         Some(e) => Some((input.resolve)("environment", e).map_err(|m| berr("environment", m))?),
         None => None,
     };
@@ -181,22 +355,22 @@ fn environment_of(
 
 /// A key given that this kind does not take (when built outside the loader, which checks it
 /// first with its own message).
-fn check_keys(kind: &str, raw: &RawStep) -> Result<(), BuildError> {
+fn check_keys(kind: &str, keys: &QoveryKeys) -> Result<(), BuildError> {
     let takes: &[&str] = KIND_KEYS
         .iter()
         .find(|(k, _)| *k == kind)
         .map(|(_, keys)| *keys)
         .unwrap_or(&[]);
     let given: [(&'static str, bool); 9] = [
-        ("services", !raw.services.is_empty()),
-        ("tag", raw.tag.is_some()),
-        ("variables", !raw.variables.is_empty()),
-        ("secrets", !raw.secrets.is_empty()),
-        ("create_missing", raw.create_missing.is_some()),
-        ("wait", raw.wait.is_some()),
-        ("wait_if_busy", raw.wait_if_busy.is_some()),
-        ("interval", raw.interval.is_some()),
-        ("environment", raw.environment.is_some()),
+        ("services", !keys.services.is_empty()),
+        ("tag", keys.tag.is_some()),
+        ("variables", !keys.variables.is_empty()),
+        ("secrets", !keys.secrets.is_empty()),
+        ("create_missing", keys.create_missing.is_some()),
+        ("wait", keys.wait.is_some()),
+        ("wait_if_busy", keys.wait_if_busy.is_some()),
+        ("interval", keys.interval.is_some()),
+        ("environment", keys.environment.is_some()),
     ];
     if !takes.is_empty()
         && let Some((key, _)) = given.iter().find(|(k, set)| *set && !takes.contains(k))
@@ -218,33 +392,37 @@ fn check_keys(kind: &str, raw: &RawStep) -> Result<(), BuildError> {
 }
 
 /// What the step does, from its kind and keys.
-fn op_of(kind: &str, raw: &RawStep, input: &mut BuildInput<'_>) -> Result<QoveryOp, BuildError> {
+fn op_of(
+    kind: &str,
+    keys: &QoveryKeys,
+    input: &mut BuildInput<'_>,
+) -> Result<QoveryOp, BuildError> {
     Ok(match kind {
         "qovery.deploy" => QoveryOp::Deploy,
         "qovery.redeploy" => QoveryOp::Redeploy,
         "qovery.stop" => QoveryOp::Stop,
         "qovery.deploy_services" => {
-            if raw.services.is_empty() {
+            if keys.services.is_empty() {
                 return Err(berr(
                     "services",
                     "qovery.deploy_services needs `services = [\"web\", …]` (service names or ids)",
                 ));
             }
-            if let Some(s) = raw.services.iter().find(|s| s.trim().is_empty()) {
+            if let Some(s) = keys.services.iter().find(|s| s.trim().is_empty()) {
                 return Err(berr("services", format!("services: {s:?} is empty")));
             }
-            let tag = match &raw.tag {
+            let tag = match &keys.tag {
                 Some(t) => Some((input.resolve)("tag", t).map_err(|m| berr("tag", m))?),
                 None => None,
             };
             QoveryOp::DeployServices {
-                services: raw.services.clone(),
+                services: keys.services.clone(),
                 tag: tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             }
         }
         "qovery.set_variables" => {
             let mut variables = Vec::new();
-            for (map, secret) in [(&raw.variables, false), (&raw.secrets, true)] {
+            for (map, secret) in [(&keys.variables, false), (&keys.secrets, true)] {
                 let what: &'static str = if secret { "secrets" } else { "variables" };
                 for (k, v) in map {
                     if k.trim().is_empty() {
@@ -265,7 +443,11 @@ fn op_of(kind: &str, raw: &RawStep, input: &mut BuildInput<'_>) -> Result<Qovery
                     "qovery.set_variables needs `variables = { KEY = \"value\" }` and/or `secrets = { KEY = \"${env:X}\" }`",
                 ));
             }
-            if let Some(k) = raw.variables.keys().find(|k| raw.secrets.contains_key(*k)) {
+            if let Some(k) = keys
+                .variables
+                .keys()
+                .find(|k| keys.secrets.contains_key(*k))
+            {
                 return Err(berr(
                     "secrets",
                     format!("{k} is both in `variables` and `secrets`"),
@@ -273,7 +455,7 @@ fn op_of(kind: &str, raw: &RawStep, input: &mut BuildInput<'_>) -> Result<Qovery
             }
             QoveryOp::SetVariables {
                 variables,
-                create_missing: raw.create_missing.unwrap_or(false),
+                create_missing: keys.create_missing.unwrap_or(false),
             }
         }
         other => {

@@ -13,8 +13,10 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::super::registry::StepKind;
+use super::super::registry::TypedKind;
 use super::super::{StepContext, Stream};
 use super::{check, client};
 use crate::clients::qovery::{
@@ -24,18 +26,46 @@ use crate::journal::PreflightCheck;
 use crate::plan::load::{Built, PlanError, StepCx};
 use crate::plan::{KindAction, Plan, SiteId, StepAction};
 
-/// The keys `qovery.clone_environment` takes besides the common ones.
-pub const CLONE_KEYS: &[&str] = &[
-    "site",
-    "environment",
-    "name",
-    "cluster",
-    "timeout",
-    "mode",
-    "apply_deployment_rule",
-];
+/// The keys `qovery.clone_environment` takes besides the common ones (`site`: the environment
+/// cloned is that site's).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloneKeys {
+    /// The environment to clone (an id; default: the environment of `site`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// qovery.clone_environment: the new environment's name (e.g. `drill-2026-q4`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// qovery.clone_environment: the cluster id the clone goes on (default: `[sites.dr] cluster`).
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// qovery.clone_environment: the clone's `EnvironmentModeEnum`: `DEVELOPMENT` (default),
+    /// `PREVIEW`, `STAGING` or `PRODUCTION`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// qovery.clone_environment: apply the project's deployment rules to the clone (default
+    /// `false`, the spec's default).
+    #[serde(default)]
+    pub apply_deployment_rule: Option<bool>,
+}
+
 /// The keys `qovery.delete_environment` takes besides the common ones.
-pub const DELETE_KEYS: &[&str] = &["environment", "name", "timeout"];
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteKeys {
+    /// The environment to delete, by id (or give `name`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// qovery.delete_environment: the environment to delete, looked up by name in the plan's
+    /// project when the step runs (or give `environment`, its id).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
 
 /// How often the read-back polls (the official CLI's cadence).
 const POLL: Duration = Duration::from_secs(3);
@@ -96,10 +126,10 @@ fn nonempty(s: &mut StepCx<'_, '_, '_>, key: &'static str, v: &str) -> Result<St
     Ok(s.secret(key, v)?.trim().to_string())
 }
 
-fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let timeout = s.duration("timeout", &s.raw().timeout)?;
+fn build_clone(keys: CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let timeout = s.duration("timeout", &keys.timeout)?;
     let api_url = api_url(s)?;
-    let raw_name = s.raw().name.clone();
+    let raw_name = keys.name.clone();
     let Some(name) = raw_name else {
         return Err(s.missing("name", "name = \"drill-2026-q4\""));
     };
@@ -117,7 +147,7 @@ fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             ));
         }
     };
-    let raw_env = s.raw().environment.clone();
+    let raw_env = keys.environment.clone();
     let (source, source_site) = match raw_env {
         Some(e) => {
             let id = nonempty(s, "environment", &e)?;
@@ -142,7 +172,7 @@ fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             }
         },
     };
-    let raw_cluster = s.raw().cluster.clone();
+    let raw_cluster = keys.cluster.clone();
     let cluster = match raw_cluster {
         Some(c) => nonempty(s, "cluster", &c)?,
         None => match &sites[SiteId::Dr.index()].cluster {
@@ -157,7 +187,7 @@ fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
             }
         },
     };
-    let (mode, apply_deployment_rule) = clone_mode(s)?;
+    let (mode, apply_deployment_rule) = clone_mode(&keys, s)?;
     let spec = CloneSpec {
         source,
         source_site,
@@ -177,8 +207,11 @@ fn build_clone(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
 /// `DEVELOPMENT` environment, a mode an environment can also be edited to and from
 /// (`CreateEnvironmentModeEnum` has no `PREVIEW`), without the project's deployment rules (the
 /// spec's default).
-fn clone_mode(s: &mut StepCx<'_, '_, '_>) -> Result<(String, bool), PlanError> {
-    let mode = match s.raw().mode.as_deref().map(str::trim) {
+fn clone_mode(
+    keys: &CloneKeys,
+    s: &mut StepCx<'_, '_, '_>,
+) -> Result<(String, bool), PlanError> {
+    let mode = match keys.mode.as_deref().map(str::trim) {
         None => "DEVELOPMENT".to_string(),
         Some(m) if ENVIRONMENT_MODES.contains(&m) => m.to_string(),
         Some(m) => {
@@ -193,7 +226,7 @@ fn clone_mode(s: &mut StepCx<'_, '_, '_>) -> Result<(String, bool), PlanError> {
             ));
         }
     };
-    Ok((mode, s.raw().apply_deployment_rule.unwrap_or(false)))
+    Ok((mode, keys.apply_deployment_rule.unwrap_or(false)))
 }
 
 /// The sites whose environment is `id`.
@@ -203,8 +236,8 @@ fn protected_by(plan_sites: &[crate::plan::Site; 2], id: &str) -> Option<SiteId>
         .find(|s| plan_sites[s.index()].environment.as_deref() == Some(id))
 }
 
-fn build_delete(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-    let timeout = s.duration("timeout", &s.raw().timeout)?;
+fn build_delete(keys: DeleteKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+    let timeout = s.duration("timeout", &keys.timeout)?;
     let api_url = api_url(s)?;
     if s.raw()
         .confirm
@@ -217,7 +250,7 @@ fn build_delete(s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         ));
     }
     let sites = s.sites().clone();
-    let (raw_env, raw_name) = (s.raw().environment.clone(), s.raw().name.clone());
+    let (raw_env, raw_name) = (keys.environment.clone(), keys.name.clone());
     let target = match (raw_env, raw_name) {
         (Some(_), Some(_)) => {
             return Err(s.error(
@@ -599,93 +632,68 @@ async fn preflight_delete(d: &DeleteSpec, ctx: &StepContext) -> Vec<PreflightChe
 /// `qovery.clone_environment`.
 pub struct CloneEnvironment;
 
-impl StepKind for CloneEnvironment {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_clone(s)
+impl TypedKind for CloneEnvironment {
+    type Spec = CloneKeys;
+    type Action = CloneSpec;
+    fn build(&self, keys: CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_clone(keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        action
-            .kind_spec::<CloneSpec>()
-            .map(describe_clone)
-            .unwrap_or_default()
+    fn describe(&self, a: &CloneSpec) -> Vec<String> {
+        describe_clone(a)
     }
-    fn default_timeout(&self, _action: &StepAction) -> Duration {
+    fn default_timeout(&self, _: &CloneSpec) -> Duration {
         Duration::from_secs(120)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a CloneSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action.kind_spec::<CloneSpec>() {
-                Some(c) => preflight_clone(c, ctx).await,
-                None => Vec::new(),
-            }
-        })
+        Box::pin(preflight_clone(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a CloneSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action.kind_spec::<CloneSpec>() {
-                Some(c) => run_clone(c, ctx).await,
-                None => Err(format!(
-                    "not a qovery.clone_environment step: {}",
-                    action.kind_name()
-                )),
-            }
-        })
+        Box::pin(run_clone(a, ctx))
     }
     fn schema(&self) -> serde_json::Value {
-        serde_json::json!({ "required": ["name"] })
+        serde_json::json!({
+            "required": ["name"],
+            "properties": {"mode": {"enum": ENVIRONMENT_MODES}}
+        })
     }
 }
 
 /// `qovery.delete_environment`.
 pub struct DeleteEnvironment;
 
-impl StepKind for DeleteEnvironment {
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        build_delete(s)
+impl TypedKind for DeleteEnvironment {
+    type Spec = DeleteKeys;
+    type Action = DeleteSpec;
+    fn build(&self, keys: DeleteKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        build_delete(keys, s)
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        action
-            .kind_spec::<DeleteSpec>()
-            .map(describe_delete)
-            .unwrap_or_default()
+    fn describe(&self, a: &DeleteSpec) -> Vec<String> {
+        describe_delete(a)
     }
-    fn default_timeout(&self, _action: &StepAction) -> Duration {
+    fn default_timeout(&self, _: &DeleteSpec) -> Duration {
         Duration::from_secs(600)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DeleteSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action.kind_spec::<DeleteSpec>() {
-                Some(d) => preflight_delete(d, ctx).await,
-                None => Vec::new(),
-            }
-        })
+        Box::pin(preflight_delete(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a DeleteSpec,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action.kind_spec::<DeleteSpec>() {
-                Some(d) => run_delete(d, ctx).await,
-                None => Err(format!(
-                    "not a qovery.delete_environment step: {}",
-                    action.kind_name()
-                )),
-            }
-        })
+        Box::pin(run_delete(a, ctx))
     }
     fn schema(&self) -> serde_json::Value {
         serde_json::json!({ "required": ["confirm"] })

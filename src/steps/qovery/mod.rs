@@ -12,11 +12,14 @@
 //! every Qovery call (review and monitor modes refuse every mutation before it leaves).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 
-use super::registry::StepKind;
+use super::registry::TypedKind;
 use super::{StepContext, Stream};
 use crate::clients::qovery::{
     Container, DeployAllRequest, DeployContainer, EnvironmentStatuses, EnvironmentVariable,
@@ -368,10 +371,29 @@ pub async fn run(q: &QoveryStep, ctx: &StepContext) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------------
 // The `qovery.*` kinds
 
-/// `qovery.deploy`, `redeploy`, `stop`, `deploy_services`, `set_variables`.
-pub struct Qovery;
+/// `qovery.deploy`, `redeploy`, `stop`, `deploy_services`, `set_variables`, with the keys `K`
+/// each takes (`ACTION`, `DEPLOY_SERVICES`, `SET_VARIABLES`).
+pub struct Qovery<K>(PhantomData<fn() -> K>);
 
-impl StepKind for Qovery {
+/// `qovery.deploy`, `qovery.redeploy`, `qovery.stop`.
+pub const ACTION: Qovery<ActionKeys> = Qovery(PhantomData);
+/// `qovery.deploy_services`.
+pub const DEPLOY_SERVICES: Qovery<ServicesKeys> = Qovery(PhantomData);
+/// `qovery.set_variables`.
+pub const SET_VARIABLES: Qovery<VariablesKeys> = Qovery(PhantomData);
+
+impl<K> TypedKind for Qovery<K>
+where
+    K: Into<QoveryKeys> + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Spec = K;
+    type Action = QoveryStep;
+    fn action(a: &StepAction) -> Option<&QoveryStep> {
+        match a {
+            StepAction::Qovery(x) => Some(x),
+            _ => None,
+        }
+    }
     fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
         // Variables: the reverse needs the other site's values, which the failover plan does
         // not hold (the skeleton says TODO).
@@ -380,17 +402,19 @@ impl StepKind for Qovery {
             _ => super::reverse::swap_site(step).map(|t| vec![t]),
         }
     }
-    fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
-        let timeout = s.duration("timeout", &s.raw().timeout)?;
+    fn build(&self, keys: K, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
+        let keys: QoveryKeys = keys.into();
+        let timeout = s.duration("timeout", &keys.timeout)?;
         let sites = s.sites().clone();
         let qovery = s.qovery().cloned();
         let raw = s.raw();
         let kind = s.kind().to_string();
         // Messages without the step's id: the error built from them below names the step once.
         let mut resolve = |key: &'static str, v: &str| s.resolve_quiet(key, v);
-        let r = build_keyed(
+        let r = build_typed(
             &kind,
             raw,
+            &keys,
             &mut BuildInput {
                 sites: &sites,
                 qovery: qovery.as_ref(),
@@ -402,46 +426,24 @@ impl StepKind for Qovery {
             Err(e) => Err(s.error(e.key, &e.message, vec![], None)),
         }
     }
-    fn describe(&self, action: &StepAction) -> Vec<String> {
-        match action {
-            StepAction::Qovery(a) => describe(a),
-            _ => Vec::new(),
-        }
+    fn describe(&self, a: &QoveryStep) -> Vec<String> {
+        describe(a)
     }
-    fn is_mutating(&self, action: &StepAction) -> bool {
-        match action {
-            StepAction::Qovery(_) => true,
-            _ => true,
-        }
-    }
-    fn default_timeout(&self, action: &StepAction) -> Duration {
-        match action {
-            StepAction::Qovery(a) => default_timeout(a),
-            _ => Duration::from_secs(600),
-        }
+    fn default_timeout(&self, a: &QoveryStep) -> Duration {
+        default_timeout(a)
     }
     fn preflight<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a QoveryStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Vec<PreflightCheck>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Qovery(a) => preflight(a, ctx).await,
-                _ => Vec::new(),
-            }
-        })
+        Box::pin(preflight(a, ctx))
     }
     fn run<'a>(
         &'a self,
-        action: &'a StepAction,
+        a: &'a QoveryStep,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            match action {
-                StepAction::Qovery(a) => run(a, ctx).await,
-                _ => Err(format!("not a {} step", action.kind_name())),
-            }
-        })
+        Box::pin(run(a, ctx))
     }
 }
