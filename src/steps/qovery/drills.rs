@@ -563,6 +563,9 @@ impl StepKind for CloneEnvironment {
     fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_clone(s)
     }
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        crate::steps::reverse::clone_or_delete(step)
+    }
     fn describe(&self, action: &StepAction) -> Vec<String> {
         action
             .kind_spec::<CloneSpec>()
@@ -610,6 +613,9 @@ pub struct DeleteEnvironment;
 impl StepKind for DeleteEnvironment {
     fn build(&self, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_delete(s)
+    }
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        crate::steps::reverse::clone_or_delete(step)
     }
     fn describe(&self, action: &StepAction) -> Vec<String> {
         action
