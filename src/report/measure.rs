@@ -335,6 +335,19 @@ pub(super) fn measure_rpo(
         ""
     };
     match (secs, bytes) {
+        (Some(s), _) if detail.get("backup_age_secs").is_some() => {
+            // A backup-restore strategy: what is lost is everything since the backup restored.
+            rpo_verdict(&mut m, s, target);
+            m.note = format!(
+                "backup age {} at the restore check: the restored backup was created {} (evidence \"{what}\" at {}){no_target}",
+                fmt_secs(s),
+                detail
+                    .get("backup_created_at")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("at an unrecorded time"),
+                ts(at)
+            );
+        }
         (Some(s), _) => {
             rpo_verdict(&mut m, s, target);
             m.note = format!(
