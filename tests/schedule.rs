@@ -9,7 +9,7 @@
 //! | monthly runbook review | plans/demo.toml | review | every step reviewed, preflight results |
 //! | monthly restore test | plans/restore-test.toml | live, drill | the backup's age as RPO |
 //! | quarterly partial drill | plans/partial-drill.toml | live, drill | the clone created and deleted |
-//! | bi-annual full failover | plans/qovery-pilot-light.toml | live, drill | every step done; RTO says what bounds it |
+//! | bi-annual full failover and failback | plans/qovery-pilot-light.toml, then plans/qovery-pilot-light-failback.toml | live, drill | RPO 0 of the planned switchover, with its proof |
 //!
 //! The plans' `${env:…}` references are pointed at files holding the test's values (the loader
 //! resolves `${file:…}` like `${env:…}`; setting the process environment from a test is racy), and
@@ -272,6 +272,16 @@ impl Cockpit {
         self.key(KeyCode::Enter).await;
         self.answer_dialogs("done during the scheduled test").await;
         let i = self.state.selected_index(id);
+        // A `wait` step is the engine's: it holds once the probes see its conditions.
+        for _ in 0..150 {
+            if !matches!(self.state.status(i), StepStatus::Running) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            self.now += chrono::Duration::seconds(1);
+            self.probe_round().await;
+            self.send(Msg::Tick).await;
+        }
         assert_eq!(
             self.state.status(i),
             StepStatus::Succeeded,
@@ -492,40 +502,132 @@ async fn quarterly_partial_drill_clones_and_deletes_a_drill_environment() {
     );
 }
 
-/// Bi-annual full failover: the shipped pilot-light plan against a simulated region outage;
-/// every step is done and the report's RTO names what bounds it.
+/// The old primary's rewind and restart, run locally instead of over ssh (the shipped plan's
+/// `rewind_command` / `start_command` lines replaced; everything else as shipped).
+fn local_rejoin_commands(text: &str, old: &pg::Pg, new: &pg::Pg) -> String {
+    let list = |v: Vec<String>| {
+        let items: Vec<String> = v.iter().map(|a| format!("'{a}'")).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let mut rewind = pg::pg_argv("pg_rewind");
+    rewind.extend([
+        "--target-pgdata".to_string(),
+        old.data.display().to_string(),
+        "--source-server".into(),
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres application_name=eu-west-1",
+            new.port
+        ),
+        "--write-recovery-conf".into(),
+    ]);
+    // pg_rewind copies the new primary's configuration (its port): start on the old port.
+    let mut start = pg::pg_argv("pg_ctl");
+    start.extend([
+        "-D".to_string(),
+        old.data.display().to_string(),
+        "-l".into(),
+        old.log().display().to_string(),
+        "-o".into(),
+        format!("-p {}", old.port),
+        "-w".into(),
+        "-t".into(),
+        "60".into(),
+        "start".into(),
+    ]);
+    text.lines()
+        .map(|l| {
+            if l.starts_with("rewind_command = ") {
+                format!("rewind_command = {}", list(rewind.clone()))
+            } else if l.starts_with("start_command = ") {
+                format!("start_command = {}", list(start.clone()))
+            } else if l.starts_with("wait_seconds = ") {
+                "wait_seconds = 60".into()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Bi-annual full failover and failback: the shipped pilot-light plan against a simulated
+/// region outage (its database promotion is a manual step: done here on a real standby), then
+/// the shipped failback plan against real PostgreSQL — the old primary rewound into a standby by
+/// the real `pg_rewind`, caught up, DR fenced, prod promoted — and the simulator for Qovery. The
+/// failover's report has every step done; the failback's reads RPO 0 with its proof.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn biannual_full_failover_runs_every_step_and_reports() {
-    let s = simulator("region-outage").await;
+async fn biannual_full_failover_then_failback_reports_rpo_0_with_its_proof() {
+    let old = pg::primary(true);
+    let new = pg::standby(&old, "dr_slot");
+    pg::sql(
+        &old.url(),
+        "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1)",
+    )
+    .await;
     let dir = tempfile::tempdir().expect("dir");
-    let text = with_values(
-        &at_simulator(&shipped("plans/qovery-pilot-light.toml"), &s.url),
-        dir.path(),
-        &[
-            ("QOVERY_API_TOKEN", ids::DEMO_TOKEN),
-            ("DR_DATABASE_URL", "postgresql://app@db-dr/shop"),
-            ("RELEASE_TAG", "1.4.2"),
+
+    // The failover.
+    let s = simulator("region-outage").await;
+    let values = |s: &SimHandle, what: &str| {
+        vec![
+            ("QOVERY_API_TOKEN".to_string(), ids::DEMO_TOKEN.to_string()),
             (
-                "SLACK_WEBHOOK_URL",
-                &format!("{}/notify/slack/T000-failover", s.url),
+                "DR_DATABASE_URL".into(),
+                "postgresql://app@db-dr/shop".into(),
             ),
-        ],
+            (
+                "PROD_DATABASE_URL".into(),
+                "postgresql://app@db-prod/shop".into(),
+            ),
+            ("RELEASE_TAG".into(), "1.4.2".into()),
+            ("PROD_PG_URL".into(), old.url()),
+            ("DR_PG_URL".into(), new.url()),
+            (
+                "SLACK_WEBHOOK_URL".into(),
+                format!("{}/notify/slack/T000-{what}", s.url),
+            ),
+        ]
+    };
+    let plan_at = |name: &str, s: &SimHandle, what: &str, sub: &Path| {
+        std::fs::create_dir_all(sub).expect("dir");
+        let text = at_simulator(&shipped(name), &s.url);
+        let text = local_rejoin_commands(&text, &old, &new);
+        let vals = values(s, what);
+        let used: Vec<(&str, &str)> = vals
+            .iter()
+            .filter(|(k, _)| text.contains(&format!("${{env:{k}}}")))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        load(&with_values(&text, sub, &used), name)
+    };
+    let plan = plan_at(
+        "plans/qovery-pilot-light.toml",
+        &s,
+        "failover",
+        &dir.path().join("over"),
     );
-    let plan = load(&text, "qovery-pilot-light.toml");
     let ids_: Vec<String> = plan.steps.iter().map(|s| s.id.clone()).collect();
-    let mut c = Cockpit::open(plan, Mode::Live, true, dir.path()).await;
+    let mut c = Cockpit::open(plan, Mode::Live, true, &dir.path().join("over")).await;
     // The simulated region goes down shortly after the start; prod has then been down for
     // longer than the detection window.
     tokio::time::sleep(sim::REGION_OUTAGE_AFTER + std::time::Duration::from_secs(1)).await;
     c.probe_round().await;
     c.now += chrono::Duration::minutes(6);
     for id in &ids_ {
+        if id == "promote-db" {
+            // The manual step's instructions, done on the real standby.
+            let promoted = pg::admin(&new.url())
+                .await
+                .scalar("SELECT pg_promote(true, 30)")
+                .await
+                .expect("promote");
+            assert_eq!(promoted.as_deref(), Some("t"));
+        }
         c.run_step(id).await;
         c.now += chrono::Duration::seconds(30);
     }
     let m = c.report();
-    let md = markdown(&m);
-    assert_eq!(m.kind, "drill", "{md}");
+    assert_eq!(m.kind, "drill", "{}", markdown(&m));
     assert!(
         m.steps
             .iter()
@@ -533,12 +635,70 @@ async fn biannual_full_failover_runs_every_step_and_reports() {
         "{:?}",
         m.steps
     );
-    // The shipped pilot-light plan moves DNS by hand (a manual step), so the report cannot
-    // know when traffic moved: it says so instead of giving an RTO.
+    // The shipped pilot-light plan moves DNS by hand (a manual step), so the report cannot know
+    // when traffic moved: it says so instead of giving an RTO.
     assert_eq!(m.rto.verdict, Verdict::NotReached, "{:?}", m.rto);
     assert!(
         m.rto.missing.iter().any(|x| x.contains("dns.switch")),
         "{:?}",
         m.rto
+    );
+
+    // DR took writes while it served; the old primary is stopped before the failback.
+    pg::sql(&new.url(), "INSERT INTO orders VALUES (2)").await;
+    old.stop_fast();
+    // pg_rewind copies the new primary's `primary_slot_name` (from its own base backup).
+    pg::sql(
+        &new.url(),
+        "SELECT pg_create_physical_replication_slot('dr_slot')",
+    )
+    .await;
+
+    // The failback, with prod's region back.
+    let s = simulator("all-good").await;
+    let plan = plan_at(
+        "plans/qovery-pilot-light-failback.toml",
+        &s,
+        "failback",
+        &dir.path().join("back"),
+    );
+    let ids_: Vec<String> = plan.steps.iter().map(|s| s.id.clone()).collect();
+    let mut c = Cockpit::open(plan, Mode::Live, true, &dir.path().join("back")).await;
+    for id in &ids_ {
+        c.run_step(id).await;
+        c.now += chrono::Duration::seconds(30);
+    }
+    let m = c.report();
+    let md = markdown(&m);
+    assert_eq!(m.kind, "drill", "{md}");
+    assert_eq!(
+        (m.rpo.measured_secs, m.rpo.lag_bytes, m.rpo.verdict),
+        (Some(0), Some(0), Verdict::Met),
+        "{:?}\n{md}",
+        m.rpo
+    );
+    assert!(
+        m.rpo.note.contains("planned switchover: fenced at LSN")
+            && m.rpo.note.contains("0 bytes lost")
+            && m.rpo.note.contains("`fence-dr`"),
+        "{}",
+        m.rpo.note
+    );
+    assert!(md.contains("0 bytes lost"), "{md}");
+    // Prod is primary again with DR's write; DR is fenced.
+    let prod = pg::admin(&old.url()).await;
+    assert_eq!(
+        prod.scalar("SELECT pg_is_in_recovery()")
+            .await
+            .expect("q")
+            .as_deref(),
+        Some("f")
+    );
+    assert_eq!(
+        prod.scalar("SELECT count(*) FROM orders")
+            .await
+            .expect("q")
+            .as_deref(),
+        Some("2")
     );
 }
