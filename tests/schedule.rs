@@ -702,3 +702,43 @@ async fn biannual_full_failover_then_failback_reports_rpo_0_with_its_proof() {
         Some("2")
     );
 }
+
+/// Every plan of the schedule passes `drcockpit check` with none of its secrets set (a check
+/// runs on a laptop; `postgres.restore_check` used to parse its unset `admin_url` reference and
+/// refuse the plan).
+#[test]
+fn every_schedule_plan_checks_without_its_secrets() {
+    for plan in [
+        "plans/demo.toml",
+        "plans/restore-test.toml",
+        "plans/partial-drill.toml",
+        "plans/qovery-pilot-light.toml",
+        "plans/qovery-pilot-light-failback.toml",
+        "plans/qovery-warm-standby.toml",
+        "plans/qovery-warm-standby-failback.toml",
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_drcockpit"));
+        cmd.args(["check", plan]).env(
+            "DRCOCKPIT_STATE_DIR",
+            std::env::temp_dir().join("drcockpit-schedule-test-state"),
+        );
+        for k in [
+            "RESTORE_PG_URL",
+            "SLACK_WEBHOOK_URL",
+            "QOVERY_API_TOKEN",
+            "PROD_PG_URL",
+            "DR_PG_URL",
+            "DR_DATABASE_URL",
+            "PROD_DATABASE_URL",
+            "RELEASE_TAG",
+        ] {
+            cmd.env_remove(k);
+        }
+        let out = cmd.output().expect("run drcockpit");
+        assert!(
+            out.status.success(),
+            "check {plan}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
