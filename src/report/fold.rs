@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::markdown::summary_text;
 use super::measure::{
-    Completion, RtoInput, measure_rpo, measure_rto, not_measured, rpo_without_evidence, rto_start,
+    Completion, RtoInput, SwitchoverInput, is_planned_switchover, measure_rpo, measure_rto,
+    measure_switchover_rpo, not_measured, rpo_without_evidence, rto_start,
 };
 use super::model::*;
 use super::{OUTPUT_LINES_PER_ATTEMPT, one_line, redacted, ts};
@@ -56,6 +57,8 @@ struct Fold {
     /// The lag a promotion step's precondition check read: (at, step, evidence text).
     precondition_lag: Vec<(DateTime<Utc>, String, String)>,
     rpo_evidence: Option<(DateTime<Utc>, String, serde_json::Value)>,
+    /// The last fence's evidence (`fenced_lsn`): (at, step, detail), for a planned switchover.
+    fence_evidence: Option<(DateTime<Utc>, String, serde_json::Value)>,
     /// Output lines per (step, attempt): shown, suppressed.
     output: HashMap<(String, u32), (usize, usize)>,
 }
@@ -180,6 +183,7 @@ impl Fold {
             failed_rows: Vec::new(),
             precondition_lag: Vec::new(),
             rpo_evidence: None,
+            fence_evidence: None,
             output: HashMap::new(),
         }
     }
@@ -615,7 +619,11 @@ impl Fold {
         detail: &serde_json::Value,
     ) -> Option<String> {
         let lw = what.to_lowercase();
-        if lw.contains("rpo") || lw.contains("promot") {
+        if detail.get("fenced_lsn").is_some() {
+            // A fence's position (on the rpo stream): proof for a planned switchover, not a
+            // measurement at promotion.
+            self.fence_evidence = Some((at, step.unwrap_or("").to_string(), detail.clone()));
+        } else if lw.contains("rpo") || lw.contains("promot") {
             self.rpo_evidence = Some((at, redacted(what), detail.clone()));
         }
         if lw == "preconditions"
@@ -874,6 +882,15 @@ impl Fold {
         };
         self.m.rpo = if review {
             not_measured(self.rpo_target, "review session: nothing was executed")
+        } else if is_planned_switchover(self.rpo_target, infos) {
+            measure_switchover_rpo(&SwitchoverInput {
+                target: self.rpo_target,
+                plan: infos,
+                completions: &self.completions,
+                states: final_states,
+                fence: self.fence_evidence.as_ref(),
+                promotion: self.rpo_evidence.take(),
+            })
         } else {
             match self.rpo_evidence.take() {
                 Some(ev) => measure_rpo(self.rpo_target, Some(ev)),

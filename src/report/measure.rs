@@ -335,6 +335,19 @@ pub(super) fn measure_rpo(
         ""
     };
     match (secs, bytes) {
+        (Some(s), _) if detail.get("backup_age_secs").is_some() => {
+            // A backup-restore strategy: what is lost is everything since the backup restored.
+            rpo_verdict(&mut m, s, target);
+            m.note = format!(
+                "backup age {} at the restore check: the restored backup was created {} (evidence \"{what}\" at {}){no_target}",
+                fmt_secs(s),
+                detail
+                    .get("backup_created_at")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("at an unrecorded time"),
+                ts(at)
+            );
+        }
         (Some(s), _) => {
             rpo_verdict(&mut m, s, target);
             m.note = format!(
@@ -542,4 +555,170 @@ fn parse_lag(evidence: &str) -> Option<u64> {
     let (_, rest) = evidence.split_once(" = ")?;
     let value = rest.split(" (").next()?.trim();
     crate::plan::units::parse_bytes(value).ok()
+}
+
+/// Kinds that make the old primary a standby again: their presence makes a plan a failback.
+const REJOIN_KINDS: &[&str] = &["postgres.rejoin", "scaleway.create_read_replica"];
+
+/// The kind that fences a PostgreSQL primary (its evidence carries `fenced_lsn`).
+pub(super) const FENCE_KIND: &str = "postgres.fence";
+
+/// Is this a planned switchover — a plan that claims RPO 0 or rejoins the old primary (a
+/// failback)? Its RPO is 0 only when shown: the old primary fenced, then the promotion
+/// measured at lag 0 against it live. Anything less is UNKNOWN, never a number.
+pub(super) fn is_planned_switchover(target: Option<u64>, plan: &[StepInfo]) -> bool {
+    target == Some(0) && plan.iter().any(|s| is_promotion(&s.kind))
+        || plan.iter().any(|s| REJOIN_KINDS.contains(&s.kind.as_str()))
+}
+
+/// What a planned switchover's RPO is read from.
+pub(super) struct SwitchoverInput<'a> {
+    pub(super) target: Option<u64>,
+    pub(super) plan: &'a [StepInfo],
+    pub(super) completions: &'a [Completion],
+    pub(super) states: &'a HashMap<String, (String, u32)>,
+    /// The fence step's evidence: (at, step, detail with `fenced_lsn`).
+    pub(super) fence: Option<&'a (DateTime<Utc>, String, serde_json::Value)>,
+    /// The promotion's `rpo` evidence.
+    pub(super) promotion: Option<(DateTime<Utc>, String, serde_json::Value)>,
+}
+
+fn lsn_of(detail: &serde_json::Value, key: &str) -> Option<crate::clients::postgres::Lsn> {
+    detail
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(crate::clients::postgres::Lsn::parse)
+}
+
+/// RPO of a planned switchover: 0 with its proof ("fenced at LSN X, promoted at LSN X, 0 bytes
+/// lost"), or UNKNOWN naming each piece of the proof that is missing.
+pub(super) fn measure_switchover_rpo(i: &SwitchoverInput) -> Measure {
+    let mut missing: Vec<String> = Vec::new();
+    let state = |id: &str| {
+        i.states
+            .get(id)
+            .map(|(s, _)| s.clone())
+            .unwrap_or_else(|| "never ran".into())
+    };
+    let promoted_at = i.promotion.as_ref().map(|(at, _, _)| *at);
+    let fences: Vec<&StepInfo> = i.plan.iter().filter(|s| s.kind == FENCE_KIND).collect();
+    let fenced = i
+        .completions
+        .iter()
+        .find(|c| fences.iter().any(|f| f.id == c.step) && promoted_at.is_none_or(|p| c.at <= p));
+    if fences.is_empty() {
+        missing.push(format!(
+            "a fence of the old primary before the promotion: the plan has no {FENCE_KIND} step"
+        ));
+    } else if fenced.is_none() {
+        missing.push(format!(
+            "the old primary fenced before the promotion: {}",
+            fences
+                .iter()
+                .map(|f| format!("`{}` ({FENCE_KIND}) {}", f.id, state(&f.id)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    let Some((at, what, detail)) = &i.promotion else {
+        let promotions: Vec<String> = i
+            .plan
+            .iter()
+            .filter(|s| is_promotion(&s.kind))
+            .map(|s| format!("`{}` ({}) {}", s.id, s.kind, state(&s.id)))
+            .collect();
+        missing.push(format!(
+            "the promotion's `rpo` evidence (lag_bytes and replay_age_secs at promotion){}",
+            if promotions.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", promotions.join("; "))
+            }
+        ));
+        return switchover_unknown(i.target, None, missing);
+    };
+    let evidence = format!("evidence \"{what}\" recorded at {}", ts(*at));
+    if rpo_unknown(detail) {
+        missing.push("the old primary's position at promotion: it did not answer".into());
+    }
+    let bytes = find_number(detail, &["lag_bytes"]).map(|b| b.max(0.0).round() as u64);
+    let secs = find_number(detail, RPO_TIME_KEYS);
+    match bytes {
+        Some(0) => {}
+        Some(b) => missing.push(format!(
+            "lag 0 at promotion: the standby was {} behind",
+            fmt_lag(b)
+        )),
+        None => missing.push("the lag in bytes at promotion (lag_bytes)".into()),
+    }
+    match secs {
+        Some(s) if s <= 0.0 => {}
+        Some(s) => missing.push(format!("lag 0 at promotion: the replay was {s:.1}s behind")),
+        None => missing.push(format!(
+            "the lag in time at promotion ({})",
+            RPO_TIME_KEYS.join(" / ")
+        )),
+    }
+    let promoted_lsn = lsn_of(detail, "replay_lsn");
+    let fenced_lsn = i
+        .fence
+        .filter(|(f_at, _, _)| *f_at <= *at)
+        .and_then(|(_, _, d)| lsn_of(d, "fenced_lsn"));
+    // Without the fence's own record, the fenced primary's position read live at promotion.
+    let (fence_lsn, fence_basis) = match fenced_lsn {
+        Some(l) => (Some(l), ""),
+        None => (
+            lsn_of(detail, "primary_lsn"),
+            " (read from the fenced primary at promotion)",
+        ),
+    };
+    match (fence_lsn, promoted_lsn) {
+        (Some(f), Some(p)) if p < f => missing.push(format!(
+            "the promoted standby had replayed only {p}, {} before the fence position {f}",
+            fmt_lag(f.bytes_after(p))
+        )),
+        (Some(_), Some(_)) => {}
+        (None, _) => missing.push("the old primary's WAL position at the fence".into()),
+        (_, None) => missing.push("the promoted standby's replayed LSN (replay_lsn)".into()),
+    }
+    if !missing.is_empty() {
+        return switchover_unknown(i.target, Some((*at, evidence)), missing);
+    }
+    let (Some(f), Some(p)) = (fence_lsn, promoted_lsn) else {
+        return switchover_unknown(i.target, Some((*at, evidence)), missing);
+    };
+    let step = fenced.map(|c| c.step.as_str()).unwrap_or("?");
+    let mut m = not_measured(i.target, "");
+    rpo_verdict(&mut m, 0, i.target);
+    m.from = Some(*at);
+    m.lag_bytes = Some(0);
+    m.from_event = Some(evidence.clone());
+    m.note = format!(
+        "planned switchover: fenced at LSN {f}{fence_basis} by `{step}`, promoted at LSN {p}, 0 bytes lost ({evidence}){}",
+        if i.target.is_none() {
+            "; the plan sets no RPO target"
+        } else {
+            ""
+        }
+    );
+    m
+}
+
+fn switchover_unknown(
+    target: Option<u64>,
+    evidence: Option<(DateTime<Utc>, String)>,
+    missing: Vec<String>,
+) -> Measure {
+    let mut m = not_measured(target, "");
+    m.verdict = Verdict::Unknown;
+    if let Some((at, what)) = evidence {
+        m.from = Some(at);
+        m.from_event = Some(what);
+    }
+    m.note = format!(
+        "UNKNOWN: a planned switchover loses nothing only if the old primary was fenced and the promotion measured lag 0 against it; not shown: {}",
+        missing.join("; ")
+    );
+    m.missing = missing;
+    m
 }

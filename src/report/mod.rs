@@ -23,6 +23,13 @@
 //!   at promotion (`"rpo": "unknown"`) makes the RPO **UNKNOWN**: the report gives the last-seen
 //!   primary position and its age, the standby's received and replayed LSN, and what would be
 //!   needed to know — never MET.
+//!   A **planned switchover** (a plan whose RPO target is 0 and that promotes, or that rejoins
+//!   the old primary: a failback) reads RPO 0 only with its proof — a `postgres.fence` step
+//!   completed before the promotion, and the promotion measured lag 0 (bytes and time) against
+//!   the old primary, live, with the standby replayed up to the fence position: "planned
+//!   switchover: fenced at LSN X, promoted at LSN X, 0 bytes lost". Anything less is
+//!   **UNKNOWN**, naming each missing piece. A restore check's evidence (`backup_age_secs`) reads
+//!   as the backup's age: the RPO of a backup-restore strategy.
 //!
 //! Drill and demo reports always have a "What failed" section (failed attempts and what came
 //! of them, skips, overrides, interrupted steps, aborts) for the runbook; review sessions render

@@ -683,6 +683,13 @@ async fn fence(f: &Fence, ctx: &StepContext) -> Result<String, String> {
         match v.write_check().await.map_err(|e| e.to_string())? {
             Err(why) if why.contains(READ_ONLY_SQL_TRANSACTION) || why.contains("read-only") => {
                 ctx.info(format!("write from a new session refused ✓ ({why})"));
+                // Where the fenced primary stopped: a planned switchover's RPO 0 is shown by
+                // the promoted standby having replayed up to here (read by the report).
+                if let Ok((false, Some(lsn))) = v.position().await {
+                    ctx.info(format!("fenced at LSN {lsn}"));
+                    let ev = serde_json::json!({"what": "fenced", "site": f.site.as_str(), "fenced_lsn": lsn});
+                    ctx.emit(EVIDENCE, ev.to_string());
+                }
                 return Ok(format!(
                     "{name} fenced: new sessions are read-only{}",
                     if f.terminate_sessions {

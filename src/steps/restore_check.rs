@@ -162,7 +162,10 @@ fn build(raw: RestoreCheckKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, Pla
         return Err(s.missing("admin_url", "admin_url = \"${env:RESTORE_PG_URL}\""));
     };
     let admin_url = s.secret("admin_url", &admin)?;
-    if let Err(e) = PgTarget::parse(&admin_url) {
+    // `check` runs without secrets: an unset reference is a placeholder, parsed at run time.
+    if !crate::plan::refs::is_placeholder(&admin_url)
+        && let Err(e) = PgTarget::parse(&admin_url)
+    {
         return Err(s.error("admin_url", &e.to_string(), vec![], None));
     }
     let Some(dump) = raw.dump.clone() else {

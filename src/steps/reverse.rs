@@ -214,3 +214,35 @@ fn hide_literal_secrets(t: &mut Table) {
         }
     }
 }
+
+/// `qovery.clone_environment` ↔ `qovery.delete_environment`: a clone is undone by deleting the
+/// environment it created (by the same `name`, with a typed word); a delete by name is undone by
+/// cloning an environment of that name again (from the source the clone step defaults to, the
+/// prod environment, onto the DR cluster). A delete by `environment` id has no known reverse:
+/// what the deleted environment was cloned from is not in the plan.
+pub fn clone_or_delete(step: &Table) -> Option<Vec<Table>> {
+    let kind = step.get("kind").and_then(Value::as_str)?;
+    let id = step.get("id").and_then(Value::as_str).unwrap_or("step");
+    let name = step.get("name").and_then(Value::as_str)?.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let (title, mut t) = match kind {
+        "qovery.clone_environment" => (
+            format!("Delete the environment {name} that `{id}` cloned"),
+            table(&[
+                ("kind", s("qovery.delete_environment")),
+                ("name", s(name)),
+                ("confirm", s("DELETE")),
+            ]),
+        ),
+        "qovery.delete_environment" if !step.contains_key("environment") => (
+            format!("Clone prod to {name} again (`{id}` deleted it)"),
+            table(&[("kind", s("qovery.clone_environment")), ("name", s(name))]),
+        ),
+        _ => return None,
+    };
+    t.insert("id".into(), s(&format!("{id}-back")));
+    t.insert("title".into(), s(&title));
+    Some(vec![t])
+}

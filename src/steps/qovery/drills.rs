@@ -638,6 +638,9 @@ impl TypedKind for CloneEnvironment {
     fn build(&self, keys: CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_clone(keys, s)
     }
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        crate::steps::reverse::clone_or_delete(step)
+    }
     fn describe(&self, a: &CloneSpec) -> Vec<String> {
         describe_clone(a)
     }
@@ -674,6 +677,9 @@ impl TypedKind for DeleteEnvironment {
     type Action = DeleteSpec;
     fn build(&self, keys: DeleteKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, PlanError> {
         build_delete(keys, s)
+    }
+    fn reverse(&self, step: &toml::Table) -> Option<Vec<toml::Table>> {
+        crate::steps::reverse::clone_or_delete(step)
     }
     fn describe(&self, a: &DeleteSpec) -> Vec<String> {
         describe_delete(a)
