@@ -18,7 +18,8 @@ the proxy (a few per second; all of them would make the proxy the bottleneck).
 
 `--rounds-equivalent 24h` sizes the run as that much monitoring at the plan's default interval
 (2 s: 43,200 rounds) driven at `--interval` (100 ms): 43,200 x 100 ms = 72 minutes of wall time
-(warm-up included).
+(warm-up included). Slow and stalled answers make the rounds done fewer than that (against
+flaky-api about a fifth); `--until-counted` runs until the rounds counted reach the figure instead.
 
 It fails (exit 1) on growth: after a warm-up, the last quarter of the samples against the first
 quarter: more than FD_SLACK more descriptors, more than THREAD_SLACK more threads, or an RSS
@@ -52,6 +53,9 @@ ap.add_argument('--warmup', type=float, default=30.0, help='seconds before the f
 ap.add_argument('--scenario', default='flaky-api')
 ap.add_argument('--csv')
 ap.add_argument('--summary', help='also write the Markdown summary here')
+ap.add_argument('--until-counted', action='store_true',
+                help='with --rounds-equivalent: run until that many rounds are counted (each site), '
+                     'not for the minutes they would take if every round were on time')
 a = ap.parse_args()
 
 
@@ -66,6 +70,8 @@ def millis(text):
 INTERVAL_MS = millis(a.interval)
 if a.rounds_equivalent and a.minutes is not None:
     sys.exit('--minutes and --rounds-equivalent size the same thing: give one')
+if a.until_counted and not a.rounds_equivalent:
+    sys.exit('--until-counted needs --rounds-equivalent (how many rounds to count)')
 TARGET_ROUNDS = millis(a.rounds_equivalent) / DEFAULT_INTERVAL_MS if a.rounds_equivalent else None
 MINUTES = TARGET_ROUNDS * INTERVAL_MS / 60_000 if TARGET_ROUNDS else (a.minutes if a.minutes is not None else 10.0)
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,7 +249,12 @@ def main():
             pump.start()
             time.sleep(a.warmup)
             samples, end = [], started + MINUTES * 60
-            while time.monotonic() < end:
+            def going():
+                if a.until_counted:
+                    return not samples or samples[-1]['rounds'] < TARGET_ROUNDS
+                return time.monotonic() < end
+
+            while going():
                 if os.waitpid(pid, os.WNOHANG)[0] != 0:
                     sys.exit('FAIL: the cockpit exited during the soak')
                 s = sample(pid)
