@@ -306,7 +306,7 @@ def report(samples, screen_bytes, wall, counter):
     med = lambda key, xs: statistics.median(s[key] for s in xs)
     out = [f"| soak | value |", "|---|---|"]
     sized = (f"sized by `--rounds-equivalent {a.rounds_equivalent}`: {TARGET_ROUNDS:,.0f} rounds at the default "
-             f"{DEFAULT_INTERVAL_MS / 1000:g} s × {unit} = {MINUTES:.0f} min; " if TARGET_ROUNDS else '')
+             f"{DEFAULT_INTERVAL_MS / 1000:g} s × {unit} = {MINUTES:.1f} min; " if TARGET_ROUNDS else '')
     out.append(f"| run | {sized}{wall / 60:.1f} min of `monitor` at a {unit} probe interval against `{a.scenario}` "
                f"(at most {ideal:,.0f} rounds at that interval) |")
     out.append(f"| probe rounds done (counted at the proxy: requests to each site's health URL) | prod {rounds['prod']:,}, "
