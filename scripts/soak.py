@@ -5,31 +5,75 @@ Starts `drcockpit simulate --scenario flaky-api` (seeded 502/503s, 1-3 s slow an
 stalls), writes the demo plan with a short probe interval (`scripts/big-plan.py --small
 --interval`; the loader's floor is 100ms, 20x the demo's 2 s), runs `drcockpit monitor PLAN` in a
 pseudo-terminal (its screen is read and thrown away) and samples the cockpit every few seconds:
-open file descriptors (/proc/PID/fd), threads (/proc/PID/status Threads) and RSS (VmRSS).
+open file descriptors (/proc/PID/fd), threads (/proc/PID/status Threads) and RSS (VmRSS). The
+binary does not expose its tokio task count, so tasks are not sampled: the probe loops are a
+fixed set spawned once (`runtime/cockpit.rs` `spawn_probes`), and threads and fds stand in.
+
+Rounds are counted, not inferred from minutes: the plan's two health URLs point at a small
+counting HTTP proxy in this script, which passes each request on to the simulator (its faults
+included). The health probe asks once per round, so the requests to /sites/{prod,dr}/healthz are
+each site's rounds. Each probe loop is sequential and a slow or stalled answer delays its next
+round, so the rounds done are fewer than minutes / interval. Only the health requests go through
+the proxy (a few per second; all of them would make the proxy the bottleneck).
+
+`--rounds-equivalent 24h` sizes the run as that much monitoring at the plan's default interval
+(2 s: 43,200 rounds) driven at `--interval` (100 ms): 43,200 x 100 ms = 72 minutes of wall time
+(warm-up included). Slow and stalled answers make the rounds done fewer than that (against
+flaky-api about a fifth); `--until-counted` runs until the rounds counted reach the figure instead.
 
 It fails (exit 1) on growth: after a warm-up, the last quarter of the samples against the first
 quarter: more than FD_SLACK more descriptors, more than THREAD_SLACK more threads, or an RSS
 median above the first quarter's by more than RSS_SLACK_KB. It also fails if the cockpit died.
 
-Usage: scripts/soak.py [--bin target/release/drcockpit] [--minutes 10] [--interval 100ms]
-                       [--sample 5] [--scenario flaky-api] [--csv samples.csv]
-Prints the samples' summary as Markdown for BENCHMARKS.md. Only loopback is used.
+Usage: scripts/soak.py [--bin target/release/drcockpit] [--minutes 10 | --rounds-equivalent 24h]
+                       [--interval 100ms] [--sample 5] [--scenario flaky-api] [--csv samples.csv]
+                       [--summary summary.md]
+Prints the samples' summary as Markdown for BENCHMARKS.md (and writes it to --summary). The CSV
+has one row per sample: seconds, fds, threads, RSS and the rounds counted so far. Only loopback
+is used.
 """
-import argparse, os, pty, select, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, http.client, http.server, os, pty, re, select, socket, statistics, subprocess, sys, tempfile, \
+    threading, time
 
 FD_SLACK = 4
 THREAD_SLACK = 2
 RSS_SLACK_KB = 2048
+# The plan format's default probe interval (docs/plan-format.md, `[probes] interval`).
+DEFAULT_INTERVAL_MS = 2000
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--bin', default='target/release/drcockpit')
-ap.add_argument('--minutes', type=float, default=10.0)
+ap.add_argument('--minutes', type=float, help='wall time of the run, warm-up included (default 10)')
+ap.add_argument('--rounds-equivalent', metavar='DURATION',
+                help='size the run as DURATION (e.g. 24h) of rounds at the default 2 s interval, '
+                     'driven at --interval: 24h at 100ms is 43,200 rounds, 72 minutes')
 ap.add_argument('--interval', default='100ms')
 ap.add_argument('--sample', type=float, default=5.0, help='seconds between samples')
 ap.add_argument('--warmup', type=float, default=30.0, help='seconds before the first sample')
 ap.add_argument('--scenario', default='flaky-api')
 ap.add_argument('--csv')
+ap.add_argument('--summary', help='also write the Markdown summary here')
+ap.add_argument('--until-counted', action='store_true',
+                help='with --rounds-equivalent: run until that many rounds are counted (each site), '
+                     'not for the minutes they would take if every round were on time')
 a = ap.parse_args()
+
+
+def millis(text):
+    """`100ms`, `2s`, `5m`, `24h` in milliseconds."""
+    for unit, k in (('ms', 1), ('s', 1000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000)):
+        if text.endswith(unit) and text[:-len(unit)].replace('.', '', 1).isdigit():
+            return float(text[:-len(unit)]) * k
+    sys.exit(f'`{text}` is no duration (100ms, 2s, 5m, 24h)')
+
+
+INTERVAL_MS = millis(a.interval)
+if a.rounds_equivalent and a.minutes is not None:
+    sys.exit('--minutes and --rounds-equivalent size the same thing: give one')
+if a.until_counted and not a.rounds_equivalent:
+    sys.exit('--until-counted needs --rounds-equivalent (how many rounds to count)')
+TARGET_ROUNDS = millis(a.rounds_equivalent) / DEFAULT_INTERVAL_MS if a.rounds_equivalent else None
+MINUTES = TARGET_ROUNDS * INTERVAL_MS / 60_000 if TARGET_ROUNDS else (a.minutes if a.minutes is not None else 10.0)
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -61,6 +105,91 @@ def sample(pid):
     }
 
 
+class Counter:
+    """Requests seen by the proxy, by path (query dropped), and the failures it passed on."""
+
+    def __init__(self):
+        self.lock, self.by_path, self.errors = threading.Lock(), {}, 0
+
+    def add(self, path):
+        with self.lock:
+            self.by_path[path] = self.by_path.get(path, 0) + 1
+
+    def rounds(self):
+        """Each site's health-probe rounds (one request each)."""
+        with self.lock:
+            return {site: self.by_path.get(f'/sites/{site}/healthz', 0) for site in ('prod', 'dr')}
+
+    def families(self):
+        out = {}
+        with self.lock:
+            for path, n in self.by_path.items():
+                fam = path.split('/')[1] if path.count('/') else path
+                out[fam] = out.get(fam, 0) + n
+        return dict(sorted(out.items()))
+
+
+def proxy(port, sim_port, counter):
+    """A counting HTTP/1.1 proxy on 127.0.0.1:port to the simulator on 127.0.0.1:sim_port;
+    keep-alive on both sides (one upstream connection per client connection), bodies passed
+    whole."""
+    local = threading.local()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def log_message(self, *args):
+            pass
+
+        def forward(self):
+            counter.add(self.path.split('?')[0])
+            body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ('connection', 'transfer-encoding')}
+            for attempt in (0, 1):
+                conn = getattr(local, 'conn', None)
+                if conn is None:
+                    conn = local.conn = http.client.HTTPConnection('127.0.0.1', sim_port, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    local.conn = None
+                    if attempt:
+                        with counter.lock:
+                            counter.errors += 1
+                        self.send_error(502)
+                        return
+            self.send_response_only(resp.status, resp.reason)
+            for k, v in resp.getheaders():
+                if k.lower() not in ('transfer-encoding', 'connection', 'content-length'):
+                    self.send_header(k, v)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            if self.command != 'HEAD':
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = forward
+
+        def handle(self):
+            try:
+                super().handle()
+            except OSError:
+                pass  # the cockpit gave up on a stalled answer: its connection is gone
+            finally:
+                conn = getattr(local, 'conn', None)
+                if conn is not None:
+                    conn.close()
+                    local.conn = None
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class Pump(threading.Thread):
     """Keep reading the terminal (a cockpit blocks when nobody reads its screen)."""
 
@@ -87,6 +216,7 @@ def main():
     sim = subprocess.Popen([a.bin, 'simulate', '--scenario', a.scenario, '--listen', f'127.0.0.1:{port}'],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pid = fd = None
+    counter = Counter()
     try:
         for _ in range(100):
             try:
@@ -96,13 +226,20 @@ def main():
                 time.sleep(0.1)
         else:
             sys.exit('the simulator did not start')
+        proxy_port = free_port()
+        proxy(proxy_port, port, counter)
         with tempfile.TemporaryDirectory() as tmp:
             plan = os.path.join(tmp, 'soak.toml')
             text = subprocess.run([sys.executable, os.path.join(root, 'scripts/big-plan.py'), '--small',
                                    '--interval', a.interval], check=True, capture_output=True, text=True).stdout
+            text, n = re.subn(r'(?m)^(health = \{ url = )"\$\{sim\}(/sites/(prod|dr)/healthz)"',
+                              rf'\1"http://127.0.0.1:{proxy_port}\2"', text)
+            if n != 2:
+                sys.exit('plans/demo.toml: the two health URLs moved; update scripts/soak.py')
             open(plan, 'w').write(text)
             env = dict(os.environ, TERM='xterm-256color', DRCOCKPIT_OPERATOR='soak', DRCOCKPIT_SIM_URL=url,
                        XDG_STATE_HOME=tmp)
+            started = time.monotonic()
             pid, fd = pty.fork()
             if pid == 0:
                 import fcntl, struct, termios
@@ -111,14 +248,22 @@ def main():
             pump = Pump(fd)
             pump.start()
             time.sleep(a.warmup)
-            samples, end = [], time.monotonic() + a.minutes * 60
-            while time.monotonic() < end:
+            samples, end = [], started + MINUTES * 60
+            def going():
+                if a.until_counted:
+                    return not samples or samples[-1]['rounds'] < TARGET_ROUNDS
+                return time.monotonic() < end
+
+            while going():
                 if os.waitpid(pid, os.WNOHANG)[0] != 0:
                     sys.exit('FAIL: the cockpit exited during the soak')
-                samples.append(sample(pid))
+                s = sample(pid)
+                s['rounds'] = min(counter.rounds().values())
+                samples.append(s)
+                write_csv(samples)
                 time.sleep(a.sample)
             pump.stop.set()
-            report(samples, pump.bytes)
+            report(samples, pump.bytes, time.monotonic() - started, counter)
     finally:
         if pid:
             try:
@@ -135,33 +280,49 @@ def main():
         sim.wait()
 
 
-def report(samples, screen_bytes):
+def write_csv(samples):
+    """Rewritten at each sample, so a run cut short still leaves its figures."""
+    if a.csv:
+        with open(a.csv + '.tmp', 'w') as f:
+            f.write('seconds,fds,threads,rss_kb,rounds\n')
+            for s in samples:
+                f.write(f"{s['t'] - samples[0]['t']:.1f},{s['fds']},{s['threads']},{s['rss_kb']},{s['rounds']}\n")
+        os.replace(a.csv + '.tmp', a.csv)
+
+
+def report(samples, screen_bytes, wall, counter):
     if len(samples) < 8:
         sys.exit('FAIL: too few samples; run longer')
-    if a.csv:
-        with open(a.csv, 'w') as f:
-            f.write('seconds,fds,threads,rss_kb\n')
-            for s in samples:
-                f.write(f"{s['t'] - samples[0]['t']:.1f},{s['fds']},{s['threads']},{s['rss_kb']}\n")
     q = len(samples) // 4
     first, last = samples[:q], samples[-q:]
-    secs = samples[-1]['t'] - samples[0]['t'] + a.warmup
+    rounds = counter.rounds()
+    done = min(rounds.values())
     unit = a.interval
-    ms = float(unit[:-2]) if unit.endswith('ms') else float(unit[:-1]) * 1000
-    rounds = secs * 1000 / ms
+    ideal = wall * 1000 / INTERVAL_MS
 
     def rng(key, xs):
-        return f"{min(s[key] for s in xs)}–{max(s[key] for s in xs)}"
+        return f"{min(s[key] for s in xs):,}–{max(s[key] for s in xs):,}"
 
     med = lambda key, xs: statistics.median(s[key] for s in xs)
-    print(f"| soak | value |\n|---|---|")
-    print(f"| run | {secs / 60:.1f} min of `monitor` at a {unit} probe interval against `{a.scenario}`: "
-          f"≈ {rounds:,.0f} probe intervals ≈ {rounds * 2 / 3600:.1f} h at the demo's 2 s |")
-    print(f"| samples | {len(samples)} every {a.sample:g} s after a {a.warmup:g} s warm-up; screen output read: {screen_bytes / 1e6:.1f} MB |")
+    out = [f"| soak | value |", "|---|---|"]
+    sized = (f"sized by `--rounds-equivalent {a.rounds_equivalent}`: {TARGET_ROUNDS:,.0f} rounds at the default "
+             f"{DEFAULT_INTERVAL_MS / 1000:g} s × {unit} = {MINUTES:.1f} min; " if TARGET_ROUNDS else '')
+    out.append(f"| run | {sized}{wall / 60:.1f} min of `monitor` at a {unit} probe interval against `{a.scenario}` "
+               f"(at most {ideal:,.0f} rounds at that interval) |")
+    out.append(f"| probe rounds done (counted at the proxy: requests to each site's health URL) | prod {rounds['prod']:,}, "
+               f"DR {rounds['dr']:,}: ≈ {done * DEFAULT_INTERVAL_MS / 3_600_000:.1f} h of monitoring at the default "
+               f"{DEFAULT_INTERVAL_MS / 1000:g} s"
+               + (f" ({done / TARGET_ROUNDS:.0%} of the {TARGET_ROUNDS:,.0f} sized for)" if TARGET_ROUNDS else '') + " |")
+    fams = ', '.join(f"{k} {v:,}" for k, v in counter.families().items())
+    out.append(f"| requests through the proxy (health only) | {fams}; proxy errors {counter.errors} |")
+    out.append(f"| samples | {len(samples)} every {a.sample:g} s after a {a.warmup:g} s warm-up; "
+               f"screen output read: {screen_bytes / 1e6:.1f} MB |")
     for key, name in (('fds', 'file descriptors'), ('threads', 'threads'), ('rss_kb', 'RSS (KiB)')):
-        print(f"| {name}: first quarter / last quarter | {rng(key, first)} (median {med(key, first):g}) / "
-              f"{rng(key, last)} (median {med(key, last):g}) |")
-    print(f"| peak RSS (VmHWM) | {samples[-1]['hwm_kb']} KiB |")
+        out.append(f"| {name}: first quarter / last quarter | {rng(key, first)} (median {med(key, first):,g}) / "
+                   f"{rng(key, last)} (median {med(key, last):,g}) |")
+    out.append("| tasks | not sampled: the binary does not report its tokio task count; the probe loops "
+               "are spawned once, one per configured section |")
+    out.append(f"| peak RSS (VmHWM) | {samples[-1]['hwm_kb']:,} KiB |")
     fails = []
     if max(s['fds'] for s in last) > max(s['fds'] for s in first) + FD_SLACK:
         fails.append('file descriptors grew')
@@ -169,9 +330,16 @@ def report(samples, screen_bytes):
         fails.append('threads grew')
     if med('rss_kb', last) > med('rss_kb', first) + RSS_SLACK_KB:
         fails.append('RSS grew')
+    if done == 0:
+        fails.append('no probe round reached the simulator')
+    out.append('')
+    out.append('FAIL: ' + ', '.join(fails) if fails else 'no growth: PASS')
+    text = '\n'.join(out)
+    print(text)
+    if a.summary:
+        with open(a.summary, 'w') as f:
+            f.write(text + '\n')
     if fails:
-        sys.exit('FAIL: ' + ', '.join(fails))
-    print('\nno growth: PASS')
-
+        sys.exit(1)
 
 main()

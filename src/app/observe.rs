@@ -24,6 +24,54 @@ pub struct SectionState {
     pub last_error: Option<(ProbeError, DateTime<Utc>)>,
     /// When the section first went bad (Bad level or error) in the current run of failures.
     pub bad_since: Option<DateTime<Utc>>,
+    /// The last good reading's detail lines indexed for the expanded panels, once when it
+    /// arrives (see [`DetailIndex`]).
+    pub detail_index: DetailIndex,
+}
+
+/// A reading's detail lines as the expanded panels order and measure them, built once when the
+/// reading arrives rather than on every frame (issue 15, "Big environments": with 500 services
+/// a frame finds the lines in its window and the panel's height without scanning, classifying
+/// or measuring the 500 lines again).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailIndex {
+    /// The lines' positions by [`detail_severity`]: problems, then unknowns and warnings, then
+    /// the rest; the probe's order within each.
+    pub by_severity: [Vec<u32>; 3],
+    /// Each line's display width.
+    pub widths: Vec<u32>,
+}
+
+impl DetailIndex {
+    pub fn of(lines: &[String]) -> DetailIndex {
+        use unicode_width::UnicodeWidthStr;
+        let mut index = DetailIndex::default();
+        for (n, line) in lines.iter().enumerate() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            index.by_severity[usize::from(detail_severity(line))].push(n);
+            index
+                .widths
+                .push(u32::try_from(line.width()).unwrap_or(u32::MAX));
+        }
+        index
+    }
+}
+
+/// How bad a detail line is, for the expanded view's worst-first order: 0 a problem, 1 unknown
+/// or a warning, 2 fine.
+pub fn detail_severity(line: &str) -> u8 {
+    if line.contains('✗')
+        || line.contains('≠')
+        || line.contains("ERROR")
+        || line.contains("FAILED")
+        || line.contains("SPLIT BRAIN")
+    {
+        0
+    } else if line.starts_with("? ") || line.starts_with("! ") || line.contains("? error") {
+        1
+    } else {
+        2
+    }
 }
 
 /// What the panel should show for a section right now.
@@ -196,6 +244,7 @@ impl SectionState {
                 } else {
                     self.bad_since = None;
                 }
+                self.detail_index = DetailIndex::of(&r.details);
                 self.last_good = Some((r.clone(), obs.at));
                 self.last_error = None;
             }

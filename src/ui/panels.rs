@@ -11,7 +11,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::panel_row::{self, fit};
 use super::{Theme, pad, redacted, sp, trunc};
-use crate::app::observe::section_health;
+use crate::app::observe::{detail_severity, section_health};
 use crate::app::{Level, Section, SectionView, State, Verdict};
 use crate::plan::SiteId;
 use crate::plan::units::fmt_duration;
@@ -25,15 +25,12 @@ pub fn height(state: &State, wide: bool, avail: u16) -> u16 {
     let extra = SiteId::ALL
         .iter()
         .map(|s| {
-            Section::ALL
+            // A long line wraps over about one row per 36 columns (the view scrolls); the
+            // widths were measured when the readings arrived.
+            Details::of(state, *s)
+                .groups
                 .iter()
-                .map(|sec| {
-                    // A long line wraps over about one row per 36 columns (the view scrolls).
-                    detail_lines(state, *s, *sec)
-                        .iter()
-                        .map(|l| 1 + l.width() / 36)
-                        .sum::<usize>()
-                })
+                .map(|g| g.widths().map(|w| 1 + w / 36).sum::<usize>())
                 .sum::<usize>()
         })
         .max()
@@ -200,8 +197,9 @@ fn short_name(sec: Section) -> &'static str {
 
 /// The expanded view's detail rows in view: (name column, text, style), plus how many detail
 /// lines there are in all and the first and last ones shown. Every section's details, worst first
-/// (one pass into three buckets, no sort), scrolled by detail line; only the lines in the window
-/// are redacted, reordered and wrapped, so 500 services cost one cheap scan a frame.
+/// (the order indexed when each reading arrived, [`crate::app::observe::DetailIndex`]), scrolled
+/// by detail line; only the lines in the window are looked up, redacted, reordered and wrapped,
+/// so 500 services cost what is visible.
 #[allow(clippy::too_many_arguments)]
 fn detail_window(
     state: &State,
@@ -214,19 +212,7 @@ fn detail_window(
     scroll: usize,
 ) -> (Vec<(String, String, Style)>, usize, usize, usize) {
     let text_w = w.saturating_sub(name_w).max(4);
-    // Worst first across the whole panel: every section's problems, then its unknowns, then the
-    // rest.
-    let mut buckets: [Vec<(Section, &str)>; 3] = Default::default();
-    for sec in Section::ALL {
-        for line in detail_lines(state, site, sec) {
-            buckets[usize::from(panel_row::severity(line))].push((sec, line));
-        }
-    }
-    let all: Vec<(usize, Section, &str)> = buckets
-        .iter()
-        .enumerate()
-        .flat_map(|(sev, b)| b.iter().map(move |(sec, l)| (sev, *sec, *l)))
-        .collect();
+    let all = Details::of(state, site);
     let total = all.len();
     let pieces = |line: &str| panel_row::wrap(&redacted(&panel_row::ordered(line)), text_w);
     // The furthest it scrolls: the last lines that fill the window (wrapped; only those are
@@ -234,7 +220,7 @@ fn detail_window(
     let mut max_first = total;
     let mut used = 0;
     while max_first > 0 {
-        let n = pieces(all[max_first - 1].2).len();
+        let n = pieces(all.at(max_first - 1).2).len();
         if used + n > window {
             break;
         }
@@ -246,10 +232,11 @@ fn detail_window(
     let mut rows: Vec<(String, String, Style)> = Vec::new();
     let mut last = first;
     let mut prev: Option<Section> = None;
-    for (n, &(sev, sec, line)) in all.iter().enumerate().skip(first) {
+    for n in first..total {
         if rows.len() >= window {
             break;
         }
+        let (sev, sec, line) = all.at(n);
         let style = match sev {
             0 => t.bad,
             1 => t.warn,
@@ -271,6 +258,111 @@ fn detail_window(
     }
     rows.truncate(window);
     (rows, total, first, last)
+}
+
+/// One site's detail lines in the expanded view's order: by severity (problems, then unknowns,
+/// then the rest), then by section, then in the probe's order; looked up by position.
+struct Details<'a> {
+    /// At most 3 × 7 runs of lines, one per severity and section that has any.
+    groups: Vec<Group<'a>>,
+}
+
+struct Group<'a> {
+    severity: u8,
+    section: Section,
+    lines: Lines<'a>,
+}
+
+enum Lines<'a> {
+    /// A reading's lines (`details`) at the positions `at`, with their measured widths.
+    Reading {
+        details: &'a [String],
+        at: &'a [u32],
+        widths: &'a [u32],
+    },
+    /// The full text of an error: one line.
+    One(&'a str),
+}
+
+impl<'a> Group<'a> {
+    fn len(&self) -> usize {
+        match &self.lines {
+            Lines::Reading { at, .. } => at.len(),
+            Lines::One(_) => 1,
+        }
+    }
+
+    fn line(&self, k: usize) -> &'a str {
+        match self.lines {
+            Lines::Reading { details, at, .. } => at
+                .get(k)
+                .and_then(|i| details.get(*i as usize))
+                .map_or("", String::as_str),
+            Lines::One(line) => line,
+        }
+    }
+
+    /// The display width of each line.
+    fn widths(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+        match &self.lines {
+            Lines::Reading { at, widths, .. } => Box::new(
+                at.iter()
+                    .map(|i| widths.get(*i as usize).map_or(0, |w| *w as usize)),
+            ),
+            Lines::One(line) => Box::new(std::iter::once(line.width())),
+        }
+    }
+}
+
+impl<'a> Details<'a> {
+    fn of(state: &'a State, site: SiteId) -> Details<'a> {
+        let mut groups = Vec::new();
+        for severity in 0..3u8 {
+            for section in Section::ALL {
+                let lines = match state.view(site, section) {
+                    SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
+                        let index = &state.section(site, section).detail_index;
+                        Lines::Reading {
+                            details: &reading.details,
+                            at: &index.by_severity[usize::from(severity)],
+                            widths: &index.widths,
+                        }
+                    }
+                    SectionView::Error { error, .. }
+                        if error.full != error.short
+                            && detail_severity(&error.full) == severity =>
+                    {
+                        Lines::One(&error.full)
+                    }
+                    _ => continue,
+                };
+                let group = Group {
+                    severity,
+                    section,
+                    lines,
+                };
+                if group.len() > 0 {
+                    groups.push(group);
+                }
+            }
+        }
+        Details { groups }
+    }
+
+    fn len(&self) -> usize {
+        self.groups.iter().map(Group::len).sum()
+    }
+
+    /// The `n`-th line: its severity, section and text.
+    fn at(&self, mut n: usize) -> (u8, Section, &'a str) {
+        for g in &self.groups {
+            if n < g.len() {
+                return (g.severity, g.section, g.line(n));
+            }
+            n -= g.len();
+        }
+        (2, Section::Cluster, "")
+    }
 }
 
 /// One section row: the verdict icon, the text to fit after it, its style, the age and its style.
@@ -368,19 +460,6 @@ fn service_counts(
             total.saturating_sub(failing)
         )
     })
-}
-
-/// Extra lines for the expanded view: reading details, or the full error text.
-fn detail_lines(state: &State, site: SiteId, sec: Section) -> Vec<&str> {
-    match state.view(site, sec) {
-        SectionView::Fresh { reading, .. } | SectionView::Stale { reading, .. } => {
-            reading.details.iter().map(String::as_str).collect()
-        }
-        SectionView::Error { error, .. } if error.full != error.short => {
-            vec![error.full.as_str()]
-        }
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
