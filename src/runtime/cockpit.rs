@@ -18,7 +18,7 @@ use super::executor::Executor;
 use super::session::{self, Prepared, SessionConfig};
 use super::terminal;
 use crate::app::update::replay;
-use crate::app::{Effect, Mode, Msg, State, update};
+use crate::app::{Effect, Mode, Msg, State};
 use crate::clients::http::HttpClient;
 use crate::exit;
 use crate::journal::Event;
@@ -391,7 +391,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
         };
         let Some(first) = first else { continue };
         for msg in gather(first, &mut rx, &mut events, &mut lost, &state) {
-            for fx in update(&mut state, msg, Utc::now()) {
+            for fx in super::pacing::update(&mut state, msg, Utc::now(), &executor.gate) {
                 if fx == Effect::Quit {
                     end_reason.get_or_insert_with(|| "quit".into());
                 }

@@ -31,6 +31,9 @@ pub struct Executor {
     pub probes: Arc<crate::probes::ProbeMemory>,
     /// Issue 13: a watcher's writer on the driver's journal; it takes notes only.
     pub notes: Option<crate::journal::writer::JournalHandle>,
+    /// Issue 15: output lines between the steps and the journal (the event loop releases them
+    /// through `runtime::pacing`; a step's reader waits while it is full).
+    pub gate: Arc<steps::OutputGate>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -71,6 +74,7 @@ impl Executor {
             stops: Mutex::new(HashMap::new()),
             probes: Arc::default(),
             notes: None,
+            gate: Arc::default(),
         }
     }
 
@@ -186,7 +190,7 @@ impl Executor {
                 let ctx = StepContext::read_only(
                     self.plan.clone(),
                     step,
-                    StepSink::channel(self.tx.clone()),
+                    StepSink::channel(self.tx.clone()).with_gate(self.gate.clone()),
                 )
                 .with_probes(self.probes.clone());
                 let from_state = state.precondition_checks(step);
@@ -318,7 +322,7 @@ impl Executor {
             allow_spawn: self.mode.may_mutate(),
             step,
             attempt,
-            out: StepSink::channel(self.tx.clone()),
+            out: StepSink::channel(self.tx.clone()).with_gate(self.gate.clone()),
             probes: self.probes.clone(),
         }
     }

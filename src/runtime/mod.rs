@@ -7,6 +7,7 @@ pub mod follow;
 mod info;
 pub mod init;
 mod online;
+pub mod pacing;
 mod session;
 pub mod status;
 pub mod terminal;
