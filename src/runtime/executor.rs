@@ -211,6 +211,13 @@ impl Executor {
             Effect::LogView(v) => self.log_view(v),
             Effect::ExportReview => self.export_review(),
             Effect::Yank(y) => self.yank(y),
+            Effect::ReadOutput {
+                step,
+                step_id,
+                attempt,
+                start,
+                count,
+            } => self.read_output(step, step_id, attempt, (start, count)),
             Effect::Quit => {}
         }
     }
@@ -238,6 +245,29 @@ impl Executor {
             };
             log::info!(target: "review", "{text}");
             let _ = tx.send(Msg::Notice { text });
+        });
+    }
+
+    /// Issue 15: read a page of a step's older output from the journal, off the event loop.
+    fn read_output(&self, step: usize, id: String, attempt: u32, (start, count): (usize, usize)) {
+        let tx = self.tx.clone();
+        let path = self.journal_path.clone();
+        tokio::task::spawn_blocking(move || {
+            let lines = match path {
+                None => Err("older lines: this session keeps no journal file".to_string()),
+                Some(p) => crate::journal::read::output_page(&p, &id, attempt, start, count),
+            }
+            .map(|v| {
+                v.into_iter()
+                    .map(|(stream, text)| steps::OutputLine { stream, text })
+                    .collect()
+            });
+            let _ = tx.send(Msg::OutputPage {
+                step,
+                attempt,
+                start,
+                lines,
+            });
         });
     }
 
