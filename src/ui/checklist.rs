@@ -356,10 +356,16 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         body,
     );
     let mut hints = keys_now(state, i);
+    // With output shown, PgUp/PgDn page through it and the half-page keys scroll the rest.
+    let (down, up) = if out_rows > 0 {
+        ("^d", "^u")
+    } else {
+        ("PgDn", "PgUp")
+    };
     if scroll < max_scroll {
-        hints.insert(0, ("PgDn".into(), "more ↓".into()));
+        hints.insert(0, (down.into(), "more ↓".into()));
     } else if scroll > 0 {
-        hints.insert(0, ("PgUp".into(), "back ↑".into()));
+        hints.insert(0, (up.into(), "back ↑".into()));
     }
     frame.render_widget(
         Paragraph::new(key_line(&hints, t, keys.width as usize)),
