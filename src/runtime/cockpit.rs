@@ -251,6 +251,9 @@ fn term_msg(
     }
 }
 
+/// The most messages one frame is drawn for.
+const GATHER: usize = 4096;
+
 /// The message that woke the loop and whatever else is already waiting, so the loop updates
 /// for all of them and then draws once.
 fn gather(
@@ -261,15 +264,18 @@ fn gather(
     state: &State,
 ) -> Vec<Msg> {
     let mut batch = vec![first];
+    // A step's output flood arrives as thousands of messages (a line, then its `Recorded`):
+    // cheap to update for, dear to draw for, so one frame covers up to `GATHER` of them. The
+    // output gate bounds what can be waiting (`steps::event::GATE_LINES`).
     while let Ok(m) = rx.try_recv() {
         batch.push(m);
-        if batch.len() > 512 {
+        if batch.len() >= GATHER {
             break;
         }
     }
     // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
     // one frame for all of them, not one per key.
-    while batch.len() <= 1024 && lost.is_none() {
+    while batch.len() <= GATHER + 512 && lost.is_none() {
         let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
             break;
         };

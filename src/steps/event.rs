@@ -95,22 +95,31 @@ impl OutputGate {
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Take room for a line of `bytes`, waiting while the gate is full. An empty gate admits any
-    /// line, however long.
+    /// Take room for a line of `bytes`, waiting while the gate is full. A waiting line goes on
+    /// only once the gate has drained to half (hysteresis): the journal then gets batches of
+    /// thousands of lines to write with one fsync, not one line per fsync as each is released.
+    /// An empty gate admits any line, however long.
     pub async fn admit(&self, bytes: usize) {
+        let mut waited = false;
         loop {
             // Registered before the check: a release between the check and the wait wakes it.
             let room = self.room.notified();
-            if self.try_admit(bytes) {
+            if self.try_admit(bytes, waited) {
                 return;
             }
+            waited = true;
             room.await;
         }
     }
 
-    fn try_admit(&self, bytes: usize) -> bool {
+    fn try_admit(&self, bytes: usize, waited: bool) -> bool {
+        let (lines, most) = if waited {
+            (self.max_lines / 2, self.max_bytes / 2)
+        } else {
+            (self.max_lines, self.max_bytes)
+        };
         let mut c = self.counts();
-        let fits = c.lines == 0 || (c.lines < self.max_lines && c.bytes < self.max_bytes);
+        let fits = c.lines == 0 || (c.lines < lines.max(1) && c.bytes < most.max(1));
         if fits {
             c.lines += 1;
             c.bytes += bytes;
@@ -132,7 +141,7 @@ impl OutputGate {
         if lines == 0 {
             return;
         }
-        {
+        let drained = {
             let mut c = self.counts();
             c.lines = c.lines.saturating_sub(lines);
             // Redaction may change a line's length on its way: never let the drift stay.
@@ -141,8 +150,12 @@ impl OutputGate {
             } else {
                 c.bytes.saturating_sub(bytes)
             };
+            c.lines == 0 || (c.lines < self.max_lines / 2 && c.bytes < self.max_bytes / 2)
+        };
+        // A waiting reader goes on only below half: waking it sooner would be for nothing.
+        if drained {
+            self.room.notify_waiters();
         }
-        self.room.notify_waiters();
     }
 
     /// Lines in flight now.
