@@ -254,6 +254,9 @@ fn term_msg(
 /// The most messages one frame is drawn for.
 const GATHER: usize = 4096;
 
+/// While messages keep arriving (a step's output flood), frames are at least this far apart.
+const FLOOD_FRAME: Duration = Duration::from_millis(16);
+
 /// The message that woke the loop and whatever else is already waiting, so the loop updates
 /// for all of them and then draws once.
 fn gather(
@@ -357,6 +360,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
     // Why the terminal went away, and until when the cockpit waits for the running step.
     let mut detached: Option<(String, tokio::time::Instant)> = None;
     let mut lost: Option<String> = None;
+    let mut last_frame = std::time::Instant::now();
     if let Some(why) = end_reason.take() {
         lost = Some(why);
     }
@@ -404,11 +408,14 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
                 executor.dispatch(&state, fx);
             }
         }
-        if end_reason.is_none()
-            && detached.is_none()
-            && let Err(e) = draw(&mut term, &state)
-        {
-            lost = Some(format!("terminal lost: {e}"));
+        // During a flood (more messages already waiting), at most one frame per FLOOD_FRAME:
+        // the last batch of a burst always draws, so the screen never stays behind.
+        let busy = !rx.is_empty() && last_frame.elapsed() < FLOOD_FRAME;
+        if end_reason.is_none() && detached.is_none() && !busy {
+            last_frame = std::time::Instant::now();
+            if let Err(e) = draw(&mut term, &state) {
+                lost = Some(format!("terminal lost: {e}"));
+            }
         }
     }
 
