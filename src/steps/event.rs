@@ -55,6 +55,11 @@ pub const GATE_LINES: usize = 4096;
 /// Most bytes of output text in flight (a line longer than this still passes alone).
 pub const GATE_BYTES: usize = 2 * 1024 * 1024;
 
+/// Where a waiting reader goes on: below seven eighths of the bound (at least 1).
+fn resume_at(max: usize) -> usize {
+    (max - max / 8).max(1)
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Counts {
     lines: usize,
@@ -96,9 +101,9 @@ impl OutputGate {
     }
 
     /// Take room for a line of `bytes`, waiting while the gate is full. A waiting line goes on
-    /// only once the gate has drained to half (hysteresis): the journal then gets batches of
-    /// thousands of lines to write with one fsync, not one line per fsync as each is released.
-    /// An empty gate admits any line, however long.
+    /// only once an eighth of the gate has drained ([`resume_at`]): the reader then wakes once per
+    /// hundreds of lines, not once per line released, while the gate stays nearly full (the
+    /// writer and the engine always have work). An empty gate admits any line, however long.
     pub async fn admit(&self, bytes: usize) {
         let mut waited = false;
         loop {
@@ -114,7 +119,7 @@ impl OutputGate {
 
     fn try_admit(&self, bytes: usize, waited: bool) -> bool {
         let (lines, most) = if waited {
-            (self.max_lines / 2, self.max_bytes / 2)
+            (resume_at(self.max_lines), resume_at(self.max_bytes))
         } else {
             (self.max_lines, self.max_bytes)
         };
@@ -150,9 +155,10 @@ impl OutputGate {
             } else {
                 c.bytes.saturating_sub(bytes)
             };
-            c.lines == 0 || (c.lines < self.max_lines / 2 && c.bytes < self.max_bytes / 2)
+            c.lines == 0
+                || (c.lines < resume_at(self.max_lines) && c.bytes < resume_at(self.max_bytes))
         };
-        // A waiting reader goes on only below half: waking it sooner would be for nothing.
+        // A waiting reader goes on only below the resume mark: waking it sooner is for nothing.
         if drained {
             self.room.notify_waiters();
         }
