@@ -49,7 +49,7 @@ async fn a_paced_sink_stops_at_the_gate_until_lines_are_released() {
         }
     };
     let mut got = Vec::new();
-    let mut drain = |rx: &mut mpsc::UnboundedReceiver<StepEvent>, got: &mut Vec<String>| {
+    let drain = |rx: &mut mpsc::UnboundedReceiver<StepEvent>, got: &mut Vec<String>| {
         while let Ok(StepEvent::Output { line, .. }) = rx.try_recv() {
             got.push(line.text);
         }
