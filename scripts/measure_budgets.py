@@ -8,9 +8,13 @@
   idle RSS        resident memory of the demo after 5 s idle (/proc/PID/status VmRSS)
   100k flood      a live `command` step printing 100,000 lines (`seq 100000`): time from the
                   child's exit to the step's `step_finished` in the journal (its `at`, and when the
-                  script saw it on disk), and the cockpit's peak RSS (VmHWM)
+                  script saw it on disk), and the cockpit's peak RSS (VmHWM). With `--big`, the
+                  plan is benches/big.toml's (500 services and 500 images per site on the panels,
+                  probed every 2 s from a `drcockpit simulate --scenario big` process) with the
+                  flood step instead of its steps.
+  memory split    RssAnon (heap, stacks) and RssFile (the binary's pages) from /proc/PID/status
 
-Usage: scripts/measure_budgets.py [path/to/drcockpit] [--flood-only]   (default target/release/drcockpit)
+Usage: scripts/measure_budgets.py [path/to/drcockpit] [--flood-only] [--big]   (default target/release/drcockpit)
 Prints a Markdown table; numbers go into BENCHMARKS.md. Only loopback is used.
 """
 import os, pty, select, socket, statistics, sys, tempfile, threading, time
@@ -215,6 +219,11 @@ class Pump:
         self.th.join()
 
 
+def memory_split(pid):
+    """RssAnon, RssFile (KiB) and the thread count of a process."""
+    return status_kb(pid, "RssAnon"), status_kb(pid, "RssFile"), status_kb(pid, "Threads")
+
+
 def idle_rss(settle=5.0):
     with tempfile.TemporaryDirectory() as state:
         pid, fd = spawn([], {"XDG_STATE_HOME": state})
@@ -222,9 +231,14 @@ def idle_rss(settle=5.0):
         pump.wait_for(b"DEMO")
         time.sleep(settle)
         rss, hwm = status_kb(pid, "VmRSS"), status_kb(pid, "VmHWM")
+        global IDLE_SPLIT
+        IDLE_SPLIT = memory_split(pid)
         pump.close()
         stop(pid, fd)
     return rss, hwm
+
+
+IDLE_SPLIT = (0, 0, 0)
 
 
 FLOOD_PLAN = """
@@ -245,19 +259,54 @@ command = ["sh", "-c", "seq {n}; date +%s.%N > {exited}"]
 """
 
 
-def flood(n=int(os.environ.get("FLOOD_LINES", "100000"))):
+def big_flood_plan(n, exited):
+    """benches/big.toml's header (500 services, 500 images per site) with the flood step."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "benches", "big.toml")) as f:
+        head = f.read().split("[[step]]")[0]
+    step = FLOOD_PLAN.split("[[step]]")[1].format(n=n, exited=exited)
+    return head + "[[step]]" + step
+
+
+def start_big_sim():
+    """`drcockpit simulate --scenario big` on a free loopback port: (process, URL)."""
+    import subprocess
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sim = subprocess.Popen([BIN, "simulate", "--scenario", "big", "--listen", f"127.0.0.1:{port}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return sim, url
+        except OSError:
+            time.sleep(0.1)
+    sim.kill()
+    raise SystemExit("the simulator never listened")
+
+
+def flood(n=int(os.environ.get("FLOOD_LINES", "100000")), big="--big" in sys.argv):
     """A live command step printing `n` lines; the child writes its exit time just before exiting."""
     import json
     from datetime import datetime
+    sim = None
     with tempfile.TemporaryDirectory() as state:
         plan, journal = os.path.join(state, "flood.toml"), os.path.join(state, "j.jsonl")
         exited = os.path.join(state, "exited")
+        env = {"XDG_STATE_HOME": state}
         with open(plan, "w") as f:
-            f.write(FLOOD_PLAN.format(n=n, exited=exited))
-        pid, fd = spawn(["live", plan, "--journal", journal], {"XDG_STATE_HOME": state})
+            if big:
+                sim, env["DRCOCKPIT_SIM_URL"] = start_big_sim()
+                f.write(big_flood_plan(n, exited))
+            else:
+                f.write(FLOOD_PLAN.format(n=n, exited=exited))
+        pid, fd = spawn(["live", plan, "--journal", journal], env)
         pump = Pump(fd)
         pump.wait_for(b"LIVE")
-        time.sleep(1.0)
+        time.sleep(5.0 if big else 1.0)  # with --big: a few probe rounds of 500 services
         before = status_kb(pid, "VmRSS")
         os.write(fd, b"\r")
         pump.wait_for(b"Confirm run")
@@ -277,6 +326,7 @@ def flood(n=int(os.environ.get("FLOOD_LINES", "100000"))):
         if seen is None:
             raise SystemExit("the flood step never finished")
         hwm = status_kb(pid, "VmHWM")
+        split = memory_split(pid)
         time.sleep(2.0)
         after = status_kb(pid, "VmRSS")
         outs = []
@@ -289,6 +339,9 @@ def flood(n=int(os.environ.get("FLOOD_LINES", "100000"))):
             child_exit = float(f.read().strip())
         pump.close()
         stop(pid, fd)
+        if sim:
+            sim.terminate()
+            sim.wait()
     ts = lambda a: datetime.fromisoformat(a.replace("Z", "+00:00")).timestamp()
     at = ts(finished_at)
     # Journal throughput in the real binary: output records over the span of their `at`s.
@@ -302,6 +355,8 @@ def flood(n=int(os.environ.get("FLOOD_LINES", "100000"))):
         "lines": lines,
         "n": n,
         "rate": lines / span if span > 0 else 0,
+        "split": split,
+        "big": big,
     }
 
 
@@ -316,7 +371,12 @@ def print_memory():
     print(f"| idle RSS, demo running 5 s after the first frame | ≤ 12 MB | {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB) |")
     print(f"| {fl['n']}-line command step: child exit → `step_finished` journaled ({fl['lines']} output lines journaled) | ≤ 2 s | {fl['journal_at']:.2f} s (seen on disk by the script after {fl['seen']:.2f} s) |")
     print(f"| {fl['n']}-line command step: output records journaled per second (first to last `at`) | ≥ 50,000/s | {fl['rate']:,.0f}/s |")
-    print(f"| {fl['n']}-line command step: peak RSS (VmHWM) | ≤ 30 MB | {fl['hwm_kb'] / 1024:.1f} MiB (before the step {fl['before_kb'] / 1024:.1f} MiB, 2 s after it {fl['after_kb'] / 1024:.1f} MiB) |")
+    panels = " with 500 services and 500 images per site on the panels" if fl["big"] else ""
+    print(f"| {fl['n']}-line command step{panels}: peak RSS (VmHWM) | ≤ 30 MB | {fl['hwm_kb'] / 1024:.1f} MiB (before the step {fl['before_kb'] / 1024:.1f} MiB, 2 s after it {fl['after_kb'] / 1024:.1f} MiB) |")
+    a, f, t = IDLE_SPLIT
+    print(f"| idle: RssAnon / RssFile, threads | — | {a / 1024:.1f} / {f / 1024:.1f} MiB, {t} threads |")
+    a, f, t = fl["split"]
+    print(f"| right after the flood: RssAnon / RssFile, threads | — | {a / 1024:.1f} / {f / 1024:.1f} MiB, {t} threads |")
 
 
 if __name__ == "__main__":

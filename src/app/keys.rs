@@ -224,7 +224,7 @@ pub const DEFAULTS: &[Default] = &[
         Action::PageUp,
         C,
         &["pgup"],
-        "scroll the step detail up",
+        "scroll the step's output (else the step detail) up",
         false,
     ),
     d(
@@ -232,7 +232,7 @@ pub const DEFAULTS: &[Default] = &[
         Action::PageDown,
         C,
         &["pgdn"],
-        "scroll the step detail down",
+        "scroll the step's output (else the step detail) down",
         false,
     ),
     d(
@@ -651,7 +651,7 @@ impl Keymap {
         }
         s.push_str(
             "\n## Mouse\n\n| | |\n|---|---|\n| wheel over the log | scroll the log |\n\
-             | wheel over the step detail | scroll the step detail |\n\
+             | wheel over the step detail | page through the step's output, else scroll the step detail |\n\
              | wheel in the timeline | scroll the timeline |\n\
              | click on a step | select it (a click never runs anything) |\n\
              \n## Timeline and help\n\nThe timeline scrolls with the checklist's `up` `down` `detail_page_up` `detail_page_down`\n\

@@ -4,6 +4,7 @@
 
 pub mod keys;
 pub mod observe;
+pub mod output;
 pub mod state;
 pub mod update;
 pub mod watch;

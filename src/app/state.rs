@@ -350,6 +350,8 @@ pub struct State {
     pub keys: std::sync::Arc<super::keys::Keymap>,
     /// Issue 13 hook: the shared journal this cockpit follows, and who drives it (app::watch).
     pub watch: super::watch::Watch,
+    /// Issue 15: steps' newest output lines and the older page read back (`app::output`).
+    pub output: super::output::DetailOutput,
 }
 
 /// Does the plan ask to watch this section of this site?
@@ -408,6 +410,7 @@ impl State {
             panel_scroll: 0,
             keys: Default::default(),
             watch: Default::default(),
+            output: Default::default(),
         }
     }
 

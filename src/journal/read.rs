@@ -185,3 +185,55 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ReadJournal, String> {
     }
     Ok(out)
 }
+
+/// Issue 15: output lines `start..start + count` (0 = the attempt's first) of `step`'s `attempt`,
+/// as (stream, text), read from the journal file a line at a time: the detail pane's older lines.
+/// Memory holds one journal line and the page, whatever the journal's size.
+pub fn output_page(
+    path: &Path,
+    step: &str,
+    attempt: u32,
+    start: usize,
+    count: usize,
+) -> Result<Vec<(String, String)>, String> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("{}: cannot read the journal: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let (mut idx, mut out, mut buf) = (0usize, Vec::new(), Vec::new());
+    while out.len() < count {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("{}: cannot read the journal: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        // Cheap filter first: most lines are not this step's output.
+        if !contains(&buf, b"\"step_output\"") {
+            continue;
+        }
+        let Ok(rec) = serde_json::from_slice::<Record>(&buf) else {
+            continue;
+        };
+        if let Event::StepOutput {
+            step: s,
+            attempt: a,
+            stream,
+            line,
+        } = rec.event
+            && s == step
+            && a == attempt
+        {
+            if idx >= start {
+                out.push((stream, line));
+            }
+            idx += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}

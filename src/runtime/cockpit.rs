@@ -18,7 +18,7 @@ use super::executor::Executor;
 use super::session::{self, Prepared, SessionConfig};
 use super::terminal;
 use crate::app::update::replay;
-use crate::app::{Effect, Mode, Msg, State, update};
+use crate::app::{Effect, Mode, Msg, State};
 use crate::clients::http::HttpClient;
 use crate::exit;
 use crate::journal::Event;
@@ -251,6 +251,12 @@ fn term_msg(
     }
 }
 
+/// The most messages one frame is drawn for.
+const GATHER: usize = 4096;
+
+/// While messages keep arriving (a step's output flood), frames are at least this far apart.
+const FLOOD_FRAME: Duration = Duration::from_millis(16);
+
 /// The message that woke the loop and whatever else is already waiting, so the loop updates
 /// for all of them and then draws once.
 fn gather(
@@ -261,15 +267,18 @@ fn gather(
     state: &State,
 ) -> Vec<Msg> {
     let mut batch = vec![first];
+    // A step's output flood arrives as thousands of messages (a line, then its `Recorded`):
+    // cheap to update for, dear to draw for, so one frame covers up to `GATHER` of them. The
+    // output gate bounds what can be waiting (`steps::event::GATE_LINES`).
     while let Ok(m) = rx.try_recv() {
         batch.push(m);
-        if batch.len() > 512 {
+        if batch.len() >= GATHER {
             break;
         }
     }
     // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
     // one frame for all of them, not one per key.
-    while batch.len() <= 1024 && lost.is_none() {
+    while batch.len() <= GATHER + 512 && lost.is_none() {
         let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
             break;
         };
@@ -351,6 +360,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
     // Why the terminal went away, and until when the cockpit waits for the running step.
     let mut detached: Option<(String, tokio::time::Instant)> = None;
     let mut lost: Option<String> = None;
+    let mut last_frame = std::time::Instant::now();
     if let Some(why) = end_reason.take() {
         lost = Some(why);
     }
@@ -391,18 +401,21 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
         };
         let Some(first) = first else { continue };
         for msg in gather(first, &mut rx, &mut events, &mut lost, &state) {
-            for fx in update(&mut state, msg, Utc::now()) {
+            for fx in super::pacing::update(&mut state, msg, Utc::now(), &executor.gate) {
                 if fx == Effect::Quit {
                     end_reason.get_or_insert_with(|| "quit".into());
                 }
                 executor.dispatch(&state, fx);
             }
         }
-        if end_reason.is_none()
-            && detached.is_none()
-            && let Err(e) = draw(&mut term, &state)
-        {
-            lost = Some(format!("terminal lost: {e}"));
+        // During a flood (more messages already waiting), at most one frame per FLOOD_FRAME:
+        // the last batch of a burst always draws, so the screen never stays behind.
+        let busy = !rx.is_empty() && last_frame.elapsed() < FLOOD_FRAME;
+        if end_reason.is_none() && detached.is_none() && !busy {
+            last_frame = std::time::Instant::now();
+            if let Err(e) = draw(&mut term, &state) {
+                lost = Some(format!("terminal lost: {e}"));
+            }
         }
     }
 

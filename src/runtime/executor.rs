@@ -31,6 +31,9 @@ pub struct Executor {
     pub probes: Arc<crate::probes::ProbeMemory>,
     /// Issue 13: a watcher's writer on the driver's journal; it takes notes only.
     pub notes: Option<crate::journal::writer::JournalHandle>,
+    /// Issue 15: output lines between the steps and the journal (the event loop releases them
+    /// through `runtime::pacing`; a step's reader waits while it is full).
+    pub gate: Arc<steps::OutputGate>,
 }
 
 /// Render the journal as a review record next to it: `<journal>.review.md`.
@@ -71,6 +74,7 @@ impl Executor {
             stops: Mutex::new(HashMap::new()),
             probes: Arc::default(),
             notes: None,
+            gate: Arc::default(),
         }
     }
 
@@ -186,7 +190,7 @@ impl Executor {
                 let ctx = StepContext::read_only(
                     self.plan.clone(),
                     step,
-                    StepSink::channel(self.tx.clone()),
+                    StepSink::channel(self.tx.clone()).with_gate(self.gate.clone()),
                 )
                 .with_probes(self.probes.clone());
                 let from_state = state.precondition_checks(step);
@@ -207,6 +211,13 @@ impl Executor {
             Effect::LogView(v) => self.log_view(v),
             Effect::ExportReview => self.export_review(),
             Effect::Yank(y) => self.yank(y),
+            Effect::ReadOutput {
+                step,
+                step_id,
+                attempt,
+                start,
+                count,
+            } => self.read_output(step, step_id, attempt, (start, count)),
             Effect::Quit => {}
         }
     }
@@ -234,6 +245,29 @@ impl Executor {
             };
             log::info!(target: "review", "{text}");
             let _ = tx.send(Msg::Notice { text });
+        });
+    }
+
+    /// Issue 15: read a page of a step's older output from the journal, off the event loop.
+    fn read_output(&self, step: usize, id: String, attempt: u32, (start, count): (usize, usize)) {
+        let tx = self.tx.clone();
+        let path = self.journal_path.clone();
+        tokio::task::spawn_blocking(move || {
+            let lines = match path {
+                None => Err("older lines: this session keeps no journal file".to_string()),
+                Some(p) => crate::journal::read::output_page(&p, &id, attempt, start, count),
+            }
+            .map(|v| {
+                v.into_iter()
+                    .map(|(stream, text)| steps::OutputLine { stream, text })
+                    .collect()
+            });
+            let _ = tx.send(Msg::OutputPage {
+                step,
+                attempt,
+                start,
+                lines,
+            });
         });
     }
 
@@ -318,7 +352,7 @@ impl Executor {
             allow_spawn: self.mode.may_mutate(),
             step,
             attempt,
-            out: StepSink::channel(self.tx.clone()),
+            out: StepSink::channel(self.tx.clone()).with_gate(self.gate.clone()),
             probes: self.probes.clone(),
         }
     }

@@ -7,6 +7,7 @@ pub mod follow;
 mod info;
 pub mod init;
 mod online;
+pub mod pacing;
 mod session;
 pub mod status;
 pub mod terminal;
@@ -34,8 +35,20 @@ fn async_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// glibc gives every thread that allocates its own malloc arena (up to 8 per core), each
+/// holding its own free memory: the cockpit's few threads allocate little, so one arena serves
+/// them all and idle memory stays smaller (issue 15; BENCHMARKS.md). musl has one allocator.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// The binary's whole life: parse, pick the mode, run, return the exit code.
 pub fn main_entry() -> i32 {
+    one_malloc_arena();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

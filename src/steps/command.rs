@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use futures::future::BoxFuture;
@@ -323,41 +323,55 @@ impl Drop for DoneOnDrop {
     }
 }
 
+/// Longest line emitted as one: a longer one (a base64 blob without a newline) is emitted in
+/// pieces of this size, so the reader's buffer stays bounded.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// Emit a stream line by line until it ends (pipe) or the step is done and the file is read.
+/// Each line waits for room in the output gate first: when the journal is behind, the reader
+/// stops reading (a pipe then fills and the child blocks on its next write; a file just grows
+/// on disk), and nothing piles up in memory.
 async fn forward(source: Source, done: Arc<AtomicBool>, ctx: StepContext, stream: Stream) {
-    match source {
-        Source::Pipe(p) => {
-            let mut lines = BufReader::new(p).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
-                ctx.emit(stream, l);
+    let (mut reader, tail): (Box<dyn AsyncRead + Unpin + Send>, bool) = match source {
+        Source::Pipe(p) => (p, false),
+        Source::File(f) => (Box::new(tokio::fs::File::from_std(f)), true),
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        // Read `done` before reading: after it is set, one more read gets everything.
+        let finished = done.load(Ordering::SeqCst);
+        let n = reader.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            if finished || !tail {
+                break;
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         }
-        Source::File(f) => {
-            let mut f = tokio::fs::File::from_std(f);
-            let mut pending: Vec<u8> = Vec::new();
-            let mut chunk = vec![0u8; 16 * 1024];
-            loop {
-                // Read `done` before reading: after it is set, one more read gets everything.
-                let finished = done.load(Ordering::SeqCst);
-                let n = f.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    if finished {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-                pending.extend_from_slice(&chunk[..n]);
-                while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=pos).collect();
-                    let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-                    ctx.emit(stream, text.trim_end_matches('\r').to_string());
-                }
-            }
-            if !pending.is_empty() {
-                ctx.emit(stream, String::from_utf8_lossy(&pending).into_owned());
-            }
+        pending.extend_from_slice(&chunk[..n]);
+        let mut from = 0;
+        while let Some(pos) = pending[from..].iter().position(|b| *b == b'\n') {
+            let text = String::from_utf8_lossy(&pending[from..from + pos]);
+            let text = text.trim_end_matches('\r').to_string();
+            ctx.emit_paced(stream, text).await;
+            from += pos + 1;
         }
+        while pending.len() - from > MAX_LINE_BYTES {
+            // Cut on a character boundary (UTF-8 continuation bytes are 0b10xx_xxxx).
+            let mut cut = MAX_LINE_BYTES;
+            while cut > MAX_LINE_BYTES - 4 && pending[from + cut] & 0xC0 == 0x80 {
+                cut -= 1;
+            }
+            let piece = String::from_utf8_lossy(&pending[from..from + cut]).into_owned();
+            ctx.emit_paced(stream, piece).await;
+            from += cut;
+        }
+        pending.drain(..from);
+    }
+    if !pending.is_empty() {
+        ctx.emit_paced(stream, String::from_utf8_lossy(&pending).into_owned())
+            .await;
     }
 }
 

@@ -28,7 +28,7 @@ pub use registry::{
 pub use schema::schema_json;
 
 mod event;
-pub use event::{OutputLine, StepEvent, StepSink};
+pub use event::{OutputGate, OutputLine, StepEvent, StepSink};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +87,22 @@ impl StepContext {
     }
     pub fn info(&self, text: impl Into<String>) {
         self.emit(Stream::Info, text)
+    }
+
+    /// [`emit`](Self::emit), waiting first while too many lines are between the steps and the
+    /// journal (a command's bulk output; see [`OutputGate`]).
+    pub async fn emit_paced(&self, stream: Stream, text: impl Into<String>) {
+        let line = OutputLine {
+            stream: stream.as_str().into(),
+            text: crate::redact::redact_string(text.into()),
+        };
+        self.out
+            .send_paced(StepEvent::Output {
+                step: self.step,
+                attempt: self.attempt,
+                line,
+            })
+            .await;
     }
 }
 

@@ -245,6 +245,19 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let [body, keys] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    // Issue 15: the step's output below its description (newest last; PgUp pages back).
+    let out_rows = state.output.tail(i).map_or(0, |tail| {
+        let fits = usize::from(body.height / 2).saturating_sub(1);
+        tail.total.min(crate::app::output::VIEW_MAX).min(fits)
+    });
+    let [body, out_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(if out_rows > 0 { out_rows as u16 + 1 } else { 0 }),
+    ])
+    .areas(body);
+    if out_rows > 0 {
+        draw_output(frame, out_area, state, i, t);
+    }
 
     let label = |s: &str| Span::styled(format!("{s} "), t.dim);
     let review = state.mode == Mode::Review;
@@ -343,15 +356,57 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         body,
     );
     let mut hints = keys_now(state, i);
+    // With output shown, PgUp/PgDn page through it and the half-page keys scroll the rest.
+    let (down, up) = if out_rows > 0 {
+        ("^d", "^u")
+    } else {
+        ("PgDn", "PgUp")
+    };
     if scroll < max_scroll {
-        hints.insert(0, ("PgDn".into(), "more ↓".into()));
+        hints.insert(0, (down.into(), "more ↓".into()));
     } else if scroll > 0 {
-        hints.insert(0, ("PgUp".into(), "back ↑".into()));
+        hints.insert(0, (up.into(), "back ↑".into()));
     }
     frame.render_widget(
         Paragraph::new(key_line(&hints, t, keys.width as usize)),
         keys,
     );
+}
+
+/// The selected step's output: a heading with the lines shown, then the lines ending
+/// `back` lines before the newest — kept in memory, or read back from the journal.
+fn draw_output(frame: &mut Frame, area: Rect, state: &State, i: usize, t: &Theme) {
+    use crate::app::output::Shown;
+    let Some(tail) = state.output.tail(i) else {
+        return;
+    };
+    let rows = usize::from(area.height.saturating_sub(1));
+    let end = tail.total - state.output.back(i).min(tail.total);
+    let first = end.saturating_sub(rows);
+    let w = usize::from(area.width);
+    let mut head = format!("output {}–{end} of {}", first + 1, tail.total);
+    if first > 0 {
+        head.push_str(" · PgUp ↑");
+    }
+    if end < tail.total {
+        head.push_str(" · PgDn ↓");
+    }
+    let mut lines = vec![Line::from(Span::styled(trunc(&head, w), t.dim))];
+    for idx in first..end {
+        let line = match state.output.line(i, idx) {
+            Some(Shown::Line(l)) => {
+                let style = if l.stream == "stderr" { t.warn } else { t.text };
+                Line::from(Span::styled(trunc(&redacted(&l.text), w), style))
+            }
+            Some(Shown::Loading) | None => {
+                let text = trunc("… reading older lines from the journal", w);
+                Line::from(Span::styled(text, t.dim))
+            }
+            Some(Shown::Unavailable(why)) => Line::from(Span::styled(trunc(why, w), t.dim)),
+        };
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// The detail pane's line(s) for the step's phase: running since, done, failed, skipped, unknown,

@@ -216,6 +216,7 @@ pub(super) fn on_wheel(state: &mut State, pane: Pane, down: bool, fx: &mut Vec<E
             fx.push(Effect::LogView(LogView::PageUp));
         }
         (Pane::Log, true) => fx.push(Effect::LogView(LogView::PageDown)),
+        (Pane::Detail, _) if has_output(state) => scroll_output(state, !down, 3, fx),
         (Pane::Detail, true) => state.detail_scroll = state.detail_scroll.saturating_add(3),
         (Pane::Detail, false) => state.detail_scroll = state.detail_scroll.saturating_sub(3),
         (Pane::Checklist, _) => {
@@ -232,6 +233,25 @@ pub(super) fn on_wheel(state: &mut State, pane: Pane, down: bool, fx: &mut Vec<E
         }
         (Pane::Other, _) => {}
     }
+}
+
+/// Lines PgUp/PgDn move through a step's output.
+const OUTPUT_PAGE: usize = 10;
+
+/// Does the selected step have output to page through?
+fn has_output(state: &State) -> bool {
+    state.output.tail(state.selected).is_some()
+}
+
+/// Scroll the selected step's output (`up`: older); ask the runtime for older lines from the
+/// journal when they are not in memory.
+fn scroll_output(state: &mut State, up: bool, by: usize, fx: &mut Vec<Effect>) {
+    let i = state.selected;
+    let Some(step) = state.plan.steps.get(i) else {
+        return;
+    };
+    let id = step.id.clone();
+    fx.extend(state.output.scroll(i, up, by, &id));
 }
 
 pub(super) fn request_quit(state: &mut State, fx: &mut Vec<Effect>) {
@@ -255,6 +275,10 @@ pub(super) fn on_checklist_key(state: &mut State, action: Action, fx: &mut Vec<E
     let n = state.steps.len();
     let before = state.selected;
     match action {
+        // Issue 15: a step with output pages through it (older lines come from the journal).
+        Action::PageDown | Action::PageUp if has_output(state) => {
+            scroll_output(state, action == Action::PageUp, OUTPUT_PAGE, fx)
+        }
         Action::PageDown => state.detail_scroll = state.detail_scroll.saturating_add(5),
         Action::PageUp => state.detail_scroll = state.detail_scroll.saturating_sub(5),
         Action::HalfPageDown => state.detail_scroll = state.detail_scroll.saturating_add(HALF_PAGE),

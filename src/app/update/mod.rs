@@ -105,6 +105,13 @@ pub enum Msg {
     },
     /// Issue 13: records other cockpits appended to the shared journal (see `app::watch`).
     Followed(Vec<Record>),
+    /// Issue 15: older output lines of a step read back from the journal (`Effect::ReadOutput`).
+    OutputPage {
+        step: usize,
+        attempt: u32,
+        start: usize,
+        lines: Result<Vec<OutputLine>, String>,
+    },
 }
 
 /// A step's report, as the engine hears it: the runtime hands steps a `StepSink` onto its
@@ -205,6 +212,15 @@ pub enum Effect {
     ExportReview,
     /// Copy to the operator's clipboard through the terminal (OSC 52; tmux passthrough).
     Yank(Yank),
+    /// Issue 15: read `count` output lines of a step's attempt from the journal, from its
+    /// `start`-th line (0 = its first), off the event loop; the answer is `Msg::OutputPage`.
+    ReadOutput {
+        step: usize,
+        step_id: String,
+        attempt: u32,
+        start: usize,
+        count: usize,
+    },
     Quit,
 }
 
@@ -324,6 +340,12 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
         Msg::Wheel { pane, down } => on_wheel(state, pane, down, &mut fx),
         Msg::Click { step } => on_click(state, step),
         Msg::Notice { text } => state.flash = Some((text, now)),
+        Msg::OutputPage {
+            step,
+            attempt,
+            start,
+            lines,
+        } => state.output.on_page(step, attempt, start, lines),
     }
     fx
 }

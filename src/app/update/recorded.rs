@@ -63,7 +63,24 @@ pub fn apply(state: &mut State, rec: &Record) {
             s.attempts = s.attempts.max(*attempt);
             s.finishing = false;
             s.last_output = None;
+            state.output.started(i, *attempt);
         }
+        (
+            Event::StepOutput {
+                attempt,
+                stream,
+                line,
+                ..
+            },
+            Some(i),
+        ) => state.output.record(
+            i,
+            *attempt,
+            crate::steps::OutputLine {
+                stream: stream.clone(),
+                text: line.clone(),
+            },
+        ),
         (
             Event::StepFinished {
                 ok,
