@@ -45,6 +45,8 @@ struct Registry {
     /// The first two bytes of every form, as a 65,536-bit set: one pass over a text tells that
     /// no form can start in it (most texts, every frame), whatever the number of forms.
     starts: Vec<u64>,
+    /// Bumped by every [`register`] that adds a form: tells [`FINDER`] it is stale.
+    generation: u64,
 }
 
 fn pair_index(a: u8, b: u8) -> usize {
@@ -67,8 +69,57 @@ static SECRETS: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
         entries: Vec::new(),
         labels: vec![MASK.to_string()],
         starts: Vec::new(),
+        generation: 0,
     })
 });
+
+/// One automaton over every registered form (`entries` order), so finding which forms a text
+/// holds is one pass over the text, not one `contains` per form: with a big environment the
+/// registries' tokens alone are thousands of forms, and every drawn string is redacted. Built
+/// lazily for the registry's `generation`; while registrations arrive in a burst it is rebuilt
+/// at most once per [`REBUILD_EVERY`] and the plain scan answers meanwhile (same result).
+/// The `aho-corasick` crate is already in the lock file (through `regex`).
+struct Finder {
+    generation: u64,
+    built_at: std::time::Instant,
+    automaton: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
+}
+
+static FINDER: LazyLock<std::sync::Mutex<Finder>> = LazyLock::new(|| {
+    std::sync::Mutex::new(Finder {
+        generation: u64::MAX,
+        built_at: std::time::Instant::now(),
+        automaton: None,
+    })
+});
+
+const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Below this many forms the plain scan is as fast as the automaton.
+const AUTOMATON_FROM: usize = 64;
+
+/// The automaton for `reg`'s current forms, if one is built (or may be built now).
+fn finder(reg: &Registry) -> Option<std::sync::Arc<aho_corasick::AhoCorasick>> {
+    if reg.entries.len() < AUTOMATON_FROM {
+        return None;
+    }
+    let mut f = FINDER.lock().unwrap_or_else(|e| e.into_inner());
+    if f.generation == reg.generation {
+        return f.automaton.clone();
+    }
+    if f.automaton.is_some() && f.built_at.elapsed() < REBUILD_EVERY {
+        return None;
+    }
+    let built = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(reg.entries.iter().map(|e| e.value.as_bytes()))
+        .ok()
+        .map(std::sync::Arc::new);
+    f.generation = reg.generation;
+    f.built_at = std::time::Instant::now();
+    f.automaton = built.clone();
+    built
+}
 
 // The encode sets of the WHATWG URL standard, which `reqwest` (through the `url` crate) applies
 // when it parses a URL: `%` itself is left as it is.
@@ -120,6 +171,7 @@ pub fn register(value: &str, used_at: &str) {
             guard.starts[i / 64] |= 1 << (i % 64);
         }
         if !guard.entries.iter().any(|e| e.value == v) {
+            guard.generation += 1;
             guard.entries.push(Entry {
                 value: v,
                 label: label.clone(),
@@ -238,11 +290,27 @@ fn replace_secrets(text: &str) -> Cow<'_, str> {
     if !guard.may_hold_a_secret(text) {
         return Cow::Borrowed(text);
     }
-    let candidates: Vec<&Entry> = guard
-        .entries
-        .iter()
-        .filter(|e| text.contains(e.value.as_str()))
-        .collect();
+    let candidates: Vec<&Entry> = match finder(&guard) {
+        Some(ac) => {
+            let mut hit = vec![false; guard.entries.len()];
+            for m in ac.find_overlapping_iter(text) {
+                if let Some(h) = hit.get_mut(m.pattern().as_usize()) {
+                    *h = true;
+                }
+            }
+            guard
+                .entries
+                .iter()
+                .zip(hit)
+                .filter_map(|(e, h)| h.then_some(e))
+                .collect()
+        }
+        None => guard
+            .entries
+            .iter()
+            .filter(|e| text.contains(e.value.as_str()))
+            .collect(),
+    };
     if candidates.is_empty() {
         return Cow::Borrowed(text);
     }

@@ -207,10 +207,7 @@ fn build_clone(keys: CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<Built, Pla
 /// `DEVELOPMENT` environment, a mode an environment can also be edited to and from
 /// (`CreateEnvironmentModeEnum` has no `PREVIEW`), without the project's deployment rules (the
 /// spec's default).
-fn clone_mode(
-    keys: &CloneKeys,
-    s: &mut StepCx<'_, '_, '_>,
-) -> Result<(String, bool), PlanError> {
+fn clone_mode(keys: &CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<(String, bool), PlanError> {
     let mode = match keys.mode.as_deref().map(str::trim) {
         None => "DEVELOPMENT".to_string(),
         Some(m) if ENVIRONMENT_MODES.contains(&m) => m.to_string(),
