@@ -386,10 +386,13 @@ fn by_name(
     if keys.environment.is_some() || site.is_some() {
         return Err(berr(
             "environment_name",
-            format!("give one of `site`, `environment` (an id) or `environment_name`, not several: {kind} acts on one environment"),
+            format!(
+                "give one of `site`, `environment` (an id) or `environment_name`, not several: {kind} acts on one environment"
+            ),
         ));
     }
-    let name = (input.resolve)("environment_name", name).map_err(|m| berr("environment_name", m))?;
+    let name =
+        (input.resolve)("environment_name", name).map_err(|m| berr("environment_name", m))?;
     if name.trim().is_empty() {
         return Err(berr("environment_name", "`environment_name` is empty"));
     }

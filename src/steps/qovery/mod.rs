@@ -394,7 +394,11 @@ fn find_container<'a>(list: &'a [Container], s: &str) -> Option<&'a Container> {
 /// The step acting on environment `e` (found by its `environment_name`). A name that is the
 /// plan's prod or DR environment is not refused: deploying, redeploying or stopping prod or DR
 /// is what these kinds do with `site`; `site` is set so every line says which it is.
-fn acting_on(q: &QoveryStep, ctx: &StepContext, e: &crate::clients::qovery::Environment) -> QoveryStep {
+fn acting_on(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    e: &crate::clients::qovery::Environment,
+) -> QoveryStep {
     let mut r = q.clone();
     r.site = drills::protected_by(&ctx.plan.sites, &e.id);
     r.cluster = r
