@@ -214,6 +214,40 @@ fn check(what: impl Into<String>, ok: Option<bool>, detail: impl Into<String>) -
     }
 }
 
+/// Preflight's look-up of `environment_name` (read-only): the step acting on the environment
+/// found (`None` without `environment_name`), or `Err` (its check said why) when there is
+/// nothing more to check.
+async fn preflight_name(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    c: &QoveryClient,
+    out: &mut Vec<PreflightCheck>,
+) -> Result<Option<QoveryStep>, ()> {
+    let Some(name) = &q.environment_name else {
+        return Ok(None);
+    };
+    let what = format!("one environment is named {name}");
+    match drills::find_by_name(c, &q.environment, name).await {
+        Ok(Some(e)) => {
+            out.push(check(what, Some(true), e.id.clone()));
+            Ok(Some(acting_on(q, ctx, &e)))
+        }
+        // Not a failure before the run: an earlier step of the plan may create it.
+        Ok(None) => {
+            out.push(check(
+                what,
+                None,
+                "none yet in the plan's project: the step fails unless an earlier step (qovery.clone_environment) creates it",
+            ));
+            Err(())
+        }
+        Err(e) => {
+            out.push(check(what, Some(false), e));
+            Err(())
+        }
+    }
+}
+
 /// Read-only checks: the token works, the environment exists and is idle, its cluster is
 /// deployed, the services and the variables to edit exist (old → new, secrets hidden).
 pub async fn preflight(q: &QoveryStep, ctx: &StepContext) -> Vec<PreflightCheck> {
@@ -222,33 +256,10 @@ pub async fn preflight(q: &QoveryStep, ctx: &StepContext) -> Vec<PreflightCheck>
         Err(e) => return vec![check("Qovery configured", Some(false), e)],
     };
     let mut out = Vec::new();
-    let by_name;
-    let q = match &q.environment_name {
-        None => q,
-        Some(name) => {
-            let what = format!("one environment is named {name}");
-            match drills::find_by_name(&c, &q.environment, name).await {
-                Ok(Some(e)) => {
-                    out.push(check(what, Some(true), e.id.clone()));
-                    by_name = acting_on(q, ctx, &e);
-                    &by_name
-                }
-                // Not a failure before the run: an earlier step of the plan may create it.
-                Ok(None) => {
-                    out.push(check(
-                        what,
-                        None,
-                        "none yet in the plan's project: the step fails unless an earlier step (qovery.clone_environment) creates it",
-                    ));
-                    return out;
-                }
-                Err(e) => {
-                    out.push(check(what, Some(false), e));
-                    return out;
-                }
-            }
-        }
+    let Ok(by_name) = preflight_name(q, ctx, &c, &mut out).await else {
+        return out;
     };
+    let q = by_name.as_ref().unwrap_or(q);
     let org = c.organization_id().to_string();
     match c.organization(&org).await {
         Ok(o) => out.push(check(
