@@ -497,6 +497,10 @@ async fn quarterly_partial_drill_clones_and_deletes_a_drill_environment() {
         "{md}"
     );
     assert!(
+        detail("deploy").contains("drill-2026-q4 DEPLOYED"),
+        "the drill environment was deployed, by name: {md}"
+    );
+    assert!(
         detail("delete").contains("deleted drill-2026-q4") && detail("delete").contains("gone"),
         "{md}"
     );

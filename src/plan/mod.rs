@@ -474,8 +474,12 @@ pub struct QoveryStep {
     pub op: QoveryOp,
     /// The site whose environment the step acts on (`None` when `environment` was given).
     pub site: Option<SiteId>,
-    /// The Qovery environment id.
+    /// The Qovery environment id. With `environment_name`, the plan's environment whose
+    /// project the name is looked up in (never acted on: run and preflight act on the id found).
     pub environment: String,
+    /// `environment_name`: the environment to act on, looked up by name in the plan's project
+    /// when the step runs (a drill environment cloned earlier in the same plan).
+    pub environment_name: Option<String>,
     /// The site's Qovery cluster id (preflight checks it is deployed).
     pub cluster: Option<String>,
     /// The API base URL from the plan (what review mode shows; `QOVERY_API_URL` may override it).

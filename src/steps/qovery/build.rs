@@ -28,7 +28,14 @@ pub const KINDS: &[&str] = &[
 /// The keys of `qovery.deploy`, `qovery.redeploy` and `qovery.stop` besides the loader's common
 /// ones (`id`, `title`, `kind`, `description`, `requires`, `confirm`, `site`). `timeout` is the
 /// step's overall timeout.
-pub const ACTION_KEYS: &[&str] = &["environment", "wait", "wait_if_busy", "interval", "timeout"];
+pub const ACTION_KEYS: &[&str] = &[
+    "environment",
+    "environment_name",
+    "wait",
+    "wait_if_busy",
+    "interval",
+    "timeout",
+];
 /// The keys of `qovery.deploy_services`.
 pub const SERVICES_KEYS: &[&str] = &[
     "environment",
@@ -54,6 +61,8 @@ pub const VARIABLES_KEYS: &[&str] = &[
 pub struct QoveryKeys {
     #[serde(default)]
     pub environment: Option<String>,
+    #[serde(default)]
+    pub environment_name: Option<String>,
     #[serde(default)]
     pub services: Vec<String>,
     #[serde(default)]
@@ -81,6 +90,11 @@ pub struct ActionKeys {
     /// qovery.*: the Qovery environment id to act on (default: the environment of `site`).
     #[serde(default)]
     pub environment: Option<String>,
+    /// qovery.deploy/redeploy/stop: the environment to act on, by name (instead of `site` or
+    /// `environment`), looked up in the plan's project when the step runs, e.g. a drill
+    /// environment a qovery.clone_environment step made (`drill-2026-q4`).
+    #[serde(default)]
+    pub environment_name: Option<String>,
     /// Follow the deployment to its end (default true; `interval` sets the poll interval,
     /// default 3s like the official CLI).
     #[serde(default)]
@@ -147,6 +161,7 @@ impl From<ActionKeys> for QoveryKeys {
     fn from(k: ActionKeys) -> Self {
         let ActionKeys {
             environment,
+            environment_name,
             wait,
             wait_if_busy,
             interval,
@@ -154,6 +169,7 @@ impl From<ActionKeys> for QoveryKeys {
         } = k;
         QoveryKeys {
             environment,
+            environment_name,
             wait,
             wait_if_busy,
             interval,
@@ -285,7 +301,10 @@ pub fn build_typed(
             ));
         }
     };
-    let environment = environment_of(kind, keys, site, input)?;
+    let (environment, environment_name) = match &keys.environment_name {
+        Some(n) => by_name(kind, keys, site, n, input)?,
+        None => (environment_of(kind, keys, site, input)?, None),
+    };
     let cluster = site.and_then(|s| input.sites[s.index()].cluster.clone());
     let poll_interval = match &keys.interval {
         Some(s) => {
@@ -306,6 +325,7 @@ pub fn build_typed(
         op,
         site,
         environment,
+        environment_name,
         cluster,
         api_url: from_plan.api_url,
         wait: keys.wait.unwrap_or(true),
@@ -353,6 +373,41 @@ fn environment_of(
     })
 }
 
+/// `environment_name`: the name, and the plan's environment whose project it is looked up in
+/// when the step runs (as `qovery.delete_environment`'s `name`). It replaces `site` and
+/// `environment`, so giving either with it is refused rather than one silently winning.
+fn by_name(
+    kind: &str,
+    keys: &QoveryKeys,
+    site: Option<SiteId>,
+    name: &str,
+    input: &mut BuildInput<'_>,
+) -> Result<(String, Option<String>), BuildError> {
+    if keys.environment.is_some() || site.is_some() {
+        return Err(berr(
+            "environment_name",
+            format!(
+                "give one of `site`, `environment` (an id) or `environment_name`, not several: {kind} acts on one environment"
+            ),
+        ));
+    }
+    let name =
+        (input.resolve)("environment_name", name).map_err(|m| berr("environment_name", m))?;
+    if name.trim().is_empty() {
+        return Err(berr("environment_name", "`environment_name` is empty"));
+    }
+    let Some(anchor) = SiteId::ALL
+        .into_iter()
+        .find_map(|s| input.sites[s.index()].environment.clone())
+    else {
+        return Err(berr(
+            "environment_name",
+            "`environment_name` is looked up in the project of the plan's environments, but neither [sites.prod] nor [sites.dr] has an `environment`; give `environment` (an id)",
+        ));
+    };
+    Ok((anchor, Some(name.trim().to_string())))
+}
+
 /// A key given that this kind does not take (when built outside the loader, which checks it
 /// first with its own message).
 fn check_keys(kind: &str, keys: &QoveryKeys) -> Result<(), BuildError> {
@@ -361,7 +416,7 @@ fn check_keys(kind: &str, keys: &QoveryKeys) -> Result<(), BuildError> {
         .find(|(k, _)| *k == kind)
         .map(|(_, keys)| *keys)
         .unwrap_or(&[]);
-    let given: [(&'static str, bool); 9] = [
+    let given: [(&'static str, bool); 10] = [
         ("services", !keys.services.is_empty()),
         ("tag", keys.tag.is_some()),
         ("variables", !keys.variables.is_empty()),
@@ -371,6 +426,7 @@ fn check_keys(kind: &str, keys: &QoveryKeys) -> Result<(), BuildError> {
         ("wait_if_busy", keys.wait_if_busy.is_some()),
         ("interval", keys.interval.is_some()),
         ("environment", keys.environment.is_some()),
+        ("environment_name", keys.environment_name.is_some()),
     ];
     if !takes.is_empty()
         && let Some((key, _)) = given.iter().find(|(k, set)| *set && !takes.contains(k))

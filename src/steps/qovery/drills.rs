@@ -227,7 +227,7 @@ fn clone_mode(keys: &CloneKeys, s: &mut StepCx<'_, '_, '_>) -> Result<(String, b
 }
 
 /// The sites whose environment is `id`.
-fn protected_by(plan_sites: &[crate::plan::Site; 2], id: &str) -> Option<SiteId> {
+pub(super) fn protected_by(plan_sites: &[crate::plan::Site; 2], id: &str) -> Option<SiteId> {
     SiteId::ALL
         .into_iter()
         .find(|s| plan_sites[s.index()].environment.as_deref() == Some(id))
@@ -361,7 +361,7 @@ fn describe_delete(d: &DeleteSpec) -> Vec<String> {
 }
 
 /// The environment named `name` (case insensitive, as Qovery compares them) in `anchor`'s project.
-async fn find_by_name(
+pub(super) async fn find_by_name(
     c: &QoveryClient,
     anchor: &str,
     name: &str,
@@ -393,6 +393,25 @@ async fn find_by_name(
                 .join(", ")
         )),
     }
+}
+
+/// The one environment named `name` in `anchor`'s project (`qovery.delete_environment`'s `name`,
+/// `qovery.deploy`'s `environment_name`); refused when none or several match, the message
+/// ending with `nothing` (what was not done).
+pub(super) async fn named(
+    c: &QoveryClient,
+    anchor: &str,
+    name: &str,
+    nothing: &str,
+) -> Result<crate::clients::qovery::Environment, String> {
+    find_by_name(c, anchor, name)
+        .await
+        .map_err(|e| format!("{e}; {nothing}"))?
+        .ok_or_else(|| {
+            format!(
+                "no environment named {name:?} in the plan's project (the project of {anchor}); {nothing}. Check the name, and that the step creating it (qovery.clone_environment) ran"
+            )
+        })
 }
 
 async fn run_clone(c: &CloneSpec, ctx: &StepContext) -> Result<String, String> {
@@ -497,12 +516,8 @@ async fn resolve(d: &DeleteSpec, q: &QoveryClient) -> Result<(String, String), S
         }
         Target::Name(n) => {
             let anchor = d.anchor.as_deref().unwrap_or_default();
-            match find_by_name(q, anchor, n).await? {
-                Some(e) => Ok((e.id, e.name)),
-                None => Err(format!(
-                    "no environment named {n:?} in the plan's project; nothing was deleted"
-                )),
-            }
+            let e = named(q, anchor, n, "nothing was deleted").await?;
+            Ok((e.id, e.name))
         }
     }
 }

@@ -53,6 +53,11 @@ fn target_states(op: &QoveryOp) -> &'static [State] {
 }
 
 fn where_(q: &QoveryStep) -> String {
+    if let Some(n) = &q.environment_name {
+        return format!(
+            "the environment named {n:?}, looked up in the plan's project when the step runs (its id is not known before: an earlier step may create it)"
+        );
+    }
     match q.site {
         Some(s) => format!("the {} environment {}", s.upper(), q.environment),
         None => format!("environment {}", q.environment),
@@ -89,11 +94,17 @@ fn shown_api_url(q: &QoveryStep) -> (String, bool) {
 /// Exactly what the step would send (review mode and the detail pane). Secret values are hidden.
 pub fn describe(q: &QoveryStep) -> Vec<String> {
     let (base, from_env) = shown_api_url(q);
-    let env = encode(&q.environment);
+    let mut env = encode(&q.environment);
     let mut v = vec![
         format!("on {}", where_(q)),
         format!("every request: Authorization: {}", shown_auth(q)),
     ];
+    if let Some(n) = &q.environment_name {
+        v.push(format!(
+            "GET {base}/environment/{env} (the plan's project), then GET {base}/project/‹project›/environment (resolve {n:?} to its id; refuses, sending nothing, if no environment or several have that name)"
+        ));
+        env = format!("‹id of {n}›");
+    }
     if from_env {
         v.push(format!(
             "API {base} (from QOVERY_API_URL, overriding the plan's {})",
@@ -203,6 +214,40 @@ fn check(what: impl Into<String>, ok: Option<bool>, detail: impl Into<String>) -
     }
 }
 
+/// Preflight's look-up of `environment_name` (read-only): the step acting on the environment
+/// found (`None` without `environment_name`), or `Err` (its check said why) when there is
+/// nothing more to check.
+async fn preflight_name(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    c: &QoveryClient,
+    out: &mut Vec<PreflightCheck>,
+) -> Result<Option<QoveryStep>, ()> {
+    let Some(name) = &q.environment_name else {
+        return Ok(None);
+    };
+    let what = format!("one environment is named {name}");
+    match drills::find_by_name(c, &q.environment, name).await {
+        Ok(Some(e)) => {
+            out.push(check(what, Some(true), e.id.clone()));
+            Ok(Some(acting_on(q, ctx, &e)))
+        }
+        // Not a failure before the run: an earlier step of the plan may create it.
+        Ok(None) => {
+            out.push(check(
+                what,
+                None,
+                "none yet in the plan's project: the step fails unless an earlier step (qovery.clone_environment) creates it",
+            ));
+            Err(())
+        }
+        Err(e) => {
+            out.push(check(what, Some(false), e));
+            Err(())
+        }
+    }
+}
+
 /// Read-only checks: the token works, the environment exists and is idle, its cluster is
 /// deployed, the services and the variables to edit exist (old → new, secrets hidden).
 pub async fn preflight(q: &QoveryStep, ctx: &StepContext) -> Vec<PreflightCheck> {
@@ -211,6 +256,10 @@ pub async fn preflight(q: &QoveryStep, ctx: &StepContext) -> Vec<PreflightCheck>
         Err(e) => return vec![check("Qovery configured", Some(false), e)],
     };
     let mut out = Vec::new();
+    let Ok(by_name) = preflight_name(q, ctx, &c, &mut out).await else {
+        return out;
+    };
+    let q = by_name.as_ref().unwrap_or(q);
     let org = c.organization_id().to_string();
     match c.organization(&org).await {
         Ok(o) => out.push(check(
@@ -353,6 +402,24 @@ fn find_container<'a>(list: &'a [Container], s: &str) -> Option<&'a Container> {
         .or_else(|| list.iter().find(|c| c.id == s))
 }
 
+/// The step acting on environment `e` (found by its `environment_name`). A name that is the
+/// plan's prod or DR environment is not refused: deploying, redeploying or stopping prod or DR
+/// is what these kinds do with `site`; `site` is set so every line says which it is.
+fn acting_on(
+    q: &QoveryStep,
+    ctx: &StepContext,
+    e: &crate::clients::qovery::Environment,
+) -> QoveryStep {
+    let mut r = q.clone();
+    r.site = drills::protected_by(&ctx.plan.sites, &e.id);
+    r.cluster = r
+        .site
+        .and_then(|s| ctx.plan.sites[s.index()].cluster.clone());
+    r.environment = e.id.clone();
+    r.environment_name = None;
+    r
+}
+
 /// Run the step to completion.
 pub async fn run(q: &QoveryStep, ctx: &StepContext) -> Result<String, String> {
     let c = client(ctx)?;
@@ -362,6 +429,24 @@ pub async fn run(q: &QoveryStep, ctx: &StepContext) -> Result<String, String> {
         c.scheme().as_str(),
         c.settings().token_source
     ));
+    let by_name;
+    let q = match &q.environment_name {
+        None => q,
+        Some(name) => {
+            let e = drills::named(&c, &q.environment, name, "nothing was sent").await?;
+            by_name = acting_on(q, ctx, &e);
+            ctx.info(format!(
+                "environment_name {name:?} is {} on cluster {}{}",
+                e.id,
+                e.cluster_name.or(e.cluster_id).unwrap_or_default(),
+                by_name
+                    .site
+                    .map(|s| format!(" (the plan's {} environment)", s.upper()))
+                    .unwrap_or_default()
+            ));
+            &by_name
+        }
+    };
     match &q.op {
         QoveryOp::SetVariables { .. } => run_set_variables(q, ctx, &c).await,
         _ => run_action(q, ctx, &c).await,
