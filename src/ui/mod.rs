@@ -352,7 +352,9 @@ pub struct Areas {
 
 pub fn areas(state: &State, area: Rect) -> Areas {
     // The same test draw makes (the notice row shows only when there is something to say).
-    let has_notice = notice_line(state, &Theme::default()).is_some();
+    // The built-in theme, parsed once (not on every frame: `Theme::default` parses TOML).
+    static PLAIN: std::sync::LazyLock<Theme> = std::sync::LazyLock::new(Theme::default);
+    let has_notice = notice_line(state, &PLAIN).is_some();
     let [header, notice, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(has_notice)),
