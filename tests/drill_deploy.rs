@@ -9,51 +9,9 @@ use std::time::Duration;
 
 use drcockpit::clients::http::HttpClient;
 use drcockpit::clients::qovery::{CloneEnvironmentRequest, QoveryClient};
-use drcockpit::plan::{LoadOptions, Plan, QoveryConfig};
+use drcockpit::plan::QoveryConfig;
 use drcockpit::sim::qovery::{QoveryWorld, ids};
 use drcockpit::steps;
-
-/// A two-site plan on the simulator's demo environments, with `steps` appended.
-fn plan_text(url: &str, steps: &str) -> String {
-    format!(
-        r#"
-[plan]
-name = "partial drill"
-strategy = "warm-standby"
-rto = "30m"
-rpo = "5m"
-
-[qovery]
-token = "{token}"
-organization = "{org}"
-api_url = "{url}"
-
-[sites.prod]
-label = "Prod"
-cluster = "{pc}"
-environment = "{pe}"
-
-[sites.dr]
-label = "DR"
-cluster = "{dc}"
-environment = "{de}"
-{steps}"#,
-        token = ids::DEMO_TOKEN,
-        org = ids::ORG,
-        pc = ids::PROD_CLUSTER,
-        pe = ids::PROD_ENV,
-        dc = ids::DR_CLUSTER,
-        de = ids::DR_ENV,
-    )
-}
-
-const CLONE: &str = r#"
-[[step]]
-id = "clone"
-title = "Clone prod to the drill environment"
-kind = "qovery.clone_environment"
-name = "drill-2026-q4"
-"#;
 
 const DEPLOY: &str = r#"
 [[step]]
@@ -64,18 +22,7 @@ environment_name = "drill-2026-q4"
 interval = "50ms"
 "#;
 
-const DELETE: &str = r#"
-[[step]]
-id = "delete"
-title = "Delete the drill environment"
-kind = "qovery.delete_environment"
-name = "drill-2026-q4"
-confirm = "DELETE"
-"#;
-
-fn load(text: &str) -> Result<Plan, drcockpit::plan::PlanError> {
-    steps::load_str(text, "drill.toml", &LoadOptions::default())
-}
+use common::drill::{CLONE, DELETE, load, plan_text, run};
 
 async fn world() -> (Arc<QoveryWorld>, String) {
     let w = Arc::new(QoveryWorld::new("all-good", 7).with_phase(Duration::from_millis(100)));
@@ -93,16 +40,6 @@ fn client(url: &str) -> QoveryClient {
         },
         HttpClient::new(false),
     )
-}
-
-/// Run step `i` of `plan` with a read-write client; the result and the lines it said.
-async fn run(plan: &Plan, i: usize) -> (Result<String, String>, Vec<String>) {
-    let plan = Arc::new(plan.clone());
-    let (mut ctx, mut heard) = common::steps::context(plan.clone(), HttpClient::new(false));
-    ctx.step = i;
-    let r = steps::run(&plan.steps[i].action, ctx).await;
-    let lines = heard.lines().into_iter().map(|l| l.text).collect();
-    (r, lines)
 }
 
 /// The id of the environment named `name` (the first listed).

@@ -7,79 +7,15 @@ mod common;
 use std::sync::Arc;
 
 use drcockpit::clients::http::HttpClient;
-use drcockpit::plan::{LoadOptions, Plan};
 use drcockpit::sim::qovery::{QoveryWorld, ids};
 use drcockpit::steps;
 
-/// A two-site plan on the simulator's demo environments, with `steps` appended.
-fn plan_text(url: &str, steps: &str) -> String {
-    format!(
-        r#"
-[plan]
-name = "partial drill"
-strategy = "warm-standby"
-rto = "30m"
-rpo = "5m"
-
-[qovery]
-token = "{token}"
-organization = "{org}"
-api_url = "{url}"
-
-[sites.prod]
-label = "Prod"
-cluster = "{pc}"
-environment = "{pe}"
-
-[sites.dr]
-label = "DR"
-cluster = "{dc}"
-environment = "{de}"
-{steps}"#,
-        token = ids::DEMO_TOKEN,
-        org = ids::ORG,
-        pc = ids::PROD_CLUSTER,
-        pe = ids::PROD_ENV,
-        dc = ids::DR_CLUSTER,
-        de = ids::DR_ENV,
-    )
-}
-
-const CLONE: &str = r#"
-[[step]]
-id = "clone"
-title = "Clone prod to the drill environment"
-kind = "qovery.clone_environment"
-name = "drill-2026-q4"
-"#;
-
-const DELETE: &str = r#"
-[[step]]
-id = "delete"
-title = "Delete the drill environment"
-kind = "qovery.delete_environment"
-name = "drill-2026-q4"
-confirm = "DELETE"
-"#;
-
-fn load(text: &str) -> Result<Plan, drcockpit::plan::PlanError> {
-    steps::load_str(text, "drill.toml", &LoadOptions::default())
-}
+use common::drill::{CLONE, DELETE, load, plan_text, run};
 
 async fn world() -> (Arc<QoveryWorld>, String) {
     let w = Arc::new(QoveryWorld::new("all-good", 7));
     let url = common::qovery::serve(w.clone()).await;
     (w, url)
-}
-
-/// Run step `i` of `plan` with a read-write client; the result and the lines it said.
-async fn run(plan: &Plan, i: usize) -> (Result<String, String>, Vec<String>) {
-    let plan = Arc::new(plan.clone());
-    let (mut ctx, mut heard) = common::steps::context(plan.clone(), HttpClient::new(false));
-    ctx.step = i;
-    let r = steps::run(&plan.steps[i].action, ctx).await;
-    let lines = heard.lines().into_iter().map(|l| l.text).collect();
-    (r, lines)
 }
 
 /// Which of prod's and DR's environments the world no longer has.

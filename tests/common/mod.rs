@@ -8,6 +8,7 @@
 //! `clippy -D warnings` would fail it; hence the crate-wide allow below (it covers only tests/).
 #![allow(dead_code)]
 
+pub mod drill;
 pub mod pg;
 pub mod qovery;
 pub mod screen;
