@@ -154,7 +154,17 @@ pub fn register(value: &str, used_at: &str) {
         return;
     }
     let text = label_text(used_at);
-    let forms = forms(value);
+    let mut forms = forms(value);
+    // A secret with surrounding whitespace is shown without it more often than not (a line
+    // reader, a trimmed field): the trimmed value is as secret as the value.
+    let trimmed = value.trim();
+    if trimmed != value && trimmed.len() >= MIN_SECRET_LEN {
+        for f in self::forms(trimmed) {
+            if !forms.contains(&f) {
+                forms.push(f);
+            }
+        }
+    }
     // A label must never show the value, whatever it is named after.
     let label = if forms.iter().any(|f| text.contains(f.as_str())) {
         MASK.to_string()

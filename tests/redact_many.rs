@@ -43,3 +43,12 @@ fn many_secrets_are_all_replaced_and_a_late_one_too() {
         std::borrow::Cow::Borrowed(_)
     ));
 }
+
+#[test]
+fn a_secret_with_a_trailing_space_is_redacted_where_it_is_shown_without_it() {
+    // Found by `redaction::no_form_of_a_secret_reaches_any_output` with `"jN$/p2wb~_&L "`: the
+    // child's output line as drawn no longer held the trailing space.
+    register("jN$/p2wb~_&L ", "step leaky: argument");
+    let out = redact("out=jN$/p2wb~_&L").into_owned();
+    assert!(!out.contains("p2wb"), "{out}");
+}
