@@ -5,9 +5,14 @@ Starts `drcockpit simulate --scenario flaky-api` (seeded 502/503s, 1-3 s slow an
 stalls), writes the demo plan with a short probe interval (`scripts/big-plan.py --small
 --interval`; the loader's floor is 100ms, 20x the demo's 2 s), runs `drcockpit monitor PLAN` in a
 pseudo-terminal (its screen is read and thrown away) and samples the cockpit every few seconds:
-open file descriptors (/proc/PID/fd), threads (/proc/PID/status Threads) and RSS (VmRSS). The
-binary does not expose its tokio task count, so tasks are not sampled: the probe loops are a
-fixed set spawned once (`runtime/cockpit.rs` `spawn_probes`), and threads and fds stand in.
+open file descriptors (/proc/PID/fd), threads (/proc/PID/status Threads), RSS (VmRSS) and tokio
+tasks alive (the cockpit's own gauges, `DRCOCKPIT_SELF_METRICS`, rewritten every 10 s).
+
+Time is accelerated as a whole, not only the probe interval: the simulator plays its injected
+delays `--time-scale` times faster (default: 2 s / --interval, 20 at 100ms: a 15 s stall lasts
+750 ms) and the plan's health timeouts are shortened by the same factor (2 s -> 100 ms), so a
+stall still outlasts the timeout as it would in real time. A wall minute is then `scale` minutes
+of monitoring against the same faults.
 
 Rounds are counted, not inferred from minutes: the plan's two health URLs point at a small
 counting HTTP proxy in this script, which passes each request on to the simulator (its faults
@@ -22,11 +27,13 @@ the proxy (a few per second; all of them would make the proxy the bottleneck).
 flaky-api about a fifth); `--until-counted` runs until the rounds counted reach the figure instead.
 
 It fails (exit 1) on growth: after a warm-up, the last quarter of the samples against the first
-quarter: more than FD_SLACK more descriptors, more than THREAD_SLACK more threads, or an RSS
-median above the first quarter's by more than RSS_SLACK_KB. It also fails if the cockpit died.
+quarter: more than FD_SLACK more descriptors, more than THREAD_SLACK more threads, a task count
+that never falls back to within TASK_SLACK of the first quarter's, or an RSS median above the first
+quarter's by more than RSS_SLACK_KB. It also fails if the cockpit died or its tasks were never read.
 
 Usage: scripts/soak.py [--bin target/release/drcockpit] [--minutes 10 | --rounds-equivalent 24h]
-                       [--interval 100ms] [--sample 5] [--scenario flaky-api] [--csv samples.csv]
+                       [--interval 100ms] [--time-scale 20] [--sample 5] [--scenario flaky-api]
+                       [--csv samples.csv]
                        [--summary summary.md]
 Prints the samples' summary as Markdown for BENCHMARKS.md (and writes it to --summary). The CSV
 has one row per sample: seconds, fds, threads, RSS and the rounds counted so far. Only loopback
@@ -37,6 +44,9 @@ import argparse, http.client, http.server, os, pty, re, select, socket, statisti
 
 FD_SLACK = 4
 THREAD_SLACK = 2
+# Tasks come and go with requests in flight (a pooled connection's task, a probe's fan-out):
+# growth is a last quarter whose fewest tasks exceed the first quarter's most by this many.
+TASK_SLACK = 4
 RSS_SLACK_KB = 2048
 # The plan format's default probe interval (docs/plan-format.md, `[probes] interval`).
 DEFAULT_INTERVAL_MS = 2000
@@ -51,6 +61,8 @@ ap.add_argument('--interval', default='100ms')
 ap.add_argument('--sample', type=float, default=5.0, help='seconds between samples')
 ap.add_argument('--warmup', type=float, default=30.0, help='seconds before the first sample')
 ap.add_argument('--scenario', default='flaky-api')
+ap.add_argument('--time-scale', type=int,
+                help='how much faster the simulator plays its delays (default: 2 s / --interval)')
 ap.add_argument('--csv')
 ap.add_argument('--summary', help='also write the Markdown summary here')
 ap.add_argument('--until-counted', action='store_true',
@@ -68,6 +80,7 @@ def millis(text):
 
 
 INTERVAL_MS = millis(a.interval)
+TIME_SCALE = a.time_scale or max(1, round(DEFAULT_INTERVAL_MS / INTERVAL_MS))
 if a.rounds_equivalent and a.minutes is not None:
     sys.exit('--minutes and --rounds-equivalent size the same thing: give one')
 if a.until_counted and not a.rounds_equivalent:
@@ -94,7 +107,19 @@ def status(pid):
     return out
 
 
-def sample(pid):
+def tasks_alive(metrics):
+    """The cockpit's tokio tasks alive, from its own gauges file (None before the first write)."""
+    try:
+        with open(metrics) as f:
+            for line in f:
+                if line.startswith('drcockpit_self_tasks_alive '):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def sample(pid, metrics):
     st = status(pid)
     return {
         't': time.monotonic(),
@@ -102,6 +127,7 @@ def sample(pid):
         'threads': int(st['Threads']),
         'rss_kb': int(st['VmRSS']),
         'hwm_kb': int(st['VmHWM']),
+        'tasks': tasks_alive(metrics),
     }
 
 
@@ -213,7 +239,8 @@ class Pump(threading.Thread):
 def main():
     port = free_port()
     url = f'http://127.0.0.1:{port}'
-    sim = subprocess.Popen([a.bin, 'simulate', '--scenario', a.scenario, '--listen', f'127.0.0.1:{port}'],
+    sim = subprocess.Popen([a.bin, 'simulate', '--scenario', a.scenario, '--listen', f'127.0.0.1:{port}',
+                            '--time-scale', str(TIME_SCALE)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pid = fd = None
     counter = Counter()
@@ -232,13 +259,14 @@ def main():
             plan = os.path.join(tmp, 'soak.toml')
             text = subprocess.run([sys.executable, os.path.join(root, 'scripts/big-plan.py'), '--small',
                                    '--interval', a.interval], check=True, capture_output=True, text=True).stdout
-            text, n = re.subn(r'(?m)^(health = \{ url = )"\$\{sim\}(/sites/(prod|dr)/healthz)"',
-                              rf'\1"http://127.0.0.1:{proxy_port}\2"', text)
+            text, n = re.subn(r'(?m)^(health = \{ url = )"\$\{sim\}(/sites/(prod|dr)/healthz)", timeout = "2s"',
+                              rf'\1"http://127.0.0.1:{proxy_port}\2", timeout = "{2000 // TIME_SCALE}ms"', text)
             if n != 2:
-                sys.exit('plans/demo.toml: the two health URLs moved; update scripts/soak.py')
+                sys.exit('plans/demo.toml: the two health URLs or their 2s timeouts moved; update scripts/soak.py')
             open(plan, 'w').write(text)
+            metrics = os.path.join(tmp, 'self.prom')
             env = dict(os.environ, TERM='xterm-256color', DRCOCKPIT_OPERATOR='soak', DRCOCKPIT_SIM_URL=url,
-                       XDG_STATE_HOME=tmp)
+                       XDG_STATE_HOME=tmp, DRCOCKPIT_SELF_METRICS=metrics)
             started = time.monotonic()
             pid, fd = pty.fork()
             if pid == 0:
@@ -257,7 +285,7 @@ def main():
             while going():
                 if os.waitpid(pid, os.WNOHANG)[0] != 0:
                     sys.exit('FAIL: the cockpit exited during the soak')
-                s = sample(pid)
+                s = sample(pid, metrics)
                 s['rounds'] = min(counter.rounds().values())
                 samples.append(s)
                 write_csv(samples)
@@ -284,9 +312,10 @@ def write_csv(samples):
     """Rewritten at each sample, so a run cut short still leaves its figures."""
     if a.csv:
         with open(a.csv + '.tmp', 'w') as f:
-            f.write('seconds,fds,threads,rss_kb,rounds\n')
+            f.write('seconds,fds,threads,rss_kb,tasks,rounds\n')
             for s in samples:
-                f.write(f"{s['t'] - samples[0]['t']:.1f},{s['fds']},{s['threads']},{s['rss_kb']},{s['rounds']}\n")
+                tasks = '' if s['tasks'] is None else s['tasks']
+                f.write(f"{s['t'] - samples[0]['t']:.1f},{s['fds']},{s['threads']},{s['rss_kb']},{tasks},{s['rounds']}\n")
         os.replace(a.csv + '.tmp', a.csv)
 
 
@@ -309,6 +338,9 @@ def report(samples, screen_bytes, wall, counter):
              f"{DEFAULT_INTERVAL_MS / 1000:g} s × {unit} = {MINUTES:.1f} min; " if TARGET_ROUNDS else '')
     out.append(f"| run | {sized}{wall / 60:.1f} min of `monitor` at a {unit} probe interval against `{a.scenario}` "
                f"(at most {ideal:,.0f} rounds at that interval) |")
+    out.append(f"| time scale | {TIME_SCALE}: the simulator's delays and stalls and the plan's health timeouts "
+               f"1/{TIME_SCALE} as long, so {wall / 60:.1f} min is ≈ {wall * TIME_SCALE / 3600:.1f} h of "
+               f"monitoring against the same faults |")
     out.append(f"| probe rounds done (counted at the proxy: requests to each site's health URL) | prod {rounds['prod']:,}, "
                f"DR {rounds['dr']:,}: ≈ {done * DEFAULT_INTERVAL_MS / 3_600_000:.1f} h of monitoring at the default "
                f"{DEFAULT_INTERVAL_MS / 1000:g} s"
@@ -320,14 +352,23 @@ def report(samples, screen_bytes, wall, counter):
     for key, name in (('fds', 'file descriptors'), ('threads', 'threads'), ('rss_kb', 'RSS (KiB)')):
         out.append(f"| {name}: first quarter / last quarter | {rng(key, first)} (median {med(key, first):,g}) / "
                    f"{rng(key, last)} (median {med(key, last):,g}) |")
-    out.append("| tasks | not sampled: the binary does not report its tokio task count; the probe loops "
-               "are spawned once, one per configured section |")
+    tasked = lambda xs: [x for x in xs if x['tasks'] is not None]
+    tf, tl = tasked(first), tasked(last)
+    if tf and tl:
+        out.append(f"| tokio tasks alive (`DRCOCKPIT_SELF_METRICS`): first quarter / last quarter | {rng('tasks', tf)} "
+                   f"(median {med('tasks', tf):,g}) / {rng('tasks', tl)} (median {med('tasks', tl):,g}) |")
+    else:
+        out.append("| tokio tasks alive | no sample: the cockpit wrote no `DRCOCKPIT_SELF_METRICS` file |")
     out.append(f"| peak RSS (VmHWM) | {samples[-1]['hwm_kb']:,} KiB |")
     fails = []
     if max(s['fds'] for s in last) > max(s['fds'] for s in first) + FD_SLACK:
         fails.append('file descriptors grew')
     if max(s['threads'] for s in last) > max(s['threads'] for s in first) + THREAD_SLACK:
         fails.append('threads grew')
+    if not (tf and tl):
+        fails.append('tasks not sampled')
+    elif min(x['tasks'] for x in tl) > max(x['tasks'] for x in tf) + TASK_SLACK:
+        fails.append('tasks grew')
     if med('rss_kb', last) > med('rss_kb', first) + RSS_SLACK_KB:
         fails.append('RSS grew')
     if done == 0:

@@ -113,6 +113,11 @@ pub enum Command {
         scenario: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Play injected delays N times faster (flaky-api's slow answers and 15 s stalls,
+        /// hostile's late reads): for accelerated soaks, with the plan's probe interval and
+        /// timeouts shortened by the same factor.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        time_scale: u32,
     },
     /// Render a journal as an incident, drill or review report.
     #[command(
@@ -209,6 +214,8 @@ Environment:
   DRCOCKPIT_OPERATOR        who is at the keyboard, for the journal (else SUDO_USER, USER)
   DRCOCKPIT_STATE_DIR       directory of the plans' locks and journals (after a plan's [journal] dir)
   DRCOCKPIT_SIM_URL         the simulator's URL for plans that use ${sim} (else an embedded one)
+  DRCOCKPIT_SELF_METRICS    a file the cockpit rewrites every 10 s with its own tasks, fds and
+                            memory (Prometheus textfile format), for a monitor left running
   QOVERY_API_URL            replaces the plan's [qovery] api_url (like the official CLI)
   QOVERY_CLI_ACCESS_TOKEN   replaces the plan's [qovery] token (then Q_CLI_ACCESS_TOKEN)
   NO_COLOR                  no colours";

@@ -24,6 +24,7 @@ async fn one_probe_round_sees_500_services_and_500_images_on_each_site() {
         scenario: "big".into(),
         seed: 1,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("simulator");

@@ -221,6 +221,7 @@ async fn the_demo_failback_walks_against_the_simulator_after_the_failover_and_re
         scenario: "region-outage".into(),
         seed: 7,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("simulator");

@@ -398,6 +398,7 @@ fn every_hostile_lie_is_seen_by_the_real_probes_and_never_green() {
                 scenario: "hostile".into(),
                 seed,
                 listen: None,
+                time_scale: 1,
             })
             .await
             .expect("simulator");

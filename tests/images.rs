@@ -549,6 +549,7 @@ async fn start_sim(scenario: &str) -> drcockpit::sim::SimHandle {
         scenario: scenario.into(),
         seed: 3,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("simulator")

@@ -264,6 +264,7 @@ async fn milestones_reach_the_slack_sink_and_a_rejecting_sink_gets_each_message_
         scenario: "all-good".into(),
         seed: 1,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("sim");

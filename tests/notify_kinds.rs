@@ -22,6 +22,7 @@ async fn start() -> SimHandle {
         scenario: "all-good".into(),
         seed: 16,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("simulator starts")

@@ -156,6 +156,7 @@ fn sim(scenario: &str) -> (tokio::runtime::Runtime, drcockpit::sim::SimHandle) {
             scenario: scenario.into(),
             seed: 7,
             listen: None,
+            time_scale: 1,
         }))
         .expect("simulator");
     (rt, handle)

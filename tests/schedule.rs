@@ -40,6 +40,7 @@ async fn simulator(scenario: &str) -> SimHandle {
         scenario: scenario.into(),
         seed: 16,
         listen: None,
+        time_scale: 1,
     })
     .await
     .expect("simulator starts")

@@ -10,6 +10,7 @@ async fn start(scenario: &str, seed: u64) -> SimHandle {
         scenario: scenario.into(),
         seed,
         listen: None,
+        time_scale: 1,
     })
     .await
     .unwrap_or_else(|e| panic!("start the {scenario} simulator: {e}"))
@@ -262,6 +263,7 @@ async fn an_unknown_scenario_is_refused_with_the_known_names() {
         scenario: "meteor-strike".into(),
         seed: 1,
         listen: None,
+        time_scale: 1,
     })
     .await
     .err()

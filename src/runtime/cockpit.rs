@@ -344,6 +344,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
         end_reason = Some(format!("terminal lost: {e}"));
     }
     spawn_probes(&p.plan, &executor.probes, &tx);
+    super::self_metrics::spawn_from_env();
 
     // Resume: a step whose process (started by the crashed cockpit) still runs is followed, not
     // offered for retry.

@@ -8,6 +8,7 @@ mod info;
 pub mod init;
 mod online;
 pub mod pacing;
+pub mod self_metrics;
 mod session;
 pub mod status;
 pub mod terminal;
@@ -177,7 +178,8 @@ fn run_command(cli: Cli) -> i32 {
             listen,
             scenario,
             seed,
-        } => session::simulate(&listen, &scenario, seed),
+            time_scale,
+        } => session::simulate(&listen, &scenario, seed, time_scale),
         Command::Demo { scenario, seed } => cockpit::run(SessionConfig {
             kind: SessionKind::Demo { scenario, seed },
             theme: cli.theme,

@@ -174,7 +174,7 @@ pub fn check_online(path: &Path, timeout: std::time::Duration) -> i32 {
 }
 
 /// `drcockpit simulate`: serve the simulator until Ctrl-C.
-pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
+pub fn simulate(listen: &str, scenario: &str, seed: u64, time_scale: u32) -> i32 {
     let addr = match listen.parse() {
         Ok(a) => a,
         Err(_) => {
@@ -189,6 +189,7 @@ pub fn simulate(listen: &str, scenario: &str, seed: u64) -> i32 {
         scenario: scenario.into(),
         seed,
         listen: Some(addr),
+        time_scale,
     };
     match rt.block_on(crate::sim::serve_forever(opts)) {
         Ok(()) => exit::OK,
@@ -212,6 +213,7 @@ pub(super) async fn load(path: &Path) -> Result<(Plan, Option<crate::sim::SimHan
             scenario,
             seed: 42,
             listen: None,
+            time_scale: 1,
         })
         .await
         .map_err(|e| {
@@ -248,6 +250,7 @@ pub async fn prepare(cfg: &SessionConfig) -> Result<Prepared, (i32, String)> {
                 scenario: scenario.clone(),
                 seed: *seed,
                 listen: None,
+                time_scale: 1,
             };
             // The demo talks to its own simulator only: a user's QOVERY_API_URL or token must
             // never point it at the real API.

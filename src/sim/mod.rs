@@ -46,6 +46,10 @@ pub struct SimOptions {
     pub seed: u64,
     /// `None`: an ephemeral loopback port.
     pub listen: Option<SocketAddr>,
+    /// Injected delays (flaky-api's slow answers and stalls, hostile's late reads) last
+    /// `1/time_scale` as long: an accelerated soak (`scripts/soak.py`) runs the world this many
+    /// times faster, its probe interval and timeouts shortened by the same factor. 1: real time.
+    pub time_scale: u32,
 }
 
 /// How long [`SimHandle::shutdown`] lets in-flight requests (a 15 s stall, say) finish.
@@ -163,10 +167,10 @@ pub fn families(state: &SimState) -> Vec<Family> {
 }
 
 fn qovery_family(state: &SimState) -> Family {
-    let world = Arc::new(qovery::QoveryWorld::new(
-        state.scenario().name(),
-        state.seed(),
-    ));
+    let world = Arc::new(
+        qovery::QoveryWorld::new(state.scenario().name(), state.seed())
+            .with_time_scale(state.time_scale()),
+    );
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         let mut rx = state.subscribe();
         let w = world.clone();
@@ -223,6 +227,7 @@ async fn describe(
         "scenario": active.scenario.name(),
         "description": active.scenario.describe(),
         "seed": state.seed(),
+        "time_scale": state.time_scale(),
         "uptime_secs": state.clock().uptime().as_secs_f64(),
         "scenario_secs": active.elapsed().as_secs_f64(),
         "scenarios": scenario_names(),
@@ -274,6 +279,7 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         .local_addr()
         .map_err(|e| format!("cannot read the address bound for {listen}: {e}"))?;
     let state = SimState::new(scenario, opts.seed);
+    state.set_time_scale(opts.time_scale);
     let (dns_world, dns) = match dns::start_for_sim(addr).await {
         Ok((w, ns)) => (w, ns.to_vec()),
         Err(e) => {
@@ -328,6 +334,13 @@ pub async fn serve_forever(opts: SimOptions) -> Result<(), String> {
         handle.state().seed(),
         handle.url
     );
+    let scale = handle.state().time_scale();
+    if scale > 1 {
+        let _ = writeln!(
+            out,
+            "  time scale {scale}: injected delays and stalls last 1/{scale} as long"
+        );
+    }
     let _ = out.flush();
     drop(out);
     stop.await;

@@ -71,11 +71,11 @@ async fn inject_faults(
             body,
         ),
         Fault::Slow(delay) => {
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(state.scaled(delay)).await;
             next.run(request).await
         }
         Fault::Stall(delay) => {
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(state.scaled(delay)).await;
             envoy(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
         }
     }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -230,6 +231,9 @@ struct Inner {
     scenario: watch::Sender<ActiveScenario>,
     rngs: Mutex<HashMap<String, fastrand::Rng>>,
     webhooks: Mutex<BTreeMap<String, Vec<Received>>>,
+    /// Injected delays (slow answers, stalls) last `1/time_scale` as long: an accelerated soak
+    /// runs the whole world N times faster (`simulate --time-scale N`). 1 unless set.
+    time_scale: AtomicU32,
 }
 
 /// Locks never poison the world: a panicking handler leaves data that is still consistent
@@ -259,12 +263,28 @@ impl SimState {
                 scenario,
                 rngs: Mutex::new(HashMap::new()),
                 webhooks: Mutex::new(BTreeMap::new()),
+                time_scale: AtomicU32::new(1),
             }),
         }
     }
 
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// Make every injected delay `1/scale` as long (0 is taken as 1).
+    pub fn set_time_scale(&self, scale: u32) {
+        self.inner.time_scale.store(scale.max(1), Ordering::Relaxed);
+    }
+
+    /// The divisor of injected delays (see [`SimState::set_time_scale`]).
+    pub fn time_scale(&self) -> u32 {
+        self.inner.time_scale.load(Ordering::Relaxed).max(1)
+    }
+
+    /// An injected delay as this world plays it: `delay / time_scale`.
+    pub fn scaled(&self, delay: Duration) -> Duration {
+        delay / self.time_scale()
     }
 
     pub fn clock(&self) -> SimClock {

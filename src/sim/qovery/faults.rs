@@ -201,6 +201,13 @@ impl QoveryWorld {
         });
     }
 
+    /// Injected delays (flaky slow answers and stalls, `hostile`'s late reads, delayed faults)
+    /// last `1/scale` as long (`simulate --time-scale`).
+    pub fn with_time_scale(self, scale: u32) -> QoveryWorld {
+        self.lock().time_scale = scale.max(1);
+        self
+    }
+
     /// Turn the flaky-api faults on or off.
     pub fn with_flaky(self, flaky: bool) -> QoveryWorld {
         self.lock().flaky = flaky;

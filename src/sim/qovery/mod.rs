@@ -148,6 +148,7 @@ impl QoveryWorld {
                 outage_after: outage.then_some(Duration::from_secs(5)),
                 outage_applied: false,
                 flaky: scenario_name == "flaky-api",
+                time_scale: 1,
                 fail_next: Vec::new(),
                 seq: 0,
                 hostile: scenario_name == "hostile",

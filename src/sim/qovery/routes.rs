@@ -92,7 +92,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let m = method.as_str().to_ascii_uppercase();
-    let gate = {
+    let (gate, scale) = {
         let mut g = world.lock();
         g.requests.push(RecordedRequest {
             method: m.clone(),
@@ -104,12 +104,15 @@ async fn handle(
             authorization: auth.clone(),
             body: body.clone(),
         });
-        gate(&mut g, &m, &path, auth.as_deref())
+        (
+            gate(&mut g, &m, &path, auth.as_deref()),
+            g.time_scale.max(1),
+        )
     };
     let after = match gate {
         Gate::Answer(r) => return r,
         Gate::Delay(d, then) => {
-            tokio::time::sleep(d).await;
+            tokio::time::sleep(d / scale).await;
             if let Some(r) = then {
                 return r;
             }
@@ -128,7 +131,7 @@ async fn handle(
         None => real,
         Some((delay, instead)) => {
             if let Some(d) = delay {
-                tokio::time::sleep(d).await;
+                tokio::time::sleep(d / scale).await;
             }
             instead.unwrap_or(real)
         }

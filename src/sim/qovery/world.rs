@@ -143,6 +143,8 @@ pub(super) struct Inner {
     pub(super) outage_after: Option<Duration>,
     pub(super) outage_applied: bool,
     pub(super) flaky: bool,
+    /// Injected delays last `1/time_scale` as long (`simulate --time-scale`; 1 by default).
+    pub(super) time_scale: u32,
     pub(super) fail_next: Vec<String>,
     pub(super) seq: u64,
     /// `hostile`: seeded field orders, stalls and late reads.
