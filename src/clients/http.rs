@@ -114,6 +114,13 @@ pub struct RequestSpec {
     pub body: Option<String>,
 }
 
+/// Most idle connections kept per host between requests. The image probe asks a registry at
+/// most [`DEFAULT_FANOUT`](crate::probes::images::DEFAULT_FANOUT) at a time, so a round's
+/// connections are reused by the next; without a bound the pool kept every connection a burst
+/// ever opened (60-90 against the 500-service simulator, each with its read and write buffers:
+/// ~8 MB of a 30 MB budget, BENCHMARKS.md "Bounded memory").
+pub const POOL_IDLE_PER_HOST: usize = crate::probes::images::DEFAULT_FANOUT;
+
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -127,6 +134,7 @@ impl HttpClient {
     pub fn new(read_only: bool) -> HttpClient {
         let inner = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
             .user_agent(concat!("drcockpit/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
@@ -150,6 +158,7 @@ impl HttpClient {
         }
         let mut b = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
             .user_agent(concat!("drcockpit/", env!("CARGO_PKG_VERSION")));
         for c in certs {
             b = b.add_root_certificate(c);
