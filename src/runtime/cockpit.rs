@@ -6,11 +6,12 @@
 //! without a terminal, until the step ends (bounded by its timeout), journals the outcome, exits.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
-use futures::{FutureExt, StreamExt};
+use futures::{Stream, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -259,13 +260,16 @@ const FLOOD_FRAME: Duration = Duration::from_millis(16);
 
 /// The message that woke the loop and whatever else is already waiting, so the loop updates
 /// for all of them and then draws once.
-fn gather(
+async fn gather<S>(
     first: Msg,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
-    events: &mut Option<EventStream>,
+    events: &mut Option<S>,
     lost: &mut Option<String>,
     state: &State,
-) -> Vec<Msg> {
+) -> Vec<Msg>
+where
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
     let mut batch = vec![first];
     // A step's output flood arrives as thousands of messages (a line, then its `Recorded`):
     // cheap to update for, dear to draw for, so one frame covers up to `GATHER` of them. The
@@ -279,7 +283,8 @@ fn gather(
     // Keys that are already waiting too (a paste, a held key, a burst over a slow link):
     // one frame for all of them, not one per key.
     while batch.len() <= GATHER + 512 && lost.is_none() {
-        let Some(ev) = events.as_mut().and_then(|e| e.next().now_or_never()) else {
+        let Some(stream) = events.as_mut() else { break };
+        let Some(ev) = waiting_event(stream).await else {
             break;
         };
         if let Some(m) = term_msg(ev, lost, state) {
@@ -287,6 +292,21 @@ fn gather(
         }
     }
     batch
+}
+
+/// The next terminal event if one is already waiting, without waiting for one. Polled with this
+/// task's own waker, never a no-op one: crossterm's `EventStream` keeps the waker of the first
+/// poll that finds nothing until an event arrives, so a no-op waker (`now_or_never`) left the
+/// next key unseen until something else woke the loop — the 1 s clock: every key after the
+/// first took up to a second to show (`scripts/measure_budgets.py`, key → frame: 838 ms).
+async fn waiting_event<S: Stream + Unpin>(events: &mut S) -> Option<Option<S::Item>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match events.poll_next_unpin(cx) {
+            Poll::Ready(ev) => Some(ev),
+            Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 {
@@ -401,7 +421,7 @@ pub(super) async fn run_session(p: Prepared, theme: Theme, input: Input) -> i32 
             _ = sighup.recv() => { interrupted = true; lost = Some("signal SIGHUP (terminal hung up)".into()); None }
         };
         let Some(first) = first else { continue };
-        for msg in gather(first, &mut rx, &mut events, &mut lost, &state) {
+        for msg in gather(first, &mut rx, &mut events, &mut lost, &state).await {
             for fx in super::pacing::update(&mut state, msg, Utc::now(), &executor.gate) {
                 if fx == Effect::Quit {
                     end_reason.get_or_insert_with(|| "quit".into());
@@ -622,5 +642,77 @@ async fn close_session(
         exit::INTERRUPTED
     } else {
         exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    use super::*;
+
+    /// A stream that behaves as crossterm's `EventStream`: the first poll that finds nothing
+    /// keeps its waker (for a reader thread) until an event arrives; later polls do not
+    /// replace it.
+    #[derive(Default)]
+    struct FirstWakerStream {
+        kept: Arc<Mutex<Option<Waker>>>,
+    }
+
+    impl Stream for FirstWakerStream {
+        type Item = std::io::Result<TermEvent>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Self::Item>> {
+            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.is_none() {
+                *kept = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        }
+    }
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn looking_for_waiting_keys_leaves_the_loops_own_waker_with_the_terminal() {
+        let plan = crate::steps::load_str(
+            "[plan]\nname = \"p\"\nstrategy = \"pilot-light\"\nrto = \"1h\"\nrpo = \"1h\"\n[sites.prod]\nlabel = \"P\"\n[sites.dr]\nlabel = \"D\"\n[[step]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\ninstructions = \"x\"\n",
+            "test.toml",
+            &crate::plan::LoadOptions::default(),
+        )
+        .expect("a plan");
+        let operator = crate::app::state::Operator {
+            name: "test".into(),
+            host: "here".into(),
+        };
+        let state = State::new(Arc::new(plan), Mode::Review, operator, Utc::now());
+        let (_tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let stream = FirstWakerStream::default();
+        let kept = stream.kept.clone();
+        let mut events = Some(stream);
+        let mut lost = None;
+        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = Box::pin(gather(Msg::Tick, &mut rx, &mut events, &mut lost, &state));
+        let Poll::Ready(batch) = fut.as_mut().poll(&mut cx) else {
+            panic!("gather waits for nothing");
+        };
+        assert_eq!(batch.len(), 1);
+        drop(fut);
+        // A key arrives: the terminal wakes the waker it kept. It must be the loop's, or the
+        // key waits for the next clock tick.
+        let w = kept.lock().unwrap_or_else(|p| p.into_inner()).take();
+        w.expect("the stream was polled").wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "the key woke nobody");
     }
 }
