@@ -114,12 +114,12 @@ pub struct RequestSpec {
     pub body: Option<String>,
 }
 
-/// Most idle connections kept per host between requests. The image probe asks a registry at
-/// most [`DEFAULT_FANOUT`](crate::probes::images::DEFAULT_FANOUT) at a time, so a round's
-/// connections are reused by the next; without a bound the pool kept every connection a burst
-/// ever opened (60-90 against the 500-service simulator, each with its read and write buffers:
-/// ~8 MB of a 30 MB budget, BENCHMARKS.md "Bounded memory").
-pub const POOL_IDLE_PER_HOST: usize = crate::probes::images::DEFAULT_FANOUT;
+/// Most idle connections kept per host between requests: at least the image probe's fan-out
+/// (`probes::images::DEFAULT_FANOUT` asks a registry at most that many at a time, and checks it
+/// fits), so a round's connections are reused by the next. Without a bound the pool kept every
+/// connection a burst ever opened (60-90 against the 500-service simulator, each with its read
+/// and write buffers: ~8 MB of a 30 MB budget, BENCHMARKS.md "The shipped binary").
+pub const POOL_IDLE_PER_HOST: usize = 16;
 
 #[derive(Clone)]
 pub struct HttpClient {

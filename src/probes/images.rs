@@ -37,6 +37,9 @@ pub const FIELDS: &[&str] = &[
 /// Services checked at a time (each asks both registries at once, so up to twice this many
 /// requests are in flight).
 pub const DEFAULT_FANOUT: usize = 16;
+// A round's connections to a registry must all fit in the transport's idle pool, or every
+// round reconnects (TLS included) the ones it dropped.
+const _: () = assert!(DEFAULT_FANOUT <= crate::clients::http::POOL_IDLE_PER_HOST);
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
