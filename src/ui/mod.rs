@@ -11,6 +11,7 @@ pub mod logstore;
 mod overlay;
 mod panel_row;
 mod panels;
+mod redact_memo;
 pub mod theme;
 
 use ratatui::Frame;
@@ -87,9 +88,9 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
     }
 }
 
-/// Redact a string for the screen.
+/// Redact a string for the screen (remembered between frames: [`redact_memo`]).
 pub(crate) fn redacted(s: &str) -> String {
-    crate::redact::redact(s).into_owned()
+    redact_memo::redacted(s)
 }
 
 /// A styled, redacted span.
