@@ -6,7 +6,8 @@
 //! registered forms, so it is kept per text and all of it forgotten as soon as a form is
 //! registered ([`crate::redact::registered_count`] grows with every new form and never shrinks):
 //! a secret registered after a text was first drawn is redacted from the next frame on, exactly
-//! as without the memo.
+//! as without the memo. The expanded panels' detail lines are kept the same way once reordered,
+//! redacted and wrapped ([`detail_pieces`]): the same few dozen lines are drawn frame after frame.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,6 +21,21 @@ struct Memo {
     forms: usize,
     /// Text → its redacted form, `None` when redaction leaves it as it is.
     texts: HashMap<Box<str>, Option<Box<str>>>,
+    /// Width → detail line → its pieces as drawn ([`detail_pieces`]).
+    pieces: HashMap<usize, HashMap<Box<str>, Vec<String>>>,
+}
+
+impl Memo {
+    /// Forget everything when a secret form was registered since it was remembered.
+    fn current(&mut self) -> &mut Memo {
+        let forms = crate::redact::registered_count();
+        if self.forms != forms {
+            self.texts.clear();
+            self.pieces.clear();
+            self.forms = forms;
+        }
+        self
+    }
 }
 
 thread_local! {
@@ -30,15 +46,11 @@ thread_local! {
 /// `crate::redact::redact(s)`, owned: the same text, from the memo when `s` was redacted since
 /// the last secret form was registered.
 pub(crate) fn redacted(s: &str) -> String {
-    let forms = crate::redact::registered_count();
     MEMO.with(|m| {
         let Ok(mut m) = m.try_borrow_mut() else {
             return crate::redact::redact(s).into_owned();
         };
-        if m.forms != forms {
-            m.texts.clear();
-            m.forms = forms;
-        }
+        let m = m.current();
         if let Some(done) = m.texts.get(s) {
             return done.as_deref().unwrap_or(s).to_string();
         }
@@ -53,6 +65,38 @@ pub(crate) fn redacted(s: &str) -> String {
         m.texts.insert(Box::from(s), kept);
         out.into_owned()
     })
+}
+
+/// A detail line of the expanded panels as drawn in `w` columns: reordered
+/// ([`super::panel_row::ordered`]), redacted, wrapped ([`super::panel_row::wrap`]).
+pub(crate) fn detail_pieces(line: &str, w: usize) -> Vec<String> {
+    let known = MEMO.with(|m| {
+        let mut m = m.try_borrow_mut().ok()?;
+        let m = m.current();
+        Some((m.forms, m.pieces.get(&w).and_then(|p| p.get(line)).cloned()))
+    });
+    if let Some((_, Some(p))) = known {
+        return p;
+    }
+    let pieces = super::panel_row::wrap(&redacted(&super::panel_row::ordered(line)), w);
+    MEMO.with(|m| {
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return;
+        };
+        let m = m.current();
+        // Kept only if no form was registered while it was being made (it may predate it).
+        if known.map(|(forms, _)| forms) != Some(m.forms) {
+            return;
+        }
+        if m.pieces.len() >= 8 || m.pieces.get(&w).is_some_and(|p| p.len() >= CAPACITY) {
+            m.pieces.clear();
+        }
+        m.pieces
+            .entry(w)
+            .or_default()
+            .insert(Box::from(line), pieces.clone());
+    });
+    pieces
 }
 
 #[cfg(test)]
@@ -89,6 +133,23 @@ mod tests {
         MEMO.with(|m| assert!(m.borrow().texts.len() <= CAPACITY));
     }
 
+    #[test]
+    fn detail_pieces_are_the_lines_wrapped_and_follow_a_late_secret() {
+        use crate::ui::panel_row::{ordered, wrap};
+        let line = "api-7 → DR TTL 60 · token memo-pieces-secret-9921 seen in the last response";
+        let direct = |w| wrap(&crate::redact::redact(&ordered(line)), w);
+        for w in [12, 30, 200] {
+            assert_eq!(detail_pieces(line, w), direct(w));
+            assert_eq!(detail_pieces(line, w), direct(w), "remembered");
+        }
+        crate::redact::register("memo-pieces-secret-9921", "env:MEMO_PIECES");
+        for w in [12, 30, 200] {
+            let p = detail_pieces(line, w);
+            assert_eq!(p, direct(w));
+            assert!(p.iter().all(|l| !l.contains("9921")), "{p:?}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// Remembered or not, the memo answers what the redactor answers, secrets among the
@@ -111,6 +172,12 @@ mod tests {
                         crate::redact::register(&secret, "env:MEMO_PROP");
                     }
                     prop_assert_eq!(redacted(t), crate::redact::redact(t).into_owned());
+                    let w = 8 + i * 3;
+                    let direct = crate::ui::panel_row::wrap(
+                        &crate::redact::redact(&crate::ui::panel_row::ordered(t)),
+                        w,
+                    );
+                    prop_assert_eq!(detail_pieces(t, w), direct);
                 }
             }
         }
