@@ -11,13 +11,14 @@ pub mod logstore;
 mod overlay;
 mod panel_row;
 mod panels;
+mod redact_memo;
 pub mod theme;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::{Mode, Overlay, State};
@@ -48,7 +49,8 @@ pub const WIDE_HEIGHT: u16 = 26;
 pub fn draw(frame: &mut Frame, state: &State, view: &View) {
     let area = frame.area();
     let t = view.theme;
-    frame.render_widget(Clear, area);
+    // No `Clear` first: a frame's buffer starts reset (`Terminal::draw` resets it after each
+    // flush), so clearing it again only cost a pass over every cell.
     frame.render_widget(Block::new().style(t.text), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, state, t);
@@ -87,9 +89,9 @@ pub fn draw(frame: &mut Frame, state: &State, view: &View) {
     }
 }
 
-/// Redact a string for the screen.
+/// Redact a string for the screen (remembered between frames: [`redact_memo`]).
 pub(crate) fn redacted(s: &str) -> String {
-    crate::redact::redact(s).into_owned()
+    redact_memo::redacted(s)
 }
 
 /// A styled, redacted span.

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::panel_row::{self, fit};
+use super::panel_row::fit;
 use super::{Theme, pad, redacted, sp, trunc};
 use crate::app::observe::{detail_severity, section_health};
 use crate::app::{Level, Section, SectionView, State, Verdict};
@@ -214,19 +214,27 @@ fn detail_window(
     let text_w = w.saturating_sub(name_w).max(4);
     let all = Details::of(state, site);
     let total = all.len();
-    let pieces = |line: &str| panel_row::wrap(&redacted(&panel_row::ordered(line)), text_w);
+    // Reordered, redacted and wrapped once per line and width, not per frame.
+    let pieces = |line: &str| super::redact_memo::detail_pieces(line, text_w);
     // The furthest it scrolls: the last lines that fill the window (wrapped; only those are
-    // measured).
-    let mut max_first = total;
-    let mut used = 0;
-    while max_first > 0 {
-        let n = pieces(all.at(max_first - 1).2).len();
-        if used + n > window {
-            break;
+    // measured). A line takes at least one row, so that is never before `total - window`: a
+    // scroll up to there stands as it is, without wrapping the last page (the usual case: the
+    // top of 500 services).
+    let max_first = if scroll <= total.saturating_sub(window) {
+        total
+    } else {
+        let mut max_first = total;
+        let mut used = 0;
+        while max_first > 0 {
+            let n = pieces(all.at(max_first - 1).2).len();
+            if used + n > window {
+                break;
+            }
+            used += n;
+            max_first -= 1;
         }
-        used += n;
-        max_first -= 1;
-    }
+        max_first
+    };
     // A last line taller than the window still shows (its start).
     let first = scroll.min(max_first.min(total.saturating_sub(1)));
     let mut rows: Vec<(String, String, Style)> = Vec::new();
