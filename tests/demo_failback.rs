@@ -11,7 +11,7 @@ use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drcockpit::app::{Effect, Mode, Msg, Operator, State, StepStatus, update};
 use drcockpit::clients::http::HttpClient;
-use drcockpit::journal::{Event, Record, StepInfo};
+use drcockpit::journal::{Event, Record};
 use drcockpit::plan::{LoadOptions, Plan, StepAction};
 use drcockpit::sim::{self, Scenario, SimOptions};
 use drcockpit::steps::{self, StepContext, StepSink};
@@ -77,30 +77,7 @@ impl Walk {
             journal: vec![],
             probes: Arc::default(),
         };
-        let _ = w.record(Event::SessionStarted {
-            plan_name: plan.name.clone(),
-            plan_source: plan.source.clone(),
-            plan_hash: plan.hash.clone(),
-            mode: "live".into(),
-            drill: true,
-            host: "bastion-1".into(),
-            pid: std::process::id(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commit: None,
-            resumed_from: None,
-            rto_secs: Some(plan.rto.as_secs()),
-            rpo_secs: Some(plan.rpo.as_secs()),
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| StepInfo {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    kind: s.action.kind_name().into(),
-                    mutating: Some(steps::is_mutating(&s.action)),
-                })
-                .collect(),
-        });
+        let _ = w.record(common::steps::session_started(&plan, "live", true));
         w
     }
 

@@ -24,8 +24,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drcockpit::app::{DialogKind, Mode, Operator, State, StepStatus};
 use drcockpit::app::{Effect, Msg, update};
 use drcockpit::clients::http::HttpClient;
+use drcockpit::journal::Event;
 use drcockpit::journal::writer::JournalWriter;
-use drcockpit::journal::{Event, StepInfo};
 use drcockpit::plan::{LoadOptions, Plan};
 use drcockpit::report::{self, ReportModel, Verdict};
 use drcockpit::sim::qovery::ids;
@@ -130,30 +130,7 @@ impl Cockpit {
             path,
             probes: Arc::default(),
         };
-        let started = Event::SessionStarted {
-            plan_name: plan.name.clone(),
-            plan_source: plan.source.clone(),
-            plan_hash: plan.hash.clone(),
-            mode: mode.as_str().into(),
-            drill,
-            host: "bastion-1".into(),
-            pid: std::process::id(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            commit: None,
-            resumed_from: None,
-            rto_secs: Some(plan.rto.as_secs()),
-            rpo_secs: Some(plan.rpo.as_secs()),
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| StepInfo {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    kind: s.action.kind_name().into(),
-                    mutating: Some(steps::is_mutating(&s.action)),
-                })
-                .collect(),
-        };
+        let started = common::steps::session_started(&plan, mode.as_str(), drill);
         let rec = c.journal.append(started).expect("append");
         c.send(Msg::Recorded(rec)).await;
         c

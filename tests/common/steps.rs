@@ -46,3 +46,33 @@ pub fn context(plan: Arc<Plan>, http: HttpClient) -> (StepContext, Heard) {
     };
     (ctx, Heard(rx))
 }
+
+/// The `session_started` event a cockpit journals first for `plan`, as `runtime::cockpit` writes
+/// it: host `bastion-1`, this process's pid, no commit, every step with its kind and whether it
+/// mutates.
+pub fn session_started(plan: &Plan, mode: &str, drill: bool) -> drcockpit::journal::Event {
+    drcockpit::journal::Event::SessionStarted {
+        plan_name: plan.name.clone(),
+        plan_source: plan.source.clone(),
+        plan_hash: plan.hash.clone(),
+        mode: mode.into(),
+        drill,
+        host: "bastion-1".into(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: None,
+        resumed_from: None,
+        rto_secs: Some(plan.rto.as_secs()),
+        rpo_secs: Some(plan.rpo.as_secs()),
+        steps: plan
+            .steps
+            .iter()
+            .map(|s| drcockpit::journal::StepInfo {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                kind: s.action.kind_name().into(),
+                mutating: Some(drcockpit::steps::is_mutating(&s.action)),
+            })
+            .collect(),
+    }
+}

@@ -39,43 +39,9 @@ fn request_errors(body: &serde_json::Value) -> Vec<String> {
     errs
 }
 
+/// The partial drill's plan (tests/common/drill.rs) with its clone step, `step` adding keys to it.
 fn plan_text(url: &str, step: &str) -> String {
-    format!(
-        r#"
-[plan]
-name = "partial drill"
-strategy = "warm-standby"
-rto = "30m"
-rpo = "5m"
-
-[qovery]
-token = "{token}"
-organization = "{org}"
-api_url = "{url}"
-
-[sites.prod]
-label = "Prod"
-cluster = "{pc}"
-environment = "{pe}"
-
-[sites.dr]
-label = "DR"
-cluster = "{dc}"
-environment = "{de}"
-
-[[step]]
-id = "clone"
-title = "Clone prod to the drill environment"
-kind = "qovery.clone_environment"
-name = "drill-2026-q4"
-{step}"#,
-        token = ids::DEMO_TOKEN,
-        org = ids::ORG,
-        pc = ids::PROD_CLUSTER,
-        pe = ids::PROD_ENV,
-        dc = ids::DR_CLUSTER,
-        de = ids::DR_ENV,
-    )
+    common::drill::plan_text(url, &format!("{}{step}", common::drill::CLONE))
 }
 
 fn load(text: &str) -> Result<Plan, drcockpit::plan::PlanError> {
