@@ -82,11 +82,7 @@ async fn clone_then_deploy_by_name_then_delete() {
         "the log says which environment the name resolved to: {lines:?}"
     );
     // One POST, to the clone; prod and DR untouched.
-    let posts: Vec<_> = w
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_mutating())
-        .collect();
+    let posts = w.mutations();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0].path, format!("/environment/{drill}/deploy"));
     assert_eq!(w.env_state(ids::PROD_ENV), prod_before);

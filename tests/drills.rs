@@ -74,11 +74,7 @@ async fn clone_then_delete_round_trip_on_the_dr_cluster() {
             .any(|l| l.contains("\"cloned\"") && l.contains(&clone.id)),
         "{lines:?}"
     );
-    let posts: Vec<_> = w
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_mutating())
-        .collect();
+    let posts = w.mutations();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(
         posts[0].path,

@@ -177,7 +177,7 @@ async fn a_deploy_step_streams_states_into_the_journal_and_succeeds() {
             "missing {want:?} in the journal:\n{out}"
         );
     }
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 1);
+    assert_eq!(w.mutations().len(), 1);
 }
 
 #[tokio::test]
@@ -199,7 +199,7 @@ async fn a_deploy_that_fails_pauses_and_the_retry_succeeds() {
         h.journal
     );
     // Never retried automatically: one POST so far.
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 1);
+    assert_eq!(w.mutations().len(), 1);
     h.key(KeyCode::Char('r'));
     h.type_str("DEPLOY");
     h.key(KeyCode::Enter);
@@ -207,7 +207,7 @@ async fn a_deploy_that_fails_pauses_and_the_retry_succeeds() {
     assert_eq!(attempt, 2);
     h.perform(step, attempt).await;
     assert_eq!(h.status(), StepStatus::Succeeded);
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 2);
+    assert_eq!(w.mutations().len(), 2);
 }
 
 #[tokio::test]
@@ -220,7 +220,7 @@ async fn monitor_mode_refuses_and_no_mutating_request_reaches_the_api() {
     assert!(h.last_run().is_none(), "the engine refuses first");
     // Even if a RunStep got through, the transport handed to steps in monitor mode refuses.
     h.perform(0, 1).await;
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    assert_eq!(w.mutations().len(), 0);
     assert!(h.journal.is_empty() || h.status() != StepStatus::Succeeded);
 }
 

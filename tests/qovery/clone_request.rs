@@ -54,11 +54,7 @@ async fn clone_with(step: &str) -> (serde_json::Value, serde_json::Value) {
     let p = load(&plan_text(&url, step)).expect("the plan loads");
     let r = run_step(&p, &p.steps[0].action, false).await;
     r.result.expect("the clone succeeds");
-    let posts: Vec<_> = w
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_mutating())
-        .collect();
+    let posts = w.mutations();
     assert_eq!(posts.len(), 1, "{posts:?}");
     let body: serde_json::Value = serde_json::from_str(&posts[0].body).expect("a JSON body");
     let id = client(&url)

@@ -60,12 +60,7 @@ async fn wait_if_busy_waits_for_the_running_operation_then_sends_again() {
     let all = run.lines.join("\n");
     assert!(all.contains("is busy"), "{all}");
     // Two POSTs from the step (one 409, one accepted) plus the first redeploy.
-    let posts: Vec<_> = w
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_mutating())
-        .map(|r| r.path)
-        .collect();
+    let posts: Vec<_> = w.mutations().into_iter().map(|r| r.path).collect();
     assert_eq!(posts.len(), 3, "{posts:?}");
 }
 

@@ -45,7 +45,7 @@ async fn deploy_step_streams_every_state_until_deployed() {
         w.env_state(ids::DR_ENV).map(|s| s.0),
         Some("DEPLOYED".to_string())
     );
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 1);
+    assert_eq!(w.mutations().len(), 1);
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn deploy_step_reports_409_as_operation_in_progress() {
     let err = run.result.expect_err("409");
     assert!(err.contains("operation in progress"), "{err}");
     assert!(err.contains("nothing was started"), "{err}");
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 2);
+    assert_eq!(w.mutations().len(), 2);
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn monitor_mode_transport_refuses_the_step_and_nothing_reaches_the_api() {
     let run = run_step(&p, &build_step(&p, DEPLOY_DR), true).await;
     let err = run.result.expect_err("refused");
     assert!(err.contains("read-only"), "{err}");
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    assert_eq!(w.mutations().len(), 0);
 }
 
 #[tokio::test]
@@ -171,7 +171,7 @@ secrets = {{ STRIPE_SECRET_KEY = "{secret}" }}
         .expect("secret check");
     assert_eq!(sec.ok, Some(true));
     assert!(!sec.detail.contains("sk_live"), "{}", sec.detail);
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    assert_eq!(w.mutations().len(), 0);
     // Live: written, read back.
     let run = run_step(&p, &action, false).await;
     let summary = run.result.expect("set");
@@ -230,7 +230,7 @@ variables = { LOG_LEVEL = "warn", NOT_THERE = "x", REGION = "eu-west-1b" }
     let run = run_step(&p, &action, false).await;
     let err = run.result.expect_err("refused");
     assert!(err.contains("nothing was changed"), "{err}");
-    assert_eq!(w.requests().iter().filter(|r| r.is_mutating()).count(), 0);
+    assert_eq!(w.mutations().len(), 0);
     assert_eq!(
         w.variable(ids::DR_ENV, "LOG_LEVEL").as_deref(),
         Some("info")

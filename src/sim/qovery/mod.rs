@@ -261,6 +261,17 @@ impl QoveryWorld {
         self.lock().requests.clone()
     }
 
+    /// The mutating requests received so far (anything but GET and HEAD): what a step must send
+    /// exactly once, and monitor or review mode never.
+    pub fn mutations(&self) -> Vec<RecordedRequest> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.is_mutating())
+            .cloned()
+            .collect()
+    }
+
     pub fn clear_requests(&self) {
         self.lock().requests.clear();
     }
