@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Static Linux binaries (musl) for the bastion: one file to copy, no glibc version to match.
 #
-#   scripts/build-static.sh [x86_64|aarch64|all]     (default: x86_64)
+#   scripts/build-static.sh [x86_64|aarch64|all] [--no-pgo]     (default: x86_64)
+#
+# The x86_64 binary is built twice when the build machine is x86_64: once instrumented, which
+# then runs the cockpit's own workload in a pseudo-terminal (scripts/measure_budgets.py: the
+# demo idle, keys, a 100,000-line step, the cockpit alone, 500 services on the panels), and
+# again with that profile (profile-guided optimisation), linked by the toolchain's rust-lld with
+# every function that ran placed first (scripts/pgo_order.py). The kernel keeps a process's
+# code resident in 64 KiB windows around what it ran, so code that runs together costs less
+# memory: an idle cockpit 3.7 MiB less (BENCHMARKS.md, "Idle memory"). Needs python3 and
+# rustup's llvm-tools (installed here); `--no-pgo` builds once without it. aarch64 is never
+# trained (it cannot run here).
 #
 # Installs what is missing: the rustup targets, and on Debian/Ubuntu `musl-tools` (x86_64) and
 # `gcc-aarch64-linux-gnu` (aarch64: ring, under rustls, compiles C and assembly, so it needs a C
@@ -12,14 +22,22 @@
 # Output: $CARGO_TARGET_DIR (default ./target)/<triple>/dist/drcockpit, with its size and
 # `file` line printed. The `dist` profile (Cargo.toml) strips symbols and uses fat LTO.
 set -euo pipefail
+shopt -s inherit_errexit
 
 cd "$(dirname "$0")/.."
-which="${1:-x86_64}"
+which=x86_64
+pgo=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-pgo) pgo=0 ;;
+    *) which="$arg" ;;
+  esac
+done
 case "$which" in
   x86_64) arches=(x86_64) ;;
   aarch64) arches=(aarch64) ;;
   all) arches=(x86_64 aarch64) ;;
-  *) echo "usage: $0 [x86_64|aarch64|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [x86_64|aarch64|all] [--no-pgo]" >&2; exit 2 ;;
 esac
 
 # apt-get install, as root or through sudo; says what to install by hand otherwise.
@@ -48,6 +66,48 @@ need_target() {
 }
 
 target_dir="${CARGO_TARGET_DIR:-target}"
+
+# Profile-guided build of the x86_64 binary: instrument, train, merge; prints the RUSTFLAGS
+# the final build adds. The instrumented build has its own target directory so the final one
+# is never confused with it.
+pgo_flags() {
+  local triple="$1"
+  local sysroot host profdata gen_dir data merged
+  command -v python3 >/dev/null || { echo "PGO needs python3 (or pass --no-pgo)" >&2; exit 1; }
+  sysroot="$(rustc --print sysroot)"
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  profdata="$sysroot/lib/rustlib/$host/bin/llvm-profdata"
+  if [ ! -x "$profdata" ]; then
+    rustup component add llvm-tools >&2
+  fi
+  gen_dir="$(cd "$target_dir" 2>/dev/null && pwd || echo "$PWD/$target_dir")/pgo-generate"
+  data="$gen_dir/profiles"
+  merged="$gen_dir/drcockpit.profdata"
+  rm -rf "$data" "$merged"
+  mkdir -p "$data"
+  echo "building $triple instrumented for profile-guided optimisation" >&2
+  CARGO_TARGET_DIR="$gen_dir" RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$data" \
+    cargo build --profile dist --locked --target "$triple" --bin drcockpit >&2
+  local bin="$gen_dir/$triple/dist/drcockpit"
+  echo "training: scripts/measure_budgets.py on the instrumented binary (a few minutes)" >&2
+  # The figures of an instrumented binary mean nothing; only the profile is kept.
+  python3 scripts/measure_budgets.py "$bin" >/dev/null
+  python3 scripts/measure_budgets.py "$bin" --flood-only --big >/dev/null
+  "$profdata" merge -o "$merged" "$data" >&2
+  # hot-cold-split outlines the cold parts of hot functions, which then go with the cold code.
+  local flags="-Cprofile-use=$merged -Cllvm-args=-hot-cold-split=true"
+  local gcc_ld="$sysroot/lib/rustlib/$host/bin/gcc-ld"
+  if [ -x "$gcc_ld/ld.lld" ]; then
+    local order="$gen_dir/order.txt"
+    "$profdata" show --all-functions --counts "$merged" | python3 scripts/pgo_order.py > "$order"
+    echo "link order: $(wc -l < "$order") functions that ran in training first" >&2
+    flags="$flags -Clink-arg=-fuse-ld=lld -Clink-arg=-B$gcc_ld"
+    flags="$flags -Clink-arg=-Wl,--symbol-ordering-file=$order -Clink-arg=-Wl,--no-warn-symbol-ordering"
+  else
+    echo "no rust-lld in this toolchain ($gcc_ld): linking without the function order" >&2
+  fi
+  echo "$flags"
+}
 built=()
 for arch in "${arches[@]}"; do
   triple="$arch-unknown-linux-musl"
@@ -64,8 +124,12 @@ for arch in "${arches[@]}"; do
       export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
       ;;
   esac
-  echo "building $triple (profile dist, --locked)" >&2
-  cargo build --profile dist --locked --target "$triple" --bin drcockpit
+  extra=""
+  if [ "$arch" = x86_64 ] && [ "$pgo" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
+    extra="$(pgo_flags "$triple")"
+  fi
+  echo "building $triple (profile dist, --locked${extra:+, profile-guided})" >&2
+  RUSTFLAGS="${RUSTFLAGS:-} $extra" cargo build --profile dist --locked --target "$triple" --bin drcockpit
   built+=("$target_dir/$triple/dist/drcockpit")
 done
 

@@ -5,7 +5,8 @@
   idle CPU        CPU time used over an idle window with the demo running (utime+stime from /proc)
   key → frame     time from writing a key to the first redraw bytes, while every probe is slow
                   (health URLs point at a local server that accepts and never answers)
-  idle RSS        resident memory of the demo after 5 s idle (/proc/PID/status VmRSS)
+  idle RSS        resident memory of the demo after 5 s idle (/proc/PID/status VmRSS), and of the
+                  cockpit alone (`monitor plans/demo.toml` against a separate `simulate`) after 8 s
   100k flood      a live `command` step printing 100,000 lines (`seq 100000`): time from the
                   child's exit to the step's `step_finished` in the journal (its `at`, and when the
                   script saw it on disk), and the cockpit's peak RSS (VmHWM). With `--big`, the
@@ -241,6 +242,26 @@ def idle_rss(settle=5.0):
 IDLE_SPLIT = (0, 0, 0)
 
 
+def idle_rss_alone(settle=8.0):
+    """VmRSS of the cockpit without the demo's embedded simulator: `monitor plans/demo.toml`
+    against a separate `drcockpit simulate` (region-outage, as the demo), 8 s after start."""
+    plan = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plans", "demo.toml")
+    sim, url = start_big_sim("region-outage")
+    try:
+        with tempfile.TemporaryDirectory() as state:
+            pid, fd = spawn(["monitor", plan], {"XDG_STATE_HOME": state, "DRCOCKPIT_SIM_URL": url})
+            pump = Pump(fd)
+            pump.wait_for(b"MONITOR")
+            time.sleep(settle)
+            rss, split = status_kb(pid, "VmRSS"), memory_split(pid)
+            pump.close()
+            stop(pid, fd)
+    finally:
+        sim.kill()
+        sim.wait()
+    return rss, split
+
+
 FLOOD_PLAN = """
 [plan]
 name = "flood"
@@ -268,14 +289,14 @@ def big_flood_plan(n, exited):
     return head + "[[step]]" + step
 
 
-def start_big_sim():
-    """`drcockpit simulate --scenario big` on a free loopback port: (process, URL)."""
+def start_big_sim(scenario="big"):
+    """`drcockpit simulate --scenario SCENARIO` on a free loopback port: (process, URL)."""
     import subprocess
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    sim = subprocess.Popen([BIN, "simulate", "--scenario", "big", "--listen", f"127.0.0.1:{port}"],
+    sim = subprocess.Popen([BIN, "simulate", "--scenario", scenario, "--listen", f"127.0.0.1:{port}"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -367,8 +388,10 @@ def pct(xs, p):
 
 def print_memory():
     rss, hwm = idle_rss()
+    alone, (aa, af, at) = idle_rss_alone()
     fl = flood()
     print(f"| idle RSS, demo running 5 s after the first frame | ≤ 12 MB | {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB) |")
+    print(f"| idle RSS, the cockpit alone (`monitor plans/demo.toml`, external simulator), 8 s after start | ≤ 12 MB | {alone / 1024:.1f} MiB (RssAnon {aa / 1024:.1f} / RssFile {af / 1024:.1f} MiB, {at} threads) |")
     print(f"| {fl['n']}-line command step: child exit → `step_finished` journaled ({fl['lines']} output lines journaled) | ≤ 2 s | {fl['journal_at']:.2f} s (seen on disk by the script after {fl['seen']:.2f} s) |")
     print(f"| {fl['n']}-line command step: output records journaled per second (first to last `at`) | ≥ 50,000/s | {fl['rate']:,.0f}/s |")
     panels = " with 500 services and 500 images per site on the panels" if fl["big"] else ""

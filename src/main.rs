@@ -19,7 +19,8 @@ fn main() {
 /// 18 MiB, the flood still journaled in 1.1 s (BENCHMARKS.md, "The shipped binary").
 #[cfg(target_env = "musl")]
 fn return_memory_promptly() {
-    // mimalloc.h `mi_option_e` (v2): 4 = arena_eager_commit, 15 = purge_delay (ms).
+    // mimalloc.h `mi_option_e` (v3, which libmimalloc-sys builds unless its `v2` feature is on;
+    // the two numbers are the same in v2): 4 = arena_eager_commit, 15 = purge_delay (ms).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: setting an allocator option is thread-safe and takes effect for later

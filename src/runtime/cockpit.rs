@@ -83,24 +83,42 @@ fn spawn_probes(
     let http = HttpClient::new(true).with_read_retries(0);
     let limit = Arc::new(Semaphore::new(plan.probes.concurrency.max(1)));
     for key in crate::probes::configured(plan) {
-        let (plan, http, limit, tx) = (plan.clone(), http.clone(), limit.clone(), tx.clone());
-        let mem = mem.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(plan.probes.interval);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                let obs = {
-                    let Ok(_permit) = limit.acquire().await else {
-                        return;
-                    };
-                    crate::probes::run(&plan, &http, &mem, key).await
-                };
-                if tx.send(Msg::Observed(obs)).is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(probe_loop(
+            plan.clone(),
+            http.clone(),
+            limit.clone(),
+            mem.clone(),
+            tx.clone(),
+            key,
+        ));
+    }
+}
+
+/// One probe's life: a round every `interval`, under the plan's concurrency limit, until the
+/// cockpit stops listening. The round's future is boxed: a probe of any kind is ~15 KB of state,
+/// and kept inline it would stay allocated in every probe's task between rounds (BENCHMARKS.md,
+/// "Idle memory"); boxed it lives only while the probe runs.
+async fn probe_loop(
+    plan: Arc<crate::plan::Plan>,
+    http: HttpClient,
+    limit: Arc<Semaphore>,
+    mem: Arc<crate::probes::ProbeMemory>,
+    tx: mpsc::UnboundedSender<Msg>,
+    key: crate::probes::ProbeKey,
+) {
+    let mut every = tokio::time::interval(plan.probes.interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let obs = {
+            let Ok(_permit) = limit.acquire().await else {
+                return;
+            };
+            Box::pin(crate::probes::run(&plan, &http, &mem, key)).await
+        };
+        if tx.send(Msg::Observed(obs)).is_err() {
+            return;
+        }
     }
 }
 
@@ -652,6 +670,46 @@ mod tests {
     use std::task::{Context, Wake, Waker};
 
     use super::*;
+
+    /// A probe's task stays alive for the whole session; what it holds between rounds is
+    /// resident the whole time. Kept inline, the round's future made each task ~15 KB
+    /// (heaptrack: 213 KB in the 14 probe tasks of the demo plan); boxed, the task holds its
+    /// interval, handles and a pointer.
+    #[test]
+    fn a_probe_task_between_rounds_is_small() {
+        let text = include_str!("../../plans/demo.toml");
+        let opts = crate::plan::LoadOptions {
+            sim_url: Some("http://127.0.0.1:9".into()),
+            run_commands: false,
+        };
+        let plan = Arc::new(
+            crate::steps::registry::load_str(text, "demo.toml", &opts).expect("demo plan loads"),
+        );
+        let keys = crate::probes::configured(&plan);
+        assert!(keys.len() > 5, "the demo plan probes every section");
+        let http = HttpClient::new(true);
+        let mem = Arc::new(crate::probes::ProbeMemory::new());
+        let limit = Arc::new(Semaphore::new(1));
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let one_round = crate::probes::run(&plan, &http, &mem, keys[0]);
+        let round_size = std::mem::size_of_val(&one_round);
+        drop(one_round);
+        for key in keys {
+            let task = probe_loop(
+                plan.clone(),
+                http.clone(),
+                limit.clone(),
+                mem.clone(),
+                tx.clone(),
+                key,
+            );
+            let size = std::mem::size_of_val(&task);
+            assert!(
+                size < 1024 && size * 4 < round_size,
+                "a probe task is {size} bytes between rounds (a round's future is {round_size})"
+            );
+        }
+    }
 
     /// A stream that behaves as crossterm's `EventStream`: the first poll that finds nothing
     /// keeps its waker (for a reader thread) until an event arrives; later polls do not
