@@ -285,6 +285,10 @@ def main():
             while going():
                 if os.waitpid(pid, os.WNOHANG)[0] != 0:
                     sys.exit('FAIL: the cockpit exited during the soak')
+                # A soak against a simulator that is gone measures an idle cockpit failing to
+                # connect: fewer connections and tasks, so "no growth" would be a false pass.
+                if sim.poll() is not None:
+                    sys.exit(f'FAIL: the simulator exited during the soak (exit {sim.returncode})')
                 s = sample(pid, metrics)
                 s['rounds'] = min(counter.rounds().values())
                 samples.append(s)
@@ -373,6 +377,11 @@ def report(samples, screen_bytes, wall, counter):
         fails.append('RSS grew')
     if done == 0:
         fails.append('no probe round reached the simulator')
+    # The proxy's errors are failures to reach the simulator (its injected faults are answers,
+    # passed on): beyond a stray one, the rounds measured were not against the scenario.
+    proxied = sum(counter.rounds().values())
+    if counter.errors > max(1, proxied // 100):
+        fails.append(f'{counter.errors} of {proxied} health requests never reached the simulator')
     out.append('')
     out.append('FAIL: ' + ', '.join(fails) if fails else 'no growth: PASS')
     text = '\n'.join(out)
