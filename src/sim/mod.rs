@@ -300,8 +300,9 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
     let router = build_router_with(state.clone(), fams);
     let (stop, stopped) = oneshot::channel::<()>();
     // `into_make_service` turns the routes into services once; serving the `Router` itself
-    // rebuilds its route table for every connection (axum 0.8 `Router::call`), about 9 KB each
-    // while the connection lives (heaptrack, BENCHMARKS.md "Idle memory").
+    // rebuilds its route table for every connection (axum 0.8's `Service<IncomingStream>` for
+    // `Router` calls `with_state` each time), about 9 KB while the connection lives (heaptrack,
+    // BENCHMARKS.md "Idle memory").
     let server =
         axum::serve(listener, router.into_make_service()).with_graceful_shutdown(async move {
             let _ = stopped.await;
