@@ -246,7 +246,7 @@ def idle_rss_alone(settle=8.0):
     """VmRSS of the cockpit without the demo's embedded simulator: `monitor plans/demo.toml`
     against a separate `drcockpit simulate` (region-outage, as the demo), 8 s after start."""
     plan = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plans", "demo.toml")
-    sim, url = start_big_sim("region-outage")
+    sim, url = start_sim("region-outage")
     try:
         with tempfile.TemporaryDirectory() as state:
             pid, fd = spawn(["monitor", plan], {"XDG_STATE_HOME": state, "DRCOCKPIT_SIM_URL": url})
@@ -289,7 +289,7 @@ def big_flood_plan(n, exited):
     return head + "[[step]]" + step
 
 
-def start_big_sim(scenario="big"):
+def start_sim(scenario):
     """`drcockpit simulate --scenario SCENARIO` on a free loopback port: (process, URL)."""
     import subprocess
     s = socket.socket()
@@ -320,7 +320,7 @@ def flood(n=int(os.environ.get("FLOOD_LINES", "100000")), big="--big" in sys.arg
         env = {"XDG_STATE_HOME": state}
         with open(plan, "w") as f:
             if big:
-                sim, env["DRCOCKPIT_SIM_URL"] = start_big_sim()
+                sim, env["DRCOCKPIT_SIM_URL"] = start_sim("big")
                 f.write(big_flood_plan(n, exited))
             else:
                 f.write(FLOOD_PLAN.format(n=n, exited=exited))
